@@ -1,0 +1,77 @@
+# The two commands: `make up` (the local stack) and `make test` (every suite).
+# Every install step is here, pinned, and idempotent: a second run installs nothing.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+ROOT := $(CURDIR)
+VENV := $(ROOT)/.venv
+PY := $(VENV)/bin/python
+STAMPS := $(ROOT)/.tools/stamps
+export PATH := $(ROOT)/node_modules/.bin:$(ROOT)/.tools/bin:$(VENV)/bin:$(PATH)
+export SOLCX_BINARY_PATH := $(ROOT)/.tools/solcx
+export BROWNIE_NOCOMPILE := 1
+PYTEST_DAPP := $(PY) -m pytest -p no:pytest-brownie -p no:cacheprovider
+
+.PHONY: up test deps python-deps node-deps kubo solc abi lint test-contracts test-dapp \
+        test-frontend bench gas lock clean
+
+up: deps abi
+	$(VENV)/bin/datadao up
+
+test: deps abi lint test-contracts test-dapp test-frontend
+	@echo "all suites passed"
+
+deps: python-deps node-deps solc kubo
+
+python-deps: $(STAMPS)/python
+$(STAMPS)/python: requirements.lock pyproject.toml
+	@mkdir -p $(STAMPS)
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check pip==24.3.1
+	$(PY) -m pip install -q --no-deps --no-binary eth-brownie -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+node-deps: $(STAMPS)/node
+$(STAMPS)/node: package.json package-lock.json
+	@mkdir -p $(STAMPS)
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+solc: node-deps
+	tools/install-solc.sh
+
+kubo:
+	tools/install-kubo.sh
+
+# Compile the contracts (Brownie only recompiles what changed) and export the ABIs dapp/ reads.
+abi: python-deps solc
+	brownie compile
+	$(PY) tools/export_abis.py
+
+lint: python-deps
+	ruff check dapp tests tools scripts bench
+
+# Contract suites on anvil (Brownie 1.22's default backend) with coverage.
+test-contracts: python-deps solc
+	brownie test tests/contracts --coverage
+
+# dapp suites against real ganache, Kubo and SQLite/PostgreSQL started by the fixtures;
+# includes the smoke run of the contracts and the deploy script on ganache.
+test-dapp: python-deps node-deps kubo abi
+	$(PYTEST_DAPP) tests/dapp -q
+
+test-frontend:
+	@if [ -f frontend/package.json ]; then $(MAKE) -C frontend test; else echo "no frontend yet"; fi
+
+gas: deps abi
+	tools/ganache-run.sh $(PY) tools/brownie_attach.py '{rpc}' run bench/gas.py
+
+bench: gas
+
+# Regenerate requirements.lock from the current venv (after changing dependencies).
+lock:
+	$(PY) -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+
+clean:
+	rm -rf build reports .hypothesis .pytest_cache

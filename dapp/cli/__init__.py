@@ -1,0 +1,1 @@
+"""The `datadao` command line."""

@@ -1,0 +1,120 @@
+"""The one configuration object. Nothing else in `dapp/` reads the environment.
+
+Precedence (highest first): values passed in code, `DAPP_*` environment variables, the TOML
+file named by `DAPP_CONFIG_FILE` (or passed as `config_file`), then the embedded defaults below,
+which are the local stack that `make up` runs.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "DAPP_"
+CONFIG_FILE_VARIABLE = f"{ENV_PREFIX}CONFIG_FILE"
+# The dev chain's well-known mnemonic (ganache/anvil test accounts); never for real funds.
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+
+
+class Settings(BaseSettings):
+    """Settings for the chain, IPFS, database, gateway and the local stack."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    data_dir: Path = Field(Path(".data"), description="Chain DB, IPFS repo, SQLite, keys")
+
+    # chain
+    chain_rpc_url: str = "http://127.0.0.1:8545"
+    chain_port: int = Field(8545, description="Port of the dev chain that `up` starts")
+    chain_id: int = Field(1337, description="Chain id of the dev chain that `up` starts")
+    deployments_file: Path | None = Field(
+        None, description="Contract addresses per chain id; default <data_dir>/deployments.json"
+    )
+    confirmations: int = Field(0, ge=0, description="Blocks the indexer stays behind the head")
+
+    # IPFS (Kubo)
+    ipfs_api_url: str = "http://127.0.0.1:5001"
+    ipfs_gateway_url: str = "http://127.0.0.1:8080"
+    ipfs_api_port: int = 5001
+    ipfs_gateway_port: int = 8080
+    ipfs_swarm_port: int = 4001
+    ipfs_timeout_seconds: float = 30.0
+
+    # database
+    database_url: str | None = Field(None, description="Default sqlite:///<data_dir>/dapp.db")
+
+    # gateway
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    gateway_public_url: str | None = Field(None, description="Default http://host:port")
+    cors_origins: list[str] = Field(default_factory=list)
+    log_level: str = "INFO"
+
+    @field_validator("chain_port", "ipfs_api_port", "ipfs_gateway_port", "ipfs_swarm_port",
+                     "gateway_port")
+    @classmethod
+    def _port_in_range(cls, port: int) -> int:
+        if not 1 <= port <= 65535:
+            raise ValueError(f"port {port} is outside 1..65535")
+        return port
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get(CONFIG_FILE_VARIABLE)
+        if config_file:
+            path = Path(config_file)
+            if not path.is_file():
+                raise FileNotFoundError(f"{CONFIG_FILE_VARIABLE}={config_file}: no such file")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @cached_property
+    def resolved_deployments_file(self) -> Path:
+        return self.deployments_file or self.data_dir / "deployments.json"
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'dapp.db').resolve()}"
+
+    @cached_property
+    def resolved_gateway_public_url(self) -> str:
+        return self.gateway_public_url or f"http://{self.gateway_host}:{self.gateway_port}"
+
+    @property
+    def chain_data_dir(self) -> Path:
+        return self.data_dir / "chain"
+
+    @property
+    def ipfs_repo_dir(self) -> Path:
+        return self.data_dir / "ipfs"
+
+    @property
+    def gateway_key_file(self) -> Path:
+        return self.data_dir / "keys" / "gateway-x25519.key"
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with some fields replaced and validated (settings are immutable)."""
+        return type(self).model_validate({**self.model_dump(), **overrides})
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings once at a program's entry point; pass the object down from there."""
+    return Settings(**overrides)

@@ -1,0 +1,91 @@
+"""The error hierarchy raised by the core. The gateway maps it to problem+json once, the CLI
+to one line and an exit code once; nothing else formats errors for people."""
+
+from __future__ import annotations
+
+
+class DappError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    #: short machine-readable name, used as the problem type and in logs
+    code: str = "error"
+    #: HTTP status the gateway answers with
+    http_status: int = 500
+    #: process exit code the CLI ends with
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class ServiceUnavailable(DappError):
+    code = "service-unavailable"
+    http_status = 503
+    exit_code = 3
+
+
+class ChainUnavailable(ServiceUnavailable):
+    code = "chain-unavailable"
+
+
+class IpfsUnavailable(ServiceUnavailable):
+    code = "ipfs-unavailable"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    code = "database-unavailable"
+
+
+class InvalidInput(DappError):
+    code = "invalid-input"
+    http_status = 400
+    exit_code = 2
+
+
+class MalformedCid(InvalidInput):
+    code = "malformed-cid"
+
+
+class NotFound(DappError):
+    code = "not-found"
+    http_status = 404
+    exit_code = 4
+
+
+class NotAuthenticated(DappError):
+    code = "not-authenticated"
+    http_status = 401
+    exit_code = 5
+
+
+class NotLicensed(DappError):
+    code = "not-licensed"
+    http_status = 403
+    exit_code = 6
+
+
+class PaymentRequired(DappError):
+    code = "payment-required"
+    http_status = 402
+    exit_code = 7
+
+
+class DeploymentMissing(DappError):
+    code = "deployment-missing"
+    http_status = 503
+    exit_code = 8
+
+
+class PortInUse(DappError):
+    code = "port-in-use"
+    exit_code = 9
+
+
+class ToolMissing(DappError):
+    code = "tool-missing"
+    exit_code = 10

@@ -1,0 +1,62 @@
+"""`GET /healthz`: chain id and head, IPFS version and peer id, database; 503 names what is down."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from dapp.chain.client import chain_status
+from dapp.errors import DappError
+from dapp.gateway.deps import get_services
+from dapp.gateway.services import Services
+from dapp.store.db import database_status
+
+router = APIRouter(tags=["operations"])
+
+
+class PartHealth(BaseModel):
+    ok: bool
+    error: str | None = None
+    details: dict[str, Any] = {}
+
+
+class Health(BaseModel):
+    status: str
+    down: list[str]
+    chain: PartHealth
+    ipfs: PartHealth
+    database: PartHealth
+
+
+def _probe(check: Callable[[], dict[str, Any]]) -> PartHealth:
+    try:
+        return PartHealth(ok=True, details=check())
+    except DappError as error:
+        return PartHealth(ok=False, error=str(error))
+
+
+@router.get(
+    "/healthz",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "a part is down (named in `down`)"}},
+)
+def healthz(services: Services = Depends(get_services)) -> JSONResponse:
+    def chain() -> dict[str, Any]:
+        status = chain_status(services.web3)
+        return {"chain_id": status.chain_id, "latest_block": status.latest_block}
+
+    def ipfs() -> dict[str, Any]:
+        node = services.ipfs.identity()
+        return {"version": node.version, "peer_id": node.peer_id}
+
+    def database() -> dict[str, Any]:
+        return {"backend": database_status(services.engine)}
+
+    parts = {"chain": _probe(chain), "ipfs": _probe(ipfs), "database": _probe(database)}
+    down = [name for name, part in parts.items() if not part.ok]
+    health = Health(status="degraded" if down else "ok", down=down, **parts)
+    return JSONResponse(health.model_dump(), status_code=503 if down else 200)

@@ -1,0 +1,1 @@
+"""IPFS: the only package that talks to Kubo."""

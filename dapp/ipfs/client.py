@@ -1,0 +1,192 @@
+"""Kubo's RPC API through ipfshttpclient: add, pin, cat as a stream, pin status, node identity.
+
+`ipfshttpclient.connect()` rejects every Kubo newer than 0.8, so the `Client` is constructed
+directly. Every add uses the same import parameters that the node's config pins (CIDv1,
+raw leaves, 256 KiB chunks), so a CID never depends on which node or call produced it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO, Any
+from urllib.parse import urlparse
+
+import ipfshttpclient
+import ipfshttpclient.exceptions as ipfs_errors
+
+from dapp.errors import IpfsUnavailable, MalformedCid, NotFound
+
+CID_VERSION = 1
+RAW_LEAVES = True
+CHUNKER = "size-262144"
+STREAM_CHUNK_SIZE = 256 * 1024
+
+
+@dataclass(frozen=True)
+class NodeIdentity:
+    peer_id: str
+    version: str
+
+
+@dataclass(frozen=True)
+class AddedContent:
+    cid: str
+    size: int
+
+
+def http_url_to_multiaddr(url: str) -> str:
+    """`http://127.0.0.1:5001` → `/ip4/127.0.0.1/tcp/5001/http` (what ipfshttpclient takes)."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or not parsed.port:
+        raise ValueError(f"IPFS API URL must look like http://host:port, got {url!r}")
+    host = parsed.hostname
+    proto = "ip6" if ":" in host else ("ip4" if host.replace(".", "").isdigit() else "dns")
+    return f"/{proto}/{host}/tcp/{parsed.port}/{parsed.scheme}"
+
+
+class ProgressReader(io.RawIOBase):
+    """A read-only stream over `source` that reports the bytes read so far."""
+
+    def __init__(self, source: IO[bytes], on_progress: Callable[[int], None]) -> None:
+        self._source = source
+        self._on_progress = on_progress
+        self._total = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._source.read(len(buffer))
+        size = len(chunk)
+        buffer[:size] = chunk
+        self._total += size
+        self._on_progress(self._total)
+        return size
+
+
+class IterReader(io.RawIOBase):
+    """A read-only stream over an iterator of byte chunks (e.g. an encryptor's output)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            try:
+                self._pending = next(self._chunks)
+            except StopIteration:
+                return 0
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+class IpfsClient:
+    """A thin, typed wrapper that turns Kubo's failures into `dapp.errors`."""
+
+    def __init__(self, api_url: str, timeout_seconds: float = 30.0) -> None:
+        self.api_url = api_url
+        self._client = ipfshttpclient.Client(
+            addr=http_url_to_multiaddr(api_url), timeout=timeout_seconds
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> IpfsClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _translated_errors(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except (ipfs_errors.ConnectionError, ipfs_errors.TimeoutError) as error:
+            raise IpfsUnavailable(
+                f"IPFS node at {self.api_url} is unreachable while trying to {what}",
+                hint="is Kubo running? `make up` starts one",
+            ) from error
+        except ipfs_errors.ErrorResponse as error:
+            message = str(error)
+            if "invalid" in message and ("cid" in message.lower() or "path" in message):
+                raise MalformedCid(f"cannot {what}: {message}") from error
+            if "not found" in message or "no link named" in message:
+                raise NotFound(f"cannot {what}: {message}") from error
+            raise IpfsUnavailable(f"IPFS node refused to {what}: {message}") from error
+
+    def identity(self) -> NodeIdentity:
+        with self._translated_errors("read the node identity"):
+            node = self._client.id()
+            version = self._client.version()
+        return NodeIdentity(peer_id=node["ID"], version=version["Version"])
+
+    def add_stream(
+        self,
+        stream: IO[bytes],
+        *,
+        pin: bool = True,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> AddedContent:
+        """Add one file's bytes, read from `stream` in chunks (constant memory)."""
+        source: IO[bytes] = stream
+        if on_progress is not None:
+            source = io.BufferedReader(ProgressReader(stream, on_progress), STREAM_CHUNK_SIZE)
+        with self._translated_errors("add content"):
+            result = self._client.add(
+                source,
+                pin=pin,
+                cid_version=CID_VERSION,
+                raw_leaves=RAW_LEAVES,
+                chunker=CHUNKER,
+            )
+        return AddedContent(cid=result["Hash"], size=int(result["Size"]))
+
+    def add_bytes(self, data: bytes, *, pin: bool = True) -> AddedContent:
+        return self.add_stream(io.BytesIO(data), pin=pin)
+
+    def add_chunks(
+        self,
+        chunks: Iterator[bytes],
+        *,
+        pin: bool = True,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> AddedContent:
+        reader = io.BufferedReader(IterReader(chunks), STREAM_CHUNK_SIZE)
+        return self.add_stream(reader, pin=pin, on_progress=on_progress)
+
+    def cat(self, cid: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        """Stream a file's bytes (or the byte range offset..offset+length) in chunks."""
+        with self._translated_errors(f"read {cid}"):
+            chunks = self._client.cat(cid, offset=offset, length=length, stream=True)
+        return self._translated_iter(chunks, f"read {cid}")
+
+    def _translated_iter(self, chunks: Iterator[bytes], what: str) -> Iterator[bytes]:
+        with self._translated_errors(what):
+            yield from chunks
+
+    def cat_bytes(self, cid: str) -> bytes:
+        return b"".join(self.cat(cid))
+
+    def pin(self, cid: str) -> None:
+        with self._translated_errors(f"pin {cid}"):
+            self._client.pin.add(cid)
+
+    def is_pinned(self, cid: str) -> bool:
+        with self._translated_errors(f"check the pin of {cid}"):
+            try:
+                result = self._client.pin.ls(cid, type="recursive")
+            except ipfs_errors.ErrorResponse as error:
+                if "is not pinned" in str(error):
+                    return False
+                raise
+        return cid in result["Keys"]

@@ -17,9 +17,14 @@ app = typer.Typer(
 console = Console(stderr=True)
 
 
+@app.callback()
+def main() -> None:
+    """datadao: publish datasets and models, sell licenses, run the local stack."""
+
+
 def fail(error: DappError) -> typer.Exit:
     """One line that says what went wrong and what to do next, then the error's exit code."""
-    console.print(f"[red]error:[/red] {error}")
+    console.print(f"[red]error:[/red] {error}", soft_wrap=True, highlight=False)
     return typer.Exit(error.exit_code)
 
 

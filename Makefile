@@ -49,7 +49,7 @@ abi: python-deps solc
 	$(PY) tools/export_abis.py
 
 lint: python-deps
-	ruff check dapp tests tools scripts bench
+	ruff check $(wildcard dapp tests tools scripts bench)
 
 # Contract suites on anvil (Brownie 1.22's default backend) with coverage.
 test-contracts: python-deps solc

@@ -41,7 +41,7 @@ def test_missing_config_file_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -
 def test_bad_values_are_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DAPP_CONFIG_FILE", raising=False)
     monkeypatch.setenv("DAPP_GATEWAY_PORT", "70000")
-    with pytest.raises(ValidationError, match="outside 1..65535"):
+    with pytest.raises(ValidationError, match=r"outside 1\.\.65535"):
         Settings()
     monkeypatch.setenv("DAPP_GATEWAY_PORT", "not-a-port")
     with pytest.raises(ValidationError):

@@ -9,7 +9,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from dapp.config import Settings
-from dapp.gateway.routes import health
+from dapp.gateway.problems import install_problem_handlers
+from dapp.gateway.routes import auth, health
 from dapp.gateway.services import Services
 
 
@@ -35,5 +36,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             allow_methods=["GET", "POST", "OPTIONS"],
             allow_headers=["*"],
         )
+    install_problem_handlers(app)
     app.include_router(health.router)
+    app.include_router(auth.router)
     return app

@@ -1,14 +1,18 @@
-"""The long-lived clients one gateway process holds: chain, IPFS, database."""
+"""The long-lived clients one gateway process holds: chain, IPFS, database, auth state."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
 
 from sqlalchemy import Engine
 from web3 import Web3
 
-from dapp.chain.client import connect
+from dapp.chain.client import chain_status, connect
 from dapp.config import Settings
+from dapp.gateway.auth.nonces import NonceStore
+from dapp.gateway.auth.sessions import SessionSigner, load_or_create_secret
+from dapp.gateway.auth.siwe_login import SiwePolicy
 from dapp.ipfs.client import IpfsClient
 from dapp.store.db import make_engine
 
@@ -19,14 +23,40 @@ class Services:
     web3: Web3
     ipfs: IpfsClient
     engine: Engine
+    nonces: NonceStore
+    sessions: SessionSigner
+    _chain_id: int | None = field(default=None, init=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
+        engine = make_engine(settings.resolved_database_url)
+        secret = load_or_create_secret(settings.data_dir / "keys" / "session.key")
         return cls(
             settings=settings,
             web3=connect(settings.chain_rpc_url),
             ipfs=IpfsClient(settings.ipfs_api_url, timeout_seconds=5.0),
-            engine=make_engine(settings.resolved_database_url),
+            engine=engine,
+            nonces=NonceStore(engine),
+            sessions=SessionSigner(secret),
+        )
+
+    @property
+    def chain_id(self) -> int:
+        """The chain's id, asked once (ChainUnavailable until the chain answers)."""
+        if self._chain_id is None:
+            self._chain_id = chain_status(self.web3).chain_id
+        return self._chain_id
+
+    @property
+    def gateway_origin(self) -> str:
+        parsed = urlparse(self.settings.resolved_gateway_public_url)
+        return f"{parsed.scheme}://{parsed.netloc}"
+
+    def siwe_policy(self) -> SiwePolicy:
+        return SiwePolicy(
+            domain=urlparse(self.gateway_origin).netloc,
+            uri_prefix=self.gateway_origin,
+            chain_id=self.chain_id,
         )
 
     def close(self) -> None:

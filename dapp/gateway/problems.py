@@ -1,0 +1,71 @@
+"""Errors as problem+json (RFC 9457), mapped once from `dapp.errors` and FastAPI's own errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from dapp.errors import DappError
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "https://datadao.exchange/problems/"
+
+
+def problem(
+    status: int, code: str, title: str, detail: str, instance: str, **extra: Any
+) -> JSONResponse:
+    body = {
+        "type": PROBLEM_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+
+
+async def _dapp_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, DappError)
+    extra: dict[str, Any] = {"hint": error.hint} if error.hint else {}
+    extra.update(getattr(error, "extra", {}) or {})
+    title = error.code.replace("-", " ").capitalize()
+    headers = getattr(error, "headers", None)
+    response = problem(error.http_status, error.code, title, error.message,
+                       request.url.path, **extra)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    errors = [
+        {"loc": list(item.get("loc", ())), "msg": str(item.get("msg", ""))}
+        for item in error.errors()
+    ]
+    return problem(422, "invalid-request", "Invalid request",
+                   "the request does not match the API's schema", request.url.path,
+                   errors=errors)
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    code = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(
+        error.status_code, "http-error"
+    )
+    response = problem(error.status_code, code, str(error.detail), str(error.detail),
+                       request.url.path)
+    if error.headers:
+        response.headers.update(error.headers)
+    return response
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DappError, _dapp_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)

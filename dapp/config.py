@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     gateway_public_url: str | None = Field(None, description="Default http://host:port")
     cors_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"
+    rate_limit_per_minute: int = Field(600, ge=1, description="Requests per account (or IP)")
+    max_request_bytes: int = Field(1 << 20, ge=1024, description="Largest request body accepted")
 
     @field_validator("chain_port", "ipfs_api_port", "ipfs_gateway_port", "ipfs_swarm_port",
                      "gateway_port")

@@ -2,41 +2,62 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from dapp.config import Settings
+from dapp.gateway.metrics import GatewayMetrics
+from dapp.gateway.middleware import AccessMiddleware, BodySizeLimit, RateLimiter
 from dapp.gateway.problems import install_problem_handlers
 from dapp.gateway.routes import auth, health
 from dapp.gateway.services import Services
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    logging.basicConfig(level=settings.log_level.upper(), format="%(message)s")
+    services = services or Services.from_settings(settings)
+    metrics = GatewayMetrics()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.services = services or Services.from_settings(settings)
         try:
             yield
         finally:
-            app.state.services.close()
+            services.close()
 
     app = FastAPI(
         title="DataDAO Exchange gateway",
         version="0.1.0",
-        description="Licensed downloads, catalog and compute-for-token over the on-chain registry.",
+        description="Licensed downloads, catalog and compute-for-token over the on-chain registry."
+        " Errors are problem+json (RFC 9457).",
         lifespan=lifespan,
     )
+    app.state.services = services
+    app.state.metrics = metrics
+    install_problem_handlers(app)
+    app.add_middleware(AccessMiddleware, limiter=RateLimiter(settings.rate_limit_per_minute),
+                       metrics=metrics, sessions=services.sessions)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "OPTIONS"],
             allow_headers=["*"],
+            expose_headers=["Content-Range", "Content-Length", "ETag", "X-Request-Id"],
         )
-    install_problem_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
     app.include_router(auth.router)
+
+    @app.get("/metrics", tags=["operations"], response_class=Response)
+    def prometheus_metrics() -> Response:
+        """Prometheus text format: requests, bytes served, license checks, vouchers pending."""
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
     return app

@@ -36,10 +36,17 @@ class NonceStore:
     def __init__(self, engine: Engine, lifetime_seconds: int = 300) -> None:
         self._engine = engine
         self.lifetime_seconds = lifetime_seconds
-        metadata.create_all(engine)
+        self._schema_ready = False
+
+    def _ensure_schema(self) -> None:
+        # created on first use, so a gateway starts (and reports 503) while the database is down
+        if not self._schema_ready:
+            metadata.create_all(self._engine)
+            self._schema_ready = True
 
     def issue(self) -> tuple[str, int]:
         """A fresh nonce (alphanumeric, as EIP-4361 requires) and when it expires."""
+        self._ensure_schema()
         now = int(time.time())
         nonce = secrets.token_hex(16)
         expires_at = now + self.lifetime_seconds
@@ -52,6 +59,7 @@ class NonceStore:
 
     def consume(self, nonce: str) -> None:
         """Spend an issued nonce exactly once; any second use, or an unknown nonce, fails."""
+        self._ensure_schema()
         now = int(time.time())
         with self._engine.begin() as connection:
             spent = connection.execute(
@@ -67,6 +75,7 @@ class NonceStore:
 
     def consume_client_nonce(self, scoped_nonce: str, expires_at: int) -> None:
         """Spend a nonce the client chose (signed requests): recorded on first use."""
+        self._ensure_schema()
         now = int(time.time())
         try:
             with self._engine.begin() as connection:

@@ -1,0 +1,37 @@
+"""Prometheus metrics for the gateway (`GET /metrics`), in the process's own registry."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class GatewayMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "gateway_requests_total", "HTTP requests answered",
+            ["method", "route", "status"], registry=self.registry,
+        )
+        self.request_seconds = Histogram(
+            "gateway_request_seconds", "Time to answer a request (until headers)",
+            ["route"], registry=self.registry,
+        )
+        self.bytes_served = Counter(
+            "gateway_bytes_served_total", "Content bytes streamed to licensed clients",
+            registry=self.registry,
+        )
+        self.license_check_seconds = Histogram(
+            "gateway_license_check_seconds", "Latency of hasLicense checks",
+            ["cached"], registry=self.registry,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+        )
+        for cached in ("true", "false"):  # exported from the start, not after the first check
+            self.license_check_seconds.labels(cached)
+        self.vouchers_pending = Gauge(
+            "gateway_vouchers_pending", "Channel vouchers stored but not yet redeemed",
+            registry=self.registry,
+        )
+        self.rate_limited = Counter(
+            "gateway_rate_limited_total", "Requests refused by the rate limit",
+            registry=self.registry,
+        )

@@ -1,0 +1,165 @@
+"""Request-level concerns: size limit, per-account rate limit, metrics and structured logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dapp.gateway.auth.request_signing import HEADER_ACCOUNT
+from dapp.gateway.auth.sessions import SessionSigner
+from dapp.gateway.metrics import GatewayMetrics
+from dapp.gateway.problems import problem
+
+log = logging.getLogger("dapp.gateway.access")
+
+
+@dataclass
+class TokenBucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    """A token bucket per key (account, or client IP when anonymous); thread-safe."""
+
+    def __init__(self, per_minute: int, max_keys: int = 100_000) -> None:
+        self.capacity = float(per_minute)
+        self.refill_per_second = per_minute / 60.0
+        self.max_keys = max_keys
+        self._buckets: dict[str, TokenBucket] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str, now: float | None = None) -> tuple[bool, float]:
+        """(allowed, seconds until a token is available)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                if len(self._buckets) >= self.max_keys:
+                    self._buckets.clear()  # bounded memory; a reset only forgives
+                bucket = self._buckets[key] = TokenBucket(self.capacity, now)
+            bucket.tokens = min(self.capacity,
+                                bucket.tokens + (now - bucket.updated) * self.refill_per_second)
+            bucket.updated = now
+            if bucket.tokens >= 1:
+                bucket.tokens -= 1
+                return True, 0.0
+            return False, (1 - bucket.tokens) / self.refill_per_second
+
+
+def rate_limit_key(request: Request, sessions: SessionSigner) -> str:
+    """Who to count a request against, without verifying anything expensive."""
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        try:
+            return "acct:" + sessions.verify(authorization[7:].strip()).account
+        except Exception:
+            pass
+    if HEADER_ACCOUNT in request.headers:
+        return "acct:" + request.headers[HEADER_ACCOUNT].lower()
+    return "ip:" + (request.client.host if request.client else "unknown")
+
+
+class BodySizeLimit:
+    """413 for a declared Content-Length over the limit, and for a streamed body that grows
+    past it (pure ASGI so the body is never buffered here)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        overflowed = False
+        refused = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, overflowed
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                overflowed = True
+                raise BodyTooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            # the app may turn the overflow into its own error response: answer 413 instead
+            nonlocal refused
+            if not overflowed:
+                await send(message)
+            elif not refused:
+                refused = True
+                await self._refuse(scope, receive, send)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except BodyTooLarge:
+            if not refused:
+                await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(413, "too-large", "Request too large",
+                           f"request bodies are limited to {self.max_bytes} bytes",
+                           scope.get("path", ""))
+        await response(scope, receive, send)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class AccessMiddleware(BaseHTTPMiddleware):
+    """Rate limit, then count and log every request (one JSON line, no headers, no secrets)."""
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter, metrics: GatewayMetrics,
+                 sessions: SessionSigner) -> None:
+        super().__init__(app)
+        self.limiter = limiter
+        self.metrics = metrics
+        self.sessions = sessions
+
+    async def dispatch(self, request: Request,
+                       call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        request_id = uuid.uuid4().hex[:16]
+        key = rate_limit_key(request, self.sessions)
+        allowed, retry_after = self.limiter.allow(key)
+        if not allowed and request.url.path not in ("/healthz", "/metrics"):
+            self.metrics.rate_limited.inc()
+            response: Response = problem(
+                429, "rate-limited", "Too many requests",
+                f"rate limit of {int(self.limiter.capacity)} requests per minute reached",
+                request.url.path,
+            )
+            response.headers["Retry-After"] = str(max(1, round(retry_after)))
+        else:
+            response = await call_next(request)
+        route = request.scope.get("route")
+        route_name = getattr(route, "path", "unmatched")
+        elapsed = time.perf_counter() - started
+        self.metrics.requests.labels(request.method, route_name, str(response.status_code)).inc()
+        self.metrics.request_seconds.labels(route_name).observe(elapsed)
+        response.headers["X-Request-Id"] = request_id
+        log.info(json.dumps({
+            "request_id": request_id, "method": request.method, "route": route_name,
+            "status": response.status_code, "ms": round(elapsed * 1000, 2),
+            "client": key.split(":", 1)[0] + ":" + key.split(":", 1)[1][:42],
+        }))
+        return response

@@ -15,7 +15,7 @@ from dapp.config import Settings
 from dapp.gateway.metrics import GatewayMetrics
 from dapp.gateway.middleware import AccessMiddleware, BodySizeLimit, RateLimiter
 from dapp.gateway.problems import install_problem_handlers
-from dapp.gateway.routes import auth, health
+from dapp.gateway.routes import auth, deployment, health
 from dapp.gateway.services import Services
 
 
@@ -54,6 +54,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
     app.include_router(auth.router)
+    app.include_router(deployment.router)
 
     @app.get("/metrics", tags=["operations"], response_class=Response)
     def prometheus_metrics() -> Response:

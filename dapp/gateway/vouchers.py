@@ -1,0 +1,160 @@
+"""The voucher ledger for metered calls: the latest voucher per channel, durably stored
+*before* the call's response is sent, and redeemed on chain in batches.
+
+A voucher is the buyer's EIP-712 signature over (channel, cumulative amount). Only a higher
+cumulative amount replaces the stored one (compare-and-set in one UPDATE), so concurrent
+calls and a restart can never lose or double-count value: what is redeemable is always the
+highest voucher accepted, and redeeming marks exactly that amount as settled.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    case,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+AMOUNT_DIGITS = 78  # enough for any uint256
+
+
+def encode_amount(amount: int) -> str:
+    """uint256 as a zero-padded decimal string: exact on every backend (SQLite has no
+    256-bit numbers), and string order equals numeric order, so SQL can compare them."""
+    if not 0 <= amount < 2**256:
+        raise ValueError(f"amount {amount} is not a uint256")
+    return str(amount).zfill(AMOUNT_DIGITS)
+
+
+metadata = MetaData()
+channel_vouchers = Table(
+    "channel_vouchers",
+    metadata,
+    Column("channel_id", String(80), primary_key=True),
+    Column("cumulative_amount", String(AMOUNT_DIGITS), nullable=False),
+    Column("signature", String(300), nullable=False),
+    Column("redeemed_amount", String(AMOUNT_DIGITS), nullable=False),
+    Column("first_unredeemed_at", BigInteger, nullable=True),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("redeem_tx", String(80), nullable=True),
+)
+
+
+@dataclass(frozen=True)
+class StoredVoucher:
+    channel_id: str
+    cumulative_amount: int
+    signature: str
+    redeemed_amount: int
+
+    @property
+    def unredeemed(self) -> int:
+        return self.cumulative_amount - self.redeemed_amount
+
+
+class VoucherLedger:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._schema_ready = False
+
+    def _ensure_schema(self) -> None:
+        if not self._schema_ready:
+            metadata.create_all(self._engine)
+            self._schema_ready = True
+
+    def latest(self, channel_id: str) -> StoredVoucher | None:
+        self._ensure_schema()
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(channel_vouchers).where(channel_vouchers.c.channel_id == channel_id)
+            ).first()
+        if row is None:
+            return None
+        return StoredVoucher(row.channel_id, int(row.cumulative_amount), row.signature,
+                             int(row.redeemed_amount))
+
+    def accept(self, channel_id: str, cumulative_amount: int, signature: str) -> bool:
+        """Store the voucher if it is higher than the stored one; committed on return.
+        False when a voucher with an equal or higher amount is already stored (stale)."""
+        self._ensure_schema()
+        now = int(time.time())
+        amount = encode_amount(cumulative_amount)
+        with self._engine.begin() as connection:
+            raised = connection.execute(
+                update(channel_vouchers)
+                .where(channel_vouchers.c.channel_id == channel_id)
+                .where(channel_vouchers.c.cumulative_amount < amount)
+                .values(
+                    cumulative_amount=amount,
+                    signature=signature,
+                    updated_at=now,
+                    first_unredeemed_at=func.coalesce(channel_vouchers.c.first_unredeemed_at, now),
+                )
+            ).rowcount
+            if raised == 1:
+                return True
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(insert(channel_vouchers).values(
+                    channel_id=channel_id, cumulative_amount=amount, signature=signature,
+                    redeemed_amount=encode_amount(0), first_unredeemed_at=now, updated_at=now,
+                ))
+            return True
+        except IntegrityError:
+            return False  # the channel exists with an equal or higher voucher
+
+    def pending(self) -> list[StoredVoucher]:
+        """Vouchers with value not yet redeemed on chain, oldest first."""
+        self._ensure_schema()
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(channel_vouchers)
+                .where(channel_vouchers.c.cumulative_amount > channel_vouchers.c.redeemed_amount)
+                .order_by(channel_vouchers.c.first_unredeemed_at)
+            ).all()
+        return [StoredVoucher(r.channel_id, int(r.cumulative_amount), r.signature,
+                              int(r.redeemed_amount)) for r in rows]
+
+    def oldest_pending_age(self, now: float | None = None) -> float | None:
+        pending = self.pending()
+        if not pending:
+            return None
+        with self._engine.connect() as connection:
+            first = connection.execute(
+                select(channel_vouchers.c.first_unredeemed_at)
+                .where(channel_vouchers.c.channel_id == pending[0].channel_id)
+            ).scalar_one()
+        return (time.time() if now is None else now) - float(first or 0)
+
+    def mark_redeemed(self, redeemed: list[StoredVoucher], tx_hash: str) -> None:
+        """Record that each voucher's cumulative amount is settled on chain."""
+        self._ensure_schema()
+        now = int(time.time())
+        with self._engine.begin() as connection:
+            for voucher in redeemed:
+                settled = encode_amount(voucher.cumulative_amount)
+                connection.execute(
+                    update(channel_vouchers)
+                    .where(channel_vouchers.c.channel_id == voucher.channel_id)
+                    .where(channel_vouchers.c.redeemed_amount < settled)
+                    .values(
+                        redeemed_amount=settled,
+                        redeem_tx=tx_hash,
+                        # a voucher accepted after the batch was taken is still pending
+                        first_unredeemed_at=case(
+                            (channel_vouchers.c.cumulative_amount > settled, now), else_=None
+                        ),
+                    )
+                )

@@ -1,0 +1,110 @@
+"""The voucher ledger on a real SQLite file, including concurrent writers in separate
+processes and a SIGKILL in the middle of a stream of vouchers."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from dapp.gateway.vouchers import VoucherLedger, encode_amount
+from dapp.store.db import make_engine
+
+BIG = 2**200 + 12345  # far beyond 64-bit: must stay exact
+
+
+def ledger(path: Path) -> VoucherLedger:
+    return VoucherLedger(make_engine(f"sqlite:///{path}"))
+
+
+def test_only_higher_vouchers_replace_the_stored_one(tmp_path: Path) -> None:
+    book = ledger(tmp_path / "v.db")
+    assert book.accept("ch1", 100, "0xaa")
+    assert not book.accept("ch1", 100, "0xbb")  # equal: stale
+    assert not book.accept("ch1", 99, "0xcc")  # lower: stale
+    assert book.accept("ch1", BIG, "0xdd")
+    stored = book.latest("ch1")
+    assert stored is not None
+    assert (stored.cumulative_amount, stored.signature) == (BIG, "0xdd")
+    assert not book.accept("ch1", BIG - 1, "0xee")
+
+
+def test_redeeming_settles_exactly_the_batch_and_keeps_later_vouchers_pending(
+    tmp_path: Path,
+) -> None:
+    book = ledger(tmp_path / "v.db")
+    book.accept("a", 10, "0x1")
+    book.accept("b", 20, "0x2")
+    batch = book.pending()
+    assert {v.channel_id: v.unredeemed for v in batch} == {"a": 10, "b": 20}
+    book.accept("a", 15, "0x3")  # arrives while the batch is on its way to the chain
+    book.mark_redeemed(batch, "0xtx")
+    left = book.pending()
+    assert [(v.channel_id, v.cumulative_amount, v.redeemed_amount) for v in left] == [
+        ("a", 15, 10)
+    ]
+    book.mark_redeemed(batch, "0xtx")  # marking twice changes nothing
+    assert [(v.channel_id, v.unredeemed) for v in book.pending()] == [("a", 5)]
+
+
+def test_amount_encoding_is_exact_and_ordered() -> None:
+    assert encode_amount(0) < encode_amount(1) < encode_amount(10) < encode_amount(2**255)
+    with pytest.raises(ValueError):
+        encode_amount(-1)
+    with pytest.raises(ValueError):
+        encode_amount(2**256)
+
+
+def _writer(path: str, start: int, count: int) -> None:
+    book = ledger(Path(path))
+    for amount in range(start, start + count):
+        book.accept("shared", amount, f"0x{amount:x}")
+
+
+def test_concurrent_writers_keep_the_highest_voucher(tmp_path: Path) -> None:
+    path = tmp_path / "v.db"
+    ledger(path).latest("warm-up")  # create the schema once
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_writer, args=(str(path), i * 50, 200)) for i in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    stored = ledger(path).latest("shared")
+    assert stored is not None and stored.cumulative_amount == 3 * 50 + 199
+
+
+def test_sigkill_mid_stream_loses_no_acknowledged_voucher(tmp_path: Path) -> None:
+    path = tmp_path / "v.db"
+    acks = tmp_path / "acks.txt"
+    program = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from dapp.gateway.vouchers import VoucherLedger
+        from dapp.store.db import make_engine
+        book = VoucherLedger(make_engine("sqlite:///{path}"))
+        with open("{acks}", "a", buffering=1) as acks:
+            for amount in range(1, 1_000_000):
+                if book.accept("ch", amount * 1000, "0x" + "ab" * 65):
+                    acks.write(f"{{amount * 1000}}\\n")  # the response would go out now
+    """)
+    child = subprocess.Popen([sys.executable, "-c", program], cwd=Path(__file__).parents[2])
+    deadline = time.monotonic() + 30
+    while (not acks.exists() or acks.stat().st_size < 2000) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    acknowledged = [int(line) for line in acks.read_text().split()]
+    assert len(acknowledged) > 50
+    stored = ledger(path).latest("ch")
+    assert stored is not None
+    # every acknowledged voucher is durable: the stored one is at least the last ack
+    assert stored.cumulative_amount >= acknowledged[-1]

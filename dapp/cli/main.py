@@ -36,15 +36,16 @@ def up() -> None:
     settings = local_stack_settings(load_settings())
     stack = Stack(settings, say=lambda line: console.print(f"[dim]{line}[/dim]"))
     try:
-        stack.start()
-        console.print(banner(settings))
-        stack.wait()
+        try:
+            stack.start()
+            console.print(banner(settings))
+            stack.wait()
+        finally:
+            stack.stop()  # also when Ctrl-C arrives in the middle of starting
     except KeyboardInterrupt:
-        console.print("stopping ...")
+        console.print("stopped")
     except DappError as error:
         raise fail(error) from None
-    finally:
-        stack.stop()
 
 
 if __name__ == "__main__":

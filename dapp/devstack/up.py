@@ -28,6 +28,7 @@ from dapp.devstack.process import NODE_BIN, REPO_ROOT, ManagedProcess, ensure_po
 from dapp.errors import ServiceUnavailable
 
 SOLCX_DIR = REPO_ROOT / ".tools" / "solcx"
+DEPLOY_SCRIPT = "scripts/deploy.py"
 
 
 def brownie_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -96,13 +97,16 @@ class Stack:
 
     def deploy_if_needed(self) -> None:
         s = self.settings
+        if not (REPO_ROOT / DEPLOY_SCRIPT).is_file():
+            self.say(f"no {DEPLOY_SCRIPT} in this checkout: nothing to deploy")
+            return
         chain_id = chain_status(connect(s.chain_rpc_url)).chain_id
         if not needs_deploy(s, chain_id):
             self.say(f"contracts already deployed on chain {chain_id} "
                      f"({s.resolved_deployments_file})")
             return
         self.say(f"deploying contracts to chain {chain_id} ...")
-        run_brownie_script(s.chain_rpc_url, "scripts/deploy.py", s.resolved_deployments_file,
+        run_brownie_script(s.chain_rpc_url, DEPLOY_SCRIPT, s.resolved_deployments_file,
                            self.logs / "deploy.log")
 
     def start_gateway(self) -> None:

@@ -6,15 +6,22 @@ gateway as a uvicorn subprocess. Fixtures start their service only when a test a
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
+from sqlalchemy import Engine, MetaData, create_engine, select
+from web3 import Web3
+from web3.contract import Contract
 
 from dapp.config import Settings
 from dapp.devstack.chain import anvil_process, ganache_process, start_chain
@@ -141,3 +148,119 @@ def run_cli(*args: str, env: dict[str, str] | None = None,
         cwd=REPO_ROOT,
         timeout=timeout,
     )
+
+
+# --- store and indexer ------------------------------------------------------------------------
+# The ERC-20 `Toolchain` test contract gives the indexer's machinery real logs to follow
+# before the exchange's own contracts exist; PostgreSQL runs from Debian's binaries.
+
+TOOLCHAIN_ARTIFACT = REPO_ROOT / "build" / "contracts" / "Toolchain.json"
+POSTGRES_BIN_GLOB = "/usr/lib/postgresql/*/bin"
+
+
+@dataclass
+class DeployedToken:
+    contract: Contract
+    block: int
+
+    @property
+    def address(self) -> str:
+        return str(self.contract.address)
+
+
+def dev_web3(rpc_url: str) -> Web3:
+    return Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+
+
+def deploy_toolchain(web3: Web3) -> DeployedToken:
+    """A fresh Toolchain ERC-20 (1e18 minted to account 0) from Brownie's build artifact."""
+    artifact = json.loads(TOOLCHAIN_ARTIFACT.read_text())
+    factory = web3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    tx_hash = factory.constructor().transact({"from": web3.eth.accounts[0]})
+    receipt = web3.eth.wait_for_transaction_receipt(tx_hash)
+    contract = web3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
+    return DeployedToken(contract=contract, block=int(receipt["blockNumber"]))
+
+
+def emit_transfers(token: DeployedToken, amounts: Sequence[int], to_index: int = 1) -> int:
+    """One Transfer event (one block on ganache) per amount; returns the last block."""
+    web3 = token.contract.w3
+    sender, recipient = web3.eth.accounts[0], web3.eth.accounts[to_index]
+    tx_hash = None
+    for amount in amounts:
+        tx_hash = token.contract.functions.transfer(recipient, amount).transact(
+            {"from": sender, "gas": 100_000})
+    if tx_hash is not None:
+        web3.eth.wait_for_transaction_receipt(tx_hash)
+    return int(web3.eth.block_number)
+
+
+def table_dump(engine: Engine, exclude: Sequence[str] = ()) -> dict[str, list[tuple[object, ...]]]:
+    """Every table's rows in primary-key order, to compare two databases for equality."""
+    dump: dict[str, list[tuple[object, ...]]] = {}
+    metadata = MetaData()
+    metadata.reflect(engine)
+    with engine.connect() as connection:
+        for name, table in sorted(metadata.tables.items()):
+            if name in exclude or name == "alembic_version":
+                continue
+            order = list(table.primary_key.columns) or list(table.columns)
+            dump[name] = [tuple(row) for row in connection.execute(select(table).order_by(*order))]
+    return dump
+
+
+@dataclass
+class Postgres:
+    process: ManagedProcess
+    port: int
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        engine = create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        engine.dispose()
+        return self.url(name)
+
+
+def _as_postgres_user(argv: list[str]) -> list[str]:
+    """Root may not run PostgreSQL: run it as the `postgres` system user (Debian's)."""
+    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+
+
+@pytest.fixture(scope="session")
+def postgres(service_logs: Path) -> Iterator[Postgres]:
+    """A throw-away PostgreSQL cluster (Debian's `postgresql` package) on a free port."""
+    bin_dirs = sorted(Path("/").glob(POSTGRES_BIN_GLOB.lstrip("/")))
+    if not bin_dirs:
+        pytest.skip("PostgreSQL binaries missing: apt-get install -y postgresql")
+    bin_dir = bin_dirs[-1]
+    data_dir = Path(tempfile.mkdtemp(prefix="dapp-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(data_dir, "postgres", "postgres")
+    subprocess.run(_as_postgres_user([str(bin_dir / "initdb"), "-D", str(data_dir), "-A",
+                                      "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]),
+                   check=True, capture_output=True)
+    port = free_port()
+    process = ManagedProcess(
+        name="postgres",
+        argv=_as_postgres_user([
+            str(bin_dir / "postgres"), "-D", str(data_dir), "-p", str(port),
+            "-k", str(data_dir), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+            "-c", "full_page_writes=off", "-c", "synchronous_commit=off",
+        ]),
+        log_file=service_logs / f"postgres-{port}.log",
+    ).start()
+    server = Postgres(process=process, port=port)
+
+    def ready() -> bool:
+        with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres"):
+            return True
+
+    process.wait_until(ready, 60)
+    yield server
+    process.stop()
+    shutil.rmtree(data_dir, ignore_errors=True)

@@ -1,0 +1,31 @@
+"""Every table of the store. Importing this package registers them all on `Base.metadata`."""
+
+from __future__ import annotations
+
+from dapp.store.base import AppendOnly, Base, Origin
+from dapp.store.models.assets import Asset, AssetVersion, License, LicensePurchase, Offer
+from dapp.store.models.compute import ComputeJob, ComputeProvider, PaymentChannel
+from dapp.store.models.dao import Dao, Proposal, Vote
+from dapp.store.models.ops import CidMetadata, Download, MetadataTag, Pin
+from dapp.store.models.payouts import PayoutBalance, RevenueSplit, Stake, Withdrawal
+from dapp.store.models.sync import BlockHash, JournalEntry, RawEvent, SyncCursor, WatchedContract
+
+__all__ = [
+    "Asset", "AssetVersion", "BlockHash", "CidMetadata", "ComputeJob", "ComputeProvider", "Dao",
+    "Download", "JournalEntry", "License", "LicensePurchase", "MetadataTag", "Offer",
+    "PaymentChannel", "PayoutBalance", "Pin", "Proposal", "RawEvent", "RevenueSplit", "Stake",
+    "SyncCursor", "Vote", "WatchedContract", "Withdrawal", "event_derived_models",
+]
+
+
+def event_derived_models() -> list[type[Origin]]:
+    """Every model whose rows come from events (a reorg or a reset touches exactly these)."""
+    return [
+        mapper.class_
+        for mapper in Base.registry.mappers
+        if issubclass(mapper.class_, Origin)
+    ]
+
+
+def append_only_models() -> list[type[AppendOnly]]:
+    return [model for model in event_derived_models() if issubclass(model, AppendOnly)]

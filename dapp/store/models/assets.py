@@ -1,0 +1,82 @@
+"""Assets, their versions, offers and licenses, as the registry's events describe them."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dapp.store.base import AppendOnly, Base, EventFact, Origin
+from dapp.store.types import ADDRESS, CID, Uint256
+
+
+class Asset(Origin, Base):
+    """One registry token (dataset, model or algorithm) and its running totals."""
+
+    __tablename__ = "assets"
+
+    asset_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    owner: Mapped[str] = mapped_column(ADDRESS, index=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    content_cid: Mapped[str] = mapped_column(CID)
+    metadata_cid: Mapped[str] = mapped_column(CID)
+    version_count: Mapped[int] = mapped_column(Integer)
+    curator_share_bps: Mapped[int] = mapped_column(Integer)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    published_block: Mapped[int] = mapped_column(BigInteger, index=True)
+    published_tx: Mapped[str] = mapped_column(String(66))
+    sales_count: Mapped[int] = mapped_column(Integer, default=0)
+    total_staked: Mapped[int] = mapped_column(Uint256, default=0, index=True)
+    staker_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AssetVersion(AppendOnly, Base):
+    """Every version an asset ever had; index 0 is the one it was published with."""
+
+    __tablename__ = "asset_versions"
+
+    asset_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    version_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    content_cid: Mapped[str] = mapped_column(CID)
+    metadata_cid: Mapped[str] = mapped_column(CID)
+
+
+class Offer(Origin, Base):
+    """An asset's offer as last set (price in base units of `token`; duration 0 = perpetual)."""
+
+    __tablename__ = "offers"
+
+    asset_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    offer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(ADDRESS)
+    price: Mapped[int] = mapped_column(Uint256)
+    duration: Mapped[int] = mapped_column(BigInteger)
+    scope: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean)
+
+
+class License(Origin, Base):
+    """Who may use an asset for what, until when (None = perpetual), bought or granted."""
+
+    __tablename__ = "licenses"
+
+    asset_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    licensee: Mapped[str] = mapped_column(ADDRESS, primary_key=True, index=True)
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    source: Mapped[str] = mapped_column(String(16))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LicensePurchase(EventFact, Base):
+    """One sale: the facts behind sales counts and revenue statistics."""
+
+    __tablename__ = "license_purchases"
+
+    asset_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    offer_id: Mapped[int] = mapped_column(BigInteger)
+    payer: Mapped[str] = mapped_column(ADDRESS)
+    licensee: Mapped[str] = mapped_column(ADDRESS, index=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    token: Mapped[str] = mapped_column(ADDRESS)
+    price: Mapped[int] = mapped_column(Uint256)
+    expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

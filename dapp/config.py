@@ -62,6 +62,22 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(600, ge=1, description="Requests per account (or IP)")
     max_request_bytes: int = Field(1 << 20, ge=1024, description="Largest request body accepted")
 
+    # indexer (confirmations: see `chain`)
+    indexer_contracts: list[str] | None = Field(
+        None, description="Deployed contracts to follow; default: every one that has handlers"
+    )
+    indexer_poll_seconds: float = Field(1.0, gt=0, description="Pause between sync rounds")
+    indexer_max_range: int = Field(2000, ge=1, description="Most blocks per eth_getLogs")
+    indexer_max_logs: int = Field(
+        10_000, ge=1, description="More logs than this in one query: the range is halved"
+    )
+    indexer_reorg_window: int = Field(
+        128, ge=1, description="Blocks of hashes (and undo journal) kept to survive a reorg"
+    )
+    pin_retry_base_seconds: float = Field(2.0, gt=0, description="First retry delay of a pin")
+    pin_retry_max_seconds: float = Field(600.0, gt=0, description="Longest pin retry delay")
+    metadata_max_bytes: int = Field(1 << 20, ge=1024, description="Largest metadata JSON read")
+
     @field_validator("chain_port", "ipfs_api_port", "ipfs_gateway_port", "ipfs_swarm_port",
                      "gateway_port")
     @classmethod

@@ -1,0 +1,38 @@
+"""`python -m dapp.indexer [--once] [--reset]`: follow the contracts into the store."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from dapp.config import load_settings
+from dapp.errors import DappError
+from dapp.indexer.runner import Runner
+from dapp.indexer.source import redact_url
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dapp.indexer", description=__doc__)
+    parser.add_argument("--once", action="store_true", help="sync to the head once, then exit")
+    parser.add_argument("--reset", action="store_true",
+                        help="forget the index of this chain and start again")
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger(__name__).info(
+        "indexer: chain %s, database %s, confirmations %d", redact_url(settings.chain_rpc_url),
+        settings.resolved_database_url.split("://", 1)[0], settings.confirmations)
+    runner = Runner(settings, once=args.once)
+    runner.install_signal_handlers()
+    try:
+        runner.run(reset=args.reset)
+    except DappError as error:
+        print(f"indexer: {error}", file=sys.stderr)
+        return error.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Adaptive `eth_getLogs` block ranges: double after a success, halve when the node says the
+range is too big (too many results, response too large, timed out), never below one block."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import requests
+from web3.exceptions import Web3RPCError
+
+# What providers answer when a range holds too much (geth, Erigon, Infura, Alchemy,
+# QuickNode, Ankr, Nethermind, Besu): matched on the error message, case-insensitive.
+TOO_LARGE_PATTERNS = re.compile(
+    r"more than [\d,]+ results|too many|limit exceeded|response size|exceed(s|ed)? .*(limit|max)"
+    r"|limited to|block range|range (is )?too (large|wide|big)|timed? ?out|response too big",
+    re.IGNORECASE,
+)
+
+
+class RangeTooLarge(Exception):
+    """The node refused or could not answer a log query over this many blocks."""
+
+
+def is_range_too_large(error: BaseException) -> bool:
+    if isinstance(error, requests.ConnectionError):
+        return False  # the node is down (a connect timeout too): not the range's fault
+    if isinstance(error, RangeTooLarge | requests.Timeout):
+        return True
+    if isinstance(error, requests.HTTPError) and error.response is not None:
+        return error.response.status_code in (408, 413, 504)
+    if isinstance(error, Web3RPCError | ValueError):
+        return bool(TOO_LARGE_PATTERNS.search(str(error)))
+    return False
+
+
+@dataclass
+class RangeSizer:
+    """How many blocks the next log query covers."""
+
+    max_blocks: int
+    blocks: int = field(default=0)
+
+    def __post_init__(self) -> None:
+        if self.max_blocks < 1:
+            raise ValueError("max_blocks must be at least 1")
+        if not 1 <= self.blocks <= self.max_blocks:
+            self.blocks = self.max_blocks
+
+    def range_from(self, start: int, last_allowed: int) -> tuple[int, int]:
+        return start, min(last_allowed, start + self.blocks - 1)
+
+    def succeeded(self) -> None:
+        self.blocks = min(self.max_blocks, self.blocks * 2)
+
+    def too_large(self, tried_blocks: int) -> None:
+        """Halve (below the range that failed); a single block that fails cannot shrink."""
+        if tried_blocks <= 1:
+            raise RangeTooLarge("a single block's logs are too large for the node to return")
+        self.blocks = max(1, min(self.blocks, tried_blocks) // 2)

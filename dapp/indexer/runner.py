@@ -1,0 +1,88 @@
+"""The indexer as a long-running service: sync rounds every poll interval, a pinner thread
+beside them, a clean stop on SIGTERM/SIGINT (the batch in flight commits or rolls back)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass, field
+from types import FrameType
+
+from dapp.config import Settings
+from dapp.errors import DappError, ServiceUnavailable
+from dapp.indexer.pins import Pinner, PinPolicy
+from dapp.indexer.sync import Indexer
+from dapp.ipfs.client import IpfsClient
+
+log = logging.getLogger(__name__)
+MAX_ERROR_PAUSE = 60.0
+
+
+def pin_policy(settings: Settings) -> PinPolicy:
+    return PinPolicy(base_delay=settings.pin_retry_base_seconds,
+                     max_delay=settings.pin_retry_max_seconds,
+                     metadata_max_bytes=settings.metadata_max_bytes)
+
+
+@dataclass
+class Runner:
+    settings: Settings
+    once: bool = False
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def request_stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
+        if signum is not None:
+            log.info("signal %d: stopping after the current batch", signum)
+        self.stop.set()
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+
+    def run(self, reset: bool = False) -> None:
+        indexer = Indexer(self.settings)
+        if reset:
+            indexer.reset()
+        pinner_thread = threading.Thread(target=self._pin_forever, args=(indexer,),
+                                         name="pinner", daemon=True)
+        started = False
+        pause = self.settings.indexer_poll_seconds
+        while not self.stop.is_set():
+            try:
+                report = indexer.run_once()
+                pause = self.settings.indexer_poll_seconds
+                if report.batches or report.rollbacks:
+                    log.info("indexed to block %d: %d events in %d batches, %d rollbacks",
+                             report.last_block, report.events, report.batches, report.rollbacks)
+                if not started:
+                    pinner_thread.start()
+                    started = True
+                if self.once:
+                    break
+            except ServiceUnavailable as error:
+                log.warning("%s; retrying in %.0fs", error, pause)
+            except DappError as error:
+                log.error("%s", error)
+                if self.once:
+                    raise
+            except Exception:
+                log.exception("sync round failed; retrying in %.0fs", pause)
+                if self.once:
+                    raise
+                pause = min(MAX_ERROR_PAUSE, pause * 2)
+            indexer.stop_requested = self.stop.wait(pause)
+        self.stop.set()
+        if started:
+            pinner_thread.join(timeout=10)
+
+    def _pin_forever(self, indexer: Indexer) -> None:
+        with IpfsClient(self.settings.ipfs_api_url,
+                        timeout_seconds=self.settings.ipfs_timeout_seconds) as ipfs:
+            pinner = Pinner(indexer.db, ipfs, pin_policy(self.settings))
+            while not self.stop.is_set():
+                try:
+                    pinner.run_once()
+                except Exception:
+                    log.exception("pin round failed")
+                self.stop.wait(self.settings.indexer_poll_seconds)

@@ -1,0 +1,72 @@
+"""The indexer's questions to the chain: head, block hashes, logs — with failures mapped to
+`ChainUnavailable` (retry later) or `RangeTooLarge` (shrink the range)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlparse
+
+import requests
+from web3 import Web3
+from web3.exceptions import BlockNotFound
+
+from dapp.chain.events import hex32
+from dapp.errors import ChainUnavailable
+from dapp.indexer.ranges import RangeTooLarge, is_range_too_large
+
+ZERO_HASH = "0x" + "00" * 32
+
+
+def redact_url(url: str) -> str:
+    """scheme://host:port only: RPC URLs often carry an API key in the path or query."""
+    parsed = urlparse(url)
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.hostname}{port}"
+
+
+class ChainSource:
+    def __init__(self, web3: Web3) -> None:
+        self.web3 = web3
+        self._endpoint = redact_url(str(getattr(web3.provider, "endpoint_uri", "") or ""))
+
+    @contextmanager
+    def _unavailable(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except (requests.ConnectionError, ConnectionError, OSError) as error:
+            raise ChainUnavailable(f"chain RPC {self._endpoint} unreachable while {what}",
+                                   hint="is the chain running?") from error
+
+    def chain_id(self) -> int:
+        with self._unavailable("asking the chain id"):
+            return int(self.web3.eth.chain_id)
+
+    def head(self) -> int:
+        with self._unavailable("asking the latest block"):
+            return int(self.web3.eth.block_number)
+
+    def block_hash(self, number: int) -> str | None:
+        """The hash of block `number` on the chain as it is now (None: no such block yet)."""
+        if number < 0:
+            return ZERO_HASH
+        with self._unavailable(f"reading block {number}"):
+            try:
+                block = self.web3.eth.get_block(number)
+            except BlockNotFound:
+                return None
+        return hex32(block["hash"])
+
+    def get_logs(self, first: int, last: int, addresses: Sequence[str]) -> list[dict[str, Any]]:
+        if not addresses:
+            return []
+        params: Any = {"fromBlock": first, "toBlock": last, "address": list(addresses)}
+        with self._unavailable(f"reading logs of blocks {first}..{last}"):
+            try:
+                logs = self.web3.eth.get_logs(params)
+            except Exception as error:
+                if is_range_too_large(error):
+                    raise RangeTooLarge(str(error)) from error
+                raise
+        return [dict(log) for log in logs]

@@ -1,0 +1,389 @@
+"""The indexer: follow contract logs into the store, crash-safe and reorg-safe.
+
+One batch = one block range = one database transaction holding the raw events, every row
+the handlers wrote (with undo images), the blocks' hashes and the advanced cursor. A crash
+loses at most the batch in flight, and the restart fetches it again. Before each batch the
+cursor's block hash is compared with the chain's; when it changed, the indexer walks its
+stored hashes back to the newest one the chain still has, undoes everything above it and
+goes on from there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from web3 import Web3
+
+from dapp.chain.client import connect
+from dapp.chain.contracts import load_abi
+from dapp.chain.events import DecodedEvent, EventDecoder, UnknownEvent, hex32
+from dapp.config import Settings
+from dapp.indexer.contracts import ContractSpec, contracts_from_deployment, contracts_key
+from dapp.indexer.errors import ConcurrentIndexer, ReorgTooDeep, WrongChain
+from dapp.indexer.handlers import HandlerTable, default_handlers
+from dapp.indexer.ranges import RangeSizer, RangeTooLarge
+from dapp.indexer.source import ChainSource
+from dapp.indexer.writer import NewWatch, StateWriter, prune_journal, undo_above
+from dapp.store.db import make_engine
+from dapp.store.migrate import migrate
+from dapp.store.models import (
+    BlockHash,
+    JournalEntry,
+    RawEvent,
+    SyncCursor,
+    WatchedContract,
+    event_derived_models,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    block_number: int
+    block_hash: str
+
+
+@dataclass
+class SyncReport:
+    """What one `sync_to` did."""
+
+    last_block: int = -1
+    batches: int = 0
+    events: int = 0
+    rollbacks: int = 0
+    shrinks: int = 0
+
+
+@dataclass
+class Batch:
+    first: int
+    last: int
+    last_hash: str
+    logs: list[dict[str, Any]]
+    watched: dict[str, str]  # address → contract name
+
+    def with_new_contracts(self, watches: Sequence[NewWatch],
+                           logs: list[dict[str, Any]]) -> Batch:
+        watched = {**self.watched, **{w.address: w.name for w in watches}}
+        seen = {(int(log["blockNumber"]), int(log["logIndex"])) for log in self.logs}
+        extra = [log for log in logs
+                 if (int(log["blockNumber"]), int(log["logIndex"])) not in seen]
+        return replace(self, logs=sort_logs(self.logs + extra), watched=watched)
+
+
+class NewContracts(Exception):
+    """A handler started following contracts that this batch's logs do not cover yet."""
+
+    def __init__(self, watches: Sequence[NewWatch]) -> None:
+        super().__init__(", ".join(w.address for w in watches))
+        self.watches = list(watches)
+
+
+def sort_logs(logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(logs, key=lambda log: (int(log["blockNumber"]), int(log["logIndex"])))
+
+
+@dataclass
+class Indexer:
+    """`run_once()` indexes up to the head minus the confirmations; `sync_to(n)` up to n."""
+
+    settings: Settings
+    engine: Engine | None = None
+    web3: Web3 | None = None
+    handlers: HandlerTable | None = None
+    contracts: Sequence[ContractSpec] | None = None
+    stop_requested: bool = False
+    sizer: RangeSizer = field(init=False)
+    source: ChainSource = field(init=False)
+    decoder: EventDecoder = field(init=False, default_factory=EventDecoder)
+    chain_id: int | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.engine = self.engine or make_engine(self.settings.resolved_database_url)
+        self.source = ChainSource(self.web3 or connect(self.settings.chain_rpc_url))
+        self.handlers = self.handlers or default_handlers()
+        self.sizer = RangeSizer(self.settings.indexer_max_range)
+
+    @property
+    def db(self) -> Engine:
+        assert self.engine is not None
+        return self.engine
+
+    @property
+    def table(self) -> HandlerTable:
+        assert self.handlers is not None
+        return self.handlers
+
+    # -- entry points ------------------------------------------------------------------------
+    def safe_head(self) -> int:
+        return self.source.head() - self.settings.confirmations
+
+    def run_once(self) -> SyncReport:
+        return self.sync_to(self.safe_head())
+
+    def sync_to(self, block: int) -> SyncReport:
+        """Index up to `block` (never past the head minus the confirmations)."""
+        chain_id = self.prepare()
+        report = SyncReport()
+        while not self.stop_requested:
+            cursor = self.read_cursor(chain_id)
+            report.last_block = cursor.block_number
+            if self._roll_back_if_reorged(chain_id, cursor):
+                report.rollbacks += 1
+                continue
+            target = min(block, self.safe_head())
+            if cursor.block_number >= target:
+                break
+            first, last = self.sizer.range_from(cursor.block_number + 1, target)
+            try:
+                batch = self._fetch(chain_id, first, last)
+            except RangeTooLarge as error:
+                log.info("blocks %d..%d: range too large (%s), halving", first, last, error)
+                self.sizer.too_large(last - first + 1)
+                report.shrinks += 1
+                continue
+            if batch is None:
+                continue  # the chain moved while we read it: look again
+            report.events += self._apply(chain_id, cursor, batch)
+            report.batches += 1
+            report.last_block = batch.last
+            self.sizer.succeeded()
+        return report
+
+    def reset(self) -> None:
+        """Forget everything indexed for this chain; the next sync starts from the contracts'
+        deployment blocks again (pins, fetched metadata and downloads stay)."""
+        chain_id = self.source.chain_id()
+        migrate(self.db)
+        with self.db.begin() as connection:
+            self._wipe(connection, chain_id)
+        self.chain_id = None
+
+    # -- start-up ----------------------------------------------------------------------------
+    def prepare(self) -> int:
+        """Check the database belongs to this chain and contract set; start a cursor."""
+        if self.chain_id is not None:
+            return self.chain_id
+        chain_id = self.source.chain_id()
+        migrate(self.db)
+        specs = list(self.contracts) if self.contracts is not None else (
+            contracts_from_deployment(self.settings, chain_id, self.table.contracts()))
+        for spec in specs:
+            self._ensure_abi(spec.name)
+        key = contracts_key(specs)
+        genesis = self.source.block_hash(0) or ""
+        with self.db.begin() as connection:
+            self._check_single_chain(connection, chain_id)
+            stored = connection.execute(
+                select(SyncCursor).where(SyncCursor.chain_id == chain_id)).first()
+            if stored is not None and (stored.genesis_hash, stored.contracts_key) != (genesis, key):
+                log.warning("chain %d: %s changed since the last run; re-indexing from scratch",
+                            chain_id, "the chain" if stored.genesis_hash != genesis
+                            else "the set of contracts")
+                self._wipe(connection, chain_id)
+                stored = None
+            if stored is None:
+                self._start_cursor(connection, chain_id, specs, genesis, key)
+        self.chain_id = chain_id
+        return chain_id
+
+    def _check_single_chain(self, connection: Connection, chain_id: int) -> None:
+        others = connection.execute(
+            select(SyncCursor.chain_id).where(SyncCursor.chain_id != chain_id)).scalars().all()
+        if others:
+            raise WrongChain(
+                f"this database holds the index of chain {others[0]}, not chain {chain_id}",
+                hint="use one database per chain (DAPP_DATABASE_URL)",
+            )
+
+    def _start_cursor(self, connection: Connection, chain_id: int,
+                      specs: Sequence[ContractSpec], genesis: str, key: str) -> None:
+        start = min((s.from_block for s in specs), default=self.source.head() + 1)
+        before = start - 1
+        before_hash = self.source.block_hash(before) or ""
+        connection.execute(insert(SyncCursor).values(
+            chain_id=chain_id, block_number=before, block_hash=before_hash,
+            genesis_hash=genesis, contracts_key=key))
+        connection.execute(insert(BlockHash).values(
+            chain_id=chain_id, block_number=before, block_hash=before_hash))
+        for spec in specs:
+            connection.execute(insert(WatchedContract).values(
+                address=spec.address, name=spec.name, from_block=spec.from_block,
+                dynamic=False))
+        log.info("chain %d: indexing %s from block %d", chain_id,
+                 ", ".join(s.name for s in specs) or "nothing", start)
+
+    def _wipe(self, connection: Connection, chain_id: int) -> None:
+        for model in event_derived_models():
+            connection.execute(delete(model))
+        for table in self.table.extra_tables.values():
+            connection.execute(delete(table))
+        connection.execute(delete(WatchedContract))
+        for model in (RawEvent, BlockHash, JournalEntry, SyncCursor):
+            connection.execute(delete(model).where(model.chain_id == chain_id))
+
+    # -- reading -----------------------------------------------------------------------------
+    def read_cursor(self, chain_id: int) -> Cursor:
+        with self.db.connect() as connection:
+            row = connection.execute(
+                select(SyncCursor.block_number, SyncCursor.block_hash)
+                .where(SyncCursor.chain_id == chain_id)).one()
+        return Cursor(block_number=row.block_number, block_hash=row.block_hash)
+
+    def _watched(self) -> dict[str, str]:
+        with self.db.connect() as connection:
+            rows = connection.execute(select(WatchedContract.address, WatchedContract.name))
+            return {row.address: row.name for row in rows}
+
+    def _ensure_abi(self, name: str) -> None:
+        if not self.decoder.knows(name):
+            self.decoder.add_contract(name, load_abi(name))
+
+    def _fetch(self, chain_id: int, first: int, last: int) -> Batch | None:
+        watched = self._watched()
+        logs = sort_logs(self.source.get_logs(first, last, sorted(watched)))
+        if len(logs) > self.settings.indexer_max_logs:
+            raise RangeTooLarge(f"{len(logs)} logs > DAPP_INDEXER_MAX_LOGS")
+        last_hash = self.source.block_hash(last)
+        if last_hash is None or not self._logs_on_chain(logs, last, last_hash):
+            return None
+        return Batch(first=first, last=last, last_hash=last_hash, logs=logs, watched=watched)
+
+    def _logs_on_chain(self, logs: list[dict[str, Any]], last: int, last_hash: str) -> bool:
+        """The logs came from the branch the chain is on now (one hash per block, and the
+        newest block with logs still has that hash): no reorg between the two reads."""
+        hashes: dict[int, str] = {}
+        for entry in logs:
+            number, block_hash = int(entry["blockNumber"]), hex32(entry["blockHash"])
+            if hashes.setdefault(number, block_hash) != block_hash:
+                return False
+        if not hashes:
+            return True
+        newest = max(hashes)
+        now = last_hash if newest == last else self.source.block_hash(newest)
+        return now == hashes[newest]
+
+    # -- writing -----------------------------------------------------------------------------
+    def _apply(self, chain_id: int, cursor: Cursor, batch: Batch) -> int:
+        while True:
+            try:
+                with self.db.begin() as connection:
+                    self._claim(connection, chain_id, cursor)
+                    count = self._handle_logs(StateWriter(connection, chain_id), batch)
+                    self._record_hashes(connection, chain_id, batch)
+                    connection.execute(
+                        update(SyncCursor).where(SyncCursor.chain_id == chain_id)
+                        .values(block_number=batch.last, block_hash=batch.last_hash))
+                    self._prune(connection, chain_id, batch.last)
+                return count
+            except NewContracts as new:
+                start = min(w.from_block for w in new.watches)
+                for watch in new.watches:
+                    self._ensure_abi(watch.name)
+                extra = self.source.get_logs(start, batch.last, [w.address for w in new.watches])
+                batch = batch.with_new_contracts(new.watches, extra)
+
+    def _claim(self, connection: Connection, chain_id: int, cursor: Cursor) -> None:
+        """Compare-and-set on the cursor, first thing in the transaction: it takes the write
+        lock, and a second indexer on the same database finds the cursor moved and stops."""
+        claimed = connection.execute(
+            update(SyncCursor)
+            .where(SyncCursor.chain_id == chain_id,
+                   SyncCursor.block_number == cursor.block_number,
+                   SyncCursor.block_hash == cursor.block_hash)
+            .values(block_number=cursor.block_number))
+        if claimed.rowcount != 1:
+            raise ConcurrentIndexer(
+                f"the cursor of chain {chain_id} moved under this indexer",
+                hint="run one indexer per database")
+
+    def _handle_logs(self, writer: StateWriter, batch: Batch) -> int:
+        count = 0
+        for entry in batch.logs:
+            event = self._decode(batch.watched[entry["address"]], entry)
+            if event is None:
+                continue
+            writer.connection.execute(insert(RawEvent).values(
+                chain_id=writer.chain_id, block_number=event.origin.block_number,
+                log_index=event.origin.log_index, block_hash=event.origin.block_hash,
+                tx_hash=event.origin.tx_hash, address=event.address, contract=event.contract,
+                name=event.name, args=event.args))
+            count += 1
+            handler = self.table.get(event.contract, event.name)
+            if handler is None:
+                continue
+            writer.origin = event.origin
+            handler(writer, event)
+            unknown = [w for w in writer.new_watches if w.address not in batch.watched]
+            if unknown:
+                raise NewContracts(unknown)
+        return count
+
+    def _decode(self, contract: str, entry: dict[str, Any]) -> DecodedEvent | None:
+        try:
+            return self.decoder.decode(contract, entry)
+        except UnknownEvent as error:
+            log.warning("skipping a log of %s at block %s: %s", contract,
+                        entry["blockNumber"], error)
+            return None
+
+    def _record_hashes(self, connection: Connection, chain_id: int, batch: Batch) -> None:
+        hashes = {int(e["blockNumber"]): hex32(e["blockHash"]) for e in batch.logs}
+        hashes[batch.last] = batch.last_hash
+        connection.execute(insert(BlockHash), [
+            {"chain_id": chain_id, "block_number": number, "block_hash": block_hash}
+            for number, block_hash in sorted(hashes.items())
+        ])
+
+    def _prune(self, connection: Connection, chain_id: int, last: int) -> None:
+        """Keep hashes of the last `reorg_window` blocks; undo images only as far back as a
+        rollback can reach (the oldest hash kept)."""
+        window = self.settings.indexer_reorg_window
+        connection.execute(delete(BlockHash).where(BlockHash.chain_id == chain_id,
+                                                   BlockHash.block_number <= last - window))
+        oldest = connection.execute(
+            select(func.min(BlockHash.block_number)).where(BlockHash.chain_id == chain_id)
+        ).scalar_one()
+        prune_journal(connection, chain_id, oldest)
+
+    # -- reorgs ------------------------------------------------------------------------------
+    def _roll_back_if_reorged(self, chain_id: int, cursor: Cursor) -> bool:
+        if cursor.block_number < 0 or self.source.block_hash(cursor.block_number) == \
+                cursor.block_hash:
+            return False
+        ancestor = self._common_ancestor(chain_id)
+        with self.db.begin() as connection:
+            self._claim(connection, chain_id, cursor)
+            undone = undo_above(connection, chain_id, ancestor.block_number,
+                                self.table.extra_tables)
+            for model in (RawEvent, BlockHash):
+                connection.execute(delete(model).where(
+                    model.chain_id == chain_id, model.block_number > ancestor.block_number))
+            connection.execute(
+                update(SyncCursor).where(SyncCursor.chain_id == chain_id)
+                .values(block_number=ancestor.block_number, block_hash=ancestor.block_hash))
+        log.warning("chain %d: reorg below block %d; rolled back blocks %d..%d (%d undo "
+                    "images)", chain_id, cursor.block_number, ancestor.block_number + 1,
+                    cursor.block_number, undone)
+        return True
+
+    def _common_ancestor(self, chain_id: int) -> Cursor:
+        with self.db.connect() as connection:
+            stored = connection.execute(
+                select(BlockHash.block_number, BlockHash.block_hash)
+                .where(BlockHash.chain_id == chain_id)
+                .order_by(BlockHash.block_number.desc())).all()
+        for row in stored:
+            if self.source.block_hash(row.block_number) == row.block_hash:
+                return Cursor(block_number=row.block_number, block_hash=row.block_hash)
+        oldest = stored[-1].block_number if stored else "?"
+        raise ReorgTooDeep(
+            f"chain {chain_id} reorganised below block {oldest}, the oldest hash kept",
+            hint="raise DAPP_INDEXER_REORG_WINDOW, then re-index: python -m dapp.indexer "
+                 "--reset",
+        )

@@ -1,0 +1,285 @@
+"""The indexer's machinery on a real ganache: many small ranges, halving, confirmations,
+reorgs made with evm_snapshot/evm_revert, contracts discovered on chain, refusals.
+
+Before the exchange's contracts exist the machinery follows the `Toolchain` ERC-20: test
+handlers keep a journaled balance per account and an append-only transfer list, which is
+exactly the shape (running state + facts) of the real handlers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    insert,
+    select,
+)
+from web3 import Web3
+
+from dapp.chain.events import DecodedEvent
+from dapp.config import Settings
+from dapp.indexer import Indexer
+from dapp.indexer.contracts import ContractSpec
+from dapp.indexer.errors import ConcurrentIndexer, WrongChain
+from dapp.indexer.handlers import HandlerTable
+from dapp.indexer.writer import StateWriter
+from dapp.store.db import make_engine
+from dapp.store.models import RawEvent, SyncCursor, WatchedContract
+from dapp.store.types import HASH32, Uint256
+from tests.dapp.conftest import (
+    Chain,
+    DeployedToken,
+    Postgres,
+    deploy_toolchain,
+    dev_web3,
+    emit_transfers,
+    table_dump,
+)
+
+ZERO = "0x" + "00" * 20
+BOOKKEEPING = ("state_journal", "block_hashes")  # their exact rows depend on batch boundaries
+
+test_tables = MetaData()
+balances = Table(
+    "test_balances", test_tables,
+    Column("account", String(42), primary_key=True),
+    Column("balance", Uint256, nullable=False),
+    Column("block_number", BigInteger, nullable=False),
+    Column("block_hash", HASH32, nullable=False),
+    Column("log_index", Integer, nullable=False),
+    Column("tx_hash", HASH32, nullable=False),
+)
+transfers = Table(
+    "test_transfers", test_tables,
+    Column("block_number", BigInteger, primary_key=True),
+    Column("log_index", Integer, primary_key=True),
+    Column("sender", String(42), nullable=False),
+    Column("recipient", String(42), nullable=False),
+    Column("amount", Uint256, nullable=False),
+    Column("block_hash", HASH32, nullable=False),
+    Column("tx_hash", HASH32, nullable=False),
+    info={"rollback": "delete"},
+)
+
+
+def on_transfer(writer: StateWriter, event: DecodedEvent) -> None:
+    sender, recipient, amount = event.args["from"], event.args["to"], event.args["value"]
+    writer.append(transfers, sender=sender, recipient=recipient, amount=amount)
+    for account, delta in ((sender, -amount), (recipient, amount)):
+        if account == ZERO:
+            continue
+        row = writer.get(balances, account=account)
+        writer.upsert(balances, {"account": account},
+                      balance=(row["balance"] if row else 0) + delta)
+
+
+def token_handlers(extra: Callable[[StateWriter, DecodedEvent], None] | None = None
+                   ) -> HandlerTable:
+    table = HandlerTable(extra_tables={t.name: t for t in test_tables.sorted_tables})
+
+    @table.on("Toolchain", "Transfer")
+    def handle(writer: StateWriter, event: DecodedEvent) -> None:
+        on_transfer(writer, event)
+        if extra is not None:
+            extra(writer, event)
+
+    return table
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database; the tests using it run on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'index.db'}"
+    else:
+        server: Postgres = request.getfixturevalue("postgres")
+        yield server.create_database(f"ix_{tmp_path.name[-20:].lower()}")
+
+
+@pytest.fixture
+def web3(chain: Chain) -> Web3:
+    return dev_web3(chain.rpc_url)
+
+
+def sqlite_url(tmp_path: Path, name: str = "index.db") -> str:
+    return f"sqlite:///{tmp_path / name}"
+
+
+def make_indexer(chain: Chain, url: str, tokens: Sequence[DeployedToken],
+                 handlers: HandlerTable | None = None, **settings: Any) -> Indexer:
+    engine = make_engine(url)
+    test_tables.create_all(engine)
+    config = Settings(data_dir=Path("/nonexistent"), chain_rpc_url=chain.rpc_url,
+                      database_url=url, **settings)
+    specs = [ContractSpec("Toolchain", t.address, t.block) for t in tokens]
+    return Indexer(config, engine=engine, handlers=handlers or token_handlers(), contracts=specs)
+
+
+def indexed_balances(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {row.account: row.balance for row in connection.execute(select(balances))}
+
+
+def chain_balances(web3: Web3, token: DeployedToken) -> dict[str, int]:
+    result = {}
+    for account in web3.eth.accounts:
+        balance = token.contract.functions.balanceOf(account).call()
+        if balance:
+            result[account] = balance
+    return result
+
+
+def event_count(engine: Engine, address: str | None = None) -> int:
+    query = select(func.count()).select_from(RawEvent)
+    if address is not None:
+        query = query.where(RawEvent.address == address)
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
+def test_follows_every_transfer_through_many_small_ranges(chain: Chain, web3: Web3,
+                                                          store_url: str) -> None:
+    token = deploy_toolchain(web3)
+    head = emit_transfers(token, range(1, 41))
+    indexer = make_indexer(chain, store_url, [token], indexer_max_range=3)
+    report = indexer.run_once()
+    assert report.last_block == head
+    assert report.batches >= (head - token.block + 1) // 3
+    assert report.events == event_count(indexer.db) == 41  # the mint + 40 transfers
+    assert indexed_balances(indexer.db) == chain_balances(web3, token)
+    again = indexer.run_once()
+    assert (again.batches, again.events) == (0, 0)
+    with indexer.db.connect() as connection:
+        first = connection.execute(select(RawEvent).order_by(RawEvent.block_number)).first()
+    assert first is not None
+    assert (first.name, first.args["from"], first.args["value"]) == ("Transfer", ZERO, 10**18)
+    indexer.db.dispose()
+
+
+def test_stays_the_configured_confirmations_behind_the_head(chain: Chain, web3: Web3,
+                                                            tmp_path: Path) -> None:
+    token = deploy_toolchain(web3)
+    head = emit_transfers(token, range(1, 11))
+    indexer = make_indexer(chain, sqlite_url(tmp_path), [token], confirmations=3)
+    assert indexer.run_once().last_block == head - 3
+    assert event_count(indexer.db) == 1 + 10 - 3
+    for _ in range(3):
+        web3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    assert indexer.run_once().last_block == head
+    assert event_count(indexer.db) == 11
+
+
+def test_halves_the_range_when_a_query_returns_too_many_logs(chain: Chain, web3: Web3,
+                                                             tmp_path: Path) -> None:
+    token = deploy_toolchain(web3)
+    emit_transfers(token, range(1, 31))
+    indexer = make_indexer(chain, sqlite_url(tmp_path), [token], indexer_max_range=64,
+                           indexer_max_logs=4)
+    report = indexer.run_once()
+    assert report.shrinks >= 4  # 64 → 32 → 16 → 8 → 4 blocks (one log per block)
+    assert event_count(indexer.db) == 31
+    assert indexed_balances(indexer.db) == chain_balances(web3, token)
+
+
+@pytest.mark.parametrize("new_branch", ["longer", "shorter"])
+def test_a_reorg_leaves_no_orphans_and_equals_a_fresh_index(
+    chain: Chain, web3: Web3, store_url: str, tmp_path: Path, new_branch: str
+) -> None:
+    token = deploy_toolchain(web3)
+    emit_transfers(token, [5, 6, 7])
+    indexer = make_indexer(chain, store_url, [token], indexer_max_range=4)
+    indexer.run_once()
+    snapshot = web3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    emit_transfers(token, range(100, 112), to_index=2)  # the branch that will vanish
+    indexer.run_once()
+    assert web3.provider.make_request("evm_revert", [snapshot])["result"]  # type: ignore[arg-type]
+    amounts = range(200, 220) if new_branch == "longer" else range(200, 204)
+    head = emit_transfers(token, amounts, to_index=3)
+
+    report = indexer.run_once()
+    assert report.rollbacks == 1
+    assert report.last_block == head
+    assert indexed_balances(indexer.db) == chain_balances(web3, token)
+    fresh = make_indexer(chain, sqlite_url(tmp_path, "fresh.db"), [token], indexer_max_range=4)
+    fresh.run_once()
+    assert table_dump(indexer.db, BOOKKEEPING) == table_dump(fresh.db, BOOKKEEPING)
+    with indexer.db.connect() as connection:
+        hashes = set(connection.execute(select(RawEvent.block_hash)).scalars())
+    assert all(web3.eth.get_block(h)["hash"].to_0x_hex() == h for h in hashes)
+    indexer.db.dispose()
+
+
+def test_a_contract_created_on_chain_is_followed_from_its_creation_block(
+    chain: Chain, web3: Web3, tmp_path: Path
+) -> None:
+    """A handler may start following a contract (a DAO from the factory); its logs later in
+    the same range are fetched and handled in chain order, earlier ones never."""
+    factory, created = deploy_toolchain(web3), deploy_toolchain(web3)
+    emit_transfers(created, [1, 2])  # before it is "created": not followed
+
+    def on_create(writer: StateWriter, event: DecodedEvent) -> None:
+        if event.args["value"] == 777:
+            writer.watch("Toolchain", created.address)
+
+    emit_transfers(factory, [777])
+    head = emit_transfers(created, [3, 4, 5])
+    indexer = make_indexer(chain, sqlite_url(tmp_path), [factory],
+                           handlers=token_handlers(on_create), indexer_max_range=1000)
+    report = indexer.run_once()
+    assert report.batches == 1 and report.last_block == head
+    assert event_count(indexer.db, created.address) == 3
+    with indexer.db.connect() as connection:
+        watched = connection.execute(select(WatchedContract)
+                                     .where(WatchedContract.address == created.address)).one()
+    assert watched.dynamic and watched.from_block == created.block + 3
+
+
+def test_a_second_indexer_on_the_same_database_is_refused(chain: Chain, web3: Web3,
+                                                          tmp_path: Path) -> None:
+    token = deploy_toolchain(web3)
+    emit_transfers(token, [1, 2, 3])
+    first = make_indexer(chain, sqlite_url(tmp_path), [token], indexer_max_range=2)
+    second = make_indexer(chain, sqlite_url(tmp_path), [token], indexer_max_range=2)
+    chain_id = first.prepare()
+    stale = first.read_cursor(chain_id)
+    batch = first._fetch(chain_id, stale.block_number + 1, stale.block_number + 2)
+    second.run_once()
+    assert batch is not None
+    with pytest.raises(ConcurrentIndexer):
+        first._apply(chain_id, stale, batch)
+    assert event_count(first.db) == 4  # exactly once
+
+
+def test_a_changed_contract_set_reindexes_from_scratch(chain: Chain, web3: Web3,
+                                                       tmp_path: Path) -> None:
+    one, two = deploy_toolchain(web3), deploy_toolchain(web3)
+    emit_transfers(one, [1])
+    emit_transfers(two, [2])
+    make_indexer(chain, sqlite_url(tmp_path), [two]).run_once()
+    both = make_indexer(chain, sqlite_url(tmp_path), [one, two])
+    both.run_once()
+    assert event_count(both.db, one.address) == 2
+    assert event_count(both.db, two.address) == 2
+
+
+def test_a_database_of_another_chain_is_refused(chain: Chain, web3: Web3,
+                                                tmp_path: Path) -> None:
+    token = deploy_toolchain(web3)
+    indexer = make_indexer(chain, sqlite_url(tmp_path), [token])
+    indexer.run_once()
+    with indexer.db.begin() as connection:
+        connection.execute(insert(SyncCursor).values(
+            chain_id=999, block_number=1, block_hash="0x", genesis_hash="0x", contracts_key="0x"))
+    with pytest.raises(WrongChain, match="chain 999"):
+        make_indexer(chain, sqlite_url(tmp_path), [token]).run_once()

@@ -11,8 +11,8 @@ export SOLCX_BINARY_PATH := $(ROOT)/.tools/solcx
 export BROWNIE_NOCOMPILE := 1
 PYTEST_DAPP := $(PY) -m pytest -p no:pytest-brownie -p no:cacheprovider
 
-.PHONY: up test deps python-deps node-deps kubo solc abi lint test-contracts test-dapp \
-        test-frontend bench gas lock clean
+.PHONY: up test deps python-deps fuzz-deps node-deps kubo solc abi lint test-contracts \
+        test-dapp test-frontend bench gas lock clean
 
 up: deps abi
 	$(VENV)/bin/datadao up
@@ -20,7 +20,7 @@ up: deps abi
 test: deps abi lint test-contracts test-dapp test-frontend
 	@echo "all suites passed"
 
-deps: python-deps node-deps solc kubo
+deps: python-deps fuzz-deps node-deps solc kubo
 
 python-deps: $(STAMPS)/python
 $(STAMPS)/python: requirements.lock pyproject.toml
@@ -29,6 +29,15 @@ $(STAMPS)/python: requirements.lock pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check pip==24.3.1
 	$(PY) -m pip install -q --no-deps --no-binary eth-brownie -r requirements.lock
 	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+# schemathesis needs hypothesis>=6.84, Brownie pins 6.27: it gets a venv of its own.
+fuzz-deps: $(STAMPS)/fuzz
+$(STAMPS)/fuzz: requirements-fuzz.lock
+	@mkdir -p $(STAMPS)
+	test -x $(ROOT)/.venv-fuzz/bin/python || python3 -m venv $(ROOT)/.venv-fuzz
+	$(ROOT)/.venv-fuzz/bin/python -m pip install -q --disable-pip-version-check pip==24.3.1
+	$(ROOT)/.venv-fuzz/bin/python -m pip install -q --no-deps -r requirements-fuzz.lock
 	touch $@
 
 node-deps: $(STAMPS)/node

@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from dapp.config import Settings
 from dapp.gateway.metrics import GatewayMetrics
 from dapp.gateway.middleware import AccessMiddleware, BodySizeLimit, RateLimiter
-from dapp.gateway.problems import install_problem_handlers
+from dapp.gateway.problems import install_problem_handlers, problem_responses
 from dapp.gateway.routes import auth, deployment, health
 from dapp.gateway.services import Services
 
@@ -37,6 +37,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         description="Licensed downloads, catalog and compute-for-token over the on-chain registry."
         " Errors are problem+json (RFC 9457).",
         lifespan=lifespan,
+        responses=problem_responses(),
     )
     app.state.services = services
     app.state.metrics = metrics

@@ -7,12 +7,46 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from dapp.errors import DappError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://datadao.exchange/problems/"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; extra members (hint, errors, ...) may follow."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    hint: str | None = None
+
+
+_PROBLEM_STATUSES = {
+    400: "Bad request",
+    401: "Not signed in, or the signature/session is invalid",
+    403: "Signed in, but not allowed (e.g. no valid license)",
+    404: "Not found",
+    413: "Request body too large",
+    422: "Request does not match the schema",
+    429: "Rate limited (see Retry-After)",
+    503: "A part the gateway depends on is unavailable (chain, IPFS, database, deployment)",
+}
+
+
+def problem_responses() -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` documenting every problem+json answer, for all routes."""
+    schema = Problem.model_json_schema()
+    return {
+        status: {"description": description,
+                 "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}}}
+        for status, description in _PROBLEM_STATUSES.items()
+    }
 
 
 def problem(

@@ -42,7 +42,8 @@ def _probe(check: Callable[[], dict[str, Any]]) -> PartHealth:
 @router.get(
     "/healthz",
     response_model=Health,
-    responses={503: {"model": Health, "description": "a part is down (named in `down`)"}},
+    responses={503: {"model": Health, "description": "a part is down (named in `down`)",
+                     "content": {"application/json": {}}}},
 )
 def healthz(services: Services = Depends(get_services)) -> JSONResponse:
     def chain() -> dict[str, Any]:

@@ -15,7 +15,7 @@ from dapp.config import Settings
 from dapp.gateway.metrics import GatewayMetrics
 from dapp.gateway.middleware import AccessMiddleware, BodySizeLimit, RateLimiter
 from dapp.gateway.problems import install_problem_handlers, problem_responses
-from dapp.gateway.routes import auth, deployment, health
+from dapp.gateway.routes import auth, catalog, deployment, health
 from dapp.gateway.services import Services
 
 
@@ -56,6 +56,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(deployment.router)
+    app.include_router(catalog.router)
 
     @app.get("/metrics", tags=["operations"], response_class=Response)
     def prometheus_metrics() -> Response:

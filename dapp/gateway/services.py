@@ -14,7 +14,9 @@ from dapp.gateway.auth.nonces import NonceStore
 from dapp.gateway.auth.sessions import SessionSigner, load_or_create_secret
 from dapp.gateway.auth.siwe_login import SiwePolicy
 from dapp.ipfs.client import IpfsClient
+from dapp.store.catalog import Catalog
 from dapp.store.db import make_engine
+from dapp.store.migrate import migrate
 
 
 @dataclass
@@ -26,6 +28,7 @@ class Services:
     nonces: NonceStore
     sessions: SessionSigner
     _chain_id: int | None = field(default=None, init=False)
+    _catalog: Catalog | None = field(default=None, init=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -46,6 +49,14 @@ class Services:
         if self._chain_id is None:
             self._chain_id = chain_status(self.web3).chain_id
         return self._chain_id
+
+    def catalog(self) -> Catalog:
+        """The store's read side; migrates the schema on first use (the gateway starts, and
+        answers 503, while the database is down)."""
+        if self._catalog is None:
+            migrate(self.engine)
+            self._catalog = Catalog(self.engine)
+        return self._catalog
 
     @property
     def gateway_origin(self) -> str:

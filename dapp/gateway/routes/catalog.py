@@ -1,0 +1,156 @@
+"""The catalog from the indexer's store: list with filters, paging and sorting; one asset;
+the signed-in account's licenses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from dapp.errors import NotFound
+from dapp.gateway.deps import current_account, get_services
+from dapp.gateway.services import Services
+from dapp.store.catalog import MAX_PAGE_SIZE, AssetSummary, CatalogQuery, OfferView
+
+router = APIRouter(prefix="/v1", tags=["catalog"])
+
+Kind = Literal["dataset", "model", "algorithm"]
+
+
+class OfferOut(BaseModel):
+    offer_id: int
+    token: str
+    price: str = Field(description="in the token's base units")
+    duration: int = Field(description="seconds; 0 = perpetual")
+    scope: str
+    active: bool
+
+    @classmethod
+    def of(cls, offer: OfferView) -> OfferOut:
+        return cls(offer_id=offer.offer_id, token=offer.token, price=str(offer.price),
+                   duration=offer.duration, scope=offer.scope, active=offer.active)
+
+
+class AssetSummaryOut(BaseModel):
+    asset_id: int
+    kind: str
+    owner: str
+    dao: str | None
+    title: str
+    description: str
+    tags: list[str]
+    size: int | None
+    retired: bool
+    version_count: int
+    published_block: int
+    offers: list[OfferOut]
+    sales: int
+    stakers: int
+    total_staked: str
+
+    @classmethod
+    def of(cls, summary: AssetSummary) -> AssetSummaryOut:
+        return cls(
+            asset_id=summary.asset_id, kind=summary.kind, owner=summary.owner, dao=summary.dao,
+            title=summary.title, description=summary.description, tags=summary.tags,
+            size=summary.size, retired=summary.retired, version_count=summary.version_count,
+            published_block=summary.published_block,
+            offers=[OfferOut.of(offer) for offer in summary.offers], sales=summary.sales,
+            stakers=summary.stakers, total_staked=str(summary.total_staked),
+        )
+
+
+class CatalogPageOut(BaseModel):
+    items: list[AssetSummaryOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class VersionOut(BaseModel):
+    index: int
+    content_cid: str
+    metadata_cid: str
+    block: int
+
+
+class RevenueOut(BaseModel):
+    token: str
+    amount: str
+
+
+class StatsOut(BaseModel):
+    sales: int
+    downloads: int
+    revenue: list[RevenueOut]
+
+
+class AssetDetailOut(AssetSummaryOut):
+    versions: list[VersionOut]
+    metadata: dict[str, Any] | None
+    stats: StatsOut
+
+
+class LicenseOut(BaseModel):
+    asset_id: int
+    scope: str
+    expires_at: str | None = Field(description="ISO 8601 UTC; null = perpetual")
+    source: str
+
+
+@router.get("/assets", response_model=CatalogPageOut)
+def list_assets(
+    kind: Kind | None = None,
+    tag: str | None = Query(None, max_length=64),
+    owner: str | None = Query(None, max_length=42),
+    dao: str | None = Query(None, max_length=42),
+    q: str | None = Query(None, max_length=200, description="text in title or description"),
+    sort: Literal["newest", "oldest", "sales", "staked"] = "newest",
+    page: int = Query(1, ge=1, le=1_000_000),
+    page_size: int = Query(20, ge=1, le=MAX_PAGE_SIZE),
+    include_retired: bool = False,
+    services: Services = Depends(get_services),
+) -> CatalogPageOut:
+    """Published assets, filtered by kind, tag, owner, DAO and text, sorted and paged."""
+    result = services.catalog().list_assets(CatalogQuery(
+        kind=kind, tag=tag, owner=owner, dao=dao, text=q, sort=sort, page=page,
+        page_size=page_size, include_retired=include_retired,
+    ))
+    return CatalogPageOut(items=[AssetSummaryOut.of(item) for item in result.items],
+                          total=result.total, page=result.page, page_size=result.page_size)
+
+
+@router.get("/assets/{asset_id}", response_model=AssetDetailOut)
+def get_asset(asset_id: int, services: Services = Depends(get_services)) -> AssetDetailOut:
+    """One asset with every version, its offers, metadata and statistics."""
+    if not 0 <= asset_id < 2**256:
+        raise NotFound(f"asset {asset_id} does not exist")
+    detail = services.catalog().get_asset(asset_id)
+    if detail is None:
+        raise NotFound(f"asset {asset_id} is not in the catalog",
+                       hint="new assets appear once the indexer has seen them")
+    summary = AssetSummaryOut.of(detail.summary)
+    return AssetDetailOut(
+        **summary.model_dump(),
+        versions=[VersionOut(index=v.index, content_cid=v.content_cid,
+                             metadata_cid=v.metadata_cid, block=v.block)
+                  for v in detail.versions],
+        metadata=detail.metadata,
+        stats=StatsOut(sales=detail.stats.sales, downloads=detail.stats.downloads,
+                       revenue=[RevenueOut(token=token, amount=str(amount))
+                                for token, amount in sorted(detail.stats.revenue.items())]),
+    )
+
+
+@router.get("/me/licenses", response_model=list[LicenseOut])
+def my_licenses(account: str = Depends(current_account),
+                services: Services = Depends(get_services)) -> list[LicenseOut]:
+    """The signed-in account's licenses as the indexer last saw them."""
+    return [
+        LicenseOut(asset_id=lic.asset_id, scope=lic.scope, source=lic.source,
+                   expires_at=None if lic.expires_at is None else
+                   datetime.fromtimestamp(lic.expires_at, UTC).isoformat())
+        for lic in services.catalog().licenses_of(account)
+    ]

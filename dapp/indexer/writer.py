@@ -9,7 +9,6 @@ they commit or vanish together with the cursor.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -98,7 +97,7 @@ class StateWriter:
         if self.get(Pin, cid=cid) is None:
             self.connection.execute(insert(Pin.__table__).values(
                 cid=cid, kind=kind, asset_id=asset_id, status="queued", attempts=0,
-                next_try_at=time.time(),
+                next_try_at=0.0,  # due at once
             ))
 
     def watch(self, name: str, address: str) -> None:

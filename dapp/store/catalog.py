@@ -1,0 +1,288 @@
+"""The read side the gateway uses: the catalog (filtered, sorted, paged), one asset with its
+versions, offers and statistics, an account's licenses, and the download log.
+
+Plain dataclasses out; the gateway turns them into its pydantic response models. Amounts are
+exact Python ints (the gateway renders them as decimal strings).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from eth_utils import is_address, to_checksum_address
+from sqlalchemy import Engine, Select, and_, exists, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from dapp.errors import InvalidInput
+from dapp.store.models import (
+    Asset,
+    AssetVersion,
+    CidMetadata,
+    Dao,
+    Download,
+    License,
+    LicensePurchase,
+    MetadataTag,
+    Offer,
+    Pin,
+    SyncCursor,
+)
+
+SortOrder = Literal["newest", "oldest", "sales", "staked"]
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class CatalogQuery:
+    kind: str | None = None
+    tag: str | None = None
+    owner: str | None = None
+    dao: str | None = None
+    text: str | None = None
+    sort: SortOrder = "newest"
+    page: int = 1
+    page_size: int = 20
+    include_retired: bool = False
+
+
+@dataclass(frozen=True)
+class OfferView:
+    offer_id: int
+    token: str
+    price: int
+    duration: int
+    scope: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class AssetSummary:
+    asset_id: int
+    kind: str
+    owner: str
+    dao: str | None
+    title: str
+    description: str
+    tags: list[str]
+    size: int | None
+    retired: bool
+    version_count: int
+    published_block: int
+    offers: list[OfferView]
+    sales: int
+    stakers: int
+    total_staked: int
+    metadata_cid: str
+
+
+@dataclass(frozen=True)
+class VersionView:
+    index: int
+    content_cid: str
+    metadata_cid: str
+    block: int
+
+
+@dataclass(frozen=True)
+class AssetStats:
+    sales: int
+    downloads: int
+    revenue: dict[str, int]  # token → amount paid for licenses, in base units
+
+
+@dataclass(frozen=True)
+class AssetDetail:
+    summary: AssetSummary
+    versions: list[VersionView]
+    metadata: dict[str, Any] | None
+    stats: AssetStats
+
+
+@dataclass(frozen=True)
+class CatalogPage:
+    items: list[AssetSummary]
+    total: int
+    page: int
+    page_size: int
+
+
+@dataclass(frozen=True)
+class LicenseView:
+    asset_id: int
+    scope: str
+    expires_at: int | None  # unix seconds; None = perpetual
+    source: str
+
+
+@dataclass(frozen=True)
+class DownloadRecord:
+    asset_id: int
+    version_index: int
+    account: str
+    bytes_served: int
+    range_start: int | None = None
+    range_end: int | None = None
+    request_id: str | None = None
+    downloaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def checksum(address: str, what: str) -> str:
+    if not is_address(address):
+        raise InvalidInput(f"{what} {address!r} is not an address")
+    return to_checksum_address(address)
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class Catalog:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- the catalog -------------------------------------------------------------------------
+    def list_assets(self, query: CatalogQuery) -> CatalogPage:
+        if query.page < 1 or not 1 <= query.page_size <= MAX_PAGE_SIZE:
+            raise InvalidInput(f"page must be ≥ 1 and page_size 1..{MAX_PAGE_SIZE}")
+        base = self._filtered(query)
+        with Session(self.engine) as connection:
+            total = connection.execute(
+                select(func.count()).select_from(base.subquery())).scalar_one()
+            rows = connection.execute(
+                base.order_by(*self._order(query.sort))
+                .limit(query.page_size).offset((query.page - 1) * query.page_size)).all()
+            items = self._summaries(connection, rows)
+        return CatalogPage(items=items, total=int(total), page=query.page,
+                           page_size=query.page_size)
+
+    def _filtered(self, query: CatalogQuery) -> Select[Any]:
+        statement = self._summary_select()
+        conditions = []
+        if not query.include_retired:
+            conditions.append(Asset.retired.is_(False))
+        if query.kind:
+            conditions.append(Asset.kind == query.kind)
+        if query.owner:
+            conditions.append(Asset.owner == checksum(query.owner, "owner"))
+        if query.dao:
+            conditions.append(and_(Asset.owner == checksum(query.dao, "dao"),
+                                   Dao.address.is_not(None)))
+        if query.tag:
+            conditions.append(exists().where(MetadataTag.cid == Asset.metadata_cid,
+                                             MetadataTag.tag == query.tag.strip().lower()))
+        if query.text:
+            pattern = _like_pattern(query.text.strip())
+            conditions.append(or_(CidMetadata.title.ilike(pattern, escape="\\"),
+                                  CidMetadata.description.ilike(pattern, escape="\\")))
+        return statement.where(*conditions)
+
+    @staticmethod
+    def _summary_select() -> Select[Any]:
+        return (
+            select(Asset, Dao.address.label("dao_address"), CidMetadata.title,
+                   CidMetadata.description, CidMetadata.size)
+            .outerjoin(Dao, Dao.address == Asset.owner)
+            .outerjoin(CidMetadata, CidMetadata.cid == Asset.metadata_cid)
+        )
+
+    @staticmethod
+    def _order(sort: SortOrder) -> list[Any]:
+        newest = [Asset.published_block.desc(), Asset.asset_id.desc()]
+        return {
+            "newest": newest,
+            "oldest": [Asset.published_block.asc(), Asset.asset_id.asc()],
+            "sales": [Asset.sales_count.desc(), *newest],
+            "staked": [Asset.total_staked.desc(), *newest],
+        }[sort]
+
+    def _summaries(self, connection: Session, rows: Sequence[Any]) -> list[AssetSummary]:
+        asset_ids = [row.Asset.asset_id for row in rows]
+        cids = [row.Asset.metadata_cid for row in rows]
+        offers: dict[int, list[OfferView]] = defaultdict(list)
+        for offer in connection.scalars(select(Offer).where(Offer.asset_id.in_(asset_ids))
+                                        .order_by(Offer.asset_id, Offer.offer_id)):
+            offers[offer.asset_id].append(OfferView(
+                offer_id=offer.offer_id, token=offer.token, price=offer.price,
+                duration=offer.duration, scope=offer.scope, active=offer.active))
+        tags: dict[str, list[str]] = defaultdict(list)
+        for tag in connection.scalars(select(MetadataTag).where(MetadataTag.cid.in_(cids))
+                                      .order_by(MetadataTag.tag)):
+            tags[tag.cid].append(tag.tag)
+        return [
+            AssetSummary(
+                asset_id=row.Asset.asset_id, kind=row.Asset.kind, owner=row.Asset.owner,
+                dao=row.dao_address, title=row.title or "", description=row.description or "",
+                tags=tags[row.Asset.metadata_cid], size=row.size, retired=row.Asset.retired,
+                version_count=row.Asset.version_count,
+                published_block=row.Asset.published_block, offers=offers[row.Asset.asset_id],
+                sales=row.Asset.sales_count, stakers=row.Asset.staker_count,
+                total_staked=row.Asset.total_staked, metadata_cid=row.Asset.metadata_cid,
+            )
+            for row in rows
+        ]
+
+    # -- one asset ---------------------------------------------------------------------------
+    def get_asset(self, asset_id: int) -> AssetDetail | None:
+        with Session(self.engine) as connection:
+            row = connection.execute(
+                self._summary_select().where(Asset.asset_id == asset_id)).first()
+            if row is None:
+                return None
+            summary = self._summaries(connection, [row])[0]
+            versions = [
+                VersionView(index=v.version_index, content_cid=v.content_cid,
+                            metadata_cid=v.metadata_cid, block=v.block_number)
+                for v in connection.scalars(select(AssetVersion)
+                                            .where(AssetVersion.asset_id == asset_id)
+                                            .order_by(AssetVersion.version_index))
+            ]
+            document = connection.execute(select(CidMetadata.document).where(
+                CidMetadata.cid == summary.metadata_cid)).scalar()
+            stats = self._stats(connection, asset_id, summary.sales)
+        return AssetDetail(summary=summary, versions=versions, metadata=document, stats=stats)
+
+    @staticmethod
+    def _stats(connection: Session, asset_id: int, sales: int) -> AssetStats:
+        downloads = connection.execute(select(func.count()).select_from(Download)
+                                       .where(Download.asset_id == asset_id)).scalar_one()
+        revenue: dict[str, int] = defaultdict(int)
+        for token, price in connection.execute(
+                select(LicensePurchase.token, LicensePurchase.price)
+                .where(LicensePurchase.asset_id == asset_id)):
+            revenue[token] += price  # uint256 sums in Python: exact on every backend
+        return AssetStats(sales=sales, downloads=int(downloads), revenue=dict(revenue))
+
+    # -- accounts, downloads, operations -----------------------------------------------------
+    def licenses_of(self, account: str) -> list[LicenseView]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(License).where(License.licensee == checksum(account, "account"),
+                                      License.revoked.is_(False))
+                .order_by(License.asset_id, License.scope))
+            return [LicenseView(asset_id=r.asset_id, scope=r.scope, expires_at=r.expires_at,
+                                source=r.source) for r in rows]
+
+    def record_download(self, record: DownloadRecord) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(insert(Download).values(
+                asset_id=record.asset_id, version_index=record.version_index,
+                account=checksum(record.account, "account"), bytes_served=record.bytes_served,
+                range_start=record.range_start, range_end=record.range_end,
+                request_id=record.request_id, downloaded_at=record.downloaded_at))
+
+    def pin_counts(self) -> dict[str, int]:
+        """Pins by status (queued, retrying, pinned), for metrics."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(Pin.status, func.count()).group_by(Pin.status))
+            return {status: int(count) for status, count in rows}
+
+    def indexed_block(self, chain_id: int) -> int | None:
+        """The last block the indexer finished on this chain (None before its first run)."""
+        with self.engine.connect() as connection:
+            return connection.execute(select(SyncCursor.block_number)
+                                      .where(SyncCursor.chain_id == chain_id)).scalar()

@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -41,6 +41,13 @@ class Settings(BaseSettings):
         None, description="Contract addresses per chain id; default <data_dir>/deployments.json"
     )
     confirmations: int = Field(0, ge=0, description="Blocks the indexer stays behind the head")
+
+    # accounts (publisher CLI)
+    keystore_dir: Path | None = Field(None, description="Default <data_dir>/keystore")
+    keystore_password: SecretStr | None = Field(
+        None, description="Unlocks keystores without a prompt (scripts, CI); never logged"
+    )
+    account: str | None = Field(None, description="Default account (address or keystore name)")
 
     # IPFS (Kubo)
     ipfs_api_url: str = "http://127.0.0.1:5001"
@@ -115,6 +122,10 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_gateway_public_url(self) -> str:
         return self.gateway_public_url or f"http://{self.gateway_host}:{self.gateway_port}"
+
+    @property
+    def resolved_keystore_dir(self) -> Path:
+        return self.keystore_dir or self.data_dir / "keystore"
 
     @property
     def chain_data_dir(self) -> Path:

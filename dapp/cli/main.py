@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import typer
-from rich.console import Console
+import sys
 
+import typer
+
+from dapp.cli import accounts
+from dapp.cli.output import error_line, errors
 from dapp.config import load_settings
 from dapp.errors import DappError
 
@@ -14,18 +17,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
+app.add_typer(accounts.app, name="account")
 
 
 @app.callback()
-def main() -> None:
+def main(ctx: typer.Context) -> None:
     """datadao: publish datasets and models, sell licenses, run the local stack."""
-
-
-def fail(error: DappError) -> typer.Exit:
-    """One line that says what went wrong and what to do next, then the error's exit code."""
-    console.print(f"[red]error:[/red] {error}", soft_wrap=True, highlight=False)
-    return typer.Exit(error.exit_code)
+    ctx.obj = load_settings()
 
 
 @app.command()
@@ -34,19 +32,29 @@ def up() -> None:
     from dapp.devstack.up import Stack, banner, local_stack_settings
 
     settings = local_stack_settings(load_settings())
-    stack = Stack(settings, say=lambda line: console.print(f"[dim]{line}[/dim]"))
+    stack = Stack(settings, say=lambda line: errors.print(f"[dim]{line}[/dim]"))
     try:
         try:
             stack.start()
-            console.print(banner(settings))
+            errors.print(banner(settings))
             stack.wait()
         finally:
             stack.stop()  # also when Ctrl-C arrives in the middle of starting
     except KeyboardInterrupt:
-        console.print("stopped")
+        errors.print("stopped")
+
+
+def cli() -> None:
+    """Entry point: every DappError becomes one line and its exit code, never a traceback."""
+    try:
+        app()
     except DappError as error:
-        raise fail(error) from None
+        error_line(str(error))
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        error_line("interrupted")
+        sys.exit(130)
 
 
 if __name__ == "__main__":
-    app()
+    cli()

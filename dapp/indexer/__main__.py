@@ -17,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--once", action="store_true", help="sync to the head once, then exit")
     parser.add_argument("--reset", action="store_true",
                         help="forget the index of this chain and start again")
+    parser.add_argument("--rebuild", action="store_true",
+                        help="recompute the derived tables from the stored events, then go on")
     args = parser.parse_args(argv)
     settings = load_settings()
     logging.basicConfig(level=settings.log_level.upper(),
@@ -27,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     runner = Runner(settings, once=args.once)
     runner.install_signal_handlers()
     try:
-        runner.run(reset=args.reset)
+        runner.run(reset=args.reset, rebuild=args.rebuild)
     except DappError as error:
         print(f"indexer: {error}", file=sys.stderr)
         return error.exit_code

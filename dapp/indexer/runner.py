@@ -30,20 +30,25 @@ class Runner:
     settings: Settings
     once: bool = False
     stop: threading.Event = field(default_factory=threading.Event)
+    indexer: Indexer | None = None
 
     def request_stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
         if signum is not None:
             log.info("signal %d: stopping after the current batch", signum)
         self.stop.set()
+        if self.indexer is not None:
+            self.indexer.stop_requested = True
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
 
-    def run(self, reset: bool = False) -> None:
-        indexer = Indexer(self.settings)
+    def run(self, reset: bool = False, rebuild: bool = False) -> None:
+        indexer = self.indexer = Indexer(self.settings)
         if reset:
             indexer.reset()
+        if rebuild:
+            log.info("rebuilt the derived tables from %d stored events", indexer.rebuild())
         pinner_thread = threading.Thread(target=self._pin_forever, args=(indexer,),
                                          name="pinner", daemon=True)
         started = False
@@ -71,7 +76,7 @@ class Runner:
                 if self.once:
                     raise
                 pause = min(MAX_ERROR_PAUSE, pause * 2)
-            indexer.stop_requested = self.stop.wait(pause)
+            self.stop.wait(pause)
         self.stop.set()
         if started:
             pinner_thread.join(timeout=10)

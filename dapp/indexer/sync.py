@@ -20,7 +20,7 @@ from web3 import Web3
 
 from dapp.chain.client import connect
 from dapp.chain.contracts import load_abi
-from dapp.chain.events import DecodedEvent, EventDecoder, UnknownEvent, hex32
+from dapp.chain.events import DecodedEvent, EventDecoder, LogOrigin, UnknownEvent, hex32
 from dapp.config import Settings
 from dapp.indexer.contracts import ContractSpec, contracts_from_deployment, contracts_key
 from dapp.indexer.errors import ConcurrentIndexer, ReorgTooDeep, WrongChain
@@ -163,6 +163,36 @@ class Indexer:
         with self.db.begin() as connection:
             self._wipe(connection, chain_id)
         self.chain_id = None
+
+    def rebuild(self) -> int:
+        """Recompute every derived table from the stored raw events, in one transaction and
+        without the chain's logs (after a handler fix, or a migration that adds a table).
+        Returns the number of events replayed."""
+        chain_id = self.prepare()
+        cursor = self.read_cursor(chain_id)
+        with self.db.begin() as connection:
+            self._claim(connection, chain_id, cursor)
+            for model in event_derived_models():
+                connection.execute(delete(model))
+            for table in self.table.extra_tables.values():
+                connection.execute(delete(table))
+            connection.execute(delete(WatchedContract).where(WatchedContract.dynamic.is_(True)))
+            connection.execute(delete(JournalEntry).where(JournalEntry.chain_id == chain_id))
+            writer = StateWriter(connection, chain_id)
+            rows = connection.execute(
+                select(RawEvent).where(RawEvent.chain_id == chain_id)
+                .order_by(RawEvent.block_number, RawEvent.log_index)).all()
+            for row in rows:
+                handler = self.table.get(row.contract, row.name)
+                if handler is not None:
+                    writer.origin = LogOrigin(block_number=row.block_number,
+                                              block_hash=row.block_hash,
+                                              log_index=row.log_index, tx_hash=row.tx_hash)
+                    handler(writer, DecodedEvent(contract=row.contract, address=row.address,
+                                                 name=row.name, args=row.args,
+                                                 origin=writer.origin))
+            self._prune(connection, chain_id, cursor.block_number)
+        return len(rows)
 
     # -- start-up ----------------------------------------------------------------------------
     def prepare(self) -> int:

@@ -93,6 +93,7 @@ class Stack:
         self.processes.append(kubo)
 
         self.deploy_if_needed()
+        self.start_indexer()
         self.start_gateway()
 
     def deploy_if_needed(self) -> None:
@@ -108,6 +109,20 @@ class Stack:
         self.say(f"deploying contracts to chain {chain_id} ...")
         run_brownie_script(s.chain_rpc_url, DEPLOY_SCRIPT, s.resolved_deployments_file,
                            self.logs / "deploy.log")
+
+    def start_indexer(self) -> None:
+        if not self.settings.resolved_deployments_file.is_file():
+            self.say("no deployments yet: the indexer starts once contracts are deployed")
+            return
+        self.say("starting the indexer")
+        indexer = ManagedProcess(
+            name="indexer",
+            argv=[sys.executable, "-m", "dapp.indexer"],
+            log_file=self.logs / "indexer.log",
+            env={**os.environ, **settings_env(self.settings)},
+            cwd=REPO_ROOT,
+        ).start()
+        self.processes.append(indexer)
 
     def start_gateway(self) -> None:
         s = self.settings

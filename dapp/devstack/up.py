@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
 from dapp.chain.client import chain_status, connect
 from dapp.chain.deployments import read_all
@@ -159,7 +160,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
     env: dict[str, str] = {}
     for name, value in settings.model_dump(exclude_none=True).items():
         key = f"DAPP_{name.upper()}"
-        if isinstance(value, list):
+        if isinstance(value, SecretStr):
+            env[key] = value.get_secret_value()
+        elif isinstance(value, list):
             env[key] = json.dumps(value)
         else:
             env[key] = str(value)

@@ -67,3 +67,13 @@ def test_nothing_outside_config_reads_the_environment() -> None:
         and ("os.environ.get(" in path.read_text() or "os.getenv(" in path.read_text())
     ]
     assert offenders == []
+
+
+def test_child_processes_get_the_real_secret_not_its_mask() -> None:
+    from dapp.devstack.up import settings_env
+
+    env = settings_env(Settings(keystore_password="s3cret-passw0rd", cors_origins=["http://a"]))
+    assert env["DAPP_KEYSTORE_PASSWORD"] == "s3cret-passw0rd"
+    assert env["DAPP_CORS_ORIGINS"] == '["http://a"]'
+    assert Settings(**{k.removeprefix("DAPP_").lower(): v for k, v in env.items()
+                       if k != "DAPP_CORS_ORIGINS"}).keystore_password is not None

@@ -58,6 +58,23 @@ class ChainSource:
                 return None
         return hex32(block["hash"])
 
+    def block_hashes(self, first: int, last: int, chunk: int = 128) -> dict[int, str] | None:
+        """Hashes of blocks first..last, in JSON-RPC batches (None: one of them is missing —
+        the chain just got shorter)."""
+        hashes: dict[int, str] = {}
+        for start in range(first, last + 1, chunk):
+            numbers = range(start, min(last, start + chunk - 1) + 1)
+            with self._unavailable(f"reading blocks {numbers.start}..{numbers.stop - 1}"):
+                try:
+                    with self.web3.batch_requests() as batch:
+                        for number in numbers:
+                            batch.add(self.web3.eth.get_block(number))
+                        blocks = batch.execute()
+                except BlockNotFound:
+                    return None
+            hashes.update({n: hex32(b["hash"]) for n, b in zip(numbers, blocks, strict=True)})
+        return hashes
+
     def get_logs(self, first: int, last: int, addresses: Sequence[str]) -> list[dict[str, Any]]:
         if not addresses:
             return []

@@ -66,6 +66,7 @@ class Batch:
     last_hash: str
     logs: list[dict[str, Any]]
     watched: dict[str, str]  # address → contract name
+    hashes: dict[int, str]  # block → hash, to remember for reorg detection
 
     def with_new_contracts(self, watches: Sequence[NewWatch],
                            logs: list[dict[str, Any]]) -> Batch:
@@ -73,7 +74,9 @@ class Batch:
         seen = {(int(log["blockNumber"]), int(log["logIndex"])) for log in self.logs}
         extra = [log for log in logs
                  if (int(log["blockNumber"]), int(log["logIndex"])) not in seen]
-        return replace(self, logs=sort_logs(self.logs + extra), watched=watched)
+        hashes = {int(log["blockNumber"]): hex32(log["blockHash"]) for log in extra}
+        return replace(self, logs=sort_logs(self.logs + extra), watched=watched,
+                       hashes=hashes | self.hashes)
 
 
 class NewContracts(Exception):
@@ -136,12 +139,13 @@ class Indexer:
             if self._roll_back_if_reorged(chain_id, cursor):
                 report.rollbacks += 1
                 continue
-            target = min(block, self.safe_head())
+            safe_head = self.safe_head()
+            target = min(block, safe_head)
             if cursor.block_number >= target:
                 break
             first, last = self.sizer.range_from(cursor.block_number + 1, target)
             try:
-                batch = self._fetch(chain_id, first, last)
+                batch = self._fetch(first, last, tip=safe_head + self.settings.confirmations)
             except RangeTooLarge as error:
                 log.info("blocks %d..%d: range too large (%s), halving", first, last, error)
                 self.sizer.too_large(last - first + 1)
@@ -274,29 +278,38 @@ class Indexer:
         if not self.decoder.knows(name):
             self.decoder.add_contract(name, load_abi(name))
 
-    def _fetch(self, chain_id: int, first: int, last: int) -> Batch | None:
+    def _fetch(self, first: int, last: int, tip: int) -> Batch | None:
+        """Logs of first..last and the hashes to remember for them: every block with logs,
+        the range's last block, and every block within the reorg window of the chain's tip
+        (`tip`). None when the chain changed between the reads (the caller asks again)."""
         watched = self._watched()
         logs = sort_logs(self.source.get_logs(first, last, sorted(watched)))
         if len(logs) > self.settings.indexer_max_logs:
             raise RangeTooLarge(f"{len(logs)} logs > DAPP_INDEXER_MAX_LOGS")
-        last_hash = self.source.block_hash(last)
-        if last_hash is None or not self._logs_on_chain(logs, last, last_hash):
-            return None
-        return Batch(first=first, last=last, last_hash=last_hash, logs=logs, watched=watched)
-
-    def _logs_on_chain(self, logs: list[dict[str, Any]], last: int, last_hash: str) -> bool:
-        """The logs came from the branch the chain is on now (one hash per block, and the
-        newest block with logs still has that hash): no reorg between the two reads."""
         hashes: dict[int, str] = {}
         for entry in logs:
             number, block_hash = int(entry["blockNumber"]), hex32(entry["blockHash"])
             if hashes.setdefault(number, block_hash) != block_hash:
-                return False
-        if not hashes:
-            return True
-        newest = max(hashes)
-        now = last_hash if newest == last else self.source.block_hash(newest)
-        return now == hashes[newest]
+                return None
+        dense_from = max(first, tip - self.settings.indexer_reorg_window + 1)
+        read = (self.source.block_hashes(dense_from, last) if dense_from <= last
+                else self._ends_of(logs, last))
+        if read is None or any(hashes.get(n, h) != h for n, h in read.items()):
+            return None
+        if hashes and max(hashes) not in read:
+            return None
+        hashes.update(read)
+        return Batch(first=first, last=last, last_hash=hashes[last], logs=logs,
+                     watched=watched, hashes=hashes)
+
+    def _ends_of(self, logs: list[dict[str, Any]], last: int) -> dict[int, str] | None:
+        """Far from the tip: the range's last block and the newest block with logs, read
+        after the logs, so a reorg during the read shows as a changed hash."""
+        numbers = {last} | ({int(logs[-1]["blockNumber"])} if logs else set())
+        read = {n: self.source.block_hash(n) for n in numbers}
+        if any(h is None for h in read.values()):
+            return None
+        return {n: h for n, h in read.items() if h is not None}
 
     # -- writing -----------------------------------------------------------------------------
     def _apply(self, chain_id: int, cursor: Cursor, batch: Batch) -> int:
@@ -363,11 +376,9 @@ class Indexer:
             return None
 
     def _record_hashes(self, connection: Connection, chain_id: int, batch: Batch) -> None:
-        hashes = {int(e["blockNumber"]): hex32(e["blockHash"]) for e in batch.logs}
-        hashes[batch.last] = batch.last_hash
         connection.execute(insert(BlockHash), [
             {"chain_id": chain_id, "block_number": number, "block_hash": block_hash}
-            for number, block_hash in sorted(hashes.items())
+            for number, block_hash in sorted(batch.hashes.items())
         ])
 
     def _prune(self, connection: Connection, chain_id: int, last: int) -> None:

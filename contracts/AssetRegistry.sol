@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {IAssetRegistry} from "./interfaces/IAssetRegistry.sol";
+import {ILicenseOracle} from "./interfaces/ILicenseOracle.sol";
+import {CurationStaking} from "./lib/CurationStaking.sol";
+
+/// @title AssetRegistry
+/// @notice Datasets, models and algorithms as ERC-721 tokens ("DDA"), their offers and licenses,
+/// the split of every payment, and curation staking. `hasLicense` is the one question the
+/// gateway and other protocols ask.
+contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, CurationStaking {
+    using SafeERC20 for IERC20;
+
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+    uint16 public constant MAX_PROTOCOL_FEE_BPS = 1000;
+    uint16 public constant MAX_CURATOR_SHARE_BPS = 5000;
+    uint16 private constant BPS = 10_000;
+    uint64 private constant PERPETUAL = type(uint64).max;
+
+    /// @dev One slot read per sale: where the fee goes, how large it is, the unbonding delay.
+    struct Config {
+        address treasury;
+        uint16 protocolFeeBps;
+        uint32 unbondingDelay;
+    }
+
+    struct VersionRecord {
+        bytes32 contentDigest;
+        bytes32 metadataDigest;
+        uint64 contentCodec;
+        uint64 metadataCodec;
+        uint64 publishedAt;
+    }
+
+    /// @dev Bought and granted ends per scope, in one slot: a revoked grant never touches what
+    /// was paid for.
+    struct LicenseRecord {
+        uint64 boughtDownload;
+        uint64 boughtCompute;
+        uint64 grantedDownload;
+        uint64 grantedCompute;
+    }
+
+    Config public config;
+    uint256 private _assetCount;
+    mapping(uint256 assetId => AssetInfo) private _assets;
+    mapping(uint256 assetId => mapping(uint256 number => VersionRecord)) private _versions;
+    mapping(uint256 assetId => mapping(uint256 offerId => Offer)) private _offers;
+    mapping(uint256 assetId => mapping(address account => LicenseRecord)) private _licenses;
+
+    /// @param admin Holder of DEFAULT_ADMIN_ROLE and PAUSER_ROLE.
+    /// @param treasury Receiver of the protocol fee.
+    /// @param stakingToken_ The ERC-20 curators stake.
+    /// @param paymentTokens_ Tokens offers may be priced in (at most 8 over the contract's life).
+    constructor(
+        address admin,
+        address treasury,
+        uint16 protocolFeeBps,
+        uint32 unbondingDelay_,
+        IERC20 stakingToken_,
+        address[] memory paymentTokens_
+    ) ERC721("DataDAO Asset", "DDA") CurationStaking(stakingToken_) {
+        if (admin == address(0) || treasury == address(0)) revert ZeroAddress();
+        if (protocolFeeBps > MAX_PROTOCOL_FEE_BPS) revert FeeTooHigh(protocolFeeBps, MAX_PROTOCOL_FEE_BPS);
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(PAUSER_ROLE, admin);
+        config = Config(treasury, protocolFeeBps, unbondingDelay_);
+        emit TreasurySet(treasury);
+        emit ProtocolFeeSet(protocolFeeBps);
+        emit UnbondingDelaySet(unbondingDelay_);
+        for (uint256 i; i < paymentTokens_.length; ++i) {
+            _setPaymentToken(paymentTokens_[i], true);
+        }
+    }
+
+    // ------------------------------------------------------------------ assets
+
+    /// @inheritdoc IAssetRegistry
+    function publish(
+        Kind kind,
+        Cid calldata content,
+        Cid calldata metadata,
+        uint16 curatorShareBps,
+        OfferInput[] calldata offers
+    ) external whenNotPaused returns (uint256 assetId) {
+        if (offers.length == 0) revert NoOffers();
+        _checkCuratorShare(curatorShareBps);
+        assetId = ++_assetCount;
+        _assets[assetId] = AssetInfo(kind, false, curatorShareBps, 1, uint32(offers.length));
+        _storeVersion(assetId, 1, content, metadata);
+        _mint(msg.sender, assetId);
+        emit AssetPublished(assetId, msg.sender, kind, content, metadata, curatorShareBps);
+        for (uint256 i; i < offers.length; ++i) {
+            _storeOffer(assetId, uint32(i + 1), offers[i], true);
+        }
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function addVersion(uint256 assetId, Cid calldata content, Cid calldata metadata)
+        external
+        whenNotPaused
+        returns (uint32 number)
+    {
+        _requireAssetOwner(assetId);
+        AssetInfo storage asset = _assets[assetId];
+        if (asset.retired) revert AssetIsRetired(assetId);
+        number = asset.versionCount + 1;
+        asset.versionCount = number;
+        _storeVersion(assetId, number, content, metadata);
+        emit VersionAdded(assetId, number, content, metadata);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function retire(uint256 assetId) external {
+        _requireAssetOwner(assetId);
+        AssetInfo storage asset = _assets[assetId];
+        if (asset.retired) revert AssetIsRetired(assetId);
+        asset.retired = true;
+        emit AssetRetired(assetId);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function setOffer(uint256 assetId, uint256 offerId, OfferInput calldata input) external returns (uint32) {
+        _requireAssetOwner(assetId);
+        AssetInfo storage asset = _assets[assetId];
+        if (asset.retired) revert AssetIsRetired(assetId);
+        uint32 count = asset.offerCount;
+        if (offerId == 0 || offerId > uint256(count) + 1) revert UnknownOffer(assetId, offerId);
+        if (offerId == uint256(count) + 1) asset.offerCount = count + 1;
+        _storeOffer(assetId, uint32(offerId), input, true);
+        return uint32(offerId);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function setOfferActive(uint256 assetId, uint256 offerId, bool active) external {
+        _requireAssetOwner(assetId);
+        Offer storage stored = _existingOffer(assetId, offerId);
+        stored.active = active;
+        emit OfferSet(assetId, uint32(offerId), stored.token, stored.price, stored.duration, stored.scope, active);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function setCuratorShare(uint256 assetId, uint16 curatorShareBps) external {
+        _requireAssetOwner(assetId);
+        _checkCuratorShare(curatorShareBps);
+        _assets[assetId].curatorShareBps = curatorShareBps;
+        emit CuratorShareSet(assetId, curatorShareBps);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function assetInfo(uint256 assetId) external view returns (AssetInfo memory) {
+        _requireExists(assetId);
+        return _assets[assetId];
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function version(uint256 assetId, uint256 number) public view returns (Version memory) {
+        _requireExists(assetId);
+        if (number == 0 || number > _assets[assetId].versionCount) revert UnknownVersion(assetId, number);
+        VersionRecord storage record = _versions[assetId][number];
+        return Version(
+            Cid(record.contentDigest, record.contentCodec),
+            Cid(record.metadataDigest, record.metadataCodec),
+            record.publishedAt
+        );
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function latestVersion(uint256 assetId) external view returns (Version memory) {
+        _requireExists(assetId);
+        return version(assetId, _assets[assetId].versionCount);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function offer(uint256 assetId, uint256 offerId) external view returns (Offer memory) {
+        return _existingOffer(assetId, offerId);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function assetCount() external view returns (uint256) {
+        return _assetCount;
+    }
+
+    // ------------------------------------------------------------------ licenses
+
+    /// @inheritdoc IAssetRegistry
+    function buy(uint256 assetId, uint256 offerId, address licensee, uint256 maxPrice)
+        external
+        nonReentrant
+        whenNotPaused
+        returns (uint64 expiresAt)
+    {
+        address token;
+        uint256 price;
+        (token, price, expiresAt) = _sell(assetId, offerId, licensee, maxPrice);
+        if (price != 0) IERC20(token).safeTransferFrom(msg.sender, address(this), price);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function buyWithPermit(uint256 assetId, uint256 offerId, address licensee, uint256 maxPrice, Permit calldata permit)
+        external
+        nonReentrant
+        whenNotPaused
+        returns (uint64 expiresAt)
+    {
+        address token;
+        uint256 price;
+        (token, price, expiresAt) = _sell(assetId, offerId, licensee, maxPrice);
+        _permit(token, permit);
+        if (price != 0) IERC20(token).safeTransferFrom(msg.sender, address(this), price);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function buyMany(Order[] calldata orders) external nonReentrant whenNotPaused {
+        _sellMany(orders);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function buyManyWithPermit(Order[] calldata orders, address token, Permit calldata permit)
+        external
+        nonReentrant
+        whenNotPaused
+    {
+        _permit(token, permit);
+        _sellMany(orders);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function grant(uint256 assetId, address licensee, Scope scope, uint64 expiresAt) external {
+        _requireAssetOwner(assetId);
+        if (licensee == address(0)) revert ZeroAddress();
+        if (expiresAt <= block.timestamp) revert GrantExpired(expiresAt);
+        LicenseRecord storage record = _licenses[assetId][licensee];
+        if (scope == Scope.DOWNLOAD) record.grantedDownload = expiresAt;
+        else record.grantedCompute = expiresAt;
+        emit LicenseGranted(assetId, licensee, scope, expiresAt);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function revokeGrant(uint256 assetId, address licensee, Scope scope) external {
+        _requireAssetOwner(assetId);
+        LicenseRecord storage record = _licenses[assetId][licensee];
+        if (scope == Scope.DOWNLOAD) record.grantedDownload = 0;
+        else record.grantedCompute = 0;
+        emit LicenseGrantRevoked(assetId, licensee, scope);
+    }
+
+    /// @inheritdoc ILicenseOracle
+    function hasLicense(uint256 assetId, address account, uint8 scope) external view returns (bool) {
+        return licenseExpiry(assetId, account, scope) > block.timestamp;
+    }
+
+    /// @inheritdoc ILicenseOracle
+    function licenseExpiry(uint256 assetId, address account, uint8 scope) public view returns (uint64) {
+        LicenseRecord memory record = _licenses[assetId][account];
+        if (scope == uint8(Scope.DOWNLOAD)) return _later(record.boughtDownload, record.grantedDownload);
+        if (scope == uint8(Scope.COMPUTE)) return _later(record.boughtCompute, record.grantedCompute);
+        revert UnknownScope(scope);
+    }
+
+    // ------------------------------------------------------------------ revenue
+
+    /// @inheritdoc IAssetRegistry
+    function payRevenue(uint256 assetId, address token, uint256 amount) external nonReentrant whenNotPaused {
+        _requireExists(assetId);
+        if (amount == 0) revert ZeroAmount();
+        _split(assetId, token, _requireAllowedToken(token), amount, _loadConfig());
+        IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    // ------------------------------------------------------------------ admin
+
+    /// @notice Set the protocol fee taken from every payment, in basis points (≤ 1000).
+    function setProtocolFee(uint16 feeBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (feeBps > MAX_PROTOCOL_FEE_BPS) revert FeeTooHigh(feeBps, MAX_PROTOCOL_FEE_BPS);
+        config.protocolFeeBps = feeBps;
+        emit ProtocolFeeSet(feeBps);
+    }
+
+    /// @notice Set where protocol fees are credited from now on.
+    function setTreasury(address treasury) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (treasury == address(0)) revert ZeroAddress();
+        config.treasury = treasury;
+        emit TreasurySet(treasury);
+    }
+
+    /// @notice Allow or disallow a payment token for new offers and sales. Balances already
+    /// credited in it stay withdrawable.
+    function setPaymentToken(address token, bool allowed) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setPaymentToken(token, allowed);
+    }
+
+    /// @notice Set the delay between `requestUnstake` and `withdrawStake` for new requests.
+    function setUnbondingDelay(uint32 delaySeconds) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        config.unbondingDelay = delaySeconds;
+        emit UnbondingDelaySet(delaySeconds);
+    }
+
+    /// @notice Stop publishing, new versions, sales, revenue and new stakes. Withdrawals, claims
+    /// and unstaking continue.
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    /// @notice Resume what `pause` stopped.
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+
+    /// @inheritdoc CurationStaking
+    function unbondingDelay() public view override returns (uint32) {
+        return config.unbondingDelay;
+    }
+
+    /// @notice ERC-165: ERC-721, AccessControl and ILicenseOracle.
+    function supportsInterface(bytes4 interfaceId) public view override(ERC721, AccessControl) returns (bool) {
+        return interfaceId == type(ILicenseOracle).interfaceId || ERC721.supportsInterface(interfaceId)
+            || AccessControl.supportsInterface(interfaceId);
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    /// @dev Checks and effects of one sale (license extended, revenue credited); the caller
+    /// collects `price` of `token` afterwards.
+    function _sell(uint256 assetId, uint256 offerId, address licensee, uint256 maxPrice)
+        private
+        returns (address token, uint256 price, uint64 expiresAt)
+    {
+        Config memory cfg = _loadConfig();
+        uint256 tokenIndex;
+        (token, price, tokenIndex, expiresAt) = _license(assetId, offerId, licensee, maxPrice);
+        if (price != 0) _split(assetId, token, tokenIndex, price, cfg);
+    }
+
+    function _sellMany(Order[] calldata orders) private {
+        if (orders.length == 0) revert EmptyOrder();
+        Config memory cfg = _loadConfig();
+        address pendingToken;
+        uint256 pendingAmount;
+        for (uint256 i; i < orders.length; ++i) {
+            Order calldata order = orders[i];
+            (address token, uint256 price, uint256 tokenIndex,) =
+                _license(order.assetId, order.offerId, order.licensee, order.maxPrice);
+            if (price == 0) continue;
+            _split(order.assetId, token, tokenIndex, price, cfg);
+            if (token != pendingToken) {
+                if (pendingAmount != 0) IERC20(pendingToken).safeTransferFrom(msg.sender, address(this), pendingAmount);
+                pendingToken = token;
+                pendingAmount = 0;
+            }
+            pendingAmount += price;
+        }
+        if (pendingAmount != 0) IERC20(pendingToken).safeTransferFrom(msg.sender, address(this), pendingAmount);
+    }
+
+    /// @dev Record a purchase: offer checks, license extension, event.
+    function _license(uint256 assetId, uint256 offerId, address licensee, uint256 maxPrice)
+        private
+        returns (address token, uint256 price, uint256 tokenIndex, uint64 expiresAt)
+    {
+        if (licensee == address(0)) revert ZeroAddress();
+        if (_assets[assetId].retired) revert AssetIsRetired(assetId);
+        Offer memory chosen = _existingOffer(assetId, offerId);
+        if (!chosen.active) revert OfferInactive(assetId, offerId);
+        price = chosen.price;
+        if (price > maxPrice) revert PriceAboveMax(price, maxPrice);
+        token = chosen.token;
+        tokenIndex = _requireAllowedToken(token);
+        LicenseRecord storage record = _licenses[assetId][licensee];
+        if (chosen.scope == Scope.DOWNLOAD) {
+            expiresAt = _extend(record.boughtDownload, chosen.duration);
+            record.boughtDownload = expiresAt;
+        } else {
+            expiresAt = _extend(record.boughtCompute, chosen.duration);
+            record.boughtCompute = expiresAt;
+        }
+        emit LicensePurchased(assetId, uint32(offerId), licensee, msg.sender, chosen.scope, token, price, expiresAt);
+    }
+
+    /// @dev Split `amount` into protocol fee, curators' share and owner's share, all credited.
+    function _split(uint256 assetId, address token, uint256 tokenIndex, uint256 amount, Config memory cfg) private {
+        uint256 fee = amount * cfg.protocolFeeBps / BPS;
+        uint256 curators = amount * _assets[assetId].curatorShareBps / BPS;
+        uint256 rest = _distribute(assetId, tokenIndex, curators);
+        address owner = _ownerOf(assetId);
+        uint256 ownerAmount = amount - fee - curators + rest;
+        _credit(cfg.treasury, token, fee);
+        _credit(owner, token, ownerAmount);
+        emit RevenueSplit(assetId, token, owner, ownerAmount, curators - rest, fee);
+    }
+
+    function _extend(uint64 current, uint64 duration) private view returns (uint64) {
+        if (duration == 0 || current == PERPETUAL) return PERPETUAL;
+        uint256 from = current > block.timestamp ? current : block.timestamp;
+        uint256 end = from + duration;
+        return end >= PERPETUAL ? PERPETUAL : uint64(end);
+    }
+
+    function _permit(address token, Permit calldata permit) private {
+        // A front-runner may have used the permit already; the allowance then decides.
+        try IERC20Permit(token).permit(
+            msg.sender, address(this), permit.value, permit.deadline, permit.v, permit.r, permit.s
+        ) {} catch {}
+    }
+
+    function _storeVersion(uint256 assetId, uint32 number, Cid calldata content, Cid calldata metadata) private {
+        if (content.digest == bytes32(0) || metadata.digest == bytes32(0)) revert InvalidCid();
+        _versions[assetId][number] = VersionRecord(
+            content.digest, metadata.digest, content.codec, metadata.codec, uint64(block.timestamp)
+        );
+    }
+
+    function _storeOffer(uint256 assetId, uint32 offerId, OfferInput calldata input, bool active) private {
+        _requireAllowedToken(input.token);
+        if (uint8(input.scope) > uint8(Scope.COMPUTE)) revert UnknownScope(uint8(input.scope));
+        _offers[assetId][offerId] = Offer(input.token, input.price, input.duration, input.scope, active);
+        emit OfferSet(assetId, offerId, input.token, input.price, input.duration, input.scope, active);
+    }
+
+    function _existingOffer(uint256 assetId, uint256 offerId) private view returns (Offer storage) {
+        _requireExists(assetId);
+        if (offerId == 0 || offerId > _assets[assetId].offerCount) revert UnknownOffer(assetId, offerId);
+        return _offers[assetId][offerId];
+    }
+
+    function _requireAssetOwner(uint256 assetId) private view {
+        address owner = _ownerOf(assetId);
+        if (owner == address(0)) revert UnknownAsset(assetId);
+        if (!_isAuthorized(owner, msg.sender, assetId)) revert NotAssetOwner(assetId, msg.sender);
+    }
+
+    function _requireExists(uint256 assetId) internal view override {
+        if (_ownerOf(assetId) == address(0)) revert UnknownAsset(assetId);
+    }
+
+    function _checkCuratorShare(uint16 shareBps) private pure {
+        if (shareBps > MAX_CURATOR_SHARE_BPS) revert CuratorShareTooHigh(shareBps, MAX_CURATOR_SHARE_BPS);
+    }
+
+    function _beforeStake() internal view override whenNotPaused {}
+
+    function _loadConfig() private view returns (Config memory) {
+        return config;
+    }
+
+    function _later(uint64 a, uint64 b) private pure returns (uint64) {
+        return a > b ? a : b;
+    }
+}

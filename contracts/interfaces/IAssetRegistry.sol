@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {ILicenseOracle} from "./ILicenseOracle.sol";
+
+/// @title DataDAO Exchange asset registry: assets, offers, licenses, payouts, curation stakes
+/// @notice Every dataset, model or algorithm is an ERC-721 token. The token owner (an account or
+/// a DataDAO) sells licenses through offers; each sale is split at once into protocol fee,
+/// curators' share and owner's share, credited to balances their owners withdraw.
+interface IAssetRegistry is ILicenseOracle {
+    enum Kind {
+        DATASET,
+        MODEL,
+        ALGORITHM
+    }
+
+    /// @dev DOWNLOAD = 0, COMPUTE = 1 (the `uint8 scope` of ILicenseOracle).
+    enum Scope {
+        DOWNLOAD,
+        COMPUTE
+    }
+
+    /// @notice A CIDv1 reduced to what varies: the sha2-256 digest and the multicodec
+    /// (0x55 raw, 0x70 dag-pb).
+    struct Cid {
+        bytes32 digest;
+        uint64 codec;
+    }
+
+    /// @notice An offer as given to `publish` / `setOffer`. `duration` 0 = perpetual.
+    struct OfferInput {
+        address token;
+        uint96 price;
+        uint64 duration;
+        Scope scope;
+    }
+
+    struct Offer {
+        address token;
+        uint96 price;
+        uint64 duration;
+        Scope scope;
+        bool active;
+    }
+
+    struct AssetInfo {
+        Kind kind;
+        bool retired;
+        uint16 curatorShareBps;
+        uint32 versionCount;
+        uint32 offerCount;
+    }
+
+    struct Version {
+        Cid content;
+        Cid metadata;
+        uint64 publishedAt;
+    }
+
+    /// @notice One purchase inside `buyMany`.
+    struct Order {
+        uint256 assetId;
+        uint256 offerId;
+        address licensee;
+        uint256 maxPrice;
+    }
+
+    /// @notice An EIP-2612 permit for the payment token, used in the same call as the purchase.
+    struct Permit {
+        uint256 value;
+        uint256 deadline;
+        uint8 v;
+        bytes32 r;
+        bytes32 s;
+    }
+
+    // ---- events (the indexer lives on them) ----
+    event AssetPublished(
+        uint256 indexed assetId, address indexed owner, Kind kind, Cid content, Cid metadata, uint16 curatorShareBps
+    );
+    event VersionAdded(uint256 indexed assetId, uint32 indexed version, Cid content, Cid metadata);
+    event OfferSet(
+        uint256 indexed assetId,
+        uint32 indexed offerId,
+        address token,
+        uint96 price,
+        uint64 duration,
+        Scope scope,
+        bool active
+    );
+    event AssetRetired(uint256 indexed assetId);
+    event CuratorShareSet(uint256 indexed assetId, uint16 curatorShareBps);
+    event LicensePurchased(
+        uint256 indexed assetId,
+        uint32 indexed offerId,
+        address indexed licensee,
+        address buyer,
+        Scope scope,
+        address token,
+        uint256 price,
+        uint64 expiresAt
+    );
+    event LicenseGranted(uint256 indexed assetId, address indexed licensee, Scope scope, uint64 expiresAt);
+    event LicenseGrantRevoked(uint256 indexed assetId, address indexed licensee, Scope scope);
+    /// @notice A payment to an asset was split. `owner` got `ownerAmount` (plus `curatorAmount`
+    /// when nobody stakes on the asset, then `curatorAmount` is 0), `treasury` got `protocolFee`.
+    event RevenueSplit(
+        uint256 indexed assetId,
+        address indexed token,
+        address indexed owner,
+        uint256 ownerAmount,
+        uint256 curatorAmount,
+        uint256 protocolFee
+    );
+    event PayoutCredited(address indexed account, address indexed token, uint256 amount);
+    event Withdrawn(address indexed account, address indexed token, address to, uint256 amount);
+    event Staked(uint256 indexed assetId, address indexed staker, uint256 amount);
+    event UnstakeRequested(uint256 indexed assetId, address indexed staker, uint256 amount, uint64 availableAt);
+    event StakeWithdrawn(uint256 indexed assetId, address indexed staker, uint256 amount);
+    event RewardClaimed(uint256 indexed assetId, address indexed staker, address indexed token, uint256 amount);
+    event ProtocolFeeSet(uint16 feeBps);
+    event TreasurySet(address treasury);
+    event PaymentTokenAllowed(address indexed token, bool allowed);
+    event UnbondingDelaySet(uint32 delaySeconds);
+
+    // ---- errors ----
+    error UnknownAsset(uint256 assetId);
+    error UnknownOffer(uint256 assetId, uint256 offerId);
+    error UnknownVersion(uint256 assetId, uint256 version);
+    error NotAssetOwner(uint256 assetId, address caller);
+    error AssetIsRetired(uint256 assetId);
+    error OfferInactive(uint256 assetId, uint256 offerId);
+    error PriceAboveMax(uint256 price, uint256 maxPrice);
+    error TokenNotAllowed(address token);
+    error TooManyPaymentTokens();
+    error FeeTooHigh(uint256 feeBps, uint256 maxBps);
+    error CuratorShareTooHigh(uint256 shareBps, uint256 maxBps);
+    error InvalidCid();
+    error ZeroAddress();
+    error ZeroAmount();
+    error NoOffers();
+    error EmptyOrder();
+    error NothingToWithdraw();
+    error InsufficientStake(uint256 requested, uint256 staked);
+    error StillUnbonding(uint64 availableAt);
+    error GrantExpired(uint64 expiresAt);
+    error UnknownScope(uint8 scope);
+
+    // ---- assets ----
+    /// @notice Mint a new asset to the caller with its first version and offers, in one transaction.
+    /// @param content CID of the encrypted content (or of the plain content of an open asset).
+    /// @param metadata CID of the public metadata JSON.
+    /// @param curatorShareBps Share of every sale paid to the asset's curation stakers (≤ 5000).
+    /// @return assetId The new token id (ids start at 1).
+    function publish(
+        Kind kind,
+        Cid calldata content,
+        Cid calldata metadata,
+        uint16 curatorShareBps,
+        OfferInput[] calldata offers
+    ) external returns (uint256 assetId);
+
+    /// @notice Add a new version; every earlier version stays readable with `version`.
+    /// @return version The new version number (the first version is 1).
+    function addVersion(uint256 assetId, Cid calldata content, Cid calldata metadata) external returns (uint32 version);
+
+    /// @notice Stop new sales for good. Licenses already sold or granted stay valid.
+    function retire(uint256 assetId) external;
+
+    /// @notice Add an offer (`offerId` = `offerCount(assetId)` + 1) or replace one (`offerId` ≤ count).
+    /// @dev A replaced offer applies to purchases from the next transaction on; `maxPrice` protects
+    /// buyers racing the change.
+    function setOffer(uint256 assetId, uint256 offerId, OfferInput calldata offer) external returns (uint32);
+
+    /// @notice Pause or resume one offer.
+    function setOfferActive(uint256 assetId, uint256 offerId, bool active) external;
+
+    /// @notice Set the curators' share of this asset's sales, in basis points (≤ 5000).
+    function setCuratorShare(uint256 assetId, uint16 curatorShareBps) external;
+
+    function assetInfo(uint256 assetId) external view returns (AssetInfo memory);
+    function version(uint256 assetId, uint256 number) external view returns (Version memory);
+    function latestVersion(uint256 assetId) external view returns (Version memory);
+    function offer(uint256 assetId, uint256 offerId) external view returns (Offer memory);
+    function assetCount() external view returns (uint256);
+
+    // ---- licenses ----
+    /// @notice Buy offer `offerId` of `assetId` for `licensee`; the caller pays with `transferFrom`.
+    /// Buying again while a license runs extends it from its current end.
+    /// @param maxPrice Revert if the offer's price is above this (the owner may change it).
+    /// @return expiresAt The new end of the license (`type(uint64).max` for perpetual).
+    function buy(uint256 assetId, uint256 offerId, address licensee, uint256 maxPrice)
+        external
+        returns (uint64 expiresAt);
+
+    /// @notice `buy`, approving the payment with an EIP-2612 permit in the same call.
+    /// @dev A permit that fails (e.g. already used by a front-runner) is ignored if the allowance
+    /// already covers the price.
+    function buyWithPermit(uint256 assetId, uint256 offerId, address licensee, uint256 maxPrice, Permit calldata permit)
+        external
+        returns (uint64 expiresAt);
+
+    /// @notice Buy several offers in one transaction; consecutive orders in the same token are
+    /// paid with one `transferFrom`.
+    function buyMany(Order[] calldata orders) external;
+
+    /// @notice `buyMany` with one EIP-2612 permit for `token` (all orders should pay in it).
+    function buyManyWithPermit(Order[] calldata orders, address token, Permit calldata permit) external;
+
+    /// @notice Grant a free license (owner only). `expiresAt` is absolute; `type(uint64).max` = perpetual.
+    function grant(uint256 assetId, address licensee, Scope scope, uint64 expiresAt) external;
+
+    /// @notice Revoke a grant. A license the licensee bought is not affected.
+    function revokeGrant(uint256 assetId, address licensee, Scope scope) external;
+
+    // ---- payouts ----
+    /// @notice Pay `amount` of `token` as revenue of `assetId` (e.g. from a compute job); split like a sale.
+    function payRevenue(uint256 assetId, address token, uint256 amount) external;
+
+    /// @notice Credit `amount` of `token` to `account`'s withdrawable balance, paid by the caller.
+    function depositFor(address account, address token, uint256 amount) external;
+
+    /// @notice What `account` can withdraw in `token` now.
+    function payoutBalance(address account, address token) external view returns (uint256);
+
+    /// @notice Withdraw the caller's whole balance in `token`. Never paused.
+    function withdraw(address token) external returns (uint256 amount);
+
+    /// @notice Withdraw the caller's whole balance in `token` to `to`. Never paused.
+    function withdrawTo(address token, address to) external returns (uint256 amount);
+
+    // ---- curation staking ----
+    /// @notice Stake `amount` of the staking token on `assetId` to earn its curators' share.
+    function stake(uint256 assetId, uint256 amount) external;
+
+    /// @notice Stop earning on `amount`; it can be withdrawn after the unbonding delay.
+    function requestUnstake(uint256 assetId, uint256 amount) external returns (uint64 availableAt);
+
+    /// @notice Withdraw stake whose unbonding delay has passed.
+    function withdrawStake(uint256 assetId) external returns (uint256 amount);
+
+    /// @notice Claim rewards earned on `assetId` in every payment token, paid to the caller.
+    function claim(uint256 assetId) external;
+
+    /// @notice Rewards `staker` could claim on `assetId` in `token` now.
+    function earned(uint256 assetId, address staker, address token) external view returns (uint256);
+
+    function stakeOf(uint256 assetId, address staker)
+        external
+        view
+        returns (uint256 active, uint256 unbonding, uint64 availableAt);
+
+    function totalStaked(uint256 assetId) external view returns (uint256);
+
+    function stakingToken() external view returns (address);
+}

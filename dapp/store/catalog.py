@@ -92,6 +92,8 @@ class AssetStats:
     sales: int
     downloads: int
     revenue: dict[str, int]  # token → amount paid for licenses, in base units
+    stakers: int = 0  # curators with an active stake
+    total_staked: int = 0  # active stake, in base units of the staking token
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ class LicenseView:
     asset_id: int
     scope: str
     expires_at: int | None  # unix seconds; None = perpetual
-    source: str
+    source: str  # which end `expires_at` is: "purchase" or "grant"
 
 
 @dataclass(frozen=True)
@@ -243,11 +245,12 @@ class Catalog:
             ]
             document = connection.execute(select(CidMetadata.document).where(
                 CidMetadata.cid == summary.metadata_cid)).scalar()
-            stats = self._stats(connection, asset_id, summary.sales)
+            stats = self._stats(connection, summary)
         return AssetDetail(summary=summary, versions=versions, metadata=document, stats=stats)
 
     @staticmethod
-    def _stats(connection: Session, asset_id: int, sales: int) -> AssetStats:
+    def _stats(connection: Session, summary: AssetSummary) -> AssetStats:
+        asset_id = summary.asset_id
         downloads = connection.execute(select(func.count()).select_from(Download)
                                        .where(Download.asset_id == asset_id)).scalar_one()
         revenue: dict[str, int] = defaultdict(int)
@@ -255,14 +258,18 @@ class Catalog:
                 select(LicensePurchase.token, LicensePurchase.price)
                 .where(LicensePurchase.asset_id == asset_id)):
             revenue[token] += price  # uint256 sums in Python: exact on every backend
-        return AssetStats(sales=sales, downloads=int(downloads), revenue=dict(revenue))
+        return AssetStats(sales=summary.sales, downloads=int(downloads), revenue=dict(revenue),
+                          stakers=summary.stakers, total_staked=summary.total_staked)
 
     # -- accounts, downloads, operations -----------------------------------------------------
     def licenses_of(self, account: str) -> list[LicenseView]:
+        """Every license the account holds or held (expired ones too, with their end); not
+        those whose only grant was revoked."""
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(License).where(License.licensee == checksum(account, "account"),
-                                      License.revoked.is_(False))
+                                      or_(License.expires_at.is_(None),
+                                          License.expires_at > 0))
                 .order_by(License.asset_id, License.scope))
             return [LicenseView(asset_id=r.asset_id, scope=r.scope, expires_at=r.expires_at,
                                 source=r.source) for r in rows]

@@ -24,6 +24,7 @@ from dapp.store.models import (
     Offer,
     Pin,
 )
+from dapp.store.models.assets import PERPETUAL
 
 ALICE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 BOB = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
@@ -70,9 +71,9 @@ def store(tmp_path: Path) -> Engine:
                       ["weather", "climate"]),
             *metadata("bafymeta2", "Rain nowcasting model", "A U-Net", ["weather", "ml"]),
             *metadata("bafymeta3", "Wind speeds", "Hourly, by station", ["climate"]),
-            AssetVersion(asset_id=1, version_index=0, content_cid="bafycontent1-0",
-                         metadata_cid="bafymeta1-0", **origin(10)),
-            AssetVersion(asset_id=1, version_index=1, content_cid="bafycontent1",
+            AssetVersion(asset_id=1, version_index=1, content_cid="bafycontent1-1",
+                         metadata_cid="bafymeta1-1", **origin(10)),
+            AssetVersion(asset_id=1, version_index=2, content_cid="bafycontent1",
                          metadata_cid="bafymeta1", **origin(20)),
             Offer(asset_id=1, offer_id=1, token=TOKEN, price=10**18, duration=0,
                   scope="download", active=True, **origin(10, 1)),
@@ -82,12 +83,14 @@ def store(tmp_path: Path) -> Engine:
                             token=TOKEN, price=2**255, expires_at=None, **origin(30)),
             LicensePurchase(asset_id=1, offer_id=1, payer=BOB, licensee=BOB, scope="download",
                             token=TOKEN, price=2**255, expires_at=None, **origin(31)),
-            License(asset_id=1, licensee=BOB, scope="download", expires_at=None,
-                    source="purchase", revoked=False, **origin(31)),
-            License(asset_id=2, licensee=BOB, scope="compute", expires_at=1_900_000_000,
-                    source="grant", revoked=False, **origin(32)),
-            License(asset_id=3, licensee=BOB, scope="download", expires_at=None,
-                    source="grant", revoked=True, **origin(33)),
+            License(asset_id=1, licensee=BOB, scope="download", bought_until=PERPETUAL,
+                    granted_until=1_800_000_000, expires_at=None, source="purchase",
+                    **origin(31)),
+            License(asset_id=2, licensee=BOB, scope="compute", bought_until=0,
+                    granted_until=1_900_000_000, expires_at=1_900_000_000, source="grant",
+                    **origin(32)),
+            License(asset_id=3, licensee=BOB, scope="download", bought_until=0,
+                    granted_until=0, expires_at=0, source="grant", **origin(33)),
             Pin(cid="bafymeta1", kind="metadata", status="pinned", next_try_at=0),
             Pin(cid="bafycontent1", kind="content", status="retrying", next_try_at=0),
         ])
@@ -146,14 +149,15 @@ def test_one_asset_with_versions_metadata_and_stats(store: Engine) -> None:
     detail = catalog.get_asset(1)
     assert detail is not None
     assert [(v.index, v.content_cid, v.block) for v in detail.versions] == [
-        (0, "bafycontent1-0", 10), (1, "bafycontent1", 20)]
+        (1, "bafycontent1-1", 10), (2, "bafycontent1", 20)]
     assert detail.metadata is not None and detail.metadata["title"] == "Rainfall 1990-2020"
     assert (detail.stats.sales, detail.stats.downloads) == (3, 1)
     assert detail.stats.revenue == {TOKEN: 2**256}  # beyond uint256 as a sum: still exact
+    assert (detail.stats.stakers, detail.stats.total_staked) == (2, 5 * 10**18)
     assert catalog.get_asset(99) is None
 
 
-def test_licenses_of_an_account_skip_revoked_ones(store: Engine) -> None:
+def test_licenses_of_an_account_skip_revoked_grants(store: Engine) -> None:
     licenses = Catalog(store).licenses_of(BOB)
     assert [(lic.asset_id, lic.scope, lic.expires_at, lic.source) for lic in licenses] == [
         (1, "download", None, "purchase"), (2, "compute", 1_900_000_000, "grant")]

@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 from dapp.store.base import AppendOnly, Base, Origin
-from dapp.store.models.assets import Asset, AssetVersion, License, LicensePurchase, Offer
+from dapp.store.models.assets import (
+    PERPETUAL,
+    Asset,
+    AssetVersion,
+    License,
+    LicensePurchase,
+    Offer,
+)
 from dapp.store.models.compute import ComputeJob, ComputeProvider, PaymentChannel
 from dapp.store.models.dao import Dao, Proposal, Vote
 from dapp.store.models.ops import CidMetadata, Download, MetadataTag, Pin
-from dapp.store.models.payouts import PayoutBalance, RevenueSplit, Stake, Withdrawal
+from dapp.store.models.params import PaymentToken, RegistryParam
+from dapp.store.models.payouts import (
+    PayoutBalance,
+    RevenueSplit,
+    RewardClaim,
+    Stake,
+    Withdrawal,
+)
 from dapp.store.models.sync import BlockHash, JournalEntry, RawEvent, SyncCursor, WatchedContract
 
 __all__ = [
-    "Asset", "AssetVersion", "BlockHash", "CidMetadata", "ComputeJob", "ComputeProvider", "Dao",
-    "Download", "JournalEntry", "License", "LicensePurchase", "MetadataTag", "Offer",
-    "PaymentChannel", "PayoutBalance", "Pin", "Proposal", "RawEvent", "RevenueSplit", "Stake",
-    "SyncCursor", "Vote", "WatchedContract", "Withdrawal", "event_derived_models",
+    "PERPETUAL", "Asset", "AssetVersion", "BlockHash", "CidMetadata", "ComputeJob",
+    "ComputeProvider", "Dao", "Download", "JournalEntry", "License", "LicensePurchase",
+    "MetadataTag", "Offer", "PaymentChannel", "PaymentToken", "PayoutBalance", "Pin", "Proposal",
+    "RawEvent", "RegistryParam", "RevenueSplit", "RewardClaim", "Stake", "SyncCursor", "Vote",
+    "WatchedContract", "Withdrawal", "event_derived_models",
 ]
 
 

@@ -30,7 +30,8 @@ class Asset(Origin, Base):
 
 
 class AssetVersion(AppendOnly, Base):
-    """Every version an asset ever had; index 0 is the one it was published with."""
+    """Every version an asset ever had, numbered as on chain (`version(assetId, n)`): 1 is the
+    one it was published with."""
 
     __tablename__ = "asset_versions"
 
@@ -54,17 +55,26 @@ class Offer(Origin, Base):
     active: Mapped[bool] = mapped_column(Boolean)
 
 
+PERPETUAL = 2**64 - 1  # the registry's `type(uint64).max`: a license without end
+
+
 class License(Origin, Base):
-    """Who may use an asset for what, until when (None = perpetual), bought or granted."""
+    """Who may use an asset for what, until when, as the registry keeps it: the end of what
+    was bought and the end of what was granted, separately (revoking a grant never touches a
+    purchase), in unix seconds as on chain (0 = none, `PERPETUAL` = no end).
+
+    `expires_at` is the later of the two (None = perpetual, 0 = no license left) and `source`
+    says which one it is (`purchase` or `grant`)."""
 
     __tablename__ = "licenses"
 
     asset_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     licensee: Mapped[str] = mapped_column(ADDRESS, primary_key=True, index=True)
     scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    bought_until: Mapped[int] = mapped_column(Uint256, default=0)
+    granted_until: Mapped[int] = mapped_column(Uint256, default=0)
     expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     source: Mapped[str] = mapped_column(String(16))
-    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class LicensePurchase(EventFact, Base):

@@ -46,7 +46,8 @@ class Pin(Base):
 
 class CidMetadata(Base):
     """The public metadata JSON behind a metadata CID, with the fields the catalog filters on.
-    `error` says why a document could not be read (it is then not retried)."""
+    `error` says why a document could not be read (it is then not retried); `schema_error`
+    why a readable JSON object is not `datadao/asset-metadata@1` (None: it is)."""
 
     __tablename__ = "cid_metadata"
 
@@ -56,6 +57,7 @@ class CidMetadata(Base):
     size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     document: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    schema_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class MetadataTag(Base):

@@ -38,15 +38,19 @@ class PayoutBalance(Origin, Base):
 
 
 class Withdrawal(EventFact, Base):
+    """`account` withdrew its whole balance of `token`, paid to `recipient`."""
+
     __tablename__ = "withdrawals"
 
     account: Mapped[str] = mapped_column(ADDRESS, index=True)
     token: Mapped[str] = mapped_column(ADDRESS)
+    recipient: Mapped[str] = mapped_column(ADDRESS)
     amount: Mapped[int] = mapped_column(Uint256)
 
 
 class Stake(Origin, Base):
-    """A curator's stake on an asset: active amount, amount unbonding and when it frees up."""
+    """A curator's stake on an asset: active amount (earning), amount unbonding and when it
+    frees up (None: nothing unbonding)."""
 
     __tablename__ = "stakes"
 
@@ -55,4 +59,14 @@ class Stake(Origin, Base):
     amount: Mapped[int] = mapped_column(Uint256, default=0)
     unbonding: Mapped[int] = mapped_column(Uint256, default=0)
     unbonding_available_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    rewards_claimed: Mapped[int] = mapped_column(Uint256, default=0)
+
+
+class RewardClaim(EventFact, Base):
+    """A curator claimed its share of an asset's revenue in one payment token."""
+
+    __tablename__ = "reward_claims"
+
+    asset_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    curator: Mapped[str] = mapped_column(ADDRESS, index=True)
+    token: Mapped[str] = mapped_column(ADDRESS)
+    amount: Mapped[int] = mapped_column(Uint256)

@@ -81,6 +81,7 @@ def upgrade() -> None:
         sa.Column("size", sa.BigInteger(), nullable=True),
         sa.Column("document", sa.JSON(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("schema_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("cid", name=op.f("pk_cid_metadata")),
     )
     op.create_table(
@@ -194,9 +195,10 @@ def upgrade() -> None:
         sa.Column("asset_id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("licensee", sa.String(length=42), nullable=False),
         sa.Column("scope", sa.String(length=16), nullable=False),
+        sa.Column("bought_until", dapp.store.types.Uint256(length=78), nullable=False),
+        sa.Column("granted_until", dapp.store.types.Uint256(length=78), nullable=False),
         sa.Column("expires_at", sa.BigInteger(), nullable=True),
         sa.Column("source", sa.String(length=16), nullable=False),
-        sa.Column("revoked", sa.Boolean(), nullable=False),
         sa.Column("block_number", sa.BigInteger(), nullable=False),
         sa.Column("block_hash", sa.String(length=66), nullable=False),
         sa.Column("log_index", sa.Integer(), nullable=False),
@@ -299,6 +301,44 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("dao", "proposal_id", name=op.f("pk_proposals")),
     )
     op.create_table(
+        "registry_params",
+        sa.Column("contract", sa.String(length=42), nullable=False),
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("value", sa.String(length=100), nullable=False),
+        sa.Column("block_number", sa.BigInteger(), nullable=False),
+        sa.Column("block_hash", sa.String(length=66), nullable=False),
+        sa.Column("log_index", sa.Integer(), nullable=False),
+        sa.Column("tx_hash", sa.String(length=66), nullable=False),
+        sa.PrimaryKeyConstraint("contract", "name", name=op.f("pk_registry_params")),
+    )
+    op.create_table(
+        "payment_tokens",
+        sa.Column("contract", sa.String(length=42), nullable=False),
+        sa.Column("token", sa.String(length=42), nullable=False),
+        sa.Column("allowed", sa.Boolean(), nullable=False),
+        sa.Column("block_number", sa.BigInteger(), nullable=False),
+        sa.Column("block_hash", sa.String(length=66), nullable=False),
+        sa.Column("log_index", sa.Integer(), nullable=False),
+        sa.Column("tx_hash", sa.String(length=66), nullable=False),
+        sa.PrimaryKeyConstraint("contract", "token", name=op.f("pk_payment_tokens")),
+    )
+    op.create_table(
+        "reward_claims",
+        sa.Column("asset_id", sa.BigInteger(), nullable=False),
+        sa.Column("curator", sa.String(length=42), nullable=False),
+        sa.Column("token", sa.String(length=42), nullable=False),
+        sa.Column("amount", dapp.store.types.Uint256(length=78), nullable=False),
+        sa.Column("block_number", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("log_index", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("block_hash", sa.String(length=66), nullable=False),
+        sa.Column("tx_hash", sa.String(length=66), nullable=False),
+        sa.PrimaryKeyConstraint("block_number", "log_index", name=op.f("pk_reward_claims")),
+    )
+    with op.batch_alter_table("reward_claims", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_reward_claims_asset_id"), ["asset_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_reward_claims_curator"), ["curator"], unique=False)
+
+    op.create_table(
         "revenue_splits",
         sa.Column("asset_id", sa.BigInteger(), nullable=False),
         sa.Column("token", sa.String(length=42), nullable=False),
@@ -322,7 +362,6 @@ def upgrade() -> None:
         sa.Column("amount", dapp.store.types.Uint256(length=78), nullable=False),
         sa.Column("unbonding", dapp.store.types.Uint256(length=78), nullable=False),
         sa.Column("unbonding_available_at", sa.BigInteger(), nullable=True),
-        sa.Column("rewards_claimed", dapp.store.types.Uint256(length=78), nullable=False),
         sa.Column("block_number", sa.BigInteger(), nullable=False),
         sa.Column("block_hash", sa.String(length=66), nullable=False),
         sa.Column("log_index", sa.Integer(), nullable=False),
@@ -386,6 +425,7 @@ def upgrade() -> None:
         "withdrawals",
         sa.Column("account", sa.String(length=42), nullable=False),
         sa.Column("token", sa.String(length=42), nullable=False),
+        sa.Column("recipient", sa.String(length=42), nullable=False),
         sa.Column("amount", dapp.store.types.Uint256(length=78), nullable=False),
         sa.Column("block_number", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("log_index", sa.Integer(), autoincrement=False, nullable=False),
@@ -421,6 +461,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_revenue_splits_asset_id"))
 
     op.drop_table("revenue_splits")
+    with op.batch_alter_table("reward_claims", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reward_claims_curator"))
+        batch_op.drop_index(batch_op.f("ix_reward_claims_asset_id"))
+
+    op.drop_table("reward_claims")
+    op.drop_table("payment_tokens")
+    op.drop_table("registry_params")
     op.drop_table("proposals")
     with op.batch_alter_table("pins", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_pins_status"))

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from dapp.cli import accounts
+from dapp.cli import accounts, assets, money, offers, publish
 from dapp.cli.output import error_line, errors
 from dapp.config import load_settings
 from dapp.errors import DappError
@@ -18,6 +18,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(accounts.app, name="account")
+app.command("publish")(publish.publish)
+app.add_typer(publish.version_app, name="version")
+app.add_typer(assets.app, name="assets")
+app.add_typer(offers.app, name="offer")
+app.add_typer(money.payouts_app, name="payouts")
+app.add_typer(money.license_app, name="license")
+app.command("stake")(money.stake)
+app.command("unstake")(money.unstake)
+app.command("claim")(money.claim)
 
 
 @app.callback()

@@ -1,0 +1,185 @@
+"""`datadao publish PATH` and `datadao version add ASSET PATH`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from dapp.cli.output import console, emit_json
+from dapp.cli.session import ACCOUNT_HELP, CONFIRMATIONS_HELP, settings_of, signing
+from dapp.errors import InvalidInput
+from dapp.publishing.exchange import Exchange, OfferTerms
+from dapp.publishing.gateways import gateway_keys
+from dapp.publishing.pipeline import ContentRequest, PublishPipeline, PublishResult
+from dapp.publishing.units import (
+    format_amount,
+    format_duration,
+    parse_amount,
+    parse_duration,
+    parse_share_bps,
+    scope_index,
+)
+
+version_app = typer.Typer(help="Versions of an asset.", no_args_is_help=True)
+
+
+def offer_terms(exchange: Exchange, price: str, token: str | None, duration: str,
+                scope: str) -> OfferTerms:
+    """An offer from what a person typed: price in token units, '30d', 'download'."""
+    info = exchange.resolve_token(token)
+    return OfferTerms(token=info.address, price=parse_amount(price, info.decimals, what="price"),
+                      duration=parse_duration(duration), scope=scope_index(scope))
+
+
+def describe_offer(exchange: Exchange, terms: OfferTerms) -> dict[str, Any]:
+    info = exchange.token(terms.token)
+    return {"token": info.address, "symbol": info.symbol,
+            "price": format_amount(terms.price, info.decimals), "price_base_units": terms.price,
+            "duration": terms.duration, "duration_text": format_duration(terms.duration),
+            "scope": ("download", "compute")[terms.scope]}
+
+
+def result_json(result: PublishResult, seconds: float) -> dict[str, Any]:
+    content = result.content
+    return {
+        "asset_id": result.asset_id, "version": result.version, "owner": result.owner,
+        "tx_hash": result.tx_hash, "block": result.block, "gas_used": result.gas_used,
+        "content_cid": content.content_cid, "metadata_cid": content.metadata_cid,
+        "packed_sha256": content.packed_sha256, "packed_size": content.packed_size,
+        "stored_size": content.stored_size, "encrypted": content.metadata.content.encrypted,
+        "sealed_to": [k.gateway_public_key for k in content.metadata.sealed_keys],
+        "files": len(content.metadata.files), "seconds": round(seconds, 3),
+    }
+
+
+def _license_text(license_text: str | None, license_file: Path | None) -> str:
+    if license_file is not None:
+        try:
+            return license_file.read_text(encoding="utf-8")
+        except OSError as error:
+            raise InvalidInput(f"cannot read {license_file}: {error.strerror}") from None
+    if not license_text:
+        raise InvalidInput("an asset needs license terms",
+                           hint="pass --license-text TEXT or --license-file PATH")
+    return license_text
+
+
+def _keys(ctx: typer.Context, seal_to: list[str], gateway: list[str], open_asset: bool
+          ) -> tuple[str, ...]:
+    if open_asset:
+        return ()
+    if not seal_to and not gateway:  # the configured gateway, e.g. the one `make up` runs
+        gateway = [settings_of(ctx).resolved_gateway_public_url]
+    return tuple(gateway_keys(seal_to, gateway))
+
+
+def publish(
+    ctx: typer.Context,
+    path: Path = typer.Argument(..., help="a file or a folder (packed as a tar)"),
+    title: str = typer.Option(..., "--title", help="shown in the catalog"),
+    description: str = typer.Option("", "--description"),
+    kind: str = typer.Option("dataset", "--kind", help="dataset | model | algorithm"),
+    tag: list[str] = typer.Option([], "--tag", help="repeat for several: --tag nlp --tag en"),
+    license_text: str | None = typer.Option(None, "--license-text", help="license terms"),
+    license_file: Path | None = typer.Option(None, "--license-file",
+                                             help="read the license terms from a file"),
+    price: str = typer.Option(..., "--price", help="in token units: 10, 0.5"),
+    token: str | None = typer.Option(None, "--token",
+                                     help="payment token address or symbol (default DDT)"),
+    duration: str = typer.Option("0", "--duration", help="30d, 12h, ...; 0 = perpetual"),
+    scope: str = typer.Option("download", "--scope", help="download | compute"),
+    curator_share: str = typer.Option("0", "--curator-share",
+                                      help="percent of each sale for curation stakers (≤ 50)"),
+    seal_to: list[str] = typer.Option([], "--seal-to",
+                                      help="a gateway's X25519 public key (base64); repeatable"),
+    gateway: list[str] = typer.Option([], "--gateway",
+                                      help="a gateway URL to fetch its key from; repeatable"),
+    open_asset: bool = typer.Option(False, "--open", help="publish unencrypted (public data)"),
+    dao: str | None = typer.Option(None, "--dao", help="print a DAO proposal, send nothing"),
+    account: str | None = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    confirmations: int | None = typer.Option(None, "--confirmations", min=0,
+                                             help=CONFIRMATIONS_HELP),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+) -> None:
+    """Encrypt and upload a file or folder to IPFS and publish it as a new asset."""
+    started = time.monotonic()
+    request = ContentRequest(
+        path=path, title=title, description=description, kind=kind.lower(), tags=tuple(tag),
+        license_text=_license_text(license_text, license_file),
+        gateway_keys=_keys(ctx, seal_to, gateway, open_asset), open=open_asset)
+    share = parse_share_bps(curator_share)
+    with signing(ctx, account, confirmations, as_json) as session, session.ipfs() as ipfs:
+        terms = offer_terms(session.exchange, price, token, duration, scope)
+        pipeline = PublishPipeline(ipfs, session.exchange, session.progress)
+        if dao is not None:
+            proposal = pipeline.propose_publish(request, share, [terms], dao)
+            output = {"dao": proposal.dao, "target": proposal.target, "value": 0,
+                      "calldata": proposal.calldata,
+                      "propose_calldata": proposal.propose_calldata,
+                      "description": proposal.description,
+                      "content_cid": proposal.content.content_cid,
+                      "metadata_cid": proposal.content.metadata_cid,
+                      "packed_sha256": proposal.content.packed_sha256}
+            if as_json:
+                emit_json(output)
+            else:
+                console.print(f"uploaded; propose this call in DAO {proposal.dao}:")
+                console.print(f"  target   {proposal.target}\n  calldata {proposal.calldata}")
+                console.print("  (send `propose_calldata` from --json to the DAO to propose it)")
+            return
+        result = pipeline.publish(request, share, [terms])
+        output = result_json(result, time.monotonic() - started)
+        output["offers"] = [describe_offer(session.exchange, terms)]
+    if as_json:
+        emit_json(output)
+        return
+    console.print(f"published asset [bold]{result.asset_id}[/bold] in block {result.block} "
+                  f"({output['seconds']} s)")
+    console.print(f"  content  {output['content_cid']}"
+                  f"{'' if output['encrypted'] else ' (open)'}")
+    console.print(f"  metadata {output['metadata_cid']}")
+    offer = output["offers"][0]
+    console.print(f"  offer 1  {offer['price']} {offer['symbol']}, {offer['duration_text']}, "
+                  f"{offer['scope']}")
+
+
+@version_app.command("add")
+def add_version(
+    ctx: typer.Context,
+    asset_id: int = typer.Argument(..., help="the asset id"),
+    path: Path = typer.Argument(..., help="the new content: a file or a folder"),
+    title: str | None = typer.Option(None, "--title", help="default: the latest version's"),
+    description: str | None = typer.Option(None, "--description"),
+    tag: list[str] = typer.Option([], "--tag", help="replaces the tags when given"),
+    license_text: str | None = typer.Option(None, "--license-text"),
+    seal_to: list[str] = typer.Option([], "--seal-to",
+                                      help="gateway keys (default: the latest version's)"),
+    gateway: list[str] = typer.Option([], "--gateway"),
+    account: str | None = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    confirmations: int | None = typer.Option(None, "--confirmations", min=0,
+                                             help=CONFIRMATIONS_HELP),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+) -> None:
+    """Upload new content for an asset under a new key; earlier versions stay readable."""
+    started = time.monotonic()
+    with signing(ctx, account, confirmations, as_json) as session, session.ipfs() as ipfs:
+        pipeline = PublishPipeline(ipfs, session.exchange, session.progress)
+        base = pipeline.previous_request(asset_id, path)
+        keys = tuple(gateway_keys(seal_to, gateway)) if seal_to or gateway \
+            else base.gateway_keys
+        request = ContentRequest(
+            path=path, title=title or base.title,
+            description=base.description if description is None else description,
+            kind=base.kind, tags=tuple(tag) or base.tags,
+            license_text=license_text or base.license_text, gateway_keys=keys,
+            open=base.open, segment_size=base.segment_size)
+        result = pipeline.add_version(asset_id, request)
+    output = result_json(result, time.monotonic() - started)
+    if as_json:
+        emit_json(output)
+    else:
+        console.print(f"asset {asset_id} version [bold]{result.version}[/bold] in block "
+                      f"{result.block}: content {output['content_cid']}")

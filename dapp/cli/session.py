@@ -1,0 +1,89 @@
+"""What every chain command needs: the settings, the account (unlocked only when a command
+signs), the registry, and progress for the blocks it waits for."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import typer
+from eth_account.signers.local import LocalAccount
+
+from dapp.chain.accounts import Keystore, KeystoreEntry
+from dapp.chain.client import connect
+from dapp.cli.accounts import password_for
+from dapp.cli.progress import Progress
+from dapp.config import Settings
+from dapp.errors import InvalidInput
+from dapp.ipfs.client import IpfsClient
+from dapp.publishing.exchange import Exchange
+from dapp.publishing.transactions import TransactionSender
+
+ACCOUNT_HELP = "keystore account (name or address); default DAPP_ACCOUNT or the only one"
+CONFIRMATIONS_HELP = "blocks to wait for after the transaction is mined (default "\
+                     "DAPP_CONFIRMATIONS)"
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    settings: Settings = ctx.obj
+    return settings
+
+
+def account_entry(ctx: typer.Context, account: str | None) -> KeystoreEntry:
+    """The account a command acts as: --account, DAPP_ACCOUNT, or the keystore's only one."""
+    settings = settings_of(ctx)
+    keystore = Keystore(settings.resolved_keystore_dir)
+    wanted = account or settings.account
+    if wanted:
+        return keystore.find(wanted)
+    entries = keystore.list()
+    if len(entries) == 1:
+        return entries[0]
+    if not entries:
+        raise InvalidInput(f"no account in {keystore.directory}",
+                           hint="`datadao account new NAME` or `datadao account import NAME`")
+    raise InvalidInput(f"{len(entries)} accounts in the keystore; which one?",
+                       hint="pass --account NAME or set DAPP_ACCOUNT")
+
+
+def unlock(ctx: typer.Context, account: str | None) -> LocalAccount:
+    entry = account_entry(ctx, account)
+    settings = settings_of(ctx)
+    return Keystore(settings.resolved_keystore_dir).unlock(entry.address,
+                                                           password_for(ctx, confirm=False))
+
+
+@dataclass
+class ChainSession:
+    settings: Settings
+    exchange: Exchange
+    progress: Progress
+
+    @property
+    def address(self) -> str:
+        assert self.exchange.sender is not None
+        return self.exchange.sender.address
+
+    def ipfs(self) -> IpfsClient:
+        return IpfsClient(self.settings.ipfs_api_url, self.settings.ipfs_timeout_seconds)
+
+
+def read_only(ctx: typer.Context) -> Exchange:
+    settings = settings_of(ctx)
+    return Exchange.connect(settings, connect(settings.chain_rpc_url))
+
+
+@contextmanager
+def signing(ctx: typer.Context, account: str | None, confirmations: int | None,
+            as_json: bool) -> Iterator[ChainSession]:
+    """The registry with a sender for the unlocked account, progress bars on stderr."""
+    settings = settings_of(ctx)
+    exchange = read_only(ctx)  # fail on a missing chain before asking for a password
+    signer = unlock(ctx, account)
+    with Progress(enabled=not as_json) as progress:
+        sender = TransactionSender(
+            exchange.web3, signer, Exchange.error_decoder(),
+            confirmations=settings.confirmations if confirmations is None else confirmations,
+            on_confirmation=progress.confirmations)
+        yield ChainSession(settings, exchange.with_sender(sender), progress)

@@ -1,0 +1,289 @@
+"""Publishing a file or folder: pack → key → metadata → encrypt → IPFS → pin → transaction.
+
+Every step before the transaction is checked first (metadata validated, the publish call
+dry-run with stand-in CIDs), so the long upload starts only when the transaction should pass.
+The upload streams: the packer reads files in chunks, the encryptor holds one segment, the IPFS
+client sends as it reads — memory does not grow with the size of the upload.
+
+A failure after the upload and before the transaction is mined leaves the chain untouched.
+The upload is unpinned again when the IPFS client can (`unpin`), else its CIDs are named in
+the error. Running the same publish again packs the same bytes (same `packed_sha256`) but
+draws a new content key, so the encrypted content and its CID are new; nothing else differs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from eth_abi import encode
+from eth_utils import function_signature_to_4byte_selector
+from hexbytes import HexBytes
+from web3 import Web3
+
+from dapp.crypto.sealing import seal_key
+from dapp.crypto.segments import (
+    CIPHER_NAME,
+    DEFAULT_SEGMENT_SIZE,
+    SegmentLayout,
+    encrypt_stream,
+    generate_content_key,
+)
+from dapp.errors import DappError, InvalidInput
+from dapp.ipfs.client import IpfsClient
+from dapp.metadata import AssetMetadata, ContentInfo, FileEntry, SealedKey
+from dapp.packing import PackPlan, iter_packed, plan_pack
+from dapp.publishing.exchange import Exchange, OfferTerms
+from dapp.publishing.units import kind_index
+
+GOVERNOR_PROPOSE = "propose(address[],uint256[],bytes[],string)"
+
+
+class PublishObserver(Protocol):
+    """What a front end wants to know while a publish runs (the CLI draws progress bars)."""
+
+    def stage(self, text: str) -> None: ...
+
+    def upload_progress(self, done: int, total: int) -> None: ...
+
+
+class SilentObserver:
+    def stage(self, text: str) -> None:
+        pass
+
+    def upload_progress(self, done: int, total: int) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class ContentRequest:
+    """What to upload and how to describe it."""
+
+    path: Path
+    title: str
+    license_text: str
+    kind: str = "dataset"
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    gateway_keys: tuple[str, ...] = ()
+    open: bool = False
+    segment_size: int = DEFAULT_SEGMENT_SIZE
+
+
+@dataclass(frozen=True)
+class UploadedContent:
+    content_cid: str
+    metadata_cid: str
+    metadata: AssetMetadata
+    packed_sha256: str
+    packed_size: int
+    stored_size: int  # bytes on IPFS: the DDX1 file, or the packed bytes of an open asset
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    asset_id: int
+    version: int
+    owner: str
+    tx_hash: str
+    block: int
+    gas_used: int
+    content: UploadedContent
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A transaction for a DAO to vote on, instead of sending it."""
+
+    dao: str
+    target: str
+    calldata: str
+    propose_calldata: str
+    description: str
+    content: UploadedContent
+
+
+class _Digest:
+    """sha256 of the packed bytes, computed as they stream past."""
+
+    def __init__(self) -> None:
+        self._hasher = hashlib.sha256()
+        self.size = 0
+
+    def tap(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            self._hasher.update(chunk)
+            self.size += len(chunk)
+            yield chunk
+
+    def hexdigest(self) -> str:
+        return self._hasher.hexdigest()
+
+
+def build_metadata(request: ContentRequest, plan: PackPlan,
+                   sealed_keys: Sequence[SealedKey]) -> AssetMetadata:
+    """The metadata document; raises `InvalidMetadata` before anything is uploaded."""
+    if request.open:
+        content = ContentInfo(encrypted=False, plaintext_size=plan.size)
+    else:
+        content = ContentInfo(encrypted=True, cipher=CIPHER_NAME,
+                              segment_size=request.segment_size, plaintext_size=plan.size)
+    document = {
+        "schema": "datadao/asset-metadata@1",
+        "title": request.title,
+        "description": request.description,
+        "kind": request.kind,
+        "tags": list(request.tags),
+        "license": request.license_text,
+        "size": plan.size,
+        "files": [FileEntry(path=f.path, size=f.size, sha256=f.sha256).model_dump()
+                  for f in plan.files],
+        "content": content.model_dump(exclude_none=True),
+        "sealed_keys": [key.model_dump() for key in sealed_keys],
+        "created_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+    }
+    return AssetMetadata.from_json(json.dumps(document).encode("utf-8"))
+
+
+def governor_propose_calldata(target: str, calldata: str, description: str) -> str:
+    """OpenZeppelin Governor `propose([target], [0], [calldata], description)`."""
+    selector = function_signature_to_4byte_selector(GOVERNOR_PROPOSE)
+    arguments = encode(["address[]", "uint256[]", "bytes[]", "string"],
+                       [[target], [0], [bytes(HexBytes(calldata))], description])
+    return HexBytes(selector + arguments).to_0x_hex()
+
+
+class PublishPipeline:
+    def __init__(self, ipfs: IpfsClient, exchange: Exchange,
+                 observer: PublishObserver | None = None) -> None:
+        self.ipfs = ipfs
+        self.exchange = exchange
+        self.observer = observer or SilentObserver()
+
+    # ---- upload --------------------------------------------------------------------------
+    def upload(self, request: ContentRequest) -> UploadedContent:
+        """Pack, encrypt (unless open), add and pin content and metadata; nothing on chain."""
+        if not request.open and not request.gateway_keys:
+            raise InvalidInput("no gateway to seal the content key to",
+                               hint="pass --seal-to KEY or --gateway URL, or --open to publish "
+                                    "unencrypted")
+        if request.open and request.gateway_keys:
+            raise InvalidInput("an open asset is not encrypted, so it has no gateway keys",
+                               hint="drop --seal-to/--gateway or --open")
+        self.observer.stage(f"reading {request.path}")
+        plan = plan_pack(request.path)
+        content_key = None if request.open else generate_content_key()
+        sealed = [SealedKey(gateway_public_key=key, sealed_key=seal_key(content_key, key))
+                  for key in request.gateway_keys] if content_key else []
+        metadata_skeleton = build_metadata(request, plan, sealed)
+        digest = _Digest()
+        packed = digest.tap(iter_packed(request.path, plan))
+        if content_key is None:
+            stored_size, stream = plan.size, packed
+        else:
+            stored_size = SegmentLayout(plan.size, request.segment_size).ciphertext_size
+            stream = encrypt_stream(content_key, packed, plan.size, request.segment_size)
+        self.observer.stage("uploading content" + ("" if request.open else " (encrypted)"))
+        self.observer.upload_progress(0, stored_size)
+        added = self.ipfs.add_chunks(
+            stream, pin=True,
+            on_progress=lambda done: self.observer.upload_progress(done, stored_size))
+        self.observer.stage("uploading metadata")
+        metadata_added = self.ipfs.add_bytes(metadata_skeleton.to_canonical_json(), pin=True)
+        return UploadedContent(
+            content_cid=added.cid, metadata_cid=metadata_added.cid,
+            metadata=metadata_skeleton, packed_sha256=digest.hexdigest(),
+            packed_size=digest.size, stored_size=stored_size)
+
+    def _release(self, uploaded: UploadedContent, error: DappError) -> DappError:
+        """After a failed transaction: unpin the upload if the client can, and say so."""
+        unpin = getattr(self.ipfs, "unpin", None)
+        cids = f"content {uploaded.content_cid}, metadata {uploaded.metadata_cid}"
+        released = False
+        if callable(unpin):
+            try:
+                for cid in (uploaded.content_cid, uploaded.metadata_cid):
+                    unpin(cid)
+                released = True
+            except DappError:
+                pass
+        note = (f"nothing was published on chain; the upload ({cids}) was unpinned"
+                if released else
+                f"nothing was published on chain; the upload ({cids}) stays pinned, "
+                "`ipfs pin rm` it if you do not retry")
+        error.hint = f"{error.hint}; {note}" if error.hint else note
+        return error
+
+    # ---- on chain ------------------------------------------------------------------------
+    def publish(self, request: ContentRequest, curator_share_bps: int,
+                offers: Sequence[OfferTerms]) -> PublishResult:
+        if not offers:
+            raise InvalidInput("an asset needs at least one offer", hint="pass --price")
+        kind = kind_index(request.kind)
+        self.observer.stage("checking the publish transaction")
+        self.exchange.check_publish(kind, curator_share_bps, offers)
+        uploaded = self.upload(request)
+        self.observer.stage("sending the publish transaction")
+        try:
+            asset_id, sent = self.exchange.publish(kind, uploaded.content_cid,
+                                                   uploaded.metadata_cid, curator_share_bps,
+                                                   offers)
+        except DappError as error:
+            raise self._release(uploaded, error) from error
+        assert self.exchange.sender is not None
+        return PublishResult(asset_id=asset_id, version=1, owner=self.exchange.sender.address,
+                             tx_hash=sent.tx_hash, block=sent.block_number,
+                             gas_used=sent.gas_used, content=uploaded)
+
+    def propose_publish(self, request: ContentRequest, curator_share_bps: int,
+                        offers: Sequence[OfferTerms], dao: str) -> Proposal:
+        """Upload, then return the publish call for DAO `dao` to vote on (nothing is sent)."""
+        if not Web3.is_address(dao):
+            raise InvalidInput(f"--dao {dao!r} is not an address")
+        if not offers:
+            raise InvalidInput("an asset needs at least one offer", hint="pass --price")
+        kind = kind_index(request.kind)
+        uploaded = self.upload(request)
+        call = self.exchange.publish_call(kind, uploaded.content_cid, uploaded.metadata_cid,
+                                          curator_share_bps, offers)
+        target, calldata = str(call.address), call._encode_transaction_data()
+        description = f"Publish {request.kind} \"{request.title}\" ({uploaded.content_cid})"
+        return Proposal(dao=Web3.to_checksum_address(dao), target=target, calldata=calldata,
+                        propose_calldata=governor_propose_calldata(target, calldata,
+                                                                   description),
+                        description=description, content=uploaded)
+
+    def previous_request(self, asset_id: int, path: Path) -> ContentRequest:
+        """A request for a new version described like the asset's latest one (same title,
+        license, tags, gateways; open if it was open)."""
+        asset = self.exchange.asset(asset_id)
+        metadata = AssetMetadata.from_json(self.ipfs.cat_bytes(asset.metadata_cid))
+        return ContentRequest(
+            path=path, title=metadata.title, license_text=metadata.license, kind=asset.kind,
+            description=metadata.description, tags=tuple(metadata.tags),
+            gateway_keys=tuple(key.gateway_public_key for key in metadata.sealed_keys),
+            open=not metadata.content.encrypted,
+            segment_size=metadata.content.segment_size or DEFAULT_SEGMENT_SIZE)
+
+    def add_version(self, asset_id: int, request: ContentRequest) -> PublishResult:
+        """A new version under a new content key; the asset's kind cannot change."""
+        self.observer.stage(f"checking asset {asset_id}")
+        self.exchange.check_owner(asset_id)
+        asset = self.exchange.asset(asset_id)
+        if request.kind != asset.kind:
+            request = replace(request, kind=asset.kind)
+        uploaded = self.upload(request)
+        self.observer.stage("sending the version transaction")
+        try:
+            version, sent = self.exchange.add_version(asset_id, uploaded.content_cid,
+                                                      uploaded.metadata_cid)
+        except DappError as error:
+            raise self._release(uploaded, error) from error
+        return PublishResult(asset_id=asset_id, version=version, owner=asset.owner,
+                             tx_hash=sent.tx_hash, block=sent.block_number,
+                             gas_used=sent.gas_used, content=uploaded)

@@ -12,10 +12,11 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from dapp.config import Settings
+from dapp.gateway.content.service import ContentGateway
 from dapp.gateway.metrics import GatewayMetrics
 from dapp.gateway.middleware import AccessMiddleware, BodySizeLimit, RateLimiter
 from dapp.gateway.problems import install_problem_handlers, problem_responses
-from dapp.gateway.routes import auth, catalog, deployment, health
+from dapp.gateway.routes import auth, catalog, content, deployment, gateway_info, health
 from dapp.gateway.services import Services
 
 
@@ -23,12 +24,14 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     logging.basicConfig(level=settings.log_level.upper(), format="%(message)s")
     services = services or Services.from_settings(settings)
     metrics = GatewayMetrics()
+    content_gateway = ContentGateway.start(services, metrics)  # loads or creates the key file
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            await content_gateway.aclose()
             services.close()
 
     app = FastAPI(
@@ -41,6 +44,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
     app.state.services = services
     app.state.metrics = metrics
+    app.state.content = content_gateway
     install_problem_handlers(app)
     app.add_middleware(AccessMiddleware, limiter=RateLimiter(settings.rate_limit_per_minute),
                        metrics=metrics, sessions=services.sessions)
@@ -48,15 +52,19 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
             allow_headers=["*"],
-            expose_headers=["Content-Range", "Content-Length", "ETag", "X-Request-Id"],
+            expose_headers=["Content-Range", "Content-Length", "ETag", "X-Request-Id",
+                            "Content-Disposition", "Accept-Ranges", "Last-Modified",
+                            "X-DataDAO-Version"],
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(deployment.router)
     app.include_router(catalog.router)
+    app.include_router(gateway_info.router)
+    app.include_router(content.router)
 
     @app.get("/metrics", tags=["operations"], response_class=Response)
     def prometheus_metrics() -> Response:

@@ -1,35 +1,52 @@
-"""`hasLicense` on chain, cached for seconds at most and dropped per asset on new events.
+"""`hasLicense` on chain, cached for seconds at most and dropped on new license events.
 
-Positive answers live `ttl_seconds` (default 5 s); negative ones 1 s, so a buyer who just
-bought is let in quickly even before the indexer reports the purchase. `invalidate(asset)`
-drops an asset's entries at once (called when the indexer sees a license or a retire).
+Positive answers live `ttl_seconds` (default 5 s, never more: `MAX_TTL_SECONDS`); negative ones
+1 s, so a buyer who just bought is let in quickly even before the indexer reports the purchase.
+
+Invalidation, for code running in the gateway's process (e.g. an in-process indexer):
+
+- `checker.invalidate(asset_id, account=None)` drops one account's entries of an asset (every
+  account's when `account` is None);
+- `checker.on_event(event)` takes a decoded event (anything with `.name` and `.args`, such as
+  `dapp.chain.events.DecodedEvent`) and drops what a `LicensePurchased`, `LicenseGranted`,
+  `LicenseGrantRevoked` or `AssetRetired` changes;
+- `invalidate_licenses(asset_id, account=None)` does the same on every live checker of the
+  process, so the caller needs no reference to the gateway.
+
+Without any of these, a change is seen at the latest `ttl_seconds` later.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any, Protocol
 
 from requests.exceptions import RequestException
 from web3 import Web3
 
 from dapp.errors import ChainUnavailable
 
-HAS_LICENSE_ABI = [
-    {
-        "name": "hasLicense",
-        "type": "function",
-        "stateMutability": "view",
-        "inputs": [
-            {"name": "assetId", "type": "uint256"},
-            {"name": "account", "type": "address"},
-            {"name": "scope", "type": "uint8"},
-        ],
-        "outputs": [{"name": "", "type": "bool"}],
-    }
+MAX_TTL_SECONDS = 5.0
+
+_SCOPED_INPUTS = [
+    {"name": "assetId", "type": "uint256"},
+    {"name": "account", "type": "address"},
+    {"name": "scope", "type": "uint8"},
 ]
+HAS_LICENSE_ABI = [
+    {"name": "hasLicense", "type": "function", "stateMutability": "view",
+     "inputs": _SCOPED_INPUTS, "outputs": [{"name": "", "type": "bool"}]},
+    {"name": "licenseExpiry", "type": "function", "stateMutability": "view",
+     "inputs": _SCOPED_INPUTS, "outputs": [{"name": "", "type": "uint64"}]},
+]
+
+LICENSE_EVENTS = frozenset({"LicensePurchased", "LicenseGranted", "LicenseGrantRevoked"})
+ASSET_EVENTS = frozenset({"AssetRetired"})
 
 
 class Scope(IntEnum):
@@ -37,7 +54,35 @@ class Scope(IntEnum):
     COMPUTE = 1
 
 
+@dataclass(frozen=True)
+class LicenseStatus:
+    """Why an account has no license: never had one (`expires_at` 0) or it ran out."""
+
+    expires_at: int  # unix seconds on chain; 0 = never licensed
+
+    @property
+    def ever_licensed(self) -> bool:
+        return self.expires_at > 0
+
+
+class LicenseEvent(Protocol):
+    name: str
+    args: dict[str, Any]
+
+
 CacheKey = tuple[int, str, int]
+
+_live_checkers: weakref.WeakSet[LicenseChecker] = weakref.WeakSet()
+_live_lock = threading.Lock()
+
+
+def invalidate_licenses(asset_id: int, account: str | None = None) -> None:
+    """Drop cached answers about `asset_id` (for `account`, or everyone) in every checker of
+    this process."""
+    with _live_lock:
+        checkers = list(_live_checkers)
+    for checker in checkers:
+        checker.invalidate(asset_id, account)
 
 
 class LicenseChecker:
@@ -45,10 +90,13 @@ class LicenseChecker:
         self,
         web3: Web3,
         registry_address: str,
-        ttl_seconds: float = 5.0,
+        ttl_seconds: float = MAX_TTL_SECONDS,
         negative_ttl_seconds: float = 1.0,
         observe: Callable[[bool, float], None] | None = None,
     ) -> None:
+        if not 0 <= negative_ttl_seconds <= ttl_seconds <= MAX_TTL_SECONDS:
+            raise ValueError(f"license cache TTLs must satisfy 0 ≤ negative ≤ positive ≤ "
+                             f"{MAX_TTL_SECONDS} s")
         self._oracle = web3.eth.contract(address=Web3.to_checksum_address(registry_address),
                                          abi=HAS_LICENSE_ABI)
         self._ttl = ttl_seconds
@@ -56,6 +104,8 @@ class LicenseChecker:
         self._observe = observe or (lambda cached, seconds: None)
         self._cache: dict[CacheKey, tuple[bool, float]] = {}
         self._lock = threading.Lock()
+        with _live_lock:
+            _live_checkers.add(self)
 
     def has_license(self, asset_id: int, account: str, scope: Scope) -> bool:
         started = time.perf_counter()
@@ -66,22 +116,39 @@ class LicenseChecker:
         if hit is not None and hit[1] > now:
             self._observe(True, time.perf_counter() - started)
             return hit[0]
-        try:
-            answer = bool(self._oracle.functions.hasLicense(
-                asset_id, Web3.to_checksum_address(account), int(scope)).call())
-        except (RequestException, OSError) as error:
-            raise ChainUnavailable("cannot ask the chain for the license",
-                                   hint="the chain RPC is unreachable") from error
+        answer = bool(self._call("hasLicense", asset_id, account, scope))
         ttl = self._ttl if answer else self._negative_ttl
         with self._lock:
             self._cache[key] = (answer, now + ttl)
         self._observe(False, time.perf_counter() - started)
         return answer
 
-    def invalidate(self, asset_id: int) -> None:
+    def status(self, asset_id: int, account: str, scope: Scope) -> LicenseStatus:
+        """The license's end on chain (uncached; asked only to explain a refusal)."""
+        return LicenseStatus(expires_at=int(self._call("licenseExpiry", asset_id, account,
+                                                       scope)))
+
+    def _call(self, function: str, asset_id: int, account: str, scope: Scope) -> Any:
+        try:
+            return getattr(self._oracle.functions, function)(
+                asset_id, Web3.to_checksum_address(account), int(scope)).call()
+        except (RequestException, OSError) as error:
+            raise ChainUnavailable("cannot ask the chain for the license",
+                                   hint="the chain RPC is unreachable") from error
+
+    def invalidate(self, asset_id: int, account: str | None = None) -> None:
+        wanted = None if account is None else account.lower()
         with self._lock:
-            for key in [k for k in self._cache if k[0] == asset_id]:
+            for key in [k for k in self._cache
+                        if k[0] == asset_id and (wanted is None or k[1] == wanted)]:
                 del self._cache[key]
+
+    def on_event(self, event: LicenseEvent) -> None:
+        """Drop what a decoded registry event makes stale (other events are ignored)."""
+        if event.name in LICENSE_EVENTS:
+            self.invalidate(int(event.args["assetId"]), str(event.args["licensee"]))
+        elif event.name in ASSET_EVENTS:
+            self.invalidate(int(event.args["assetId"]))
 
     def clear(self) -> None:
         with self._lock:

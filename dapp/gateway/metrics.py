@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+#: complete: every byte sent; aborted: the content failed (IPFS broke, integrity) mid-stream;
+#: disconnected: the client went away first
+DOWNLOAD_OUTCOMES = ("complete", "aborted", "disconnected")
+
 
 class GatewayMetrics:
     def __init__(self) -> None:
@@ -18,6 +22,17 @@ class GatewayMetrics:
         )
         self.bytes_served = Counter(
             "gateway_bytes_served_total", "Content bytes streamed to licensed clients",
+            registry=self.registry,
+        )
+        self.downloads = Counter(
+            "gateway_downloads_total", "Content downloads (GET with a body) by how they ended",
+            ["outcome"], registry=self.registry,
+        )
+        for outcome in DOWNLOAD_OUTCOMES:
+            self.downloads.labels(outcome)
+        self.downloads_unrecorded = Counter(
+            "gateway_downloads_unrecorded_total",
+            "Downloads served but not written to the download log (database down)",
             registry=self.registry,
         )
         self.license_check_seconds = Histogram(

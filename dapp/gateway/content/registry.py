@@ -1,0 +1,100 @@
+"""What the gateway reads from the AssetRegistry for a download: versions and the owner.
+
+The chain is the authority: a version's CIDs come from `version(assetId, n)`, never from the
+indexer's store. A published version never changes, so its record is cached for good; the
+version count (which moves on `addVersion`) is asked every time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from requests.exceptions import RequestException
+from web3 import Web3
+from web3.exceptions import ContractLogicError
+
+from dapp.chain.contracts import load_abi
+from dapp.errors import ChainUnavailable, NotFound
+from dapp.ipfs.cid import cid_from_chain
+
+MAX_ASSET_ID = 2**256 - 1
+MAX_CACHED_VERSIONS = 65_536
+
+
+@dataclass(frozen=True)
+class AssetVersion:
+    asset_id: int
+    number: int
+    content_cid: str
+    metadata_cid: str
+    published_at: int  # unix seconds (block time)
+
+    @property
+    def published(self) -> datetime:
+        return datetime.fromtimestamp(self.published_at, UTC)
+
+
+class RegistryReader:
+    def __init__(self, web3: Web3, registry_address: str) -> None:
+        self._registry = web3.eth.contract(address=Web3.to_checksum_address(registry_address),
+                                           abi=load_abi("AssetRegistry"))
+        self._versions: dict[tuple[int, int], AssetVersion] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, asset_id: int, number: int | None = None) -> AssetVersion:
+        """Version `number` of the asset (the latest when None); NotFound if either is unknown."""
+        if not 1 <= asset_id <= MAX_ASSET_ID:
+            raise NotFound(f"asset {asset_id} does not exist")
+        if number is not None:
+            with self._lock:
+                cached = self._versions.get((asset_id, number))
+            if cached is not None:
+                return cached
+        count = self.version_count(asset_id)
+        if number is None:
+            number = count
+        if not 1 <= number <= count:
+            raise NotFound(f"asset {asset_id} has no version {number}",
+                           hint=f"its versions are 1..{count}")
+        with self._lock:
+            cached = self._versions.get((asset_id, number))
+        if cached is not None:
+            return cached
+        record = self._call(lambda: self._registry.functions.version(asset_id, number).call(),
+                            asset_id)
+        (content_digest, content_codec), (metadata_digest, metadata_codec), published_at = record
+        version = AssetVersion(
+            asset_id=asset_id, number=number,
+            content_cid=cid_from_chain(bytes(content_digest), int(content_codec)),
+            metadata_cid=cid_from_chain(bytes(metadata_digest), int(metadata_codec)),
+            published_at=int(published_at),
+        )
+        with self._lock:
+            if len(self._versions) >= MAX_CACHED_VERSIONS:
+                self._versions.clear()
+            self._versions[(asset_id, number)] = version
+        return version
+
+    def version_count(self, asset_id: int) -> int:
+        info = self._call(lambda: self._registry.functions.assetInfo(asset_id).call(), asset_id)
+        return int(info[3])  # (kind, retired, curatorShareBps, versionCount, offerCount)
+
+    def owner_of(self, asset_id: int) -> str:
+        if not 1 <= asset_id <= MAX_ASSET_ID:
+            raise NotFound(f"asset {asset_id} does not exist")
+        owner = self._call(lambda: self._registry.functions.ownerOf(asset_id).call(), asset_id)
+        return Web3.to_checksum_address(owner)
+
+    @staticmethod
+    def _call(call: Callable[[], Any], asset_id: int) -> Any:
+        try:
+            return call()
+        except ContractLogicError:  # UnknownAsset / ERC721NonexistentToken
+            raise NotFound(f"asset {asset_id} does not exist") from None
+        except (RequestException, OSError) as error:
+            raise ChainUnavailable("cannot read the asset registry",
+                                   hint="the chain RPC is unreachable") from error

@@ -14,6 +14,7 @@ problem+json answers. A failure after that can only cut the connection.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -125,6 +126,7 @@ class ContentGateway:
         self.reader = reader
         self._registry: RegistryReader | None = None
         self._licenses: LicenseChecker | None = None
+        self._lock = threading.Lock()
         self._metadata: LruCache[str, AssetMetadata] = LruCache(4096)
         self._keys: LruCache[tuple[str, str], bytes] = LruCache(4096)
         self._headers: LruCache[str, bytes] = LruCache(16_384)
@@ -150,26 +152,30 @@ class ContentGateway:
         return deployment.contract("AssetRegistry").address
 
     def registry(self) -> RegistryReader:
-        if self._registry is None:
-            self._registry = RegistryReader(self.services.web3, self.registry_address())
-        return self._registry
+        with self._lock:
+            if self._registry is None:
+                self._registry = RegistryReader(self.services.web3, self.registry_address())
+            return self._registry
 
     def licenses(self) -> LicenseChecker:
-        if self._licenses is None:
-            histogram = self.metrics.license_check_seconds
-            self._licenses = LicenseChecker(
-                self.services.web3, self.registry_address(),
-                observe=lambda cached, seconds: histogram.labels(
-                    "true" if cached else "false").observe(seconds),
-            )
-        return self._licenses
+        with self._lock:
+            if self._licenses is None:
+                histogram = self.metrics.license_check_seconds
+                self._licenses = LicenseChecker(
+                    self.services.web3, self.registry_address(),
+                    observe=lambda cached, seconds: histogram.labels(
+                        "true" if cached else "false").observe(seconds),
+                )
+            return self._licenses
 
     async def authorize(self, asset_id: int, number: int | None, account: str) -> AssetVersion:
         """The version to serve, once the chain says `account` may download the asset."""
-        version = await _run(self.registry().resolve, asset_id, number)
-        licenses = self.licenses()
-        if not await _run(licenses.has_license, asset_id, account, Scope.DOWNLOAD):
-            status = await _run(licenses.status, asset_id, account, Scope.DOWNLOAD)
+        # in a worker thread: the first call also reads the deployment and the chain id
+        version = await _run(lambda: self.registry().resolve(asset_id, number))
+        if not await _run(lambda: self.licenses().has_license(asset_id, account,
+                                                              Scope.DOWNLOAD)):
+            status = await _run(lambda: self.licenses().status(asset_id, account,
+                                                               Scope.DOWNLOAD))
             raise _not_licensed(asset_id, account, status.expires_at)
         return version
 

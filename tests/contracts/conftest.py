@@ -85,3 +85,79 @@ def asset(registry: Any, token: Any, publisher: Any) -> int:
         {"from": publisher},
     )
     return tx.return_value
+
+
+BPS = 10_000
+PERPETUAL = 2**64 - 1
+MAX_UINT = 2**256 - 1
+
+
+def _error_arg(value: Any) -> str:
+    """One argument as Brownie's `decode_typed_error` prints it: ints in decimal, addresses in
+    lower case, bytes as their Python repr."""
+    if hasattr(value, "address"):
+        value = value.address
+    if isinstance(value, str):
+        return value.lower()
+    return str(value)
+
+
+def error(name: str, *args: Any) -> str:
+    """The exact `revert_msg` Brownie 1.22 gives a custom error: `"Name: arg1, arg2"`
+    (`"Name: "` without arguments)."""
+    return f"{name}: {', '.join(_error_arg(arg) for arg in args)}"
+
+
+def reverts(name: str, *args: Any) -> Any:
+    """`brownie.reverts` for the custom error `name(args...)`, matched exactly."""
+    import brownie
+
+    return brownie.reverts(error(name, *args))
+
+
+def publish_asset(
+    registry: Any,
+    token: Any,
+    owner: Any,
+    label: str = "asset",
+    curator_share_bps: int = 1000,
+    offers: list | None = None,
+) -> int:
+    """Publish an asset with one 30-day DOWNLOAD offer of 10 DDT unless `offers` is given."""
+    tx = registry.publish(
+        DATASET, cid(f"content-{label}"), cid(f"metadata-{label}"), curator_share_bps,
+        offers if offers is not None else [offer_input(token)],
+        {"from": owner},
+    )
+    return tx.return_value
+
+
+def split(
+    amount: int, curator_share_bps: int, fee_bps: int = PROTOCOL_FEE_BPS
+) -> tuple[int, int, int]:
+    """(owner, curators, fee) of a payment as the registry computes it."""
+    fee = amount * fee_bps // BPS
+    curators = amount * curator_share_bps // BPS
+    return amount - fee - curators, curators, fee
+
+
+@pytest.fixture(scope="module")
+def stranger(accounts: Any) -> Any:
+    return accounts[4]
+
+
+@pytest.fixture(scope="module")
+def curator2(accounts: Any) -> Any:
+    return accounts[5]
+
+
+@pytest.fixture(scope="module")
+def new_owner(accounts: Any) -> Any:
+    return accounts[6]
+
+
+def as_cid(value: Any) -> tuple[bytes, int]:
+    """A Cid read from a call or an event, comparable with `cid(...)`."""
+    from hexbytes import HexBytes
+
+    return (bytes(HexBytes(value[0])), int(value[1]))

@@ -490,3 +490,18 @@ def test_100_mb_download_streams_in_bounded_memory(market: Market, gateway: Gate
         print(f"\n100 MB download: {size / 1e6 / elapsed:.1f} MB/s, "
               f"gateway RSS {before // 1024} → {after // 1024} MiB")
     assert growth_mb < 64, f"gateway RSS grew by {growth_mb:.1f} MiB"
+
+    # a client that leaves early is logged with the bytes it got, not the whole file
+    with httpx.stream("GET", url, headers=headers, timeout=60) as response:
+        next(response.iter_bytes(1024 * 1024))
+    owner = session(gateway, PUBLISHER)
+    deadline = time.monotonic() + 10
+    while True:
+        stats = httpx.get(f"{gateway.url}/v1/assets/{asset_id}/downloads", headers=owner).json()
+        if stats["downloads"] == 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert stats["downloads"] == 3 and stats["full_downloads"] == 2
+    assert size + 1 < stats["bytes_served"] < 2 * size + 1
+    assert 'gateway_downloads_total{outcome="disconnected"} 1.0' in httpx.get(
+        f"{gateway.url}/metrics").text

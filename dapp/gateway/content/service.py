@@ -139,6 +139,8 @@ class ContentGateway:
         reader = AsyncIpfsReader(settings.ipfs_api_url,
                                  timeout_seconds=settings.ipfs_timeout_seconds)
         log.info("gateway content key %s", keypair.public_key_b64)
+        # one access-log line per request is ours; httpx would add one per Kubo read
+        logging.getLogger("httpx").setLevel(max(logging.WARNING, log.getEffectiveLevel()))
         return cls(services, metrics, keypair, reader)
 
     async def aclose(self) -> None:

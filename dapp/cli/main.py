@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import typer
 
@@ -55,6 +56,8 @@ def up() -> None:
 
 def cli() -> None:
     """Entry point: every DappError becomes one line and its exit code, never a traceback."""
+    # ipfshttpclient passes urllib3 a parameter it deprecates; users cannot act on that.
+    warnings.filterwarnings("ignore", category=FutureWarning, module="urllib3")
     try:
         app()
     except DappError as error:

@@ -15,6 +15,7 @@ from dapp.publishing.exchange import Exchange, OfferTerms
 from dapp.publishing.gateways import gateway_keys
 from dapp.publishing.pipeline import ContentRequest, PublishPipeline, PublishResult
 from dapp.publishing.units import (
+    MAX_UINT96,
     format_amount,
     format_duration,
     parse_amount,
@@ -30,8 +31,11 @@ def offer_terms(exchange: Exchange, price: str, token: str | None, duration: str
                 scope: str) -> OfferTerms:
     """An offer from what a person typed: price in token units, '30d', 'download'."""
     info = exchange.resolve_token(token)
-    return OfferTerms(token=info.address, price=parse_amount(price, info.decimals, what="price"),
-                      duration=parse_duration(duration), scope=scope_index(scope))
+    base_units = parse_amount(price, info.decimals, what="price")
+    if base_units > MAX_UINT96:
+        raise InvalidInput(f"price {price} {info.symbol} is more than an offer can hold")
+    return OfferTerms(token=info.address, price=base_units, duration=parse_duration(duration),
+                      scope=scope_index(scope))
 
 
 def describe_offer(exchange: Exchange, terms: OfferTerms) -> dict[str, Any]:

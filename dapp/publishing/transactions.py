@@ -12,7 +12,7 @@ from typing import Any
 
 from eth_abi import decode
 from eth_account.signers.local import LocalAccount
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 from eth_utils.abi import collapse_if_tuple
 from hexbytes import HexBytes
 from requests.exceptions import RequestException
@@ -84,9 +84,9 @@ class ErrorDecoder:
             values = decode(list(error.types), raw[4:])
         except Exception:  # malformed revert data: name it, no arguments
             return error.name, {}
-        return error.name, {name or f"arg{index}": _plain(value)
-                            for index, (name, value) in enumerate(zip(error.names, values,
-                                                                      strict=True))}
+        return error.name, {name or f"arg{index}": _plain(abi_type, value)
+                            for index, (name, abi_type, value) in enumerate(
+                                zip(error.names, error.types, values, strict=True))}
 
     def reverted(self, what: str, data: bytes | str | None, fallback: str = "") -> \
             TransactionReverted:
@@ -114,11 +114,13 @@ _HINTS = {
 }
 
 
-def _plain(value: Any) -> Any:
+def _plain(abi_type: str, value: Any) -> Any:
+    if abi_type == "address":
+        return to_checksum_address(value)
     if isinstance(value, bytes):
         return HexBytes(value).to_0x_hex()
     if isinstance(value, tuple | list):
-        return [_plain(item) for item in value]
+        return [_plain("", item) for item in value]
     return value
 
 
@@ -136,8 +138,10 @@ def revert_data(error: ContractLogicError) -> str | None:
     data = getattr(error, "data", None)
     if isinstance(data, str) and data.startswith("0x"):
         return data
-    if isinstance(data, dict):
-        return data.get("data") if isinstance(data.get("data"), str) else None
+    if isinstance(data, dict):  # ganache's estimateGas puts it under "result"
+        for key in ("data", "result"):
+            if isinstance(data.get(key), str) and data[key].startswith("0x"):
+                return str(data[key])
     return None
 
 

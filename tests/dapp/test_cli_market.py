@@ -1,0 +1,159 @@
+"""After publishing: offers, versions, licenses, payouts, curation stakes — each through the
+`datadao` CLI as a subprocess with --json, checked against the chain and Kubo."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dapp.metadata import AssetMetadata
+from tests.dapp.conftest import Chain, Kubo
+from tests.dapp.test_publish_cli import (
+    BUYER,
+    CURATOR,
+    PUBLISHER,
+    Market,
+    decrypted_sha256,
+    new_market,
+)
+
+DDT = 10**18
+
+
+@pytest.fixture(scope="module")
+def market(chain: Chain, kubo: Kubo, deployments_file: Path,
+           tmp_path_factory: pytest.TempPathFactory) -> Market:
+    return new_market(chain, kubo, deployments_file, tmp_path_factory.mktemp("market"))
+
+
+@pytest.fixture(scope="module")
+def asset(market: Market, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """An encrypted dataset: offer 1 = 10 DDT, 30 days, download; curators get 10 %."""
+    data = tmp_path_factory.mktemp("asset") / "prices.csv"
+    data.write_text("day,price\n1,10\n2,11\n")
+    return market.publish(data, "--seal-to", market.gateway.public_key_b64,
+                          "--curator-share", "10")
+
+
+def test_assets_ls_and_show_read_the_chain(market: Market, asset: dict[str, Any]) -> None:
+    shown = market.cli_json("assets", "show", str(asset["asset_id"]))
+    assert shown["owner"] == PUBLISHER.address
+    assert shown["content_cid"] == asset["content_cid"]
+    assert shown["metadata_cid"] == asset["metadata_cid"]
+    assert shown["curator_share_bps"] == 1000
+    assert [(o["offer_id"], o["price"], o["symbol"], o["duration_text"], o["scope"])
+            for o in shown["offers"]][:1] == [(1, "10", "DDT", "30d", "download")]
+    listed = market.cli_json("assets", "ls")
+    assert asset["asset_id"] in [a["asset_id"] for a in listed]
+
+    missing = market.cli("assets", "show", "999999")
+    assert missing.returncode == 4 and "does not exist" in missing.stderr
+
+
+def test_offer_set_adds_replaces_pauses_and_resumes(market: Market,
+                                                    asset: dict[str, Any]) -> None:
+    asset_id = str(asset["asset_id"])
+    registry = market.registry()
+    added = market.cli_json("offer", "set", asset_id, "--price", "25", "--duration", "0",
+                            "--scope", "compute")
+    offer_id = added["offer_id"]
+    assert offer_id >= 2 and added["duration_text"] == "perpetual"
+    assert tuple(registry.functions.offer(asset["asset_id"], offer_id).call())[1:4] == (
+        25 * DDT, 0, 1)
+
+    replaced = market.cli_json("offer", "set", asset_id, str(offer_id), "--price", "0.5",
+                               "--duration", "12h", "--scope", "compute")
+    assert replaced["offer_id"] == offer_id
+    _, price, duration, scope, active = registry.functions.offer(
+        asset["asset_id"], offer_id).call()
+    assert (price, duration, scope, active) == (DDT // 2, 12 * 3600, 1, True)
+
+    paused = market.cli_json("offer", "pause", asset_id, str(offer_id))
+    assert paused["active"] is False
+    assert registry.functions.offer(asset["asset_id"], offer_id).call()[4] is False
+    refused = market.cli("license", "buy", asset_id, str(offer_id), "--account", "buyer",
+                         "--json")
+    assert refused.returncode == 12
+    assert "OfferInactive" in refused.stderr and "Traceback" not in refused.stderr
+    market.cli_json("offer", "resume", asset_id, str(offer_id))
+    assert registry.functions.offer(asset["asset_id"], offer_id).call()[4] is True
+
+
+def test_only_the_owner_sets_offers_and_the_error_is_named(market: Market,
+                                                           asset: dict[str, Any]) -> None:
+    result = market.cli("offer", "set", str(asset["asset_id"]), "--price", "1", "--json",
+                        DAPP_ACCOUNT="buyer")
+    assert result.returncode == 12
+    assert f"NotAssetOwner(assetId={asset['asset_id']}, caller={BUYER.address})" in \
+        result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_version_add_uploads_new_content_under_a_new_key(market: Market,
+                                                         asset: dict[str, Any],
+                                                         tmp_path: Path) -> None:
+    data = tmp_path / "prices-v2.csv"
+    data.write_text("day,price\n1,10\n2,11\n3,12\n")
+    added = market.cli_json("version", "add", str(asset["asset_id"]), str(data))
+    assert added["version"] == 2 and added["asset_id"] == asset["asset_id"]
+    assert added["content_cid"] != asset["content_cid"]
+    registry = market.registry()
+    assert registry.functions.assetInfo(asset["asset_id"]).call()[3] == 2
+    with market.ipfs() as ipfs:
+        metadata = AssetMetadata.from_json(ipfs.cat_bytes(added["metadata_cid"]))
+    assert metadata.title == "test prices.csv"  # described like the version before
+    assert [k.gateway_public_key for k in metadata.sealed_keys] == \
+        [market.gateway.public_key_b64]
+    assert decrypted_sha256(market, metadata, added["content_cid"]) == \
+        hashlib.sha256(data.read_bytes()).hexdigest()
+    shown = market.cli_json("assets", "show", str(asset["asset_id"]))
+    assert shown["version_count"] == 2 and shown["content_cid"] == added["content_cid"]
+
+
+def test_stake_buy_claim_and_withdraw_payouts(market: Market, asset: dict[str, Any]) -> None:
+    asset_id = asset["asset_id"]
+    registry, token = market.registry(), market.token()
+
+    staked = market.cli_json("stake", str(asset_id), "100", DAPP_ACCOUNT="curator")
+    assert staked["staked"]["amount"] == "100"
+    assert registry.functions.stakeOf(asset_id, CURATOR.address).call()[0] == 100 * DDT
+
+    buyer_before = token.functions.balanceOf(BUYER.address).call()
+    bought = market.cli_json("license", "buy", str(asset_id), "1", DAPP_ACCOUNT="buyer")
+    assert len(bought["tx_hashes"]) == 1  # permit + buy in one transaction
+    assert bought["paid"]["amount"] == "10" and bought["expires_at"] is not None
+    assert registry.functions.hasLicense(asset_id, BUYER.address, 0).call()
+    again = market.cli_json("license", "buy", str(asset_id), "1", "--approve",
+                            DAPP_ACCOUNT="buyer")
+    assert again["expires_at"] > bought["expires_at"]  # extends the running license
+    assert token.functions.balanceOf(BUYER.address).call() == buyer_before - 20 * DDT
+
+    owed = registry.functions.payoutBalance(PUBLISHER.address, token.address).call()
+    assert owed > 0
+    shown = market.cli_json("payouts", "show")
+    assert shown["balances"][0]["amount_base_units"] == owed
+    publisher_before = token.functions.balanceOf(PUBLISHER.address).call()
+    withdrawn = market.cli_json("payouts", "withdraw")
+    assert withdrawn["withdrawn"][0]["amount_base_units"] == owed
+    assert token.functions.balanceOf(PUBLISHER.address).call() == publisher_before + owed
+    assert market.cli_json("payouts", "show")["balances"][0]["amount_base_units"] == 0
+    nothing = market.cli("payouts", "withdraw", "--token", "DDT", "--json")
+    assert nothing.returncode == 12 and "NothingToWithdraw" in nothing.stderr
+
+    earned = registry.functions.earned(asset_id, CURATOR.address, token.address).call()
+    assert earned > 0
+    claimed = market.cli_json("claim", str(asset_id), DAPP_ACCOUNT="curator")
+    assert claimed["claimed"] == [{"token": token.address, "symbol": "DDT",
+                                   "amount_base_units": earned,
+                                   "amount": claimed["claimed"][0]["amount"]}]
+
+    unstaking = market.cli_json("unstake", str(asset_id), "40", DAPP_ACCOUNT="curator")
+    assert unstaking["unstaking"]["amount"] == "40"
+    assert tuple(registry.functions.stakeOf(asset_id, CURATOR.address).call())[:2] == (
+        60 * DDT, 40 * DDT)
+    early = market.cli("unstake", str(asset_id), "--withdraw", "--json",
+                       DAPP_ACCOUNT="curator")
+    assert early.returncode == 12 and "StillUnbonding" in early.stderr

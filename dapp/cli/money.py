@@ -51,7 +51,8 @@ def show_payouts(
     if as_json:
         emit_json({"account": address, "balances": balances})
     else:
-        table(f"payouts of {address}", ["token", "withdrawable"],
+        console.print(f"account {address}", highlight=False)
+        table("payouts", ["token", "withdrawable"],
               [[b["symbol"], b["amount"]] for b in balances])
 
 

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -279,3 +280,25 @@ def test_dao_flag_prints_a_proposal_and_sends_nothing(market: Market, tmp_path: 
     assert cid_from_chain(content["digest"], content["codec"]) == proposal["content_cid"]
     assert proposal["propose_calldata"].startswith("0x7d5e81e2")  # Governor.propose selector
     assert market.registry().functions.assetCount().call() == before
+
+
+def test_publish_waits_for_the_confirmations_asked_for(market: Market, tmp_path: Path) -> None:
+    """ganache mines only on demand: a thread mines a block every 0.3 s meanwhile."""
+    data = tmp_path / "confirmed.txt"
+    data.write_text("confirmed")
+    stop = threading.Event()
+
+    def mine() -> None:
+        web3 = market.web3
+        while not stop.wait(0.3):
+            web3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+    miner = threading.Thread(target=mine, daemon=True)
+    miner.start()
+    try:
+        published = market.publish(data, "--open", "--confirmations", "3")
+        head = market.web3.eth.block_number
+    finally:
+        stop.set()
+        miner.join()
+    assert head >= published["block"] + 3

@@ -12,12 +12,12 @@ export BROWNIE_NOCOMPILE := 1
 PYTEST_DAPP := $(PY) -m pytest -p no:pytest-brownie -p no:cacheprovider
 
 .PHONY: up test deps python-deps fuzz-deps node-deps kubo solc abi lint test-contracts \
-        test-dapp test-frontend bench gas lock clean
+        test-dapp test-frontend bench gas lock clean slither
 
 up: deps abi
 	$(VENV)/bin/datadao up
 
-test: deps abi lint test-contracts test-dapp test-frontend
+test: deps abi lint slither test-contracts test-dapp test-frontend
 	@echo "all suites passed"
 
 deps: python-deps fuzz-deps node-deps solc kubo
@@ -57,6 +57,10 @@ abi: python-deps solc
 	brownie compile
 	$(PY) tools/export_abis.py
 
+# Slither over contracts/: fails on a high/medium finding not explained in docs/SLITHER.md.
+slither: python-deps node-deps solc
+	$(PY) tools/slither_check.py
+
 lint: python-deps
 	ruff check $(wildcard dapp tests tools scripts bench)
 
@@ -73,7 +77,7 @@ test-frontend:
 	@if [ -f frontend/package.json ]; then $(MAKE) -C frontend test; else echo "no frontend yet"; fi
 
 gas: deps abi
-	tools/ganache-run.sh $(PY) tools/brownie_attach.py '{rpc}' run bench/gas.py
+	tools/ganache-run.sh $(PY) tools/brownie_attach.py '{rpc}' run $(CURDIR)/bench/gas.py
 
 bench: gas
 

@@ -342,8 +342,8 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
     function _sellMany(Order[] calldata orders) private {
         if (orders.length == 0) revert EmptyOrder();
         Config memory cfg = _loadConfig();
-        address pendingToken;
-        uint256 pendingAmount;
+        address pendingToken = address(0);
+        uint256 pendingAmount = 0;
         for (uint256 i; i < orders.length; ++i) {
             Order calldata order = orders[i];
             (address token, uint256 price, uint256 tokenIndex,) =
@@ -443,8 +443,6 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
     function _checkCuratorShare(uint16 shareBps) private pure {
         if (shareBps > MAX_CURATOR_SHARE_BPS) revert CuratorShareTooHigh(shareBps, MAX_CURATOR_SHARE_BPS);
     }
-
-    function _beforeStake() internal view override whenNotPaused {}
 
     function _loadConfig() private view returns (Config memory) {
         return config;

@@ -119,7 +119,7 @@ interface IAssetRegistry is ILicenseOracle {
     event StakeWithdrawn(uint256 indexed assetId, address indexed staker, uint256 amount);
     event RewardClaimed(uint256 indexed assetId, address indexed staker, address indexed token, uint256 amount);
     event ProtocolFeeSet(uint16 feeBps);
-    event TreasurySet(address treasury);
+    event TreasurySet(address indexed treasury);
     event PaymentTokenAllowed(address indexed token, bool allowed);
     event UnbondingDelaySet(uint32 delaySeconds);
 
@@ -161,8 +161,8 @@ interface IAssetRegistry is ILicenseOracle {
     ) external returns (uint256 assetId);
 
     /// @notice Add a new version; every earlier version stays readable with `version`.
-    /// @return version The new version number (the first version is 1).
-    function addVersion(uint256 assetId, Cid calldata content, Cid calldata metadata) external returns (uint32 version);
+    /// @return number The new version number (the first version is 1).
+    function addVersion(uint256 assetId, Cid calldata content, Cid calldata metadata) external returns (uint32 number);
 
     /// @notice Stop new sales for good. Licenses already sold or granted stay valid.
     function retire(uint256 assetId) external;
@@ -170,7 +170,7 @@ interface IAssetRegistry is ILicenseOracle {
     /// @notice Add an offer (`offerId` = `offerCount(assetId)` + 1) or replace one (`offerId` ≤ count).
     /// @dev A replaced offer applies to purchases from the next transaction on; `maxPrice` protects
     /// buyers racing the change.
-    function setOffer(uint256 assetId, uint256 offerId, OfferInput calldata offer) external returns (uint32);
+    function setOffer(uint256 assetId, uint256 offerId, OfferInput calldata input) external returns (uint32);
 
     /// @notice Pause or resume one offer.
     function setOfferActive(uint256 assetId, uint256 offerId, bool active) external;

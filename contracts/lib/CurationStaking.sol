@@ -4,15 +4,15 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {Payouts} from "./Payouts.sol";
 import {IAssetRegistry} from "../interfaces/IAssetRegistry.sol";
 
 /// @notice Curators stake the staking token on an asset and share its curators' cut of every
 /// payment in proportion to stake: a Synthetix accumulator per (asset, payment token). Unstaking
 /// waits `unbondingDelay`, so nobody stakes just before a sale and leaves right after it.
-abstract contract CurationStaking is Payouts {
+abstract contract CurationStaking is Payouts, Pausable {
     using SafeERC20 for IERC20;
-    using SafeCast for uint256;
 
     uint256 private constant PRECISION = 1e18;
 
@@ -73,13 +73,12 @@ abstract contract CurationStaking is Payouts {
     }
 
     /// @inheritdoc IAssetRegistry
-    function stake(uint256 assetId, uint256 amount) external nonReentrant {
-        _beforeStake();
+    function stake(uint256 assetId, uint256 amount) external nonReentrant whenNotPaused {
         _requireExists(assetId);
         if (amount == 0) revert ZeroAmount();
         StakeInfo storage info = _stakes[assetId][msg.sender];
         _settle(assetId, msg.sender, info.amount);
-        uint128 amount128 = amount.toUint128();
+        uint128 amount128 = SafeCast.toUint128(amount);
         info.amount += amount128;
         _pools[assetId].totalStaked += amount128;
         emit Staked(assetId, msg.sender, amount);
@@ -118,7 +117,7 @@ abstract contract CurationStaking is Payouts {
     function claim(uint256 assetId) external nonReentrant {
         _settle(assetId, msg.sender, _stakes[assetId][msg.sender].amount);
         uint8 mask = _pools[assetId].tokenMask;
-        bool any;
+        bool any = false;
         for (uint256 i; mask != 0; ++i) {
             if (mask & 1 != 0) {
                 uint256 reward = _rewards[assetId][msg.sender][i];
@@ -134,8 +133,6 @@ abstract contract CurationStaking is Payouts {
         }
         if (!any) revert NothingToWithdraw();
     }
-
-    function _beforeStake() internal view virtual;
 
     /// @dev Share `amount` of payment token `tokenIndex` among the asset's stakers.
     /// @return rest What could not be shared (everything when nobody stakes, rounding dust

@@ -1,0 +1,177 @@
+"""Gas per operation of the registry, measured on the chain Brownie is attached to.
+
+    make gas      # fresh ganache, optimizer on (brownie-config.yaml), writes docs/GAS.md
+
+Every figure is a receipt's gasUsed for one transaction in a stated situation (cold or warm
+storage matters, so each row says which). Targets come from the Contracts I issue; the anchor
+figures are the ones the issue gives for Ocean Protocol and Streamr Data Unions measured on a
+local EVM with their unmodified contracts (not re-measured here).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from brownie import AssetRegistry, TestToken, accounts, chain, web3
+from eth_abi import encode
+from eth_account import Account
+from eth_utils import keccak
+
+DAY = 24 * 3600
+DOMAIN_TYPE = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+PERMIT_TYPE = "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
+PRICE = 10 * 10**18
+DOWNLOAD, COMPUTE, DATASET = 0, 1, 0
+OUT = Path(os.environ.get("GAS_TABLE", "docs/GAS.md"))
+
+
+@dataclass
+class Row:
+    operation: str
+    situation: str
+    gas: int
+    target: int | None = None
+    anchor: str = ""
+
+    def cells(self) -> list[str]:
+        target = f"{self.target:,}" if self.target else ""
+        verdict = "" if not self.target else ("✅" if self.gas <= self.target else "❌ over")
+        return [self.operation, self.situation, f"{self.gas:,}", target, verdict, self.anchor]
+
+
+def cid(label: str) -> tuple[bytes, int]:
+    return (hashlib.sha256(label.encode()).digest(), 0x55)
+
+
+def offer(token: Any, price: int = PRICE, duration: int = 30 * DAY, scope: int = DOWNLOAD) -> tuple:
+    return (token.address, price, duration, scope)
+
+
+def sign_permit(token: Any, owner: Any, spender: Any, value: int, deadline: int) -> tuple:
+    domain = keccak(encode(
+        ["bytes32", "bytes32", "bytes32", "uint256", "address"],
+        [keccak(text=DOMAIN_TYPE),
+         keccak(text=token.name()), keccak(text="1"), chain.id, token.address],
+    ))
+    struct = keccak(encode(
+        ["bytes32", "address", "address", "uint256", "uint256", "uint256"],
+        [keccak(text=PERMIT_TYPE),
+         owner.address, spender.address, value, token.nonces(owner), deadline],
+    ))
+    signed = Account.unsafe_sign_hash(keccak(b"\x19\x01" + domain + struct), owner.private_key)
+    return (value, deadline, signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big"))
+
+
+def measure() -> list[Row]:
+    admin, publisher, buyer, buyer2, curator, curator2 = accounts[:6]
+    treasury = accounts[9]
+    token = TestToken.deploy("DataDAO Dev Token", "DDT", {"from": admin})
+    registry = AssetRegistry.deploy(
+        admin, treasury, 250, 3 * DAY, token, [token], {"from": admin}
+    )
+    for account in (publisher, buyer, buyer2, curator, curator2):
+        token.mint(account, 10**24, {"from": admin})
+        token.approve(registry, 2**256 - 1, {"from": account})
+    rows: list[Row] = []
+
+    def gas(tx: Any) -> int:
+        return int(tx.gas_used)
+
+    tx = registry.publish(DATASET, cid("c0"), cid("m0"), 1000, [offer(token)], {"from": publisher})
+    rows.append(Row("publish (1 offer)", "first asset of the registry", gas(tx), 250_000,
+                    "Ocean: data NFT + createERC20 455,058 + setMetaData 158,398"))
+    tx = registry.publish(DATASET, cid("c1"), cid("m1"), 1000, [offer(token)], {"from": publisher})
+    rows.append(Row("publish (1 offer)", "publisher's second asset", gas(tx), 250_000))
+    asset = tx.return_value
+    tx = registry.setOffer(asset, 2, offer(token, PRICE, 0, COMPUTE), {"from": publisher})
+    rows.append(Row("setOffer", "add a second offer", gas(tx)))
+    tx = registry.setOffer(asset, 2, offer(token, 2 * PRICE, 0, COMPUTE), {"from": publisher})
+    rows.append(Row("setOffer", "change an offer's price", gas(tx)))
+    tx = registry.addVersion(asset, cid("c1v2"), cid("m1v2"), {"from": publisher})
+    rows.append(Row("addVersion", "second version", gas(tx)))
+
+    tx = registry.buy(1, 1, buyer, PRICE, {"from": buyer})
+    rows.append(Row("buy", "first sale ever (cold payout balances)", gas(tx), 130_000,
+                    "Ocean startOrder 160,370 (first)"))
+    tx = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    rows.append(Row("buy", "new licensee, warm balances", gas(tx), 130_000))
+    tx = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    rows.append(Row("buy", "extends a running license", gas(tx), 130_000,
+                    "Ocean startOrder 109,058 (repeat)"))
+
+    holder = accounts.add()
+    admin.transfer(holder, 10**18)
+    token.mint(holder, 10**21, {"from": admin})
+    permit = sign_permit(token, holder, registry, PRICE, chain.time() + 3600)
+    tx = registry.buyWithPermit(asset, 1, holder, PRICE, permit, {"from": holder})
+    rows.append(Row("buyWithPermit", "permit + buy, one transaction", gas(tx)))
+
+    tx = registry.grant(asset, buyer2, COMPUTE, chain.time() + 30 * DAY, {"from": publisher})
+    rows.append(Row("grant", "free license", gas(tx)))
+    tx = registry.revokeGrant(asset, buyer2, COMPUTE, {"from": publisher})
+    rows.append(Row("revokeGrant", "", gas(tx)))
+
+    tx = registry.stake(asset, 100 * 10**18, {"from": curator})
+    rows.append(Row("stake", "first staker, asset already has revenue", gas(tx), 110_000))
+    registry.buy(asset, 1, buyer2, PRICE, {"from": buyer2})
+    tx = registry.stake(asset, 50 * 10**18, {"from": curator2})
+    rows.append(Row("stake", "second staker", gas(tx), 110_000))
+    tx = registry.stake(asset, 50 * 10**18, {"from": curator})
+    rows.append(Row("stake", "add to own stake (settles rewards)", gas(tx), 110_000))
+    registry.buy(asset, 1, buyer2, PRICE, {"from": buyer2})
+    tx = registry.claim(asset, {"from": curator})
+    rows.append(Row("claim", "rewards in one token", gas(tx)))
+    tx = registry.requestUnstake(asset, 50 * 10**18, {"from": curator})
+    rows.append(Row("requestUnstake", "", gas(tx)))
+    chain.sleep(3 * DAY + 1)
+    chain.mine()
+    tx = registry.withdrawStake(asset, {"from": curator})
+    rows.append(Row("withdrawStake", "after the unbonding delay", gas(tx)))
+
+    tx = registry.withdraw(token, {"from": publisher})
+    rows.append(Row("withdraw", "owner's balance, one token", gas(tx), 45_000,
+                    "Streamr DU withdrawAll 125,231"))
+
+    ids = [registry.publish(DATASET, cid(f"b{i}"), cid(f"bm{i}"), 0, [offer(token)],
+                            {"from": publisher}).return_value for i in range(5)]
+    tx = registry.buy(ids[0], 1, buyer2, PRICE, {"from": buyer2})
+    single = gas(tx)
+    tx = registry.buyMany([(i, 1, buyer, PRICE) for i in ids], {"from": buyer})
+    rows.append(Row("buyMany (5 assets)", "total", gas(tx)))
+    rows.append(Row("buyMany (5 assets)", f"per asset (single buy here: {single:,})",
+                    gas(tx) // 5, 130_000))
+    return rows
+
+
+def render(rows: list[Row]) -> str:
+    header = ["operation", "situation", "gas", "target", "", "anchor (from the issue)"]
+    lines = [
+        "# Gas per operation",
+        "",
+        "Generated by `make gas` (`bench/gas.py`) on ganache 7.9.2, solc 0.8.28 with the",
+        f"optimizer on (200 runs), evm shanghai; chain id {chain.id}, "
+        f"block {web3.eth.block_number}.",
+        "Each figure is one transaction's `gasUsed`. Anchors are the figures the Contracts I",
+        "issue gives for Ocean Protocol and Streamr Data Unions on a local EVM (not re-measured).",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    lines += ["| " + " | ".join(row.cells()) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    rows = measure()
+    table = render(rows)
+    print(table)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    existing = OUT.read_text() if OUT.is_file() else ""
+    marker = "\n## Notes"
+    notes = existing[existing.index(marker):] if marker in existing else ""
+    OUT.write_text(table + notes)
+    print(f"written to {OUT}")

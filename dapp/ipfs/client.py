@@ -8,6 +8,8 @@ raw leaves, 256 KiB chunks), so a CID never depends on which node or call produc
 from __future__ import annotations
 
 import io
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -89,6 +91,50 @@ class IterReader(io.RawIOBase):
         return size
 
 
+class Prefetched(Iterator[bytes]):
+    """The chunks of `source`, produced by a worker thread up to `depth` chunks ahead.
+
+    Packing, hashing and encrypting (hashlib and AES-GCM release the GIL) then overlap with
+    the HTTP upload instead of alternating with it. Memory stays bounded by `depth` chunks; an
+    exception in the producer is raised in the consumer."""
+
+    _DONE = object()
+
+    def __init__(self, source: Iterator[bytes], depth: int = 16) -> None:
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._stopped = threading.Event()
+        self._worker = threading.Thread(target=self._produce, args=(source,), daemon=True)
+        self._worker.start()
+
+    def _produce(self, source: Iterator[bytes]) -> None:
+        try:
+            for chunk in source:
+                while not self._stopped.is_set():
+                    try:
+                        self._queue.put(chunk, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if self._stopped.is_set():
+                    return
+            self._queue.put(self._DONE)
+        except BaseException as error:  # handed over to the consumer
+            self._queue.put(error)
+
+    def __next__(self) -> bytes:
+        item = self._queue.get()
+        if item is self._DONE:
+            self._queue.put(item)
+            raise StopIteration
+        if isinstance(item, BaseException):
+            raise item
+        return item  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Stop the producer (the consumer gave up, e.g. the upload failed)."""
+        self._stopped.set()
+
+
 class IpfsClient:
     """A thin, typed wrapper that turns Kubo's failures into `dapp.errors`."""
 
@@ -161,8 +207,12 @@ class IpfsClient:
         pin: bool = True,
         on_progress: Callable[[int], None] | None = None,
     ) -> AddedContent:
-        reader = io.BufferedReader(IterReader(chunks), STREAM_CHUNK_SIZE)
-        return self.add_stream(reader, pin=pin, on_progress=on_progress)
+        prefetched = Prefetched(chunks)
+        try:
+            reader = io.BufferedReader(IterReader(prefetched), STREAM_CHUNK_SIZE)
+            return self.add_stream(reader, pin=pin, on_progress=on_progress)
+        finally:
+            prefetched.close()
 
     def cat(self, cid: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         """Stream a file's bytes (or the byte range offset..offset+length) in chunks."""
@@ -180,6 +230,15 @@ class IpfsClient:
     def pin(self, cid: str) -> None:
         with self._translated_errors(f"pin {cid}"):
             self._client.pin.add(cid)
+
+    def unpin(self, cid: str) -> None:
+        """Drop a recursive pin; a CID that is not pinned is not an error."""
+        try:
+            with self._translated_errors(f"unpin {cid}"):
+                self._client.pin.rm(cid)
+        except IpfsUnavailable as error:
+            if "not pinned" not in str(error):
+                raise
 
     def is_pinned(self, cid: str) -> bool:
         with self._translated_errors(f"check the pin of {cid}"):

@@ -89,3 +89,21 @@ def test_import_settings_are_pinned_in_the_node_config(kubo) -> None:
     ).stdout.decode().strip()
     with IpfsClient(kubo.api_url) as client:
         assert client.add_bytes(data).cid == plain
+
+
+def test_unpin_drops_the_pin_and_tolerates_a_second_call(kubo) -> None:  # type: ignore[no-untyped-def]
+    client = IpfsClient(kubo.api_url)
+    added = client.add_bytes(b"unpin me\n")
+    assert client.is_pinned(added.cid)
+    client.unpin(added.cid)
+    assert not client.is_pinned(added.cid)
+    client.unpin(added.cid)
+
+
+def test_add_chunks_surfaces_an_error_raised_while_producing_chunks(kubo) -> None:  # type: ignore[no-untyped-def]
+    def failing():  # type: ignore[no-untyped-def]
+        yield b"x" * 1000
+        raise ValueError("encryptor broke")
+
+    with pytest.raises(ValueError, match="encryptor broke"):
+        IpfsClient(kubo.api_url).add_chunks(failing())

@@ -94,8 +94,21 @@ class Stack:
         self.processes.append(kubo)
 
         self.deploy_if_needed()
-        self.start_indexer()
         self.start_gateway()
+        self.seed_demo()
+        self.start_indexer()
+
+    def seed_demo(self) -> None:
+        if not self.settings.resolved_deployments_file.is_file():
+            return
+        from dapp.devstack.demo import seed_demo_asset
+
+        result = seed_demo_asset(self.settings)
+        if result is None:
+            self.say("registry already has assets: no demo asset seeded")
+        else:
+            self.say(f"seeded demo asset #{result.asset_id} "
+                     f"(content {result.content.content_cid})")
 
     def deploy_if_needed(self) -> None:
         s = self.settings

@@ -43,6 +43,17 @@ def stop_with_ctrl_c(process: subprocess.Popen[bytes]) -> None:
     assert process.wait(60) == 0
 
 
+def wait_for_indexed_asset(gateway: str, asset_id: int, timeout: float = 60) -> dict:
+    """The catalog entry once the indexer has caught up (and read the metadata)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = httpx.get(f"{gateway}/v1/assets/{asset_id}", timeout=10)
+        if response.status_code == 200 and response.json().get("title"):
+            return dict(response.json())
+        assert time.monotonic() < deadline, response.text
+        time.sleep(0.5)
+
+
 def test_up_serves_stops_cleanly_and_resumes_with_nothing_lost(tmp_path: Path) -> None:
     ports = {name: free_port() for name in
              ("CHAIN", "IPFS_API", "IPFS_GATEWAY", "IPFS_SWARM", "GATEWAY")}
@@ -68,6 +79,9 @@ def test_up_serves_stops_cleanly_and_resumes_with_nothing_lost(tmp_path: Path) -
             cid = ipfs.add_bytes(b"survives a restart " + os.urandom(16)).cid
         nonce = httpx.get(f"{gateway}/v1/auth/nonce").json()["nonce"]
         peer_before = health["ipfs"]["details"]["peer_id"]
+        assert "seeded demo asset #1" in banner
+        demo = wait_for_indexed_asset(gateway, 1)
+        assert demo["title"] == "Lakeside weather, June 2026", demo
     finally:
         stop_with_ctrl_c(first)
 
@@ -78,6 +92,7 @@ def test_up_serves_stops_cleanly_and_resumes_with_nothing_lost(tmp_path: Path) -
     try:
         second_banner = wait_for_banner(second, second_log)
         assert "deploying contracts" not in second_banner  # a resumed chain keeps its contracts
+        assert "no demo asset seeded" in second_banner  # seeded once, not again
         web3 = Web3(Web3.HTTPProvider(rpc))
         assert web3.eth.block_number >= block_before
         assert web3.eth.get_transaction_receipt(tx)["status"] == 1

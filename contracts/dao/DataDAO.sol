@@ -28,7 +28,13 @@ import {CloneEIP712} from "./CloneEIP712.sol";
 /// re-stated here with the same signatures and events. The delay mirrors GovernorTimelockCompound's
 /// public surface (`queue`, `proposalEta`, `proposalNeedsQueuing`) without a separate timelock: a
 /// TimelockController would own the assets and receive the payouts instead of the DAO, and cannot be
-/// cloned. The EIP-712 domain of vote signatures (`castVoteBySig`) is the clone's: its own name (set
+/// cloned. Revenue: the registry credits sales of the DAO's assets to the DAO's payout balance;
+/// `collect` (anyone) or any mint or share transfer moves the balance of each listed revenue token to
+/// the share token, which shares it by shares at that moment and lets each member withdraw their part.
+/// A proposal can still make any registry call, including `withdrawTo` elsewhere: the members'
+/// revenue is theirs to vote on. A listed revenue token is pulled on every share transfer, so only
+/// list well-behaved ERC-20s (at most five; there is no unlisting).
+/// The EIP-712 domain of vote signatures (`castVoteBySig`) is the clone's: its own name (set
 /// by `initialize`, as `name()` returns it), version "1", its own address (see CloneEIP712).
 contract DataDAO is IDataDAO, Governor, GovernorSettings, GovernorCountingSimple, CloneEIP712, Initializable {
     using Checkpoints for Checkpoints.Trace208;

@@ -23,25 +23,31 @@ ROOT = Path(__file__).resolve().parent.parent
 EXPLANATIONS = ROOT / "docs" / "SLITHER.md"
 SOLC = ROOT / ".tools" / "solcx" / "solc-v0.8.28"
 SERIOUS = {"High", "Medium"}
+# crytic-compile's standard-JSON mode compiles the *.sol files directly in one directory.
+TARGETS = ("contracts", "contracts/dao")
 
 
 def run_slither() -> list[dict]:
+    return [finding for target in TARGETS for finding in run_slither_on(target)]
+
+
+def run_slither_on(target: str) -> list[dict]:
     env = {**os.environ, "PATH": f"{ROOT / 'node_modules' / '.bin'}:{os.environ['PATH']}"}
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "slither.json"
-        subprocess.run(
+        run = subprocess.run(
             [
-                str(Path(sys.executable).parent / "slither"), "contracts",
+                str(Path(sys.executable).parent / "slither"), target,
                 "--solc", str(SOLC), "--solc-standard-json",
                 "--solc-remaps", "@openzeppelin/contracts=node_modules/@openzeppelin/contracts",
                 "--solc-args", "--evm-version shanghai --optimize",
-                "--filter-paths", "node_modules|contracts/test",
+                "--filter-paths", "node_modules|contracts/test|contracts/dao/oz",
                 "--json", str(report),
             ],
-            cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL,
+            cwd=ROOT, env=env, check=False, capture_output=True, text=True,
         )
         if not report.is_file():
-            raise SystemExit("slither produced no report (compilation failed?)")
+            raise SystemExit(f"slither produced no report for {target}:\n{run.stderr[-4000:]}")
         data = json.loads(report.read_text())
     if not data.get("success"):
         raise SystemExit(f"slither failed: {data.get('error')}")
@@ -55,6 +61,8 @@ def explained() -> set[tuple[str, str]]:
 
 def main() -> int:
     findings = run_slither()
+    unique = {(f["check"], f["description"]): f for f in findings}
+    findings = list(unique.values())
     known = explained()
     counts: dict[str, int] = {}
     unexplained = []

@@ -1,5 +1,12 @@
 """The public metadata JSON of an asset version, read from IPFS once per CID (content-
-addressed, so it never changes) into `cid_metadata` + `metadata_tags` for the catalog."""
+addressed, so it never changes) into `cid_metadata` + `metadata_tags` for the catalog.
+
+A document is validated as `datadao/asset-metadata@1` (`AssetMetadata.from_json`); a valid
+one gives the catalog its title, description, size and tags. One that is JSON but not valid
+is kept with `schema_error` saying why, and the catalog gets what it can read of those four
+fields (so an asset with a sloppy document can still be found); one that is not a JSON
+object at all is kept with `error` and nothing else. Neither stops the pinner or the indexer.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert
 
 from dapp.ipfs.client import IpfsClient
+from dapp.metadata import AssetMetadata, InvalidMetadata
 from dapp.store.models import CidMetadata, MetadataTag
 
 MAX_TAGS = 50
@@ -36,30 +44,52 @@ def catalog_fields(document: dict[str, Any]) -> CatalogFields:
     )
 
 
-def read_document(ipfs: IpfsClient, cid: str, max_bytes: int) -> dict[str, Any]:
-    data = b"".join(ipfs.cat(cid, length=max_bytes + 1))
-    if len(data) > max_bytes:
-        raise ValueError(f"metadata is larger than {max_bytes} bytes")
+def validated_fields(metadata: AssetMetadata) -> CatalogFields:
+    return CatalogFields(title=metadata.title, description=metadata.description,
+                         size=metadata.size, tags=sorted(metadata.tags)[:MAX_TAGS])
+
+
+@dataclass(frozen=True)
+class ReadDocument:
+    document: dict[str, Any]
+    fields: CatalogFields
+    schema_error: str | None = None
+
+
+def parse_document(data: bytes) -> ReadDocument:
+    """The document and its catalog fields; ValueError when it is not a JSON object."""
     document = json.loads(data)
     if not isinstance(document, dict):
         raise ValueError("metadata is not a JSON object")
-    return document
+    try:
+        metadata = AssetMetadata.from_json(data)
+    except InvalidMetadata as problem:
+        return ReadDocument(document, catalog_fields(document), problem.message[:1000])
+    return ReadDocument(document, validated_fields(metadata))
+
+
+def read_document(ipfs: IpfsClient, cid: str, max_bytes: int) -> ReadDocument:
+    data = b"".join(ipfs.cat(cid, length=max_bytes + 1))
+    if len(data) > max_bytes:
+        raise ValueError(f"metadata is larger than {max_bytes} bytes")
+    return parse_document(data)
 
 
 def store_metadata(engine: Engine, ipfs: IpfsClient, cid: str, max_bytes: int) -> None:
     """Read and store one metadata document; an unreadable one is stored with its error.
     IPFS being unavailable propagates (the pin is retried)."""
     try:
-        document: dict[str, Any] | None = read_document(ipfs, cid, max_bytes)
+        read: ReadDocument | None = read_document(ipfs, cid, max_bytes)
         error = None
     except (ValueError, UnicodeDecodeError) as problem:
-        document, error = None, str(problem)[:1000]
-    fields = catalog_fields(document) if document is not None else CatalogFields()
+        read, error = None, str(problem)[:1000]
+    fields = read.fields if read is not None else CatalogFields()
     with engine.begin() as connection:
         connection.execute(delete(MetadataTag).where(MetadataTag.cid == cid))
         connection.execute(delete(CidMetadata).where(CidMetadata.cid == cid))
         connection.execute(insert(CidMetadata).values(
             cid=cid, title=fields.title, description=fields.description, size=fields.size,
-            document=document, error=error))
+            document=read.document if read is not None else None, error=error,
+            schema_error=read.schema_error if read is not None else None))
         if fields.tags:
             connection.execute(insert(MetadataTag), [{"cid": cid, "tag": t} for t in fields.tags])

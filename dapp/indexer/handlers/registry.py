@@ -1,7 +1,314 @@
-"""AssetRegistry events → assets, versions, offers, licenses, payouts, stakes."""
+"""AssetRegistry events → assets, versions, offers, licenses, payouts, stakes.
+
+Every event the registry emits is either handled here or named in `IGNORED` (the raw log is
+kept in `events` either way). State rows change only through the `StateWriter`, so a reorg
+undoes them; running totals (sales, stake totals, payout balances) are kept by the handlers
+rather than summed on every read.
+
+What the events alone say about money: a sale's split credits `ownerAmount` to the asset's
+owner and `protocolFee` to the treasury (the last `TreasurySet`), without a `PayoutCredited`
+(that event is only for `depositFor`); the curators' share goes to stakers, who receive it
+with `claim` (`RewardClaimed`, paid out directly, never through a balance).
+"""
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+from dapp.chain.events import DecodedEvent
+from dapp.errors import MalformedCid
 from dapp.indexer.handlers.table import HandlerTable
+from dapp.indexer.writer import StateWriter
+from dapp.ipfs.cid import cid_from_chain
+from dapp.store.models import (
+    PERPETUAL,
+    Asset,
+    AssetVersion,
+    License,
+    LicensePurchase,
+    Offer,
+    PaymentToken,
+    PayoutBalance,
+    RegistryParam,
+    RevenueSplit,
+    RewardClaim,
+    Stake,
+    Withdrawal,
+)
+
+log = logging.getLogger(__name__)
+
+CONTRACT = "AssetRegistry"
+KINDS = ("dataset", "model", "algorithm")  # IAssetRegistry.Kind
+SCOPES = ("download", "compute")  # IAssetRegistry.Scope
+ZERO_ADDRESS = "0x" + "00" * 20
+
+#: Events with nothing for the catalog: approvals, roles (the raw logs stay in `events`).
+IGNORED = frozenset({"Approval", "ApprovalForAll", "RoleAdminChanged", "RoleGranted",
+                     "RoleRevoked"})
 
 HANDLERS = HandlerTable()
+on = HANDLERS.on
+
+
+# -- decoding helpers --------------------------------------------------------------------------
+def chain_cid(value: dict[str, Any]) -> str | None:
+    """The CID text of a decoded `Cid{digest, codec}`; None when it is not one IPFS can serve
+    (the registry checks only that the digest is not zero)."""
+    try:
+        return cid_from_chain(bytes.fromhex(value["digest"][2:]), int(value["codec"]))
+    except (MalformedCid, ValueError):
+        return None
+
+
+def cid_text(value: dict[str, Any]) -> str:
+    """What the store keeps for an on-chain CID: its text, or for a malformed one a marker
+    that says so (never pinned, never a crash of the indexer)."""
+    return chain_cid(value) or f"invalid:{int(value['codec']):#x}:{value['digest']}"
+
+
+def kind_name(value: int) -> str:
+    return KINDS[value] if 0 <= value < len(KINDS) else f"kind-{value}"
+
+
+def scope_name(value: int) -> str:
+    return SCOPES[value] if 0 <= value < len(SCOPES) else f"scope-{value}"
+
+
+def license_end(bought_until: int, granted_until: int) -> tuple[int | None, str]:
+    """(`expires_at`, `source`) of a license: the later end, None when it never ends."""
+    end = max(bought_until, granted_until)
+    source = "purchase" if bought_until >= granted_until else "grant"
+    return (None if end >= PERPETUAL else end), source
+
+
+def pin_version(writer: StateWriter, asset_id: int, content: dict[str, Any],
+                metadata: dict[str, Any]) -> None:
+    for value, kind in ((content, "content"), (metadata, "metadata")):
+        cid = chain_cid(value)
+        if cid is None:
+            log.warning("asset %d: %s CID %s is not pinnable", asset_id, kind, value)
+        else:
+            writer.request_pin(cid, kind, asset_id=asset_id)
+
+
+# -- assets ------------------------------------------------------------------------------------
+@on(CONTRACT, "AssetPublished")
+def asset_published(writer: StateWriter, event: DecodedEvent) -> None:
+    a = event.args
+    asset_id, content, metadata = a["assetId"], cid_text(a["content"]), cid_text(a["metadata"])
+    writer.insert(Asset, asset_id=asset_id, owner=a["owner"], kind=kind_name(a["kind"]),
+                  content_cid=content, metadata_cid=metadata, version_count=1,
+                  curator_share_bps=a["curatorShareBps"], retired=False,
+                  published_block=event.origin.block_number,
+                  published_tx=event.origin.tx_hash, sales_count=0, total_staked=0,
+                  staker_count=0)
+    writer.append(AssetVersion, asset_id=asset_id, version_index=1, content_cid=content,
+                  metadata_cid=metadata)
+    pin_version(writer, asset_id, a["content"], a["metadata"])
+
+
+@on(CONTRACT, "VersionAdded")
+def version_added(writer: StateWriter, event: DecodedEvent) -> None:
+    a = event.args
+    asset_id, content, metadata = a["assetId"], cid_text(a["content"]), cid_text(a["metadata"])
+    writer.append(AssetVersion, asset_id=asset_id, version_index=a["version"],
+                  content_cid=content, metadata_cid=metadata)
+    writer.update(Asset, {"asset_id": asset_id}, content_cid=content, metadata_cid=metadata,
+                  version_count=a["version"])
+    pin_version(writer, asset_id, a["content"], a["metadata"])
+
+
+@on(CONTRACT, "Transfer")
+def transferred(writer: StateWriter, event: DecodedEvent) -> None:
+    """The NFT changed hands: the new owner sells, grants and is paid from now on. A mint
+    (from zero) is followed by `AssetPublished` in the same transaction, which writes it."""
+    if event.args["from"] == ZERO_ADDRESS:
+        return
+    writer.update(Asset, {"asset_id": event.args["tokenId"]}, owner=event.args["to"])
+
+
+@on(CONTRACT, "AssetRetired")
+def asset_retired(writer: StateWriter, event: DecodedEvent) -> None:
+    writer.update(Asset, {"asset_id": event.args["assetId"]}, retired=True)
+
+
+@on(CONTRACT, "CuratorShareSet")
+def curator_share_set(writer: StateWriter, event: DecodedEvent) -> None:
+    writer.update(Asset, {"asset_id": event.args["assetId"]},
+                  curator_share_bps=event.args["curatorShareBps"])
+
+
+@on(CONTRACT, "OfferSet")
+def offer_set(writer: StateWriter, event: DecodedEvent) -> None:
+    a = event.args
+    writer.upsert(Offer, {"asset_id": a["assetId"], "offer_id": a["offerId"]}, token=a["token"],
+                  price=a["price"], duration=a["duration"], scope=scope_name(a["scope"]),
+                  active=a["active"])
+
+
+# -- licenses ----------------------------------------------------------------------------------
+def _set_license(writer: StateWriter, asset_id: int, licensee: str, scope: str,
+                 **ends: int) -> None:
+    key = {"asset_id": asset_id, "licensee": licensee, "scope": scope}
+    current = writer.get(License, **key) or {"bought_until": 0, "granted_until": 0}
+    bought, granted = (ends.get(name, current[name]) for name in ("bought_until",
+                                                                   "granted_until"))
+    expires_at, source = license_end(bought, granted)
+    writer.upsert(License, key, bought_until=bought, granted_until=granted,
+                  expires_at=expires_at, source=source)
+
+
+@on(CONTRACT, "LicensePurchased")
+def license_purchased(writer: StateWriter, event: DecodedEvent) -> None:
+    a = event.args
+    scope, expires_at = scope_name(a["scope"]), a["expiresAt"]
+    writer.append(LicensePurchase, asset_id=a["assetId"], offer_id=a["offerId"],
+                  payer=a["buyer"], licensee=a["licensee"], scope=scope, token=a["token"],
+                  price=a["price"], expires_at=None if expires_at >= PERPETUAL else expires_at)
+    _set_license(writer, a["assetId"], a["licensee"], scope, bought_until=expires_at)
+    asset = writer.require(Asset, asset_id=a["assetId"])
+    writer.update(Asset, {"asset_id": a["assetId"]}, sales_count=asset["sales_count"] + 1)
+
+
+@on(CONTRACT, "LicenseGranted")
+def license_granted(writer: StateWriter, event: DecodedEvent) -> None:
+    a = event.args
+    _set_license(writer, a["assetId"], a["licensee"], scope_name(a["scope"]),
+                 granted_until=a["expiresAt"])
+
+
+@on(CONTRACT, "LicenseGrantRevoked")
+def license_grant_revoked(writer: StateWriter, event: DecodedEvent) -> None:
+    """Only the grant ends; a purchase stays. Revoking what was never granted changes nothing."""
+    a = event.args
+    scope = scope_name(a["scope"])
+    if writer.get(License, asset_id=a["assetId"], licensee=a["licensee"], scope=scope):
+        _set_license(writer, a["assetId"], a["licensee"], scope, granted_until=0)
+
+
+# -- payouts -----------------------------------------------------------------------------------
+def _credit(writer: StateWriter, account: str, token: str, amount: int) -> None:
+    if amount == 0:
+        return
+    row = writer.get(PayoutBalance, account=account, token=token)
+    writer.upsert(PayoutBalance, {"account": account, "token": token},
+                  credited=(row["credited"] if row else 0) + amount,
+                  withdrawn=row["withdrawn"] if row else 0)
+
+
+@on(CONTRACT, "RevenueSplit")
+def revenue_split(writer: StateWriter, event: DecodedEvent) -> None:
+    a = event.args
+    writer.append(RevenueSplit, asset_id=a["assetId"], token=a["token"], fee=a["protocolFee"],
+                  curators=a["curatorAmount"], owner_amount=a["ownerAmount"], owner=a["owner"])
+    _credit(writer, a["owner"], a["token"], a["ownerAmount"])
+    treasury = writer.get(RegistryParam, contract=event.address, name="treasury")
+    if treasury is not None:
+        _credit(writer, treasury["value"], a["token"], a["protocolFee"])
+    elif a["protocolFee"]:
+        log.warning("protocol fee of asset %d at %s: no TreasurySet seen", a["assetId"],
+                    event.origin)
+
+
+@on(CONTRACT, "PayoutCredited")
+def payout_credited(writer: StateWriter, event: DecodedEvent) -> None:
+    a = event.args
+    _credit(writer, a["account"], a["token"], a["amount"])
+
+
+@on(CONTRACT, "Withdrawn")
+def withdrawn(writer: StateWriter, event: DecodedEvent) -> None:
+    a = event.args
+    writer.append(Withdrawal, account=a["account"], token=a["token"], recipient=a["to"],
+                  amount=a["amount"])
+    row = writer.get(PayoutBalance, account=a["account"], token=a["token"])
+    writer.upsert(PayoutBalance, {"account": a["account"], "token": a["token"]},
+                  credited=row["credited"] if row else 0,
+                  withdrawn=(row["withdrawn"] if row else 0) + a["amount"])
+
+
+# -- curation stakes ---------------------------------------------------------------------------
+def _change_stake(writer: StateWriter, asset_id: int, curator: str, active_delta: int,
+                  **changes: Any) -> None:
+    """Apply a change to one stake and keep the asset's totals (active stake, stakers with an
+    active stake) in step."""
+    key = {"asset_id": asset_id, "curator": curator}
+    row = writer.get(Stake, **key) or {"amount": 0, "unbonding": 0,
+                                       "unbonding_available_at": None}
+    amount = row["amount"] + active_delta
+    values = {"amount": amount, "unbonding": row["unbonding"],
+              "unbonding_available_at": row["unbonding_available_at"], **changes}
+    writer.upsert(Stake, key, **values)
+    if active_delta:
+        asset = writer.require(Asset, asset_id=asset_id)
+        joined = int(amount > 0) - int(row["amount"] > 0)
+        writer.update(Asset, {"asset_id": asset_id},
+                      total_staked=asset["total_staked"] + active_delta,
+                      staker_count=asset["staker_count"] + joined)
+
+
+@on(CONTRACT, "Staked")
+def staked(writer: StateWriter, event: DecodedEvent) -> None:
+    a = event.args
+    _change_stake(writer, a["assetId"], a["staker"], a["amount"])
+
+
+@on(CONTRACT, "UnstakeRequested")
+def unstake_requested(writer: StateWriter, event: DecodedEvent) -> None:
+    a = event.args
+    row = writer.require(Stake, asset_id=a["assetId"], curator=a["staker"])
+    _change_stake(writer, a["assetId"], a["staker"], -a["amount"],
+                  unbonding=row["unbonding"] + a["amount"],
+                  unbonding_available_at=a["availableAt"])
+
+
+@on(CONTRACT, "StakeWithdrawn")
+def stake_withdrawn(writer: StateWriter, event: DecodedEvent) -> None:
+    a = event.args
+    _change_stake(writer, a["assetId"], a["staker"], 0, unbonding=0,
+                  unbonding_available_at=None)
+
+
+@on(CONTRACT, "RewardClaimed")
+def reward_claimed(writer: StateWriter, event: DecodedEvent) -> None:
+    a = event.args
+    writer.append(RewardClaim, asset_id=a["assetId"], curator=a["staker"], token=a["token"],
+                  amount=a["amount"])
+
+
+# -- protocol settings -------------------------------------------------------------------------
+def _set_param(writer: StateWriter, event: DecodedEvent, name: str, value: object) -> None:
+    writer.upsert(RegistryParam, {"contract": event.address, "name": name}, value=str(value))
+
+
+@on(CONTRACT, "ProtocolFeeSet")
+def protocol_fee_set(writer: StateWriter, event: DecodedEvent) -> None:
+    _set_param(writer, event, "protocol_fee_bps", event.args["feeBps"])
+
+
+@on(CONTRACT, "TreasurySet")
+def treasury_set(writer: StateWriter, event: DecodedEvent) -> None:
+    _set_param(writer, event, "treasury", event.args["treasury"])
+
+
+@on(CONTRACT, "UnbondingDelaySet")
+def unbonding_delay_set(writer: StateWriter, event: DecodedEvent) -> None:
+    _set_param(writer, event, "unbonding_delay", event.args["delaySeconds"])
+
+
+@on(CONTRACT, "Paused")
+def paused(writer: StateWriter, event: DecodedEvent) -> None:
+    _set_param(writer, event, "paused", "true")
+
+
+@on(CONTRACT, "Unpaused")
+def unpaused(writer: StateWriter, event: DecodedEvent) -> None:
+    _set_param(writer, event, "paused", "false")
+
+
+@on(CONTRACT, "PaymentTokenAllowed")
+def payment_token_allowed(writer: StateWriter, event: DecodedEvent) -> None:
+    writer.upsert(PaymentToken, {"contract": event.address, "token": event.args["token"]},
+                  allowed=event.args["allowed"])

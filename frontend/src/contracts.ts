@@ -1,0 +1,309 @@
+// viem clients and contract handles built from the gateway's GET /v1/deployment: no address is
+// written into the dApp. ABIs come from ../dapp/chain/abi/*.json (filled by `make abi`) at build
+// time through import.meta.glob, so a contract whose ABI is not there yet leaves the build
+// working and its page says "not deployed yet".
+import {
+  createPublicClient,
+  createWalletClient,
+  custom,
+  defineChain,
+  erc20Abi,
+  getAddress,
+  http,
+  parseAbi,
+  type Abi,
+  type AbiFunction,
+  type Address,
+  type Chain,
+  type Hash,
+  type PublicClient,
+  type WalletClient,
+} from "viem";
+import type { Deployment } from "./api";
+import { NotDeployedError, WrongNetworkError } from "./errors";
+import { chainName } from "./format";
+import type { WalletConnection } from "./wallet";
+
+const abiFiles = import.meta.glob("../../dapp/chain/abi/*.json", { eager: true, import: "default" }) as Record<
+  string,
+  unknown
+>;
+
+/** `{AssetRegistry: [...abi]}` for every ABI file present at build time. */
+export function abisFromFiles(files: Record<string, unknown>): Record<string, Abi> {
+  const result: Record<string, Abi> = {};
+  for (const [path, content] of Object.entries(files)) {
+    const name = path.split("/").pop()!.replace(/\.json$/, "");
+    // export_abis.py writes the bare ABI array; accept a Brownie/Hardhat artifact too
+    const abi = Array.isArray(content) ? content : (content as { abi?: unknown })?.abi;
+    if (Array.isArray(abi)) result[name] = abi as Abi;
+  }
+  return result;
+}
+
+export const BUILT_ABIS: Record<string, Abi> = abisFromFiles(abiFiles);
+
+/** The contracts the dApp talks to, by the names the contract engineers deploy them under. */
+export const CONTRACT_NAMES = ["AssetRegistry", "TestToken", "ComputeMarket", "DataDAO", "DataDAOFactory"] as const;
+
+/** OpenZeppelin 5 ERC-20 errors: appended to every ABI so a token's revert inside a registry
+ *  call (not enough balance, allowance) decodes by name. */
+export const ERC20_ERRORS = parseAbi([
+  "error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed)",
+  "error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed)",
+  "error ERC20InvalidSender(address sender)",
+  "error ERC20InvalidReceiver(address receiver)",
+  "error ERC2612ExpiredSignature(uint256 deadline)",
+  "error ERC2612InvalidSigner(address signer, address owner)",
+]);
+
+/** EIP-2612 permit, for permit+buy in one transaction. */
+export const PERMIT_ABI = parseAbi([
+  "function nonces(address owner) view returns (uint256)",
+  "function name() view returns (string)",
+  "function version() view returns (string)",
+  "function DOMAIN_SEPARATOR() view returns (bytes32)",
+  "function eip712Domain() view returns (bytes1 fields, string name, string version, uint256 chainId, address verifyingContract, bytes32 salt, uint256[] extensions)",
+]);
+
+/** OpenZeppelin 5 Governor (+ counting, votes): the DataDAO is one, so this reads any DAO even
+ *  before DataDAO.json lands. */
+export const GOVERNOR_ABI = parseAbi([
+  "function name() view returns (string)",
+  "function token() view returns (address)",
+  "function state(uint256 proposalId) view returns (uint8)",
+  "function proposalSnapshot(uint256 proposalId) view returns (uint256)",
+  "function proposalDeadline(uint256 proposalId) view returns (uint256)",
+  "function proposalEta(uint256 proposalId) view returns (uint256)",
+  "function proposalNeedsQueuing(uint256 proposalId) view returns (bool)",
+  "function proposalVotes(uint256 proposalId) view returns (uint256 againstVotes, uint256 forVotes, uint256 abstainVotes)",
+  "function hasVoted(uint256 proposalId, address account) view returns (bool)",
+  "function quorum(uint256 timepoint) view returns (uint256)",
+  "function clock() view returns (uint48)",
+  "function castVote(uint256 proposalId, uint8 support) returns (uint256)",
+  "function propose(address[] targets, uint256[] values, bytes[] calldatas, string description) returns (uint256)",
+  "function queue(address[] targets, uint256[] values, bytes[] calldatas, bytes32 descriptionHash) returns (uint256)",
+  "function execute(address[] targets, uint256[] values, bytes[] calldatas, bytes32 descriptionHash) payable returns (uint256)",
+  "event ProposalCreated(uint256 proposalId, address proposer, address[] targets, uint256[] values, string[] signatures, bytes[] calldatas, uint256 voteStart, uint256 voteEnd, string description)",
+  "event VoteCast(address indexed voter, uint256 proposalId, uint8 support, uint256 weight, string reason)",
+  "error GovernorUnexpectedProposalState(uint256 proposalId, uint8 current, bytes32 expectedStates)",
+  "error GovernorAlreadyCastVote(address voter)",
+  "error GovernorInsufficientProposerVotes(address proposer, uint256 votes, uint256 threshold)",
+]);
+
+/** ERC20Votes: the DAO's shares. */
+export const VOTES_ABI = parseAbi([
+  "function balanceOf(address account) view returns (uint256)",
+  "function totalSupply() view returns (uint256)",
+  "function symbol() view returns (string)",
+  "function decimals() view returns (uint8)",
+  "function getVotes(address account) view returns (uint256)",
+  "function delegates(address account) view returns (address)",
+  "function delegate(address delegatee)",
+  "event Transfer(address indexed from, address indexed to, uint256 value)",
+]);
+
+export const PROPOSAL_STATES = [
+  "pending",
+  "active",
+  "canceled",
+  "defeated",
+  "succeeded",
+  "queued",
+  "expired",
+  "executed",
+] as const;
+
+export function withErrors(abi: Abi): Abi {
+  const known = new Set(abi.filter((item) => item.type === "error").map((item) => (item as { name: string }).name));
+  return [...abi, ...ERC20_ERRORS.filter((item) => !known.has(item.name))];
+}
+
+export function chainOf(deployment: Pick<Deployment, "chain_id" | "rpc_url">): Chain {
+  return defineChain({
+    id: deployment.chain_id,
+    name: chainName(deployment.chain_id),
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [deployment.rpc_url] } },
+  });
+}
+
+export interface ContractHandle {
+  name: string;
+  address: Address;
+  abi: Abi;
+}
+
+export interface FoundFunction extends ContractHandle {
+  functionName: string;
+  item: AbiFunction;
+}
+
+/** Argument names as the page knows them → the names contracts commonly give them. */
+export const ARGUMENT_ALIASES: Record<string, string[]> = {
+  assetId: ["assetid", "asset", "id", "tokenid", "datasetid"],
+  offerId: ["offerid", "offerindex", "offer"],
+  maxPrice: ["maxprice", "maxamount", "pricelimit", "expectedprice", "maxcost"],
+  amount: ["amount", "value", "shares"],
+  token: ["token", "currency", "paymenttoken", "asset_token"],
+  account: ["account", "recipient", "to", "buyer", "licensee", "beneficiary", "staker", "owner", "user"],
+  deadline: ["deadline", "permitdeadline", "validuntil"],
+  v: ["v"],
+  r: ["r"],
+  s: ["s"],
+  signature: ["signature", "sig", "permitsignature"],
+  algorithmId: ["algorithmid", "algorithm", "algoid"],
+  datasetId: ["datasetid", "dataset", "dataid"],
+  provider: ["provider", "computeprovider", "worker"],
+  payment: ["payment", "price", "escrow", "fee", "amount"],
+  jobId: ["jobid", "job", "id"],
+  jobDeadline: ["deadline", "jobdeadline", "until"],
+};
+
+function normal(name: string): string {
+  return name.replace(/^_+/, "").toLowerCase();
+}
+
+/** Arguments for `item` from named values, matched through ARGUMENT_ALIASES. */
+export function bindArguments(item: AbiFunction, values: Record<string, unknown>, label: string): unknown[] {
+  return item.inputs.map((input, position) => {
+    const wanted = normal(input.name ?? "");
+    for (const [key, aliases] of Object.entries(ARGUMENT_ALIASES)) {
+      if (key in values && (normal(key) === wanted || aliases.includes(wanted))) return values[key];
+    }
+    if (wanted in values) return values[wanted];
+    throw new NotDeployedError(
+      `${label}: argument ${position + 1} (${input.name || input.type}) of ${item.name} is not something this page knows how to fill`,
+    );
+  });
+}
+
+/** The deployment's contracts, clients on the deployment's chain, and the wallet to sign with. */
+export class ChainContext {
+  readonly chain: Chain;
+  readonly publicClient: PublicClient;
+
+  constructor(
+    readonly deployment: Deployment,
+    private readonly wallet: WalletConnection | null,
+    private readonly abis: Record<string, Abi> = BUILT_ABIS,
+  ) {
+    this.chain = chainOf(deployment);
+    // Reads go through the wallet when it is on our chain (its RPC is what the user trusts and
+    // can reach); otherwise through the RPC the gateway names.
+    const transport = wallet && wallet.isOn(deployment.chain_id) ? custom(wallet.provider) : http(deployment.rpc_url);
+    this.publicClient = createPublicClient({ chain: this.chain, transport }) as PublicClient;
+  }
+
+  get chainId(): number {
+    return this.deployment.chain_id;
+  }
+
+  deployedNames(): string[] {
+    return Object.keys(this.deployment.contracts).sort();
+  }
+
+  /** Deployed and with an ABI in this build. */
+  has(name: string): boolean {
+    return name in this.deployment.contracts && name in this.abis;
+  }
+
+  contract(name: string): ContractHandle {
+    const deployed = this.deployment.contracts[name];
+    if (!deployed) throw new NotDeployedError(`The ${name} contract`);
+    const abi = this.abis[name];
+    if (!abi) throw new NotDeployedError(`The ${name} contract's interface (ABI)`);
+    return { name, address: getAddress(deployed.address), abi: withErrors(abi) };
+  }
+
+  /** The first of `candidates` that one of `contracts` has: names drift while contracts land. */
+  findFunction(contracts: readonly string[], candidates: readonly string[], label: string): FoundFunction {
+    for (const name of contracts) {
+      if (!this.has(name)) continue;
+      const handle = this.contract(name);
+      for (const candidate of candidates) {
+        const item = handle.abi.find(
+          (entry): entry is AbiFunction => entry.type === "function" && entry.name === candidate,
+        );
+        if (item) return { ...handle, functionName: candidate, item };
+      }
+    }
+    throw new NotDeployedError(label);
+  }
+
+  tryFunction(contracts: readonly string[], candidates: readonly string[]): FoundFunction | null {
+    try {
+      return this.findFunction(contracts, candidates, "");
+    } catch {
+      return null;
+    }
+  }
+
+  /** A wallet client on this chain, or WrongNetworkError / a plain error without a wallet. */
+  walletClient(): { client: WalletClient; account: Address } {
+    if (!this.wallet || !this.wallet.account) throw new Error("Connect your wallet first.");
+    if (!this.wallet.isOn(this.chainId)) throw new WrongNetworkError(this.chainId, this.wallet.chainId);
+    const client = createWalletClient({
+      chain: this.chain,
+      transport: custom(this.wallet.provider),
+      account: this.wallet.account,
+    });
+    return { client, account: this.wallet.account };
+  }
+
+  /** Simulate (so a revert is explained before the wallet opens), then send. */
+  async write(found: FoundFunction, args: readonly unknown[], value?: bigint): Promise<Hash> {
+    const { client, account } = this.walletClient();
+    const { request } = await this.publicClient.simulateContract({
+      address: found.address,
+      abi: found.abi,
+      functionName: found.functionName,
+      args,
+      account,
+      value,
+    } as never);
+    return client.writeContract(request as never);
+  }
+
+  async read<T>(found: FoundFunction, args: readonly unknown[]): Promise<T> {
+    return (await this.publicClient.readContract({
+      address: found.address,
+      abi: found.abi,
+      functionName: found.functionName,
+      args,
+    } as never)) as T;
+  }
+
+  async tokenInfo(address: string): Promise<TokenMeta> {
+    const token = getAddress(address);
+    const cached = tokenCache.get(`${this.chainId}:${token}`);
+    if (cached) return cached;
+    const read = (functionName: "symbol" | "decimals") =>
+      this.publicClient.readContract({ address: token, abi: erc20Abi, functionName }).catch(() => null);
+    const [symbol, decimals] = await Promise.all([read("symbol"), read("decimals")]);
+    const info: TokenMeta = {
+      address: token,
+      symbol: typeof symbol === "string" && symbol ? symbol : `${token.slice(0, 6)}…`,
+      decimals: typeof decimals === "number" ? decimals : 18,
+    };
+    tokenCache.set(`${this.chainId}:${token}`, info);
+    return info;
+  }
+
+  async tokenBalance(token: string, account: Address): Promise<bigint> {
+    return this.publicClient.readContract({
+      address: getAddress(token),
+      abi: erc20Abi,
+      functionName: "balanceOf",
+      args: [account],
+    });
+  }
+}
+
+export interface TokenMeta {
+  address: Address;
+  symbol: string;
+  decimals: number;
+}
+
+const tokenCache = new Map<string, TokenMeta>();

@@ -1,0 +1,261 @@
+// What a buyer, a curator and an owner do with the AssetRegistry: buy (approve + buy, or an
+// EIP-2612 permit + buy in one transaction), stake / unstake / withdraw stake / claim, and
+// withdraw payouts. Each action runs through `runTransaction`, so the page shows
+// pending / confirmed / failed in words.
+import { erc20Abi, getAddress, parseSignature, type Address, type Hash } from "viem";
+import type { ChainContext, ContractHandle, TokenMeta } from "./contracts";
+import { PERMIT_ABI } from "./contracts";
+import { NotEnoughTokensError } from "./errors";
+import { formatTokenAmount } from "./format";
+import { runTransaction, type TxUpdate } from "./tx";
+
+export { NotEnoughTokensError };
+
+export type BuyMethod = "permit" | "approve";
+
+/** How long a permit signature stays valid. */
+export const PERMIT_SECONDS = 20 * 60;
+
+export type PermitMessage = {
+  owner: Address;
+  spender: Address;
+  value: bigint;
+  nonce: bigint;
+  deadline: bigint;
+};
+
+/** EIP-712 typed data of an EIP-2612 permit (what eth_signTypedData_v4 signs). */
+export function permitTypedData(
+  domain: { name: string; version: string; chainId: number; verifyingContract: Address },
+  message: PermitMessage,
+) {
+  return {
+    domain,
+    types: {
+      Permit: [
+        { name: "owner", type: "address" },
+        { name: "spender", type: "address" },
+        { name: "value", type: "uint256" },
+        { name: "nonce", type: "uint256" },
+        { name: "deadline", type: "uint256" },
+      ],
+    } as const,
+    primaryType: "Permit" as const,
+    message,
+  };
+}
+
+/** The registry's Permit struct from a 65-byte signature. */
+export function permitArgument(signature: `0x${string}`, value: bigint, deadline: bigint) {
+  const { r, s, v, yParity } = parseSignature(signature);
+  return { value, deadline, v: Number(v ?? BigInt(27 + (yParity ?? 0))), r, s };
+}
+
+export class Market {
+  constructor(readonly chain: ChainContext) {}
+
+  get registry(): ContractHandle {
+    return this.chain.contract("AssetRegistry");
+  }
+
+  private async readRegistry<T>(functionName: string, args: readonly unknown[] = []): Promise<T> {
+    const registry = this.registry;
+    return (await this.chain.publicClient.readContract({
+      address: registry.address,
+      abi: registry.abi,
+      functionName,
+      args,
+    } as never)) as T;
+  }
+
+  private async send(functionName: string, args: readonly unknown[]): Promise<Hash> {
+    const registry = this.registry;
+    const found = this.chain.findFunction(["AssetRegistry"], [functionName], `AssetRegistry.${functionName}`);
+    return this.chain.write({ ...found, address: registry.address }, args);
+  }
+
+  private wait = async (hash: Hash) => this.chain.publicClient.waitForTransactionReceipt({ hash });
+
+  private async allowance(token: Address, owner: Address): Promise<bigint> {
+    return this.chain.publicClient.readContract({
+      address: token,
+      abi: erc20Abi,
+      functionName: "allowance",
+      args: [owner, this.registry.address],
+    });
+  }
+
+  /** Approve the registry for `amount` of `token` when the allowance is short; null when not needed. */
+  async approveIfNeeded(token: TokenMeta, amount: bigint, onUpdate: (u: TxUpdate) => void): Promise<TxUpdate | null> {
+    const { client, account } = this.chain.walletClient();
+    if ((await this.allowance(token.address, account)) >= amount) return null;
+    return runTransaction({
+      label: `Approve ${formatTokenAmount(amount, token)}`,
+      token,
+      send: async () => {
+        const { request } = await this.chain.publicClient.simulateContract({
+          address: token.address,
+          abi: erc20Abi,
+          functionName: "approve",
+          args: [this.registry.address, amount],
+          account,
+        });
+        return client.writeContract(request);
+      },
+      wait: this.wait,
+      onUpdate,
+    });
+  }
+
+  private async ensureBalance(token: TokenMeta, account: Address, needed: bigint): Promise<void> {
+    const balance = await this.chain.tokenBalance(token.address, account);
+    if (balance < needed) throw new NotEnoughTokensError(balance, needed, token);
+  }
+
+  /** Sign an EIP-2612 permit for the registry to take `value` of `token`. */
+  async signPermit(token: TokenMeta, value: bigint): Promise<ReturnType<typeof permitArgument>> {
+    const { client, account } = this.chain.walletClient();
+    const read = <T>(functionName: string, args: readonly unknown[] = []) =>
+      this.chain.publicClient.readContract({ address: token.address, abi: PERMIT_ABI, functionName, args } as never) as Promise<T>;
+    const nonce = await read<bigint>("nonces", [account]);
+    let name: string;
+    let version = "1";
+    try {
+      const domain = await read<readonly [string, string, string]>("eip712Domain");
+      name = domain[1];
+      version = domain[2];
+    } catch {
+      name = await read<string>("name");
+    }
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + PERMIT_SECONDS);
+    const typed = permitTypedData(
+      { name, version, chainId: this.chain.chainId, verifyingContract: token.address },
+      { owner: account, spender: this.registry.address, value, nonce, deadline },
+    );
+    const signature = await client.signTypedData({ account, ...typed });
+    return permitArgument(signature, value, deadline);
+  }
+
+  /**
+   * Buy `offerId` of `assetId` for the connected account at the price the buyer saw
+   * (`maxPrice`): a price raised meanwhile reverts with PriceAboveMax, shown as "price changed".
+   */
+  async buy(
+    assetId: bigint,
+    offerId: number,
+    tokenAddress: string,
+    maxPrice: bigint,
+    method: BuyMethod,
+    onUpdate: (update: TxUpdate) => void,
+  ): Promise<TxUpdate> {
+    const label = "Buy the license";
+    let token: TokenMeta | undefined;
+    try {
+      token = await this.chain.tokenInfo(tokenAddress);
+      const { account } = this.chain.walletClient();
+      await this.ensureBalance(token, account, maxPrice);
+      if (method === "approve") {
+        const approval = await this.approveIfNeeded(token, maxPrice, onUpdate);
+        if (approval && approval.phase !== "confirmed") return approval;
+      }
+    } catch (error) {
+      return failed(label, error, token, onUpdate);
+    }
+    const meta = token;
+    return runTransaction({
+      label,
+      token: meta,
+      send: async () => {
+        const { account } = this.chain.walletClient();
+        if (method === "approve") return this.send("buy", [assetId, BigInt(offerId), account, maxPrice]);
+        const permit = await this.signPermit(meta, maxPrice);
+        onUpdate({ phase: "wallet", label, message: `${label}: permit signed; confirm the purchase in your wallet…` });
+        return this.send("buyWithPermit", [assetId, BigInt(offerId), account, maxPrice, permit]);
+      },
+      wait: this.wait,
+      onUpdate,
+    });
+  }
+
+  async stakingToken(): Promise<TokenMeta> {
+    return this.chain.tokenInfo(await this.readRegistry<string>("stakingToken"));
+  }
+
+  async paymentTokens(): Promise<TokenMeta[]> {
+    const addresses = await this.readRegistry<readonly string[]>("paymentTokens");
+    return Promise.all(addresses.map((address) => this.chain.tokenInfo(address)));
+  }
+
+  async stakeOf(assetId: bigint, account: Address): Promise<{ active: bigint; unbonding: bigint; availableAt: bigint }> {
+    const [active, unbonding, availableAt] = await this.readRegistry<readonly [bigint, bigint, bigint]>("stakeOf", [assetId, account]);
+    return { active, unbonding, availableAt: BigInt(availableAt) };
+  }
+
+  async earned(assetId: bigint, account: Address, token: TokenMeta): Promise<bigint> {
+    return this.readRegistry<bigint>("earned", [assetId, account, token.address]);
+  }
+
+  async totalStaked(assetId: bigint): Promise<bigint> {
+    return this.readRegistry<bigint>("totalStaked", [assetId]);
+  }
+
+  async payoutBalance(account: Address, token: TokenMeta): Promise<bigint> {
+    return this.readRegistry<bigint>("payoutBalance", [account, token.address]);
+  }
+
+  async licenseExpiry(assetId: bigint, account: Address, scope: number): Promise<bigint> {
+    return BigInt(await this.readRegistry<bigint | number>("licenseExpiry", [assetId, account, scope]));
+  }
+
+  async stake(assetId: bigint, amount: bigint, onUpdate: (u: TxUpdate) => void): Promise<TxUpdate> {
+    const label = `Stake on asset ${assetId}`;
+    let token: TokenMeta | undefined;
+    try {
+      token = await this.stakingToken();
+      const { account } = this.chain.walletClient();
+      await this.ensureBalance(token, account, amount);
+      const approval = await this.approveIfNeeded(token, amount, onUpdate);
+      if (approval && approval.phase !== "confirmed") return approval;
+    } catch (error) {
+      return failed(label, error, token, onUpdate);
+    }
+    return this.simple(label, "stake", [assetId, amount], onUpdate, token);
+  }
+
+  requestUnstake(assetId: bigint, amount: bigint, onUpdate: (u: TxUpdate) => void): Promise<TxUpdate> {
+    return this.simple(`Unstake from asset ${assetId}`, "requestUnstake", [assetId, amount], onUpdate);
+  }
+
+  withdrawStake(assetId: bigint, onUpdate: (u: TxUpdate) => void): Promise<TxUpdate> {
+    return this.simple(`Withdraw unbonded stake of asset ${assetId}`, "withdrawStake", [assetId], onUpdate);
+  }
+
+  claim(assetId: bigint, onUpdate: (u: TxUpdate) => void): Promise<TxUpdate> {
+    return this.simple(`Claim rewards of asset ${assetId}`, "claim", [assetId], onUpdate);
+  }
+
+  withdraw(token: TokenMeta, onUpdate: (u: TxUpdate) => void): Promise<TxUpdate> {
+    return this.simple(`Withdraw ${token.symbol}`, "withdraw", [getAddress(token.address)], onUpdate, token);
+  }
+
+  private simple(
+    label: string,
+    functionName: string,
+    args: readonly unknown[],
+    onUpdate: (u: TxUpdate) => void,
+    token?: TokenMeta,
+  ): Promise<TxUpdate> {
+    return runTransaction({ label, token, send: () => this.send(functionName, args), wait: this.wait, onUpdate });
+  }
+}
+
+/** A failure before the wallet opened (balance check, reads): reported like a failed transaction. */
+function failed(label: string, error: unknown, token: TokenMeta | undefined, onUpdate: (u: TxUpdate) => void): Promise<TxUpdate> {
+  return runTransaction({
+    label,
+    token,
+    send: () => Promise.reject(error),
+    wait: () => Promise.reject(error),
+    onUpdate,
+  });
+}

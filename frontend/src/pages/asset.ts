@@ -1,0 +1,246 @@
+// One asset: metadata, versions, offers (buy with permit or approve), sales, curation (stake,
+// unstake, withdraw stake, claim) and the licensed download with a progress bar.
+import type { Address } from "viem";
+import type { App } from "../app";
+import type { AssetDetail, Offer } from "../api";
+import { downloadWithResume, sha256Hex } from "../download";
+import { explainError } from "../errors";
+import { formatBytes, formatDate, formatDuration, formatPercent, formatTokenAmount, parseAmount, shortAddress } from "../format";
+import { Market, type BuyMethod } from "../market";
+import { offerPriceText, offerTermsText } from "../offers";
+import { button, errorNotice, errorText, h, notice, progressBar, replace, txLine } from "../ui";
+import type { PageContext } from "./page";
+
+export async function renderAsset(context: PageContext): Promise<void> {
+  const { app, root, params, isCurrent } = context;
+  const assetId = BigInt(params.id ?? "0");
+  replace(root, notice("info", `Loading asset ${assetId}…`));
+  let asset: AssetDetail;
+  try {
+    asset = await app.api.asset(assetId);
+  } catch (error) {
+    if (isCurrent()) replace(root, h("h1", {}, `Asset ${assetId}`), errorNotice(error));
+    return;
+  }
+  if (!isCurrent()) return;
+  const rerender = () => {
+    if (isCurrent()) void renderAsset(context);
+  };
+  replace(
+    root,
+    header(app, asset),
+    offersSection(app, asset, rerender),
+    downloadSection(app, asset),
+    curationSection(app, asset, isCurrent, rerender),
+    versionsSection(asset),
+    metadataSection(asset),
+  );
+}
+
+function header(app: App, asset: AssetDetail): HTMLElement {
+  return h("section", { class: "asset-head", testid: "asset-head" },
+    h("h1", { testid: "asset-title" }, asset.title || `Asset ${asset.asset_id}`),
+    h("p", { class: "meta" },
+      h("span", { class: `kind kind-${asset.kind}` }, asset.kind),
+      ` · asset #${asset.asset_id} · ${formatBytes(asset.size)} · owner `,
+      h("code", { title: asset.owner }, shortAddress(asset.owner)),
+      asset.dao ? ` · DataDAO ${shortAddress(asset.dao)}` : ""),
+    asset.description ? h("p", {}, asset.description) : null,
+    asset.tags.length ? h("p", { class: "tags" }, asset.tags.map((tag) => h("span", { class: "tag" }, tag))) : null,
+    asset.retired ? notice("unavailable", "This asset is retired: licenses already sold stay valid, nothing new is sold.") : null,
+    h("dl", { class: "stats", testid: "asset-stats" },
+      h("dt", {}, "sales"), h("dd", { testid: "stat-sales" }, String(asset.stats.sales)),
+      h("dt", {}, "downloads"), h("dd", {}, String(asset.stats.downloads)),
+      h("dt", {}, "curators"), h("dd", { testid: "stat-stakers" }, String(asset.stakers)),
+      h("dt", {}, "staked"), h("dd", { testid: "stat-staked" }, stakedText(app, asset)),
+      h("dt", {}, "revenue"), h("dd", {}, asset.stats.revenue.length
+        ? asset.stats.revenue.map((r) => offerPriceText({ price: r.amount, token: r.token })).join(", ")
+        : "none yet")),
+  );
+}
+
+function stakedText(app: App, asset: AssetDetail): string {
+  const total = BigInt(asset.total_staked);
+  if (total === 0n) return "nothing";
+  return app.stakingToken ? formatTokenAmount(total, app.stakingToken) : `${total} base units`;
+}
+
+function offersSection(app: App, asset: AssetDetail, rerender: () => void): HTMLElement {
+  const section = h("section", { class: "offers", testid: "offers" }, h("h2", {}, "Licenses on offer"));
+  if (asset.offers.length === 0) section.append(notice("empty", "No offers."));
+  for (const offer of asset.offers) section.append(offerRow(app, asset, offer, rerender));
+  return section;
+}
+
+function offerRow(app: App, asset: AssetDetail, offer: Offer, rerender: () => void): HTMLElement {
+  const status = txLine();
+  const buy = (method: BuyMethod) => async () => {
+    try {
+      const market = new Market(app.chain());
+      const result = await market.buy(BigInt(asset.asset_id), offer.offer_id, offer.token, BigInt(offer.price), method, status.update);
+      if (result.phase === "confirmed") setTimeout(rerender, 2500); // the indexer catches up
+    } catch (error) {
+      status.element.dataset.phase = "failed";
+      status.element.textContent = errorText(error);
+    }
+  };
+  const canBuy = offer.active && !asset.retired;
+  return h("div", { class: "offer", testid: "offer", "data-offer": offer.offer_id },
+    h("p", {},
+      h("strong", { testid: "offer-price" }, offerPriceText(offer)),
+      ` — ${offerTermsText(offer, formatDuration)}`,
+      offer.active ? "" : " (paused)"),
+    canBuy
+      ? h("p", { class: "actions" },
+          button("Buy (permit, one transaction)", buy("permit"), { testid: "buy-permit" }),
+          button("Approve + buy", buy("approve"), { testid: "buy-approve", class: "secondary" }))
+      : null,
+    status.element,
+  );
+}
+
+function downloadSection(app: App, asset: AssetDetail): HTMLElement {
+  const section = h("section", { class: "download", testid: "download" }, h("h2", {}, "Download"));
+  if (!app.account) {
+    section.append(notice("info", "Connect your wallet, buy a download license and sign in to download."));
+    return section;
+  }
+  if (!app.session) {
+    section.append(notice("info", "Sign in with your wallet (button at the top) to download with your license."));
+    return section;
+  }
+  const bar = progressBar();
+  const result = h("p", { class: "result", testid: "download-result" });
+  const start = async () => {
+    result.textContent = "";
+    bar.set(0, null, "starting…");
+    try {
+      const started = performance.now();
+      const download = await downloadWithResume({
+        url: app.api.contentUrl(asset.asset_id),
+        fetch: (input, init) => fetch(input, init),
+        headers: app.api.authHeaders(),
+        onProgress: ({ received, total }) =>
+          bar.set(received, total, `${formatBytes(received)}${total ? ` of ${formatBytes(total)} (${formatPercent(received, total)})` : ""}`),
+      });
+      const digest = await sha256Hex(download.chunks);
+      const seconds = (performance.now() - started) / 1000;
+      const name = download.filename ?? `asset-${asset.asset_id}.bin`;
+      saveBlob(download.chunks, name, download.contentType ?? "application/octet-stream");
+      replace(result,
+        `Saved ${name}: ${formatBytes(download.bytes)} in ${seconds.toFixed(1)} s. SHA-256 `,
+        h("code", { testid: "download-sha256" }, digest.slice(2)));
+    } catch (error) {
+      bar.set(0, null, "");
+      result.textContent = errorText(error);
+      result.setAttribute("role", "alert");
+    }
+  };
+  section.append(
+    h("p", {}, `Latest version (v${asset.version_count}), decrypted by the gateway for licensees.`),
+    button("Download", start, { testid: "download-button" }),
+    bar.element,
+    result,
+  );
+  return section;
+}
+
+function saveBlob(chunks: Uint8Array[], filename: string, type: string): void {
+  const blob = new Blob(chunks as BlobPart[], { type });
+  const url = URL.createObjectURL(blob);
+  const link = h("a", { href: url, download: filename, style: "display:none" });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+function curationSection(app: App, asset: AssetDetail, isCurrent: () => boolean, rerender: () => void): HTMLElement {
+  const section = h("section", { class: "curation", testid: "curation" }, h("h2", {}, "Curation"),
+    h("p", { class: "muted" }, "Curators stake on assets they vouch for and earn a share of every sale; unstaked tokens unbond before they can be withdrawn."));
+  const account = app.account as Address | null;
+  if (!account) {
+    section.append(notice("info", "Connect your wallet to stake on this asset."));
+    return section;
+  }
+  const mine = h("div", { testid: "my-stake" }, "Reading your stake…");
+  const amount = h("input", { name: "stake-amount", value: "5", inputmode: "decimal", "aria-label": "amount", testid: "stake-amount" });
+  const status = txLine();
+  section.append(mine, h("p", { class: "actions" }, amount), status.element);
+  let market: Market;
+  try {
+    market = new Market(app.chain());
+  } catch (error) {
+    replace(mine, errorNotice(error));
+    return section;
+  }
+  const assetId = BigInt(asset.asset_id);
+  const act = (run: () => Promise<{ phase: string }>) => async () => {
+    try {
+      const result = await run();
+      if (result.phase === "confirmed") setTimeout(rerender, 1500);
+    } catch (error) {
+      status.element.dataset.phase = "failed";
+      status.element.textContent = errorText(error);
+    }
+  };
+  void (async () => {
+    try {
+      const token = await market.stakingToken();
+      const tokens = await market.paymentTokens();
+      const [stake, earned] = await Promise.all([
+        market.stakeOf(assetId, account),
+        Promise.all(tokens.map(async (t) => [t, await market.earned(assetId, account, t)] as const)),
+      ]);
+      if (!isCurrent()) return;
+      const now = BigInt(Math.floor(Date.now() / 1000));
+      const amountValue = () => parseAmount(amount.value, token.decimals);
+      const earnedText = earned.filter(([, value]) => value > 0n).map(([t, value]) => formatTokenAmount(value, t)).join(", ") || "nothing yet";
+      replace(mine,
+        h("dl", { class: "stats" },
+          h("dt", {}, "your stake"), h("dd", { testid: "stake-active" }, formatTokenAmount(stake.active, token)),
+          h("dt", {}, "unbonding"), h("dd", { testid: "stake-unbonding" }, stake.unbonding > 0n
+            ? `${formatTokenAmount(stake.unbonding, token)}, withdrawable ${stake.availableAt <= now ? "now" : formatDate(new Date(Number(stake.availableAt) * 1000).toISOString())}`
+            : "nothing"),
+          h("dt", {}, "rewards"), h("dd", { testid: "stake-earned" }, earnedText)),
+      );
+      const actions = section.querySelector(".actions")!;
+      actions.append(
+        ` ${token.symbol} `,
+        button("Stake", act(() => market.stake(assetId, amountValue(), status.update)), { testid: "stake" }),
+        button("Request unstake", act(() => market.requestUnstake(assetId, amountValue(), status.update)), { testid: "unstake", class: "secondary" }),
+        button("Withdraw stake", act(() => market.withdrawStake(assetId, status.update)), { testid: "withdraw-stake", class: "secondary" }),
+        button("Claim rewards", act(() => market.claim(assetId, status.update)), { testid: "claim", class: "secondary" }),
+      );
+    } catch (error) {
+      if (isCurrent()) replace(mine, notice(explainError(error).kind === "not-deployed" ? "unavailable" : "error", errorText(error)));
+    }
+  })();
+  return section;
+}
+
+function versionsSection(asset: AssetDetail): HTMLElement {
+  return h("section", { class: "versions", testid: "versions" }, h("h2", {}, "Versions"),
+    h("table", {},
+      h("thead", {}, h("tr", {}, h("th", {}, "version"), h("th", {}, "content CID"), h("th", {}, "metadata CID"), h("th", {}, "block"))),
+      h("tbody", {}, [...asset.versions].reverse().map((v) =>
+        h("tr", {}, h("td", {}, `v${v.index}`), h("td", {}, h("code", {}, v.content_cid)), h("td", {}, h("code", {}, v.metadata_cid)), h("td", {}, String(v.block)))))));
+}
+
+function metadataSection(asset: AssetDetail): HTMLElement {
+  const meta = asset.metadata ?? {};
+  const files = Array.isArray(meta.files) ? (meta.files as { path: string; size: number; sha256: string }[]) : [];
+  const license = typeof meta.license === "string" ? meta.license : null;
+  return h("section", { class: "metadata", testid: "metadata" }, h("h2", {}, "Metadata"),
+    asset.metadata === null ? notice("info", "The metadata document has not been read from IPFS yet.") : null,
+    license ? h("div", {}, h("h3", {}, "License"), h("p", { class: "license", testid: "license-text" }, license)) : null,
+    typeof meta.created_at === "string" ? h("p", { class: "muted" }, `created ${formatDate(meta.created_at)}`) : null,
+    files.length
+      ? h("table", { testid: "files" },
+          h("thead", {}, h("tr", {}, h("th", {}, "file"), h("th", {}, "size"), h("th", {}, "sha256"))),
+          h("tbody", {}, files.slice(0, 200).map((f) =>
+            h("tr", {}, h("td", {}, f.path), h("td", {}, formatBytes(f.size)), h("td", {}, h("code", { title: f.sha256 }, `${f.sha256.slice(0, 16)}…`))))))
+      : null,
+    files.length > 200 ? h("p", { class: "muted" }, `…and ${files.length - 200} more files`) : null,
+  );
+}

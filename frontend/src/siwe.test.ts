@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { privateKeyToAccount } from "viem/accounts";
+import { hashMessage, recoverAddress, hexToString } from "viem";
+import { GatewayApi } from "./api";
+import { buildSiweMessage, SessionStore, signInWithEthereum, type StorageLike } from "./siwe";
+
+const ACCOUNT = privateKeyToAccount("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d");
+
+describe("EIP-4361 message", () => {
+  it("has the standard's fields in the standard's order", () => {
+    const message = buildSiweMessage({
+      domain: "127.0.0.1:8000",
+      address: ACCOUNT.address.toLowerCase(),
+      statement: "Sign in to the DataDAO Exchange gateway.",
+      uri: "http://127.0.0.1:8000",
+      chainId: 1337,
+      nonce: "abcdef123456",
+      issuedAt: new Date("2025-01-02T03:04:05.000Z"),
+      expirationTime: new Date("2025-01-02T04:04:05.000Z"),
+    });
+    expect(message).toBe(
+      [
+        "127.0.0.1:8000 wants you to sign in with your Ethereum account:",
+        ACCOUNT.address, // checksummed
+        "",
+        "Sign in to the DataDAO Exchange gateway.",
+        "",
+        "URI: http://127.0.0.1:8000",
+        "Version: 1",
+        "Chain ID: 1337",
+        "Nonce: abcdef123456",
+        "Issued At: 2025-01-02T03:04:05.000Z",
+        "Expiration Time: 2025-01-02T04:04:05.000Z",
+      ].join("\n"),
+    );
+  });
+
+  it("lists resources and refuses bad nonces and multi-line statements", () => {
+    const base = { domain: "d", address: ACCOUNT.address, uri: "https://d", chainId: 1, nonce: "12345678", issuedAt: new Date(0) };
+    expect(buildSiweMessage({ ...base, resources: ["https://d/a", "ipfs://b"] })).toMatch(/Resources:\n- https:\/\/d\/a\n- ipfs:\/\/b$/);
+    expect(buildSiweMessage(base).split("\n").slice(2, 5)).toEqual(["", "", "URI: https://d"]);
+    expect(() => buildSiweMessage({ ...base, nonce: "short" })).toThrow(/nonce/);
+    expect(() => buildSiweMessage({ ...base, statement: "a\nb" })).toThrow(/one line/);
+  });
+});
+
+describe("sign-in", () => {
+  it("signs the gateway's challenge with personal_sign and keeps the token", async () => {
+    const posted: { message: string; signature: `0x${string}` }[] = [];
+    const fetcher = async (url: string, init?: RequestInit) => {
+      if (url.endsWith("/v1/auth/nonce")) {
+        return Response.json({ nonce: "n0nce1234567", expires_at: "", domain: "gw.example", uri: "https://gw.example", chain_id: 1337 });
+      }
+      const body = JSON.parse(String(init?.body));
+      posted.push(body);
+      return Response.json({ token: "tok", account: ACCOUNT.address, expires_at: "2999-01-01T00:00:00.000Z", token_type: "Bearer" });
+    };
+    const provider = {
+      request: async ({ method, params }: { method: string; params?: unknown }) => {
+        expect(method).toBe("personal_sign");
+        const [hex, address] = params as [`0x${string}`, string];
+        expect(address).toBe(ACCOUNT.address);
+        return ACCOUNT.signMessage({ message: hexToString(hex) });
+      },
+    };
+    const api = new GatewayApi("https://gw.example", () => null, fetcher);
+    const session = await signInWithEthereum({ api, provider, account: ACCOUNT.address, now: () => new Date("2025-05-05T00:00:00Z") });
+    expect(session).toEqual({ token: "tok", account: ACCOUNT.address, expiresAt: "2999-01-01T00:00:00.000Z" });
+    expect(posted[0]!.message).toContain("Nonce: n0nce1234567");
+    expect(posted[0]!.message).toContain("Expiration Time: 2025-05-05T01:00:00.000Z");
+    expect(await recoverAddress({ hash: hashMessage(posted[0]!.message), signature: posted[0]!.signature })).toBe(ACCOUNT.address);
+  });
+});
+
+describe("session store", () => {
+  const memory = (): StorageLike & { data: Map<string, string> } => {
+    const data = new Map<string, string>();
+    return { data, getItem: (k) => data.get(k) ?? null, setItem: (k, v) => void data.set(k, v), removeItem: (k) => void data.delete(k) };
+  };
+
+  it("belongs to one account, survives a reload, and expires", () => {
+    const storage = memory();
+    let now = Date.parse("2025-01-01T00:00:00Z");
+    const store = new SessionStore(storage, () => now);
+    store.set({ token: "t", account: ACCOUNT.address, expiresAt: "2025-01-01T01:00:00Z" });
+    expect(store.forAccount(ACCOUNT.address.toLowerCase())?.token).toBe("t");
+    expect(store.forAccount("0x0000000000000000000000000000000000000001")).toBeNull();
+    expect(new SessionStore(storage, () => now).token()).toBe("t");
+    now += 3600_000;
+    expect(store.get()).toBeNull();
+    expect(storage.data.size).toBe(0);
+  });
+});

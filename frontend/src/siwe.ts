@@ -1,0 +1,155 @@
+// Sign-In with Ethereum (EIP-4361): the message from the gateway's nonce, signed with
+// `personal_sign`, exchanged for a session token at POST /v1/auth/siwe. The token lives in
+// memory and sessionStorage (gone when the tab closes), never in localStorage.
+import { getAddress, stringToHex, type Address } from "viem";
+import type { GatewayApi } from "./api";
+import type { Eip1193Provider } from "./wallet";
+
+export const SIWE_STATEMENT = "Sign in to the DataDAO Exchange gateway.";
+/** The gateway keeps a session at most an hour; ask for no more. */
+export const SESSION_SECONDS = 3600;
+
+export interface SiweFields {
+  domain: string;
+  address: string;
+  statement?: string;
+  uri: string;
+  version?: "1";
+  chainId: number;
+  nonce: string;
+  issuedAt: Date;
+  expirationTime?: Date;
+  notBefore?: Date;
+  requestId?: string;
+  resources?: string[];
+}
+
+/** The EIP-4361 text, field for field in the order the standard gives. */
+export function buildSiweMessage(fields: SiweFields): string {
+  if (!/^[a-zA-Z0-9]{8,}$/.test(fields.nonce)) {
+    throw new Error("an EIP-4361 nonce is at least 8 alphanumeric characters");
+  }
+  if (/\n/.test(fields.statement ?? "")) throw new Error("the statement must be one line");
+  const address = getAddress(fields.address); // EIP-55 checksum, as the standard requires
+  const lines = [`${fields.domain} wants you to sign in with your Ethereum account:`, address, ""];
+  if (fields.statement) lines.push(fields.statement, "");
+  else lines.push("");
+  lines.push(
+    `URI: ${fields.uri}`,
+    `Version: ${fields.version ?? "1"}`,
+    `Chain ID: ${fields.chainId}`,
+    `Nonce: ${fields.nonce}`,
+    `Issued At: ${fields.issuedAt.toISOString()}`,
+  );
+  if (fields.expirationTime) lines.push(`Expiration Time: ${fields.expirationTime.toISOString()}`);
+  if (fields.notBefore) lines.push(`Not Before: ${fields.notBefore.toISOString()}`);
+  if (fields.requestId !== undefined) lines.push(`Request ID: ${fields.requestId}`);
+  if (fields.resources?.length) {
+    lines.push("Resources:", ...fields.resources.map((resource) => `- ${resource}`));
+  }
+  return lines.join("\n");
+}
+
+export interface Session {
+  token: string;
+  account: Address;
+  /** ISO 8601 */
+  expiresAt: string;
+}
+
+export interface StorageLike {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+const STORAGE_KEY = "datadao.session";
+
+/** The session token: in memory, mirrored to sessionStorage so a reload keeps it. */
+export class SessionStore {
+  private current: Session | null = null;
+  private listeners = new Set<(session: Session | null) => void>();
+
+  constructor(
+    private readonly storage: StorageLike | null,
+    private readonly now: () => number = () => Date.now(),
+  ) {
+    try {
+      const saved = storage?.getItem(STORAGE_KEY);
+      if (saved) this.current = JSON.parse(saved) as Session;
+    } catch {
+      this.current = null;
+    }
+  }
+
+  /** The session, unless it has expired (then it is dropped). */
+  get(): Session | null {
+    if (this.current && Date.parse(this.current.expiresAt) <= this.now()) this.clear();
+    return this.current;
+  }
+
+  token(): string | null {
+    return this.get()?.token ?? null;
+  }
+
+  /** A session for `account`, or null (a session never carries over to another account). */
+  forAccount(account: string | null): Session | null {
+    const session = this.get();
+    return session && account && session.account.toLowerCase() === account.toLowerCase() ? session : null;
+  }
+
+  set(session: Session): void {
+    this.current = session;
+    this.storage?.setItem(STORAGE_KEY, JSON.stringify(session));
+    this.emit();
+  }
+
+  clear(): void {
+    const had = this.current !== null;
+    this.current = null;
+    this.storage?.removeItem(STORAGE_KEY);
+    if (had) this.emit();
+  }
+
+  onChange(listener: (session: Session | null) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(): void {
+    for (const listener of [...this.listeners]) listener(this.current);
+  }
+}
+
+export interface SignInOptions {
+  api: GatewayApi;
+  provider: Eip1193Provider;
+  account: Address;
+  now?: () => Date;
+}
+
+/**
+ * The whole sign-in: fetch a nonce (with the domain, URI and chain the gateway checks), build
+ * the message, let the wallet sign it, exchange it for a token. Throws the wallet's error as is
+ * (4001 when the user says no) or the gateway's problem as ApiError.
+ */
+export async function signInWithEthereum({ api, provider, account, now = () => new Date() }: SignInOptions): Promise<Session> {
+  const challenge = await api.nonce();
+  const issuedAt = now();
+  const message = buildSiweMessage({
+    domain: challenge.domain,
+    address: account,
+    statement: SIWE_STATEMENT,
+    uri: challenge.uri,
+    chainId: challenge.chain_id,
+    nonce: challenge.nonce,
+    issuedAt,
+    expirationTime: new Date(issuedAt.getTime() + SESSION_SECONDS * 1000),
+  });
+  const signature = (await provider.request({
+    method: "personal_sign",
+    params: [stringToHex(message), account],
+  })) as string;
+  const session = await api.signIn(message, signature);
+  return { token: session.token, account: getAddress(session.account), expiresAt: session.expires_at };
+}

@@ -1,0 +1,131 @@
+"""The exchange as its users meet it: a publisher on the CLI, a buyer on chain, a download
+over HTTP from the gateway subprocess — and the same download surviving a cut connection and
+a dead IPFS node. Real ganache, Kubo, gateway; the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.dapp.conftest import (
+    Chain,
+    Gateway,
+    Kubo,
+    make_settings,
+    start_gateway,
+    start_test_kubo,
+)
+from tests.dapp.test_gateway_content import session
+from tests.dapp.test_publish_cli import BUYER, Market, new_market
+
+SIZE = 48 * 1024 * 1024 + 4321  # larger than every socket buffer between Kubo and the client
+
+
+def write_file(path: Path, size: int) -> str:
+    """A file of pseudo-random bytes; returns its sha256."""
+    digest = hashlib.sha256()
+    with path.open("wb") as out:
+        block = hashlib.sha256(path.name.encode()).digest() * 32768  # 1 MiB pattern
+        for offset in range(0, size, len(block)):
+            chunk = block[: min(len(block), size - offset)]
+            chunk = bytes([offset // len(block) % 251]) + chunk[1:]
+            out.write(chunk)
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def publish_and_buy(market: Market, gateway: Gateway, path: Path) -> int:
+    published = market.publish(path, "--gateway", gateway.url)
+    asset_id = int(published["asset_id"])
+    bought = market.cli_json("license", "buy", str(asset_id), "1", DAPP_ACCOUNT="buyer")
+    assert int(bought["asset_id"]) == asset_id, bought
+    return asset_id
+
+
+def read_until_cut(response: httpx.Response, limit: int) -> bytes:
+    """Read up to `limit` bytes of a streamed body, then stop (the client hangs up)."""
+    received = bytearray()
+    for chunk in response.iter_bytes():
+        received += chunk
+        if len(received) >= limit:
+            break
+    return bytes(received)
+
+
+@pytest.fixture(scope="module")
+def gateway(chain: Chain, kubo: Kubo, deployments_file: Path,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    base = tmp_path_factory.mktemp("e2e-gateway")
+    settings = make_settings(base, chain, kubo, deployments_file=deployments_file)
+    started = start_gateway(settings, base / "gateway.log")
+    yield started
+    started.process.stop()
+
+
+def test_cli_publish_chain_purchase_http_download_resumed_after_a_cut(
+    chain: Chain, kubo: Kubo, deployments_file: Path, gateway: Gateway, tmp_path: Path
+) -> None:
+    market = new_market(chain, kubo, deployments_file, tmp_path / "cli")
+    source = tmp_path / "sensor-log.bin"
+    expected = write_file(source, 5 * 1024 * 1024 + 77)
+    asset_id = publish_and_buy(market, gateway, source)
+    url = f"{gateway.url}/v1/assets/{asset_id}/content"
+    headers = session(gateway, BUYER)
+
+    with httpx.stream("GET", url, headers=headers, timeout=60) as response:
+        assert response.status_code == 200, response.read()
+        total = int(response.headers["content-length"])
+        etag = response.headers["etag"]
+        first = read_until_cut(response, 1_500_000)
+    assert 0 < len(first) < total
+
+    resumed = httpx.get(url, headers={**headers, "Range": f"bytes={len(first)}-",
+                                      "If-Range": etag}, timeout=60)
+    assert resumed.status_code == 206, resumed.text
+    assert resumed.headers["content-range"] == f"bytes {len(first)}-{total - 1}/{total}"
+    assert hashlib.sha256(first + resumed.content).hexdigest() == expected
+
+
+def test_download_cut_by_a_dead_ipfs_node_resumes_identical_once_it_is_back(
+    chain: Chain, deployments_file: Path, tmp_path: Path
+) -> None:
+    own_kubo = start_test_kubo(tmp_path / "kubo")
+    settings = make_settings(tmp_path / "gw", chain, own_kubo, deployments_file=deployments_file)
+    own_gateway = start_gateway(settings, tmp_path / "gateway.log")
+    try:
+        market = new_market(chain, own_kubo, deployments_file, tmp_path / "cli")
+        source = tmp_path / "big.bin"
+        expected = write_file(source, SIZE)
+        asset_id = publish_and_buy(market, own_gateway, source)
+        url = f"{own_gateway.url}/v1/assets/{asset_id}/content"
+        headers = session(own_gateway, BUYER)
+
+        received = bytearray()
+        with pytest.raises(httpx.HTTPError), httpx.stream(
+            "GET", url, headers=headers, timeout=60
+        ) as response:
+            assert response.status_code == 200
+            for chunk in response.iter_bytes():
+                received += chunk
+                if len(received) >= 4 * 1024 * 1024 and own_kubo.process.is_running():
+                    own_kubo.process.kill()
+        assert 0 < len(received) < SIZE  # the body was cut, not completed with wrong bytes
+
+        while_down = httpx.get(url, headers={**headers, "Range": f"bytes={len(received)}-"},
+                               timeout=60)
+        assert while_down.status_code == 503, while_down.text
+        assert while_down.headers["content-type"].startswith("application/problem+json")
+
+        own_kubo.restart()
+        rest = httpx.get(url, headers={**headers, "Range": f"bytes={len(received)}-"},
+                         timeout=120)
+        assert rest.status_code == 206, rest.text
+        assert hashlib.sha256(bytes(received) + rest.content).hexdigest() == expected
+        assert httpx.get(f"{own_gateway.url}/healthz", timeout=10).status_code == 200
+    finally:
+        own_gateway.process.stop()
+        own_kubo.process.stop()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from dapp.config import Settings
@@ -19,8 +21,12 @@ from dapp.gateway.problems import install_problem_handlers, problem_responses
 from dapp.gateway.routes import auth, catalog, content, deployment, gateway_info, health
 from dapp.gateway.services import Services
 
+# The browser dApp as `npm run build` leaves it (`make dapp`); served at `/` when present.
+DAPP_DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
 
-def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+
+def create_app(settings: Settings, services: Services | None = None,
+               static_dir: Path | None = DAPP_DIST) -> FastAPI:
     logging.basicConfig(level=settings.log_level.upper(), format="%(message)s")
     services = services or Services.from_settings(settings)
     metrics = GatewayMetrics()
@@ -71,4 +77,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         """Prometheus text format: requests, bytes served, license checks, vouchers pending."""
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    # Mounted last: /v1, /healthz, /metrics and /docs are matched before the dApp's files.
+    if static_dir is not None and (static_dir / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=static_dir, html=True), name="dapp")
     return app

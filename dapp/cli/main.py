@@ -7,7 +7,7 @@ import warnings
 
 import typer
 
-from dapp.cli import accounts, assets, money, offers, publish
+from dapp.cli import accounts, assets, download, money, offers, publish
 from dapp.cli.output import error_line, errors
 from dapp.config import load_settings
 from dapp.errors import DappError
@@ -28,6 +28,7 @@ app.add_typer(money.license_app, name="license")
 app.command("stake")(money.stake)
 app.command("unstake")(money.unstake)
 app.command("claim")(money.claim)
+app.command("download")(download.download)
 
 
 @app.callback()

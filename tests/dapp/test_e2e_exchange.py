@@ -129,3 +129,33 @@ def test_download_cut_by_a_dead_ipfs_node_resumes_identical_once_it_is_back(
     finally:
         own_gateway.process.stop()
         own_kubo.process.stop()
+
+
+def test_cli_download_saves_licensed_content_resumes_a_part_file_and_refuses_without_license(
+    chain: Chain, kubo: Kubo, deployments_file: Path, gateway: Gateway, tmp_path: Path
+) -> None:
+    market = new_market(chain, kubo, deployments_file, tmp_path / "cli")
+    source = tmp_path / "readings.bin"
+    expected = write_file(source, 3 * 1024 * 1024 + 11)
+    asset_id = publish_and_buy(market, gateway, source)
+    target = tmp_path / "downloaded.bin"
+
+    first = market.cli_json("download", str(asset_id), "-o", str(target),
+                            "--gateway", gateway.url, DAPP_ACCOUNT="buyer")
+    assert first["resumed_from"] == 0
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == expected
+
+    # An interrupted earlier run left the first 1 MB and the ETag it was downloading.
+    partial = target.with_name(target.name + ".part")
+    partial.write_bytes(target.read_bytes()[:1_000_000])
+    target.with_name(target.name + ".etag").write_text(first["etag"])
+    target.unlink()
+    resumed = market.cli_json("download", str(asset_id), "-o", str(target),
+                              "--gateway", gateway.url, DAPP_ACCOUNT="buyer")
+    assert resumed["resumed_from"] == 1_000_000
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == expected
+
+    refused = market.cli("download", str(asset_id), "-o", str(tmp_path / "no.bin"),
+                         "--gateway", gateway.url, DAPP_ACCOUNT="curator")
+    assert refused.returncode == 6, refused.stderr
+    assert "403" in refused.stderr and not (tmp_path / "no.bin").exists()

@@ -1,0 +1,1 @@
+"""Talking to a gateway from Python: sign in, download with resume (CLI, scripts, benchmarks)."""

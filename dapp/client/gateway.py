@@ -1,0 +1,153 @@
+"""A client of the gateway's HTTP API for scripts and the CLI: Sign-In with Ethereum with a
+local account, then licensed downloads that resume where they stopped (HTTP Range + If-Range)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+
+from dapp.errors import (
+    DappError,
+    IpfsUnavailable,
+    NotAuthenticated,
+    NotFound,
+    NotLicensed,
+    ServiceUnavailable,
+)
+
+STATUS_ERRORS: dict[int, type[DappError]] = {
+    401: NotAuthenticated, 403: NotLicensed, 404: NotFound, 503: ServiceUnavailable,
+}
+CHUNK = 1 << 20
+Progress = Callable[[int, int], None]
+
+
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def siwe_message(address: str, domain: str, uri: str, chain_id: int, nonce: str,
+                 lifetime_seconds: float = 600) -> str:
+    """The EIP-4361 message the gateway expects (its nonce endpoint names domain, URI, chain)."""
+    now = time.time()
+    return (
+        f"{domain} wants you to sign in with your Ethereum account:\n{address}\n\n"
+        "Sign in to the DataDAO Exchange gateway.\n\n"
+        f"URI: {uri}\nVersion: 1\nChain ID: {chain_id}\nNonce: {nonce}\n"
+        f"Issued At: {_iso(now)}\nExpiration Time: {_iso(now + lifetime_seconds)}"
+    )
+
+
+def raise_for_problem(response: httpx.Response) -> None:
+    """Turn a problem+json answer into the matching DappError (message from `detail`)."""
+    if response.status_code < 400:
+        return
+    detail = response.text[:300]
+    if response.headers.get("content-type", "").startswith("application/problem+json"):
+        body: dict[str, Any] = response.json()
+        detail = str(body.get("detail") or body.get("title") or detail)
+    error = STATUS_ERRORS.get(response.status_code, DappError)
+    raise error(f"gateway answered {response.status_code}: {detail}")
+
+
+@dataclass
+class DownloadResult:
+    path: Path
+    size: int
+    resumed_from: int
+    etag: str
+
+
+class GatewayClient:
+    def __init__(self, base_url: str, account: LocalAccount, timeout: float = 60.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.account = account
+        self.http = httpx.Client(base_url=self.base_url, timeout=timeout)
+        self._token: str | None = None
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> GatewayClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self.http.request(method, url, **kwargs)
+        except httpx.TransportError as error:
+            raise ServiceUnavailable(f"gateway {self.base_url} unreachable: {error}",
+                                     hint="is the gateway running? `make up` starts one") from error
+
+    def sign_in(self) -> str:
+        """SIWE: fetch a nonce, sign the message with the local account, keep the session."""
+        challenge = self._request("GET", "/v1/auth/nonce")
+        raise_for_problem(challenge)
+        c = challenge.json()
+        text = siwe_message(self.account.address, c["domain"], c["uri"], int(c["chain_id"]),
+                            c["nonce"])
+        signed = self.account.sign_message(encode_defunct(text=text)).signature.hex()
+        signature = "0x" + signed.removeprefix("0x")
+        response = self._request("POST", "/v1/auth/siwe",
+                                 json={"message": text, "signature": signature})
+        raise_for_problem(response)
+        self._token = str(response.json()["token"])
+        return self._token
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        if self._token is None:
+            self.sign_in()
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def download(self, asset_id: int, destination: Path, *, version: int | None = None,
+                 on_progress: Progress | None = None) -> DownloadResult:
+        """Download the asset's content into `destination`, resuming a partial file left by an
+        earlier attempt (`destination` + ".part") when the content has not changed."""
+        partial = destination.with_name(destination.name + ".part")
+        etag_file = destination.with_name(destination.name + ".etag")
+        offset = partial.stat().st_size if partial.is_file() and etag_file.is_file() else 0
+        headers = dict(self.auth_headers)
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+            headers["If-Range"] = etag_file.read_text().strip()
+        params = {"version": version} if version is not None else None
+        url = f"/v1/assets/{asset_id}/content"
+        try:
+            with self.http.stream("GET", url, headers=headers, params=params) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise_for_problem(response)
+                if response.status_code == 200:
+                    offset = 0  # full body: the content changed or nothing was there yet
+                total = offset + int(response.headers["content-length"])
+                etag = response.headers.get("etag", "")
+                etag_file.write_text(etag)
+                done = offset
+                with partial.open("ab" if offset else "wb") as out:
+                    for chunk in response.iter_bytes(CHUNK):
+                        out.write(chunk)
+                        done += len(chunk)
+                        if on_progress:
+                            on_progress(done, total)
+        except httpx.TransportError as error:
+            raise IpfsUnavailable(
+                f"download of asset {asset_id} was cut at {partial.stat().st_size:,} bytes: "
+                f"{error}", hint="run the same command again to resume") from error
+        if done != total:
+            raise IpfsUnavailable(f"download of asset {asset_id} ended early ({done}/{total})",
+                                  hint="run the same command again to resume")
+        partial.replace(destination)
+        etag_file.unlink(missing_ok=True)
+        return DownloadResult(path=destination, size=total,
+                              resumed_from=offset, etag=etag)

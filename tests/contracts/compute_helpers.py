@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 from brownie import chain
+from conftest import ALGORITHM, COMPUTE, cid, offer_input
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-
-from conftest import ALGORITHM, COMPUTE, cid, offer_input
 
 DAY = 24 * 3600
 TOKEN = 10**18
@@ -24,7 +23,14 @@ CHALLENGE_WINDOW = DAY
 ARBITRATION_PERIOD = 3 * DAY
 EXIT_DELAY = 7 * DAY
 MIN_STAKE = 100 * TOKEN
-PARAMS = (JOB_COLLATERAL, MAX_JOB_DURATION, CHALLENGE_WINDOW, ARBITRATION_PERIOD, EXIT_DELAY, MIN_STAKE)
+PARAMS = (
+    JOB_COLLATERAL,
+    MAX_JOB_DURATION,
+    CHALLENGE_WINDOW,
+    ARBITRATION_PERIOD,
+    EXIT_DELAY,
+    MIN_STAKE,
+)
 STAKE = 200 * TOKEN
 PROVIDER_FEE = 5 * TOKEN
 DATA_FEE = 2 * TOKEN
@@ -36,33 +42,42 @@ MAX_UINT = 2**256 - 1
 NONE, OPEN, SUBMITTED, DISPUTED, FINALIZED, REFUNDED = range(6)
 
 
-def voucher_message(market: Any, channel_id: int, cumulative: int,
-                    chain_id: int | None = None, verifying_contract: str | None = None) -> Any:
-    return encode_typed_data(full_message={
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Voucher": [
-                {"name": "channelId", "type": "uint256"},
-                {"name": "cumulativeAmount", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Voucher",
-        "domain": {
-            "name": "DataDAO ComputeMarket",
-            "version": "1",
-            "chainId": chain.id if chain_id is None else chain_id,
-            "verifyingContract": verifying_contract or market.address,
-        },
-        "message": {"channelId": channel_id, "cumulativeAmount": cumulative},
-    })
+def voucher_message(
+    market: Any,
+    channel_id: int,
+    cumulative: int,
+    chain_id: int | None = None,
+    verifying_contract: str | None = None,
+) -> Any:
+    return encode_typed_data(
+        full_message={
+            "types": {
+                "EIP712Domain": [
+                    {"name": "name", "type": "string"},
+                    {"name": "version", "type": "string"},
+                    {"name": "chainId", "type": "uint256"},
+                    {"name": "verifyingContract", "type": "address"},
+                ],
+                "Voucher": [
+                    {"name": "channelId", "type": "uint256"},
+                    {"name": "cumulativeAmount", "type": "uint256"},
+                ],
+            },
+            "primaryType": "Voucher",
+            "domain": {
+                "name": "DataDAO ComputeMarket",
+                "version": "1",
+                "chainId": chain.id if chain_id is None else chain_id,
+                "verifyingContract": verifying_contract or market.address,
+            },
+            "message": {"channelId": channel_id, "cumulativeAmount": cumulative},
+        }
+    )
 
 
-def sign_voucher(signer: Any, market: Any, channel_id: int, cumulative: int, **domain: Any) -> bytes:
+def sign_voucher(
+    signer: Any, market: Any, channel_id: int, cumulative: int, **domain: Any
+) -> bytes:
     """The buyer's EIP-712 voucher signature (65 bytes r || s || v)."""
     key = signer.private_key if hasattr(signer, "private_key") else signer
     signed = Account.sign_message(voucher_message(market, channel_id, cumulative, **domain), key)
@@ -107,7 +122,11 @@ def registered(market: Any, token: Any, provider: Any) -> Any:
 def algorithm(registry: Any, token: Any, publisher: Any, asset: int) -> int:
     """Asset 2: an ALGORITHM by `publisher` (open: its offer is free)."""
     tx = registry.publish(
-        ALGORITHM, cid("algo-1"), cid("algo-meta-1"), 0, [offer_input(token, 0, 0, COMPUTE)],
+        ALGORITHM,
+        cid("algo-1"),
+        cid("algo-meta-1"),
+        0,
+        [offer_input(token, 0, 0, COMPUTE)],
         {"from": publisher},
     )
     return tx.return_value

@@ -10,10 +10,16 @@ from __future__ import annotations
 import brownie
 from brownie import chain
 from brownie.test import strategy
-
-from compute_helpers import *  # noqa: F401,F403 (fixtures)
+from compute_helpers import *  # noqa: F403 (fixtures)
 from compute_helpers import (
-    CHALLENGE_WINDOW, JOB_COLLATERAL, MAX_UINT, MIN_STAKE, PROVIDER_FEE, STAKE, TOKEN, sign_voucher,
+    CHALLENGE_WINDOW,
+    JOB_COLLATERAL,
+    MAX_UINT,
+    MIN_STAKE,
+    PROVIDER_FEE,
+    STAKE,
+    TOKEN,
+    sign_voucher,
 )
 from conftest import cid
 
@@ -75,9 +81,16 @@ class MarketMachine:
             with brownie.reverts():
                 self.market.openChannel(self.provider, deposit, expiry, {"from": buyer})
             return
-        channel_id = self.market.openChannel(self.provider, deposit, expiry, {"from": buyer}).return_value
+        channel_id = self.market.openChannel(
+            self.provider, deposit, expiry, {"from": buyer}
+        ).return_value
         self._count("open")
-        self.channels[channel_id] = {"buyer": buyer, "deposit": deposit, "redeemed": 0, "expiry": expiry}
+        self.channels[channel_id] = {
+            "buyer": buyer,
+            "deposit": deposit,
+            "redeemed": 0,
+            "expiry": expiry,
+        }
         self._pay(buyer, -deposit)
 
     def rule_top_up(self, index="st_index", amount="st_amount"):
@@ -131,21 +144,42 @@ class MarketMachine:
         if self.stake - locked < JOB_COLLATERAL or self.stake < MIN_STAKE:
             with brownie.reverts():
                 self.market.createJob(
-                    self.asset, self.algorithm, self.provider, deadline, PROVIDER_FEE, {"from": self.job_buyer}
+                    self.asset,
+                    self.algorithm,
+                    self.provider,
+                    deadline,
+                    PROVIDER_FEE,
+                    {"from": self.job_buyer},
                 )
             return
         job_id = self.market.createJob(
-            self.asset, self.algorithm, self.provider, deadline, PROVIDER_FEE, {"from": self.job_buyer}
+            self.asset,
+            self.algorithm,
+            self.provider,
+            deadline,
+            PROVIDER_FEE,
+            {"from": self.job_buyer},
         ).return_value
-        self.jobs[job_id] = {"status": "open", "deadline": deadline, "collateral": JOB_COLLATERAL, "end": 0}
+        self.jobs[job_id] = {
+            "status": "open",
+            "deadline": deadline,
+            "collateral": JOB_COLLATERAL,
+            "end": 0,
+        }
         self._pay(self.job_buyer, -PROVIDER_FEE)
 
     def rule_submit(self, index="st_index"):
-        open_jobs = {i: j for i, j in self.jobs.items() if j["status"] == "open" and chain.time() + 5 < j["deadline"]}
+        open_jobs = {
+            i: j
+            for i, j in self.jobs.items()
+            if j["status"] == "open" and chain.time() + 5 < j["deadline"]
+        }
         job_id = self._pick(open_jobs, index)
         if job_id is None:
             return
-        tx = self.market.submitResult(job_id, cid(f"r{job_id}"), b"\x01" * 32, {"from": self.provider})
+        tx = self.market.submitResult(
+            job_id, cid(f"r{job_id}"), b"\x01" * 32, {"from": self.provider}
+        )
         self.jobs[job_id].update(status="submitted", end=tx.timestamp + CHALLENGE_WINDOW)
 
     def rule_settle(self):
@@ -189,7 +223,9 @@ class MarketMachine:
         assert self.token.balanceOf(self.market) == channels + jobs + self.stake
         info = self.market.getProvider(self.provider).dict()
         assert info["stake"] == self.stake
-        assert info["locked"] == sum(j["collateral"] for j in self.jobs.values() if j["status"] != "settled")
+        assert info["locked"] == sum(
+            j["collateral"] for j in self.jobs.values() if j["status"] != "settled"
+        )
 
     def invariant_nobody_paid_twice(self):
         for account in self.tracked:
@@ -198,7 +234,10 @@ class MarketMachine:
     def invariant_channels_match_model(self):
         for channel_id, channel in self.channels.items():
             stored = self.market.getChannel(channel_id).dict()
-            assert (stored["deposit"], stored["redeemed"]) == (channel["deposit"], channel["redeemed"])
+            assert (stored["deposit"], stored["redeemed"]) == (
+                channel["deposit"],
+                channel["redeemed"],
+            )
 
 
 def test_market_money_invariants(
@@ -212,9 +251,21 @@ def test_market_money_invariants(
         token.approve(market, MAX_UINT, {"from": local})
         buyers.append(local)
     state_machine(
-        MarketMachine, market, token, registered, licensed, asset, algorithm, buyers,
+        MarketMachine,
+        market,
+        token,
+        registered,
+        licensed,
+        asset,
+        algorithm,
+        buyers,
         # derandomize: the same runs every time, so the coverage check below cannot flake.
-        settings={"max_examples": 20, "stateful_step_count": 25, "derandomize": True, "database": None},
+        settings={
+            "max_examples": 20,
+            "stateful_step_count": 25,
+            "derandomize": True,
+            "database": None,
+        },
     )
     print("\nstateful totals:", TOTALS)
     for action in ("redeem", "rejected voucher", "reclaim", "finalize", "expire"):

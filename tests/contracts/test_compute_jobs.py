@@ -6,11 +6,25 @@ from __future__ import annotations
 import brownie
 import pytest
 from brownie import chain
-
-from compute_helpers import *  # noqa: F401,F403 (fixtures)
+from compute_helpers import *  # noqa: F403 (fixtures)
 from compute_helpers import (
-    ARBITRATION_PERIOD, CHALLENGE_WINDOW, DATA_FEE, DAY, DISPUTED, ENDPOINT, FINALIZED, JOB_COLLATERAL,
-    LICENSE_PRICE, MAX_JOB_DURATION, OPEN, PROVIDER_FEE, REFUNDED, STAKE, SUBMITTED, TOKEN, err,
+    ARBITRATION_PERIOD,
+    CHALLENGE_WINDOW,
+    DATA_FEE,
+    DAY,
+    DISPUTED,
+    ENDPOINT,
+    FINALIZED,
+    JOB_COLLATERAL,
+    LICENSE_PRICE,
+    MAX_JOB_DURATION,
+    OPEN,
+    PROVIDER_FEE,
+    REFUNDED,
+    STAKE,
+    SUBMITTED,
+    TOKEN,
+    err,
 )
 from conftest import PROTOCOL_FEE_BPS, cid
 
@@ -28,7 +42,9 @@ def data_fee(market, token, asset, publisher):
 @pytest.fixture
 def job(market, asset, algorithm, registered, licensed, data_fee):
     """Job 1: `buyer` on `asset` with `algorithm` at `provider`, deadline in one day."""
-    tx = market.createJob(asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": licensed})
+    tx = market.createJob(
+        asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": licensed}
+    )
     return tx.return_value
 
 
@@ -49,7 +65,9 @@ def past_window():
     chain.mine()
 
 
-def test_create_job_escrows_price_and_locks_collateral(market, token, asset, algorithm, registered, licensed, data_fee):
+def test_create_job_escrows_price_and_locks_collateral(
+    market, token, asset, algorithm, registered, licensed, data_fee
+):
     before = token.balanceOf(licensed)
     deadline = chain.time() + DAY
     tx = market.createJob(asset, algorithm, registered, deadline, PRICE, {"from": licensed})
@@ -60,17 +78,27 @@ def test_create_job_escrows_price_and_locks_collateral(market, token, asset, alg
     job = market.getJob(job_id).dict()
     assert job["buyer"] == licensed and job["provider"] == registered
     assert job["status"] == OPEN and job["deadline"] == deadline
-    assert (job["providerFee"], job["dataFee"], job["collateral"]) == (PROVIDER_FEE, DATA_FEE, JOB_COLLATERAL)
+    assert (job["providerFee"], job["dataFee"], job["collateral"]) == (
+        PROVIDER_FEE,
+        DATA_FEE,
+        JOB_COLLATERAL,
+    )
     assert job["datasetId"] == asset and job["token"] == token
     assert market.getProvider(registered).dict()["locked"] == JOB_COLLATERAL
     event = tx.events["JobCreated"]
-    assert event["jobId"] == job_id and event["algorithmId"] == algorithm and event["datasetId"] == asset
+    assert (
+        event["jobId"] == job_id
+        and event["algorithmId"] == algorithm
+        and event["datasetId"] == asset
+    )
 
 
 def test_finalize_pays_provider_and_dataset_through_registry_split(
     market, registry, token, submitted, registered, publisher, treasury, stranger
 ):
-    with brownie.reverts(err("ChallengeWindowOpen", submitted, market.getJob(submitted).dict()["challengeEnd"])):
+    with brownie.reverts(
+        err("ChallengeWindowOpen", submitted, market.getJob(submitted).dict()["challengeEnd"])
+    ):
         market.finalize(submitted, {"from": stranger})
     owner_before = registry.payoutBalance(publisher, token)
     treasury_before = registry.payoutBalance(treasury, token)
@@ -91,7 +119,9 @@ def test_finalize_pays_provider_and_dataset_through_registry_split(
         market.finalize(submitted, {"from": stranger})
 
 
-def test_finalize_gives_curators_their_share(market, registry, token, asset, submitted, curator, publisher):
+def test_finalize_gives_curators_their_share(
+    market, registry, token, asset, submitted, curator, publisher
+):
     registry.stake(asset, 100 * TOKEN, {"from": curator})
     owner_before = registry.payoutBalance(publisher, token)
     past_window()
@@ -145,7 +175,9 @@ def test_dispute_resolved_for_provider_pays_like_finalize(
     assert token.balanceOf(market) == STAKE
 
 
-def test_dispute_resolved_for_buyer_refunds_and_slashes(market, token, disputed, registered, buyer, admin):
+def test_dispute_resolved_for_buyer_refunds_and_slashes(
+    market, token, disputed, registered, buyer, admin
+):
     buyer_before = token.balanceOf(buyer)
     tx = market.resolveDispute(disputed, False, {"from": admin})
     assert token.balanceOf(buyer) == buyer_before + PRICE + JOB_COLLATERAL
@@ -170,7 +202,9 @@ def test_stale_dispute_refunds_without_slash(market, token, disputed, registered
     assert market.getProvider(registered).dict()["locked"] == 0
 
 
-def test_missed_deadline_refunds_buyer_and_slashes_provider(market, token, job, registered, buyer, stranger):
+def test_missed_deadline_refunds_buyer_and_slashes_provider(
+    market, token, job, registered, buyer, stranger
+):
     deadline = market.getJob(job).dict()["deadline"]
     with brownie.reverts(err("DeadlineNotPassed", job, deadline)):
         market.expire(job, {"from": stranger})
@@ -200,13 +234,17 @@ def test_provider_declines_job_without_slash(market, token, job, registered, buy
 
 def test_job_without_license_reverts(market, asset, algorithm, registered, stranger):
     with brownie.reverts(err("NotLicensed", asset, stranger)):
-        market.createJob(asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": stranger})
+        market.createJob(
+            asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": stranger}
+        )
 
 
 def test_download_license_is_not_enough(market, registry, asset, algorithm, registered, stranger):
     registry.buy(asset, 1, stranger, 10 * TOKEN, {"from": stranger})
     with brownie.reverts(err("NotLicensed", asset, stranger)):
-        market.createJob(asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": stranger})
+        market.createJob(
+            asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": stranger}
+        )
 
 
 def test_algorithm_must_be_algorithm_or_model(market, asset, algorithm, registered, licensed):
@@ -222,14 +260,35 @@ def test_create_job_with_license_buys_compute_license_for_caller(
     owner_before = registry.payoutBalance(publisher, token)
     with brownie.reverts(err("NotComputeOffer", asset, 1)):
         market.createJobWithLicense(
-            asset, 1, LICENSE_PRICE, algorithm, registered, chain.time() + DAY, PRICE, {"from": stranger}
+            asset,
+            1,
+            LICENSE_PRICE,
+            algorithm,
+            registered,
+            chain.time() + DAY,
+            PRICE,
+            {"from": stranger},
         )
     with brownie.reverts(err("PriceAboveMax", LICENSE_PRICE, LICENSE_PRICE - 1)):
         market.createJobWithLicense(
-            asset, 2, LICENSE_PRICE - 1, algorithm, registered, chain.time() + DAY, PRICE, {"from": stranger}
+            asset,
+            2,
+            LICENSE_PRICE - 1,
+            algorithm,
+            registered,
+            chain.time() + DAY,
+            PRICE,
+            {"from": stranger},
         )
     tx = market.createJobWithLicense(
-        asset, 2, LICENSE_PRICE, algorithm, registered, chain.time() + DAY, PRICE, {"from": stranger}
+        asset,
+        2,
+        LICENSE_PRICE,
+        algorithm,
+        registered,
+        chain.time() + DAY,
+        PRICE,
+        {"from": stranger},
     )
     assert registry.hasLicense(asset, stranger, 1)
     assert tx.events["LicensePurchased"]["licensee"] == stranger
@@ -245,7 +304,9 @@ def test_create_job_checks_price_deadline_and_provider(
     market, token, asset, algorithm, registered, licensed, data_fee, stranger
 ):
     with brownie.reverts(err("PriceAboveMax", PRICE, PRICE - 1)):
-        market.createJob(asset, algorithm, registered, chain.time() + DAY, PRICE - 1, {"from": licensed})
+        market.createJob(
+            asset, algorithm, registered, chain.time() + DAY, PRICE - 1, {"from": licensed}
+        )
     too_late = chain.time() + MAX_JOB_DURATION + 100
     with brownie.reverts(err("InvalidDeadline", too_late)):
         market.createJob(asset, algorithm, registered, too_late, PRICE, {"from": licensed})
@@ -255,13 +316,27 @@ def test_create_job_checks_price_deadline_and_provider(
 
 def test_jobs_need_free_collateral(market, asset, algorithm, registered, licensed, data_fee):
     for _ in range(STAKE // JOB_COLLATERAL):
-        market.createJob(asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": licensed})
+        market.createJob(
+            asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": licensed}
+        )
     with brownie.reverts(err("InsufficientStake", registered, 0, JOB_COLLATERAL)):
-        market.createJob(asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": licensed})
+        market.createJob(
+            asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": licensed}
+        )
 
 
 def test_data_fee_token_must_match_provider_token(
-    market, registry, token, asset, algorithm, registered, licensed, publisher, admin, TestToken, stranger
+    market,
+    registry,
+    token,
+    asset,
+    algorithm,
+    registered,
+    licensed,
+    publisher,
+    admin,
+    TestToken,
+    stranger,
 ):
     other = TestToken.deploy("Other", "OTH", {"from": admin})
     with brownie.reverts(err("NotAssetOwner", asset, stranger)):
@@ -269,11 +344,17 @@ def test_data_fee_token_must_match_provider_token(
     registry.setPaymentToken(other, True, {"from": admin})
     market.setComputeFee(asset, other, DATA_FEE, {"from": publisher})
     with brownie.reverts(err("FeeTokenMismatch", asset, other, token)):
-        market.createJob(asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": licensed})
+        market.createJob(
+            asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": licensed}
+        )
 
 
-def test_no_data_fee_pays_only_provider(market, registry, token, asset, algorithm, registered, licensed, publisher):
-    job_id = market.createJob(asset, algorithm, registered, chain.time() + DAY, PROVIDER_FEE, {"from": licensed}).return_value
+def test_no_data_fee_pays_only_provider(
+    market, registry, token, asset, algorithm, registered, licensed, publisher
+):
+    job_id = market.createJob(
+        asset, algorithm, registered, chain.time() + DAY, PROVIDER_FEE, {"from": licensed}
+    ).return_value
     market.submitResult(job_id, RESULT_CID, RESULT_HASH, {"from": registered})
     owner_before = registry.payoutBalance(publisher, token)
     past_window()
@@ -289,18 +370,27 @@ def test_exit_waits_for_locked_collateral(market, job, registered):
         market.withdrawStake({"from": registered})
 
 
-def test_pause_stops_new_jobs_not_settlement(market, asset, algorithm, submitted, registered, licensed, admin):
+def test_pause_stops_new_jobs_not_settlement(
+    market, asset, algorithm, submitted, registered, licensed, admin
+):
     market.pause({"from": admin})
     with brownie.reverts("EnforcedPause: "):
-        market.createJob(asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": licensed})
+        market.createJob(
+            asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": licensed}
+        )
     past_window()
     market.finalize(submitted, {"from": licensed})
 
 
 def test_job_gas(market, asset, algorithm, registered, licensed, data_fee):
-    create = market.createJob(asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": licensed})
+    create = market.createJob(
+        asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": licensed}
+    )
     submit = market.submitResult(create.return_value, RESULT_CID, RESULT_HASH, {"from": registered})
     past_window()
     final = market.finalize(create.return_value, {"from": licensed})
-    print(f"\nGAS createJob={create.gas_used} submitResult={submit.gas_used} finalize={final.gas_used}")
+    print(
+        f"\nGAS createJob={create.gas_used} submitResult={submit.gas_used} "
+        f"finalize={final.gas_used}"
+    )
     assert create.gas_used < 250_000 and submit.gas_used < 80_000 and final.gas_used < 150_000

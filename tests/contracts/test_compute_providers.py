@@ -5,10 +5,17 @@ from __future__ import annotations
 import brownie
 import pytest
 from brownie import chain
-
-from compute_helpers import *  # noqa: F401,F403 (fixtures)
+from compute_helpers import *  # noqa: F403 (fixtures)
 from compute_helpers import (
-    ENDPOINT, EXIT_DELAY, MIN_STAKE, PARAMS, PROVIDER_FEE, STAKE, TOKEN, as_dict, err,
+    ENDPOINT,
+    EXIT_DELAY,
+    MIN_STAKE,
+    PARAMS,
+    PROVIDER_FEE,
+    STAKE,
+    TOKEN,
+    as_dict,
+    err,
 )
 
 

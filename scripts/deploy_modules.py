@@ -1,12 +1,26 @@
 """Contracts built on the AssetRegistry, deployed by `scripts/deploy.py` after the core.
 
-Each module has its own function (`deploy_dao_modules`, ...) so modules are added independently;
-`deploy_modules` calls them in order and returns every contract to record, by name.
+Each module has its own `deploy_<module>_modules(core, deployer) -> dict[name, contract]`;
+`deploy_modules` calls them in order and merges what they return. `core` is
+{"TestToken": ..., "AssetRegistry": ...}.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+DAY = 24 * 3600
+TOKEN = 10**18
+
+# ComputeMarket.Params, in struct order.
+COMPUTE_PARAMS = (
+    50 * TOKEN,  # jobCollateral: provider stake locked per job, slashed to the buyer on failure
+    7 * DAY,  # maxJobDuration
+    1 * DAY,  # challengeWindow
+    3 * DAY,  # arbitrationPeriod
+    7 * DAY,  # exitDelay
+    100 * TOKEN,  # minProviderStake
+)
 
 
 def deploy_dao_modules(core: dict[str, Any], deployer: Any) -> dict[str, Any]:
@@ -26,8 +40,20 @@ def deploy_dao_modules(core: dict[str, Any], deployer: Any) -> dict[str, Any]:
     }
 
 
+def deploy_compute_modules(core: dict[str, Any], deployer: Any) -> dict[str, Any]:
+    """The ComputeMarket on the registry; its stake token is the registry's staking token (DDT),
+    and it settles jobs and channels in the registry's payment tokens."""
+    from brownie import ComputeMarket
+
+    market = ComputeMarket.deploy(
+        deployer, core["AssetRegistry"], COMPUTE_PARAMS, {"from": deployer}
+    )
+    return {"ComputeMarket": market}
+
+
 def deploy_modules(core: dict[str, Any], deployer: Any) -> dict[str, Any]:
     """Every module, in order; later modules may use what earlier ones returned."""
     deployed: dict[str, Any] = {}
     deployed.update(deploy_dao_modules(core, deployer))
+    deployed.update(deploy_compute_modules(core, deployer))
     return deployed

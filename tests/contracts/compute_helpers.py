@@ -1,0 +1,163 @@
+"""Fixtures and helpers shared by the ComputeMarket tests (`from compute_helpers import *`).
+
+Kept out of conftest.py so the compute tests add nothing to the other suites' fixtures.
+Fixtures that change chain state after the market exists are function-scoped: a module-scoped
+one first used by a later test would survive `fn_isolation` into every test after it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from brownie import chain
+from conftest import ALGORITHM, COMPUTE, cid, offer_input
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+
+DAY = 24 * 3600
+TOKEN = 10**18
+JOB_COLLATERAL = 50 * TOKEN
+MAX_JOB_DURATION = 7 * DAY
+CHALLENGE_WINDOW = DAY
+ARBITRATION_PERIOD = 3 * DAY
+EXIT_DELAY = 7 * DAY
+MIN_STAKE = 100 * TOKEN
+PARAMS = (
+    JOB_COLLATERAL,
+    MAX_JOB_DURATION,
+    CHALLENGE_WINDOW,
+    ARBITRATION_PERIOD,
+    EXIT_DELAY,
+    MIN_STAKE,
+)
+STAKE = 200 * TOKEN
+PROVIDER_FEE = 5 * TOKEN
+DATA_FEE = 2 * TOKEN
+LICENSE_PRICE = 25 * TOKEN  # offer 2 of the `asset` fixture: perpetual COMPUTE
+ENDPOINT = "https://compute.example/p"
+MAX_UINT = 2**256 - 1
+
+# JobStatus
+NONE, OPEN, SUBMITTED, DISPUTED, FINALIZED, REFUNDED = range(6)
+
+
+def voucher_message(
+    market: Any,
+    channel_id: int,
+    cumulative: int,
+    chain_id: int | None = None,
+    verifying_contract: str | None = None,
+) -> Any:
+    return encode_typed_data(
+        full_message={
+            "types": {
+                "EIP712Domain": [
+                    {"name": "name", "type": "string"},
+                    {"name": "version", "type": "string"},
+                    {"name": "chainId", "type": "uint256"},
+                    {"name": "verifyingContract", "type": "address"},
+                ],
+                "Voucher": [
+                    {"name": "channelId", "type": "uint256"},
+                    {"name": "cumulativeAmount", "type": "uint256"},
+                ],
+            },
+            "primaryType": "Voucher",
+            "domain": {
+                "name": "DataDAO ComputeMarket",
+                "version": "1",
+                "chainId": chain.id if chain_id is None else chain_id,
+                "verifyingContract": verifying_contract or market.address,
+            },
+            "message": {"channelId": channel_id, "cumulativeAmount": cumulative},
+        }
+    )
+
+
+def sign_voucher(
+    signer: Any, market: Any, channel_id: int, cumulative: int, **domain: Any
+) -> bytes:
+    """The buyer's EIP-712 voucher signature (65 bytes r || s || v)."""
+    key = signer.private_key if hasattr(signer, "private_key") else signer
+    signed = Account.sign_message(voucher_message(market, channel_id, cumulative, **domain), key)
+    return bytes(signed.signature)
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value.dict()
+
+
+@pytest.fixture(scope="module")
+def provider(accounts: Any) -> Any:
+    return accounts[4]
+
+
+@pytest.fixture(scope="module")
+def provider2(accounts: Any) -> Any:
+    return accounts[5]
+
+
+@pytest.fixture(scope="module")
+def stranger(accounts: Any) -> Any:
+    return accounts[6]
+
+
+@pytest.fixture(scope="module")
+def market(ComputeMarket: Any, registry: Any, token: Any, admin: Any, accounts: Any) -> Any:
+    deployed = ComputeMarket.deploy(admin, registry, PARAMS, {"from": admin})
+    for account in accounts[:9]:
+        token.approve(deployed, MAX_UINT, {"from": account})
+    return deployed
+
+
+@pytest.fixture
+def registered(market: Any, token: Any, provider: Any) -> Any:
+    """`provider` registered with STAKE at PROVIDER_FEE per job."""
+    market.registerProvider(ENDPOINT, token, PROVIDER_FEE, STAKE, {"from": provider})
+    return provider
+
+
+@pytest.fixture
+def algorithm(registry: Any, token: Any, publisher: Any, asset: int) -> int:
+    """Asset 2: an ALGORITHM by `publisher` (open: its offer is free)."""
+    tx = registry.publish(
+        ALGORITHM,
+        cid("algo-1"),
+        cid("algo-meta-1"),
+        0,
+        [offer_input(token, 0, 0, COMPUTE)],
+        {"from": publisher},
+    )
+    return tx.return_value
+
+
+@pytest.fixture
+def licensed(registry: Any, asset: int, buyer: Any) -> Any:
+    """`buyer` holds the perpetual COMPUTE license on `asset`."""
+    registry.buy(asset, 2, buyer, LICENSE_PRICE, {"from": buyer})
+    return buyer
+
+
+@pytest.fixture
+def signer_buyer(accounts: Any, token: Any, market: Any, admin: Any) -> Any:
+    """A buyer whose private key the tests hold (for vouchers), funded and approved."""
+    local = accounts.add("0x" + "11" * 32)
+    admin.transfer(local, 10 * TOKEN)
+    token.mint(local, 1_000_000 * TOKEN, {"from": admin})
+    token.approve(market, MAX_UINT, {"from": local})
+    return local
+
+
+def deadline_in(seconds: int) -> int:
+    return chain.time() + seconds
+
+
+def _arg(value: Any) -> str:
+    text = str(value)
+    return text.lower() if text.startswith("0x") and len(text) == 42 else text
+
+
+def err(name: str, *args: Any) -> str:
+    """The revert message Brownie decodes for custom error `name(args)` (addresses lower-case)."""
+    return f"{name}: {', '.join(_arg(arg) for arg in args)}"

@@ -316,8 +316,8 @@ contract ComputeMarket is IComputeMarket, AccessControl, Pausable, ReentrancyGua
     /// @inheritdoc IComputeMarket
     function redeemMany(SignedVoucher[] calldata vouchers) external nonReentrant {
         if (vouchers.length == 0) revert EmptyBatch();
-        address pendingToken;
-        uint256 pendingAmount;
+        address pendingToken = address(0);
+        uint256 pendingAmount = 0;
         for (uint256 i; i < vouchers.length; ++i) {
             SignedVoucher calldata voucher = vouchers[i];
             (address token, uint96 amount) = _redeem(voucher.channelId, voucher.cumulativeAmount, voucher.signature);
@@ -503,7 +503,7 @@ contract ComputeMarket is IComputeMarket, AccessControl, Pausable, ReentrancyGua
         job.status = JobStatus.Refunded;
         Provider storage account = _providers[provider];
         account.locked -= collateral;
-        uint96 slashed;
+        uint96 slashed = 0;
         if (slash && collateral != 0) {
             slashed = collateral;
             account.stake -= collateral;

@@ -69,6 +69,25 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(600, ge=1, description="Requests per account (or IP)")
     max_request_bytes: int = Field(1 << 20, ge=1024, description="Largest request body accepted")
 
+    # compute provider (the gateway's own on-chain account in the ComputeMarket)
+    provider_account: str | None = Field(
+        None, description="Keystore account (name or address) the gateway acts as provider "
+        "with; its password is keystore_password. None: no compute, no metered calls"
+    )
+    compute_poll_seconds: float = Field(1.0, gt=0, description="Pause between job scans")
+    compute_cpu_seconds: int = Field(30, ge=1, description="CPU time limit of one job")
+    compute_memory_mb: int = Field(512, ge=16, description="Address-space limit of one job")
+    compute_wall_seconds: float = Field(120.0, gt=0, description="Wall-clock limit of one job")
+    compute_output_mb: int = Field(64, ge=1, description="Largest result of one job")
+    invoke_price: int = Field(
+        10**16, ge=0, description="Price of one metered model call, in the channel token's "
+        "base units"
+    )
+    voucher_batch_size: int = Field(50, ge=1, description="Redeem once this many are pending")
+    voucher_batch_age_seconds: float = Field(
+        300.0, gt=0, description="Redeem when the oldest pending voucher is this old"
+    )
+
     # indexer (confirmations: see `chain`)
     indexer_contracts: list[str] | None = Field(
         None, description="Deployed contracts to follow; default: every one that has handlers"

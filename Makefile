@@ -80,6 +80,10 @@ gas: deps abi
 	tools/ganache-run.sh $(PY) tools/brownie_attach.py '{rpc}' run $(CURDIR)/bench/gas.py
 
 bench: gas
+	$(PY) -m bench.publish
+	$(PY) -m bench.downloads
+	$(PY) -m bench.license_check
+	$(PY) -m bench.indexer
 
 # Regenerate requirements.lock from the current venv (after changing dependencies).
 lock:

@@ -16,9 +16,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from brownie import AssetRegistry, TestToken, accounts, chain, web3
+from brownie import (
+    AssetRegistry,
+    ComputeMarket,
+    DataDAO,
+    DataDAOFactory,
+    DataDAOShares,
+    TestToken,
+    accounts,
+    chain,
+    web3,
+)
 from eth_abi import encode
 from eth_account import Account
+from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
 DAY = 24 * 3600
@@ -64,6 +75,103 @@ def sign_permit(token: Any, owner: Any, spender: Any, value: int, deadline: int)
     ))
     signed = Account.unsafe_sign_hash(keccak(b"\x19\x01" + domain + struct), owner.private_key)
     return (value, deadline, signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big"))
+
+
+def sign_voucher(market: Any, signer: Any, channel_id: int, cumulative: int) -> bytes:
+    message = encode_typed_data(full_message={
+        "types": {
+            "EIP712Domain": [{"name": "name", "type": "string"},
+                             {"name": "version", "type": "string"},
+                             {"name": "chainId", "type": "uint256"},
+                             {"name": "verifyingContract", "type": "address"}],
+            "Voucher": [{"name": "channelId", "type": "uint256"},
+                        {"name": "cumulativeAmount", "type": "uint256"}],
+        },
+        "primaryType": "Voucher",
+        "domain": {"name": "DataDAO ComputeMarket", "version": "1", "chainId": chain.id,
+                   "verifyingContract": market.address},
+        "message": {"channelId": channel_id, "cumulativeAmount": cumulative},
+    })
+    return bytes(Account.sign_message(message, signer.private_key).signature)
+
+
+def measure_compute(registry: Any, token: Any) -> list[Row]:
+    admin, publisher, buyer, provider = accounts[0], accounts[1], accounts[2], accounts[4]
+    params = (50 * 10**18, 7 * DAY, DAY, 3 * DAY, 7 * DAY, 100 * 10**18)
+    market = ComputeMarket.deploy(admin, registry, params, {"from": admin})
+    for account in (buyer, provider, publisher):
+        token.mint(account, 10**24, {"from": admin})
+        token.approve(market, 2**256 - 1, {"from": account})
+    rows: list[Row] = []
+
+    def gas(tx: Any) -> int:
+        return int(tx.gas_used)
+
+    tx = market.registerProvider("http://127.0.0.1:8000", token, 5 * 10**18, 500 * 10**18,
+                                 {"from": provider})
+    rows.append(Row("registerProvider", "with 500 DDT stake", gas(tx)))
+    dataset = registry.publish(DATASET, cid("cd"), cid("cdm"), 1000,
+                               [offer(token, PRICE, 0, COMPUTE)], {"from": publisher}).return_value
+    algorithm = registry.publish(2, cid("ca"), cid("cam"), 0, [offer(token, 0, 0, COMPUTE)],
+                                 {"from": publisher}).return_value
+    registry.buy(dataset, 1, buyer, PRICE, {"from": buyer})
+    market.setComputeFee(dataset, token, 2 * 10**18, {"from": publisher})
+    deadline = chain.time() + DAY
+    market.createJob(dataset, algorithm, provider, deadline, 10**20, {"from": buyer})
+    tx = market.createJob(dataset, algorithm, provider, deadline, 10**20, {"from": buyer})
+    rows.append(Row("createJob", "second job (escrow provider + data fee)", gas(tx)))
+    job = tx.return_value
+    tx = market.submitResult(job, cid("result"), b"\x01" * 32, {"from": provider})
+    rows.append(Row("submitResult", "", gas(tx)))
+    chain.sleep(DAY + 1)
+    chain.mine()
+    tx = market.finalize(job, {"from": buyer})
+    rows.append(Row("finalize", "pays provider; data fee split via payRevenue", gas(tx)))
+
+    payer = accounts.add()
+    admin.transfer(payer, 10**19)
+    token.mint(payer, 10**24, {"from": admin})
+    token.approve(market, 2**256 - 1, {"from": payer})
+    expiry = chain.time() + 30 * DAY
+    channels = []
+    for index in range(111):
+        tx = market.openChannel(provider, 10**20, expiry, {"from": payer})
+        if index == 1:
+            rows.append(Row("openChannel", "deposit + expiry", gas(tx)))
+        channels.append(tx.return_value)
+    tx = market.redeem(channels[0], 10**17, sign_voucher(market, payer, channels[0], 10**17),
+                       {"from": provider})
+    rows.append(Row("redeem", "one voucher", gas(tx)))
+    start = 1
+    for size in (1, 10, 100):
+        batch = channels[start:start + size]
+        start += size
+        vouchers = [(c, 10**17, sign_voucher(market, payer, c, 10**17)) for c in batch]
+        tx = market.redeemMany(vouchers, {"from": provider})
+        rows.append(Row("redeemMany", f"batch of {size}: per voucher (total {gas(tx):,})",
+                        gas(tx) // size))
+    return rows
+
+
+def measure_dao(registry: Any, token: Any) -> list[Row]:
+    admin, members = accounts[0], accounts[1:4]
+    factory = DataDAOFactory.deploy(registry, DataDAO.deploy({"from": admin}),
+                                    DataDAOShares.deploy({"from": admin}), {"from": admin})
+    config = ("Bench Collective", "BENCH", [m.address for m in members], [10**18] * 3,
+              [token.address], (1, 3600, 0, 0, 4), b"\x07" * 32)
+    tx = factory.createDAO(config, {"from": admin})
+    rows = [Row("createDAO", "3 members, EIP-1167 clones", int(tx.gas_used))]
+    dao = DataDAO.at(tx.events["DAOCreated"]["dao"])
+    shares = DataDAOShares.at(tx.events["DAOCreated"]["shares"])
+    token.mint(admin, 10**22, {"from": admin})
+    token.approve(registry, 2**256 - 1, {"from": admin})
+    registry.depositFor(dao, token, 10**21, {"from": admin})
+    tx = dao.collect(token, {"from": admin})
+    rows.append(Row("DataDAO.collect", "registry payout → members' accumulator", int(tx.gas_used)))
+    tx = shares.withdraw(token, {"from": members[0]})
+    rows.append(Row("DataDAOShares.withdraw", "a member's part (any member count)",
+                    int(tx.gas_used), None, "Streamr DU withdrawAll 125,231"))
+    return rows
 
 
 def measure() -> list[Row]:
@@ -144,6 +252,8 @@ def measure() -> list[Row]:
     rows.append(Row("buyMany (5 assets)", "total", gas(tx)))
     rows.append(Row("buyMany (5 assets)", f"per asset (single buy here: {single:,})",
                     gas(tx) // 5, 130_000))
+    rows += measure_compute(registry, token)
+    rows += measure_dao(registry, token)
     return rows
 
 

@@ -22,12 +22,14 @@ from dapp.store.models.payouts import (
     Stake,
     Withdrawal,
 )
+from dapp.store.models.provider_jobs import ProviderCursor, ProviderJob
 from dapp.store.models.sync import BlockHash, JournalEntry, RawEvent, SyncCursor, WatchedContract
 
 __all__ = [
     "PERPETUAL", "Asset", "AssetVersion", "BlockHash", "CidMetadata", "ComputeJob",
     "ComputeProvider", "Dao", "Download", "JournalEntry", "License", "LicensePurchase",
     "MetadataTag", "Offer", "PaymentChannel", "PaymentToken", "PayoutBalance", "Pin", "Proposal",
+    "ProviderCursor", "ProviderJob",
     "RawEvent", "RegistryParam", "RevenueSplit", "RewardClaim", "Stake", "SyncCursor", "Vote",
     "WatchedContract", "Withdrawal", "event_derived_models",
 ]

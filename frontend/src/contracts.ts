@@ -251,18 +251,17 @@ export class ChainContext {
     return { client, account: this.wallet.account };
   }
 
-  /** Simulate (so a revert is explained before the wallet opens), then send. */
+  /**
+   * Simulate (so a revert is explained before the wallet opens), then send with a gas margin:
+   * a call that tries something and catches its failure (buyWithPermit's permit) can be
+   * estimated just below what it needs, when the inner call then fails for want of gas.
+   */
   async write(found: FoundFunction, args: readonly unknown[], value?: bigint): Promise<Hash> {
     const { client, account } = this.walletClient();
-    const { request } = await this.publicClient.simulateContract({
-      address: found.address,
-      abi: found.abi,
-      functionName: found.functionName,
-      args,
-      account,
-      value,
-    } as never);
-    return client.writeContract(request as never);
+    const call = { address: found.address, abi: found.abi, functionName: found.functionName, args, account, value };
+    const { request } = await this.publicClient.simulateContract(call as never);
+    const estimate = await this.publicClient.estimateContractGas(call as never);
+    return client.writeContract({ ...(request as object), gas: withGasMargin(estimate) } as never);
   }
 
   async read<T>(found: FoundFunction, args: readonly unknown[]): Promise<T> {
@@ -298,6 +297,11 @@ export class ChainContext {
       args: [account],
     });
   }
+}
+
+/** +25 % and 20k: enough for try/catch sub-calls, far below any block limit. */
+export function withGasMargin(estimate: bigint): bigint {
+  return estimate + estimate / 4n + 20_000n;
 }
 
 export interface TokenMeta {

@@ -23,15 +23,26 @@ export async function renderAsset(context: PageContext): Promise<void> {
     return;
   }
   if (!isCurrent()) return;
-  const rerender = () => {
-    if (isCurrent()) void renderAsset(context);
-  };
+  let head = header(app, asset);
+  // after a transaction: the figures in the header again (the indexer needs a moment)
+  const refreshHead = () =>
+    setTimeout(async () => {
+      try {
+        const fresh = await app.api.asset(assetId);
+        if (!isCurrent()) return;
+        const next = header(app, fresh);
+        head.replaceWith(next);
+        head = next;
+      } catch {
+        // keep the figures we have
+      }
+    }, 1500);
   replace(
     root,
-    header(app, asset),
-    offersSection(app, asset, rerender),
+    head,
+    offersSection(app, asset, refreshHead),
     downloadSection(app, asset),
-    curationSection(app, asset, isCurrent, rerender),
+    curationSection(app, asset, isCurrent, refreshHead),
     versionsSection(asset),
     metadataSection(asset),
   );
@@ -78,7 +89,7 @@ function offerRow(app: App, asset: AssetDetail, offer: Offer, rerender: () => vo
     try {
       const market = new Market(app.chain());
       const result = await market.buy(BigInt(asset.asset_id), offer.offer_id, offer.token, BigInt(offer.price), method, status.update);
-      if (result.phase === "confirmed") setTimeout(rerender, 2500); // the indexer catches up
+      if (result.phase === "confirmed") rerender();
     } catch (error) {
       status.element.dataset.phase = "failed";
       status.element.textContent = errorText(error);
@@ -175,18 +186,12 @@ function curationSection(app: App, asset: AssetDetail, isCurrent: () => boolean,
     return section;
   }
   const assetId = BigInt(asset.asset_id);
-  const act = (run: () => Promise<{ phase: string }>) => async () => {
+  let token: Awaited<ReturnType<Market["stakingToken"]>> | null = null;
+  const amountValue = () => parseAmount(amount.value, token?.decimals ?? 18);
+  const load = async () => {
     try {
-      const result = await run();
-      if (result.phase === "confirmed") setTimeout(rerender, 1500);
-    } catch (error) {
-      status.element.dataset.phase = "failed";
-      status.element.textContent = errorText(error);
-    }
-  };
-  void (async () => {
-    try {
-      const token = await market.stakingToken();
+      token = await market.stakingToken();
+      const staking = token;
       const tokens = await market.paymentTokens();
       const [stake, earned] = await Promise.all([
         market.stakeOf(assetId, account),
@@ -194,28 +199,42 @@ function curationSection(app: App, asset: AssetDetail, isCurrent: () => boolean,
       ]);
       if (!isCurrent()) return;
       const now = BigInt(Math.floor(Date.now() / 1000));
-      const amountValue = () => parseAmount(amount.value, token.decimals);
       const earnedText = earned.filter(([, value]) => value > 0n).map(([t, value]) => formatTokenAmount(value, t)).join(", ") || "nothing yet";
       replace(mine,
         h("dl", { class: "stats" },
-          h("dt", {}, "your stake"), h("dd", { testid: "stake-active" }, formatTokenAmount(stake.active, token)),
+          h("dt", {}, "your stake"), h("dd", { testid: "stake-active" }, formatTokenAmount(stake.active, staking)),
           h("dt", {}, "unbonding"), h("dd", { testid: "stake-unbonding" }, stake.unbonding > 0n
-            ? `${formatTokenAmount(stake.unbonding, token)}, withdrawable ${stake.availableAt <= now ? "now" : formatDate(new Date(Number(stake.availableAt) * 1000).toISOString())}`
+            ? `${formatTokenAmount(stake.unbonding, staking)}, withdrawable ${stake.availableAt <= now ? "now" : `from ${formatDate(new Date(Number(stake.availableAt) * 1000).toISOString())}`}`
             : "nothing"),
           h("dt", {}, "rewards"), h("dd", { testid: "stake-earned" }, earnedText)),
       );
-      const actions = section.querySelector(".actions")!;
-      actions.append(
-        ` ${token.symbol} `,
-        button("Stake", act(() => market.stake(assetId, amountValue(), status.update)), { testid: "stake" }),
-        button("Request unstake", act(() => market.requestUnstake(assetId, amountValue(), status.update)), { testid: "unstake", class: "secondary" }),
-        button("Withdraw stake", act(() => market.withdrawStake(assetId, status.update)), { testid: "withdraw-stake", class: "secondary" }),
-        button("Claim rewards", act(() => market.claim(assetId, status.update)), { testid: "claim", class: "secondary" }),
-      );
+      symbol.textContent = ` ${staking.symbol} `;
     } catch (error) {
       if (isCurrent()) replace(mine, notice(explainError(error).kind === "not-deployed" ? "unavailable" : "error", errorText(error)));
     }
-  })();
+  };
+  const act = (run: () => Promise<{ phase: string }>) => async () => {
+    try {
+      const result = await run();
+      if (result.phase === "confirmed") {
+        await load();
+        rerender();
+      }
+    } catch (error) {
+      status.element.dataset.phase = "failed";
+      status.element.textContent = errorText(error);
+    }
+  };
+  const symbol = h("span", {}, " ");
+  section.querySelector(".actions")!.append(
+    symbol,
+    button("Stake", act(() => market.stake(assetId, amountValue(), status.update)), { testid: "stake" }),
+    button("Request unstake", act(() => market.requestUnstake(assetId, amountValue(), status.update)), { testid: "unstake", class: "secondary" }),
+    button("Withdraw stake", act(() => market.withdrawStake(assetId, status.update)), { testid: "withdraw-stake", class: "secondary" }),
+    button("Claim rewards", act(() => market.claim(assetId, status.update)), { testid: "claim", class: "secondary" }),
+    button("Refresh", load, { class: "secondary", testid: "stake-refresh" }),
+  );
+  void load();
   return section;
 }
 

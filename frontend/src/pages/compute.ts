@@ -9,7 +9,8 @@ import { button, errorNotice, errorText, field, h, notice, replace, txLine } fro
 import type { PageContext } from "./page";
 
 export const COMPUTE_CONTRACT = "ComputeMarket";
-const JOB_STATUS = ["none", "escrowed", "submitted", "finalized", "disputed", "refunded", "declined"];
+/** IComputeMarket.JobStatus, in words. */
+export const JOB_STATUS = ["none", "open (escrowed, waiting for the result)", "result submitted (challenge window running)", "disputed", "finalized (paid)", "refunded"];
 
 export async function renderCompute({ app, root, params, isCurrent }: PageContext): Promise<void> {
   replace(root, h("h1", {}, "Compute"));

@@ -16,6 +16,10 @@ const SHARES_REVENUE_ABI = parseAbi([
   "function withdraw(address token) returns (uint256)",
 ]);
 
+const DAO_CREATED = parseAbiItem(
+  "event DAOCreated(address indexed dao, address indexed shares, address indexed creator, string name, string symbol)",
+);
+
 const PROPOSAL_CREATED = parseAbiItem(
   "event ProposalCreated(uint256 proposalId, address proposer, address[] targets, uint256[] values, string[] signatures, bytes[] calldatas, uint256 voteStart, uint256 voteEnd, string description)",
 );
@@ -49,6 +53,30 @@ export async function renderDao(context: PageContext): Promise<void> {
   root.append(h("p", { class: "muted" }, "A DataDAO owns assets; members hold voting shares, vote on proposals and share its revenue."), form);
   if (params.address && isAddress(params.address)) await renderOneDao(context, chain, getAddress(params.address));
   else if (params.address) root.append(notice("error", `${params.address} is not an address.`));
+  else await renderDaoList(context, chain);
+}
+
+/** Every DAO the factory made (its DAOCreated events). */
+async function renderDaoList({ root, isCurrent }: PageContext, chain: ChainContext): Promise<void> {
+  const list = h("section", { testid: "dao-list" }, h("h2", {}, "DataDAOs on this chain"), notice("info", "Reading the DAO factory…"));
+  root.append(list);
+  try {
+    const factory = chain.contract("DataDAOFactory");
+    const logs = await chain.publicClient.getLogs({
+      address: factory.address,
+      event: DAO_CREATED,
+      fromBlock: BigInt(chain.deployment.contracts.DataDAOFactory?.block ?? 0),
+      toBlock: "latest",
+    });
+    if (!isCurrent()) return;
+    replace(list, h("h2", {}, "DataDAOs on this chain"), logs.length
+      ? h("ul", {}, logs.map((log) => h("li", { testid: "dao-item" },
+          h("a", { href: `#/dao?address=${log.args.dao}` }, log.args.name ?? "DAO"),
+          ` (${log.args.symbol}) `, h("code", {}, shortAddress(log.args.dao)), ` created by ${shortAddress(log.args.creator)}`)))
+      : notice("empty", "No DataDAO has been created yet.", "A DAO appears here once someone creates it through the DataDAOFactory."));
+  } catch (error) {
+    if (isCurrent()) replace(list, h("h2", {}, "DataDAOs on this chain"), errorNotice(error));
+  }
 }
 
 async function renderOneDao({ app, root, isCurrent }: PageContext, chain: ChainContext, dao: Address): Promise<void> {

@@ -7,8 +7,7 @@ import { Market } from "../market";
 import { button, errorNotice, h, notice, replace, txLine } from "../ui";
 import type { PageContext } from "./page";
 
-export async function renderPayouts(context: PageContext): Promise<void> {
-  const { app, root, isCurrent } = context;
+export async function renderPayouts({ app, root, isCurrent }: PageContext): Promise<void> {
   replace(root, h("h1", {}, "Payouts"),
     h("p", { class: "muted" }, "Every sale is split on chain at once; your share waits here until you withdraw it."));
   const account = app.account as Address | null;
@@ -19,24 +18,33 @@ export async function renderPayouts(context: PageContext): Promise<void> {
   const list = h("section", { testid: "payouts" }, notice("info", "Reading balances…"));
   const status = txLine();
   root.append(list, status.element);
+  let market: Market;
   try {
-    const market = new Market(app.chain());
-    const tokens = await market.paymentTokens();
-    const balances = await Promise.all(tokens.map(async (token) => [token, await market.payoutBalance(account, token)] as const));
-    if (!isCurrent()) return;
-    replace(list, h("table", {},
-      h("thead", {}, h("tr", {}, h("th", {}, "token"), h("th", {}, "withdrawable"), h("th", {}, ""))),
-      h("tbody", {}, balances.map(([token, balance]) =>
-        h("tr", { testid: "payout", "data-token": token.symbol },
-          h("td", {}, token.symbol),
-          h("td", { testid: "payout-balance" }, formatTokenAmount(balance, token)),
-          h("td", {}, balance > 0n
-            ? button(`Withdraw ${token.symbol}`, async () => {
-                const result = await market.withdraw(token, status.update);
-                if (result.phase === "confirmed") setTimeout(() => isCurrent() && void renderPayouts(context), 1000);
-              }, { testid: "withdraw" })
-            : h("span", { class: "muted" }, "nothing to withdraw")))))));
+    market = new Market(app.chain());
   } catch (error) {
-    if (isCurrent()) replace(list, errorNotice(error));
+    replace(list, errorNotice(error));
+    return;
   }
+  const load = async (): Promise<void> => {
+    try {
+      const tokens = await market.paymentTokens();
+      const balances = await Promise.all(tokens.map(async (token) => [token, await market.payoutBalance(account, token)] as const));
+      if (!isCurrent()) return;
+      replace(list, h("table", {},
+        h("thead", {}, h("tr", {}, h("th", {}, "token"), h("th", {}, "withdrawable"), h("th", {}, ""))),
+        h("tbody", {}, balances.map(([token, balance]) =>
+          h("tr", { testid: "payout", "data-token": token.symbol },
+            h("td", {}, token.symbol),
+            h("td", { testid: "payout-balance" }, formatTokenAmount(balance, token)),
+            h("td", {}, balance > 0n
+              ? button(`Withdraw ${token.symbol}`, async () => {
+                  const result = await market.withdraw(token, status.update);
+                  if (result.phase === "confirmed") await load();
+                }, { testid: "withdraw" })
+              : h("span", { class: "muted" }, "nothing to withdraw")))))));
+    } catch (error) {
+      if (isCurrent()) replace(list, errorNotice(error));
+    }
+  };
+  await load();
 }

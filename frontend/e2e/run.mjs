@@ -1,0 +1,281 @@
+// Browser end-to-end test of the dApp against the real stack (ganache, Kubo, deployed
+// contracts, indexer, gateway serving frontend/dist), in headless Debian Chromium through
+// playwright-core. The wallet is e2e/wallet.js: EIP-6963 + EIP-1193, forwarding to ganache's
+// unlocked dev accounts.
+//
+//   node e2e/run.mjs            (from frontend/, after `npm run build`; `make test-frontend`)
+//
+// Flow: catalog → connect → switch network → rejected purchase → buy with permit → sign in →
+// download (sha256 equals the published file) → my licenses → stake → buy again with
+// approve + buy → claim → request unstake → (3 days later) withdraw stake → switch to the
+// publisher's account → withdraw payout → DAO and compute pages. Screenshots of each page go
+// to test-output/; the catalog and asset page ones are copied to docs/img/.
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { copyFileSync, mkdirSync, readFileSync, mkdtempSync, rmSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const frontend = resolve(here, "..");
+const repo = resolve(frontend, "..");
+const output = join(frontend, "test-output");
+const docsImg = join(repo, "docs", "img");
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const STEP_TIMEOUT = Number(process.env.E2E_STEP_TIMEOUT ?? 60_000);
+
+const timings = [];
+let stepStarted = Date.now();
+function step(name) {
+  const now = Date.now();
+  if (timings.length) timings[timings.length - 1].ms = now - stepStarted;
+  timings.push({ name, ms: 0 });
+  stepStarted = now;
+  console.log(`• ${name}`);
+}
+
+function startStack() {
+  const python = join(repo, ".venv", "bin", "python");
+  const child = spawn(python, [join(here, "stack.py")], { cwd: repo, stdio: ["pipe", "pipe", "inherit"] });
+  const ready = new Promise((resolveReady, reject) => {
+    const timer = setTimeout(() => reject(new Error("the stack did not start within 300 s")), 300_000);
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      if (!line.startsWith("{")) return;
+      clearTimeout(timer);
+      const info = JSON.parse(line);
+      if (info.error) reject(new Error(`the stack failed: ${info.error} (logs in ${info.logs})`));
+      else resolveReady(info);
+    });
+    child.on("exit", (code) => reject(new Error(`the stack exited with ${code}`)));
+  });
+  const stop = () =>
+    new Promise((done) => {
+      if (child.exitCode !== null) return done();
+      child.on("exit", () => done());
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 30_000).unref();
+    });
+  return { ready, stop };
+}
+
+async function rpc(url, method, params = []) {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  return response.json();
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(`check failed: ${message}`);
+}
+
+async function main() {
+  mkdirSync(output, { recursive: true });
+  const started = Date.now();
+  step("start the stack (ganache, Kubo, deploy, indexer, gateway, publish demo assets)");
+  const stack = startStack();
+  let context;
+  let page;
+  const profile = mkdtempSync(join(tmpdir(), "dapp-e2e-chromium-"));
+  try {
+    const env = await stack.ready;
+    const [asset, second] = env.assets;
+
+    step("launch Chromium");
+    check(existsSync(CHROMIUM), `${CHROMIUM} is missing: make frontend-deps installs Debian's chromium`);
+    // a fresh profile directory for every run (Playwright passes it as --user-data-dir)
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      args: [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      ],
+      acceptDownloads: true,
+      viewport: { width: 1280, height: 900 },
+    });
+    await context.exposeBinding("__e2eRpc", async (_source, payload) => {
+      const response = await fetch(env.rpc, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload) });
+      return response.json();
+    });
+    const walletSource = readFileSync(join(here, "wallet.js"), "utf8").replace(/;\s*$/, "");
+    const walletConfig = { account: env.buyer, chainId: env.chainId, startChainId: 1 };
+    await context.addInitScript({ content: `(${walletSource})(${JSON.stringify(walletConfig)});` });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.setDefaultTimeout(STEP_TIMEOUT);
+    const consoleErrors = [];
+    page.on("console", (message) => message.type() === "error" && consoleErrors.push(message.text()));
+    page.on("pageerror", (error) => consoleErrors.push(String(error)));
+    const shot = (name) => page.screenshot({ path: join(output, `${name}.png`), fullPage: true });
+    const byId = (id) => page.locator(`[data-testid="${id}"]`);
+    const txDone = async (scope, phase = "confirmed") => {
+      const line = scope.locator('[data-testid="tx-status"][data-phase="confirmed"], [data-testid="tx-status"][data-phase="failed"]');
+      await line.first().waitFor();
+      const text = await line.first().textContent();
+      const actual = await line.first().getAttribute("data-phase");
+      check(actual === phase, `expected ${phase}, got: ${text}`);
+      return text;
+    };
+    const clearTx = (scope) => scope.locator('[data-testid="tx-status"]').evaluateAll((lines) => lines.forEach((l) => { l.textContent = ""; delete l.dataset.phase; }));
+
+    step("catalog");
+    await page.goto(`${env.gateway}/`);
+    await byId("asset-card").nth(1).waitFor();
+    const titles = await byId("asset-card").locator("h2").allTextContents();
+    check(env.assets.every((a) => titles.includes(a.title)), `demo assets in the catalog: ${titles}`);
+    check((await byId("catalog-total").textContent()) === `${titles.length} assets`, "catalog total");
+    await page.getByText("10 DDT").first().waitFor(); // token symbol read from the chain
+    await shot("catalog");
+    await page.selectOption('select[name="kind"]', "model");
+    await page.click('form[data-testid="filters"] button[type="submit"]');
+    await page.waitForFunction(() => /kind=model/.test(location.hash) && document.querySelector('[data-testid="asset-card"], [data-testid="notice-empty"]'));
+    await byId("asset-card").first().waitFor();
+    const kinds = await byId("asset-card").locator(".kind").allTextContents();
+    check(kinds.every((k) => k === "model"), `kind filter: ${kinds}`);
+    check((await byId("asset-card").locator("h2").allTextContents()).includes(second.title), "the model is listed");
+    await shot("catalog-filtered");
+
+    step("connect the wallet (EIP-6963) and switch network");
+    await page.goto(`${env.gateway}/#/asset/${asset.id}`);
+    await byId("asset-title").waitFor();
+    await page.click('[data-testid="connect"][data-wallet="exchange.datadao.e2e"]');
+    await byId("account").waitFor();
+    await byId("wrong-network").waitFor();
+    await shot("wrong-network");
+    await byId("switch-network").click();
+    await byId("wrong-network").waitFor({ state: "detached" });
+    check((await byId("chain").textContent()) === "Local dev chain", "wallet on the dev chain");
+
+    step("a purchase rejected in the wallet says so");
+    const offers = byId("offers");
+    await page.evaluate(() => window.__e2eWallet.rejectNext());
+    await offers.locator('[data-testid="buy-permit"]').first().click();
+    const rejected = await txDone(offers, "failed");
+    check(rejected.includes("You rejected the request in your wallet"), `rejection in words: ${rejected}`);
+    await shot("purchase-rejected");
+
+    step("buy with an EIP-2612 permit (one transaction)");
+    await clearTx(offers);
+    await offers.locator('[data-testid="buy-permit"]').first().click();
+    const bought = await txDone(offers);
+    check(/confirmed in block \d+/.test(bought), bought);
+    await page.waitForFunction(() => document.querySelector('[data-testid="stat-sales"]')?.textContent === "1");
+
+    step("sign in with Ethereum");
+    await byId("sign-in").click();
+    await byId("signed-in").waitFor();
+
+    step("download with a progress bar; sha256 equals the published file");
+    const downloadEvent = page.waitForEvent("download");
+    await byId("download-button").click();
+    const digest = (await byId("download-sha256").textContent()).trim();
+    check(digest === asset.sha256, `sha256 shown ${digest} != published ${asset.sha256}`);
+    const download = await downloadEvent;
+    const saved = join(output, download.suggestedFilename());
+    await download.saveAs(saved);
+    const savedDigest = createHash("sha256").update(readFileSync(saved)).digest("hex");
+    check(savedDigest === asset.sha256, "the saved file's sha256");
+    check(download.suggestedFilename() === asset.file, `file name ${download.suggestedFilename()}`);
+    const progress = await byId("progress").evaluate((bar) => [bar.value, bar.max]);
+    check(progress[0] === progress[1] && progress[1] > 0, `progress bar full: ${progress}`);
+    await shot("asset-downloaded");
+
+    step("my licenses");
+    await page.goto(`${env.gateway}/#/licenses`);
+    await byId("license").first().waitFor();
+    check((await byId("license").first().getAttribute("data-asset")) === String(asset.id), "license listed");
+    await shot("licenses");
+
+    step("stake, buy again with approve + buy, claim the curator's reward");
+    await page.goto(`${env.gateway}/#/asset/${asset.id}`);
+    const curation = byId("curation");
+    await byId("stake-active").waitFor();
+    await byId("stake-amount").fill("5");
+    await byId("stake").click();
+    await txDone(curation);
+    await page.waitForFunction(() => document.querySelector('[data-testid="stake-active"]')?.textContent === "5 DDT");
+    await offers.locator('[data-testid="buy-approve"]').first().click();
+    await txDone(offers);
+    await byId("stake-refresh").click();
+    await page.waitForFunction(() => /DDT/.test(document.querySelector('[data-testid="stake-earned"]')?.textContent ?? ""));
+    await clearTx(curation);
+    await byId("claim").click();
+    await txDone(curation);
+    await page.waitForFunction(() => document.querySelector('[data-testid="stake-earned"]')?.textContent === "nothing yet");
+
+    step("request unstake, wait out the unbonding delay, withdraw the stake");
+    await clearTx(curation);
+    await byId("unstake").click();
+    await txDone(curation);
+    await page.waitForFunction(() => /^5 DDT/.test(document.querySelector('[data-testid="stake-unbonding"]')?.textContent ?? ""));
+    await rpc(env.rpc, "evm_increaseTime", [3 * 24 * 3600 + 60]);
+    await rpc(env.rpc, "evm_mine", []);
+    await clearTx(curation);
+    await byId("withdraw-stake").click();
+    await txDone(curation);
+    await page.waitForFunction(() => document.querySelector('[data-testid="stake-unbonding"]')?.textContent === "nothing");
+    await page.waitForFunction(() => document.querySelector('[data-testid="stat-sales"]')?.textContent === "2");
+    await shot("asset");
+
+    step("switch to the publisher's account and withdraw the payout");
+    await page.goto(`${env.gateway}/#/payouts`);
+    await byId("payout").first().waitFor();
+    await page.evaluate((account) => window.__e2eWallet.setAccount(account), env.publisher);
+    await page.waitForFunction((short) => document.querySelector('[data-testid="account"]')?.textContent === short,
+      `${env.publisher.slice(0, 6)}…${env.publisher.slice(-4)}`);
+    check((await byId("sign-in").count()) === 1, "the buyer's session is gone after the account changed");
+    await byId("withdraw").waitFor();
+    const owed = await byId("payout-balance").first().textContent();
+    await shot("payouts");
+    await byId("withdraw").click();
+    await txDone(page.locator("main"));
+    await page.waitForFunction(() => document.querySelector('[data-testid="payout-balance"]')?.textContent === "0 DDT");
+    console.log(`  publisher withdrew ${owed}`);
+
+    step("DataDAO and compute pages");
+    for (const name of ["dao", "compute"]) {
+      await page.goto(`${env.gateway}/#/${name}`);
+      await page.locator("main h1").waitFor();
+      // wait until nothing on the page is still loading
+      await page.waitForFunction(() => document.querySelector("main h1") && !/Reading|Loading/.test(document.querySelector("main").textContent));
+      const text = await page.locator("main").textContent();
+      check(!(await page.locator('main [role="alert"]').count()), `${name} page shows an error: ${text}`);
+      console.log(`  ${name}: ${text.includes("not deployed on this chain") ? "not deployed on this chain (shown as such)" : "contracts present"}`);
+      await shot(name);
+    }
+
+    step("docs screenshots");
+    mkdirSync(docsImg, { recursive: true });
+    copyFileSync(join(output, "catalog.png"), join(docsImg, "dapp-catalog.png"));
+    copyFileSync(join(output, "asset.png"), join(docsImg, "dapp-asset.png"));
+    const unexpected = consoleErrors.filter((text) => !/Failed to load resource/.test(text));
+    check(unexpected.length === 0, `console errors: ${unexpected.join(" | ")}`);
+    step("done");
+    console.log(`\nE2E passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    for (const { name, ms } of timings.slice(0, -1)) console.log(`  ${(ms / 1000).toFixed(1).padStart(6)} s  ${name}`);
+  } catch (error) {
+    if (page) {
+      await page.screenshot({ path: join(output, "failure.png"), fullPage: true }).catch(() => undefined);
+      const shown = await page.locator('[role="alert"], [data-testid="tx-status"]').allTextContents().catch(() => []);
+      error.message += `\n  on the page: ${shown.filter(Boolean).join(" | ") || "(no alert)"} (failure.png)`;
+    }
+    throw error;
+  } finally {
+    await context?.close().catch(() => undefined);
+    await stack.stop();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(`\nE2E FAILED: ${error.message}`);
+    console.error(`screenshots so far: ${output}`);
+    process.exit(1);
+  },
+);

@@ -73,8 +73,26 @@ test-contracts: python-deps solc
 test-dapp: python-deps node-deps kubo abi
 	$(PYTEST_DAPP) tests/dapp -q
 
-test-frontend:
-	@if [ -f frontend/package.json ]; then $(MAKE) -C frontend test; else echo "no frontend yet"; fi
+# The dApp: npm packages in frontend/, and Debian's Chromium for its browser tests (apt only
+# when /usr/bin/chromium is missing). `make dapp` builds frontend/dist, which the gateway serves at /.
+.PHONY: frontend-deps dapp
+frontend-deps: $(STAMPS)/frontend $(STAMPS)/chromium
+$(STAMPS)/frontend: frontend/package.json frontend/package-lock.json
+	@mkdir -p $(STAMPS)
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+$(STAMPS)/chromium:
+	@mkdir -p $(STAMPS)
+	test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	touch $@
+
+dapp: frontend-deps abi
+	cd frontend && npm run build
+
+# Vitest unit tests, then the browser e2e against a stack it starts (ganache, Kubo, gateway).
+test-frontend: dapp kubo
+	cd frontend && npm test
+	cd frontend && node e2e/run.mjs
 
 gas: deps abi
 	tools/ganache-run.sh $(PY) tools/brownie_attach.py '{rpc}' run $(CURDIR)/bench/gas.py

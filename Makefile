@@ -14,7 +14,7 @@ PYTEST_DAPP := $(PY) -m pytest -p no:pytest-brownie -p no:cacheprovider
 .PHONY: up test deps python-deps fuzz-deps node-deps kubo solc abi lint test-contracts \
         test-dapp test-frontend bench gas lock clean slither
 
-up: deps abi
+up: deps abi dapp
 	$(VENV)/bin/datadao up
 
 test: deps abi lint slither test-contracts test-dapp test-frontend

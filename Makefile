@@ -86,7 +86,7 @@ $(STAMPS)/chromium:
 	test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	touch $@
 
-dapp: frontend-deps abi
+dapp: $(STAMPS)/frontend abi
 	cd frontend && npm run build
 
 # Vitest unit tests, then the browser e2e against a stack it starts (ganache, Kubo, gateway).

@@ -90,7 +90,7 @@ dapp: $(STAMPS)/frontend abi
 	cd frontend && npm run build
 
 # Vitest unit tests, then the browser e2e against a stack it starts (ganache, Kubo, gateway).
-test-frontend: dapp kubo
+test-frontend: frontend-deps dapp kubo
 	cd frontend && npm test
 	cd frontend && node e2e/run.mjs
 

@@ -1,0 +1,61 @@
+"""The license feed (unit test of one module, real SQLite store): rows the indexer changes
+drop the matching entries of the gateway's license cache, and nothing else."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from sqlalchemy import insert, update
+from web3 import Web3
+
+from dapp.gateway.license_feed import LicenseFeed
+from dapp.gateway.licenses import LicenseChecker
+from dapp.store.db import make_engine
+from dapp.store.migrate import migrate
+from dapp.store.models import Asset, License
+
+BUYER = "0x" + "ab" * 20
+OTHER = "0x" + "cd" * 20
+HASH = "0x" + "00" * 32
+
+
+def origin(block: int) -> dict[str, object]:
+    return {"block_number": block, "block_hash": HASH, "log_index": 0, "tx_hash": HASH}
+
+
+def cached_checker() -> LicenseChecker:
+    """A checker (never called: nothing listens on port 9) with answers already cached."""
+    checker = LicenseChecker(Web3(Web3.HTTPProvider("http://127.0.0.1:9")), "0x" + "11" * 20)
+    until = time.monotonic() + 60
+    for asset, account in ((1, BUYER), (1, OTHER), (2, BUYER)):
+        checker._cache[(asset, account, 0)] = (True, until)
+    return checker
+
+
+def test_feed_drops_exactly_the_changed_licenses_and_retired_assets(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    migrate(engine)
+    with engine.begin() as connection:
+        connection.execute(insert(Asset), [{
+            "asset_id": asset, "owner": OTHER, "kind": "dataset", "content_cid": "bafy",
+            "metadata_cid": "bafy", "version_count": 1, "curator_share_bps": 0,
+            "published_block": 3, "published_tx": HASH, **origin(3)} for asset in (1, 2)])
+    checker = cached_checker()
+    feed = LicenseFeed(engine)
+    assert feed.poll_once() == 0  # first look: note where the store is
+
+    with engine.begin() as connection:
+        connection.execute(insert(License).values(
+            asset_id=1, licensee=BUYER, scope="download", bought_until=0,
+            granted_until=0, expires_at=0, source="grant", **origin(10)))
+    assert feed.poll_once() >= 1
+    assert (1, BUYER, 0) not in checker._cache
+    assert (1, OTHER, 0) in checker._cache and (2, BUYER, 0) in checker._cache
+
+    with engine.begin() as connection:
+        connection.execute(update(Asset).where(Asset.asset_id == 2)
+                           .values(retired=True, **origin(12)))
+    feed.poll_once()
+    assert (2, BUYER, 0) not in checker._cache
+    assert (1, OTHER, 0) in checker._cache

@@ -46,6 +46,14 @@ class GatewayMetrics:
             "gateway_vouchers_pending", "Channel vouchers stored but not yet redeemed",
             registry=self.registry,
         )
+        self.metered_calls = Counter(
+            "gateway_metered_calls_total", "Model invocations by outcome (paid, "
+            "payment-required, model-failed)", ["outcome"], registry=self.registry,
+        )
+        self.payment_required = Counter(
+            "gateway_payment_required_total", "402 answers to metered calls by reason",
+            ["reason"], registry=self.registry,
+        )
         self.rate_limited = Counter(
             "gateway_rate_limited_total", "Requests refused by the rate limit",
             registry=self.registry,

@@ -1,10 +1,10 @@
 """The voucher ledger for metered calls: the latest voucher per channel, durably stored
 *before* the call's response is sent, and redeemed on chain in batches.
 
-A voucher is the buyer's EIP-712 signature over (channel, cumulative amount). Only a higher
-cumulative amount replaces the stored one (compare-and-set in one UPDATE), so concurrent
-calls and a restart can never lose or double-count value: what is redeemable is always the
-highest voucher accepted, and redeeming marks exactly that amount as settled.
+A voucher is the buyer's EIP-712 signature over (channel, cumulative amount). Only an amount
+higher by at least the call's price replaces the stored one (compare-and-set in one UPDATE),
+so concurrent calls and a restart can never lose or double-count value: what is redeemable is
+always the highest voucher accepted, and redeeming marks exactly that amount as settled.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class StoredVoucher:
     cumulative_amount: int
     signature: str
     redeemed_amount: int
+    first_unredeemed_at: int | None = None  # unix seconds; None when nothing is pending
 
     @property
     def unredeemed(self) -> int:
@@ -83,19 +84,28 @@ class VoucherLedger:
         if row is None:
             return None
         return StoredVoucher(row.channel_id, int(row.cumulative_amount), row.signature,
-                             int(row.redeemed_amount))
+                             int(row.redeemed_amount), row.first_unredeemed_at)
 
-    def accept(self, channel_id: str, cumulative_amount: int, signature: str) -> bool:
-        """Store the voucher if it is higher than the stored one; committed on return.
-        False when a voucher with an equal or higher amount is already stored (stale)."""
+    def accept(self, channel_id: str, cumulative_amount: int, signature: str,
+               min_increment: int = 1) -> bool:
+        """Store the voucher if it exceeds the stored one by at least `min_increment` (the
+        price of the call it pays for); committed on return. False when the stored voucher
+        is higher than `cumulative_amount - min_increment` (stale: another call already took
+        that value). With `min_increment` = the price, n accepted calls on a channel always
+        add up to at least n * price, however they interleave."""
+        if min_increment < 1:
+            raise ValueError("min_increment must be at least 1")
+        if cumulative_amount < min_increment:
+            return False
         self._ensure_schema()
         now = int(time.time())
         amount = encode_amount(cumulative_amount)
+        ceiling = encode_amount(cumulative_amount - min_increment)
         with self._engine.begin() as connection:
             raised = connection.execute(
                 update(channel_vouchers)
                 .where(channel_vouchers.c.channel_id == channel_id)
-                .where(channel_vouchers.c.cumulative_amount < amount)
+                .where(channel_vouchers.c.cumulative_amount <= ceiling)
                 .values(
                     cumulative_amount=amount,
                     signature=signature,
@@ -125,7 +135,7 @@ class VoucherLedger:
                 .order_by(channel_vouchers.c.first_unredeemed_at)
             ).all()
         return [StoredVoucher(r.channel_id, int(r.cumulative_amount), r.signature,
-                              int(r.redeemed_amount)) for r in rows]
+                              int(r.redeemed_amount), r.first_unredeemed_at) for r in rows]
 
     def oldest_pending_age(self, now: float | None = None) -> float | None:
         pending = self.pending()
@@ -158,3 +168,8 @@ class VoucherLedger:
                         ),
                     )
                 )
+
+    def write_off(self, voucher: StoredVoucher, reason: str) -> None:
+        """Stop trying to redeem `voucher`: the chain can never pay it (the buyer reclaimed
+        the deposit after expiry, the channel is not ours). Recorded in `redeem_tx`."""
+        self.mark_redeemed([voucher], f"written-off: {reason}"[:80])

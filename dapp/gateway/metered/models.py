@@ -1,0 +1,206 @@
+"""A model asset's files, decrypted once per content CID, and one call of it in the sandbox.
+
+A model (asset kind MODEL or ALGORITHM) is packed content: a single Python file, or a folder
+with `model.py` at its top. The gateway decrypts it through the content pipeline (the content
+key must be sealed to this gateway) into `<data_dir>/models/<content CID>/` (mode 0700),
+written to a temporary folder and renamed into place, so a half-written copy is never run.
+
+A call runs `python -I model.py` in the sandbox (no network, CPU/memory/output/wall limits
+from the `compute_*` settings) with the request body on stdin and `$MODEL_DIR` pointing at
+the model's folder; its stdout is the response body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import tarfile
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+
+from requests.exceptions import RequestException
+from web3 import Web3
+from web3.exceptions import ContractLogicError
+
+from dapp.chain.contracts import load_abi
+from dapp.compute.sandbox import SandboxLimits, run_python_in_sandbox
+from dapp.config import Settings
+from dapp.errors import ChainUnavailable, DappError, NotFound
+from dapp.gateway.content.registry import AssetVersion
+from dapp.gateway.content.service import ContentGateway
+
+log = logging.getLogger("dapp.gateway.metered")
+
+ENTRY_POINT = "model.py"
+MAX_MODEL_BYTES = 256 << 20
+ASSET_INFO_TTL_SECONDS = 10.0
+
+
+class AssetKind(IntEnum):
+    DATASET = 0
+    MODEL = 1
+    ALGORITHM = 2
+
+
+class NotAModel(DappError):
+    code = "not-a-model"
+    http_status = 404
+
+
+class InvalidModel(DappError):
+    """The model's content cannot run: no `model.py`, too large, not a tar archive."""
+
+    code = "invalid-model"
+    http_status = 422
+
+
+class ModelFailed(DappError):
+    """The model ran and failed (error exit, a limit); the call is not charged."""
+
+    code = "model-failed"
+    http_status = 502
+
+
+@dataclass(frozen=True)
+class ModelOutput:
+    body: bytes
+    media_type: str
+    wall_seconds: float
+
+
+def sandbox_limits(settings: Settings) -> SandboxLimits:
+    return SandboxLimits(cpu_seconds=settings.compute_cpu_seconds,
+                         memory_bytes=settings.compute_memory_mb << 20,
+                         output_bytes=settings.compute_output_mb << 20,
+                         wall_seconds=settings.compute_wall_seconds)
+
+
+class ModelStore:
+    def __init__(self, content: ContentGateway, root: Path, limits: SandboxLimits) -> None:
+        self.content = content
+        self.root = root
+        self.limits = limits
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._asset_info: dict[int, tuple[float, AssetKind, bool]] = {}
+        self._info_lock = threading.Lock()
+
+    # -- which asset ---------------------------------------------------------------------------
+    def check_is_model(self, asset_id: int) -> None:
+        """NotFound / NotAModel unless the asset is a live MODEL or ALGORITHM (cached 10 s)."""
+        now = time.monotonic()
+        with self._info_lock:
+            cached = self._asset_info.get(asset_id)
+        if cached is None or now - cached[0] >= ASSET_INFO_TTL_SECONDS:
+            kind, retired = self._read_asset_info(asset_id)
+            cached = (now, kind, retired)
+            with self._info_lock:
+                self._asset_info[asset_id] = cached
+        _, kind, retired = cached
+        if kind not in (AssetKind.MODEL, AssetKind.ALGORITHM):
+            raise NotAModel(f"asset {asset_id} is a {kind.name.lower()}, not a model",
+                            hint="only MODEL and ALGORITHM assets can be invoked")
+        if retired:
+            raise NotAModel(f"asset {asset_id} was retired by its owner")
+
+    def _read_asset_info(self, asset_id: int) -> tuple[AssetKind, bool]:
+        if not 1 <= asset_id < 2**256:
+            raise NotFound(f"asset {asset_id} does not exist")
+        registry = self.content.services.web3.eth.contract(
+            address=Web3.to_checksum_address(self.content.registry_address()),
+            abi=load_abi("AssetRegistry"))
+        try:
+            info = registry.functions.assetInfo(asset_id).call()
+        except ContractLogicError:
+            raise NotFound(f"asset {asset_id} does not exist") from None
+        except (RequestException, OSError) as error:
+            raise ChainUnavailable("cannot read the asset registry") from error
+        return AssetKind(int(info[0])), bool(info[1])
+
+    # -- its files -----------------------------------------------------------------------------
+    async def files(self, asset_id: int) -> Path:
+        """The folder holding the latest version's decrypted files (made on first use)."""
+        version = await asyncio.to_thread(self.content.registry().resolve, asset_id, None)
+        folder = self.root / version.content_cid
+        if (folder / ENTRY_POINT).is_file():
+            return folder
+        lock = self._locks.setdefault(version.content_cid, asyncio.Lock())
+        async with lock:
+            if not (folder / ENTRY_POINT).is_file():
+                await self._unpack(version.content_cid, version, folder)
+        return folder
+
+    async def _unpack(self, cid: str, version: AssetVersion, folder: Path) -> None:
+        plan = await self.content.plan(version)
+        if plan.size > MAX_MODEL_BYTES:
+            raise InvalidModel(f"the model is {plan.size} bytes; at most {MAX_MODEL_BYTES} run")
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=self.root))
+        try:
+            packed = staging / "packed"
+            with packed.open("wb") as out:
+                async for chunk in await self.content.open_stream(plan, None):
+                    out.write(chunk)
+            files = staging / "files"
+            files.mkdir(mode=0o700)
+            if plan.is_archive:
+                await asyncio.to_thread(_extract, packed, files)
+            else:
+                packed.rename(files / ENTRY_POINT)
+            if not (files / ENTRY_POINT).is_file():
+                raise InvalidModel(f"the model's content has no {ENTRY_POINT} at its top",
+                                   hint="publish a single Python file, or a folder with "
+                                        f"{ENTRY_POINT} in it")
+            os.chmod(files, 0o700)
+            try:
+                files.rename(folder)
+            except OSError:  # another process put it there first
+                if not (folder / ENTRY_POINT).is_file():
+                    raise
+            log.info("model %s unpacked for asset %s", cid, version.asset_id)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    # -- one call ------------------------------------------------------------------------------
+    def run(self, folder: Path, body: bytes) -> ModelOutput:
+        """Run the model once with `body` on stdin (blocking: call it from a worker thread)."""
+        runs = self.root / ".runs"
+        runs.mkdir(parents=True, exist_ok=True, mode=0o700)
+        workdir = Path(tempfile.mkdtemp(dir=runs))
+        try:
+            result = run_python_in_sandbox(folder / ENTRY_POINT, workdir,
+                                           {"MODEL_DIR": folder}, self.limits, stdin_bytes=body)
+            if not result.succeeded:
+                log.warning("model %s failed (%s): %s", folder.name, result.reason,
+                            result.stderr_tail[-1000:])
+                error = ModelFailed(f"the model failed: {result.reason}",
+                                    hint="the call was not charged; the same voucher pays "
+                                         "for the next call")
+                error.extra = {"reason": result.reason}  # type: ignore[attr-defined]
+                raise error
+            output = (workdir / "stdout.log").read_bytes()
+            return ModelOutput(output, _media_type(output), result.wall_seconds)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _extract(archive: Path, into: Path) -> None:
+    try:
+        with tarfile.open(archive, "r:") as tar:
+            tar.extractall(into, filter="data")  # no absolute paths, links out, devices
+    except (tarfile.TarError, OSError) as error:
+        raise InvalidModel(f"the model's archive cannot be unpacked: {error}") from None
+
+
+def _media_type(output: bytes) -> str:
+    try:
+        json.loads(output)
+    except ValueError:
+        return "application/octet-stream"
+    return "application/json"

@@ -1,0 +1,108 @@
+"""The gateway's provider account in the ComputeMarket: unlocked from the keystore, registered
+(approve + `registerProvider`) with the gateway's public URL and `invoke_price`, and for the
+local stack a dev account imported into the keystore."""
+
+from __future__ import annotations
+
+import logging
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from pydantic import SecretStr
+from web3 import Web3
+
+from dapp.chain.accounts import Keystore
+from dapp.chain.client import connect
+from dapp.chain.contracts import load_abi
+from dapp.chain.deployments import load_deployment
+from dapp.config import DEV_MNEMONIC, Settings
+from dapp.errors import DappError, NotFound
+from dapp.gateway.metered.market import MarketReader, ProviderState
+from dapp.publishing.transactions import ErrorDecoder, TransactionSender
+
+log = logging.getLogger("dapp.gateway.metered")
+
+MAX_UINT96 = 2**96 - 1
+DEV_PROVIDER_INDEX = 3  # of DEV_MNEMONIC; 0 deploys, 1 publishes the demo asset
+DEV_PROVIDER_NAME = "dev-provider"
+DEV_PROVIDER_PASSWORD = "dev-provider-password"  # the dev chain's keys are public anyway
+
+
+class NotAProvider(DappError):
+    code = "not-a-provider"
+    http_status = 503
+
+
+def unlock_provider(settings: Settings) -> LocalAccount:
+    if settings.provider_account is None:
+        raise NotAProvider("this gateway has no provider account",
+                           hint="set DAPP_PROVIDER_ACCOUNT (and DAPP_KEYSTORE_PASSWORD)")
+    if settings.keystore_password is None:
+        raise NotAProvider("the provider account needs DAPP_KEYSTORE_PASSWORD to unlock")
+    return Keystore(settings.resolved_keystore_dir).unlock(
+        settings.provider_account, settings.keystore_password.get_secret_value())
+
+
+def market_reader(settings: Settings, web3: Web3) -> MarketReader:
+    """The deployed ComputeMarket (DeploymentMissing before it is deployed)."""
+    deployment = load_deployment(settings.resolved_deployments_file, web3.eth.chain_id)
+    return MarketReader(web3, deployment.contract("ComputeMarket").address)
+
+
+def provider_sender(web3: Web3, account: LocalAccount) -> TransactionSender:
+    decoder = ErrorDecoder([load_abi("ComputeMarket"), load_abi("TestToken")])
+    return TransactionSender(web3, account, decoder)
+
+
+def ensure_provider_registered(settings: Settings, *, account: LocalAccount | None = None,
+                               market: MarketReader | None = None) -> ProviderState:
+    """Register the provider account (stake = the market's minimum, price = `invoke_price`,
+    endpoint = the gateway's public URL, price token = the stake token) unless it already is;
+    update endpoint and price when they changed. Idempotent."""
+    if settings.invoke_price > MAX_UINT96:
+        raise DappError(f"invoke_price {settings.invoke_price} does not fit a uint96")
+    account = account or unlock_provider(settings)
+    market = market or market_reader(settings, connect(settings.chain_rpc_url))
+    sender = provider_sender(market.web3, account)
+    endpoint = settings.resolved_gateway_public_url
+    state = market.provider(account.address, fresh=True)
+    if not state.registered:
+        stake, token = market.min_provider_stake(), market.stake_token()
+        erc20 = market.web3.eth.contract(address=token, abi=load_abi("TestToken"))
+        if erc20.functions.allowance(account.address, market.address).call() < stake:
+            sender.send(erc20.functions.approve(market.address, stake),
+                        "approve the provider stake")
+        sender.send(market.contract.functions.registerProvider(
+            endpoint, token, settings.invoke_price, stake), "registerProvider")
+        log.info("registered %s as compute provider at %s (stake %d, price %d)",
+                 account.address, endpoint, stake, settings.invoke_price)
+    elif (state.endpoint, state.price) != (endpoint, settings.invoke_price):
+        sender.send(market.contract.functions.updateProvider(
+            endpoint, state.price_token, settings.invoke_price), "updateProvider")
+        log.info("provider %s updated: endpoint %s, price %d", account.address, endpoint,
+                 settings.invoke_price)
+    state = market.provider(account.address, fresh=True)
+    if state.exit_at:
+        log.warning("provider %s is exiting the market: no new channels can be opened",
+                    account.address)
+    return state
+
+
+def dev_provider_settings(settings: Settings) -> Settings:
+    """For `make up`: dev account #3 as the gateway's provider account, imported into the
+    keystore once (password: the configured one, else a dev password). Settings that already
+    name a provider account are returned as they are."""
+    if settings.provider_account is not None:
+        return settings
+    password = (settings.keystore_password.get_secret_value() if settings.keystore_password
+                else DEV_PROVIDER_PASSWORD)
+    keystore = Keystore(settings.resolved_keystore_dir)
+    try:
+        keystore.find(DEV_PROVIDER_NAME)
+    except NotFound:
+        Account.enable_unaudited_hdwallet_features()
+        dev = Account.from_mnemonic(DEV_MNEMONIC,
+                                    account_path=f"m/44'/60'/0'/0/{DEV_PROVIDER_INDEX}")
+        keystore.import_key(DEV_PROVIDER_NAME, dev.key.hex(), password)
+    return settings.with_overrides(provider_account=DEV_PROVIDER_NAME,
+                                   keystore_password=SecretStr(password))

@@ -1,0 +1,109 @@
+"""The voucher a buyer signs for a metered call, and the header that carries it.
+
+EIP-712 domain ("DataDAO ComputeMarket", "1", chain id, market address), type
+`Voucher(uint256 channelId,uint256 cumulativeAmount)`: the same digest the contract's
+`voucherDigest` returns, computed here without a chain call.
+
+Header: `X-DataDAO-Voucher: <channelId>:<cumulativeAmount>:<0x signature>` (decimal amounts).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import SignableMessage, _hash_eip191_message, encode_typed_data
+from hexbytes import HexBytes
+
+VOUCHER_HEADER = "X-DataDAO-Voucher"
+DOMAIN_NAME = "DataDAO ComputeMarket"
+DOMAIN_VERSION = "1"
+MAX_UINT256 = 2**256 - 1
+# channel id and amount: decimal uint256 (≤ 78 digits); signature: 65 bytes, or a longer blob
+# for an ERC-1271 wallet (bounded: headers are not a place for kilobytes)
+_HEADER = re.compile(r"^\s*(\d{1,78}):(\d{1,78}):(0x[0-9a-fA-F]{2,1024})\s*$")
+
+
+class MalformedVoucher(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Voucher:
+    channel_id: int
+    cumulative_amount: int
+    signature: bytes
+
+    @property
+    def signature_hex(self) -> str:
+        return HexBytes(self.signature).to_0x_hex()
+
+    def header_value(self) -> str:
+        return f"{self.channel_id}:{self.cumulative_amount}:{self.signature_hex}"
+
+
+def parse_voucher_header(value: str) -> Voucher:
+    match = _HEADER.match(value)
+    if match is None:
+        raise MalformedVoucher(f"{VOUCHER_HEADER} must be <channelId>:<cumulativeAmount>:"
+                               "<0x signature> with decimal amounts")
+    channel_id, amount = int(match[1]), int(match[2])
+    if not (0 < channel_id <= MAX_UINT256 and amount <= MAX_UINT256):
+        raise MalformedVoucher("channel id and amount must be uint256 (channel ids start at 1)")
+    if len(match[3]) % 2:
+        raise MalformedVoucher("the signature must be whole bytes of hex")
+    return Voucher(channel_id, amount, bytes(HexBytes(match[3])))
+
+
+def voucher_typed_data(chain_id: int, market: str, channel_id: int,
+                       cumulative_amount: int) -> dict[str, Any]:
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Voucher": [
+                {"name": "channelId", "type": "uint256"},
+                {"name": "cumulativeAmount", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Voucher",
+        "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id,
+                   "verifyingContract": market},
+        "message": {"channelId": channel_id, "cumulativeAmount": cumulative_amount},
+    }
+
+
+def voucher_message(chain_id: int, market: str, channel_id: int,
+                    cumulative_amount: int) -> SignableMessage:
+    return encode_typed_data(full_message=voucher_typed_data(chain_id, market, channel_id,
+                                                             cumulative_amount))
+
+
+def voucher_digest(chain_id: int, market: str, channel_id: int, cumulative_amount: int) -> bytes:
+    """What `ComputeMarket.voucherDigest(channelId, cumulativeAmount)` returns."""
+    return bytes(_hash_eip191_message(voucher_message(chain_id, market, channel_id,
+                                                      cumulative_amount)))
+
+
+def recover_signer(digest: bytes, signature: bytes) -> str | None:
+    """The address whose 65-byte ECDSA signature this is; None for anything else."""
+    if len(signature) != 65:
+        return None
+    try:
+        return str(Account._recover_hash(digest, signature=signature))
+    except Exception:  # malformed r/s/v: not a signature of anyone
+        return None
+
+
+def sign_voucher(private_key: Any, chain_id: int, market: str, channel_id: int,
+                 cumulative_amount: int) -> Voucher:
+    """A buyer's voucher (clients, tests, benchmarks)."""
+    signed = Account.sign_message(voucher_message(chain_id, market, channel_id,
+                                                  cumulative_amount), private_key)
+    return Voucher(channel_id, cumulative_amount, bytes(signed.signature))

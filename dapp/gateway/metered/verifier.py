@@ -1,0 +1,160 @@
+"""Is this voucher worth one more call? Checked against the chain (cached channel state) and
+the voucher ledger, with the EIP-712 digest computed locally.
+
+A voucher pays for a call when its channel exists, is ours, is in our price token, is not
+about to expire, its signature is the channel buyer's (ECDSA, or ERC-1271 for a contract
+buyer), and its cumulative amount is at least one price above the last accepted amount and
+within the deposit. Anything else is 402 Payment Required with the terms to pay by.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from dapp.errors import PaymentRequired
+from dapp.gateway.metered.market import ChannelState, MarketReader
+from dapp.gateway.metered.signing import (
+    VOUCHER_HEADER,
+    MalformedVoucher,
+    Voucher,
+    parse_voucher_header,
+    recover_signer,
+    voucher_digest,
+)
+from dapp.gateway.vouchers import VoucherLedger
+
+#: a channel must stay open this long after a call, so the redeemer can still cash it in
+EXPIRY_MARGIN_SECONDS = 60
+
+REASONS = ("missing", "malformed", "unknown-channel", "wrong-provider", "wrong-token",
+           "expired", "wrong-signer", "stale", "over-deposit")
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What a call costs and whom to pay: the body of every 402."""
+
+    price: int
+    token: str
+    provider: str
+    market: str
+    chain_id: int
+
+    def as_problem(self) -> dict[str, Any]:
+        return {"price": str(self.price), "token": self.token, "provider": self.provider,
+                "market": self.market, "chain_id": self.chain_id}
+
+
+@dataclass(frozen=True)
+class CheckedVoucher:
+    voucher: Voucher
+    channel: ChannelState
+    accepted_before: int
+
+
+class VoucherVerifier:
+    def __init__(self, market: MarketReader, ledger: VoucherLedger, provider: str, price: int,
+                 chain_id: int, observe_rejection: Any = None) -> None:
+        self.market = market
+        self.ledger = ledger
+        self.provider = provider
+        self.price = price
+        self.chain_id = chain_id
+        self._observe = observe_rejection
+
+    def terms(self) -> Terms:
+        token = self.market.provider(self.provider).price_token
+        return Terms(self.price, token, self.provider, self.market.address, self.chain_id)
+
+    def accepted(self, channel: ChannelState) -> int:
+        """The highest amount already paid for on `channel`: ledger or chain, whichever is
+        higher (the chain's `redeemed` counts even if the ledger never saw it)."""
+        stored = self.ledger.latest(str(channel.channel_id))
+        return max(stored.cumulative_amount if stored else 0, channel.redeemed)
+
+    def check(self, header: str | None, now: float | None = None) -> CheckedVoucher:
+        """The voucher in `header`, checked; PaymentRequired (402) with the reason otherwise."""
+        if header is None:
+            raise self._refuse("missing", f"this call costs {self.price}: send a voucher in "
+                                          f"{VOUCHER_HEADER}")
+        try:
+            voucher = parse_voucher_header(header)
+        except MalformedVoucher as error:
+            raise self._refuse("malformed", str(error)) from None
+        channel_id = voucher.channel_id
+        channel = self.market.channel(channel_id)
+        if not channel.exists:
+            raise self._refuse("unknown-channel", f"channel {channel_id} does not exist",
+                               channel_id)
+        if channel.provider != self.provider:
+            raise self._refuse("wrong-provider", f"channel {channel_id} pays "
+                               f"{channel.provider}, not this gateway", channel_id)
+        token = self.market.provider(self.provider).price_token
+        if channel.token != token:
+            raise self._refuse("wrong-token", f"channel {channel_id} is in {channel.token}; "
+                               f"calls are priced in {token}", channel_id)
+        moment = time.time() if now is None else now
+        if channel.expiry < moment + EXPIRY_MARGIN_SECONDS:
+            channel = self.market.channel(channel_id, fresh=True)  # extended since?
+            if channel.expiry < moment + EXPIRY_MARGIN_SECONDS:
+                raise self._refuse(
+                    "expired", f"channel {channel_id} expires at {channel.expiry}; calls need "
+                    f"{EXPIRY_MARGIN_SECONDS} s left to be redeemed", channel_id,
+                    accepted=self.accepted(channel), expiry=channel.expiry)
+        accepted = self.accepted(channel)
+        needed = accepted + self.price
+        if voucher.cumulative_amount < needed:
+            raise self._refuse("stale", f"the voucher is for {voucher.cumulative_amount}; this "
+                               f"call needs a cumulative amount of at least {needed}",
+                               channel_id, accepted=accepted)
+        if voucher.cumulative_amount > channel.deposit:
+            channel = self.market.channel(channel_id, fresh=True)  # topped up since?
+            if voucher.cumulative_amount > channel.deposit:
+                raise self._refuse(
+                    "over-deposit", f"the voucher is for {voucher.cumulative_amount}, more "
+                    f"than channel {channel_id}'s deposit of {channel.deposit}", channel_id,
+                    accepted=accepted, deposit=str(channel.deposit))
+        if not self._signed_by_buyer(voucher, channel):
+            raise self._refuse("wrong-signer", f"the voucher is not signed by channel "
+                               f"{channel_id}'s buyer {channel.buyer} (for chain "
+                               f"{self.chain_id} and market {self.market.address})",
+                               channel_id, accepted=accepted)
+        return CheckedVoucher(voucher, channel, accepted)
+
+    def accept(self, checked: CheckedVoucher) -> int:
+        """Store the voucher durably (compare-and-set: at least one price above the stored
+        one); its amount on success. Concurrent calls that spent the same value lose here."""
+        voucher = checked.voucher
+        if not self.ledger.accept(str(voucher.channel_id), voucher.cumulative_amount,
+                                  voucher.signature_hex, min_increment=self.price):
+            accepted = self.accepted(checked.channel)
+            raise self._refuse("stale", f"another call took this voucher's value first: "
+                               f"channel {voucher.channel_id} is at {accepted}; send at least "
+                               f"{accepted + self.price}", voucher.channel_id,
+                               accepted=accepted)
+        return voucher.cumulative_amount
+
+    def _signed_by_buyer(self, voucher: Voucher, channel: ChannelState) -> bool:
+        digest = voucher_digest(self.chain_id, self.market.address, voucher.channel_id,
+                                voucher.cumulative_amount)
+        if recover_signer(digest, voucher.signature) == channel.buyer:
+            return True
+        if self.market.is_contract(channel.buyer):
+            return self.market.erc1271_accepts(channel.buyer, digest, voucher.signature)
+        return False
+
+    def _refuse(self, reason: str, detail: str, channel_id: int | None = None,
+                accepted: int | None = None, **extra: Any) -> PaymentRequired:
+        if self._observe is not None:
+            self._observe(reason)
+        error = PaymentRequired(detail, hint="sign an EIP-712 Voucher for channel "
+                                             "<id> and send it as " + VOUCHER_HEADER
+                                             + ": <channelId>:<cumulativeAmount>:<0x signature>")
+        body = {"reason": reason, **self.terms().as_problem(),
+                "channel": None if channel_id is None else str(channel_id),
+                "accepted_cumulative": None if accepted is None else str(accepted)}
+        body.update(extra)
+        error.extra = body  # type: ignore[attr-defined]
+        return error

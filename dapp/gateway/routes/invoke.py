@@ -1,0 +1,160 @@
+"""Metered model calls: `POST /v1/models/{asset_id}/invoke`, paid per call with a payment-
+channel voucher, and the provider's side: `GET /v1/provider`, `POST /v1/provider/redeem`.
+
+A call: the asset must be a MODEL or ALGORITHM → the voucher is checked (402 otherwise) →
+the model runs in the sandbox with the body on stdin → only a successful run takes the
+voucher, stored durably (compare-and-set) before the output goes out. A model that fails is
+not charged (502, the voucher stays usable); a voucher whose value a concurrent call took
+first is refused (402 stale) and its output withheld.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import APIRouter, Depends, FastAPI, Path, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from dapp.errors import DappError, PaymentRequired
+from dapp.gateway.deps import current_account
+from dapp.gateway.metered.models import ModelFailed
+from dapp.gateway.metered.service import MeteredCalls
+from dapp.gateway.metered.signing import VOUCHER_HEADER
+from dapp.gateway.metrics import GatewayMetrics
+
+ACCEPTED_HEADER = "X-DataDAO-Accepted-Cumulative"
+PRICE_HEADER = "X-DataDAO-Price"
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    metered = MeteredCalls(app.state.services, app.state.metrics, app.state.content)
+    app.state.metered = metered
+    await metered.start()
+    try:
+        yield
+    finally:
+        await metered.aclose()
+
+
+router = APIRouter(prefix="/v1", tags=["metered calls"], lifespan=_lifespan)
+
+
+class NotTheProvider(DappError):
+    code = "not-the-provider"
+    http_status = 403
+
+
+def get_metered(request: Request) -> MeteredCalls:
+    metered: MeteredCalls = request.app.state.metered
+    return metered
+
+
+_INVOKE_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"description": "the model's stdout (application/json when it is JSON)",
+          "content": {"application/json": {}, "application/octet-stream": {}}},
+    402: {"description": "no voucher, or one that does not pay for this call: problem+json "
+                         "with reason, price, token, provider, market, chain_id, channel, "
+                         "accepted_cumulative"},
+    404: {"description": "no such asset, or not a MODEL/ALGORITHM (not-a-model)"},
+    409: {"description": "the model's content key is not sealed to this gateway"},
+    422: {"description": "the model's content has no model.py (invalid-model)"},
+    502: {"description": "the model failed (error exit, time/memory/output limit); not charged"},
+    503: {"description": "this gateway is not a provider, or not ready yet"},
+}
+
+
+@router.post("/models/{asset_id}/invoke", response_class=Response,
+             responses=_INVOKE_RESPONSES)
+async def invoke_model(
+    request: Request,
+    asset_id: int = Path(ge=1, le=2**256 - 1),
+    metered: MeteredCalls = Depends(get_metered),
+) -> Response:
+    """Run the model once on the request body (stdin) and answer with its stdout. Pay with
+    `X-DataDAO-Voucher: <channelId>:<cumulativeAmount>:<0x signature>`."""
+    metrics: GatewayMetrics = metered.metrics
+    provider = metered.provider()
+    await anyio.to_thread.run_sync(metered.models.check_is_model, asset_id)
+    price = provider.verifier.price
+    checked = None
+    try:
+        if price:
+            checked = await anyio.to_thread.run_sync(provider.verifier.check,
+                                                     request.headers.get(VOUCHER_HEADER))
+        folder = await metered.models.files(asset_id)
+        body = await request.body()
+        output = await anyio.to_thread.run_sync(metered.models.run, folder, body)
+        accepted = 0
+        if checked is not None:
+            accepted = await anyio.to_thread.run_sync(provider.verifier.accept, checked)
+    except PaymentRequired:
+        metrics.metered_calls.labels("payment-required").inc()
+        raise
+    except ModelFailed:
+        metrics.metered_calls.labels("model-failed").inc()
+        raise
+    metrics.metered_calls.labels("paid").inc()
+    headers = {PRICE_HEADER: str(price), ACCEPTED_HEADER: str(accepted),
+               "Cache-Control": "no-store"}
+    return Response(output.body, media_type=output.media_type, headers=headers)
+
+
+class ProviderOut(BaseModel):
+    address: str = Field(description="the provider account: open channels to it")
+    market: str = Field(description="the ComputeMarket")
+    chain_id: int
+    token: str = Field(description="channels with this provider are in this token")
+    price: str = Field(description="base units of `token` per call (decimal string)")
+    registered: bool
+    endpoint: str
+    vouchers_pending: int = Field(description="channels with value not yet redeemed")
+
+
+@router.get("/provider", response_model=ProviderOut)
+async def provider_info(metered: MeteredCalls = Depends(get_metered)) -> ProviderOut:
+    """Whom to open a channel to, and what a call costs."""
+    provider = metered.provider()
+    state = await anyio.to_thread.run_sync(provider.market.provider, provider.address)
+    pending = await anyio.to_thread.run_sync(metered.ledger.pending)
+    return ProviderOut(address=provider.address, market=provider.market.address,
+                       chain_id=provider.verifier.chain_id, token=state.price_token,
+                       price=str(provider.verifier.price), registered=state.registered,
+                       endpoint=state.endpoint, vouchers_pending=len(pending))
+
+
+class RedeemedOut(BaseModel):
+    channel: str
+    cumulative_amount: str
+    amount: str = Field(description="newly paid by this round")
+
+
+class RedeemRoundOut(BaseModel):
+    redeemed: list[RedeemedOut]
+    amount: str = Field(description="total newly paid")
+    already_settled: list[str] = Field(description="channels found paid on chain already")
+    written_off: list[str] = Field(description="channels that can never pay (reclaimed...)")
+    tx_hashes: list[str]
+
+
+@router.post("/provider/redeem", response_model=RedeemRoundOut)
+async def redeem_now(account: str = Depends(current_account),
+                     metered: MeteredCalls = Depends(get_metered)) -> RedeemRoundOut:
+    """Redeem every pending voucher now (one redeemMany). Only the provider account itself
+    may ask (sign in as it): a round costs it gas."""
+    provider = metered.provider()
+    if account.lower() != provider.address.lower():
+        raise NotTheProvider("only the provider account may force a redemption round",
+                             hint=f"sign in as {provider.address}")
+    result = await anyio.to_thread.run_sync(provider.redeemer.redeem)
+    return RedeemRoundOut(
+        redeemed=[RedeemedOut(channel=v.channel_id, cumulative_amount=str(v.cumulative_amount),
+                              amount=str(v.unredeemed)) for v in result.redeemed],
+        amount=str(result.amount),
+        already_settled=[v.channel_id for v in result.already_settled],
+        written_off=[v.channel_id for v in result.written_off],
+        tx_hashes=result.tx_hashes,
+    )

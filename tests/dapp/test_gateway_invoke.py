@@ -1,0 +1,407 @@
+"""Metered model calls against the real stack: ganache with the ComputeMarket, Kubo, and the
+gateway as a subprocess acting as a registered provider (dev account 8 from its keystore).
+
+A tiny model (a folder with model.py reading a weights file next to it) is published
+encrypted and sealed to the gateway; dev account 9 opens channels (approve + openChannel) and
+pays each call with an EIP-712 voucher for the cumulative amount. Redemption is forced through
+`POST /v1/provider/redeem` and checked on chain: the provider's token balance and the
+channel's `redeemed` rise by exactly what was called, across a SIGKILL of the gateway too."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from web3 import Web3
+from web3.contract import Contract
+from web3.logs import DISCARD
+
+from dapp.chain.accounts import Keystore
+from dapp.chain.contracts import load_abi
+from dapp.crypto.sealing import seal_key
+from dapp.crypto.segments import DEFAULT_SEGMENT_SIZE, encrypt_stream, generate_content_key
+from dapp.gateway.metered.signing import VOUCHER_HEADER, sign_voucher
+from dapp.gateway.vouchers import VoucherLedger
+from dapp.ipfs.cid import cid_to_chain
+from dapp.ipfs.client import IpfsClient
+from dapp.metadata import CIPHER_DDX1, AssetMetadata, ContentInfo, FileEntry, SealedKey
+from dapp.packing import iter_packed, plan_pack
+from dapp.store.db import make_engine
+from tests.dapp.conftest import Gateway, Kubo, make_settings, start_gateway
+from tests.dapp.test_gateway_content import assert_problem, dev_account, session
+
+PROVIDER = dev_account(8)
+BUYER = dev_account(9)
+STRANGER = dev_account(6)
+OTHER_PROVIDER = dev_account(7)
+PASSWORD = "provider-test-password"
+PRICE = 10**15  # 0.001 DDT per call
+DEPOSIT = 1000 * PRICE
+CHAIN_ID = 1337
+DATASET, MODEL = 0, 1
+
+MODEL_PY = """\
+import json, os, pathlib, sys
+weights = json.loads((pathlib.Path(os.environ["MODEL_DIR"]) / "weights.json").read_text())
+request = json.loads(sys.stdin.buffer.read() or b"{}")
+if request.get("crash"):
+    sys.exit(3)
+print(json.dumps({"echo": request, "scaled": request.get("x", 0) * weights["scale"]}))
+"""
+
+
+@dataclass
+class Stack:
+    web3: Web3
+    registry: Contract
+    token: Contract
+    market: Contract
+    gateway: Gateway
+    kubo: Kubo
+    log_dir: Path
+
+    def transact(self, call, sender: str) -> dict:  # type: ignore[no-untyped-def, type-arg]
+        receipt = self.web3.eth.wait_for_transaction_receipt(
+            call.transact({"from": sender, "gas": 2_000_000}))
+        assert receipt["status"] == 1
+        return dict(receipt)
+
+    def balance(self, account: str) -> int:
+        return int(self.token.functions.balanceOf(account).call())
+
+    def channel(self, channel_id: int) -> tuple:  # type: ignore[type-arg]
+        return tuple(self.market.functions.getChannel(channel_id).call())
+
+    def open_channel(self, deposit: int = DEPOSIT, expires_in: int = 7 * 24 * 3600,
+                     provider: str = PROVIDER.address) -> int:
+        self.transact(self.token.functions.approve(self.market.address, deposit), BUYER.address)
+        expiry = self.web3.eth.get_block("latest")["timestamp"] + expires_in
+        receipt = self.transact(self.market.functions.openChannel(provider, deposit, expiry),
+                                BUYER.address)
+        (event,) = self.market.events.ChannelOpened().process_receipt(receipt, errors=DISCARD)
+        return int(event["args"]["channelId"])
+
+    def voucher(self, channel_id: int, amount: int, signer=BUYER,  # type: ignore[no-untyped-def]
+                chain_id: int = CHAIN_ID, market: str | None = None) -> dict[str, str]:
+        """The X-DataDAO-Voucher header for `amount` in total on `channel_id`."""
+        signed = sign_voucher(signer.key, chain_id, market or self.market.address, channel_id,
+                              amount)
+        return {VOUCHER_HEADER: signed.header_value()}
+
+
+def publish_model(stack: Stack, path: Path, kind: int = MODEL) -> int:
+    """Pack, encrypt, seal to the gateway, add to Kubo, publish on chain: the asset id."""
+    public_key = httpx.get(f"{stack.gateway.url}/v1/gateway", timeout=10).json()["public_key"]
+    plan = plan_pack(path)
+    content_key = generate_content_key()
+    stream = encrypt_stream(content_key, iter_packed(path, plan), plan.size)
+    with IpfsClient(stack.kubo.api_url, timeout_seconds=60) as ipfs:
+        content_cid = ipfs.add_chunks(stream).cid
+        metadata = AssetMetadata(
+            title="Scaler model", kind="model" if kind == MODEL else "dataset",
+            license="MIT", size=plan.size,
+            files=[FileEntry(path=f.path, size=f.size, sha256=f.sha256) for f in plan.files],
+            content=ContentInfo(encrypted=True, plaintext_size=plan.size, cipher=CIPHER_DDX1,
+                                segment_size=DEFAULT_SEGMENT_SIZE),
+            sealed_keys=[SealedKey(gateway_public_key=public_key,
+                                   sealed_key=seal_key(content_key, public_key))],
+        )
+        metadata_cid = ipfs.add_bytes(metadata.to_canonical_json()).cid
+    offer = (stack.token.address, 10**18, 0, 1)
+    receipt = stack.transact(stack.registry.functions.publish(
+        kind, cid_to_chain(content_cid), cid_to_chain(metadata_cid), 0, [offer]),
+        dev_account(4).address)
+    (event,) = stack.registry.events.AssetPublished().process_receipt(receipt, errors=DISCARD)
+    return int(event["args"]["assetId"])
+
+
+def start_provider_gateway(settings, log_file: Path) -> Gateway:  # type: ignore[no-untyped-def]
+    gateway = start_gateway(settings, log_file)
+    gateway.process.wait_until(
+        lambda: httpx.get(f"{gateway.url}/v1/provider", timeout=2).status_code == 200, 90)
+    return gateway
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def stack(chain, kubo, deployments_file: Path, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[Stack]:
+    base = tmp_path_factory.mktemp("gateway-invoke")
+    Keystore(base / "keystore").import_key("provider", PROVIDER.key.hex(), PASSWORD)
+    settings = make_settings(
+        base, chain, kubo, deployments_file=deployments_file, rate_limit_per_minute=100_000,
+        provider_account="provider", keystore_password=PASSWORD, invoke_price=PRICE,
+        voucher_batch_size=10_000, voucher_batch_age_seconds=3600,
+        compute_cpu_seconds=10, compute_wall_seconds=30, compute_memory_mb=512,
+    )
+    gateway = start_provider_gateway(settings, base / "gateway.log")
+    web3 = Web3(Web3.HTTPProvider(chain.rpc_url, request_kwargs={"timeout": 30}))
+    entry = json.loads(deployments_file.read_text())[str(CHAIN_ID)]
+    market = web3.eth.contract(address=entry["ComputeMarket"]["address"],
+                               abi=load_abi("ComputeMarket"))
+    yield Stack(
+        web3=web3,
+        registry=web3.eth.contract(address=entry["AssetRegistry"]["address"],
+                                   abi=load_abi("AssetRegistry")),
+        token=web3.eth.contract(address=entry["TestToken"]["address"], abi=load_abi("TestToken")),
+        market=market, gateway=gateway, kubo=kubo, log_dir=base,
+    )
+    gateway.process.stop()
+
+
+@pytest.fixture(scope="module")
+def model_id(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> int:
+    folder = tmp_path_factory.mktemp("model") / "scaler"
+    folder.mkdir()
+    (folder / "model.py").write_text(MODEL_PY)
+    (folder / "weights.json").write_text(json.dumps({"scale": 3}))
+    return publish_model(stack, folder)
+
+
+def invoke_url(stack: Stack, asset_id: int) -> str:
+    return f"{stack.gateway.url}/v1/models/{asset_id}/invoke"
+
+
+def redeem_now(stack: Stack) -> dict:  # type: ignore[type-arg]
+    response = httpx.post(f"{stack.gateway.url}/v1/provider/redeem",
+                          headers=session(stack.gateway, PROVIDER), timeout=120)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def call(client: httpx.Client, stack: Stack, model: int, channel_id: int, n: int
+         ) -> httpx.Response:
+    return client.post(invoke_url(stack, model), json={"x": n},
+                       headers=stack.voucher(channel_id, n * PRICE), timeout=60)
+
+
+def assert_paid_call(response: httpx.Response, n: int) -> None:
+    assert response.status_code == 200, response.text
+    assert response.json() == {"echo": {"x": n}, "scaled": 3 * n}
+    assert response.headers["x-datadao-accepted-cumulative"] == str(n * PRICE)
+
+
+# --- tests ------------------------------------------------------------------------------------
+def test_gateway_registered_itself_as_provider(stack: Stack) -> None:
+    info = httpx.get(f"{stack.gateway.url}/v1/provider").json()
+    assert info["address"] == PROVIDER.address and info["registered"]
+    assert info["price"] == str(PRICE) and info["market"] == stack.market.address
+    assert info["endpoint"] == stack.gateway.url and info["token"] == stack.token.address
+    on_chain = stack.market.functions.getProvider(PROVIDER.address).call()
+    assert on_chain[0] == stack.token.address and on_chain[1] == PRICE
+    assert on_chain[2] >= 100 * 10**18  # at least minProviderStake (jobs may add more)
+
+
+def test_hundred_paid_calls_redeem_to_exactly_hundred_prices(stack: Stack, model_id: int
+                                                              ) -> None:
+    redeem_now(stack)  # nothing else pending: the balance below moves only by this channel
+    channel_id = stack.open_channel()
+    before = stack.balance(PROVIDER.address)
+    started = time.monotonic()
+    with httpx.Client() as client:
+        for n in range(1, 101):
+            assert_paid_call(call(client, stack, model_id, channel_id, n), n)
+    elapsed = time.monotonic() - started
+    print(f"\n100 paid calls in {elapsed:.2f} s ({100 / elapsed:.1f} calls/s)")
+    assert stack.balance(PROVIDER.address) == before  # nothing redeemed yet: batching
+    result = redeem_now(stack)
+    assert result["amount"] == str(100 * PRICE) and len(result["tx_hashes"]) == 1
+    assert stack.balance(PROVIDER.address) == before + 100 * PRICE
+    assert stack.channel(channel_id)[5] == 100 * PRICE  # Channel.redeemed
+    assert redeem_now(stack)["redeemed"] == []  # redeeming again pays nothing
+
+
+def test_sigkill_after_call_60_loses_and_doubles_nothing(stack: Stack, model_id: int) -> None:
+    redeem_now(stack)
+    channel_id = stack.open_channel()
+    before = stack.balance(PROVIDER.address)
+    with httpx.Client() as client:
+        for n in range(1, 61):
+            assert_paid_call(call(client, stack, model_id, channel_id, n), n)
+    stack.gateway.process.kill()
+    restarted = start_provider_gateway(stack.gateway.settings, stack.log_dir / "gateway.log")
+    stack.gateway.process = restarted.process
+    with httpx.Client() as client:
+        replay = call(client, stack, model_id, channel_id, 60)  # paid before the kill
+        body = assert_problem(replay, 402, "payment-required")
+        assert body["reason"] == "stale" and body["accepted_cumulative"] == str(60 * PRICE)
+        for n in range(61, 101):
+            assert_paid_call(call(client, stack, model_id, channel_id, n), n)
+    result = redeem_now(stack)
+    assert result["amount"] == str(100 * PRICE)
+    assert stack.balance(PROVIDER.address) == before + 100 * PRICE
+    assert stack.channel(channel_id)[5] == 100 * PRICE
+
+
+def test_round_after_a_crash_between_send_and_mark_does_not_redeem_twice(
+    stack: Stack, model_id: int
+) -> None:
+    """The provider's redeemMany was mined but the ledger never marked it (simulated: the
+    same voucher redeemed on chain directly); the next round only marks it."""
+    redeem_now(stack)
+    channel_id = stack.open_channel()
+    with httpx.Client() as client:
+        for n in range(1, 6):
+            assert_paid_call(call(client, stack, model_id, channel_id, n), n)
+    signature = stack.voucher(channel_id, 5 * PRICE)[VOUCHER_HEADER].rsplit(":", 1)[1]
+    stack.transact(stack.market.functions.redeem(channel_id, 5 * PRICE, signature),
+                   PROVIDER.address)
+    before = stack.balance(PROVIDER.address)
+    result = redeem_now(stack)
+    assert result["already_settled"] == [str(channel_id)]
+    assert result["redeemed"] == [] and result["tx_hashes"] == []
+    assert stack.balance(PROVIDER.address) == before
+    assert stack.channel(channel_id)[5] == 5 * PRICE
+
+
+def test_missing_voucher_is_402_with_the_terms(stack: Stack, model_id: int) -> None:
+    response = httpx.post(invoke_url(stack, model_id), json={"x": 1}, timeout=30)
+    body = assert_problem(response, 402, "payment-required")
+    assert body["reason"] == "missing"
+    assert body["price"] == str(PRICE) and body["token"] == stack.token.address
+    assert body["provider"] == PROVIDER.address and body["market"] == stack.market.address
+    assert body["chain_id"] == CHAIN_ID and body["channel"] is None
+
+
+@pytest.fixture(scope="module")
+def rejection_channel(stack: Stack, model_id: int) -> int:
+    """A channel with one paid call (10 prices deposit)."""
+    channel_id = stack.open_channel(deposit=10 * PRICE)
+    with httpx.Client() as client:
+        assert_paid_call(call(client, stack, model_id, channel_id, 1), 1)
+    return channel_id
+
+
+def rejected(stack: Stack, model_id: int, headers: dict[str, str], reason: str) -> dict:  # type: ignore[type-arg]
+    response = httpx.post(invoke_url(stack, model_id), json={"x": 1}, headers=headers,
+                          timeout=30)
+    body = assert_problem(response, 402, "payment-required")
+    assert body["reason"] == reason, body
+    assert body["price"] == str(PRICE) and body["provider"] == PROVIDER.address
+    return body
+
+
+def test_same_voucher_again_is_402_stale(stack: Stack, model_id: int,
+                                         rejection_channel: int) -> None:
+    body = rejected(stack, model_id, stack.voucher(rejection_channel, PRICE), "stale")
+    assert body["channel"] == str(rejection_channel)
+    assert body["accepted_cumulative"] == str(PRICE)
+    # less than one price above the accepted amount is stale too
+    rejected(stack, model_id, stack.voucher(rejection_channel, 2 * PRICE - 1), "stale")
+
+
+def test_voucher_over_the_deposit_is_402(stack: Stack, model_id: int,
+                                         rejection_channel: int) -> None:
+    body = rejected(stack, model_id, stack.voucher(rejection_channel, 11 * PRICE), "over-deposit")
+    assert body["deposit"] == str(10 * PRICE) and body["accepted_cumulative"] == str(PRICE)
+
+
+def test_voucher_signed_by_someone_else_is_402(stack: Stack, model_id: int,
+                                               rejection_channel: int) -> None:
+    rejected(stack, model_id, stack.voucher(rejection_channel, 2 * PRICE, signer=STRANGER),
+             "wrong-signer")
+
+
+def test_voucher_for_another_chain_or_market_is_402(stack: Stack, model_id: int,
+                                                    rejection_channel: int) -> None:
+    other_chain = stack.voucher(rejection_channel, 2 * PRICE, chain_id=1)
+    rejected(stack, model_id, other_chain, "wrong-signer")
+    other_market = stack.voucher(rejection_channel, 2 * PRICE, market=stack.token.address)
+    rejected(stack, model_id, other_market, "wrong-signer")
+
+
+def test_channel_about_to_expire_is_402(stack: Stack, model_id: int) -> None:
+    channel_id = stack.open_channel(deposit=10 * PRICE, expires_in=20)
+    body = rejected(stack, model_id, stack.voucher(channel_id, PRICE), "expired")
+    assert body["channel"] == str(channel_id)
+
+
+def test_unknown_channel_and_malformed_header_are_402(stack: Stack, model_id: int) -> None:
+    rejected(stack, model_id, stack.voucher(10**9, PRICE), "unknown-channel")
+    rejected(stack, model_id, {VOUCHER_HEADER: "1:abc:0x00"}, "malformed")
+
+
+def test_channel_to_another_provider_is_402(stack: Stack, model_id: int) -> None:
+    other = OTHER_PROVIDER.address
+    stake = 100 * 10**18
+    stack.transact(stack.token.functions.approve(stack.market.address, stake), other)
+    stack.transact(stack.market.functions.registerProvider(
+        "http://elsewhere.example", stack.token.address, PRICE, stake), other)
+    channel_id = stack.open_channel(deposit=10 * PRICE, provider=other)
+    rejected(stack, model_id, stack.voucher(channel_id, PRICE), "wrong-provider")
+
+
+def test_failed_model_is_502_and_not_charged(stack: Stack, model_id: int) -> None:
+    channel_id = stack.open_channel(deposit=10 * PRICE)
+    response = httpx.post(invoke_url(stack, model_id), json={"crash": True},
+                          headers=stack.voucher(channel_id, PRICE), timeout=30)
+    body = assert_problem(response, 502, "model-failed")
+    assert body["reason"] == "exited with code 3"
+    with httpx.Client() as client:  # the same voucher pays for the next call
+        assert_paid_call(call(client, stack, model_id, channel_id, 1), 1)
+
+
+def test_dataset_cannot_be_invoked(stack: Stack, tmp_path: Path) -> None:
+    data = tmp_path / "rows.csv"
+    data.write_text("a,b\n1,2\n")
+    dataset_id = publish_model(stack, data, kind=DATASET)
+    response = httpx.post(invoke_url(stack, dataset_id), json={}, timeout=30)
+    assert_problem(response, 404, "not-a-model")
+
+
+def test_single_file_model_runs(stack: Stack, tmp_path: Path) -> None:
+    script = tmp_path / "model.py"
+    script.write_text("import sys\nsys.stdout.write(sys.stdin.read().upper())\n")
+    asset_id = publish_model(stack, script)
+    channel_id = stack.open_channel(deposit=10 * PRICE)
+    response = httpx.post(invoke_url(stack, asset_id), content=b"hello model",
+                          headers=stack.voucher(channel_id, PRICE), timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.content == b"HELLO MODEL"
+    assert response.headers["content-type"] == "application/octet-stream"
+
+
+def test_parallel_calls_lose_no_value(stack: Stack, model_id: int) -> None:
+    """20 concurrent calls with vouchers 1..20 prices: some may arrive after a higher one and
+    be refused as stale, but every call answered 200 is paid by a distinct price."""
+    redeem_now(stack)
+    channel_id = stack.open_channel()
+
+    def one(n: int) -> tuple[int, httpx.Response]:
+        with httpx.Client() as client:
+            return n, call(client, stack, model_id, channel_id, n)
+
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(one, range(1, 21)))
+    paid = [n for n, response in results if response.status_code == 200]
+    for _, response in results:
+        if response.status_code != 200:
+            assert response.json()["reason"] == "stale", response.text
+    assert paid
+    ledger = VoucherLedger(make_engine(stack.gateway.settings.resolved_database_url))
+    stored = ledger.latest(str(channel_id))
+    assert stored is not None and stored.cumulative_amount == max(paid) * PRICE
+    # n calls answered 200 carry at least n prices of value
+    assert len(paid) * PRICE <= stored.cumulative_amount
+    before = stack.balance(PROVIDER.address)
+    assert redeem_now(stack)["amount"] == str(max(paid) * PRICE)
+    assert stack.balance(PROVIDER.address) == before + max(paid) * PRICE
+
+
+def test_metrics_count_calls_402s_and_pending_vouchers(stack: Stack) -> None:
+    text = httpx.get(f"{stack.gateway.url}/metrics").text
+    assert 'gateway_metered_calls_total{outcome="paid"}' in text
+    assert 'gateway_payment_required_total{reason="stale"}' in text
+    assert "gateway_vouchers_pending" in text
+
+
+def test_only_the_provider_may_force_a_redemption(stack: Stack) -> None:
+    response = httpx.post(f"{stack.gateway.url}/v1/provider/redeem",
+                          headers=session(stack.gateway, BUYER), timeout=30)
+    assert_problem(response, 403, "not-the-provider")

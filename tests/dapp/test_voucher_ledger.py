@@ -108,3 +108,57 @@ def test_sigkill_mid_stream_loses_no_acknowledged_voucher(tmp_path: Path) -> Non
     assert stored is not None
     # every acknowledged voucher is durable: the stored one is at least the last ack
     assert stored.cumulative_amount >= acknowledged[-1]
+
+
+def test_a_voucher_must_exceed_the_stored_one_by_the_price(tmp_path: Path) -> None:
+    book = ledger(tmp_path / "v.db")
+    assert not book.accept("ch", 9, "0x0", min_increment=10)  # below one price: never stored
+    assert book.latest("ch") is None
+    assert book.accept("ch", 10, "0x1", min_increment=10)
+    assert not book.accept("ch", 19, "0x2", min_increment=10)  # only 9 more: stale
+    assert book.accept("ch", 20, "0x3", min_increment=10)
+    assert book.accept("ch", 55, "0x4", min_increment=10)  # more than a price more is fine
+    stored = book.latest("ch")
+    assert stored is not None and (stored.cumulative_amount, stored.signature) == (55, "0x4")
+
+
+def _pricing_writer(path: str, worker: int, workers: int, out: str) -> None:
+    book = ledger(Path(path))
+    won = sum(book.accept("priced", amount, f"0x{amount:x}", min_increment=7)
+              for amount in range(7 + worker, 2000, workers))
+    Path(out).write_text(str(won))
+
+
+def test_concurrent_priced_accepts_never_spend_the_same_value_twice(tmp_path: Path) -> None:
+    """Four processes race vouchers a few units apart at price 7: however they interleave,
+    n accepted calls are backed by at least n prices."""
+    path = tmp_path / "v.db"
+    ledger(path).latest("warm-up")
+    context = multiprocessing.get_context("spawn")
+    outs = [tmp_path / f"won-{i}" for i in range(4)]
+    workers = [context.Process(target=_pricing_writer, args=(str(path), i, 4, str(out)))
+               for i, out in enumerate(outs)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    accepted = sum(int(out.read_text()) for out in outs)
+    stored = ledger(path).latest("priced")
+    assert stored is not None and accepted >= 1
+    assert accepted * 7 <= stored.cumulative_amount < 2000
+
+
+def test_pending_vouchers_carry_their_age_and_a_write_off_ends_them(tmp_path: Path) -> None:
+    book = ledger(tmp_path / "v.db")
+    before = int(time.time())
+    book.accept("gone", 50, "0x1")
+    book.accept("kept", 60, "0x2")
+    pending = {v.channel_id: v for v in book.pending()}
+    assert (pending["gone"].first_unredeemed_at or 0) >= before
+    book.write_off(pending["gone"], "deposit reclaimed")
+    assert [v.channel_id for v in book.pending()] == ["kept"]
+    book.mark_redeemed([pending["kept"]], "0xtx")
+    assert book.pending() == []
+    kept = book.latest("kept")
+    assert kept is not None and kept.first_unredeemed_at is None and kept.unredeemed == 0

@@ -139,7 +139,9 @@ class Stack:
         self.processes.append(indexer)
 
     def start_gateway(self) -> None:
-        s = self.settings
+        from dapp.gateway.metered.provider import dev_provider_settings
+
+        s = dev_provider_settings(self.settings)  # dev account 3 as compute provider
         env = {**os.environ, **settings_env(s)}
         gateway = ManagedProcess(
             name="gateway",

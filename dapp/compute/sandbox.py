@@ -22,6 +22,9 @@ from dapp.errors import DappError
 
 UNSHARE = "/usr/bin/unshare"
 LOG_TAIL_BYTES = 4096
+# What Python prints when code in the sandbox reaches for the network it does not have.
+NETWORK_ERRORS = ("Network is unreachable", "Temporary failure in name resolution",
+                  "Name or service not known", "Cannot assign requested address")
 
 
 class SandboxUnavailable(DappError):
@@ -85,6 +88,8 @@ def _failure_reason(exit_code: int, stderr: str, timed_out: bool) -> str:
         return "output size limit exceeded"
     if "MemoryError" in stderr or "Cannot allocate memory" in stderr:
         return "memory limit exceeded"
+    if any(marker in stderr for marker in NETWORK_ERRORS):
+        return f"network access denied (exited with code {exit_code})"
     if exit_code < 0:
         return f"killed by signal {signal.Signals(-exit_code).name}"
     return f"exited with code {exit_code}"

@@ -19,6 +19,7 @@ from dapp.gateway.metrics import GatewayMetrics
 from dapp.gateway.middleware import AccessMiddleware, BodySizeLimit, RateLimiter
 from dapp.gateway.problems import install_problem_handlers, problem_responses
 from dapp.gateway.routes import auth, catalog, content, deployment, gateway_info, health, invoke
+from dapp.gateway.routes import jobs as compute_jobs
 from dapp.gateway.services import Services
 
 # The browser dApp as `npm run build` leaves it (`make dapp`); served at `/` when present.
@@ -71,6 +72,7 @@ def create_app(settings: Settings, services: Services | None = None,
     app.include_router(catalog.router)
     app.include_router(gateway_info.router)
     app.include_router(content.router)
+    app.include_router(compute_jobs.router)  # compute jobs; runs the job worker
     app.include_router(invoke.router)  # metered model calls; runs the voucher redeemer
 
     @app.get("/metrics", tags=["operations"], response_class=Response)

@@ -58,3 +58,11 @@ class GatewayMetrics:
             "gateway_rate_limited_total", "Requests refused by the rate limit",
             registry=self.registry,
         )
+        self.compute_jobs = Counter(
+            "gateway_compute_jobs_total", "Compute jobs run as provider, by outcome "
+            "(submitted, failed)", ["outcome"], registry=self.registry,
+        )
+        self.compute_job_seconds = Histogram(
+            "gateway_compute_job_seconds", "Wall time of compute jobs' algorithm runs",
+            registry=self.registry, buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900),
+        )

@@ -1,0 +1,150 @@
+"""A job's inputs on local disk: the dataset and the algorithm, each as its latest version on
+chain says, read from IPFS and decrypted with the content key sealed to this gateway.
+
+A single-file asset is written under its own name; a packed folder (a deterministic tar, see
+`dapp.packing`) is extracted with tarfile's `data` filter (no links out, no devices, no
+absolute paths). The result is made read-only (files 0444, folders 0555).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dapp.crypto.sealing import GatewayKeyPair, open_sealed_key
+from dapp.crypto.segments import decrypt_stream
+from dapp.errors import DappError
+from dapp.ipfs.cid import cid_from_chain
+from dapp.ipfs.client import IpfsClient
+from dapp.metadata import AssetMetadata
+
+KIND_NAMES = ("dataset", "model", "algorithm")
+
+
+class AssetUnusable(DappError):
+    """The asset cannot be used for this job (not sealed to us, corrupt, no entry point)."""
+
+    code = "asset-unusable"
+    http_status = 422
+
+
+@dataclass(frozen=True)
+class FetchedAsset:
+    asset_id: int
+    kind: str
+    path: Path  # the file, or the folder of a packed asset
+    metadata: AssetMetadata
+
+
+def is_archive(metadata: AssetMetadata) -> bool:
+    """A packed folder (a tar) rather than one file stored as is (`dapp.packing`)."""
+    files = metadata.files
+    return not (len(files) == 1 and files[0].size == metadata.size)
+
+
+class AssetFetcher:
+    def __init__(self, registry: Any, ipfs: IpfsClient, keypair: GatewayKeyPair,
+                 metadata_max_bytes: int = 1 << 20) -> None:
+        self.registry = registry  # a web3 AssetRegistry contract
+        self.ipfs = ipfs
+        self.keypair = keypair
+        self.metadata_max_bytes = metadata_max_bytes
+
+    def fetch(self, asset_id: int, into: Path) -> FetchedAsset:
+        """The asset's latest version under `into` (a new folder)."""
+        kind = KIND_NAMES[int(self.registry.functions.assetInfo(asset_id).call()[0])]
+        (content, metadata_cid, _published) = self.registry.functions.latestVersion(
+            asset_id).call()
+        content_cid = cid_from_chain(bytes(content[0]), int(content[1]))
+        metadata = AssetMetadata.from_json(
+            self._read_limited(cid_from_chain(bytes(metadata_cid[0]), int(metadata_cid[1]))))
+        into.mkdir(parents=True)
+        packed = into.with_name(into.name + ".packed")
+        size = self._write_plaintext(content_cid, metadata, packed)
+        if size != metadata.size:
+            raise AssetUnusable(f"asset {asset_id} decrypts to {size} bytes, its metadata "
+                                f"says {metadata.size}")
+        if is_archive(metadata):
+            _extract(packed, into)
+            packed.unlink()
+            path = into
+        else:
+            path = into / Path(metadata.files[0].path).name
+            packed.rename(path)
+            _check_digest(path, metadata.files[0].sha256, asset_id)
+        _make_read_only(into)
+        return FetchedAsset(asset_id, kind, path, metadata)
+
+    def _read_limited(self, cid: str) -> bytes:
+        data = bytearray()
+        for chunk in self.ipfs.cat(cid, 0, self.metadata_max_bytes + 1):
+            data += chunk
+        return bytes(data)
+
+    def _write_plaintext(self, cid: str, metadata: AssetMetadata, target: Path) -> int:
+        chunks = self.ipfs.cat(cid)
+        if metadata.content.encrypted:
+            chunks = decrypt_stream(self._content_key(metadata), chunks)
+        size = 0
+        with target.open("wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+                size += len(chunk)
+        return size
+
+    def _content_key(self, metadata: AssetMetadata) -> bytes:
+        mine = self.keypair.public_key_b64
+        sealed = next((s.sealed_key for s in metadata.sealed_keys
+                       if s.gateway_public_key == mine), None)
+        if sealed is None:
+            raise AssetUnusable(f"the content key of {metadata.title!r} is not sealed to this "
+                                "gateway", hint="publish a version sealed to GET /v1/gateway")
+        return open_sealed_key(sealed, self.keypair)
+
+
+def entry_point(algorithm: FetchedAsset) -> Path:
+    """The script to run: the asset itself if it is one .py file, else `main.py` at the top of
+    the folder, else the folder's only .py file."""
+    path = algorithm.path
+    if path.is_file():
+        if path.suffix != ".py":
+            raise AssetUnusable(f"algorithm {algorithm.asset_id} is {path.name}, not a .py file")
+        return path
+    main = path / "main.py"
+    if main.is_file():
+        return main
+    scripts = sorted(path.rglob("*.py"))
+    if len(scripts) == 1:
+        return scripts[0]
+    raise AssetUnusable(f"algorithm {algorithm.asset_id} has no main.py and "
+                        f"{len(scripts)} .py files", hint="name the entry point main.py")
+
+
+def _extract(archive: Path, into: Path) -> None:
+    try:
+        with tarfile.open(archive, "r:") as tar:
+            tar.extractall(into, filter="data")
+    except (tarfile.TarError, OSError) as error:
+        raise AssetUnusable(f"packed asset cannot be unpacked: {error}") from None
+
+
+def _check_digest(path: Path, expected: str, asset_id: int) -> None:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    if digest.hexdigest() != expected:
+        raise AssetUnusable(f"asset {asset_id}'s file does not match its sha256 in the metadata")
+
+
+def _make_read_only(root: Path) -> None:
+    for folder, dirs, files in os.walk(root, topdown=False):
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o444)
+        for name in dirs:
+            os.chmod(os.path.join(folder, name), 0o555)
+    os.chmod(root, 0o555)

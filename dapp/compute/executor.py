@@ -1,0 +1,55 @@
+"""Where a job's algorithm actually runs: an `Executor` takes a prepared job directory and
+returns what came out. The default runs it here, in the local sandbox; a cluster engine (a
+Kubernetes Job, a Ray task, a Bacalhau job...) implements the same one method and is passed to
+the `JobWorker` instead.
+
+The algorithm sees: `$INPUT` (the dataset: one file, or a folder for a packed dataset, both
+read-only), `$ALGORITHM` (the folder its own files are in) and `$OUTPUT` (an empty folder for
+its results; one file there is the result as is, several are packed as a tar). The working
+directory is the job's scratch folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from dapp.compute.sandbox import SandboxLimits, run_python_in_sandbox
+
+
+@dataclass(frozen=True)
+class ExecutionRequest:
+    job_id: int
+    script: Path  # the algorithm's entry point (a .py file)
+    algorithm_dir: Path  # the folder the entry point and its siblings are in
+    dataset: Path  # file or folder, read-only
+    workdir: Path  # scratch; the result goes to workdir/output
+    limits: SandboxLimits
+
+
+@dataclass(frozen=True)
+class ExecutionOutcome:
+    succeeded: bool
+    reason: str | None  # why it failed, naming the limit when one was hit
+    output_dir: Path
+    seconds: float
+    log_tail: str  # the end of stderr, for the provider's log (never shown to others)
+
+
+class Executor(Protocol):
+    def run(self, request: ExecutionRequest) -> ExecutionOutcome:
+        """Run the algorithm to completion (or to a limit); never raise for the algorithm's
+        own failure, only for the executor's (then the job is retried later)."""
+        ...
+
+
+class LocalSandboxExecutor:
+    """Runs each job in `dapp.compute.sandbox`: its own process, no network, rlimits."""
+
+    def run(self, request: ExecutionRequest) -> ExecutionOutcome:
+        result = run_python_in_sandbox(
+            request.script, request.workdir,
+            {"INPUT": request.dataset, "ALGORITHM": request.algorithm_dir}, request.limits)
+        return ExecutionOutcome(result.succeeded, result.reason, result.output_dir,
+                                result.wall_seconds, result.stderr_tail)

@@ -1,0 +1,272 @@
+"""The job worker: one background thread in the gateway process that acts as its provider.
+
+Each round it (1) registers the provider if it is not yet, (2) scans `JobCreated` logs for
+this provider from its stored cursor (the market's deploy block at first), queueing new jobs,
+(3) advances every unfinished job one step through the state machine of `dapp.compute.jobs`:
+fetch the dataset and algorithm, run them in the executor, publish the encrypted result,
+`submitResult` on chain; or, when the algorithm fails, `declineJob` so the buyer is refunded at
+once instead of waiting for the deadline (declining does not slash the provider; a deadline
+missed does). Jobs run one at a time, oldest first.
+
+Service outages (chain, IPFS, database) leave a job where it is for the next round; anything
+the algorithm or its assets did wrong fails the job with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+
+from dapp.chain.contracts import load_abi
+from dapp.compute import jobs as states
+from dapp.compute.assets import AssetFetcher, entry_point
+from dapp.compute.executor import ExecutionOutcome, ExecutionRequest, Executor
+from dapp.compute.jobs import JobRecord, JobStore
+from dapp.compute.market import ChainJobStatus, MarketReader
+from dapp.compute.provider import ensure_job_stake
+from dapp.compute.results import publish_result
+from dapp.compute.sandbox import SandboxLimits
+from dapp.crypto.sealing import GatewayKeyPair
+from dapp.errors import DappError, ServiceUnavailable
+from dapp.ipfs.cid import cid_to_chain
+from dapp.ipfs.client import IpfsClient
+from dapp.publishing.transactions import (
+    ConfirmationTimeout,
+    ErrorDecoder,
+    TransactionReverted,
+    TransactionSender,
+)
+
+log = logging.getLogger("dapp.compute.worker")
+
+#: outcome label, seconds the run took (None: not run) — for the gateway's metrics
+Observer = Callable[[str, float | None], None]
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    workspace: Path  # scratch folders of running jobs
+    limits: SandboxLimits
+    poll_seconds: float = 1.0
+    confirmations: int = 0
+    max_block_range: int = 2000
+    metadata_max_bytes: int = 1 << 20
+
+
+class JobWorker:
+    def __init__(self, config: WorkerConfig, reader: MarketReader, account: LocalAccount,
+                 store: JobStore, ipfs: IpfsClient, keypair: GatewayKeyPair,
+                 executor: Executor, register: Callable[[], object],
+                 observe: Observer | None = None,
+                 stop_event: threading.Event | None = None) -> None:
+        self.config = config
+        self.reader = reader
+        self.store = store
+        self.ipfs = ipfs
+        self.keypair = keypair
+        self.executor = executor
+        self.register = register  # registers the provider on chain (idempotent)
+        self.observe = observe or (lambda outcome, seconds: None)
+        decoder = ErrorDecoder([load_abi("ComputeMarket"), load_abi("AssetRegistry"),
+                                load_abi("TestToken")])
+        self.sender = TransactionSender(reader.web3, account, decoder)
+        self.fetcher = AssetFetcher(reader.registry, ipfs, keypair, config.metadata_max_bytes)
+        self.registered = False
+        self._stop = stop_event or threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def provider(self) -> str:
+        return self.sender.address
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> JobWorker:
+        self._thread = threading.Thread(target=self.run_forever, name="compute-jobs",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the current step; a job cut mid-run is resumed by the next start."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.ipfs.close()
+
+    def run_forever(self) -> None:
+        log.info("compute worker for provider %s on market %s", self.provider,
+                 self.reader.address)
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except ServiceUnavailable as error:
+                log.warning("compute worker waits: %s", error)
+            except Exception:  # keep the worker alive; the next round retries
+                log.exception("compute worker round failed")
+            self._stop.wait(self.config.poll_seconds)
+
+    def run_once(self) -> None:
+        if not self.registered:
+            self.register()
+            stake = ensure_job_stake(self.sender, self.reader.market)
+            self.registered = True
+            log.info("provider %s takes jobs (stake %d)", self.provider, stake)
+        self.scan()
+        for job in self.store.unfinished():
+            if self._stop.is_set():
+                return
+            self.advance(job)
+
+    # -- scanning ------------------------------------------------------------------------------
+    def scan(self) -> int:
+        """Queue the JobCreated logs of this provider up to the confirmed head."""
+        head, _ = self.reader.head()
+        last = head - self.config.confirmations
+        start = self.store.next_block(self.reader.deployed_block)
+        added = 0
+        while start <= last:
+            end = min(last, start + self.config.max_block_range - 1)
+            found = self.reader.new_jobs(self.provider, start, end)
+            added += self.store.add(found, end + 1)
+            start = end + 1
+        if added:
+            log.info("queued %d new compute job(s)", added)
+        return added
+
+    # -- the state machine ---------------------------------------------------------------------
+    def advance(self, job: JobRecord) -> None:
+        chain = self.reader.job(job.job_id)
+        if chain is None or chain.provider != self.provider:
+            self.store.closed(job.job_id, "no such job for this provider on chain")
+            return
+        if job.state == states.FAILED:
+            self._decline(job, chain.status)
+            return
+        if chain.status == ChainJobStatus.SUBMITTED and job.state == states.COMPUTED:
+            self.store.submitted(job.job_id, None)  # posted before a restart
+            return
+        if chain.status != ChainJobStatus.OPEN:
+            self.store.closed(job.job_id, f"settled on chain as {chain.status.name.lower()}")
+            return
+        _, now = self.reader.head()
+        if now > chain.deadline:
+            self.store.expired(job.job_id, "deadline passed before a result was posted")
+            return
+        if job.state == states.COMPUTED:
+            self._submit(job)
+        elif job.state == states.RUNNING and job.attempts >= states.MAX_ATTEMPTS:
+            self._fail(job, f"interrupted {job.attempts} times (the gateway stopped mid-run)")
+        else:
+            self._run(job)
+
+    def _run(self, job: JobRecord) -> None:
+        if not self.store.start(job):
+            return
+        workdir = self.config.workspace / f"job-{job.job_id}"
+        remove_tree(workdir)
+        workdir.mkdir(parents=True)
+        try:
+            outcome = self._execute(job, workdir)
+            if outcome is None:
+                return
+            if not outcome.succeeded:
+                log.info("job %d failed: %s\n%s", job.job_id, outcome.reason, outcome.log_tail)
+                self._fail(job, outcome.reason or "failed", outcome.seconds)
+                return
+            result = publish_result(outcome.output_dir, self.ipfs, self.keypair)
+            self.store.computed(job.job_id, cid=result.cid, sha256=result.sha256,
+                                size=result.size, name=result.name,
+                                sealed_key=result.sealed_key, seconds=outcome.seconds)
+            log.info("job %d computed in %.2f s: %s (%d bytes)", job.job_id, outcome.seconds,
+                     result.cid, result.size)
+        except ServiceUnavailable:
+            self.store.requeue(job)  # not the job's fault: the next round starts again
+            raise
+        except DappError as error:
+            self._fail(job, str(error))
+            return
+        finally:
+            remove_tree(workdir)
+        refreshed = self.store.get(job.job_id)
+        if refreshed is not None:
+            self._submit(refreshed)
+
+    def _execute(self, job: JobRecord, workdir: Path) -> ExecutionOutcome | None:
+        dataset = self.fetcher.fetch(job.dataset_id, workdir / "input")
+        algorithm = self.fetcher.fetch(job.algorithm_id, workdir / "algorithm")
+        if algorithm.kind == "dataset":
+            self._fail(job, f"asset {job.algorithm_id} is a dataset, not an algorithm")
+            return None
+        script = entry_point(algorithm)
+        request = ExecutionRequest(
+            job_id=job.job_id, script=script, algorithm_dir=script.parent,
+            dataset=dataset.path, workdir=workdir / "run", limits=self.config.limits)
+        request.workdir.mkdir()
+        return self.executor.run(request)
+
+    def _fail(self, job: JobRecord, reason: str, seconds: float | None = None) -> None:
+        if self.store.failed(job.job_id, reason, seconds):
+            self.observe("failed", seconds)
+            refreshed = self.store.get(job.job_id)
+            if refreshed is not None:
+                self._decline(refreshed, ChainJobStatus.OPEN)
+
+    def _submit(self, job: JobRecord) -> None:
+        assert job.result_cid is not None and job.result_hash is not None
+        call = self.reader.market.functions.submitResult(
+            job.job_id, cid_to_chain(job.result_cid), bytes.fromhex(job.result_hash[2:]))
+        try:
+            sent = self.sender.send(call, f"submit the result of job {job.job_id}")
+        except ConfirmationTimeout:
+            return  # the next round sees it on chain, or sends again
+        except TransactionReverted as error:
+            self._after_revert(job, error)
+            return
+        self.store.submitted(job.job_id, sent.tx_hash)
+        self.observe("submitted", job.seconds)
+        log.info("job %d: result posted in %s", job.job_id, sent.tx_hash)
+
+    def _decline(self, job: JobRecord, status: ChainJobStatus) -> None:
+        if status != ChainJobStatus.OPEN:  # refunded (or settled) already
+            self.store.declined(job.job_id, None)
+            return
+        try:
+            sent = self.sender.send(self.reader.market.functions.declineJob(job.job_id),
+                                    f"decline job {job.job_id}")
+        except ConfirmationTimeout:
+            return
+        except TransactionReverted as error:
+            log.warning("declining job %d: %s", job.job_id, error)
+            if error.error_name == "WrongJobStatus":
+                self.store.declined(job.job_id, None)
+            return
+        self.store.declined(job.job_id, sent.tx_hash)
+        log.info("job %d declined (%s): buyer refunded in %s", job.job_id, job.reason,
+                 sent.tx_hash)
+
+    def _after_revert(self, job: JobRecord, error: TransactionReverted) -> None:
+        log.warning("job %d: %s", job.job_id, error)
+        if error.error_name == "DeadlinePassed":
+            self.store.expired(job.job_id, "deadline passed before the result was posted")
+        elif error.error_name == "WrongJobStatus":
+            chain = self.reader.job(job.job_id)
+            if chain is not None and chain.status == ChainJobStatus.SUBMITTED:
+                self.store.submitted(job.job_id, None)
+            else:
+                self.store.closed(job.job_id, f"could not post the result: {error.message}")
+
+
+def remove_tree(path: Path) -> None:
+    """Delete a job folder, read-only inputs included."""
+    if not path.exists():
+        return
+    for folder, _dirs, _files in os.walk(path):
+        os.chmod(folder, 0o755)
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,125 @@
+"""Compute inside a gateway process: boots the job worker when `provider_account` is set, and
+gives the job routes what they read (the market on chain and the local job store).
+
+Booting waits, in the worker's thread, for what the worker needs: the keystore account
+unlocked with `keystore_password`, the chain and its ComputeMarket deployment, the schema. The
+gateway answers meanwhile; the job routes say 503 until the worker is up.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy import Engine
+
+from dapp.chain.accounts import Keystore
+from dapp.chain.client import chain_status, connect
+from dapp.chain.deployments import load_deployment
+from dapp.compute.executor import Executor, LocalSandboxExecutor
+from dapp.compute.jobs import JobStore
+from dapp.compute.market import MarketReader
+from dapp.compute.runner import JobWorker, Observer, WorkerConfig
+from dapp.compute.sandbox import SandboxLimits
+from dapp.config import Settings
+from dapp.crypto.sealing import GatewayKeyPair
+from dapp.errors import DappError, ServiceUnavailable
+from dapp.gateway.metered.provider import ensure_provider_registered
+from dapp.ipfs.client import IpfsClient
+from dapp.store.migrate import migrate
+
+log = logging.getLogger("dapp.compute")
+BOOT_RETRY_SECONDS = 2.0
+
+
+class ComputeUnavailable(ServiceUnavailable):
+    code = "compute-unavailable"
+
+
+def worker_config(settings: Settings) -> WorkerConfig:
+    limits = SandboxLimits(
+        cpu_seconds=settings.compute_cpu_seconds,
+        memory_bytes=settings.compute_memory_mb << 20,
+        output_bytes=settings.compute_output_mb << 20,
+        wall_seconds=settings.compute_wall_seconds,
+    )
+    return WorkerConfig(
+        workspace=settings.data_dir / "compute",
+        limits=limits,
+        poll_seconds=settings.compute_poll_seconds,
+        confirmations=settings.confirmations,
+        max_block_range=settings.indexer_max_range,
+        metadata_max_bytes=settings.metadata_max_bytes,
+    )
+
+
+class ComputeService:
+    def __init__(self, settings: Settings, engine: Engine, keypair: GatewayKeyPair,
+                 observe: Observer | None = None, executor: Executor | None = None) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.keypair = keypair
+        self.observe = observe
+        self.executor = executor or LocalSandboxExecutor()
+        self.worker: JobWorker | None = None
+        self.boot_error: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.provider_account is not None
+
+    def start(self) -> ComputeService:
+        if self.enabled:
+            self._thread = threading.Thread(target=self._run, name="compute-jobs", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self.worker is not None:
+            self.worker.ipfs.close()
+
+    def ready(self) -> JobWorker:
+        """The running worker, for the routes; ComputeUnavailable before it is up."""
+        if not self.enabled:
+            raise ComputeUnavailable("this gateway runs no compute jobs",
+                                     hint="set DAPP_PROVIDER_ACCOUNT to run it as a provider")
+        if self.worker is None:
+            raise ComputeUnavailable("the compute worker is starting",
+                                     hint=self.boot_error or "try again in a few seconds")
+        return self.worker
+
+    def _run(self) -> None:
+        while self.worker is None and not self._stop.is_set():
+            try:
+                self.worker = self._boot()
+            except Exception as error:  # retried: the chain, a deployment or the DB may come
+                self.boot_error = str(error) if isinstance(error, DappError) else repr(error)
+                log.warning("compute worker not started yet: %s", error)
+                self._stop.wait(BOOT_RETRY_SECONDS)
+        if self.worker is not None:
+            self.worker.run_forever()
+
+    def _boot(self) -> JobWorker:
+        settings = self.settings
+        assert settings.provider_account is not None
+        if settings.keystore_password is None:
+            raise ComputeUnavailable("provider_account is set but keystore_password is not",
+                                     hint="set DAPP_KEYSTORE_PASSWORD")
+        account = Keystore(settings.resolved_keystore_dir).unlock(
+            settings.provider_account, settings.keystore_password.get_secret_value())
+        web3 = connect(settings.chain_rpc_url, timeout_seconds=30.0)
+        deployment = load_deployment(settings.resolved_deployments_file,
+                                     chain_status(web3).chain_id)
+        reader = MarketReader(web3, deployment)
+        migrate(self.engine)
+        store = JobStore(self.engine, reader.address, account.address)
+        ipfs = IpfsClient(settings.ipfs_api_url, timeout_seconds=settings.ipfs_timeout_seconds)
+        return JobWorker(worker_config(settings), reader, account, store, ipfs, self.keypair,
+                         self.executor, lambda: ensure_provider_registered(settings,
+                                                                           account=account),
+                         self.observe, stop_event=self._stop)

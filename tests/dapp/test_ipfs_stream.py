@@ -54,3 +54,24 @@ def test_errors_are_mapped(kubo) -> None:
             await dead.aclose()
 
     asyncio.run(check())
+
+
+def test_gateway_port_reads_equal_rpc_reads_for_every_range(kubo) -> None:  # type: ignore[no-untyped-def]
+    asyncio.run(compare_readers(kubo))
+
+
+async def compare_readers(kubo) -> None:  # type: ignore[no-untyped-def]
+    data = os.urandom(700_000)
+    with IpfsClient(kubo.api_url) as client:
+        cid = client.add_bytes(data).cid
+    via_rpc = AsyncIpfsReader(kubo.api_url)
+    via_gateway = AsyncIpfsReader(kubo.api_url, gateway_url=kubo.gateway_url)
+    try:
+        for offset, length in ((0, None), (0, 1), (262_143, 2), (699_999, 1), (12_345, 300_000)):
+            rpc = b"".join([c async for c in via_rpc.cat(cid, offset, length)])
+            gateway = b"".join([c async for c in via_gateway.cat(cid, offset, length)])
+            end = None if length is None else offset + length
+            assert rpc == gateway == data[offset:end]
+    finally:
+        await via_rpc.aclose()
+        await via_gateway.aclose()

@@ -137,7 +137,8 @@ class ContentGateway:
         settings = services.settings
         keypair = load_or_create_gateway_keypair(settings.gateway_key_file)
         reader = AsyncIpfsReader(settings.ipfs_api_url,
-                                 timeout_seconds=settings.ipfs_timeout_seconds)
+                                 timeout_seconds=settings.ipfs_timeout_seconds,
+                                 gateway_url=settings.ipfs_gateway_url)
         log.info("gateway content key %s", keypair.public_key_b64)
         # one access-log line per request is ours; httpx would add one per Kubo read
         logging.getLogger("httpx").setLevel(max(logging.WARNING, log.getEffectiveLevel()))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from dapp.config import Settings
 from dapp.gateway.content.service import ContentGateway
+from dapp.gateway.license_feed import LicenseFeed
 from dapp.gateway.metrics import GatewayMetrics
 from dapp.gateway.middleware import AccessMiddleware, BodySizeLimit, RateLimiter
 from dapp.gateway.problems import install_problem_handlers, problem_responses
@@ -35,9 +38,14 @@ def create_app(settings: Settings, services: Services | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # What the indexer learns about licenses drops the cached answers (see license_feed).
+        feed = asyncio.create_task(LicenseFeed(services.engine).run())
         try:
             yield
         finally:
+            feed.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await feed
             await content_gateway.aclose()
             services.close()
 

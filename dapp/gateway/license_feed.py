@@ -56,9 +56,13 @@ class LicenseFeed:
         return len(licenses) + len(assets)
 
     async def run(self) -> None:
+        last_problem = ""
         while True:
             try:
                 await asyncio.to_thread(self.poll_once)
+                last_problem = ""
             except Exception as error:  # the store may be briefly locked or not migrated yet
-                log.warning("license feed: %s", error)
+                if str(error) != last_problem:  # once per kind of trouble, not every second
+                    log.warning("license feed paused: %s", error)
+                    last_problem = str(error)
             await asyncio.sleep(self.poll_seconds)

@@ -102,7 +102,8 @@ export interface LicenseOut {
   source: "purchase" | "grant";
 }
 
-export type JobStatus = "escrowed" | "running" | "submitted" | "failed" | "finalized" | "disputed" | "refunded";
+export type JobStatus =
+  | "queued" | "running" | "submitted" | "disputed" | "failed" | "expired" | "finalized" | "refunded";
 
 export interface ComputeJob {
   job_id: number;
@@ -110,6 +111,12 @@ export interface ComputeJob {
   reason: string | null;
   result_cid: string | null;
   result_hash: string | null;
+  buyer: string;
+  provider: string;
+  dataset_id: number;
+  algorithm_id: number | null;
+  deadline: number;
+  tx_hash: string | null;
 }
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -245,11 +252,11 @@ export class GatewayApi {
   }
 
   computeJob(jobId: number | bigint): Promise<ComputeJob> {
-    return this.request<ComputeJob>(`/v1/compute/jobs/${jobId}`, { auth: true, planned: "Compute job status" });
+    return this.request<ComputeJob>(`/v1/jobs/${jobId}`, { auth: true, planned: "Compute job status" });
   }
 
   computeResultUrl(jobId: number | bigint): string {
-    return this.url(`/v1/compute/jobs/${jobId}/result`);
+    return this.url(`/v1/jobs/${jobId}/result`);
   }
 }
 

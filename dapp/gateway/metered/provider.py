@@ -5,11 +5,13 @@ local stack a dev account imported into the keystore."""
 from __future__ import annotations
 
 import logging
+import threading
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from pydantic import SecretStr
 from web3 import Web3
+from web3.contract.contract import ContractFunction
 
 from dapp.chain.accounts import Keystore
 from dapp.chain.client import connect
@@ -18,7 +20,7 @@ from dapp.chain.deployments import load_deployment
 from dapp.config import DEV_MNEMONIC, Settings
 from dapp.errors import DappError, NotFound
 from dapp.gateway.metered.market import MarketReader, ProviderState
-from dapp.publishing.transactions import ErrorDecoder, TransactionSender
+from dapp.publishing.transactions import ErrorDecoder, SentTransaction, TransactionSender
 
 log = logging.getLogger("dapp.gateway.metered")
 
@@ -49,9 +51,31 @@ def market_reader(settings: Settings, web3: Web3) -> MarketReader:
     return MarketReader(web3, deployment.contract("ComputeMarket").address)
 
 
+_account_locks: dict[str, threading.RLock] = {}
+_account_locks_guard = threading.Lock()
+
+
+def account_lock(address: str) -> threading.RLock:
+    """One lock per sending account in this process (the redeemer, the job worker and the
+    registration all send as the provider account)."""
+    with _account_locks_guard:
+        return _account_locks.setdefault(address.lower(), threading.RLock())
+
+
+class SerializedSender(TransactionSender):
+    """A TransactionSender whose sends, per account and process, go one at a time: each takes
+    its nonce from the node's pending count, so two at once would collide."""
+
+    def send(self, function: ContractFunction, what: str) -> SentTransaction:
+        with account_lock(self.address):
+            return super().send(function, what)
+
+
 def provider_sender(web3: Web3, account: LocalAccount) -> TransactionSender:
-    decoder = ErrorDecoder([load_abi("ComputeMarket"), load_abi("TestToken")])
-    return TransactionSender(web3, account, decoder)
+    """The sender for every transaction of the provider account in the gateway process."""
+    decoder = ErrorDecoder([load_abi("ComputeMarket"), load_abi("AssetRegistry"),
+                            load_abi("TestToken")])
+    return SerializedSender(web3, account, decoder)
 
 
 def ensure_provider_registered(settings: Settings, *, account: LocalAccount | None = None,
@@ -63,6 +87,12 @@ def ensure_provider_registered(settings: Settings, *, account: LocalAccount | No
         raise DappError(f"invoke_price {settings.invoke_price} does not fit a uint96")
     account = account or unlock_provider(settings)
     market = market or market_reader(settings, connect(settings.chain_rpc_url))
+    with account_lock(account.address):  # the check and the registration at once
+        return _register(settings, account, market)
+
+
+def _register(settings: Settings, account: LocalAccount, market: MarketReader
+              ) -> ProviderState:
     sender = provider_sender(market.web3, account)
     endpoint = settings.resolved_gateway_public_url
     state = market.provider(account.address, fresh=True)

@@ -31,8 +31,10 @@ DEV_PROVIDER_PASSWORD = "dev-provider-password"  # the dev chain's keys are publ
 
 
 class NotAProvider(DappError):
+    """This gateway offers no metered calls: nothing to find here (404), not an outage."""
+
     code = "not-a-provider"
-    http_status = 503
+    http_status = 404
 
 
 def unlock_provider(settings: Settings) -> LocalAccount:

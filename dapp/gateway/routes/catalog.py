@@ -125,7 +125,7 @@ def list_assets(
 @router.get("/assets/{asset_id}", response_model=AssetDetailOut)
 def get_asset(asset_id: int, services: Services = Depends(get_services)) -> AssetDetailOut:
     """One asset with every version, its offers, metadata and statistics."""
-    if not 0 <= asset_id < 2**256:
+    if not 0 < asset_id < 2**63:  # ids count up from 1; the store keeps them as int64
         raise NotFound(f"asset {asset_id} does not exist")
     detail = services.catalog().get_asset(asset_id)
     if detail is None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from dapp.errors import DeploymentMissing
+from dapp.chain.accounts import Keystore
+from dapp.config import Settings
+from dapp.errors import DeploymentMissing, NotFound
 from dapp.gateway.content.service import ContentGateway
 from dapp.gateway.deps import get_services
 from dapp.gateway.routes.content import get_content
@@ -34,4 +36,15 @@ def gateway_info(services: Services = Depends(get_services),
     except DeploymentMissing:
         registry = None
     return GatewayOut(public_key=content.keypair.public_key_b64, url=services.gateway_origin,
-                      chain_id=services.chain_id, registry=registry)
+                      chain_id=services.chain_id, registry=registry,
+                      provider=provider_address(services.settings))
+
+
+def provider_address(settings: Settings) -> str | None:
+    """The provider account's address, read from its keystore entry (no password needed)."""
+    if not settings.provider_account:
+        return None
+    try:
+        return Keystore(settings.resolved_keystore_dir).find(settings.provider_account).address
+    except NotFound:
+        return None

@@ -65,8 +65,12 @@ lint: python-deps
 	ruff check $(wildcard dapp tests tools scripts bench)
 
 # Contract suites on anvil (Brownie 1.22's default backend) with coverage.
-test-contracts: python-deps solc
-	brownie test tests/contracts --coverage
+# Stateful (hypothesis) suites run without coverage tracing, on ganache: with anvil's step
+# tracing they take most of CI's time budget; this is also the ganache smoke run.
+INVARIANT_SUITES := $(wildcard tests/contracts/test_*invariants*.py)
+test-contracts: python-deps node-deps solc
+	brownie test tests/contracts --coverage --ignore-glob='*invariants*'
+	tools/ganache-run.sh $(PY) tools/brownie_attach.py '{rpc}' test $(INVARIANT_SUITES)
 
 # dapp suites against real ganache, Kubo and SQLite/PostgreSQL started by the fixtures;
 # includes the smoke run of the contracts and the deploy script on ganache.

@@ -6,7 +6,9 @@ the `JobWorker` instead.
 The algorithm sees: `$INPUT` (the dataset: one file, or a folder for a packed dataset, both
 read-only), `$ALGORITHM` (the folder its own files are in) and `$OUTPUT` (an empty folder for
 its results; one file there is the result as is, several are packed as a tar). The working
-directory is the job's scratch folder.
+directory is an empty scratch folder. With the local sandbox these are staged copies in a
+folder of their own outside the data folder, and the run has its own uid when the gateway is
+root (see `dapp.compute.sandbox` for what that does and does not isolate).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from dapp.compute.sandbox import SandboxLimits, run_python_in_sandbox
+from dapp.compute.sandbox import SandboxLimits, protect_data_dir, run_python_in_sandbox
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class ExecutionRequest:
     script: Path  # the algorithm's entry point (a .py file)
     algorithm_dir: Path  # the folder the entry point and its siblings are in
     dataset: Path  # file or folder, read-only
-    workdir: Path  # scratch; the result goes to workdir/output
+    workdir: Path  # the gateway's private folder for this run; the result goes to workdir/output
     limits: SandboxLimits
 
 
@@ -45,9 +47,18 @@ class Executor(Protocol):
 
 
 class LocalSandboxExecutor:
-    """Runs each job in `dapp.compute.sandbox`: its own process, no network, rlimits."""
+    """Runs each job in `dapp.compute.sandbox`: its own process (and uid, as root), staged
+    copies of its inputs, no network, rlimits. Given the gateway's data folder, makes it 0700
+    before the first run so nothing in it is open to the sandbox's uids."""
+
+    def __init__(self, data_dir: Path | None = None) -> None:
+        self.data_dir = data_dir
+        self._protected = False
 
     def run(self, request: ExecutionRequest) -> ExecutionOutcome:
+        if self.data_dir is not None and not self._protected:
+            protect_data_dir(self.data_dir)
+            self._protected = True
         result = run_python_in_sandbox(
             request.script, request.workdir,
             {"INPUT": request.dataset, "ALGORITHM": request.algorithm_dir}, request.limits)

@@ -1,15 +1,28 @@
-"""The compute sandbox with real processes: results come out, the network does not, and every
-limit ends the job as failed with its reason."""
+"""The compute sandbox with real processes: results come out, the network does not, every
+limit ends the job as failed with its reason, and (as root) the child runs under its own uid on
+staged copies, so the gateway's key, database and model cache are out of its reach."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import socket
+import stat
+import tempfile
 import textwrap
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from dapp.compute.sandbox import SandboxLimits, run_python_in_sandbox
+from dapp.compute.sandbox import (
+    SANDBOX_IDS,
+    SandboxLimits,
+    protect_data_dir,
+    run_python_in_sandbox,
+)
 
 FAST = SandboxLimits(cpu_seconds=5, memory_bytes=512 << 20, output_bytes=1 << 20,
                      wall_seconds=10)
@@ -96,3 +109,157 @@ def test_environment_is_minimal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         raise SystemExit(9 if any("SECRET" in k for k in os.environ) else 0)
     """)
     assert result.succeeded
+
+
+# -- filesystem isolation (the gateway runs as root here: the child gets its own uid) ----------
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="the per-run uid needs a root gateway")
+
+
+@pytest.fixture
+def exposed_data_dir() -> Iterator[Path]:
+    """A data folder as a careless setup leaves it: world-traversable, with a 0600 key file, a
+    0700 model cache holding a 0644 file, and one world-readable file (proof the path is open)."""
+    base = Path(tempfile.mkdtemp(prefix="sandbox-test-data-"))
+    os.chmod(base, 0o755)
+    (base / "gateway-x25519.key").write_bytes(b"SECRET-KEY-BYTES")
+    os.chmod(base / "gateway-x25519.key", 0o600)
+    cache = base / "models"
+    cache.mkdir(mode=0o700)
+    (cache / "model.py").write_text("SECRET-MODEL-CODE")
+    os.chmod(cache / "model.py", 0o644)
+    (base / "public.txt").write_text("anyone")
+    os.chmod(base / "public.txt", 0o644)
+    yield base
+    shutil.rmtree(base)
+
+
+@as_root
+@pytest.mark.parametrize("target", ["gateway-x25519.key", "models/model.py"])
+def test_algorithm_cannot_read_the_gateways_private_files(
+    tmp_path: Path, exposed_data_dir: Path, target: str
+) -> None:
+    data = tmp_path / "data.csv"  # under pytest's 0700 folder: readable only as a staged copy
+    data.write_text("1,2\n")
+    result = run(tmp_path, f"""
+        import json, os, pathlib
+        out = pathlib.Path(os.environ["OUTPUT"])
+        numbers = open(os.environ["INPUT"]).read().split(",")
+        (out / "sum.txt").write_text(str(sum(map(int, numbers))))
+        print(json.dumps({{"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(),
+                          "cwd": os.getcwd(), "input": os.environ["INPUT"]}}))
+        assert pathlib.Path({str(exposed_data_dir / "public.txt")!r}).read_text() == "anyone"
+        print(pathlib.Path({str(exposed_data_dir / target)!r}).read_text())
+    """, INPUT=data)
+    work = tmp_path / "work"
+    assert not result.succeeded
+    assert result.reason == "exited with code 1"
+    assert "PermissionError" in result.stderr_tail
+    stdout = (work / "stdout.log").read_text()
+    assert "SECRET" not in stdout and "SECRET" not in result.stderr_tail
+    seen = json.loads(stdout.splitlines()[0])
+    assert seen["uid"] in SANDBOX_IDS and seen["gid"] == seen["uid"] and seen["groups"] == []
+    assert (result.output_dir / "sum.txt").read_text() == "3"  # staged input read, output kept
+    run_dir = Path(seen["cwd"]).parent
+    assert run_dir.name.startswith("dapp-sandbox-") and not run_dir.exists()
+    assert not Path(seen["input"]).is_relative_to(tmp_path)
+
+
+@as_root
+def test_links_in_the_output_are_dropped_not_followed(tmp_path: Path,
+                                                       exposed_data_dir: Path) -> None:
+    key = exposed_data_dir / "gateway-x25519.key"
+    result = run(tmp_path, f"""
+        import os
+        out = os.environ["OUTPUT"]
+        os.symlink({str(key)!r}, os.path.join(out, "result.bin"))
+        os.mkfifo(os.path.join(out, "pipe"))
+        open(os.path.join(out, "real.txt"), "w").write("fine")
+    """)
+    assert result.succeeded, result.stderr_tail
+    assert sorted(p.name for p in result.output_dir.iterdir()) == ["real.txt"]
+
+
+@as_root
+def test_output_folder_swapped_for_a_link_yields_nothing(tmp_path: Path,
+                                                         exposed_data_dir: Path) -> None:
+    result = run(tmp_path, f"""
+        import os, shutil
+        shutil.rmtree(os.environ["OUTPUT"])
+        os.symlink({str(exposed_data_dir)!r}, os.environ["OUTPUT"])
+    """)
+    assert result.succeeded, result.stderr_tail
+    assert list(result.output_dir.iterdir()) == []
+
+
+@as_root
+def test_processes_left_behind_are_killed(tmp_path: Path) -> None:
+    result = run(tmp_path, """
+        import os, time
+        child = os.fork()
+        if child == 0:
+            os.setsid()  # out of the process group the wall-time kill reaches
+            time.sleep(60)
+        print(child)
+    """)
+    assert result.succeeded, result.stderr_tail
+    proc = Path("/proc") / (tmp_path / "work" / "stdout.log").read_text().split()[0]
+    deadline = time.monotonic() + 5
+    while proc.exists() and _state(proc) != "Z" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not proc.exists() or _state(proc) == "Z"
+
+
+def _state(proc: Path) -> str:
+    try:
+        return (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "gone"
+
+
+def test_data_dir_is_made_private(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o755)
+    os.chmod(data_dir, 0o755)
+    protect_data_dir(data_dir)
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    protect_data_dir(tmp_path / "new")
+    assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o700
+
+
+@as_root
+def test_input_folders_are_staged_readable_and_read_only(tmp_path: Path,
+                                                         exposed_data_dir: Path) -> None:
+    folder = tmp_path / "algorithm"
+    (folder / "pkg" / "deep").mkdir(parents=True)
+    (folder / "pkg" / "deep" / "weights.txt").write_text("42")
+    os.chmod(folder / "pkg" / "deep" / "weights.txt", 0o600)  # private here, readable staged
+    (folder / "helper.py").write_text("VALUE = 'helped'")
+    os.chmod(folder / "helper.py", 0o444)  # the fetcher's mode: hard-linked, not copied
+    (folder / "main.py").write_text(textwrap.dedent("""
+        import os, pathlib, sys
+        sys.path.insert(0, os.environ["ALGORITHM"])
+        import helper
+        here = pathlib.Path(os.environ["ALGORITHM"])
+        weights = (here / "pkg" / "deep" / "weights.txt").read_text()
+        try:
+            (here / "helper.py").write_text("changed")
+        except PermissionError:
+            pass
+        else:
+            raise SystemExit(5)
+        try:
+            (here / "link").read_text()
+        except PermissionError:
+            pass
+        else:
+            raise SystemExit(6)
+        (pathlib.Path(os.environ["OUTPUT"]) / "out.txt").write_text(helper.VALUE + weights)
+    """))
+    os.symlink(exposed_data_dir / "gateway-x25519.key", folder / "link")
+    work = tmp_path / "work"
+    work.mkdir()
+    result = run_python_in_sandbox(folder / "main.py", work, {"ALGORITHM": folder}, FAST)
+    assert result.succeeded, result.stderr_tail
+    assert (result.output_dir / "out.txt").read_text() == "helped42"
+    assert (folder / "helper.py").read_text() == "VALUE = 'helped'"
+    assert stat.S_IMODE((folder / "helper.py").stat().st_mode) == 0o444

@@ -7,7 +7,10 @@ written to a temporary folder and renamed into place, so a half-written copy is 
 
 A call runs `python -I model.py` in the sandbox (no network, CPU/memory/output/wall limits
 from the `compute_*` settings) with the request body on stdin and `$MODEL_DIR` pointing at
-the model's folder; its stdout is the response body.
+a per-call copy of the model's folder; its stdout is the response body. The cache itself
+stays 0700 under the (0700) data folder: the sandbox stages the one model a call needs in
+that call's own folder outside the data folder, readable only by the call's uid when the
+gateway is root, so a model never sees another model's files (`dapp.compute.sandbox`).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError
 
 from dapp.chain.contracts import load_abi
-from dapp.compute.sandbox import SandboxLimits, run_python_in_sandbox
+from dapp.compute.sandbox import SandboxLimits, protect_data_dir, run_python_in_sandbox
 from dapp.config import Settings
 from dapp.errors import ChainUnavailable, DappError, NotFound
 from dapp.gateway.content.registry import AssetVersion
@@ -83,10 +86,13 @@ def sandbox_limits(settings: Settings) -> SandboxLimits:
 
 
 class ModelStore:
-    def __init__(self, content: ContentGateway, root: Path, limits: SandboxLimits) -> None:
+    def __init__(self, content: ContentGateway, root: Path, limits: SandboxLimits,
+                 data_dir: Path | None = None) -> None:
         self.content = content
-        self.root = root
+        self.root = root  # the decrypted-model cache (0700)
         self.limits = limits
+        if data_dir is not None:  # the cache and the gateway key live there: closed to others
+            protect_data_dir(data_dir)
         self._locks: dict[str, asyncio.Lock] = {}
         self._asset_info: dict[int, tuple[float, AssetKind, bool]] = {}
         self._info_lock = threading.Lock()
@@ -169,7 +175,9 @@ class ModelStore:
 
     # -- one call ------------------------------------------------------------------------------
     def run(self, folder: Path, body: bytes) -> ModelOutput:
-        """Run the model once with `body` on stdin (blocking: call it from a worker thread)."""
+        """Run the model once with `body` on stdin (blocking: call it from a worker thread).
+        `workdir` only holds what the gateway reads back (stdout, stderr); the model runs on
+        its staged copy elsewhere."""
         runs = self.root / ".runs"
         runs.mkdir(parents=True, exist_ok=True, mode=0o700)
         workdir = Path(tempfile.mkdtemp(dir=runs))

@@ -60,7 +60,7 @@ class MeteredCalls:
         self.metrics = metrics
         self.ledger = VoucherLedger(services.engine)
         self.models = ModelStore(content, settings.data_dir / "models",
-                                 sandbox_limits(settings))
+                                 sandbox_limits(settings), data_dir=settings.data_dir)
         self._provider: Provider | None = None
         self._waiting_for = "starting"
         self._task: asyncio.Task[None] | None = None

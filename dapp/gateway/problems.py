@@ -8,9 +8,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from dapp.errors import DappError
+from dapp.errors import DappError, DatabaseUnavailable
+from dapp.store.db import describe_failure
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://datadao.exchange/problems/"
@@ -99,7 +101,19 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     return response
 
 
+async def _database_error(request: Request, error: Exception) -> JSONResponse:
+    """Locked past the busy timeout, disk full, connection lost: the database is unavailable
+    (503, try again), not a bug of the gateway (500). The server's file path stays private."""
+    assert isinstance(error, OperationalError)
+    unavailable = DatabaseUnavailable(f"the database is unavailable: {describe_failure(error)}",
+                                      hint="try again in a moment")
+    response = await _dapp_error(request, unavailable)
+    response.headers["Retry-After"] = "2"
+    return response
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DappError, _dapp_error)
+    app.add_exception_handler(OperationalError, _database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)

@@ -28,7 +28,7 @@ from dapp.indexer.handlers import HandlerTable, default_handlers
 from dapp.indexer.ranges import RangeSizer, RangeTooLarge
 from dapp.indexer.source import ChainSource
 from dapp.indexer.writer import NewWatch, StateWriter, prune_journal, undo_above
-from dapp.store.db import make_engine
+from dapp.store.db import make_engine, unavailable_on_failure
 from dapp.store.migrate import migrate
 from dapp.store.models import (
     BlockHash,
@@ -130,7 +130,13 @@ class Indexer:
         return self.sync_to(self.safe_head())
 
     def sync_to(self, block: int) -> SyncReport:
-        """Index up to `block` (never past the head minus the confirmations)."""
+        """Index up to `block` (never past the head minus the confirmations). A database that
+        refuses a batch (locked, disk full) raises DatabaseUnavailable; that batch is rolled
+        back whole and the cursor stays before it."""
+        with unavailable_on_failure(self.db):
+            return self._sync_to(block)
+
+    def _sync_to(self, block: int) -> SyncReport:
         chain_id = self.prepare()
         report = SyncReport()
         while not self.stop_requested:

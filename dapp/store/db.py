@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from dapp.errors import DatabaseUnavailable
 
@@ -41,3 +43,22 @@ def database_status(engine: Engine) -> str:
         raise DatabaseUnavailable(f"database {engine.url.render_as_string()} is unusable: "
                                   f"{error.__class__.__name__}") from error
     return engine.dialect.name
+
+
+def describe_failure(error: OperationalError) -> str:
+    """The driver's own words: "database is locked", "database or disk is full", ..."""
+    return str(error.orig or error).splitlines()[0]
+
+
+@contextmanager
+def unavailable_on_failure(engine: Engine) -> Iterator[None]:
+    """A database that refuses work (locked past the busy timeout, disk full, connection
+    lost) as DatabaseUnavailable naming it; the transaction in flight has rolled back."""
+    try:
+        yield
+    except OperationalError as error:
+        raise DatabaseUnavailable(
+            f"database {engine.url.render_as_string()} is unavailable: "
+            f"{describe_failure(error)}",
+            hint="free disk space, or end what holds the database's write lock, then retry",
+        ) from error

@@ -10,6 +10,7 @@ channel's `redeemed` rise by exactly what was called, across a SIGKILL of the ga
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -371,6 +372,41 @@ def test_single_file_model_runs(stack: Stack, tmp_path: Path) -> None:
     models = Path(stack.gateway.settings.data_dir) / "models"
     assert models.stat().st_mode & 0o777 == 0o700
     assert all(folder.stat().st_mode & 0o777 == 0o700 for folder in models.iterdir())
+
+
+PRYING_MODEL_PY = """\
+import json, os, sys
+request = json.loads(sys.stdin.buffer.read())
+if request.get("report"):
+    print(json.dumps({"uid": os.getuid(), "model_dir": os.environ["MODEL_DIR"]}))
+    sys.exit(0)
+sys.stdout.write(open(request["path"], "rb").read().hex())
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a root gateway can give models their own uid")
+def test_model_cannot_read_the_gateway_key_or_database(stack: Stack, tmp_path: Path) -> None:
+    """A published model that opens the gateway's X25519 key (or its database) and prints it
+    gets PermissionError: it runs under its own uid on a staged copy outside the data folder."""
+    script = tmp_path / "model.py"
+    script.write_text(PRYING_MODEL_PY)
+    asset_id = publish_model(stack, script)
+    data_dir = Path(stack.gateway.settings.data_dir)
+    key = stack.gateway.settings.gateway_key_file.read_bytes()
+    channel_id = stack.open_channel(deposit=10 * PRICE)
+    for target in (stack.gateway.settings.gateway_key_file, data_dir / "dapp.db"):
+        response = httpx.post(invoke_url(stack, asset_id), json={"path": str(target)},
+                              headers=stack.voucher(channel_id, PRICE), timeout=30)
+        body = assert_problem(response, 502, "model-failed")
+        assert body["reason"] == "exited with code 1"
+        assert key not in response.content and key.hex().encode() not in response.content
+    response = httpx.post(invoke_url(stack, asset_id), json={"report": True},
+                          headers=stack.voucher(channel_id, PRICE), timeout=30)
+    assert response.status_code == 200, response.text  # the failed calls were not charged
+    seen = response.json()
+    assert seen["uid"] != 0 and seen["uid"] != os.getuid()
+    assert not Path(seen["model_dir"]).is_relative_to(data_dir)
+    assert data_dir.stat().st_mode & 0o777 == 0o700
 
 
 def test_parallel_calls_lose_no_value(stack: Stack, model_id: int) -> None:

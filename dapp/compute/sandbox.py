@@ -11,8 +11,9 @@ Isolation when the gateway runs as root (the usual case on dev machines, CI and 
   cache stays closed, and so do the files of any other run, even one running at the same time;
 - everything the child needs is staged in a fresh work folder outside `<data_dir>` (under the
   system temp folder, `dapp-sandbox-*`): its inputs copied (root-owned, folders 0755, files
-  0644 — readable, not writable), its scratch folder (the working directory and `$OUTPUT`)
-  owned by the run's uid, 0700. Symlinks are copied as links, never followed by the parent;
+  0644 — readable, not writable; files already root-owned and 0444 are hard-linked), its
+  scratch folder (the working directory and `$OUTPUT`) owned by the run's uid, 0700. Symlinks
+  are copied as links, never followed by the parent;
 - stdout and stderr go to files the parent opened in the caller's private folder;
 - when the run ends (or is killed at the wall-time limit) every process left with the run's
   uid is killed (`kill -KILL -1` as that uid: daemons that escaped the process group included),
@@ -21,6 +22,11 @@ Isolation when the gateway runs as root (the usual case on dev machines, CI and 
   dropped, so a result can never be a link to a file only the gateway may read);
 - rlimits on CPU time, address space, file size and processes (per uid, so per run), a minimal
   environment, its own process group.
+
+What it still sees: whatever the host leaves world-readable (the gateway's source, `/etc`, a
+world-readable file outside the data folder). The interpreter is this one when the run's uid may
+execute it, else the system `python3` (a pyenv under a 0700 `/root` is out of its reach), and
+then packages installed only in the gateway's venv cannot be imported.
 
 When the gateway does not run as root it cannot switch users. The sandbox then uses
 `unshare -n` if it is allowed (CAP_SYS_ADMIN) and otherwise `unshare -rn` (a user namespace

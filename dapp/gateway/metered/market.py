@@ -75,6 +75,18 @@ class MarketReader:
         self._providers: dict[str, tuple[float, ProviderState]] = {}
         self._contracts: dict[str, bool] = {}
         self._lock = threading.Lock()
+        self._chain_time = 0.0
+        self._chain_time_read_at = -2.0
+
+    def chain_time(self) -> float:
+        """The chain's clock (latest block), read at most once a second. Redemption happens
+        on chain, so expiry is judged by this — a dev chain moved forward, or a skewed local
+        clock, must not let a channel look alive that the contract considers expired."""
+        now = time.monotonic()
+        if now - self._chain_time_read_at > 1.0:
+            self._chain_time = float(_call(lambda: self.web3.eth.get_block("latest")["timestamp"]))
+            self._chain_time_read_at = now
+        return self._chain_time
 
     def channel(self, channel_id: int, fresh: bool = False) -> ChannelState:
         now = time.monotonic()

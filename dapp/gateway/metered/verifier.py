@@ -95,7 +95,7 @@ class VoucherVerifier:
         if channel.token != token:
             raise self._refuse("wrong-token", f"channel {channel_id} is in {channel.token}; "
                                f"calls are priced in {token}", channel_id)
-        moment = time.time() if now is None else now
+        moment = max(time.time(), self.market.chain_time()) if now is None else now
         if channel.expiry < moment + EXPIRY_MARGIN_SECONDS:
             channel = self.market.channel(channel_id, fresh=True)  # extended since?
             if channel.expiry < moment + EXPIRY_MARGIN_SECONDS:

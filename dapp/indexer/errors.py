@@ -20,3 +20,7 @@ class ConcurrentIndexer(IndexerError):
 
 class WrongChain(IndexerError):
     code = "wrong-chain"
+
+
+class ChainUnsettled(IndexerError):
+    code = "chain-unsettled"

@@ -11,6 +11,7 @@ goes on from there.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -23,7 +24,7 @@ from dapp.chain.contracts import load_abi
 from dapp.chain.events import DecodedEvent, EventDecoder, LogOrigin, UnknownEvent, hex32
 from dapp.config import Settings
 from dapp.indexer.contracts import ContractSpec, contracts_from_deployment, contracts_key
-from dapp.indexer.errors import ConcurrentIndexer, ReorgTooDeep, WrongChain
+from dapp.indexer.errors import ChainUnsettled, ConcurrentIndexer, ReorgTooDeep, WrongChain
 from dapp.indexer.handlers import HandlerTable, default_handlers
 from dapp.indexer.ranges import RangeSizer, RangeTooLarge
 from dapp.indexer.source import ChainSource
@@ -77,6 +78,9 @@ class Batch:
         hashes = {int(log["blockNumber"]): hex32(log["blockHash"]) for log in extra}
         return replace(self, logs=sort_logs(self.logs + extra), watched=watched,
                        hashes=hashes | self.hashes)
+
+
+MAX_UNSETTLED_READS = 50
 
 
 class NewContracts(Exception):
@@ -139,6 +143,7 @@ class Indexer:
     def _sync_to(self, block: int) -> SyncReport:
         chain_id = self.prepare()
         report = SyncReport()
+        unsettled = 0  # reads in a row that saw the chain change under them
         while not self.stop_requested:
             cursor = self.read_cursor(chain_id)
             report.last_block = cursor.block_number
@@ -157,8 +162,15 @@ class Indexer:
                 self.sizer.too_large(last - first + 1)
                 report.shrinks += 1
                 continue
-            if batch is None:
-                continue  # the chain moved while we read it: look again
+            if batch is None:  # the chain moved while we read it: look again
+                unsettled += 1
+                if unsettled > MAX_UNSETTLED_READS:
+                    raise ChainUnsettled(
+                        f"blocks {first}..{last} read differently {unsettled} times in a row",
+                        hint="the RPC node serves inconsistent blocks; check it, then restart")
+                time.sleep(min(0.05 * unsettled, 1.0))
+                continue
+            unsettled = 0
             report.events += self._apply(chain_id, cursor, batch)
             report.batches += 1
             report.last_block = batch.last
@@ -300,9 +312,13 @@ class Indexer:
         dense_from = max(first, tip - self.settings.indexer_reorg_window + 1)
         read = (self.source.block_hashes(dense_from, last) if dense_from <= last
                 else self._ends_of(logs, last))
+        if read is not None and hashes and max(hashes) not in read:
+            # The newest block with logs lies below the dense window: read its hash too, so
+            # a reorg between the two reads still shows (and the check below can pass).
+            newest = max(hashes)
+            newest_hash = self.source.block_hash(newest)
+            read = None if newest_hash is None else {**read, newest: newest_hash}
         if read is None or any(hashes.get(n, h) != h for n, h in read.items()):
-            return None
-        if hashes and max(hashes) not in read:
             return None
         hashes.update(read)
         return Batch(first=first, last=last, last_hash=hashes[last], logs=logs,

@@ -17,6 +17,9 @@ def main() -> None:
         host=settings.gateway_host,
         port=settings.gateway_port,
         log_level=settings.log_level.lower(),
+        # Longer than clients' idle pools: with uvicorn's 5 s default, a connection reused
+        # just as the server closes it is reset before any answer (seen under load).
+        timeout_keep_alive=30,
     )
 
 

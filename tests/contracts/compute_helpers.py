@@ -150,7 +150,7 @@ def signer_buyer(accounts: Any, token: Any, market: Any, admin: Any) -> Any:
 
 
 def deadline_in(seconds: int) -> int:
-    return chain.time() + seconds
+    return chain[-1].timestamp + seconds
 
 
 def _arg(value: Any) -> str:

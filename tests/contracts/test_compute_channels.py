@@ -28,7 +28,7 @@ OTHER_KEY = "0x" + "22" * 32
 def channel(market, registered, signer_buyer):
     """Channel 1: `signer_buyer` → `provider`, DEPOSIT, one day."""
     return market.openChannel(
-        registered, DEPOSIT, chain.time() + DAY, {"from": signer_buyer}
+        registered, DEPOSIT, chain[-1].timestamp + DAY, {"from": signer_buyer}
     ).return_value
 
 
@@ -43,7 +43,7 @@ def redeem(market, provider, buyer, channel_id, cumulative):
 
 def test_open_channel_escrows_deposit(market, token, registered, signer_buyer):
     before = token.balanceOf(signer_buyer)
-    expiry = chain.time() + DAY
+    expiry = chain[-1].timestamp + DAY
     tx = market.openChannel(registered, DEPOSIT, expiry, {"from": signer_buyer})
     assert tx.return_value == 1 and market.channelCount() == 1
     assert token.balanceOf(signer_buyer) == before - DEPOSIT
@@ -60,7 +60,7 @@ def test_open_channel_escrows_deposit(market, token, registered, signer_buyer):
 
 
 def test_open_channel_checks(market, registered, signer_buyer, stranger):
-    now = chain.time()
+    now = chain[-1].timestamp
     with brownie.reverts(err("InvalidExpiry", now - 10)):
         market.openChannel(registered, DEPOSIT, now - 10, {"from": signer_buyer})
     with brownie.reverts("ZeroAmount: "):
@@ -104,7 +104,7 @@ def test_redeem_rejects_other_contract(market, registry, channel, registered, si
 
 def test_redeem_rejects_voucher_of_another_channel(market, channel, registered, signer_buyer):
     second = market.openChannel(
-        registered, DEPOSIT, chain.time() + DAY, {"from": signer_buyer}
+        registered, DEPOSIT, chain[-1].timestamp + DAY, {"from": signer_buyer}
     ).return_value
     signature = sign_voucher(signer_buyer, market, channel, TOKEN)
     with brownie.reverts(err("InvalidVoucherSignature", second)):
@@ -117,7 +117,7 @@ def test_redeem_rejects_lower_or_equal_cumulative(market, channel, registered, s
         with brownie.reverts(err("VoucherNotNewer", channel, cumulative, 5 * TOKEN)):
             redeem(market, registered, signer_buyer, channel, cumulative)
     fresh = market.openChannel(
-        registered, DEPOSIT, chain.time() + DAY, {"from": signer_buyer}
+        registered, DEPOSIT, chain[-1].timestamp + DAY, {"from": signer_buyer}
     ).return_value
     with brownie.reverts(err("VoucherNotNewer", fresh, 0, 0)):
         redeem(market, registered, signer_buyer, fresh, 0)
@@ -147,7 +147,7 @@ def test_redeem_only_by_channel_provider(market, channel, signer_buyer, stranger
 def test_redeem_many_over_three_channels(
     market, token, registered, signer_buyer, TestToken, registry, admin
 ):
-    expiry = chain.time() + DAY
+    expiry = chain[-1].timestamp + DAY
     ids = [
         market.openChannel(registered, DEPOSIT, expiry, {"from": signer_buyer}).return_value
         for _ in range(2)
@@ -177,7 +177,7 @@ def test_redeem_many_over_three_channels(
 def test_redeem_many_is_all_or_nothing(market, token, registered, signer_buyer):
     ids = [
         market.openChannel(
-            registered, DEPOSIT, chain.time() + DAY, {"from": signer_buyer}
+            registered, DEPOSIT, chain[-1].timestamp + DAY, {"from": signer_buyer}
         ).return_value
         for _ in range(3)
     ]
@@ -228,6 +228,7 @@ def test_provider_may_redeem_after_expiry_until_reclaimed(
     market, token, channel, registered, signer_buyer
 ):
     chain.sleep(DAY + 1)
+    chain.mine()
     redeem(market, registered, signer_buyer, channel, 6 * TOKEN)
     assert market.reclaim(channel, {"from": signer_buyer}).return_value == 4 * TOKEN
 
@@ -237,11 +238,12 @@ def test_pause_stops_new_channels_not_redeem_or_reclaim(
 ):
     market.pause({"from": admin})
     with brownie.reverts("EnforcedPause: "):
-        market.openChannel(registered, DEPOSIT, chain.time() + DAY, {"from": signer_buyer})
+        market.openChannel(registered, DEPOSIT, chain[-1].timestamp + DAY, {"from": signer_buyer})
     with brownie.reverts("EnforcedPause: "):
         market.topUp(channel, TOKEN, {"from": signer_buyer})
     redeem(market, registered, signer_buyer, channel, TOKEN)
     chain.sleep(DAY + 1)
+    chain.mine()
     market.reclaim(channel, {"from": signer_buyer})
 
 
@@ -251,7 +253,7 @@ def test_erc1271_wallet_buyer(market, token, registered, signer_buyer, Executing
     wallet.execute(token, token.approve.encode_input(market, MAX_UINT), {"from": signer_buyer})
     wallet.execute(
         market,
-        market.openChannel.encode_input(registered, DEPOSIT, chain.time() + DAY),
+        market.openChannel.encode_input(registered, DEPOSIT, chain[-1].timestamp + DAY),
         {"from": signer_buyer},
     )
     channel_id = market.channelCount()
@@ -274,7 +276,7 @@ def test_erc1271_wallet_buyer(market, token, registered, signer_buyer, Executing
 
 
 def test_channel_gas(market, registered, signer_buyer):
-    expiry = chain.time() + DAY
+    expiry = chain[-1].timestamp + DAY
     opened = [
         market.openChannel(registered, DEPOSIT, expiry, {"from": signer_buyer}) for _ in range(11)
     ]

@@ -75,7 +75,7 @@ class MarketMachine:
     # ---- channel rules
     def rule_open(self, index="st_index", amount="st_amount", hours="st_hours"):
         buyer = self.channel_buyers[index % len(self.channel_buyers)]
-        expiry = chain.time() + hours * HOUR
+        expiry = chain[-1].timestamp + hours * HOUR
         deposit = amount * TOKEN
         if self.stake < MIN_STAKE:  # slashed below the minimum: no new channels
             with brownie.reverts():
@@ -125,7 +125,7 @@ class MarketMachine:
         if channel_id is None:
             return
         channel = self.channels[channel_id]
-        now = chain.time()
+        now = chain[-1].timestamp
         remaining = channel["deposit"] - channel["redeemed"]
         if now < channel["expiry"] - 5 or (now >= channel["expiry"] and remaining == 0):
             with brownie.reverts():
@@ -139,7 +139,7 @@ class MarketMachine:
 
     # ---- job rules
     def rule_create_job(self, hours="st_hours"):
-        deadline = chain.time() + hours * HOUR
+        deadline = chain[-1].timestamp + hours * HOUR
         locked = sum(j["collateral"] for j in self.jobs.values() if j["status"] != "settled")
         if self.stake - locked < JOB_COLLATERAL or self.stake < MIN_STAKE:
             with brownie.reverts():
@@ -172,7 +172,7 @@ class MarketMachine:
         open_jobs = {
             i: j
             for i, j in self.jobs.items()
-            if j["status"] == "open" and chain.time() + 5 < j["deadline"]
+            if j["status"] == "open" and chain[-1].timestamp + 5 < j["deadline"]
         }
         job_id = self._pick(open_jobs, index)
         if job_id is None:
@@ -185,7 +185,7 @@ class MarketMachine:
     def rule_settle(self):
         """Anyone settles every job that can be settled now: finalize after the window, expire
         after a missed deadline."""
-        now = chain.time()
+        now = chain[-1].timestamp
         for job_id, job in self.jobs.items():
             if job["status"] == "submitted" and now > job["end"] + 5:
                 self.market.finalize(job_id, {"from": self.job_buyer})
@@ -203,7 +203,7 @@ class MarketMachine:
         job_id = self._pick(self.jobs, index)
         if job_id is None:
             return
-        job, now = self.jobs[job_id], chain.time()
+        job, now = self.jobs[job_id], chain[-1].timestamp
         if job["status"] == "open" and now + 5 < job["deadline"]:
             with brownie.reverts():
                 self.market.expire(job_id, {"from": self.job_buyer})

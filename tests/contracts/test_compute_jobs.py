@@ -43,7 +43,7 @@ def data_fee(market, token, asset, publisher):
 def job(market, asset, algorithm, registered, licensed, data_fee):
     """Job 1: `buyer` on `asset` with `algorithm` at `provider`, deadline in one day."""
     tx = market.createJob(
-        asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": licensed}
+        asset, algorithm, registered, chain[-1].timestamp + DAY, PRICE, {"from": licensed}
     )
     return tx.return_value
 
@@ -69,7 +69,7 @@ def test_create_job_escrows_price_and_locks_collateral(
     market, token, asset, algorithm, registered, licensed, data_fee
 ):
     before = token.balanceOf(licensed)
-    deadline = chain.time() + DAY
+    deadline = chain[-1].timestamp + DAY
     tx = market.createJob(asset, algorithm, registered, deadline, PRICE, {"from": licensed})
     job_id = tx.return_value
     assert job_id == 1 and market.jobCount() == 1
@@ -195,6 +195,7 @@ def test_stale_dispute_refunds_without_slash(market, token, disputed, registered
     with brownie.reverts(err("DisputeNotStale", disputed, stale_at)):
         market.settleStaleDispute(disputed, {"from": stranger})
     chain.sleep(CHALLENGE_WINDOW + ARBITRATION_PERIOD + 1)
+    chain.mine()
     buyer_before = token.balanceOf(buyer)
     market.settleStaleDispute(disputed, {"from": stranger})
     assert token.balanceOf(buyer) == buyer_before + PRICE
@@ -235,7 +236,7 @@ def test_provider_declines_job_without_slash(market, token, job, registered, buy
 def test_job_without_license_reverts(market, asset, algorithm, registered, stranger):
     with brownie.reverts(err("NotLicensed", asset, stranger)):
         market.createJob(
-            asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": stranger}
+            asset, algorithm, registered, chain[-1].timestamp + DAY, PRICE, {"from": stranger}
         )
 
 
@@ -243,13 +244,14 @@ def test_download_license_is_not_enough(market, registry, asset, algorithm, regi
     registry.buy(asset, 1, stranger, 10 * TOKEN, {"from": stranger})
     with brownie.reverts(err("NotLicensed", asset, stranger)):
         market.createJob(
-            asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": stranger}
+            asset, algorithm, registered, chain[-1].timestamp + DAY, PRICE, {"from": stranger}
         )
 
 
 def test_algorithm_must_be_algorithm_or_model(market, asset, algorithm, registered, licensed):
     with brownie.reverts(err("WrongAssetKind", asset, 0)):
-        market.createJob(asset, asset, registered, chain.time() + DAY, PRICE, {"from": licensed})
+        deadline = chain[-1].timestamp + DAY
+        market.createJob(asset, asset, registered, deadline, PRICE, {"from": licensed})
 
 
 def test_create_job_with_license_buys_compute_license_for_caller(
@@ -265,7 +267,7 @@ def test_create_job_with_license_buys_compute_license_for_caller(
             LICENSE_PRICE,
             algorithm,
             registered,
-            chain.time() + DAY,
+            chain[-1].timestamp + DAY,
             PRICE,
             {"from": stranger},
         )
@@ -276,7 +278,7 @@ def test_create_job_with_license_buys_compute_license_for_caller(
             LICENSE_PRICE - 1,
             algorithm,
             registered,
-            chain.time() + DAY,
+            chain[-1].timestamp + DAY,
             PRICE,
             {"from": stranger},
         )
@@ -286,7 +288,7 @@ def test_create_job_with_license_buys_compute_license_for_caller(
         LICENSE_PRICE,
         algorithm,
         registered,
-        chain.time() + DAY,
+        chain[-1].timestamp + DAY,
         PRICE,
         {"from": stranger},
     )
@@ -305,23 +307,24 @@ def test_create_job_checks_price_deadline_and_provider(
 ):
     with brownie.reverts(err("PriceAboveMax", PRICE, PRICE - 1)):
         market.createJob(
-            asset, algorithm, registered, chain.time() + DAY, PRICE - 1, {"from": licensed}
+            asset, algorithm, registered, chain[-1].timestamp + DAY, PRICE - 1, {"from": licensed}
         )
-    too_late = chain.time() + MAX_JOB_DURATION + 100
+    too_late = chain[-1].timestamp + MAX_JOB_DURATION + 100
     with brownie.reverts(err("InvalidDeadline", too_late)):
         market.createJob(asset, algorithm, registered, too_late, PRICE, {"from": licensed})
     with brownie.reverts(err("UnknownProvider", stranger)):
-        market.createJob(asset, algorithm, stranger, chain.time() + DAY, PRICE, {"from": licensed})
+        deadline = chain[-1].timestamp + DAY
+        market.createJob(asset, algorithm, stranger, deadline, PRICE, {"from": licensed})
 
 
 def test_jobs_need_free_collateral(market, asset, algorithm, registered, licensed, data_fee):
     for _ in range(STAKE // JOB_COLLATERAL):
         market.createJob(
-            asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": licensed}
+            asset, algorithm, registered, chain[-1].timestamp + DAY, PRICE, {"from": licensed}
         )
     with brownie.reverts(err("InsufficientStake", registered, 0, JOB_COLLATERAL)):
         market.createJob(
-            asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": licensed}
+            asset, algorithm, registered, chain[-1].timestamp + DAY, PRICE, {"from": licensed}
         )
 
 
@@ -345,7 +348,7 @@ def test_data_fee_token_must_match_provider_token(
     market.setComputeFee(asset, other, DATA_FEE, {"from": publisher})
     with brownie.reverts(err("FeeTokenMismatch", asset, other, token)):
         market.createJob(
-            asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": licensed}
+            asset, algorithm, registered, chain[-1].timestamp + DAY, PRICE, {"from": licensed}
         )
 
 
@@ -353,7 +356,7 @@ def test_no_data_fee_pays_only_provider(
     market, registry, token, asset, algorithm, registered, licensed, publisher
 ):
     job_id = market.createJob(
-        asset, algorithm, registered, chain.time() + DAY, PROVIDER_FEE, {"from": licensed}
+        asset, algorithm, registered, chain[-1].timestamp + DAY, PROVIDER_FEE, {"from": licensed}
     ).return_value
     market.submitResult(job_id, RESULT_CID, RESULT_HASH, {"from": registered})
     owner_before = registry.payoutBalance(publisher, token)
@@ -366,6 +369,7 @@ def test_no_data_fee_pays_only_provider(
 def test_exit_waits_for_locked_collateral(market, job, registered):
     market.requestExit({"from": registered})
     chain.sleep(8 * DAY)
+    chain.mine()
     with brownie.reverts(err("CollateralLocked", JOB_COLLATERAL)):
         market.withdrawStake({"from": registered})
 
@@ -376,7 +380,7 @@ def test_pause_stops_new_jobs_not_settlement(
     market.pause({"from": admin})
     with brownie.reverts("EnforcedPause: "):
         market.createJob(
-            asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": licensed}
+            asset, algorithm, registered, chain[-1].timestamp + DAY, PRICE, {"from": licensed}
         )
     past_window()
     market.finalize(submitted, {"from": licensed})
@@ -384,7 +388,7 @@ def test_pause_stops_new_jobs_not_settlement(
 
 def test_job_gas(market, asset, algorithm, registered, licensed, data_fee):
     create = market.createJob(
-        asset, algorithm, registered, chain.time() + DAY, PRICE, {"from": licensed}
+        asset, algorithm, registered, chain[-1].timestamp + DAY, PRICE, {"from": licensed}
     )
     submit = market.submitResult(create.return_value, RESULT_CID, RESULT_HASH, {"from": registered})
     past_window()

@@ -101,10 +101,10 @@ def test_exit_waits_for_unbonding_delay(market, token, registered):
 def test_exiting_provider_takes_no_channels_until_cancelled(market, registered, buyer):
     market.requestExit({"from": registered})
     with brownie.reverts(err("ProviderExiting", registered)):
-        market.openChannel(registered, TOKEN, chain.time() + 3600, {"from": buyer})
+        market.openChannel(registered, TOKEN, chain[-1].timestamp + 3600, {"from": buyer})
     tx = market.cancelExit({"from": registered})
     assert "ExitCancelled" in tx.events
-    market.openChannel(registered, TOKEN, chain.time() + 3600, {"from": buyer})
+    market.openChannel(registered, TOKEN, chain[-1].timestamp + 3600, {"from": buyer})
     with brownie.reverts(err("NotExiting", registered)):
         market.cancelExit({"from": registered})
 
@@ -115,6 +115,7 @@ def test_pause_stops_registration_but_not_exit(market, token, registered, provid
     with brownie.reverts("EnforcedPause: "):
         market.registerProvider(ENDPOINT, token, PROVIDER_FEE, STAKE, {"from": provider2})
     chain.sleep(EXIT_DELAY + 1)
+    chain.mine()
     market.withdrawStake({"from": registered})
     with brownie.reverts():
         market.pause({"from": registered})

@@ -318,7 +318,7 @@ def test_share_permit_is_signed_for_the_clone(shares, members, accounts):
     owner = accounts.add()
     spender = members[0]
     assert shares.eip712Domain()[1:5] == ("Ocean Collective", "1", chain.id, shares)
-    deadline = chain.time() + DAY
+    deadline = chain[-1].timestamp + DAY
     message = {
         "types": {
             "EIP712Domain": [

@@ -142,7 +142,7 @@ class RegistryStateMachine:
         if asset is None:
             return
         licensee = self.accounts[st_other]
-        expires = chain.time() + (st_days + 1) * DAY
+        expires = chain[-1].timestamp + (st_days + 1) * DAY
         owner = self._owner_account(asset)
         self.registry.grant(asset, licensee, st_scope, expires, {"from": owner})
         self.model.granted[(asset, licensee.address, st_scope)] = expires
@@ -186,7 +186,7 @@ class RegistryStateMachine:
         staker = self.accounts[st_actor]
         key = (asset, staker.address)
         amount, available_at = self.model.unbonding.get(key, (0, 0))
-        if amount == 0 or chain.time() < available_at + 2:
+        if amount == 0 or chain[-1].timestamp < available_at + 2:
             return
         before = self.token.balanceOf(staker)
         self.registry.withdrawStake(asset, {"from": staker})

@@ -51,9 +51,11 @@ def test_timed_license_allows_until_expiry(vault, registry, token, publisher, bu
     registry.setOffer(asset, 3, offer_input(token, PRICE, 7 * DAY, COMPUTE), {"from": publisher})
     bought = registry.buy(asset, 3, buyer, PRICE, {"from": buyer})
     vault.runAnalysis(asset, {"from": buyer})
-    chain.sleep(bought.timestamp + 7 * DAY - 60 - chain.time())
+    chain.sleep(bought.timestamp + 7 * DAY - 60 - chain[-1].timestamp)
+    chain.mine()
     vault.runAnalysis(asset, {"from": buyer})
     chain.sleep(120)
+    chain.mine()
     with reverts("NotLicensed", asset, buyer):
         vault.runAnalysis(asset, {"from": buyer})
     # Buying again after expiry opens it again.
@@ -62,13 +64,14 @@ def test_timed_license_allows_until_expiry(vault, registry, token, publisher, bu
 
 
 def test_grant_allows_until_expiry_or_revocation(vault, registry, publisher, stranger, asset):
-    registry.grant(asset, stranger, COMPUTE, chain.time() + DAY, {"from": publisher})
+    registry.grant(asset, stranger, COMPUTE, chain[-1].timestamp + DAY, {"from": publisher})
     vault.runAnalysis(asset, {"from": stranger})
     registry.revokeGrant(asset, stranger, COMPUTE, {"from": publisher})
     with reverts("NotLicensed", asset, stranger):
         vault.runAnalysis(asset, {"from": stranger})
-    registry.grant(asset, stranger, COMPUTE, chain.time() + DAY, {"from": publisher})
+    registry.grant(asset, stranger, COMPUTE, chain[-1].timestamp + DAY, {"from": publisher})
     chain.sleep(DAY + 10)
+    chain.mine()
     with reverts("NotLicensed", asset, stranger):
         vault.runAnalysis(asset, {"from": stranger})
 

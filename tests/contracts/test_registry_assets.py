@@ -126,6 +126,7 @@ def test_unknown_asset_views_revert(registry, asset):
 
 def test_add_version_keeps_history(registry, publisher, asset):
     chain.sleep(100)
+    chain.mine()
     tx = registry.addVersion(
         asset, cid("content-2"), cid("metadata-2", DAG_PB), {"from": publisher}
     )
@@ -180,7 +181,7 @@ def test_add_version_when_paused_reverts(registry, admin, publisher, asset):
 
 def test_retire_stops_sales_but_licenses_stay(registry, token, publisher, buyer, stranger, asset):
     registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
-    registry.grant(asset, stranger, COMPUTE, chain.time() + 10 * DAY, {"from": publisher})
+    registry.grant(asset, stranger, COMPUTE, chain[-1].timestamp + 10 * DAY, {"from": publisher})
     expiry = registry.licenseExpiry(asset, buyer, DOWNLOAD)
 
     tx = registry.retire(asset, {"from": publisher})
@@ -302,7 +303,7 @@ def test_approved_operator_may_manage(registry, token, publisher, stranger, buye
     registry.setOffer(asset, 3, offer_input(token), {"from": stranger})
     registry.setOfferActive(asset, 3, False, {"from": stranger})
     registry.setCuratorShare(asset, 0, {"from": stranger})
-    registry.grant(asset, buyer, DOWNLOAD, chain.time() + DAY, {"from": stranger})
+    registry.grant(asset, buyer, DOWNLOAD, chain[-1].timestamp + DAY, {"from": stranger})
     registry.setApprovalForAll(stranger, False, {"from": publisher})
     with reverts("NotAssetOwner", asset, stranger):
         registry.setCuratorShare(asset, 100, {"from": stranger})

@@ -159,6 +159,7 @@ def test_buy_extends_running_license_from_its_end(registry, buyer, asset):
     first = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
     end = first.timestamp + MONTH
     chain.sleep(10 * DAY)
+    chain.mine()
     second = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
     assert second.return_value == end + MONTH
     assert registry.licenseExpiry(asset, buyer, DOWNLOAD) == end + MONTH
@@ -178,7 +179,7 @@ def test_buy_after_expiry_starts_from_now(registry, buyer, asset):
 
 def test_license_expires(registry, buyer, asset):
     tx = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
-    chain.sleep(tx.timestamp + MONTH - 60 - chain.time())
+    chain.sleep(tx.timestamp + MONTH - 60 - chain[-1].timestamp)
     chain.mine()
     assert registry.hasLicense(asset, buyer, DOWNLOAD)
     chain.sleep(120)
@@ -219,7 +220,7 @@ def test_free_offer_moves_no_tokens(registry, token, publisher, buyer, asset):
 def test_buy_with_permit(registry, token, admin, asset):
     fresh = fresh_account(token, admin)
     assert token.allowance(fresh, registry) == 0
-    permit = sign_permit(token, fresh, registry, PRICE, chain.time() + 3600)
+    permit = sign_permit(token, fresh, registry, PRICE, chain[-1].timestamp + 3600)
     tx = registry.buyWithPermit(asset, 1, fresh, PRICE, permit, {"from": fresh})
     assert tx.return_value == tx.timestamp + MONTH
     assert token.balanceOf(fresh) == 1000 * 10**18 - PRICE
@@ -231,7 +232,7 @@ def test_buy_with_permit(registry, token, admin, asset):
 def test_buy_with_front_run_permit_still_succeeds(registry, token, admin, stranger, asset):
     fresh = fresh_account(token, admin)
     value, deadline, v, r, s = permit = sign_permit(
-        token, fresh, registry, 2 * PRICE, chain.time() + 3600
+        token, fresh, registry, 2 * PRICE, chain[-1].timestamp + 3600
     )
     # Someone copies the permit from the mempool and submits it first.
     token.permit(fresh, registry, value, deadline, v, r, s, {"from": stranger})
@@ -243,7 +244,7 @@ def test_buy_with_front_run_permit_still_succeeds(registry, token, admin, strang
 
 def test_buy_with_failed_permit_and_no_allowance_reverts(registry, token, admin, asset):
     fresh = fresh_account(token, admin)
-    expired = sign_permit(token, fresh, registry, PRICE, chain.time() - 1)
+    expired = sign_permit(token, fresh, registry, PRICE, chain[-1].timestamp - 1)
     with reverts("ERC20InsufficientAllowance", registry, 0, PRICE):
         registry.buyWithPermit(asset, 1, fresh, PRICE, expired, {"from": fresh})
     assert not registry.hasLicense(asset, fresh, DOWNLOAD)
@@ -252,7 +253,7 @@ def test_buy_with_failed_permit_and_no_allowance_reverts(registry, token, admin,
 def test_buy_with_permit_signed_by_someone_else_reverts(registry, token, admin, asset):
     fresh = fresh_account(token, admin)
     other = fresh_account(token, admin)
-    permit = sign_permit(token, other, registry, PRICE, chain.time() + 3600)
+    permit = sign_permit(token, other, registry, PRICE, chain[-1].timestamp + 3600)
     with reverts("ERC20InsufficientAllowance", registry, 0, PRICE):
         registry.buyWithPermit(asset, 1, fresh, PRICE, permit, {"from": fresh})
 
@@ -335,7 +336,7 @@ def test_buy_many_when_paused_reverts(registry, admin, buyer, asset):
 def test_buy_many_with_permit(registry, token, admin, publisher):
     ids = _five_assets(registry, token, publisher)
     fresh = fresh_account(token, admin)
-    permit = sign_permit(token, fresh, registry, 5 * PRICE, chain.time() + 3600)
+    permit = sign_permit(token, fresh, registry, 5 * PRICE, chain[-1].timestamp + 3600)
     orders = [(asset_id, 1, fresh, PRICE) for asset_id in ids]
     tx = registry.buyManyWithPermit(orders, token, permit, {"from": fresh})
     assert token_transfers_to(tx, token, registry) == [5 * PRICE]
@@ -346,7 +347,7 @@ def test_buy_many_with_permit(registry, token, admin, publisher):
 def test_buy_many_with_permit_too_small_reverts(registry, token, admin, publisher):
     ids = _five_assets(registry, token, publisher)
     fresh = fresh_account(token, admin)
-    permit = sign_permit(token, fresh, registry, 4 * PRICE, chain.time() + 3600)
+    permit = sign_permit(token, fresh, registry, 4 * PRICE, chain[-1].timestamp + 3600)
     orders = [(asset_id, 1, fresh, PRICE) for asset_id in ids]
     with reverts("ERC20InsufficientAllowance", registry, 4 * PRICE, 5 * PRICE):
         registry.buyManyWithPermit(orders, token, permit, {"from": fresh})
@@ -356,7 +357,7 @@ def test_buy_many_with_permit_too_small_reverts(registry, token, admin, publishe
 
 
 def test_grant_and_revoke(registry, publisher, stranger, asset):
-    expires = chain.time() + 10 * DAY
+    expires = chain[-1].timestamp + 10 * DAY
     tx = registry.grant(asset, stranger, COMPUTE, expires, {"from": publisher})
     event = tx.events["LicenseGranted"]
     assert (event["assetId"], event["licensee"], event["scope"], event["expiresAt"]) == (
@@ -374,7 +375,7 @@ def test_grant_and_revoke(registry, publisher, stranger, asset):
 
 
 def test_grant_expires(registry, publisher, stranger, asset):
-    registry.grant(asset, stranger, DOWNLOAD, chain.time() + DAY, {"from": publisher})
+    registry.grant(asset, stranger, DOWNLOAD, chain[-1].timestamp + DAY, {"from": publisher})
     chain.sleep(DAY + 10)
     chain.mine()
     assert not registry.hasLicense(asset, stranger, DOWNLOAD)
@@ -396,13 +397,13 @@ def test_revoking_grant_leaves_bought_license(registry, publisher, buyer, asset)
 
 
 def test_grant_does_not_extend_purchase(registry, publisher, buyer, asset):
-    registry.grant(asset, buyer, DOWNLOAD, chain.time() + 100 * DAY, {"from": publisher})
+    registry.grant(asset, buyer, DOWNLOAD, chain[-1].timestamp + 100 * DAY, {"from": publisher})
     tx = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
     assert tx.return_value == tx.timestamp + MONTH
 
 
 def test_grant_in_the_past_reverts(registry, publisher, stranger, asset):
-    past = chain.time() - 10
+    past = chain[-1].timestamp - 10
     with reverts("GrantExpired", past):
         registry.grant(asset, stranger, DOWNLOAD, past, {"from": publisher})
     with reverts("GrantExpired", 0):
@@ -410,7 +411,7 @@ def test_grant_in_the_past_reverts(registry, publisher, stranger, asset):
 
 
 def test_grant_checks(registry, publisher, stranger, asset):
-    later = chain.time() + DAY
+    later = chain[-1].timestamp + DAY
     with reverts("ZeroAddress"):
         registry.grant(asset, ZERO_ADDRESS, DOWNLOAD, later, {"from": publisher})
     with reverts("NotAssetOwner", asset, stranger):

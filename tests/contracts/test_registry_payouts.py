@@ -54,7 +54,7 @@ def test_split_with_stakers(registry, token, publisher, buyer, curator, treasury
 
 def test_split_rounding_dust_goes_to_owner(registry, token, publisher, buyer, curator, asset):
     registry.stake(asset, 3 * 10**18, {"from": curator})
-    owner_part, curators, fee = split(PRICE, CURATOR_SHARE_BPS)
+    owner_part, curators, _fee = split(PRICE, CURATOR_SHARE_BPS)
     tx = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
     shared = (curators * 10**18 // (3 * 10**18)) * 3
     dust = curators - shared
@@ -211,6 +211,7 @@ def test_pause_stops_new_business_but_not_exits(
     registry.claim(asset, {"from": curator})
     registry.requestUnstake(asset, 60 * 10**18, {"from": curator})
     chain.sleep(UNBONDING_DELAY + 1)
+    chain.mine()
     assert registry.withdrawStake(asset, {"from": curator}).return_value == 100 * 10**18
 
     registry.unpause({"from": admin})

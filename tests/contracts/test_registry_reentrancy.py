@@ -118,6 +118,7 @@ def test_reentrant_withdraw_stake_pays_once(hostile_registry, rtoken, hostile_as
         registry, registry.requestUnstake.encode_input(hostile_asset, STAKE), {"from": admin}
     )
     chain.sleep(UNBONDING_DELAY + 1)
+    chain.mine()
     own = rtoken.balanceOf(rtoken)
     call = registry.withdrawStake.encode_input(hostile_asset)
     attack(rtoken, registry, call, call, admin)

@@ -49,9 +49,11 @@ def test_request_unstake_and_withdraw(registry, token, curator, asset):
     with reverts("StillUnbonding", available):
         registry.withdrawStake(asset, {"from": curator})
     chain.sleep(UNBONDING_DELAY - 100)
+    chain.mine()
     with reverts("StillUnbonding", available):
         registry.withdrawStake(asset, {"from": curator})
     chain.sleep(200)
+    chain.mine()
     before = token.balanceOf(curator)
     tx = registry.withdrawStake(asset, {"from": curator})
     assert tx.return_value == 30 * 10**18
@@ -66,6 +68,7 @@ def test_second_request_restarts_unbonding(registry, curator, asset):
     registry.stake(asset, STAKE, {"from": curator})
     registry.requestUnstake(asset, 10**18, {"from": curator})
     chain.sleep(UNBONDING_DELAY // 2)
+    chain.mine()
     second = registry.requestUnstake(asset, 10**18, {"from": curator})
     assert tuple(registry.stakeOf(asset, curator))[1:] == (
         2 * 10**18, second.timestamp + UNBONDING_DELAY,

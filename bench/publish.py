@@ -20,18 +20,9 @@ from pathlib import Path
 from typing import cast
 
 from bench.common import mb_per_second, peak_rss_kib, report
+from bench.stack import write_random_file
 from dapp.devstack.kubo import KuboPorts, start_kubo
 from dapp.devstack.process import free_port
-
-
-def write_random_file(path: Path, size: int) -> None:
-    block = 1 << 20
-    with path.open("wb") as out:
-        remaining = size
-        while remaining:
-            chunk = os.urandom(min(block, remaining))
-            out.write(chunk)
-            remaining -= len(chunk)
 
 
 def child(mode: str, api_url: str, path: Path) -> None:

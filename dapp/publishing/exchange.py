@@ -18,6 +18,7 @@ from web3.logs import DISCARD
 from dapp.chain.client import chain_status
 from dapp.chain.contracts import bind, load_abi
 from dapp.chain.deployments import Deployment, load_deployment
+from dapp.chain.eip712 import permit_typed_data
 from dapp.config import Settings
 from dapp.errors import InvalidInput, NotFound
 from dapp.ipfs.cid import cid_from_chain, cid_to_chain
@@ -379,24 +380,10 @@ class Exchange:
             # would otherwise get a permit that is already expired and silently ignored.
             chain_now = int(self.web3.eth.get_block("latest")["timestamp"])
         deadline = max(int(time.time()), chain_now) + PERMIT_LIFETIME_SECONDS
-        typed = {
-            "types": {
-                "EIP712Domain": [{"name": "name", "type": "string"},
-                                 {"name": "version", "type": "string"},
-                                 {"name": "chainId", "type": "uint256"},
-                                 {"name": "verifyingContract", "type": "address"}],
-                "Permit": [{"name": "owner", "type": "address"},
-                           {"name": "spender", "type": "address"},
-                           {"name": "value", "type": "uint256"},
-                           {"name": "nonce", "type": "uint256"},
-                           {"name": "deadline", "type": "uint256"}],
-            },
-            "primaryType": "Permit",
-            "domain": {"name": name, "version": version, "chainId": chain_id,
-                       "verifyingContract": verifying},
-            "message": {"owner": self.sender.address, "spender": self.registry.address,
-                        "value": value, "nonce": nonce, "deadline": deadline},
-        }
+        typed = permit_typed_data(
+            name=name, version=version, chain_id=chain_id, token=verifying,
+            owner=self.sender.address, spender=self.registry.address, value=value,
+            nonce=nonce, deadline=deadline)
         signed = self.sender.account.sign_message(encode_typed_data(full_message=typed))
         return (value, deadline, signed.v, signed.r.to_bytes(32, "big"),
                 signed.s.to_bytes(32, "big"))

@@ -13,7 +13,8 @@ import pytest
 from brownie import chain
 from conftest import ALGORITHM, COMPUTE, cid, offer_input
 from eth_account import Account
-from eth_account.messages import encode_typed_data
+
+from dapp.gateway.metered.signing import voucher_message as gateway_voucher_message
 
 DAY = 24 * 3600
 TOKEN = 10**18
@@ -49,29 +50,13 @@ def voucher_message(
     chain_id: int | None = None,
     verifying_contract: str | None = None,
 ) -> Any:
-    return encode_typed_data(
-        full_message={
-            "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                "Voucher": [
-                    {"name": "channelId", "type": "uint256"},
-                    {"name": "cumulativeAmount", "type": "uint256"},
-                ],
-            },
-            "primaryType": "Voucher",
-            "domain": {
-                "name": "DataDAO ComputeMarket",
-                "version": "1",
-                "chainId": chain.id if chain_id is None else chain_id,
-                "verifyingContract": verifying_contract or market.address,
-            },
-            "message": {"channelId": channel_id, "cumulativeAmount": cumulative},
-        }
+    """The gateway's own voucher encoding (dapp.gateway.metered.signing), so contract and
+    gateway are tested against one definition."""
+    return gateway_voucher_message(
+        chain.id if chain_id is None else chain_id,
+        verifying_contract or market.address,
+        channel_id,
+        cumulative,
     )
 
 

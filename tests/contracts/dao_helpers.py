@@ -9,6 +9,8 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
+from dapp.chain.eip712 import typed_data
+
 SHARE = 10**18
 VOTING_DELAY = 60
 VOTING_PERIOD = 3 * 24 * 3600
@@ -142,33 +144,23 @@ def ballot_signature(
     domain_name: str | None = None,
 ) -> bytes:
     """EIP-712 `Ballot` signature for `castVoteBySig` (domain: the DAO's name unless given)."""
-    message = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Ballot": [
-                {"name": "proposalId", "type": "uint256"},
-                {"name": "support", "type": "uint8"},
-                {"name": "voter", "type": "address"},
-                {"name": "nonce", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Ballot",
-        "domain": {
-            "name": domain_name if domain_name is not None else dao.name(),
-            "version": "1",
-            "chainId": chain.id,
-            "verifyingContract": dao.address,
-        },
-        "message": {
+    message = typed_data(
+        "Ballot",
+        [
+            {"name": "proposalId", "type": "uint256"},
+            {"name": "support", "type": "uint8"},
+            {"name": "voter", "type": "address"},
+            {"name": "nonce", "type": "uint256"},
+        ],
+        name=domain_name if domain_name is not None else dao.name(),
+        version="1",
+        chain_id=chain.id,
+        verifying_contract=dao.address,
+        message={
             "proposalId": proposal_id,
             "support": support,
             "voter": voter,
             "nonce": dao.nonces(voter),
         },
-    }
+    )
     return Account.sign_message(encode_typed_data(full_message=message), private_key).signature

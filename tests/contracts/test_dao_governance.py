@@ -33,6 +33,8 @@ from dao_helpers import (
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
+from dapp.chain.eip712 import permit_typed_data
+
 MEMBER_SHARES = [60 * SHARE, 30 * SHARE, 10 * SHARE]
 
 
@@ -319,37 +321,10 @@ def test_share_permit_is_signed_for_the_clone(shares, members, accounts):
     spender = members[0]
     assert shares.eip712Domain()[1:5] == ("Ocean Collective", "1", chain.id, shares)
     deadline = chain[-1].timestamp + DAY
-    message = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {
-            "name": shares.name(),
-            "version": "1",
-            "chainId": chain.id,
-            "verifyingContract": shares.address,
-        },
-        "message": {
-            "owner": owner.address,
-            "spender": spender.address,
-            "value": SHARE,
-            "nonce": 0,
-            "deadline": deadline,
-        },
-    }
+    message = permit_typed_data(
+        name=shares.name(), version="1", chain_id=chain.id, token=shares.address,
+        owner=owner.address, spender=spender.address, value=SHARE, nonce=0, deadline=deadline,
+    )
     signed = Account.sign_message(encode_typed_data(full_message=message), owner.private_key)
     shares.permit(owner, spender, SHARE, deadline, signed.v, signed.r, signed.s, {"from": spender})
     assert shares.allowance(owner, spender) == SHARE

@@ -16,6 +16,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
 from web3 import Web3
 
+from dapp.client.gateway import siwe_message
 from dapp.config import DEV_MNEMONIC
 from dapp.devstack.process import REPO_ROOT
 from dapp.gateway.auth.request_signing import SignedRequest, typed_request
@@ -40,13 +41,8 @@ def iso(timestamp: float) -> str:
 
 def siwe_text(address: str, domain: str, uri: str, chain_id: int, nonce: str,
               expires_in: float = 600) -> str:
-    now = time.time()
-    return (
-        f"{domain} wants you to sign in with your Ethereum account:\n{address}\n\n"
-        "Sign in to the DataDAO Exchange gateway.\n\n"
-        f"URI: {uri}\nVersion: 1\nChain ID: {chain_id}\nNonce: {nonce}\n"
-        f"Issued At: {iso(now)}\nExpiration Time: {iso(now + expires_in)}"
-    )
+    """The message the Python client signs (dapp.client.gateway), so tests sign what users do."""
+    return siwe_message(address, domain, uri, chain_id, nonce, lifetime_seconds=expires_in)
 
 
 def sign_text(account, text: str) -> str:  # type: ignore[no-untyped-def]

@@ -17,6 +17,8 @@ from eth_account import Account
 from eth_account.messages import SignableMessage, _hash_eip191_message, encode_typed_data
 from hexbytes import HexBytes
 
+from dapp.chain.eip712 import typed_data
+
 VOUCHER_HEADER = "X-DataDAO-Voucher"
 DOMAIN_NAME = "DataDAO ComputeMarket"
 DOMAIN_VERSION = "1"
@@ -59,24 +61,11 @@ def parse_voucher_header(value: str) -> Voucher:
 
 def voucher_typed_data(chain_id: int, market: str, channel_id: int,
                        cumulative_amount: int) -> dict[str, Any]:
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Voucher": [
-                {"name": "channelId", "type": "uint256"},
-                {"name": "cumulativeAmount", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Voucher",
-        "domain": {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id,
-                   "verifyingContract": market},
-        "message": {"channelId": channel_id, "cumulativeAmount": cumulative_amount},
-    }
+    return typed_data(
+        "Voucher", [{"name": "channelId", "type": "uint256"},
+                    {"name": "cumulativeAmount", "type": "uint256"}],
+        name=DOMAIN_NAME, version=DOMAIN_VERSION, chain_id=chain_id, verifying_contract=market,
+        message={"channelId": channel_id, "cumulativeAmount": cumulative_amount})
 
 
 def voucher_message(chain_id: int, market: str, channel_id: int,

@@ -10,7 +10,7 @@ setsid npx --no-install ganache --server.host 127.0.0.1 --server.port "$port" --
   --logging.quiet > "$log" 2>&1 &
 pid=$!
 # npx runs ganache as a child: stop the whole process group, not just npx.
-trap 'kill -- -$pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$log"' EXIT
+trap 'status=$?; kill -- -$pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -f "$log"; exit $status' EXIT
 for _ in $(seq 1 100); do
   curl -s -o /dev/null -X POST -H 'content-type: application/json' \
     --data '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "http://127.0.0.1:$port" && break

@@ -379,7 +379,9 @@ def test_a_reorg_moves_the_catalog_to_the_new_branch(chain: Chain, deployments_f
     assert (model.summary.owner, dataset.summary.version_count) == (f.new_owner, 2)
     assert (dataset.summary.sales, dataset.summary.total_staked) == (3, 60 * DDT)
     assert dataset.summary.offers[2].price == 4 * DDT
-    assert [lic.source for lic in catalog.licenses_of(f.new_owner)] == ["grant"]
+    ours = (f.dataset, f.model)  # other suites buy licenses for the same dev accounts
+    assert [lic.source for lic in catalog.licenses_of(f.new_owner) if lic.asset_id in ours] == [
+        "grant"]
     assert_matches_chain(ex, indexer.db, [f.dataset, f.model, f.retired],
                          [ex.accounts[0], f.publisher, f.new_owner, f.grantee, f.buyer])
     fresh = make_indexer(chain, deployments_file, tmp_path, "fresh.db")

@@ -74,8 +74,15 @@ test-contracts: python-deps node-deps solc
 
 # dapp suites against real ganache, Kubo and SQLite/PostgreSQL started by the fixtures;
 # includes the smoke run of the contracts and the deploy script on ganache.
-test-dapp: python-deps node-deps kubo abi
+test-dapp: python-deps node-deps kubo abi $(STAMPS)/postgresql
 	$(PYTEST_DAPP) tests/dapp -q
+
+# Debian's PostgreSQL server for the store suites that run on both SQLite and PostgreSQL
+# (apt only when no /usr/lib/postgresql/*/bin/initdb is there).
+$(STAMPS)/postgresql:
+	@mkdir -p $(STAMPS)
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+	touch $@
 
 # The dApp: npm packages in frontend/, and Debian's Chromium for its browser tests (apt only
 # when /usr/bin/chromium is missing). `make dapp` builds frontend/dist, which the gateway serves at /.

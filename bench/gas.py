@@ -27,14 +27,14 @@ from brownie import (
     chain,
     web3,
 )
-from eth_abi import encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
+from dapp.chain.eip712 import permit_typed_data
+from dapp.gateway.metered.signing import sign_voucher as voucher
+
 DAY = 24 * 3600
-DOMAIN_TYPE = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-PERMIT_TYPE = "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
 PRICE = 10 * 10**18
 DOWNLOAD, COMPUTE, DATASET = 0, 1, 0
 OUT = Path(os.environ.get("GAS_TABLE", "docs/GAS.md"))
@@ -63,36 +63,19 @@ def offer(token: Any, price: int = PRICE, duration: int = 30 * DAY, scope: int =
 
 
 def sign_permit(token: Any, owner: Any, spender: Any, value: int, deadline: int) -> tuple:
-    domain = keccak(encode(
-        ["bytes32", "bytes32", "bytes32", "uint256", "address"],
-        [keccak(text=DOMAIN_TYPE),
-         keccak(text=token.name()), keccak(text="1"), chain.id, token.address],
-    ))
-    struct = keccak(encode(
-        ["bytes32", "address", "address", "uint256", "uint256", "uint256"],
-        [keccak(text=PERMIT_TYPE),
-         owner.address, spender.address, value, token.nonces(owner), deadline],
-    ))
-    signed = Account.unsafe_sign_hash(keccak(b"\x19\x01" + domain + struct), owner.private_key)
+    """An EIP-2612 permit as the registry's `Permit` struct (the CLI's typed data)."""
+    message = encode_typed_data(full_message=permit_typed_data(
+        name=token.name(), version="1", chain_id=chain.id, token=token.address,
+        owner=owner.address, spender=spender.address, value=value, nonce=token.nonces(owner),
+        deadline=deadline))
+    signed = Account.sign_message(message, owner.private_key)
     return (value, deadline, signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big"))
 
 
 def sign_voucher(market: Any, signer: Any, channel_id: int, cumulative: int) -> bytes:
-    message = encode_typed_data(full_message={
-        "types": {
-            "EIP712Domain": [{"name": "name", "type": "string"},
-                             {"name": "version", "type": "string"},
-                             {"name": "chainId", "type": "uint256"},
-                             {"name": "verifyingContract", "type": "address"}],
-            "Voucher": [{"name": "channelId", "type": "uint256"},
-                        {"name": "cumulativeAmount", "type": "uint256"}],
-        },
-        "primaryType": "Voucher",
-        "domain": {"name": "DataDAO ComputeMarket", "version": "1", "chainId": chain.id,
-                   "verifyingContract": market.address},
-        "message": {"channelId": channel_id, "cumulativeAmount": cumulative},
-    })
-    return bytes(Account.sign_message(message, signer.private_key).signature)
+    """The buyer's voucher, signed as the gateway's clients sign it."""
+    return voucher(signer.private_key, chain.id, market.address, channel_id,
+                   cumulative).signature
 
 
 def measure_compute(registry: Any, token: Any) -> list[Row]:

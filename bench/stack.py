@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from bench.common import render_table, report
+from dapp.chain.accounts import dev_account
 from dapp.chain.client import connect
 from dapp.client.gateway import GatewayClient
-from dapp.config import DEV_MNEMONIC, Settings
+from dapp.config import Settings
 from dapp.devstack.process import ManagedProcess, free_port
 from dapp.devstack.up import Stack, local_stack_settings
 from dapp.gateway.keys import load_or_create_gateway_keypair
@@ -43,13 +43,6 @@ DOWNLOAD = 0
 PERPETUAL = 2**64 - 1
 # The benchmarks drive one account far harder than a person would: no rate limit in the way.
 BENCH_RATE_LIMIT = 100_000_000
-
-
-def dev_account(index: int) -> LocalAccount:
-    Account.enable_unaudited_hdwallet_features()
-    account: LocalAccount = Account.from_mnemonic(DEV_MNEMONIC,
-                                                  account_path=f"m/44'/60'/0'/0/{index}")
-    return account
 
 
 def write_random_file(path: Path, size: int) -> Path:

@@ -16,6 +16,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
+from dapp.config import DEV_MNEMONIC
 from dapp.errors import DappError, InvalidInput, NotFound
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -92,3 +93,12 @@ class Keystore:
             raise WrongPassword(f"wrong password for account {entry.name!r}") from None
         return Account.from_key(key)
 
+
+
+def dev_account(index: int) -> LocalAccount:
+    """Account `index` of the dev chains' public mnemonic (ganache/anvil fund them). Dev only:
+    these keys are public."""
+    Account.enable_unaudited_hdwallet_features()
+    account: LocalAccount = Account.from_mnemonic(DEV_MNEMONIC,
+                                                  account_path=f"m/44'/60'/0'/0/{index}")
+    return account

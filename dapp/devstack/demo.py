@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eth_account import Account
 from web3 import Web3
 
+from dapp.chain.accounts import dev_account
 from dapp.chain.client import connect
-from dapp.config import DEV_MNEMONIC, Settings
+from dapp.config import Settings
 from dapp.gateway.keys import load_or_create_gateway_keypair
 from dapp.ipfs.client import IpfsClient
 from dapp.publishing.exchange import Exchange, OfferTerms
 from dapp.publishing.pipeline import ContentRequest, PublishPipeline, PublishResult
 from dapp.publishing.transactions import TransactionSender
 
-PUBLISHER_PATH = "m/44'/60'/0'/0/1"
+PUBLISHER_INDEX = 1
 DAY = 24 * 3600
 
 
@@ -43,8 +43,7 @@ def seed_demo_asset(settings: Settings) -> PublishResult | None:
     exchange = Exchange.connect(settings, web3)
     if exchange.asset_count() > 0:
         return None
-    Account.enable_unaudited_hdwallet_features()
-    publisher = Account.from_mnemonic(DEV_MNEMONIC, account_path=PUBLISHER_PATH)
+    publisher = dev_account(PUBLISHER_INDEX)
     sender = TransactionSender(web3, publisher, Exchange.error_decoder())
     gateway_key = load_or_create_gateway_keypair(settings.gateway_key_file).public_key_b64
     token = exchange.default_token

@@ -30,6 +30,7 @@ from dapp.publishing.transactions import (
     revert_data,
 )
 from dapp.publishing.units import KINDS, SCOPES
+from dapp.store.catalog import OfferView
 
 REGISTRY = "AssetRegistry"
 DEFAULT_TOKEN = "TestToken"
@@ -54,16 +55,6 @@ class OfferTerms:
 
     def as_input(self) -> tuple[str, int, int, int]:
         return (Web3.to_checksum_address(self.token), self.price, self.duration, self.scope)
-
-
-@dataclass(frozen=True)
-class OfferView:
-    offer_id: int
-    token: str
-    price: int
-    duration: int
-    scope: str
-    active: bool
 
 
 @dataclass(frozen=True)

@@ -23,21 +23,19 @@ import time
 from pathlib import Path
 
 import httpx
-from eth_account import Account
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from dapp.chain.accounts import Keystore  # noqa: E402
-from dapp.config import DEV_MNEMONIC, Settings  # noqa: E402
+from dapp.chain.accounts import Keystore, dev_account  # noqa: E402
+from dapp.config import Settings  # noqa: E402
 from dapp.devstack.process import free_port  # noqa: E402
 from dapp.devstack.up import Stack, local_stack_settings, settings_env  # noqa: E402
 
 PASSWORD = "e2e publisher"
-Account.enable_unaudited_hdwallet_features()
 # Dev accounts funded with ETH by ganache and DDT by scripts/deploy.py.
-PUBLISHER = Account.from_mnemonic(DEV_MNEMONIC, account_path="m/44'/60'/0'/0/5")
-BUYER = Account.from_mnemonic(DEV_MNEMONIC, account_path="m/44'/60'/0'/0/6")
+PUBLISHER = dev_account(5)
+BUYER = dev_account(6)
 
 DEMO_ASSETS = [
     {"file": "weather-stations.csv", "size": 300_000, "title": "Weather stations 2024",

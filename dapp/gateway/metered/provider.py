@@ -7,17 +7,16 @@ from __future__ import annotations
 import logging
 import threading
 
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from pydantic import SecretStr
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 
-from dapp.chain.accounts import Keystore
+from dapp.chain.accounts import Keystore, dev_account
 from dapp.chain.client import connect
 from dapp.chain.contracts import load_abi
 from dapp.chain.deployments import load_deployment
-from dapp.config import DEV_MNEMONIC, Settings
+from dapp.config import Settings
 from dapp.errors import DappError, NotFound
 from dapp.gateway.metered.market import MarketReader, ProviderState
 from dapp.publishing.transactions import ErrorDecoder, SentTransaction, TransactionSender
@@ -132,9 +131,7 @@ def dev_provider_settings(settings: Settings) -> Settings:
     try:
         keystore.find(DEV_PROVIDER_NAME)
     except NotFound:
-        Account.enable_unaudited_hdwallet_features()
-        dev = Account.from_mnemonic(DEV_MNEMONIC,
-                                    account_path=f"m/44'/60'/0'/0/{DEV_PROVIDER_INDEX}")
+        dev = dev_account(DEV_PROVIDER_INDEX)
         keystore.import_key(DEV_PROVIDER_NAME, dev.key.hex(), password)
     return settings.with_overrides(provider_account=DEV_PROVIDER_NAME,
                                    keystore_password=SecretStr(password))

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from dapp.chain.accounts import Keystore
-from dapp.cli.output import console, emit_json, table
+from dapp.cli.output import JsonOption, console, emit_json, table
 from dapp.config import Settings
 
 app = typer.Typer(help="Manage publisher accounts (encrypted keystore files).",
@@ -30,7 +30,7 @@ def password_for(ctx: typer.Context, confirm: bool) -> str:
 
 @app.command("new")
 def new(ctx: typer.Context, name: str = typer.Argument(..., help="a name for the account"),
-        as_json: bool = typer.Option(False, "--json")) -> None:
+        as_json: JsonOption = False) -> None:
     """Create a new account and store it encrypted."""
     entry = keystore(ctx).create(name, password_for(ctx, confirm=True))
     if as_json:
@@ -44,7 +44,7 @@ def import_key(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="a name for the account"),
     key_stdin: bool = typer.Option(False, "--key-stdin", help="read the private key from stdin"),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: JsonOption = False,
 ) -> None:
     """Import a private key (from a hidden prompt or stdin) into an encrypted keystore."""
     key = sys.stdin.readline() if key_stdin else typer.prompt("Private key", hide_input=True)
@@ -56,7 +56,7 @@ def import_key(
 
 
 @app.command("list")
-def list_accounts(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+def list_accounts(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Show the accounts in the keystore directory."""
     entries = keystore(ctx).list()
     if as_json:

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import typer
 
-from dapp.cli.output import console, emit_json, table
+from dapp.cli.output import JsonOption, console, emit_json, table
 from dapp.cli.session import read_only
 from dapp.errors import NotFound, ServiceUnavailable
 from dapp.publishing.exchange import AssetView, Exchange, OfferView
@@ -65,7 +65,7 @@ def _offer_text(offer: dict[str, Any]) -> str:
 def list_assets(
     ctx: typer.Context,
     gateway: str | None = typer.Option(None, "--gateway", help=GATEWAY_HELP),
-    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    as_json: JsonOption = False,
 ) -> None:
     """List every asset: id, kind, owner, versions, offers."""
     if gateway is not None:
@@ -95,7 +95,7 @@ def show_asset(
     ctx: typer.Context,
     asset_id: int = typer.Argument(..., help="the asset id"),
     gateway: str | None = typer.Option(None, "--gateway", help=GATEWAY_HELP),
-    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    as_json: JsonOption = False,
 ) -> None:
     """One asset: owner, latest version's CIDs, offers, stake."""
     if gateway is not None:

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedColumn
 from rich.progress import Progress as RichProgress
 
-from dapp.cli.output import emit_json, errors
+from dapp.cli.output import JsonOption, emit_json, errors
 from dapp.cli.session import settings_of, unlock
 from dapp.client.gateway import GatewayClient
 
@@ -21,7 +21,7 @@ def download(
     version: int = typer.Option(None, "--version", help="a version other than the latest"),
     gateway: str = typer.Option(None, "--gateway", help="gateway URL (default: settings)"),
     account: str = typer.Option(None, "--account", help="keystore account that holds the license"),
-    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    as_json: JsonOption = False,
 ) -> None:
     """Download licensed content through a gateway (resumes an interrupted download)."""
     settings = settings_of(ctx)

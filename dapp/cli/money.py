@@ -7,8 +7,14 @@ from typing import Any
 
 import typer
 
-from dapp.cli.output import console, emit_json, table
-from dapp.cli.session import ACCOUNT_HELP, CONFIRMATIONS_HELP, account_entry, read_only, signing
+from dapp.cli.output import JsonOption, console, emit_json, table
+from dapp.cli.session import (
+    AccountOption,
+    ConfirmationsOption,
+    account_entry,
+    read_only,
+    signing,
+)
 from dapp.errors import InvalidInput
 from dapp.publishing.exchange import Exchange
 from dapp.publishing.units import format_amount, parse_amount
@@ -40,8 +46,8 @@ def _expiry_text(expires_at: int) -> str | None:
 def show_payouts(
     ctx: typer.Context,
     token: str | None = typer.Option(None, "--token", help="one token (default: every one)"),
-    account: str | None = typer.Option(None, "--account", help=ACCOUNT_HELP),
-    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    account: AccountOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Balances you can withdraw, per payment token (no password needed)."""
     address = account_entry(ctx, account).address
@@ -61,10 +67,9 @@ def withdraw(
     ctx: typer.Context,
     token: str | None = typer.Option(None, "--token", help="one token (default: every one "
                                                            "with a balance)"),
-    account: str | None = typer.Option(None, "--account", help=ACCOUNT_HELP),
-    confirmations: int | None = typer.Option(None, "--confirmations", min=0,
-                                             help=CONFIRMATIONS_HELP),
-    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    account: AccountOption = None,
+    confirmations: ConfirmationsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Withdraw your payout balance to your account."""
     withdrawn: list[dict[str, Any]] = []
@@ -90,10 +95,9 @@ def stake(
     ctx: typer.Context,
     asset_id: int = typer.Argument(..., help="the asset to vouch for"),
     amount: str = typer.Argument(..., help="in staking-token units: 100, 0.5"),
-    account: str | None = typer.Option(None, "--account", help=ACCOUNT_HELP),
-    confirmations: int | None = typer.Option(None, "--confirmations", min=0,
-                                             help=CONFIRMATIONS_HELP),
-    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    account: AccountOption = None,
+    confirmations: ConfirmationsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Stake on an asset to earn its curators' share of sales (approves the token first)."""
     with signing(ctx, account, confirmations, as_json) as session:
@@ -120,10 +124,9 @@ def unstake(
     amount: str | None = typer.Argument(None, help="in staking-token units"),
     withdraw_stake: bool = typer.Option(False, "--withdraw",
                                         help="take back stake whose unbonding has ended"),
-    account: str | None = typer.Option(None, "--account", help=ACCOUNT_HELP),
-    confirmations: int | None = typer.Option(None, "--confirmations", min=0,
-                                             help=CONFIRMATIONS_HELP),
-    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    account: AccountOption = None,
+    confirmations: ConfirmationsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Stop earning on AMOUNT (available after the unbonding delay), or --withdraw it."""
     if (amount is None) == (not withdraw_stake):
@@ -153,10 +156,9 @@ def unstake(
 def claim(
     ctx: typer.Context,
     asset_id: int = typer.Argument(..., help="the asset you stake on"),
-    account: str | None = typer.Option(None, "--account", help=ACCOUNT_HELP),
-    confirmations: int | None = typer.Option(None, "--confirmations", min=0,
-                                             help=CONFIRMATIONS_HELP),
-    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    account: AccountOption = None,
+    confirmations: ConfirmationsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Claim your curation rewards on an asset, in every payment token."""
     with signing(ctx, account, confirmations, as_json) as session:
@@ -180,10 +182,9 @@ def buy(
     approve: bool = typer.Option(False, "--approve",
                                  help="approve then buy (two transactions) instead of a "
                                       "permit signature (one)"),
-    account: str | None = typer.Option(None, "--account", help=ACCOUNT_HELP),
-    confirmations: int | None = typer.Option(None, "--confirmations", min=0,
-                                             help=CONFIRMATIONS_HELP),
-    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    account: AccountOption = None,
+    confirmations: ConfirmationsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Buy a license at the offer's current price (never more)."""
     with signing(ctx, account, confirmations, as_json) as session:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from dapp.cli.output import console, emit_json
+from dapp.cli.output import JsonOption, console, emit_json
 from dapp.cli.publish import describe_offer, offer_terms
-from dapp.cli.session import ACCOUNT_HELP, CONFIRMATIONS_HELP, signing
+from dapp.cli.session import (
+    AccountOption,
+    ConfirmationsOption,
+    signing,
+)
 
 app = typer.Typer(help="Set, pause and resume an asset's offers.", no_args_is_help=True)
 
@@ -20,10 +24,9 @@ def set_offer(
     token: str | None = typer.Option(None, "--token", help="address or symbol (default DDT)"),
     duration: str = typer.Option("0", "--duration", help="30d, 12h, ...; 0 = perpetual"),
     scope: str = typer.Option("download", "--scope", help="download | compute"),
-    account: str | None = typer.Option(None, "--account", help=ACCOUNT_HELP),
-    confirmations: int | None = typer.Option(None, "--confirmations", min=0,
-                                             help=CONFIRMATIONS_HELP),
-    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    account: AccountOption = None,
+    confirmations: ConfirmationsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Add an offer to an asset, or replace offer OFFER_ID."""
     with signing(ctx, account, confirmations, as_json) as session:
@@ -56,9 +59,9 @@ def pause(
     ctx: typer.Context,
     asset_id: int = typer.Argument(...),
     offer_id: int = typer.Argument(...),
-    account: str | None = typer.Option(None, "--account", help=ACCOUNT_HELP),
-    confirmations: int | None = typer.Option(None, "--confirmations", min=0),
-    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    account: AccountOption = None,
+    confirmations: ConfirmationsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Stop selling an offer for now (licenses sold stay valid)."""
     _set_active(ctx, asset_id, offer_id, False, account, confirmations, as_json)
@@ -69,9 +72,9 @@ def resume(
     ctx: typer.Context,
     asset_id: int = typer.Argument(...),
     offer_id: int = typer.Argument(...),
-    account: str | None = typer.Option(None, "--account", help=ACCOUNT_HELP),
-    confirmations: int | None = typer.Option(None, "--confirmations", min=0),
-    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    account: AccountOption = None,
+    confirmations: ConfirmationsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Sell a paused offer again."""
     _set_active(ctx, asset_id, offer_id, True, account, confirmations, as_json)

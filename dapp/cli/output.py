@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.table import Table
 
 console = Console()
 errors = Console(stderr=True)
+
+# `--json` on every command, declared once.
+JsonOption = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
 def emit_json(data: Any) -> None:

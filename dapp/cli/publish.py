@@ -8,8 +8,13 @@ from typing import Any
 
 import typer
 
-from dapp.cli.output import console, emit_json
-from dapp.cli.session import ACCOUNT_HELP, CONFIRMATIONS_HELP, settings_of, signing
+from dapp.cli.output import JsonOption, console, emit_json
+from dapp.cli.session import (
+    AccountOption,
+    ConfirmationsOption,
+    settings_of,
+    signing,
+)
 from dapp.errors import InvalidInput
 from dapp.publishing.exchange import Exchange, OfferTerms
 from dapp.publishing.gateways import gateway_keys
@@ -103,10 +108,9 @@ def publish(
                                       help="a gateway URL to fetch its key from; repeatable"),
     open_asset: bool = typer.Option(False, "--open", help="publish unencrypted (public data)"),
     dao: str | None = typer.Option(None, "--dao", help="print a DAO proposal, send nothing"),
-    account: str | None = typer.Option(None, "--account", help=ACCOUNT_HELP),
-    confirmations: int | None = typer.Option(None, "--confirmations", min=0,
-                                             help=CONFIRMATIONS_HELP),
-    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    account: AccountOption = None,
+    confirmations: ConfirmationsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Encrypt and upload a file or folder to IPFS and publish it as a new asset."""
     started = time.monotonic()
@@ -162,10 +166,9 @@ def add_version(
     seal_to: list[str] = typer.Option([], "--seal-to",
                                       help="gateway keys (default: the latest version's)"),
     gateway: list[str] = typer.Option([], "--gateway"),
-    account: str | None = typer.Option(None, "--account", help=ACCOUNT_HELP),
-    confirmations: int | None = typer.Option(None, "--confirmations", min=0,
-                                             help=CONFIRMATIONS_HELP),
-    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    account: AccountOption = None,
+    confirmations: ConfirmationsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Upload new content for an asset under a new key; earlier versions stay readable."""
     started = time.monotonic()

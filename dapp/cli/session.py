@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Annotated
 
 import typer
 from eth_account.signers.local import LocalAccount
@@ -23,6 +24,10 @@ from dapp.publishing.transactions import TransactionSender
 ACCOUNT_HELP = "keystore account (name or address); default DAPP_ACCOUNT or the only one"
 CONFIRMATIONS_HELP = "blocks to wait for after the transaction is mined (default "\
                      "DAPP_CONFIRMATIONS)"
+# The options every signing command takes, declared once.
+AccountOption = Annotated[str | None, typer.Option("--account", help=ACCOUNT_HELP)]
+ConfirmationsOption = Annotated[int | None,
+                                typer.Option("--confirmations", min=0, help=CONFIRMATIONS_HELP)]
 
 
 def settings_of(ctx: typer.Context) -> Settings:

@@ -113,6 +113,7 @@ bench: gas
 	$(PY) -m bench.downloads
 	$(PY) -m bench.license_check
 	$(PY) -m bench.indexer
+	$(PY) -m bench.metered
 
 # Regenerate requirements.lock from the current venv (after changing dependencies).
 lock:

@@ -102,7 +102,8 @@ class BenchStack:
     def registry(self) -> Any:
         return self.exchange().registry
 
-    def publish(self, path: Path, title: str, price: int = 1) -> PublishResult:
+    def publish(self, path: Path, title: str, price: int = 1, kind: str = "dataset"
+                ) -> PublishResult:
         """Encrypt, add and publish `path` as the publisher; offer 1: a 30-day download
         license for `price` whole DDT."""
         exchange = self.exchange(self.publisher)
@@ -114,7 +115,7 @@ class BenchStack:
         with IpfsClient(self.settings.ipfs_api_url, timeout_seconds=600) as ipfs:
             pipeline = PublishPipeline(ipfs, exchange)
             request = ContentRequest(path=path, title=title, license_text="CC-BY-4.0",
-                                     gateway_keys=(key,))
+                                     kind=kind, gateway_keys=(key,))
             return pipeline.publish(request, curator_share_bps=1000, offers=offers)
 
     def buy(self, asset_id: int, account: LocalAccount, offer_id: int = 1) -> None:

@@ -1,0 +1,257 @@
+"""Metered calls: calls per second through `POST /v1/models/{id}/invoke` paid with a channel
+voucher, against the same endpoint unpaid (the provider's price set to 0), and the gas the
+gateway's own redemption round spends per voucher.
+
+    .venv/bin/python -m bench.metered [--calls 160] [--clients 1,8] [--rounds 2] [--no-append]
+
+Starts the whole stack (bench/stack.py) with the dev provider (account 3), publishes a tiny
+model (model.py + weights.json, encrypted and sealed to the gateway) and opens one channel per
+client thread from the buyer (account 2). Paid and unpaid runs alternate (`--rounds`, best
+kept): the gateway is restarted with `invoke_price` 0 or the price, which it writes on chain
+(`updateProvider`) before it answers. Each call runs the model in the sandbox either way; a
+paid call carries a voucher for one price more than the channel's last, which the gateway
+checks (EIP-712 signer, channel state, deposit, expiry) and stores durably before it answers.
+The gas of voucher batches of 1, 10 and 100 built in isolation is in the gas table
+(bench/gas.py); here it is the gateway's own round, one voucher per channel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from web3 import Web3
+from web3.logs import DISCARD
+
+from bench.common import section
+from bench.stack import BenchStack, emit, running_stack
+from dapp.chain.accounts import dev_account
+from dapp.gateway.metered.provider import DEV_PROVIDER_INDEX, market_reader
+from dapp.gateway.metered.signing import VOUCHER_HEADER, sign_voucher
+
+PRICE = 10**15  # 0.001 DDT per call
+ACCEPTED_HEADER = "X-DataDAO-Accepted-Cumulative"
+MODEL_PY = """\
+import json, os, pathlib, sys
+weights = json.loads((pathlib.Path(os.environ["MODEL_DIR"]) / "weights.json").read_text())
+request = json.loads(sys.stdin.buffer.read() or b"{}")
+print(json.dumps({"scaled": request.get("x", 0) * weights["scale"]}))
+"""
+
+
+@dataclass
+class Channel:
+    channel_id: int
+    cumulative: int = 0
+
+
+@dataclass
+class Run:
+    paid: bool
+    clients: int
+    calls: int
+    seconds: float
+    latencies: list[float]
+    failures: int
+
+    @property
+    def calls_per_second(self) -> float:
+        return self.calls / self.seconds
+
+
+def publish_model(bench: BenchStack, folder: Path) -> int:
+    folder.mkdir()
+    (folder / "model.py").write_text(MODEL_PY)
+    (folder / "weights.json").write_text(json.dumps({"scale": 3}))
+    return bench.publish(folder, "Bench scaler", kind="model").asset_id
+
+
+def open_channels(bench: BenchStack, count: int, deposit: int) -> list[Channel]:
+    """`count` channels from the buyer to the provider (ganache has the buyer unlocked)."""
+    market = market_reader(bench.settings, bench.web3).contract
+    provider = dev_account(DEV_PROVIDER_INDEX).address
+    exchange = bench.exchange()
+    token = exchange.token_contract(exchange.default_token)
+    sender = {"from": bench.buyer.address, "gas": 500_000}
+    wait = bench.web3.eth.wait_for_transaction_receipt
+    wait(token.functions.approve(market.address, count * deposit).transact(sender))
+    expiry = bench.web3.eth.get_block("latest")["timestamp"] + 7 * 24 * 3600
+    channels = []
+    for _ in range(count):
+        receipt = wait(market.functions.openChannel(provider, deposit, expiry).transact(sender))
+        (event,) = market.events.ChannelOpened().process_receipt(receipt, errors=DISCARD)
+        channels.append(Channel(int(event["args"]["channelId"])))
+    return channels
+
+
+def provider_info(bench: BenchStack) -> dict[str, Any]:
+    answer = httpx.get(f"{bench.gateway_url}/v1/provider", timeout=10)
+    return dict(answer.json()) if answer.status_code == 200 else {}
+
+
+def restart_gateway(bench: BenchStack, price: int) -> None:
+    """The gateway again with `invoke_price` = `price`, back once it reports that price."""
+    gateway = bench.process("gateway")
+    gateway.stop()
+    bench.stack.processes.remove(gateway)
+    bench.stack.settings = bench.stack.settings.with_overrides(invoke_price=price)
+    bench.settings = bench.stack.settings
+    bench.stack.start_gateway()
+    wait_for_price(bench, price)
+
+
+def wait_for_price(bench: BenchStack, price: int) -> None:
+    info: dict[str, Any] = {}
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        info = provider_info(bench)
+        if info.get("registered") and info.get("price") == str(price):
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"the gateway did not come back with price {price}: {info}")
+
+
+def call_loop(bench: BenchStack, model_id: int, calls: int, channel: Channel | None,
+              chain_id: int, market: str) -> tuple[list[float], int]:
+    """`calls` calls one after the other, paid on `channel` when there is one: the latency of
+    each successful call and the number that failed."""
+    url = f"{bench.gateway_url}/v1/models/{model_id}/invoke"
+    latencies: list[float] = []
+    failures = 0
+    with httpx.Client(timeout=60) as client:
+        for n in range(calls):
+            headers = {"Content-Type": "application/json"}
+            if channel is not None:
+                amount = channel.cumulative + PRICE
+                voucher = sign_voucher(bench.buyer.key, chain_id, market, channel.channel_id,
+                                       amount)
+                headers[VOUCHER_HEADER] = voucher.header_value()
+            start = time.perf_counter()
+            answer = client.post(url, content=json.dumps({"x": n}), headers=headers)
+            elapsed = time.perf_counter() - start
+            ok = answer.status_code == 200 and answer.json() == {"scaled": 3 * n}
+            if ok and channel is not None:
+                ok = answer.headers.get(ACCEPTED_HEADER) == str(amount)
+                if ok:
+                    channel.cumulative = amount
+            if ok:
+                latencies.append(elapsed)
+            else:
+                failures += 1
+    return latencies, failures
+
+
+def measure(bench: BenchStack, model_id: int, channels: list[Channel], clients: int,
+            calls: int, paid: bool, chain_id: int, market: str) -> Run:
+    per_client = calls // clients
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        results = list(pool.map(
+            lambda i: call_loop(bench, model_id, per_client, channels[i] if paid else None,
+                                chain_id, market),
+            range(clients)))
+    seconds = time.perf_counter() - start
+    latencies = [t for result in results for t in result[0]]
+    return Run(paid, clients, per_client * clients, seconds, latencies,
+               sum(result[1] for result in results))
+
+
+def redeem_round(bench: BenchStack) -> tuple[int, int]:
+    """Force the gateway's redemption round as the provider: (vouchers redeemed, gas used)."""
+    from dapp.client.gateway import GatewayClient
+
+    with GatewayClient(bench.gateway_url, dev_account(DEV_PROVIDER_INDEX), timeout=120
+                       ) as client:
+        client.sign_in()
+        answer = httpx.post(f"{bench.gateway_url}/v1/provider/redeem",
+                            headers=client.auth_headers, timeout=120)
+    answer.raise_for_status()
+    body = answer.json()
+    gas = sum(int(bench.web3.eth.get_transaction_receipt(tx)["gasUsed"])
+              for tx in body["tx_hashes"])
+    return len(body["redeemed"]), gas
+
+
+def millis(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=160, help="calls per measurement")
+    parser.add_argument("--clients", default="1,8", help="concurrent clients to try")
+    parser.add_argument("--rounds", type=int, default=2, help="paid/unpaid alternations")
+    parser.add_argument("--no-append", action="store_true",
+                        help="print the tables only (a trial run)")
+    args = parser.parse_args()
+    client_counts = [int(c) for c in args.clients.split(",")]
+
+    best: dict[tuple[bool, int], Run] = {}
+    with (running_stack(invoke_price=PRICE) as bench,
+          tempfile.TemporaryDirectory(prefix="bench-model-") as tmp):
+        chain_id = int(bench.web3.eth.chain_id)
+        wait_for_price(bench, PRICE)
+        market = Web3.to_checksum_address(provider_info(bench)["market"])
+        model_id = publish_model(bench, Path(tmp) / "scaler")
+        deposit = (args.rounds * (args.calls + 8) + 8) * PRICE
+        channels = open_channels(bench, max(client_counts), deposit)
+        for round_number in range(1, args.rounds + 1):
+            for paid in (False, True):
+                with section(f"round {round_number}: {'paid' if paid else 'unpaid'} calls"):
+                    restart_gateway(bench, PRICE if paid else 0)
+                    measure(bench, model_id, channels, 1, 4, paid, chain_id, market)  # warm-up
+                    for clients in client_counts:
+                        run = measure(bench, model_id, channels, clients, args.calls, paid,
+                                      chain_id, market)
+                        print(f"  {clients} client(s): {run.calls_per_second:.1f} calls/s, "
+                              f"{run.failures} failed", flush=True)
+                        key = (paid, clients)
+                        if key not in best or run.seconds < best[key].seconds:
+                            best[key] = run
+        with section("the gateway's redemption round"):
+            vouchers, gas = redeem_round(bench)
+            print(f"  {vouchers} vouchers, {gas:,} gas", flush=True)
+
+    rows: list[list[object]] = []
+    for clients in client_counts:
+        unpaid, paid = best[(False, clients)], best[(True, clients)]
+        for run in (unpaid, paid):
+            rows.append([
+                f"{clients} client{'s' if clients > 1 else ''}",
+                "voucher, checked + stored" if run.paid else "unpaid (price 0)",
+                run.calls, f"{run.calls_per_second:.1f}",
+                millis(statistics.median(run.latencies)) if run.latencies else "-",
+                millis(percentile(run.latencies, 0.99)) if run.latencies else "-",
+                run.failures,
+                f"{paid.calls_per_second / unpaid.calls_per_second:.2f}" if run.paid else "1.00",
+            ])
+    emit(
+        not args.no_append,
+        "Metered calls: paid with a voucher vs the same endpoint unpaid",
+        ["clients", "payment", "calls", "calls/s", "p50", "p99", "failed",
+         "ratio (aim ≥ 0.9)"],
+        rows,
+        f"POST /v1/models/{{id}}/invoke on a tiny JSON model; every call runs it in the "
+        f"sandbox (a fresh process). Paid: one channel per client, each call a voucher for one "
+        f"price ({PRICE} base units) more, checked and stored durably before the answer. Best "
+        f"of {args.rounds} alternating rounds. The gateway's redemption round after the runs: "
+        f"{vouchers} vouchers (one per channel) in one redeemMany, {gas:,} gas, "
+        f"{gas // max(vouchers, 1):,} per voucher (batches of 1, 10 and 100: the gas table).",
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,7 @@
 """Publishing throughput: pack + hash + encrypt + add (our pipeline) vs a plain add of the
 same file to the same Kubo, and the pipeline's peak memory on the largest file.
 
-    .venv/bin/python -m bench.publish [--sizes-mb 100,1024]
+    .venv/bin/python -m bench.publish [--sizes-mb 100,1024] [--no-append]
 
 Starts its own Kubo in a temporary directory. Each measurement runs in a fresh child process
 so its peak RSS (VmHWM) is its own.
@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import cast
 
-from bench.common import mb_per_second, peak_rss_kib, report
-from bench.stack import write_random_file
+from bench.common import mb_per_second, peak_rss_kib
+from bench.stack import emit, write_random_file
 from dapp.devstack.kubo import KuboPorts, start_kubo
 from dapp.devstack.process import free_port
 
@@ -61,13 +61,15 @@ def main() -> None:
     parser.add_argument("--child")
     parser.add_argument("--api")
     parser.add_argument("--file")
+    parser.add_argument("--no-append", action="store_true",
+                        help="print the table only (a trial run)")
     args = parser.parse_args()
     if args.child:
         child(args.child, args.api, Path(args.file))
         return
 
     sizes = [int(s) * 1_000_000 for s in args.sizes_mb.split(",")]
-    rows = []
+    rows: list[list[object]] = []
     with tempfile.TemporaryDirectory(prefix="bench-publish-") as tmp:
         base = Path(tmp)
         ports = KuboPorts(free_port(), free_port(), free_port())
@@ -90,7 +92,8 @@ def main() -> None:
                 path.unlink()
         finally:
             kubo.stop()
-    report(
+    emit(
+        not args.no_append,
         "Publishing: encrypt + add vs plain add",
         ["file", "plain add", "pack+encrypt+add", "ratio (aim ≥ 0.7)",
          "peak RSS plain", "peak RSS pipeline"],

@@ -164,7 +164,7 @@ class _SegmentCipher:
         is_last = b"\x01" if index == self._last_index else b"\x00"
         return self._nonce_prefix + index_bytes, self._header_bytes + index_bytes + is_last
 
-    def seal(self, index: int, plaintext: bytes) -> bytes:
+    def seal(self, index: int, plaintext: bytes | bytearray | memoryview) -> bytes:
         nonce, aad = self._nonce_and_aad(index)
         return self._aead.encrypt(nonce, plaintext, aad)
 
@@ -182,14 +182,15 @@ def encrypt_stream(key: bytes, chunks: Iterable[bytes], plaintext_size: int,
                    segment_size: int = DEFAULT_SEGMENT_SIZE) -> Iterator[bytes]:
     """The DDX1 file for the plaintext `chunks`, header first, one segment at a time.
 
-    Holds at most one segment plus one incoming chunk. Raises `PlaintextSizeMismatch` as soon
-    as the chunks add up to more than `plaintext_size`, or at the end if they add up to less;
-    what was yielded before then must be thrown away."""
+    Holds at most one segment plus one incoming chunk; whole segments are sealed straight out
+    of the incoming chunk, only a segment split across chunks is copied. Raises
+    `PlaintextSizeMismatch` as soon as the chunks add up to more than `plaintext_size`, or at
+    the end if they add up to less; what was yielded before then must be thrown away."""
     header = Header(segment_size, plaintext_size, os.urandom(SALT_SIZE))
     layout = header.layout
     cipher = _SegmentCipher(key, header)
     yield header.to_bytes()
-    buffer = bytearray()
+    partial = bytearray()  # the start of segment `index`, when a chunk ended inside it
     index = 0
     received = 0
     for chunk in chunks:
@@ -197,21 +198,27 @@ def encrypt_stream(key: bytes, chunks: Iterable[bytes], plaintext_size: int,
         if received > plaintext_size:
             raise PlaintextSizeMismatch(
                 f"got more than the announced {plaintext_size} bytes to encrypt")
-        buffer += chunk
-        used = 0
-        while index < layout.segment_count:
-            length = layout.plaintext_length(index)
-            if length == 0 or len(buffer) - used < length:
-                break
-            yield cipher.seal(index, bytes(buffer[used:used + length]))
-            used += length
+        rest = memoryview(chunk)
+        if partial:
+            missing = layout.plaintext_length(index) - len(partial)
+            partial += rest[:missing]
+            rest = rest[missing:]
+            if len(partial) < layout.plaintext_length(index):
+                continue
+            yield cipher.seal(index, partial)
+            partial.clear()
             index += 1
-        del buffer[:used]
+        while rest and len(rest) >= layout.plaintext_length(index):
+            length = layout.plaintext_length(index)
+            yield cipher.seal(index, rest[:length])
+            rest = rest[length:]
+            index += 1
+        partial += rest
     if received != plaintext_size:
         raise PlaintextSizeMismatch(
             f"got {received} bytes to encrypt, announced {plaintext_size}")
     if index < layout.segment_count:  # only the empty segment of an empty file is left
-        yield cipher.seal(index, bytes(buffer))
+        yield cipher.seal(index, partial)
 
 
 class RangeDecryptor:

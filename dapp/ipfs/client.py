@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 import ipfshttpclient
@@ -24,7 +24,16 @@ from dapp.errors import IpfsUnavailable, MalformedCid, NotFound
 CID_VERSION = 1
 RAW_LEAVES = True
 CHUNKER = "size-262144"
-STREAM_CHUNK_SIZE = 256 * 1024
+# The largest piece of an add's multipart body handed to the socket at once. ipfshttpclient's
+# default (8 KiB) costs a chunked-encoding frame, a copy and a send() per 8 KiB; chunks up to
+# this size (a file read, an encrypted segment) now go through as they are.
+UPLOAD_PIECE_SIZE = 1024 * 1024
+
+
+class Readable(Protocol):
+    """What an add reads from: a binary file, `io.BytesIO`, an `IterReader`..."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -50,9 +59,10 @@ def http_url_to_multiaddr(url: str) -> str:
 
 
 class ProgressReader(io.RawIOBase):
-    """A read-only stream over `source` that reports the bytes read so far."""
+    """A read-only stream over `source` that reports the bytes read so far; `read` hands on
+    what `source.read` returns, without a copy."""
 
-    def __init__(self, source: IO[bytes], on_progress: Callable[[int], None]) -> None:
+    def __init__(self, source: Readable, on_progress: Callable[[int], None]) -> None:
         self._source = source
         self._on_progress = on_progress
         self._total = 0
@@ -60,17 +70,23 @@ class ProgressReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
-        chunk = self._source.read(len(buffer))
-        size = len(chunk)
-        buffer[:size] = chunk
-        self._total += size
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._source.read(size)
+        self._total += len(chunk)
         self._on_progress(self._total)
-        return size
+        return chunk
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self.read(len(buffer))
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
 
 
 class IterReader(io.RawIOBase):
-    """A read-only stream over an iterator of byte chunks (e.g. an encryptor's output)."""
+    """A read-only stream over an iterator of byte chunks (e.g. an encryptor's output).
+
+    `read(size)` returns at most one chunk (a short read, as raw streams may), the chunk itself
+    when it fits, so the chunks reach the socket without being copied or re-cut."""
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = chunks
@@ -79,16 +95,22 @@ class IterReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
+    def read(self, size: int = -1) -> bytes:
         while not self._pending:
             try:
                 self._pending = next(self._chunks)
             except StopIteration:
-                return 0
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
+                return b""
+        if size < 0 or size >= len(self._pending):
+            chunk, self._pending = self._pending, b""
+        else:
+            chunk, self._pending = self._pending[:size], self._pending[size:]
+        return chunk
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self.read(len(buffer))
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
 
 
 class Prefetched(Iterator[bytes]):
@@ -141,7 +163,8 @@ class IpfsClient:
     def __init__(self, api_url: str, timeout_seconds: float = 30.0) -> None:
         self.api_url = api_url
         self._client = ipfshttpclient.Client(
-            addr=http_url_to_multiaddr(api_url), timeout=timeout_seconds
+            addr=http_url_to_multiaddr(api_url), timeout=timeout_seconds,
+            chunk_size=UPLOAD_PIECE_SIZE,
         )
 
     def close(self) -> None:
@@ -178,15 +201,15 @@ class IpfsClient:
 
     def add_stream(
         self,
-        stream: IO[bytes],
+        stream: Readable,
         *,
         pin: bool = True,
         on_progress: Callable[[int], None] | None = None,
     ) -> AddedContent:
         """Add one file's bytes, read from `stream` in chunks (constant memory)."""
-        source: IO[bytes] = stream
+        source: Readable = stream
         if on_progress is not None:
-            source = io.BufferedReader(ProgressReader(stream, on_progress), STREAM_CHUNK_SIZE)
+            source = ProgressReader(stream, on_progress)
         with self._translated_errors("add content"):
             result = self._client.add(
                 source,
@@ -207,10 +230,11 @@ class IpfsClient:
         pin: bool = True,
         on_progress: Callable[[int], None] | None = None,
     ) -> AddedContent:
+        """Add the bytes of `chunks` as one file; the chunks are produced in a worker thread
+        while the previous ones are sent (see `Prefetched`), each sent as it is."""
         prefetched = Prefetched(chunks)
         try:
-            reader = io.BufferedReader(IterReader(prefetched), STREAM_CHUNK_SIZE)
-            return self.add_stream(reader, pin=pin, on_progress=on_progress)
+            return self.add_stream(IterReader(prefetched), pin=pin, on_progress=on_progress)
         finally:
             prefetched.close()
 

@@ -2,8 +2,10 @@
 
 Every step before the transaction is checked first (metadata validated, the publish call
 dry-run with stand-in CIDs), so the long upload starts only when the transaction should pass.
-The upload streams: the packer reads files in chunks, the encryptor holds one segment, the IPFS
-client sends as it reads — memory does not grow with the size of the upload.
+The upload streams: the packer reads files in chunks (each file once: its sha256 for the
+metadata is computed on the way), the encryptor holds one segment, the IPFS client sends as it
+reads — memory does not grow with the size of the upload. The metadata document is therefore
+checked before the upload with stand-in digests and built for real after it.
 
 A failure after the upload and before the transaction is mined leaves the chain untouched.
 The upload is unpinned again when the IPFS client can (`unpin`), else its CIDs are named in
@@ -13,9 +15,8 @@ draws a new content key, so the encrypted content and its CID are new; nothing e
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,11 +38,13 @@ from dapp.crypto.segments import (
 from dapp.errors import DappError, InvalidInput
 from dapp.ipfs.client import IpfsClient
 from dapp.metadata import AssetMetadata, ContentInfo, FileEntry, SealedKey
-from dapp.packing import PackPlan, iter_packed, plan_pack
+from dapp.packing import PackPlan, PackStream, plan_pack
 from dapp.publishing.exchange import Exchange, OfferTerms
 from dapp.publishing.units import kind_index
 
 GOVERNOR_PROPOSE = "propose(address[],uint256[],bytes[],string)"
+# Stands in for the files' digests while the metadata is checked before the upload.
+UNKNOWN_SHA256 = "0" * 64
 
 
 class PublishObserver(Protocol):
@@ -108,26 +111,10 @@ class Proposal:
     content: UploadedContent
 
 
-class _Digest:
-    """sha256 of the packed bytes, computed as they stream past."""
-
-    def __init__(self) -> None:
-        self._hasher = hashlib.sha256()
-        self.size = 0
-
-    def tap(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
-        for chunk in chunks:
-            self._hasher.update(chunk)
-            self.size += len(chunk)
-            yield chunk
-
-    def hexdigest(self) -> str:
-        return self._hasher.hexdigest()
-
-
 def build_metadata(request: ContentRequest, plan: PackPlan,
                    sealed_keys: Sequence[SealedKey]) -> AssetMetadata:
-    """The metadata document; raises `InvalidMetadata` before anything is uploaded."""
+    """The metadata document; raises `InvalidMetadata` before anything is uploaded. The
+    plan's files must carry their digests (see `UNKNOWN_SHA256` for a check before them)."""
     if request.open:
         content = ContentInfo(encrypted=False, plaintext_size=plan.size)
     else:
@@ -148,6 +135,10 @@ def build_metadata(request: ContentRequest, plan: PackPlan,
         "created_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
     }
     return AssetMetadata.from_json(json.dumps(document).encode("utf-8"))
+
+
+def _with_unknown_digests(plan: PackPlan) -> PackPlan:
+    return replace(plan, files=[file._replace(sha256=UNKNOWN_SHA256) for file in plan.files])
 
 
 def governor_propose_calldata(target: str, calldata: str, description: str) -> str:
@@ -176,15 +167,14 @@ class PublishPipeline:
             raise InvalidInput("an open asset is not encrypted, so it has no gateway keys",
                                hint="drop --seal-to/--gateway or --open")
         self.observer.stage(f"reading {request.path}")
-        plan = plan_pack(request.path)
+        plan = plan_pack(request.path, digests=False)
         content_key = None if request.open else generate_content_key()
         sealed = [SealedKey(gateway_public_key=key, sealed_key=seal_key(content_key, key))
                   for key in request.gateway_keys] if content_key else []
-        metadata_skeleton = build_metadata(request, plan, sealed)
-        digest = _Digest()
-        packed = digest.tap(iter_packed(request.path, plan))
+        build_metadata(request, _with_unknown_digests(plan), sealed)  # fail before uploading
+        packed = PackStream(request.path, plan)
         if content_key is None:
-            stored_size, stream = plan.size, packed
+            stored_size, stream = plan.size, iter(packed)
         else:
             stored_size = SegmentLayout(plan.size, request.segment_size).ciphertext_size
             stream = encrypt_stream(content_key, packed, plan.size, request.segment_size)
@@ -193,12 +183,12 @@ class PublishPipeline:
         added = self.ipfs.add_chunks(
             stream, pin=True,
             on_progress=lambda done: self.observer.upload_progress(done, stored_size))
+        metadata = build_metadata(request, replace(plan, files=packed.files), sealed)
         self.observer.stage("uploading metadata")
-        metadata_added = self.ipfs.add_bytes(metadata_skeleton.to_canonical_json(), pin=True)
+        metadata_added = self.ipfs.add_bytes(metadata.to_canonical_json(), pin=True)
         return UploadedContent(
-            content_cid=added.cid, metadata_cid=metadata_added.cid,
-            metadata=metadata_skeleton, packed_sha256=digest.hexdigest(),
-            packed_size=digest.size, stored_size=stored_size)
+            content_cid=added.cid, metadata_cid=metadata_added.cid, metadata=metadata,
+            packed_sha256=packed.sha256, packed_size=plan.size, stored_size=stored_size)
 
     def _release(self, uploaded: UploadedContent, error: DappError) -> DappError:
         """After a failed transaction: unpin the upload if the client can, and say so."""

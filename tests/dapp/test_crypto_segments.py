@@ -7,11 +7,15 @@ import hashlib
 import itertools
 import os
 import random
+import struct
 import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 from functools import lru_cache
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -225,3 +229,30 @@ def test_encrypting_50_mb_runs_in_constant_memory() -> None:
         tracemalloc.stop()
     assert total == SegmentLayout(size).ciphertext_size
     assert peak < 2 * 1024 * 1024, f"peak {peak} bytes"
+
+
+def reference_ddx1(key: bytes, plaintext: bytes, segment_size: int, salt: bytes) -> bytes:
+    """The DDX1 file written out from the module docstring, one segment at a time."""
+    header = struct.pack(">4sBIQ16s", b"DDX1", 1, segment_size, len(plaintext), salt)
+    segment_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt,
+                       info=b"datadao DDX1 segment key").derive(key)
+    aead = AESGCM(segment_key)
+    count = max(1, -(-len(plaintext) // segment_size))
+    out = [header]
+    for index in range(count):
+        aad = header + index.to_bytes(8, "big") + (b"\x01" if index == count - 1 else b"\x00")
+        piece = plaintext[index * segment_size:(index + 1) * segment_size]
+        out.append(aead.encrypt(salt[:4] + index.to_bytes(8, "big"), piece, aad))
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("size", [0, 1, 1000, 3 * 1024, 3 * 1024 + 7])
+@pytest.mark.parametrize("chunk_size", [1, 1000, 1024, 2048 + 3, 10_000])
+def test_ciphertext_is_the_ddx1_format_however_the_plaintext_is_chunked(
+        size: int, chunk_size: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    salt = bytes(range(100, 116))
+    monkeypatch.setattr("dapp.crypto.segments.os.urandom", lambda n: salt[:n])
+    plaintext = random.Random(size).randbytes(size)
+    chunks = [plaintext[i:i + chunk_size] for i in range(0, size, chunk_size)]
+    encrypted = b"".join(encrypt_stream(KEY, chunks, size, segment_size=1024))
+    assert encrypted == reference_ddx1(KEY, plaintext, 1024, salt)

@@ -11,7 +11,7 @@ import pytest
 
 from dapp.devstack.kubo import KUBO_BINARY, kubo_env
 from dapp.errors import IpfsUnavailable, MalformedCid
-from dapp.ipfs.client import IpfsClient
+from dapp.ipfs.client import UPLOAD_PIECE_SIZE, IpfsClient, IterReader, ProgressReader
 
 
 def kubo_cli_cid(kubo, data: bytes) -> str:  # type: ignore[no-untyped-def]
@@ -52,6 +52,29 @@ def test_add_chunks_streams_and_reports_progress(kubo) -> None:
         assert added.cid == kubo_cli_cid(kubo, b"".join(chunks))
     assert seen[-1] == 2_000_000
     assert seen == sorted(seen)
+
+
+def test_add_chunks_of_any_size_gives_the_cid_of_their_bytes(kubo) -> None:  # type: ignore[no-untyped-def]
+    sizes = [0, 1, 65_552, UPLOAD_PIECE_SIZE, UPLOAD_PIECE_SIZE + 1, 2 * UPLOAD_PIECE_SIZE + 17, 5]
+    chunks = [os.urandom(size) for size in sizes]
+    with IpfsClient(kubo.api_url) as client:
+        added = client.add_chunks(iter(chunks), pin=False)
+    assert added.cid == kubo_cli_cid(kubo, b"".join(chunks))
+
+
+def test_readers_hand_chunks_on_without_copying_them() -> None:
+    chunks = [os.urandom(70_000), b"", os.urandom(10), os.urandom(300_000)]
+    seen: list[int] = []
+    reader = ProgressReader(IterReader(iter(chunks)), seen.append)
+    handed = [reader.read(UPLOAD_PIECE_SIZE) for _ in range(4)]
+    assert handed[:3] == [chunks[0], chunks[2], chunks[3]]
+    assert all(a is b for a, b in zip(handed[:3], [chunks[0], chunks[2], chunks[3]],
+                                      strict=True))
+    assert handed[3] == b"" and seen == [70_000, 70_010, 370_010, 370_010]
+    small = IterReader(iter(chunks))
+    pieces = list(iter(lambda: small.read(4096), b""))
+    assert [len(piece) for piece in pieces][:18] == [4096] * 17 + [70_000 - 17 * 4096]
+    assert b"".join(pieces) == b"".join(chunks)
 
 
 def test_unpinned_content_is_reported_unpinned(kubo) -> None:

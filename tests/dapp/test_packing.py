@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dapp.packing import PackedFile, PackingError, iter_packed, plan_pack
+from dapp.packing import PackedFile, PackingError, PackStream, iter_packed, plan_pack
 
 TREE = {
     "b.txt": b"bee\n",
@@ -115,13 +115,59 @@ def test_special_files_and_missing_paths_are_refused(tmp_path: Path) -> None:
         plan_pack(tmp_path / "missing")
 
 
+@pytest.mark.parametrize("digests", [True, False])
 @pytest.mark.parametrize("change", [b"same size", b"grown by more bytes", b"short"])
-def test_a_file_changed_after_planning_is_refused(tmp_path: Path, change: bytes) -> None:
+def test_a_file_changed_after_planning_is_refused(tmp_path: Path, change: bytes,
+                                                  digests: bool) -> None:
     root = make_tree(tmp_path / "tree", ["b.txt", "big.dat"], mtime=5)
-    plan = plan_pack(root)
+    plan = plan_pack(root, digests=digests)
     (root / "b.txt").write_bytes(change[:4] if change == b"same size" else change)
     with pytest.raises(PackingError, match="changed"):
         b"".join(iter_packed(root, plan))
+
+
+def test_a_file_replaced_by_one_of_the_same_size_and_mtime_is_refused(tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "tree", ["b.txt"], mtime=5)
+    plan = plan_pack(root, digests=False)
+    stand_in = tmp_path / "stand-in"
+    stand_in.write_bytes(b"wasp")
+    os.utime(stand_in, (5, 5))
+    stand_in.replace(root / "b.txt")
+    with pytest.raises(PackingError, match=r"b\.txt changed"):
+        b"".join(iter_packed(root, plan))
+
+
+@pytest.mark.parametrize("single", [True, False])
+def test_a_file_written_while_it_streams_is_refused(tmp_path: Path, single: bool) -> None:
+    root = make_tree(tmp_path / "tree", ["big.dat"], mtime=5)
+    path = root / "big.dat" if single else root
+    chunks = iter_packed(path, plan_pack(path, digests=False))
+    while len(next(chunks)) != 256 * 1024:  # the first chunk of big.dat has gone past
+        pass
+    with (root / "big.dat").open("r+b") as file:
+        file.seek(500_000)
+        file.write(b"overwritten in place")
+    with pytest.raises(PackingError, match=r"big\.dat changed"):
+        b"".join(chunks)
+
+
+@pytest.mark.parametrize("folder", [True, False])
+def test_digests_computed_while_streaming_equal_a_separate_sha256(tmp_path: Path,
+                                                                   folder: bool) -> None:
+    root = make_tree(tmp_path / "tree", sorted(TREE), mtime=5)
+    path = root if folder else root / "big.dat"
+    plan = plan_pack(path, digests=False)
+    assert all(file.sha256 is None for file in plan.files)
+    stream = PackStream(path, plan)
+    with pytest.raises(RuntimeError, match="consumed"):
+        stream.files  # noqa: B018
+    packed = b"".join(stream)
+    assert stream.files == plan_pack(path).files
+    assert [file.sha256 for file in stream.files] == [
+        hashlib.sha256((path / file.path if folder else path).read_bytes()).hexdigest()
+        for file in plan.files]
+    assert stream.sha256 == hashlib.sha256(packed).hexdigest()
+    assert packed == b"".join(iter_packed(path, plan_pack(path)))
 
 
 def test_chunks_stay_small(tmp_path: Path) -> None:

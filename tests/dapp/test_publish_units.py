@@ -1,13 +1,18 @@
 """The publishing helpers that need no chain: units, revert decoding, DAO calldata, gateway
-keys (from a small HTTP server standing in for a gateway's `/v1/gateway`), metadata."""
+keys (from a small HTTP server standing in for a gateway's `/v1/gateway`), metadata, and the
+upload with an in-memory stand-in for Kubo."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import cast
 
 import pytest
 from eth_abi import decode, encode
@@ -15,12 +20,20 @@ from eth_utils import function_signature_to_4byte_selector
 from hexbytes import HexBytes
 
 from dapp.chain.contracts import load_abi
-from dapp.crypto.sealing import GatewayKeyPair
+from dapp.crypto.sealing import GatewayKeyPair, open_sealed_key
+from dapp.crypto.segments import decrypt_stream
 from dapp.errors import InvalidInput, ServiceUnavailable
-from dapp.metadata import InvalidMetadata
-from dapp.packing import plan_pack
+from dapp.ipfs.client import AddedContent, IpfsClient
+from dapp.metadata import AssetMetadata, InvalidMetadata
+from dapp.packing import PackingError, iter_packed, plan_pack
+from dapp.publishing.exchange import Exchange
 from dapp.publishing.gateways import check_public_key, fetch_gateway_key, gateway_keys
-from dapp.publishing.pipeline import ContentRequest, build_metadata, governor_propose_calldata
+from dapp.publishing.pipeline import (
+    ContentRequest,
+    PublishPipeline,
+    build_metadata,
+    governor_propose_calldata,
+)
 from dapp.publishing.transactions import ErrorDecoder
 from dapp.publishing.units import (
     format_amount,
@@ -175,3 +188,71 @@ def test_metadata_is_checked_before_any_upload(tmp_path: Path) -> None:
     good = build_metadata(ContentRequest(path=data, title="A", license_text="CC0", open=True),
                           plan, [])
     assert good.size == 1 and good.files[0].path == "a.txt" and not good.content.encrypted
+
+
+class _MemoryIpfs:
+    """Stands in for `IpfsClient` in `PublishPipeline.upload`: keeps what is added."""
+
+    def __init__(self, during_upload: Callable[[], None] | None = None) -> None:
+        self.added: list[bytes] = []
+        self._during_upload = during_upload
+
+    def add_chunks(self, chunks: Iterator[bytes], *, pin: bool = True,
+                   on_progress: Callable[[int], None] | None = None) -> AddedContent:
+        data = bytearray()
+        for chunk in chunks:
+            data += chunk
+            if self._during_upload is not None and len(data) > 300_000:
+                self._during_upload()
+                self._during_upload = None
+        return self.add_bytes(bytes(data))
+
+    def add_bytes(self, data: bytes, *, pin: bool = True) -> AddedContent:
+        self.added.append(data)
+        return AddedContent(cid=f"cid-{len(self.added)}", size=len(data))
+
+
+def make_corpus(root: Path) -> Path:
+    (root / "texts").mkdir(parents=True)
+    (root / "README.md").write_text("# corpus\n")
+    (root / "texts" / "a.txt").write_bytes(b"alpha " * 100_000)
+    (root / "texts" / "b.bin").write_bytes(random.Random(7).randbytes(700_000))
+    return root
+
+
+@pytest.mark.parametrize("folder", [True, False])
+def test_upload_reads_once_and_records_each_files_sha256(tmp_path: Path, folder: bool) -> None:
+    root = make_corpus(tmp_path / "corpus")
+    path = root if folder else root / "texts" / "b.bin"
+    gateway = GatewayKeyPair.generate()
+    ipfs = _MemoryIpfs()
+    pipeline = PublishPipeline(cast(IpfsClient, ipfs), cast(Exchange, None))
+    uploaded = pipeline.upload(ContentRequest(path=path, title="Corpus", license_text="CC0",
+                                              gateway_keys=(gateway.public_key_b64,)))
+    content, metadata_json = ipfs.added
+    assert AssetMetadata.from_json(metadata_json) == uploaded.metadata
+    assert {f.path: f.sha256 for f in uploaded.metadata.files} == {
+        f.path: hashlib.sha256((root / f.path if folder else path).read_bytes()).hexdigest()
+        for f in uploaded.metadata.files}
+    key = open_sealed_key(uploaded.metadata.sealed_keys[0].sealed_key, gateway)
+    packed = b"".join(decrypt_stream(key, [content]))
+    assert packed == b"".join(iter_packed(path, plan_pack(path)))
+    assert uploaded.packed_sha256 == hashlib.sha256(packed).hexdigest()
+    assert uploaded.packed_size == len(packed) and uploaded.stored_size == len(content)
+
+
+def test_a_file_written_during_the_upload_is_refused_and_no_metadata_added(tmp_path: Path
+                                                                          ) -> None:
+    root = make_corpus(tmp_path / "corpus")
+    os.utime(root / "texts" / "b.bin", (5, 5))
+
+    def overwrite() -> None:
+        with (root / "texts" / "b.bin").open("r+b") as file:
+            file.write(b"changed in place")
+
+    ipfs = _MemoryIpfs(during_upload=overwrite)
+    pipeline = PublishPipeline(cast(IpfsClient, ipfs), cast(Exchange, None))
+    with pytest.raises(PackingError, match="changed"):
+        pipeline.upload(ContentRequest(path=root, title="Corpus", license_text="CC0",
+                                       gateway_keys=(GatewayKeyPair.generate().public_key_b64,)))
+    assert ipfs.added == []

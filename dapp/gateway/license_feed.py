@@ -5,7 +5,9 @@ feed reads the `licenses` and `assets` rows the indexer changed since it last lo
 carries the block of the log that changed it last) and drops the matching cache entries
 (`invalidate_licenses`). A purchase, grant, revocation or retire thus reaches the cache about
 one indexer round plus one feed round after its block, instead of up to the cache's TTL.
-A reorg that moves rows back to older blocks is still covered by the TTL (≤ 5 s).
+Any change to an asset row (a new version among them) also drops the registry reader's cached
+version count (`forget_version_counts`). A reorg that moves rows back to older blocks is still
+covered by the TTLs (≤ 5 s).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import logging
 
 from sqlalchemy import Engine, func, select
 
+from dapp.gateway.content.registry import forget_version_counts
 from dapp.gateway.licenses import invalidate_licenses
 from dapp.store.models import Asset, License
 
@@ -43,13 +46,15 @@ class LicenseFeed:
                 .where(License.block_number >= since)
             ).all()
             assets = connection.execute(
-                select(Asset.asset_id, Asset.block_number)
-                .where(Asset.block_number >= since, Asset.retired.is_(True))
+                select(Asset.asset_id, Asset.retired, Asset.block_number)
+                .where(Asset.block_number >= since)
             ).all()
         for asset_id, licensee, _ in licenses:
             invalidate_licenses(int(asset_id), str(licensee))
-        for asset_id, _ in assets:
-            invalidate_licenses(int(asset_id))
+        for asset_id, retired, _ in assets:
+            forget_version_counts(int(asset_id))
+            if retired:
+                invalidate_licenses(int(asset_id))
         blocks = [row[-1] for row in (*licenses, *assets)]
         # Re-read the newest block next time: more of its logs may land in a later batch.
         self._from_block = max([since, *blocks])

@@ -1,13 +1,17 @@
 """What the gateway reads from the AssetRegistry for a download: versions and the owner.
 
 The chain is the authority: a version's CIDs come from `version(assetId, n)`, never from the
-indexer's store. A published version never changes, so its record is cached for good; the
-version count (which moves on `addVersion`) is asked every time.
+indexer's store. A published version never changes, so its record is cached for good. The
+version count (which moves on `addVersion`) is cached for `VERSION_COUNT_TTL_SECONDS` and
+dropped sooner when the indexer sees the asset change (`forget_version_counts`, called by the
+license feed); a request for a numbered version above the cached count reads the chain again.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +27,7 @@ from dapp.ipfs.cid import cid_from_chain
 
 MAX_ASSET_ID = 2**256 - 1
 MAX_CACHED_VERSIONS = 65_536
+VERSION_COUNT_TTL_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -38,12 +43,29 @@ class AssetVersion:
         return datetime.fromtimestamp(self.published_at, UTC)
 
 
+_live_readers: weakref.WeakSet[RegistryReader] = weakref.WeakSet()
+_live_lock = threading.Lock()
+
+
+def forget_version_counts(asset_id: int) -> None:
+    """Drop the cached version count of `asset_id` in every reader of this process."""
+    with _live_lock:
+        readers = list(_live_readers)
+    for reader in readers:
+        reader.forget_version_count(asset_id)
+
+
 class RegistryReader:
-    def __init__(self, web3: Web3, registry_address: str) -> None:
+    def __init__(self, web3: Web3, registry_address: str,
+                 count_ttl_seconds: float = VERSION_COUNT_TTL_SECONDS) -> None:
         self._registry = web3.eth.contract(address=Web3.to_checksum_address(registry_address),
                                            abi=load_abi("AssetRegistry"))
         self._versions: dict[tuple[int, int], AssetVersion] = {}
+        self._counts: dict[int, tuple[int, float]] = {}  # asset → (count, good until)
+        self._count_ttl = count_ttl_seconds
         self._lock = threading.Lock()
+        with _live_lock:
+            _live_readers.add(self)
 
     def resolve(self, asset_id: int, number: int | None = None) -> AssetVersion:
         """Version `number` of the asset (the latest when None); NotFound if either is unknown."""
@@ -57,6 +79,8 @@ class RegistryReader:
         count = self.version_count(asset_id)
         if number is None:
             number = count
+        elif number > count:  # added since the count was cached?
+            count = self.version_count(asset_id, fresh=True)
         if not 1 <= number <= count:
             raise NotFound(f"asset {asset_id} has no version {number}",
                            hint=f"its versions are 1..{count}")
@@ -79,9 +103,24 @@ class RegistryReader:
             self._versions[(asset_id, number)] = version
         return version
 
-    def version_count(self, asset_id: int) -> int:
+    def version_count(self, asset_id: int, fresh: bool = False) -> int:
+        now = time.monotonic()
+        if not fresh:
+            with self._lock:
+                hit = self._counts.get(asset_id)
+            if hit is not None and hit[1] > now:
+                return hit[0]
         info = self._call(lambda: self._registry.functions.assetInfo(asset_id).call(), asset_id)
-        return int(info[3])  # (kind, retired, curatorShareBps, versionCount, offerCount)
+        count = int(info[3])  # (kind, retired, curatorShareBps, versionCount, offerCount)
+        with self._lock:
+            if len(self._counts) >= MAX_CACHED_VERSIONS:
+                self._counts.clear()
+            self._counts[asset_id] = (count, now + self._count_ttl)
+        return count
+
+    def forget_version_count(self, asset_id: int) -> None:
+        with self._lock:
+            self._counts.pop(asset_id, None)
 
     def owner_of(self, asset_id: int) -> str:
         if not 1 <= asset_id <= MAX_ASSET_ID:

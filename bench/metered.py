@@ -5,14 +5,16 @@ gateway's own redemption round spends per voucher.
     .venv/bin/python -m bench.metered [--calls 160] [--clients 1,8] [--rounds 2] [--no-append]
 
 Starts the whole stack (bench/stack.py) with the dev provider (account 3), publishes a tiny
-model (model.py + weights.json, encrypted and sealed to the gateway) and opens one channel per
-client thread from the buyer (account 2). Paid and unpaid runs alternate (`--rounds`, best
-kept): the gateway is restarted with `invoke_price` 0 or the price, which it writes on chain
-(`updateProvider`) before it answers. Each call runs the model in the sandbox either way; a
-paid call carries a voucher for one price more than the channel's last, which the gateway
-checks (EIP-712 signer, channel state, deposit, expiry) and stores durably before it answers.
-The gas of voucher batches of 1, 10 and 100 built in isolation is in the gas table
-(bench/gas.py); here it is the gateway's own round, one voucher per channel.
+model (model.py + weights.json, encrypted and sealed to the gateway), grants the buyer
+(account 2) a COMPUTE license on it and opens one channel per client thread from the buyer.
+Paid and unpaid runs alternate (`--rounds`, best kept): the gateway is restarted with
+`invoke_price` 0 or the price, which it writes on chain (`updateProvider`) before it answers.
+Each call runs the model in the sandbox either way. A paid call carries a voucher for one
+price more than the channel's last, which the gateway checks (EIP-712 signer, channel state,
+deposit, expiry) and stores durably before it answers; an unpaid call carries the buyer's SIWE
+session instead. Both check the COMPUTE license. The gas of voucher batches of 1, 10 and 100
+built in isolation is in the gas table (bench/gas.py); here it is the gateway's own round,
+one voucher per channel.
 """
 
 from __future__ import annotations
@@ -32,13 +34,14 @@ from web3 import Web3
 from web3.logs import DISCARD
 
 from bench.common import section
-from bench.stack import BenchStack, emit, running_stack
+from bench.stack import PERPETUAL, BenchStack, emit, running_stack
 from dapp.chain.accounts import dev_account
 from dapp.gateway.metered.provider import DEV_PROVIDER_INDEX, market_reader
 from dapp.gateway.metered.signing import VOUCHER_HEADER, sign_voucher
 
 PRICE = 10**15  # 0.001 DDT per call
 ACCEPTED_HEADER = "X-DataDAO-Accepted-Cumulative"
+COMPUTE = 1  # license scope
 MODEL_PY = """\
 import json, os, pathlib, sys
 weights = json.loads((pathlib.Path(os.environ["MODEL_DIR"]) / "weights.json").read_text())
@@ -71,7 +74,11 @@ def publish_model(bench: BenchStack, folder: Path) -> int:
     folder.mkdir()
     (folder / "model.py").write_text(MODEL_PY)
     (folder / "weights.json").write_text(json.dumps({"scale": 3}))
-    return bench.publish(folder, "Bench scaler", kind="model").asset_id
+    asset_id = bench.publish(folder, "Bench scaler", kind="model").asset_id
+    grant = bench.registry.functions.grant(asset_id, bench.buyer.address, COMPUTE, PERPETUAL)
+    bench.web3.eth.wait_for_transaction_receipt(
+        grant.transact({"from": bench.publisher.address, "gas": 200_000}))
+    return asset_id
 
 
 def open_channels(bench: BenchStack, count: int, deposit: int) -> list[Channel]:
@@ -120,16 +127,18 @@ def wait_for_price(bench: BenchStack, price: int) -> None:
 
 
 def call_loop(bench: BenchStack, model_id: int, calls: int, channel: Channel | None,
-              chain_id: int, market: str) -> tuple[list[float], int]:
-    """`calls` calls one after the other, paid on `channel` when there is one: the latency of
-    each successful call and the number that failed."""
+              chain_id: int, market: str, session: dict[str, str]) -> tuple[list[float], int]:
+    """`calls` calls one after the other, paid on `channel` when there is one (else signed in
+    with `session`): the latency of each successful call and the number that failed."""
     url = f"{bench.gateway_url}/v1/models/{model_id}/invoke"
     latencies: list[float] = []
     failures = 0
     with httpx.Client(timeout=60) as client:
         for n in range(calls):
             headers = {"Content-Type": "application/json"}
-            if channel is not None:
+            if channel is None:
+                headers.update(session)
+            else:
                 amount = channel.cumulative + PRICE
                 voucher = sign_voucher(bench.buyer.key, chain_id, market, channel.channel_id,
                                        amount)
@@ -150,13 +159,14 @@ def call_loop(bench: BenchStack, model_id: int, calls: int, channel: Channel | N
 
 
 def measure(bench: BenchStack, model_id: int, channels: list[Channel], clients: int,
-            calls: int, paid: bool, chain_id: int, market: str) -> Run:
+            calls: int, paid: bool, chain_id: int, market: str,
+            session: dict[str, str]) -> Run:
     per_client = calls // clients
     start = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         results = list(pool.map(
             lambda i: call_loop(bench, model_id, per_client, channels[i] if paid else None,
-                                chain_id, market),
+                                chain_id, market, session),
             range(clients)))
     seconds = time.perf_counter() - start
     latencies = [t for result in results for t in result[0]]
@@ -208,14 +218,15 @@ def main() -> None:
         model_id = publish_model(bench, Path(tmp) / "scaler")
         deposit = (args.rounds * (args.calls + 8) + 8) * PRICE
         channels = open_channels(bench, max(client_counts), deposit)
+        session = bench.signed_in(bench.buyer).auth_headers
         for round_number in range(1, args.rounds + 1):
             for paid in (False, True):
                 with section(f"round {round_number}: {'paid' if paid else 'unpaid'} calls"):
                     restart_gateway(bench, PRICE if paid else 0)
-                    measure(bench, model_id, channels, 1, 4, paid, chain_id, market)  # warm-up
+                    measure(bench, model_id, channels, 1, 4, paid, chain_id, market, session)
                     for clients in client_counts:
                         run = measure(bench, model_id, channels, clients, args.calls, paid,
-                                      chain_id, market)
+                                      chain_id, market, session)
                         print(f"  {clients} client(s): {run.calls_per_second:.1f} calls/s, "
                               f"{run.failures} failed", flush=True)
                         key = (paid, clients)
@@ -231,7 +242,7 @@ def main() -> None:
         for run in (unpaid, paid):
             rows.append([
                 f"{clients} client{'s' if clients > 1 else ''}",
-                "voucher, checked + stored" if run.paid else "unpaid (price 0)",
+                "voucher, checked + stored" if run.paid else "unpaid (price 0, SIWE session)",
                 run.calls, f"{run.calls_per_second:.1f}",
                 millis(statistics.median(run.latencies)) if run.latencies else "-",
                 millis(percentile(run.latencies, 0.99)) if run.latencies else "-",

@@ -2,10 +2,11 @@
 gateway as a subprocess acting as a registered provider (dev account 8 from its keystore).
 
 A tiny model (a folder with model.py reading a weights file next to it) is published
-encrypted and sealed to the gateway; dev account 9 opens channels (approve + openChannel) and
-pays each call with an EIP-712 voucher for the cumulative amount. Redemption is forced through
-`POST /v1/provider/redeem` and checked on chain: the provider's token balance and the
-channel's `redeemed` rise by exactly what was called, across a SIGKILL of the gateway too."""
+encrypted and sealed to the gateway, with a COMPUTE license granted to dev account 9, which
+opens channels (approve + openChannel) and pays each call with an EIP-712 voucher for the
+cumulative amount. Redemption is forced through `POST /v1/provider/redeem` and checked on
+chain: the provider's token balance and the channel's `redeemed` rise by exactly what was
+called, across a SIGKILL of the gateway too."""
 
 from __future__ import annotations
 
@@ -46,6 +47,9 @@ PRICE = 10**15  # 0.001 DDT per call
 DEPOSIT = 1000 * PRICE
 CHAIN_ID = 1337
 DATASET, MODEL = 0, 1
+COMPUTE = 1  # license scope
+PERPETUAL = 2**64 - 1
+MODEL_OWNER = dev_account(4)
 
 MODEL_PY = """\
 import json, os, pathlib, sys
@@ -95,9 +99,16 @@ class Stack:
                               amount)
         return {VOUCHER_HEADER: signed.header_value()}
 
+    def grant_compute(self, asset_id: int, licensee: str) -> None:
+        """The model's owner grants `licensee` a perpetual COMPUTE license."""
+        self.transact(self.registry.functions.grant(asset_id, licensee, COMPUTE, PERPETUAL),
+                      MODEL_OWNER.address)
 
-def publish_model(stack: Stack, path: Path, kind: int = MODEL) -> int:
-    """Pack, encrypt, seal to the gateway, add to Kubo, publish on chain: the asset id."""
+
+def publish_model(stack: Stack, path: Path, kind: int = MODEL,
+                  licensees: tuple[str, ...] = (BUYER.address,)) -> int:
+    """Pack, encrypt, seal to the gateway, add to Kubo, publish on chain and grant each of
+    `licensees` a COMPUTE license: the asset id."""
     public_key = httpx.get(f"{stack.gateway.url}/v1/gateway", timeout=10).json()["public_key"]
     plan = plan_pack(path)
     content_key = generate_content_key()
@@ -117,9 +128,12 @@ def publish_model(stack: Stack, path: Path, kind: int = MODEL) -> int:
     offer = (stack.token.address, 10**18, 0, 1)
     receipt = stack.transact(stack.registry.functions.publish(
         kind, cid_to_chain(content_cid), cid_to_chain(metadata_cid), 0, [offer]),
-        dev_account(4).address)
+        MODEL_OWNER.address)
     (event,) = stack.registry.events.AssetPublished().process_receipt(receipt, errors=DISCARD)
-    return int(event["args"]["assetId"])
+    asset_id = int(event["args"]["assetId"])
+    for licensee in licensees:
+        stack.grant_compute(asset_id, licensee)
+    return asset_id
 
 
 def start_provider_gateway(settings, log_file: Path) -> Gateway:  # type: ignore[no-untyped-def]
@@ -351,6 +365,35 @@ def test_failed_model_is_502_and_not_charged(stack: Stack, model_id: int) -> Non
         assert_paid_call(call(client, stack, model_id, channel_id, 1), 1)
 
 
+def test_buyer_without_a_compute_license_is_403_and_keeps_the_voucher(
+        stack: Stack, tmp_path: Path) -> None:
+    """The model's owner is paid through its offers: a channel whose buyer holds no COMPUTE
+    license on the model is refused before the model runs, and the voucher stays unspent."""
+    folder = tmp_path / "unlicensed"
+    folder.mkdir()
+    (folder / "model.py").write_text(MODEL_PY)
+    (folder / "weights.json").write_text(json.dumps({"scale": 3}))
+    asset_id = publish_model(stack, folder, licensees=())
+    channel_id = stack.open_channel(deposit=10 * PRICE)
+    response = httpx.post(invoke_url(stack, asset_id), json={"x": 1},
+                          headers=stack.voucher(channel_id, PRICE), timeout=30)
+    body = assert_problem(response, 403, "not-licensed")
+    assert body["scope"] == "compute" and body["reason"] == "no-license"
+    assert body["account"] == BUYER.address
+    ledger = VoucherLedger(make_engine(stack.gateway.settings.resolved_database_url))
+    assert ledger.latest(str(channel_id)) is None
+
+    stack.grant_compute(asset_id, BUYER.address)
+    deadline = time.monotonic() + 5  # a "no" is cached for at most a second
+    while True:
+        with httpx.Client() as client:
+            response = call(client, stack, asset_id, channel_id, 1)
+        if response.status_code != 403 or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert_paid_call(response, 1)  # the same voucher pays once licensed
+
+
 def test_dataset_cannot_be_invoked(stack: Stack, tmp_path: Path) -> None:
     data = tmp_path / "rows.csv"
     data.write_text("a,b\n1,2\n")
@@ -455,6 +498,7 @@ def test_contract_buyer_pays_with_erc1271_signatures(stack: Stack, model_id: int
                    BUYER.address)
     channel_id = int(stack.market.functions.channelCount().call())
     assert stack.channel(channel_id)[0] == wallet.address
+    stack.grant_compute(model_id, wallet.address)  # the wallet pays, so the wallet is licensed
     rejected(stack, model_id, stack.voucher(channel_id, PRICE, signer=STRANGER), "wrong-signer")
     with httpx.Client() as client:
         for n in range(1, 4):

@@ -175,12 +175,15 @@ class ContentGateway:
         """The version to serve, once the chain says `account` may download the asset."""
         # in a worker thread: the first call also reads the deployment and the chain id
         version = await _run(lambda: self.registry().resolve(asset_id, number))
-        if not await _run(lambda: self.licenses().has_license(asset_id, account,
-                                                              Scope.DOWNLOAD)):
-            status = await _run(lambda: self.licenses().status(asset_id, account,
-                                                               Scope.DOWNLOAD))
-            raise _not_licensed(asset_id, account, status.expires_at)
+        await self.require_license(asset_id, account, Scope.DOWNLOAD)
         return version
+
+    async def require_license(self, asset_id: int, account: str, scope: Scope) -> None:
+        """NotLicensed (403, saying whether it never existed or expired) unless `account`
+        holds a license of `scope` on the asset now."""
+        if not await _run(lambda: self.licenses().has_license(asset_id, account, scope)):
+            status = await _run(lambda: self.licenses().status(asset_id, account, scope))
+            raise _not_licensed(asset_id, account, status.expires_at, scope)
 
     # -- IPFS --------------------------------------------------------------------------------
     async def plan(self, version: AssetVersion) -> ContentPlan:
@@ -286,16 +289,18 @@ class ContentGateway:
         return decryptor.aiter(self.reader.cat(cid, c_start, c_end - c_start + 1))
 
 
-def _not_licensed(asset_id: int, account: str, expires_at: int) -> NotLicensed:
+def _not_licensed(asset_id: int, account: str, expires_at: int,
+                  scope: Scope = Scope.DOWNLOAD) -> NotLicensed:
+    kind = scope.name.lower()
     if expires_at:
         error = NotLicensed(
-            f"the download license of {account} for asset {asset_id} has expired",
-            hint="buy the asset's download offer again to extend it")
+            f"the {kind} license of {account} for asset {asset_id} has expired",
+            hint=f"buy the asset's {kind} offer again to extend it")
     else:
-        error = NotLicensed(f"{account} has no download license for asset {asset_id}",
-                            hint="buy one of the asset's download offers first")
+        error = NotLicensed(f"{account} has no {kind} license for asset {asset_id}",
+                            hint=f"buy one of the asset's {kind} offers first")
     error.extra = {  # type: ignore[attr-defined]
-        "asset_id": asset_id, "account": account, "scope": "download",
+        "asset_id": asset_id, "account": account, "scope": kind,
         "reason": "expired" if expires_at else "no-license",
         "expired_at": expires_at or None,
     }

@@ -59,6 +59,7 @@ class MeteredCalls:
         self.services = services
         self.metrics = metrics
         self.ledger = VoucherLedger(services.engine)
+        self.content = content
         self.models = ModelStore(content, settings.data_dir / "models",
                                  sandbox_limits(settings), data_dir=settings.data_dir)
         self._provider: Provider | None = None

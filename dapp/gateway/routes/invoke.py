@@ -2,10 +2,13 @@
 channel voucher, and the provider's side: `GET /v1/provider`, `POST /v1/provider/redeem`.
 
 A call: the asset must be a MODEL or ALGORITHM → the voucher is checked (402 otherwise) →
-the model runs in the sandbox with the body on stdin → only a successful run takes the
-voucher, stored durably (compare-and-set) before the output goes out. A model that fails is
-not charged (502, the voucher stays usable); a voucher whose value a concurrent call took
-first is refused (402 stale) and its output withheld.
+the channel's buyer must hold a COMPUTE license on the model (403 otherwise: the model's owner
+is paid through the registry's offers, the provider per call) → the model runs in the sandbox
+with the body on stdin → only a successful run takes the voucher, stored durably
+(compare-and-set) before the output goes out. A provider whose price is 0 asks no voucher; the
+caller then signs in (401 otherwise) and the license is checked on that account. A model that
+fails is not charged (502, the voucher stays usable); a voucher whose value a concurrent call
+took first is refused (402 stale) and its output withheld.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from dapp.errors import DappError, PaymentRequired
+from dapp.errors import DappError, NotLicensed, PaymentRequired
 from dapp.gateway.deps import current_account
+from dapp.gateway.licenses import Scope
 from dapp.gateway.metered.models import ModelFailed
 from dapp.gateway.metered.service import MeteredCalls
 from dapp.gateway.metered.signing import VOUCHER_HEADER
@@ -56,9 +60,12 @@ def get_metered(request: Request) -> MeteredCalls:
 _INVOKE_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"description": "the model's stdout (application/json when it is JSON)",
           "content": {"application/json": {}, "application/octet-stream": {}}},
+    401: {"description": "the provider's price is 0 and the caller is not signed in"},
     402: {"description": "no voucher, or one that does not pay for this call: problem+json "
                          "with reason, price, token, provider, market, chain_id, channel, "
                          "accepted_cumulative"},
+    403: {"description": "the paying account holds no COMPUTE license on the model "
+                         "(not-licensed: asset_id, account, scope, reason, expired_at)"},
     404: {"description": "no such asset, or not a MODEL/ALGORITHM (not-a-model)"},
     409: {"description": "the model's content key is not sealed to this gateway"},
     422: {"description": "the model's content has no model.py (invalid-model)"},
@@ -75,7 +82,8 @@ async def invoke_model(
     metered: MeteredCalls = Depends(get_metered),
 ) -> Response:
     """Run the model once on the request body (stdin) and answer with its stdout. Pay with
-    `X-DataDAO-Voucher: <channelId>:<cumulativeAmount>:<0x signature>`."""
+    `X-DataDAO-Voucher: <channelId>:<cumulativeAmount>:<0x signature>` from a channel whose
+    buyer holds a COMPUTE license on the model."""
     metrics: GatewayMetrics = metered.metrics
     provider = metered.provider()
     await anyio.to_thread.run_sync(metered.models.check_is_model, asset_id)
@@ -85,6 +93,10 @@ async def invoke_model(
         if price:
             checked = await anyio.to_thread.run_sync(provider.verifier.check,
                                                      request.headers.get(VOUCHER_HEADER))
+            caller = str(checked.channel.buyer)
+        else:
+            caller = current_account(request)
+        await metered.content.require_license(asset_id, caller, Scope.COMPUTE)
         folder = await metered.models.files(asset_id)
         body = await request.body()
         output = await anyio.to_thread.run_sync(metered.models.run, folder, body)
@@ -93,6 +105,9 @@ async def invoke_model(
             accepted = await anyio.to_thread.run_sync(provider.verifier.accept, checked)
     except PaymentRequired:
         metrics.metered_calls.labels("payment-required").inc()
+        raise
+    except NotLicensed:
+        metrics.metered_calls.labels("not-licensed").inc()
         raise
     except ModelFailed:
         metrics.metered_calls.labels("model-failed").inc()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sqlalchemy import insert, update
+from sqlalchemy import Engine, insert, update
 from web3 import Web3
 
 from dapp.gateway.content.registry import RegistryReader
@@ -43,14 +43,22 @@ def cached_reader() -> RegistryReader:
     return reader
 
 
-def test_feed_drops_exactly_the_changed_licenses_and_retired_assets(tmp_path: Path) -> None:
+def store_with_assets(tmp_path: Path, blocks: dict[int, int]) -> Engine:
+    """A migrated SQLite store with one asset row per `blocks` entry (asset id → the block
+    of its last change)."""
     engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
     migrate(engine)
     with engine.begin() as connection:
         connection.execute(insert(Asset), [{
             "asset_id": asset, "owner": OTHER, "kind": "dataset", "content_cid": "bafy",
             "metadata_cid": "bafy", "version_count": 1, "curator_share_bps": 0,
-            "published_block": 3, "published_tx": HASH, **origin(3)} for asset in (1, 2)])
+            "published_block": 3, "published_tx": HASH, **origin(block)}
+            for asset, block in blocks.items()])
+    return engine
+
+
+def test_feed_drops_exactly_the_changed_licenses_and_retired_assets(tmp_path: Path) -> None:
+    engine = store_with_assets(tmp_path, {1: 3, 2: 3})
     checker = cached_checker()
     feed = LicenseFeed(engine)
     assert feed.poll_once() == 0  # first look: note where the store is
@@ -72,14 +80,9 @@ def test_feed_drops_exactly_the_changed_licenses_and_retired_assets(tmp_path: Pa
 
 
 def test_feed_drops_the_version_count_of_an_asset_that_changed(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
-    migrate(engine)
-    with engine.begin() as connection:
-        connection.execute(insert(Asset), [{
-            "asset_id": asset, "owner": OTHER, "kind": "dataset", "content_cid": "bafy",
-            "metadata_cid": "bafy", "version_count": 1, "curator_share_bps": 0,
-            "published_block": 3, "published_tx": HASH, **origin(5 - asset)}
-            for asset in (1, 2)])
+    # asset 2's block is older than the newest one the feed starts from (which it re-reads
+    # every poll), so only a change of its own would touch it
+    engine = store_with_assets(tmp_path, {1: 4, 2: 3})
     reader = cached_reader()
     feed = LicenseFeed(engine)
     feed.poll_once()

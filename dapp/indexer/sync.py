@@ -213,6 +213,7 @@ class Indexer:
                     handler(writer, DecodedEvent(contract=row.contract, address=row.address,
                                                  name=row.name, args=row.args,
                                                  origin=writer.origin))
+            writer.flush()
             self._prune(connection, chain_id, cursor.block_number)
         return len(rows)
 
@@ -373,20 +374,20 @@ class Indexer:
             event = self._decode(batch.watched[entry["address"]], entry)
             if event is None:
                 continue
-            writer.connection.execute(insert(RawEvent).values(
-                chain_id=writer.chain_id, block_number=event.origin.block_number,
-                log_index=event.origin.log_index, block_hash=event.origin.block_hash,
-                tx_hash=event.origin.tx_hash, address=event.address, contract=event.contract,
-                name=event.name, args=event.args))
+            writer.origin = event.origin
+            # queued like a fact (origin columns from the event), inserted in bulk by flush()
+            writer.append(RawEvent, chain_id=writer.chain_id, address=event.address,
+                          contract=event.contract, name=event.name, args=event.args)
             count += 1
             handler = self.table.get(event.contract, event.name)
             if handler is None:
                 continue
-            writer.origin = event.origin
             handler(writer, event)
-            unknown = [w for w in writer.new_watches if w.address not in batch.watched]
-            if unknown:
-                raise NewContracts(unknown)
+            if writer.new_watches:
+                unknown = [w for w in writer.new_watches if w.address not in batch.watched]
+                if unknown:
+                    raise NewContracts(unknown)
+        writer.flush()
         return count
 
     def _decode(self, contract: str, entry: dict[str, Any]) -> DecodedEvent | None:

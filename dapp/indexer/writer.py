@@ -40,7 +40,6 @@ from dapp.chain.events import LogOrigin
 from dapp.store.base import Base
 from dapp.store.models import JournalEntry, Pin, WatchedContract, append_only_models
 
-ORIGIN_COLUMNS = ("block_number", "block_hash", "log_index", "tx_hash")
 KEY_PREFIX = "key__"  # bind parameter names of key columns (SET clauses use the column names)
 
 

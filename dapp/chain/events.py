@@ -3,22 +3,36 @@
 Decoding is keyed by (contract name, topic0): an ERC-20 and an ERC-721 `Transfer` share a
 topic0 but not their indexed arguments, so the contract an address belongs to picks the ABI.
 Values come out JSON-safe and stable: addresses checksummed, bytes as 0x-hex, integers as
-Python ints (exact at any width), tuples as lists.
+Python ints (exact at any width), tuples as lists, structs as dicts.
+
+Everything that depends only on the ABI — which inputs are indexed, their eth_abi decoders,
+how each value is made JSON-safe — is worked out once per event when a contract is added;
+decoding a log then only runs those (the indexer decodes every log it follows).
+`tests/dapp/test_chain_events.py` checks the result against web3's `process_log` for every
+event of every ABI in `dapp/chain/abi`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from eth_abi import decode
+from eth_abi.decoding import AddressDecoder, ContextFramesBytesIO, TupleDecoder
+from eth_abi.registry import registry as abi_registry
+from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 from eth_utils.abi import collapse_if_tuple, event_abi_to_log_topic
 from hexbytes import HexBytes
 
 # Dynamic types are stored in a topic as their keccak hash: decode them as the raw 32 bytes.
 _HASHED_WHEN_INDEXED = ("string", "bytes")
+
+_HEX_DIGITS = frozenset("0123456789abcdef")
+
+#: JSON-safe form of one decoded ABI value
+Converter = Callable[[Any], Any]
 
 
 class UnknownEvent(LookupError):
@@ -46,32 +60,86 @@ class DecodedEvent:
 
 def hex32(value: bytes | str) -> str:
     """0x-prefixed lowercase hex of a hash (block, transaction, topic)."""
-    return HexBytes(value).to_0x_hex()
+    return "0x" + as_bytes(value).hex()
 
 
-def _json_safe(abi_type: str, value: Any) -> Any:
-    if abi_type.endswith("]"):
-        inner = abi_type[: abi_type.rindex("[")]
-        return [_json_safe(inner, item) for item in value]
-    if abi_type == "address":
-        return to_checksum_address(value)
-    if abi_type.startswith("bytes"):
-        return HexBytes(value).to_0x_hex()
-    if isinstance(value, tuple):
-        return list(value)
+def as_bytes(value: bytes | str) -> bytes:
+    """Raw bytes of a log's topic or data, as web3 (bytes) or the node (0x-hex) gives it."""
+    if isinstance(value, str):
+        return bytes.fromhex(value[2:] if value.startswith(("0x", "0X")) else value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    return bytes(HexBytes(value))
+
+
+@lru_cache(maxsize=65_536)
+def checksum_address(address: str) -> str:
+    """EIP-55 form of a 0x-hex address: eth_utils' `to_checksum_address` without its layers
+    of argument checking (a third of decoding a log), cached (a contract's logs repeat the
+    same accounts). Anything but 40 hex digits goes to eth_utils, which says what is wrong."""
+    digits = address[2:].lower()
+    if len(address) != 42 or address[:2] not in ("0x", "0X") or not _HEX_DIGITS.issuperset(
+            digits):
+        return to_checksum_address(address)
+    hashed = keccak(digits.encode("ascii")).hex()
+    return "0x" + "".join(digit.upper() if nibble >= "8" else digit
+                          for digit, nibble in zip(digits, hashed[:40], strict=True))
+
+
+class _AddressDecoder(AddressDecoder):
+    """eth_abi's address decoder (same padding checks) with a cheaper last step: the 20
+    bytes as lowercase 0x-hex, which is what its `to_normalized_address` returns for them."""
+
+    decoder_fn = staticmethod(lambda value: "0x" + value.hex())
+
+
+def as_int(value: int | str) -> int:
+    """A log's block number or index, as web3 (int) or the node (0x-hex) gives it."""
+    return int(value, 16) if isinstance(value, str) else int(value)
+
+
+def _bytes_hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def _unchanged(value: Any) -> Any:
     return value
 
 
-def _json_safe_input(abi_input: Mapping[str, Any], value: Any) -> Any:
+def _converter(abi_input: Mapping[str, Any]) -> Converter:
+    """How to make a decoded value of this ABI input JSON-safe: arrays as lists, structs as
+    dicts by component name, addresses checksummed, bytes as 0x-hex."""
     abi_type = abi_input["type"]
-    if abi_type.startswith("tuple"):
-        components = abi_input.get("components", [])
-        if abi_type == "tuple":
-            return {c["name"]: _json_safe_input(c, v) for c, v in zip(components, value,
-                                                                        strict=True)}
-        element = {**abi_input, "type": abi_type[: abi_type.rindex("[")]}
-        return [_json_safe_input(element, item) for item in value]
-    return _json_safe(abi_type, value)
+    if abi_type.endswith("]"):
+        element = _converter({**abi_input, "type": abi_type[: abi_type.rindex("[")]})
+        return lambda values: [element(value) for value in values]
+    if abi_type == "tuple":
+        fields = [(c["name"], _converter(c)) for c in abi_input.get("components", [])]
+        return lambda values: {name: convert(value)
+                               for (name, convert), value in zip(fields, values, strict=True)}
+    if abi_type == "address":
+        return checksum_address
+    if abi_type.startswith("bytes"):
+        return _bytes_hex
+    return _unchanged
+
+
+def _tuple_decoder(types: Iterable[str]) -> TupleDecoder:
+    """What `eth_abi.decode(types, data)` builds on every call, built once."""
+    return TupleDecoder(decoders=[_ADDRESS_DECODER if t == "address"
+                                  else abi_registry.get_decoder(t) for t in types])
+
+
+_ADDRESS_DECODER = _AddressDecoder()
+
+
+@dataclass(frozen=True)
+class _Topic:
+    """How one indexed input is read from its topic: decoded, or (hashed types) kept raw."""
+
+    name: str
+    decoder: TupleDecoder | None
+    convert: Converter
 
 
 @dataclass(frozen=True)
@@ -79,33 +147,52 @@ class EventAbi:
     name: str
     inputs: tuple[Mapping[str, Any], ...]
     topic0: str
+    _topics: tuple[_Topic, ...] = field(repr=False, compare=False)
+    _data_names: tuple[str, ...] = field(repr=False, compare=False)
+    _data_decoder: TupleDecoder = field(repr=False, compare=False)
+    _data_converters: tuple[Converter, ...] = field(repr=False, compare=False)
+    _order: tuple[str, ...] = field(repr=False, compare=False)
 
     @classmethod
     def from_abi(cls, entry: Mapping[str, Any]) -> EventAbi:
+        inputs = tuple(entry.get("inputs", []))
+        indexed = [i for i in inputs if i.get("indexed")]
+        plain = [i for i in inputs if not i.get("indexed")]
         return cls(
             name=entry["name"],
-            inputs=tuple(entry.get("inputs", [])),
+            inputs=inputs,
             topic0=hex32(event_abi_to_log_topic(dict(entry))),  # type: ignore[arg-type]
+            _topics=tuple(_topic(i) for i in indexed),
+            _data_names=tuple(i["name"] for i in plain),
+            _data_decoder=_tuple_decoder(collapse_if_tuple(dict(i)) for i in plain),
+            _data_converters=tuple(_converter(i) for i in plain),
+            _order=tuple(i["name"] for i in inputs),
         )
 
     def decode(self, topics: list[bytes], data: bytes) -> dict[str, Any]:
-        indexed = [i for i in self.inputs if i.get("indexed")]
-        plain = [i for i in self.inputs if not i.get("indexed")]
-        if len(topics) != len(indexed) + 1:
+        if len(topics) != len(self._topics) + 1:
             raise UnknownEvent(f"{self.name}: {len(topics) - 1} topics, "
-                               f"{len(indexed)} indexed inputs")
+                               f"{len(self._topics)} indexed inputs")
         args: dict[str, Any] = {}
-        for abi_input, topic in zip(indexed, topics[1:], strict=True):
-            abi_type = collapse_if_tuple(dict(abi_input))
-            if abi_type in _HASHED_WHEN_INDEXED or abi_type.endswith("]") or "(" in abi_type:
-                args[abi_input["name"]] = HexBytes(topic).to_0x_hex()
+        for spec, topic in zip(self._topics, topics[1:], strict=True):
+            if spec.decoder is None:
+                args[spec.name] = _bytes_hex(topic)
             else:
-                (value,) = decode([abi_type], topic)
-                args[abi_input["name"]] = _json_safe_input(abi_input, value)
-        values = decode([collapse_if_tuple(dict(i)) for i in plain], data)
-        for abi_input, value in zip(plain, values, strict=True):
-            args[abi_input["name"]] = _json_safe_input(abi_input, value)
-        return {i["name"]: args[i["name"]] for i in self.inputs}
+                (value,) = spec.decoder(ContextFramesBytesIO(topic))
+                args[spec.name] = spec.convert(value)
+        values = self._data_decoder(ContextFramesBytesIO(data))
+        for name, convert, value in zip(self._data_names, self._data_converters, values,
+                                        strict=True):
+            args[name] = convert(value)
+        return {name: args[name] for name in self._order}
+
+
+def _topic(abi_input: Mapping[str, Any]) -> _Topic:
+    abi_type = collapse_if_tuple(dict(abi_input))
+    if abi_type in _HASHED_WHEN_INDEXED or abi_type.endswith("]") or "(" in abi_type:
+        return _Topic(name=abi_input["name"], decoder=None, convert=_unchanged)
+    return _Topic(name=abi_input["name"], decoder=_tuple_decoder([abi_type]),
+                  convert=_converter(abi_input))
 
 
 class EventDecoder:
@@ -131,21 +218,23 @@ class EventDecoder:
         return {event.name for (name, _), event in self._events.items() if name == contract}
 
     def decode(self, contract: str, log: Mapping[str, Any]) -> DecodedEvent:
-        topics = [HexBytes(t) for t in log["topics"]]
+        """A log as web3 formats it or as the node sends it (hex strings)."""
+        topics = [as_bytes(t) for t in log["topics"]]
         if not topics:
-            raise UnknownEvent(f"{contract}: anonymous log at {log['blockNumber']}")
-        event = self._events.get((contract, hex32(topics[0])))
+            raise UnknownEvent(f"{contract}: anonymous log at {as_int(log['blockNumber'])}")
+        topic0 = _bytes_hex(topics[0])
+        event = self._events.get((contract, topic0))
         if event is None:
-            raise UnknownEvent(f"{contract}: no event with topic {hex32(topics[0])}")
+            raise UnknownEvent(f"{contract}: no event with topic {topic0}")
         return DecodedEvent(
             contract=contract,
-            address=to_checksum_address(log["address"]),
+            address=checksum_address(log["address"]),
             name=event.name,
-            args=event.decode(topics, bytes(HexBytes(log["data"]))),
+            args=event.decode(topics, as_bytes(log["data"])),
             origin=LogOrigin(
-                block_number=int(log["blockNumber"]),
+                block_number=as_int(log["blockNumber"]),
                 block_hash=hex32(log["blockHash"]),
-                log_index=int(log["logIndex"]),
+                log_index=as_int(log["logIndex"]),
                 tx_hash=hex32(log["transactionHash"]),
             ),
         )

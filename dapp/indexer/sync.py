@@ -156,7 +156,8 @@ class Indexer:
                 break
             first, last = self.sizer.range_from(cursor.block_number + 1, target)
             try:
-                batch = self._fetch(first, last, tip=safe_head + self.settings.confirmations)
+                batch = self._fetch(first, last, tip=safe_head + self.settings.confirmations,
+                                    report=report)
             except RangeTooLarge as error:
                 log.info("blocks %d..%d: range too large (%s), halving", first, last, error)
                 self.sizer.too_large(last - first + 1)
@@ -213,6 +214,7 @@ class Indexer:
                     handler(writer, DecodedEvent(contract=row.contract, address=row.address,
                                                  name=row.name, args=row.args,
                                                  origin=writer.origin))
+            writer.flush()
             self._prune(connection, chain_id, cursor.block_number)
         return len(rows)
 
@@ -296,14 +298,41 @@ class Indexer:
         if not self.decoder.knows(name):
             self.decoder.add_contract(name, load_abi(name))
 
-    def _fetch(self, first: int, last: int, tip: int) -> Batch | None:
-        """Logs of first..last and the hashes to remember for them: every block with logs,
-        the range's last block, and every block within the reorg window of the chain's tip
-        (`tip`). None when the chain changed between the reads (the caller asks again)."""
+    def _fetch(self, first: int, last: int, tip: int,
+               report: SyncReport | None = None) -> Batch | None:
+        """The batch of first..last, or of fewer blocks when those hold more logs than
+        DAPP_INDEXER_MAX_LOGS (see `_within_max_logs`). RangeTooLarge: the node refused the
+        range, or a single block holds too many logs. None: the chain changed between the
+        reads (the caller asks again)."""
         watched = self._watched()
         logs = sort_logs(self.source.get_logs(first, last, sorted(watched)))
-        if len(logs) > self.settings.indexer_max_logs:
-            raise RangeTooLarge(f"{len(logs)} logs > DAPP_INDEXER_MAX_LOGS")
+        last, logs = self._within_max_logs(first, last, logs, report)
+        return self._checked(first, last, logs, watched, tip)
+
+    def _within_max_logs(self, first: int, last: int, logs: list[dict[str, Any]],
+                         report: SyncReport | None) -> tuple[int, list[dict[str, Any]]]:
+        """More logs than DAPP_INDEXER_MAX_LOGS: halve the range as if the node had refused
+        it, but take the shorter range's logs from this answer instead of asking again (they
+        are all of its logs: the answer covers whole blocks). Returns the range's last block
+        and its logs."""
+        while len(logs) > self.settings.indexer_max_logs:
+            if last == first:
+                raise RangeTooLarge(f"{len(logs)} logs > DAPP_INDEXER_MAX_LOGS")
+            log.info("blocks %d..%d: %d logs > DAPP_INDEXER_MAX_LOGS, halving", first, last,
+                     len(logs))
+            self.sizer.too_large(last - first + 1)
+            if report is not None:
+                report.shrinks += 1
+            last = self.sizer.range_from(first, last)[1]
+            logs = [entry for entry in logs if int(entry["blockNumber"]) <= last]
+        return last, logs
+
+    def _checked(self, first: int, last: int, logs: list[dict[str, Any]],
+                 watched: dict[str, str], tip: int) -> Batch | None:
+        """The batch of first..last with the hashes to remember for it: every block with
+        logs, the range's last block, and every block within the reorg window of the chain's
+        tip (`tip`), read after the logs. None when the chain changed between the reads (the
+        caller asks again)."""
         hashes: dict[int, str] = {}
         for entry in logs:
             number, block_hash = int(entry["blockNumber"]), hex32(entry["blockHash"])
@@ -373,20 +402,20 @@ class Indexer:
             event = self._decode(batch.watched[entry["address"]], entry)
             if event is None:
                 continue
-            writer.connection.execute(insert(RawEvent).values(
-                chain_id=writer.chain_id, block_number=event.origin.block_number,
-                log_index=event.origin.log_index, block_hash=event.origin.block_hash,
-                tx_hash=event.origin.tx_hash, address=event.address, contract=event.contract,
-                name=event.name, args=event.args))
+            writer.origin = event.origin
+            # queued like a fact (origin columns from the event), inserted in bulk by flush()
+            writer.append(RawEvent, chain_id=writer.chain_id, address=event.address,
+                          contract=event.contract, name=event.name, args=event.args)
             count += 1
             handler = self.table.get(event.contract, event.name)
             if handler is None:
                 continue
-            writer.origin = event.origin
             handler(writer, event)
-            unknown = [w for w in writer.new_watches if w.address not in batch.watched]
-            if unknown:
-                raise NewContracts(unknown)
+            if writer.new_watches:
+                unknown = [w for w in writer.new_watches if w.address not in batch.watched]
+                if unknown:
+                    raise NewContracts(unknown)
+        writer.flush()
         return count
 
     def _decode(self, contract: str, entry: dict[str, Any]) -> DecodedEvent | None:

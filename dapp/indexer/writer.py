@@ -5,21 +5,42 @@
 rollback removes by block number instead. Origin columns (block, hash, log index, tx) are
 filled from the event being handled. All writes go through the batch's one connection, so
 they commit or vanish together with the cursor.
+
+Cheap per event, because a catch-up handles tens of thousands of them in one transaction:
+statements are built once per table and shape and executed with parameters; inserts
+(journal images, new state rows, facts, raw events) are queued and written in bulk, in the
+order they were made, by `flush()` — which the indexer calls before it moves the cursor, and
+which a read of a queued row (or an update of it) does first; a row read once is not read
+again until something writes it. Tables with foreign keys are written at once, after
+everything queued, so a row never arrives before the row it points at.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Insert,
+    Select,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 
 from dapp.chain.events import LogOrigin
 from dapp.store.base import Base
 from dapp.store.models import JournalEntry, Pin, WatchedContract, append_only_models
 
-ORIGIN_COLUMNS = ("block_number", "block_hash", "log_index", "tx_hash")
+KEY_PREFIX = "key__"  # bind parameter names of key columns (SET clauses use the column names)
 
 
 class MissingRow(LookupError):
@@ -44,18 +65,75 @@ def _key_clause(table: Table, key: Mapping[str, Any]) -> Any:
     return and_(*(table.c[name] == value for name, value in key.items()))
 
 
+# -- statements, built once per table and key shape --------------------------------------------
+@cache
+def _primary_key(table: Table) -> tuple[str, ...]:
+    return tuple(c.name for c in table.primary_key.columns)
+
+
+def _bound_key(table: Table, names: tuple[str, ...]) -> Any:
+    missing = set(_primary_key(table)) - set(names)
+    if missing:
+        raise ValueError(f"{table.name}: key lacks {sorted(missing)}")
+    return and_(*(table.c[name] == bindparam(KEY_PREFIX + name) for name in names))
+
+
+@cache
+def _select_statement(table: Table, names: tuple[str, ...]) -> Select[Any]:
+    return select(table).where(_bound_key(table, names))
+
+
+@cache
+def _update_statement(table: Table, names: tuple[str, ...]) -> Update:
+    """SET takes the columns of the parameters that are not key parameters."""
+    return update(table).where(_bound_key(table, names))
+
+
+@cache
+def _insert_statement(table: Table) -> Insert:
+    return insert(table)
+
+
+def _key_parameters(key: Mapping[str, Any]) -> dict[str, Any]:
+    return {KEY_PREFIX + name: value for name, value in key.items()}
+
+
+@dataclass
+class _Queue:
+    """Rows of one table waiting for `flush()`, in the order written."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    #: their primary keys (None: some row's key is not known before the insert, e.g. an id)
+    keys: set[tuple[Any, ...]] | None = field(default_factory=set)
+
+
+_UNKNOWN: Any = object()
+
+
 class StateWriter:
     def __init__(self, connection: Connection, chain_id: int) -> None:
         self.connection = connection
         self.chain_id = chain_id
         self.origin: LogOrigin | None = None
         self.new_watches: list[NewWatch] = []
+        #: rows as the database holds them now, by (table, primary key); None: no such row
+        self._known: dict[tuple[Table, tuple[Any, ...]], dict[str, Any] | None] = {}
+        #: rows to insert at the next flush, per table
+        self._queues: dict[Table, _Queue] = {}
 
     # -- reading -----------------------------------------------------------------------------
     def get(self, model: type[Any] | Table, **key: Any) -> dict[str, Any] | None:
         table = table_of(model)
-        row = self.connection.execute(select(table).where(_key_clause(table, key))).first()
-        return dict(row._mapping) if row is not None else None
+        primary_key = _primary_key_of(table, key)
+        if primary_key is None:  # not a lookup by primary key: ask the database
+            self._flush_table(table)
+            return self._select(table, key)
+        if self._is_queued(table, primary_key):
+            self._flush_table(table)
+        known = self._known.get((table, primary_key), _UNKNOWN)
+        if known is _UNKNOWN:
+            known = self._known[(table, primary_key)] = self._select(table, key)
+        return dict(known) if known is not None else None
 
     def require(self, model: type[Any] | Table, **key: Any) -> dict[str, Any]:
         row = self.get(model, **key)
@@ -66,18 +144,20 @@ class StateWriter:
     # -- journaled state ---------------------------------------------------------------------
     def insert(self, model: type[Any] | Table, **values: Any) -> None:
         table = table_of(model)
-        key = {c.name: values[c.name] for c in table.primary_key.columns}
+        key = {name: values[name] for name in _primary_key(table)}
         self._journal(table, key, None)
-        self.connection.execute(insert(table).values(**self._with_origin(table, values)))
+        self._forget(table, key)
+        self._queue(table, self._with_origin(table, values))
 
     def update(self, model: type[Any] | Table, key: Mapping[str, Any], **changes: Any) -> None:
         table = table_of(model)
-        before = self.require(table, **key)
+        before = self.require(table, **key)  # (a queued insert of this row is flushed)
         self._journal(table, key, before)
-        self.connection.execute(
-            update(table).where(_key_clause(table, key)).values(
-                **self._with_origin(table, changes))
-        )
+        self._forget(table, key)
+        if table.foreign_keys:
+            self.flush()  # the rows it may point at
+        self.connection.execute(_update_statement(table, tuple(sorted(key))),
+                                {**self._with_origin(table, changes), **_key_parameters(key)})
 
     def upsert(self, model: type[Any] | Table, key: Mapping[str, Any], **values: Any) -> None:
         table = table_of(model)
@@ -89,16 +169,17 @@ class StateWriter:
     # -- append-only facts -------------------------------------------------------------------
     def append(self, model: type[Any] | Table, **values: Any) -> None:
         table = table_of(model)
-        self.connection.execute(insert(table).values(**self._with_origin(table, values)))
+        self._queue(table, self._with_origin(table, values))
 
     # -- side effects the indexer acts on ----------------------------------------------------
     def request_pin(self, cid: str, kind: str, asset_id: int | None = None) -> None:
         """Queue a CID for pinning (once; a pin outlives reorgs, see store.models.ops)."""
         if self.get(Pin, cid=cid) is None:
-            self.connection.execute(insert(Pin.__table__).values(
-                cid=cid, kind=kind, asset_id=asset_id, status="queued", attempts=0,
-                next_try_at=0.0,  # due at once
-            ))
+            pins = table_of(Pin)
+            self._forget(pins, {"cid": cid})
+            self._queue(pins, {"cid": cid, "kind": kind, "asset_id": asset_id,
+                               "status": "queued", "attempts": 0,
+                               "next_try_at": 0.0})  # due at once
 
     def watch(self, name: str, address: str) -> None:
         """Follow a contract created on chain from the current block on."""
@@ -108,24 +189,82 @@ class StateWriter:
                     dynamic=True)
         self.new_watches.append(NewWatch(name=name, address=address, from_block=block))
 
+    def flush(self) -> None:
+        """Insert every queued row. The indexer calls it before the batch's cursor moves."""
+        for table in list(self._queues):
+            self._flush_table(table)
+
     # -- internals ---------------------------------------------------------------------------
     def _with_origin(self, table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
         if self.origin is None or "block_number" not in table.c:
             return dict(values)
-        origin = {name: getattr(self.origin, name) for name in ORIGIN_COLUMNS}
-        return {**values, **origin}
+        origin = self.origin
+        return {**values, "block_number": origin.block_number, "block_hash": origin.block_hash,
+                "log_index": origin.log_index, "tx_hash": origin.tx_hash}
 
     def _journal(self, table: Table, key: Mapping[str, Any],
                  before: Mapping[str, Any] | None) -> None:
         if self.origin is None:
             return  # not indexing a block (e.g. registering static contracts): nothing to undo
-        self.connection.execute(insert(JournalEntry.__table__).values(
-            chain_id=self.chain_id,
-            block_number=self.origin.block_number,
-            table_name=table.name,
-            row_key=dict(key),
-            before=dict(before) if before is not None else None,
-        ))
+        self._queue(table_of(JournalEntry), {
+            "chain_id": self.chain_id,
+            "block_number": self.origin.block_number,
+            "table_name": table.name,
+            "row_key": dict(key),
+            "before": dict(before) if before is not None else None,
+        })
+
+    def _select(self, table: Table, key: Mapping[str, Any]) -> dict[str, Any] | None:
+        row = self.connection.execute(_select_statement(table, tuple(sorted(key))),
+                                      _key_parameters(key)).first()
+        return dict(row._mapping) if row is not None else None
+
+    def _forget(self, table: Table, key: Mapping[str, Any]) -> None:
+        names = _primary_key(table)
+        self._known.pop((table, tuple(key[name] for name in names)), None)
+
+    def _queue(self, table: Table, row: dict[str, Any]) -> None:
+        if table.foreign_keys:  # written at once, after the rows it may point at
+            self.flush()
+            self.connection.execute(_insert_statement(table), row)
+            return
+        queue = self._queues.setdefault(table, _Queue())
+        queue.rows.append(row)
+        if queue.keys is not None:
+            primary_key = _primary_key_of(table, row, exact=False)
+            if primary_key is None:
+                queue.keys = None
+            else:
+                queue.keys.add(primary_key)
+
+    def _is_queued(self, table: Table, primary_key: tuple[Any, ...]) -> bool:
+        queue = self._queues.get(table)
+        return queue is not None and (queue.keys is None or primary_key in queue.keys)
+
+    def _flush_table(self, table: Table) -> None:
+        """Queued rows of `table`, in order: one executemany per run of rows with the same
+        columns."""
+        queue = self._queues.pop(table, None)
+        if queue is None:
+            return
+        rows, statement, start = queue.rows, _insert_statement(table), 0
+        for end in range(1, len(rows) + 1):
+            if end == len(rows) or rows[end].keys() != rows[start].keys():
+                self.connection.execute(statement, rows[start:end])
+                start = end
+
+
+def _primary_key_of(table: Table, values: Mapping[str, Any],
+                    exact: bool = True) -> tuple[Any, ...] | None:
+    """The primary key in `values` (None: not all of it there; with `exact`, also None when
+    `values` holds other columns as well)."""
+    names = _primary_key(table)
+    if exact and len(values) != len(names):
+        return None
+    try:
+        return tuple(values[name] for name in names)
+    except KeyError:
+        return None
 
 
 def undo_above(connection: Connection, chain_id: int, block_number: int,

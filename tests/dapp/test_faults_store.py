@@ -115,13 +115,15 @@ def test_indexer_on_a_full_disk_writes_no_partial_batch_then_completes(
     with indexer.db.connect() as connection:
         pages = int(connection.exec_driver_sql("PRAGMA page_count").scalar_one())
     limit = {"pages": pages + 3}  # room for the first rows of the batch, not for all of it
-    statements: list[str] = []
+    statements: list[str] = []  # one per row sent (the writer inserts rows in bulk)
 
     def cap_the_file(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.execute(f"PRAGMA max_page_count={limit['pages']}")
 
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement.split(None, 1)[0].upper())
+    def count(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+              executemany: bool) -> None:
+        rows = len(parameters) if executemany else 1
+        statements.extend([statement.split(None, 1)[0].upper()] * rows)
 
     event.listen(indexer.db, "connect", cap_the_file)
     event.listen(indexer.db, "before_cursor_execute", count)

@@ -305,9 +305,17 @@ class Indexer:
         range, or a single block holds too many logs. None: the chain changed between the
         reads (the caller asks again)."""
         watched = self._watched()
+        # The range's last block before the logs and after: a reorg in between changes it
+        # (and every later block), even one that only replaced blocks without our logs.
+        asked = last
+        before = self.source.block_hash(asked)
         logs = sort_logs(self.source.get_logs(first, last, sorted(watched)))
         last, logs = self._within_max_logs(first, last, logs, report)
-        return self._checked(first, last, logs, watched, tip)
+        batch = self._checked(first, last, logs, watched, tip)
+        if batch is None or before is None:
+            return None
+        after = batch.hashes[asked] if asked in batch.hashes else self.source.block_hash(asked)
+        return batch if after == before else None
 
     def _within_max_logs(self, first: int, last: int, logs: list[dict[str, Any]],
                          report: SyncReport | None) -> tuple[int, list[dict[str, Any]]]:

@@ -327,3 +327,34 @@ def test_a_shallow_reorg_among_blocks_without_logs_finds_its_ancestor(
     fresh = make_indexer(chain, sqlite_url(tmp_path, "fresh.db"), [token])
     fresh.run_once()
     assert table_dump(indexer.db, BOOKKEEPING) == table_dump(fresh.db, BOOKKEEPING)
+
+
+def test_a_reorg_while_the_logs_are_read_is_read_again(
+    chain: Chain, web3: Web3, tmp_path: Path
+) -> None:
+    """The chain reorganises between `eth_getLogs` and the hash reads, replacing the blocks
+    after the newest log (empty on the old branch) with blocks that hold transfers. Their
+    hashes alone would pass the check (the blocks with logs did not change): the range's last
+    block is read before the logs too, so the indexer reads the range again."""
+    token = deploy_toolchain(web3)
+    emit_transfers(token, [1])
+    snapshot = web3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    for _ in range(3):
+        web3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    indexer = make_indexer(chain, sqlite_url(tmp_path), [token])
+    real_get_logs = indexer.source.get_logs
+    reorged: list[int] = []
+
+    def get_logs_then_reorg(first: int, last: int, addresses: Sequence[str]
+                            ) -> list[dict[str, Any]]:
+        logs = real_get_logs(first, last, addresses)
+        if not reorged:
+            web3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+            reorged.append(emit_transfers(token, [2, 3, 4], to_index=2))
+        return logs
+
+    indexer.source.get_logs = get_logs_then_reorg  # type: ignore[method-assign]
+    report = indexer.run_once()
+    assert reorged and report.last_block == reorged[0]
+    assert indexed_balances(indexer.db) == chain_balances(web3, token)
+    indexer.db.dispose()

@@ -216,7 +216,8 @@ def main() -> None:
         wait_for_price(bench, PRICE)
         market = Web3.to_checksum_address(provider_info(bench)["market"])
         model_id = publish_model(bench, Path(tmp) / "scaler")
-        deposit = (args.rounds * (args.calls + 8) + 8) * PRICE
+        # channel 0 pays the warm-up and the one-client run and its share of every other run
+        deposit = (args.rounds * (4 + 2 * args.calls) + 8) * PRICE
         channels = open_channels(bench, max(client_counts), deposit)
         session = bench.signed_in(bench.buyer).auth_headers
         for round_number in range(1, args.rounds + 1):

@@ -8,8 +8,15 @@
 // Flow: catalog → connect → switch network → rejected purchase → buy with permit → sign in →
 // download (sha256 equals the published file) → my licenses → stake → buy again with
 // approve + buy → claim → request unstake → (3 days later) withdraw stake → switch to the
-// publisher's account → withdraw payout → DAO and compute pages. Screenshots of each page go
-// to test-output/; the catalog and asset page ones are copied to docs/img/.
+// publisher's account → withdraw payout → back to the buyer, sign in again → DataDAO (made by
+// e2e/stack.py, the buyer a member): members → propose publishing a dataset as the DAO →
+// (voting delay later) vote For → (voting period later) queue → (execution delay later)
+// execute → the DAO owns the new dataset (catalog and ownerOf on chain) → buy its COMPUTE
+// license → start a job with the stack's algorithm at the gateway's provider → follow it until
+// the result is posted → read the result (equals what the algorithm computes; sha256 equals the
+// on-chain result hash) → (challenge window later) finalize. Time moves with ganache's
+// evm_increaseTime + evm_mine. Screenshots of each page go to test-output/; the catalog and
+// asset page ones are copied to docs/img/.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, mkdtempSync, rmSync, existsSync } from "node:fs";
@@ -18,6 +25,7 @@ import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { decodeFunctionResult, encodeFunctionData, getAddress, parseAbi } from "viem";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const frontend = resolve(here, "..");
@@ -70,6 +78,21 @@ async function rpc(url, method, params = []) {
   return response.json();
 }
 
+/** Move ganache's clock forward and mine a block at the new time (what `state()` reads). */
+async function advance(url, seconds) {
+  await rpc(url, "evm_increaseTime", [seconds]);
+  await rpc(url, "evm_mine", []);
+}
+
+const OWNER_OF = parseAbi(["function ownerOf(uint256 tokenId) view returns (address)"]);
+
+async function ownerOf(url, registry, assetId) {
+  const data = encodeFunctionData({ abi: OWNER_OF, functionName: "ownerOf", args: [BigInt(assetId)] });
+  const answer = await rpc(url, "eth_call", [{ to: registry, data }, "latest"]);
+  if (answer.error) throw new Error(`ownerOf(${assetId}): ${answer.error.message}`);
+  return decodeFunctionResult({ abi: OWNER_OF, functionName: "ownerOf", data: answer.result });
+}
+
 function check(condition, message) {
   if (!condition) throw new Error(`check failed: ${message}`);
 }
@@ -119,6 +142,20 @@ async function main() {
       const actual = await line.first().getAttribute("data-phase");
       check(actual === phase, `expected ${phase}, got: ${text}`);
       return text;
+    };
+    // a page that sends two transactions in a row (approve, then the call) shows both on one
+    // line: wait for the one named `label` (or any failure)
+    const txDoneNamed = async (scope, label) => {
+      const lines = await scope.locator('[data-testid="tx-status"]').elementHandles();
+      const found = await page.waitForFunction(([elements, wanted]) => elements.find((line) => line.dataset.phase === "failed"
+        || (line.dataset.phase === "confirmed" && line.textContent.startsWith(wanted))), [lines, label]);
+      const [text, phase] = await found.evaluate((line) => [line.textContent, line.dataset.phase]);
+      check(phase === "confirmed", `expected ${label} confirmed, got: ${text}`);
+      return text;
+    };
+    const noAlert = async (name) => {
+      const alerts = await page.locator('main [role="alert"]').allTextContents();
+      check(alerts.every((text) => !text.trim()), `${name} page shows an error: ${alerts.join(" | ")}`);
     };
     const clearTx = (scope) => scope.locator('[data-testid="tx-status"]').evaluateAll((lines) => lines.forEach((l) => { l.textContent = ""; delete l.dataset.phase; }));
 
@@ -236,17 +273,139 @@ async function main() {
     await page.waitForFunction(() => document.querySelector('[data-testid="payout-balance"]')?.textContent === "0 DDT");
     console.log(`  publisher withdrew ${owed}`);
 
-    step("DataDAO and compute pages");
-    for (const name of ["dao", "compute"]) {
-      await page.goto(`${env.gateway}/#/${name}`);
-      await page.locator("main h1").waitFor();
-      // wait until nothing on the page is still loading
-      await page.waitForFunction(() => document.querySelector("main h1") && !/Reading|Loading/.test(document.querySelector("main").textContent));
-      const text = await page.locator("main").textContent();
-      check(!(await page.locator('main [role="alert"]').count()), `${name} page shows an error: ${text}`);
-      console.log(`  ${name}: ${text.includes("not deployed on this chain") ? "not deployed on this chain (shown as such)" : "contracts present"}`);
-      await shot(name);
+    step("back to the buyer's account, sign in again");
+    await page.evaluate((account) => window.__e2eWallet.setAccount(account), env.buyer);
+    await page.waitForFunction((short) => document.querySelector('[data-testid="account"]')?.textContent === short,
+      `${env.buyer.slice(0, 6)}…${env.buyer.slice(-4)}`);
+    await byId("sign-in").click();
+    await byId("signed-in").waitFor();
+
+    const { dao } = env;
+    const main = page.locator("main");
+    const proposal = byId("proposal");
+    const proposalIn = (state) => page.locator(`[data-testid="proposal"][data-state="${state}"]`).waitFor();
+    const refreshDao = async () => {
+      await clearTx(main);
+      await byId("dao-refresh").click();
+    };
+
+    step("DataDAO: the DAO and its members");
+    await page.goto(`${env.gateway}/#/dao`);
+    await byId("dao-item").first().waitFor();
+    const listed = await byId("dao-item").allTextContents();
+    check(listed.length === 1 && listed[0].startsWith(`${dao.name} (${dao.symbol})`), `DAOs listed: ${listed}`);
+    await byId("dao-item").locator("a").click();
+    await byId("dao-member").nth(dao.members.length - 1).waitFor();
+    const members = await byId("dao-member").evaluateAll((rows) => rows.map((row) =>
+      [row.dataset.address, row.querySelector('[data-testid="member-shares"]').textContent, row.textContent.includes("(you)")]));
+    const expectedMembers = dao.members.map((m) => [m.address, `${BigInt(m.shares) / 10n ** 18n} ${dao.symbol}`, m.address === env.buyer]);
+    check(JSON.stringify(members) === JSON.stringify(expectedMembers), `members ${JSON.stringify(members)}`);
+    check((await byId("dao-your-shares").textContent()) === `60 ${dao.symbol}`, "the buyer's shares");
+    check((await page.getByText("No proposals yet.").count()) === 1, "no proposal before the e2e's");
+    await noAlert("dao");
+
+    step("DataDAO: propose publishing a dataset as the DAO (the call `datadao publish --dao` printed)");
+    const form = byId("dao-propose");
+    await form.locator('input[name="target"]').fill(dao.proposal.target);
+    await form.locator('textarea[name="calldata"]').fill(dao.proposal.calldata);
+    await form.locator('input[name="description"]').fill(dao.proposal.description);
+    await byId("propose").click();
+    await txDone(main);
+    await proposalIn("pending");
+    check((await proposal.count()) === 1, "one proposal");
+    check((await proposal.locator("td").first().textContent()).startsWith(dao.proposal.description), "the proposal's description");
+
+    step("DataDAO: voting opens; vote For");
+    await advance(env.rpc, dao.votingDelay + 1);
+    await refreshDao();
+    await proposalIn("active");
+    await byId("vote-for").click();
+    await txDone(main);
+    await page.waitForFunction(() => document.querySelector('[data-testid="you-voted"]')?.textContent === "you voted For");
+    const tally = await byId("proposal-votes").textContent();
+    check(tally.startsWith(`60 ${dao.symbol} for · 0 ${dao.symbol} against`), `votes: ${tally}`);
+    check((await byId("vote-for").count()) === 0, "no second vote offered");
+
+    step("DataDAO: the vote closes and passes; queue, then execute after the delay");
+    await advance(env.rpc, dao.votingPeriod + 1);
+    await refreshDao();
+    await proposalIn("succeeded");
+    await byId("queue").click();
+    await txDone(main);
+    await proposalIn("queued");
+    check((await byId("execute").count()) === 0, "no execute before the execution delay");
+    await advance(env.rpc, dao.executionDelay + 1);
+    await refreshDao();
+    await byId("execute").click();
+    await txDone(main);
+    await proposalIn("executed");
+    check((await byId("proposal-state").textContent()) === "executed", "state shown as executed");
+    await noAlert("dao");
+    await shot("dao");
+
+    step("DataDAO: the DAO owns the dataset it voted to publish");
+    await page.click('[data-testid="dao-assets"]');
+    const card = byId("asset-card").filter({ hasText: dao.dataset.title });
+    await page.waitForFunction(() => document.querySelector('[data-testid="asset-card"], [data-testid="notice-empty"]'));
+    for (let tries = 0; !(await card.count()); tries += 1) { // the indexer follows the chain
+      check(tries < 60, `${dao.dataset.title} did not reach the catalog`);
+      await page.waitForTimeout(500);
+      await page.evaluate(() => window.dispatchEvent(new HashChangeEvent("hashchange"))); // render the catalog again
+      await page.waitForFunction(() => document.querySelector('[data-testid="asset-card"], [data-testid="notice-empty"]'));
     }
+    check((await byId("asset-card").count()) === 1, "only the DAO's asset under its owner filter");
+    await card.locator("a").first().click();
+    await byId("asset-title").waitFor();
+    const daoAssetId = Number(/#\/asset\/(\d+)/.exec(page.url())[1]);
+    check((await byId("asset-head").locator("code").getAttribute("title")) === dao.address, "the asset page names the DAO as owner");
+    const registry = (await (await fetch(`${env.gateway}/v1/deployment`)).json()).contracts.AssetRegistry.address;
+    check((await ownerOf(env.rpc, registry, daoAssetId)) === getAddress(dao.address), "ownerOf on chain is the DAO");
+    console.log(`  the DAO published asset #${daoAssetId}`);
+
+    step("compute: buy the DAO dataset's COMPUTE license");
+    const offerText = await offers.locator('[data-testid="offer"]').first().textContent();
+    check(/compute license perpetual/.test(offerText), `the DAO's offer: ${offerText}`);
+    await clearTx(offers);
+    await offers.locator('[data-testid="buy-permit"]').first().click();
+    await txDone(offers);
+
+    step("compute: start a job with the algorithm at the gateway's provider");
+    const { compute } = env;
+    await page.goto(`${env.gateway}/#/compute?dataset=${daoAssetId}&algorithm=${compute.algorithm.id}`);
+    await byId("compute-start").waitFor();
+    check((await page.inputValue('input[name="provider"]')) === compute.provider, "the gateway's provider is filled in");
+    await byId("compute-start").click();
+    await txDoneNamed(byId("compute-new"), "Start the compute job");
+    const job = byId("job").first();
+    await job.waitFor();
+    const jobId = await job.getAttribute("data-job");
+    console.log(`  job #${jobId}: ${await job.getAttribute("data-status")}`);
+
+    step("compute: follow the job until the provider posts its result");
+    await page.waitForFunction(() => ["submitted", "failed", "refunded"].includes(
+      document.querySelector('[data-testid="job"]')?.dataset.status) && document.querySelector('[data-testid="show-result"], [data-testid="job"][data-status="failed"]'),
+    undefined, { timeout: 120_000 });
+    const posted = await byId("job-status").first().textContent();
+    check(/^result posted — challenge window until /.test(posted), `job status: ${posted}`);
+
+    step("compute: read the result");
+    await byId("show-result").click();
+    await byId("job-result").waitFor();
+    const resultShown = await byId("job-result").textContent();
+    check(resultShown === compute.expected, `result ${JSON.stringify(resultShown)} != ${JSON.stringify(compute.expected)}`);
+    check((await byId("job-result-check").getAttribute("data-matches")) === "true", await byId("job-result-check").textContent());
+
+    step("compute: the challenge window passes; finalize");
+    await advance(env.rpc, compute.challengeWindow + 1);
+    await clearTx(main);
+    await byId("jobs-refresh").click();
+    await byId("finalize").click();
+    await txDoneNamed(main, `Finalize job #${jobId}`);
+    await page.waitForFunction(() => document.querySelector('[data-testid="job"]')?.dataset.status === "finalized");
+    await byId("show-result").click();
+    await page.waitForFunction((expected) => document.querySelector('[data-testid="job-result"]')?.textContent === expected, compute.expected);
+    await noAlert("compute");
+    await shot("compute");
 
     step("docs screenshots");
     mkdirSync(docsImg, { recursive: true });

@@ -31,6 +31,19 @@ describe("gateway API", () => {
     await expect(down.deployment()).rejects.toBeInstanceOf(ApiError);
   });
 
+  it("reads a job's result with the session, and its problem when there is none yet", async () => {
+    const seen: Record<string, string>[] = [];
+    const api = new GatewayApi("http://gw", () => "tok", async (url, init) => {
+      seen.push(init?.headers as Record<string, string>);
+      return url.endsWith("/v1/jobs/7/result")
+        ? new Response("rows=3\n")
+        : new Response(JSON.stringify({ type: "https://x/problems/result-not-ready", detail: "job 8 has no result yet" }), { status: 409 });
+    });
+    expect(new TextDecoder().decode(await api.computeResult(7))).toBe("rows=3\n");
+    expect(seen[0]!.Authorization).toBe("Bearer tok");
+    await expect(api.computeResult(8)).rejects.toMatchObject({ status: 409, code: "result-not-ready" });
+  });
+
   it("finds the gateway: ?gateway= or the page's origin", () => {
     expect(gatewayBaseUrl({ origin: "http://a", search: "" })).toBe("http://a");
     expect(gatewayBaseUrl({ origin: "http://a", search: "?gateway=http://b:8000" })).toBe("http://b:8000");

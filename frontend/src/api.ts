@@ -119,6 +119,15 @@ export interface ComputeJob {
   tx_hash: string | null;
 }
 
+/** GET /v1/gateway: who this gateway is; `provider` is its compute provider account, if any. */
+export interface GatewayInfo {
+  public_key: string;
+  url: string;
+  chain_id: number;
+  registry: string | null;
+  provider: string | null;
+}
+
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
 export interface RequestOptions {
@@ -251,12 +260,28 @@ export class GatewayApi {
     return this.url(`/v1/assets/${assetId}/content${query}`);
   }
 
+  gatewayInfo(): Promise<GatewayInfo> {
+    return this.request<GatewayInfo>("/v1/gateway");
+  }
+
   computeJob(jobId: number | bigint): Promise<ComputeJob> {
     return this.request<ComputeJob>(`/v1/jobs/${jobId}`, { auth: true, planned: "Compute job status" });
   }
 
   computeResultUrl(jobId: number | bigint): string {
     return this.url(`/v1/jobs/${jobId}/result`);
+  }
+
+  /** The job's plaintext result (its buyer only), as bytes. */
+  async computeResult(jobId: number | bigint): Promise<Uint8Array> {
+    let response: Response;
+    try {
+      response = await this.fetcher(this.computeResultUrl(jobId), { headers: this.authHeaders() });
+    } catch {
+      throw new ApiError(0, `Could not reach the gateway at ${this.baseUrl}.`, "network", "Check that it is running.");
+    }
+    if (!response.ok) throw await problemFrom(response);
+    return new Uint8Array(await response.arrayBuffer());
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Abi, AbiFunction } from "viem";
-import { abisFromFiles, BUILT_ABIS, bindArguments, ChainContext, chainOf, withErrors } from "./contracts";
+import { abisFromFiles, BUILT_ABIS, bindArguments, ChainContext, chainOf, transactionTime, withErrors } from "./contracts";
 import { GatewayApi, type Deployment } from "./api";
 import { NotDeployedError } from "./errors";
 
@@ -81,5 +81,65 @@ describe("binding arguments by name", () => {
 
   it("says which argument it cannot fill", () => {
     expect(() => bindArguments(item, { datasetId: 1n }, "Compute")).toThrow(/argument 2 \(_provider\) of createJob/);
+  });
+});
+
+describe("writing to a contract known by address (a DAO)", () => {
+  const DAO = "0x7764C99028E83E3b2Ee6Ad94B20baDDE1B4FE17f" as const;
+  const VOTER = "0x976EA74026E726554dB657fA54763abd0C3a0aa9" as const;
+  const CAST_VOTE = [
+    { type: "function", name: "castVote", stateMutability: "nonpayable", inputs: [{ name: "proposalId", type: "uint256" }, { name: "support", type: "uint8" }], outputs: [{ name: "", type: "uint256" }] },
+    { type: "error", name: "GovernorAlreadyCastVote", inputs: [{ name: "voter", type: "address" }] },
+  ] as const satisfies Abi;
+
+  /** An EIP-1193 wallet on the deployment's chain that records what it is asked. */
+  const walletWith = (answer: (method: string, params: unknown[]) => unknown) => {
+    const seen: { method: string; params: unknown[] }[] = [];
+    const provider = {
+      async request({ method, params = [] }: { method: string; params?: unknown[] }) {
+        seen.push({ method, params });
+        if (method === "eth_chainId") return "0x539";
+        return answer(method, params);
+      },
+    };
+    const wallet = { account: VOTER, chainId: 1337, provider, isOn: (id: number) => id === 1337 };
+    return { seen, context: new ChainContext(DEPLOYMENT, wallet as never) };
+  };
+
+  it("sends with the estimate plus a margin, never the wallet's default gas", async () => {
+    const { seen, context } = walletWith((method) => {
+      if (method === "eth_call") return `0x${"00".repeat(31)}01`;
+      if (method === "eth_estimateGas") return "0x1d4c0"; // 120,000: above ganache's default 90,000
+      if (method === "eth_sendTransaction") return `0x${"cd".repeat(32)}`;
+      throw new Error(`unexpected ${method}`);
+    });
+    const hash = await context.writeCall({ address: DAO, abi: CAST_VOTE, functionName: "castVote", args: [7n, 1] });
+    expect(hash).toBe(`0x${"cd".repeat(32)}`);
+    const sent = seen.find((call) => call.method === "eth_sendTransaction")!.params[0] as Record<string, string>;
+    expect(BigInt(sent.gas!)).toBe(120_000n + 30_000n + 20_000n);
+    expect(sent).toMatchObject({ from: VOTER, to: DAO });
+  });
+
+  it("explains a revert before the wallet opens", async () => {
+    const { seen, context } = walletWith((method) => {
+      if (method === "eth_call") {
+        // GovernorAlreadyCastVote(VOTER)
+        throw Object.assign(new Error("execution reverted"), { code: 3, data: `0x71c6af49${VOTER.slice(2).toLowerCase().padStart(64, "0")}` });
+      }
+      throw new Error(`unexpected ${method}`);
+    });
+    await expect(context.writeCall({ address: DAO, abi: CAST_VOTE, functionName: "castVote", args: [7n, 1] }))
+      .rejects.toThrow(/GovernorAlreadyCastVote/);
+    expect(seen.some((call) => call.method === "eth_sendTransaction")).toBe(false);
+  });
+});
+
+describe("the time a transaction will see", () => {
+  it("is the chain's when it runs ahead of the browser (a dev chain moved forward)", () => {
+    expect(transactionTime(1_800_259_200n, 1_800_000_000_500)).toBe(1_800_259_200n);
+  });
+
+  it("is the browser's when the latest block is old (an idle dev chain mines on demand)", () => {
+    expect(transactionTime(1_799_990_000n, 1_800_000_000_900)).toBe(1_800_000_000n);
   });
 });

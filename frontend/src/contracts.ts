@@ -89,6 +89,14 @@ export const GOVERNOR_ABI = parseAbi([
   "error GovernorUnexpectedProposalState(uint256 proposalId, uint8 current, bytes32 expectedStates)",
   "error GovernorAlreadyCastVote(address voter)",
   "error GovernorInsufficientProposerVotes(address proposer, uint256 votes, uint256 threshold)",
+  "error GovernorNonexistentProposal(uint256 proposalId)",
+  "error GovernorInvalidProposalLength(uint256 targets, uint256 calldatas, uint256 values)",
+  "error GovernorRestrictedProposer(address proposer)",
+  "error GovernorQueueNotImplemented()",
+  "error GovernorOnlyExecutor(address account)",
+  // the DataDAO's own: execute before queue / before the execution delay passed
+  "error ProposalNotQueued(uint256 proposalId)",
+  "error ProposalNotReady(uint256 proposalId, uint256 eta)",
 ]);
 
 /** ERC20Votes: the DAO's shares. */
@@ -257,11 +265,26 @@ export class ChainContext {
    * estimated just below what it needs, when the inner call then fails for want of gas.
    */
   async write(found: FoundFunction, args: readonly unknown[], value?: bigint): Promise<Hash> {
+    return this.writeCall({ address: found.address, abi: found.abi, functionName: found.functionName, args, value });
+  }
+
+  /**
+   * `write` for a contract known by address and ABI rather than by deployment name (a DataDAO
+   * and its share token, made by the factory). Never leave the gas to the wallet: some do not
+   * estimate (ganache's default limit is 90,000, and a vote or an execute needs more).
+   */
+  async writeCall(call: { address: Address; abi: Abi; functionName: string; args: readonly unknown[]; value?: bigint }): Promise<Hash> {
     const { client, account } = this.walletClient();
-    const call = { address: found.address, abi: found.abi, functionName: found.functionName, args, account, value };
-    const { request } = await this.publicClient.simulateContract(call as never);
-    const estimate = await this.publicClient.estimateContractGas(call as never);
+    const full = { ...call, account };
+    const { request } = await this.publicClient.simulateContract(full as never);
+    const estimate = await this.publicClient.estimateContractGas(full as never);
     return client.writeContract({ ...(request as object), gas: withGasMargin(estimate) } as never);
+  }
+
+  /** `transactionTime` for this chain's latest block and the browser's clock now. */
+  async transactionTime(): Promise<bigint> {
+    const latest = await this.publicClient.getBlock({ blockTag: "latest" });
+    return transactionTime(latest.timestamp, Date.now());
   }
 
   async read<T>(found: FoundFunction, args: readonly unknown[]): Promise<T> {
@@ -297,6 +320,17 @@ export class ChainContext {
       args: [account],
     });
   }
+}
+
+/**
+ * The time a transaction sent now will see as `block.timestamp`, for deadlines (permits, jobs):
+ * the later of the latest block's time and the browser's clock. A dev chain moved forward
+ * (evm_increaseTime) or a computer clock running late puts the chain ahead; an idle dev chain
+ * that mines only on demand has an old latest block, and its next one gets the current time.
+ */
+export function transactionTime(latestBlockTimestamp: bigint, browserMs: number): bigint {
+  const browser = BigInt(Math.floor(browserMs / 1000));
+  return latestBlockTimestamp > browser ? latestBlockTimestamp : browser;
 }
 
 /** +25 % and 20k: enough for try/catch sub-calls, far below any block limit. */

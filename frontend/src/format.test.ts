@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chainName, formatAmount, formatBytes, formatDuration, formatPercent, formatTokenAmount, parseAmount, shortAddress } from "./format";
+import { chainName, formatAmount, formatBytes, formatDuration, formatPercent, formatTimestamp, formatTokenAmount, parseAmount, shortAddress } from "./format";
 
 describe("amounts", () => {
   it("formats base units without rounding up and trims zeros", () => {
@@ -60,5 +60,12 @@ describe("sizes, durations, addresses", () => {
     expect(shortAddress(null)).toBe("");
     expect(chainName(1337)).toBe("Local dev chain");
     expect(chainName(999)).toBe("chain 999");
+  });
+});
+
+describe("timestamps", () => {
+  it("reads a block's unix seconds to the second, in UTC", () => {
+    expect(formatTimestamp(1_800_000_000n)).toBe("2027-01-15 08:00:00 UTC");
+    expect(formatTimestamp(0)).toBe("1970-01-01 00:00:00 UTC");
   });
 });

@@ -92,6 +92,12 @@ export function formatDate(iso: string | null | undefined): string {
   return Number.isNaN(date.getTime()) ? iso : date.toISOString().replace("T", " ").slice(0, 16) + " UTC";
 }
 
+/** Unix seconds (a block's timestamp, a deadline) → "2026-06-01 12:00:05 UTC". */
+export function formatTimestamp(seconds: bigint | number): string {
+  const date = new Date(Number(seconds) * 1000);
+  return Number.isNaN(date.getTime()) ? String(seconds) : date.toISOString().replace("T", " ").slice(0, 19) + " UTC";
+}
+
 const CHAIN_NAMES: Record<number, string> = {
   1: "Ethereum",
   10: "OP Mainnet",

@@ -127,7 +127,9 @@ export class Market {
     } catch {
       name = await read<string>("name");
     }
-    const deadline = BigInt(Math.floor(Date.now() / 1000) + PERMIT_SECONDS);
+    // from the time the chain will see, not the browser's alone: a chain ahead of the
+    // browser's clock would find the permit expired and the purchase would revert
+    const deadline = (await this.chain.transactionTime()) + BigInt(PERMIT_SECONDS);
     const typed = permitTypedData(
       { name, version, chainId: this.chain.chainId, verifyingContract: token.address },
       { owner: account, spender: this.registry.address, value, nonce, deadline },

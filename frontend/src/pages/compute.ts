@@ -1,16 +1,34 @@
 // Compute-to-data: escrow a payment for a job (dataset, algorithm, provider, deadline) on the
-// ComputeMarket and follow it. Shown only when this chain has the ComputeMarket and this build
-// has its ABI; otherwise it says so.
+// ComputeMarket, follow it at the provider (this gateway) until its result is posted, read the
+// result, and finalize it after the challenge window. Shown only when this chain has the
+// ComputeMarket and this build has its ABI; otherwise it says so.
 import { erc20Abi, getAddress, isAddress, type Address } from "viem";
+import type { ComputeJob } from "../api";
 import type { ChainContext } from "../contracts";
-import { parseAmount } from "../format";
+import { sha256Hex } from "../download";
+import { formatTokenAmount, parseAmount, shortAddress } from "../format";
+import { jobDeadline, jobView, resultText, type ChainJob } from "../jobs";
 import { runTransaction } from "../tx";
 import { button, errorNotice, errorText, field, h, notice, replace, txLine } from "../ui";
 import type { PageContext } from "./page";
 
 export const COMPUTE_CONTRACT = "ComputeMarket";
-/** IComputeMarket.JobStatus, in words. */
-export const JOB_STATUS = ["none", "open (escrowed, waiting for the result)", "result submitted (challenge window running)", "disputed", "finalized (paid)", "refunded"];
+/** How often the job list is read again while a job is still moving. */
+const FOLLOW_MS = 1500;
+
+interface ProviderState {
+  priceToken: Address;
+  price: bigint;
+  endpoint: string;
+}
+
+interface JobRow {
+  id: bigint;
+  buyer: Address;
+  provider: Address;
+  datasetId: bigint;
+  chain: ChainJob;
+}
 
 export async function renderCompute({ app, root, params, isCurrent }: PageContext): Promise<void> {
   replace(root, h("h1", {}, "Compute"));
@@ -30,75 +48,154 @@ export async function renderCompute({ app, root, params, isCurrent }: PageContex
   const client = chain.publicClient;
   const read = <T>(functionName: string, args: readonly unknown[] = []) =>
     client.readContract({ address: market.address, abi: market.abi, functionName, args } as never) as Promise<T>;
+  const chainNow = async () => (await client.getBlock({ blockTag: "latest" })).timestamp;
+  // this gateway's own provider account, when it runs jobs: the default provider
+  const gatewayProvider = await app.api.gatewayInfo().then((info) => (info.provider && isAddress(info.provider) ? getAddress(info.provider) : null), () => null);
+  if (!isCurrent()) return;
 
   const dataset = h("input", { name: "dataset", value: params.dataset ?? "", inputmode: "numeric" });
   const algorithm = h("input", { name: "algorithm", value: params.algorithm ?? "", inputmode: "numeric" });
-  const provider = h("input", { name: "provider", placeholder: "0x…", size: 44 });
+  const provider = h("input", { name: "provider", placeholder: "0x…", size: 44, value: params.provider ?? gatewayProvider ?? "" });
   const hours = h("input", { name: "hours", value: "24", inputmode: "numeric" });
   const maxPrice = h("input", { name: "maxPrice", value: "10", inputmode: "decimal" });
   const status = txLine();
+  const fail = (message: string) => {
+    status.element.dataset.phase = "failed";
+    status.element.textContent = message;
+  };
   const start = async () => {
-    if (!isAddress(provider.value.trim())) {
-      status.element.textContent = "Enter the provider's address.";
-      return;
-    }
+    if (!/^\d+$/.test(dataset.value.trim()) || !/^\d+$/.test(algorithm.value.trim())) return fail("Enter the dataset's and the algorithm's asset ids.");
+    if (!isAddress(provider.value.trim())) return fail("Enter the provider's address.");
     try {
-      const token = app.paymentTokens[0];
-      if (!token) throw new Error("no payment token known on this chain");
-      const price = parseAmount(maxPrice.value, token.decimals);
-      const { client: wallet, account } = chain.walletClient();
+      const providerAddress = getAddress(provider.value.trim());
+      const datasetId = BigInt(dataset.value.trim());
+      const state = await read<ProviderState>("getProvider", [providerAddress]);
+      if (BigInt(state.priceToken) === 0n) return fail(`${shortAddress(providerAddress)} is not a registered compute provider.`);
+      const [, dataFee] = await read<readonly [Address, bigint]>("computeFee", [datasetId]);
+      const cost = state.price + dataFee;
+      const token = await chain.tokenInfo(state.priceToken);
+      const accepted = parseAmount(maxPrice.value, token.decimals);
+      if (cost > accepted) return fail(`This job costs ${formatTokenAmount(cost, token)} (provider fee and data fee), more than the ${formatTokenAmount(accepted, token)} you accept.`);
+      const { account } = chain.walletClient();
       const allowance = await client.readContract({ address: token.address, abi: erc20Abi, functionName: "allowance", args: [account, market.address] });
-      if (allowance < price) {
+      if (allowance < cost) {
         const approval = await runTransaction({
-          label: `Approve ${maxPrice.value} ${token.symbol} for the compute market`,
-          send: () => wallet.writeContract({ address: token.address, abi: erc20Abi, functionName: "approve", args: [market.address, price], account, chain: chain.chain }),
+          label: `Approve ${formatTokenAmount(cost, token)} for the compute market`,
+          send: () => chain.writeCall({ address: token.address, abi: erc20Abi, functionName: "approve", args: [market.address, cost] }),
           wait: (hash) => client.waitForTransactionReceipt({ hash }),
           onUpdate: status.update,
           token,
         });
         if (approval.phase !== "confirmed") return;
       }
-      const deadline = BigInt(Math.floor(Date.now() / 1000) + Number(hours.value) * 3600);
+      const marketParams = await read<{ maxJobDuration: number | bigint }>("params");
+      const deadline = jobDeadline(await chain.transactionTime(), Number(hours.value), BigInt(marketParams.maxJobDuration));
       const found = chain.findFunction([COMPUTE_CONTRACT], ["createJob"], "ComputeMarket.createJob");
-      await runTransaction({
+      const created = await runTransaction({
         label: "Start the compute job",
         token,
-        send: () => chain.write(found, [BigInt(dataset.value), BigInt(algorithm.value), getAddress(provider.value.trim()), deadline, price]),
+        send: () => chain.write(found, [datasetId, BigInt(algorithm.value.trim()), providerAddress, deadline, accepted]),
         wait: (hash) => client.waitForTransactionReceipt({ hash }),
         onUpdate: status.update,
       });
+      if (created.phase === "confirmed") await loadJobs();
     } catch (error) {
-      status.element.dataset.phase = "failed";
-      status.element.textContent = errorText(error);
+      fail(errorText(error));
     }
   };
   root.append(
     h("section", { testid: "compute-new" }, h("h2", {}, "Run an algorithm on a dataset"),
-      h("p", { class: "muted" }, "The payment waits in escrow until the provider posts the result and the challenge window passes; a missed deadline refunds you."),
-      field("dataset asset id", dataset), field("algorithm asset id", algorithm), field("provider", provider),
-      field("deadline (hours)", hours), field("most you pay", maxPrice),
+      h("p", { class: "muted" }, "You need a compute license on the dataset. The payment waits in escrow until the provider posts the result and the challenge window passes; a missed deadline refunds you."),
+      field("dataset asset id", dataset), field("algorithm asset id", algorithm),
+      field(gatewayProvider ? `provider (this gateway runs jobs as ${shortAddress(gatewayProvider)})` : "provider", provider),
+      field("deadline (hours from now, by the chain's clock)", hours), field("most you pay", maxPrice),
       h("p", {}, button("Start job", start, { testid: "compute-start" })), status.element),
   );
 
   const jobs = h("section", { testid: "compute-jobs" }, h("h2", {}, "Jobs"), notice("info", "Reading jobs…"));
-  root.append(jobs);
-  try {
-    const count = Number(await read<bigint>("jobCount"));
-    const ids = Array.from({ length: Math.min(count, 20) }, (_, i) => BigInt(count - i));
-    const rows = await Promise.all(ids.map(async (id) => {
-      const job = await read<Record<string, unknown>>("getJob", [id]);
-      const buyer = String(job.buyer ?? "");
-      const state = Number(job.status ?? 0);
-      return { id, buyer, state, result: job.resultCid };
-    }));
-    if (!isCurrent()) return;
+  const jobStatus = txLine();
+  root.append(jobs, jobStatus.element);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const loadJobs = async (): Promise<void> => {
+    clearTimeout(timer);
+    try {
+      const { content, following } = await jobsContent();
+      if (!isCurrent()) return;
+      replace(jobs, h("h2", {}, "Jobs"), ...content);
+      // follow jobs still moving at the provider; stop when the page is left
+      if (following) timer = setTimeout(() => void (isCurrent() && loadJobs()), FOLLOW_MS);
+    } catch (error) {
+      if (isCurrent()) replace(jobs, h("h2", {}, "Jobs"), errorNotice(error));
+    }
+  };
+
+  const finalize = (id: bigint) => async () => {
+    const found = chain.findFunction([COMPUTE_CONTRACT], ["finalize"], "ComputeMarket.finalize");
+    const result = await runTransaction({
+      label: `Finalize job #${id}`,
+      send: () => chain.write(found, [id]),
+      wait: (hash) => client.waitForTransactionReceipt({ hash }),
+      onUpdate: jobStatus.update,
+    });
+    if (result.phase === "confirmed") await loadJobs();
+  };
+
+  const showResult = (id: bigint, onChainHash: string, into: HTMLElement) => async () => {
+    replace(into, notice("info", `Reading the result of job #${id}…`));
+    try {
+      const bytes = await app.api.computeResult(id);
+      const digest = await sha256Hex([bytes]);
+      const text = resultText(bytes);
+      const matches = digest.toLowerCase() === onChainHash.toLowerCase();
+      replace(into,
+        text !== null
+          ? h("pre", { testid: "job-result" }, text)
+          : h("p", { testid: "job-result" }, `${bytes.length} bytes (not text): `, h("a", { href: app.api.computeResultUrl(id) }, "download")),
+        h("p", { testid: "job-result-check", class: matches ? "muted" : "error", "data-matches": String(matches) },
+          matches ? `sha256 ${digest} — the result hash the provider committed to on chain.`
+            : `sha256 ${digest} differs from the result hash on chain (${onChainHash}): do not trust this result; dispute the job.`));
+    } catch (error) {
+      replace(into, errorNotice(error));
+    }
+  };
+
+  async function jobsContent(): Promise<{ content: HTMLElement[]; following: boolean }> {
+    const [count, now] = await Promise.all([read<bigint>("jobCount"), chainNow()]);
+    const ids = Array.from({ length: Math.min(Number(count), 20) }, (_, i) => count - BigInt(i));
     const account = app.account?.toLowerCase();
-    const mine = rows.filter((row) => !account || row.buyer.toLowerCase() === account);
-    replace(jobs, h("h2", {}, "Jobs"), mine.length
-      ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "job"), h("th", {}, "buyer"), h("th", {}, "status"))),
-          h("tbody", {}, mine.map((row) => h("tr", {}, h("td", {}, `#${row.id}`), h("td", {}, h("code", {}, row.buyer as Address)), h("td", {}, JOB_STATUS[row.state] ?? String(row.state))))))
-      : notice("empty", account ? "You have no compute jobs yet." : "No compute jobs yet."));
-  } catch (error) {
-    if (isCurrent()) replace(jobs, h("h2", {}, "Jobs"), errorNotice(error));
+    const rows: JobRow[] = (await Promise.all(ids.map(async (id) => {
+      const job = await read<Record<string, unknown>>("getJob", [id]);
+      return {
+        id, buyer: getAddress(String(job.buyer)), provider: getAddress(String(job.provider)), datasetId: BigInt(job.datasetId as bigint),
+        chain: { status: Number(job.status ?? 0), deadline: BigInt(job.deadline as bigint), challengeEnd: BigInt(job.challengeEnd as bigint), resultHash: job.resultHash as `0x${string}` },
+      };
+    }))).filter((row) => !account || row.buyer.toLowerCase() === account);
+    if (!rows.length) return { content: [notice("empty", account ? "You have no compute jobs yet." : "No compute jobs yet.")], following: false };
+    // the provider's view (queued, running, failed and why, the result): its buyer, signed in
+    const signedIn = !!app.session && !!account;
+    const atGateway = await Promise.all(rows.map((row) =>
+      signedIn && gatewayProvider && row.provider === gatewayProvider ? app.api.computeJob(row.id).catch((): ComputeJob | null => null) : null));
+    let following = false;
+    const body = rows.map((row, index) => {
+      const view = jobView(row.chain, atGateway[index] ?? null, now);
+      following ||= view.following;
+      const result = h("div", { class: "job-result" });
+      return h("tr", { testid: "job", "data-job": row.id.toString(), "data-status": view.key },
+        h("td", {}, `#${row.id}`),
+        h("td", {}, `dataset #${row.datasetId}`, atGateway[index]?.algorithm_id ? ` · algorithm #${atGateway[index]!.algorithm_id}` : ""),
+        h("td", {}, h("code", { title: row.provider }, shortAddress(row.provider))),
+        h("td", {}, h("span", { testid: "job-status" }, view.text), result),
+        h("td", {}, h("div", { class: "actions" },
+          view.hasResult ? button("Show result", showResult(row.id, row.chain.resultHash, result), { testid: "show-result", class: "secondary" }) : null,
+          view.canFinalize ? button("Finalize", finalize(row.id), { testid: "finalize" }) : null)));
+    });
+    const content: (HTMLElement | null)[] = [
+      h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "job"), h("th", {}, "inputs"), h("th", {}, "provider"), h("th", {}, "status"), h("th", {}, ""))), h("tbody", {}, body)),
+      signedIn ? null : h("p", { class: "muted", testid: "jobs-sign-in" }, "Sign in to follow your jobs at the provider and read their results."),
+      h("p", {}, button("Refresh", loadJobs, { testid: "jobs-refresh", class: "secondary" })),
+    ];
+    return { content: content.filter((element): element is HTMLElement => element !== null), following };
   }
+
+  await loadJobs();
 }

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import type { ComputeJob } from "./api";
+import { jobDeadline, jobView, resultText, type ChainJob } from "./jobs";
+
+const NOW = 1_800_000_000n;
+const HASH = `0x${"ab".repeat(32)}` as const;
+const chainJob = (over: Partial<ChainJob>): ChainJob => ({ status: 1, deadline: NOW + 3600n, challengeEnd: 0n, resultHash: `0x${"00".repeat(32)}`, ...over });
+const gatewayJob = (over: Partial<ComputeJob>): ComputeJob => ({
+  job_id: 1, status: "queued", reason: null, result_cid: null, result_hash: null, buyer: "0x", provider: "0x",
+  dataset_id: 5, algorithm_id: 4, deadline: Number(NOW + 3600n), tx_hash: null, ...over,
+});
+
+describe("a new job's deadline", () => {
+  it("counts from the chain's clock, which may be days ahead of the browser's", () => {
+    const chainNow = BigInt(Math.floor(Date.now() / 1000)) + 3n * 86400n;
+    expect(jobDeadline(chainNow, 24)).toBe(chainNow + 86400n);
+    expect(jobDeadline(NOW, 0.5, 7n * 86400n)).toBe(NOW + 1800n);
+  });
+
+  it("refuses what the market would refuse", () => {
+    expect(() => jobDeadline(NOW, 0)).toThrow(/positive number of hours/);
+    expect(() => jobDeadline(NOW, Number.NaN)).toThrow(/positive/);
+    expect(() => jobDeadline(NOW, 24 * 8, 7n * 86400n)).toThrow(/up to 168 hours/);
+  });
+});
+
+describe("a job's status", () => {
+  it("follows the provider while the escrow is open", () => {
+    expect(jobView(chainJob({}), null, NOW)).toMatchObject({ key: "open", following: true });
+    expect(jobView(chainJob({}), gatewayJob({ status: "queued" }), NOW)).toMatchObject({ key: "queued", following: true });
+    expect(jobView(chainJob({}), gatewayJob({ status: "running" }), NOW)).toMatchObject({ key: "running", text: "running at the provider…" });
+    expect(jobView(chainJob({}), gatewayJob({ status: "failed", reason: "memory limit exceeded" }), NOW).text)
+      .toBe("failed — memory limit exceeded (the provider refunds you)");
+    expect(jobView(chainJob({ deadline: NOW - 1n }), null, NOW)).toMatchObject({ key: "expired", following: false });
+  });
+
+  it("has a result once posted, and can be finalized after the challenge window", () => {
+    const posted = chainJob({ status: 2, challengeEnd: NOW + 86400n, resultHash: HASH });
+    const gateway = gatewayJob({ status: "submitted", result_hash: HASH, result_cid: "bafy" });
+    expect(jobView(posted, gateway, NOW)).toMatchObject({
+      key: "submitted", hasResult: true, canFinalize: false, following: false,
+      text: "result posted — challenge window until 2027-01-16 08:00:00 UTC",
+    });
+    expect(jobView(posted, gateway, NOW + 86400n)).toMatchObject({ canFinalize: true, text: "result posted — challenge window over, ready to finalize" });
+    expect(jobView(posted, null, NOW + 86400n)).toMatchObject({ hasResult: false, canFinalize: true });
+    expect(jobView({ ...posted, status: 4 }, gateway, NOW)).toMatchObject({ key: "finalized", hasResult: true, canFinalize: false });
+    expect(jobView({ ...posted, status: 5 }, gatewayJob({ status: "failed", reason: "exited with code 1" }), NOW).text).toBe("refunded — exited with code 1");
+  });
+});
+
+describe("a job's result", () => {
+  it("is shown as text when it is small UTF-8", () => {
+    expect(resultText(new TextEncoder().encode("rows=48 mean_temp_c=15.38\n"))).toBe("rows=48 mean_temp_c=15.38\n");
+    expect(resultText(new TextEncoder().encode("température ✓"))).toBe("température ✓");
+  });
+
+  it("is not when it is binary or large", () => {
+    expect(resultText(new Uint8Array([0xff, 0xfe, 0x00]))).toBeNull();
+    expect(resultText(new Uint8Array([0x50, 0x4b, 0x03, 0x04]))).toBeNull();
+    expect(resultText(new Uint8Array(70 * 1024).fill(0x41))).toBeNull();
+  });
+});

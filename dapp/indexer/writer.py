@@ -135,6 +135,18 @@ class StateWriter:
             known = self._known[(table, primary_key)] = self._select(table, key)
         return dict(known) if known is not None else None
 
+    def find(self, model: type[Any] | Table, **columns: Any) -> dict[str, Any] | None:
+        """The one row whose `columns` have these values (not its primary key: a DAO by its
+        share token), asked from the database after the table's queued rows; not cached."""
+        table = table_of(model)
+        self._flush_table(table)
+        rows = self.connection.execute(
+            select(table).where(and_(*(table.c[name] == value
+                                       for name, value in columns.items())))).all()
+        if len(rows) > 1:
+            raise LookupError(f"{table.name}: {len(rows)} rows with {columns}")
+        return dict(rows[0]._mapping) if rows else None
+
     def require(self, model: type[Any] | Table, **key: Any) -> dict[str, Any]:
         row = self.get(model, **key)
         if row is None:

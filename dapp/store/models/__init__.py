@@ -12,7 +12,7 @@ from dapp.store.models.assets import (
     Offer,
 )
 from dapp.store.models.compute import ComputeJob, ComputeProvider, PaymentChannel
-from dapp.store.models.dao import Dao, Proposal, Vote
+from dapp.store.models.dao import Dao, DaoMember, Proposal, Vote, proposal_state
 from dapp.store.models.ops import CidMetadata, Download, MetadataTag, Pin
 from dapp.store.models.params import PaymentToken, RegistryParam
 from dapp.store.models.payouts import (
@@ -27,11 +27,11 @@ from dapp.store.models.sync import BlockHash, JournalEntry, RawEvent, SyncCursor
 
 __all__ = [
     "PERPETUAL", "Asset", "AssetVersion", "BlockHash", "CidMetadata", "ComputeJob",
-    "ComputeProvider", "Dao", "Download", "JournalEntry", "License", "LicensePurchase",
+    "ComputeProvider", "Dao", "DaoMember", "Download", "JournalEntry", "License", "LicensePurchase",
     "MetadataTag", "Offer", "PaymentChannel", "PaymentToken", "PayoutBalance", "Pin", "Proposal",
     "ProviderCursor", "ProviderJob",
     "RawEvent", "RegistryParam", "RevenueSplit", "RewardClaim", "Stake", "SyncCursor", "Vote",
-    "WatchedContract", "Withdrawal", "event_derived_models",
+    "WatchedContract", "Withdrawal", "event_derived_models", "proposal_state",
 ]
 
 

@@ -305,6 +305,8 @@ class Indexer:
         range, or a single block holds too many logs. None: the chain changed between the
         reads (the caller asks again)."""
         watched = self._watched()
+        for name in set(watched.values()):  # contracts created on chain, followed after a restart
+            self._ensure_abi(name)
         # The range's last block before the logs and after: a reorg in between changes it
         # (and every later block), even one that only replaced blocks without our logs.
         asked = last

@@ -91,13 +91,17 @@ class Governance:
         self.ex.rpc("evm_mine")
 
 
-@pytest.fixture(scope="module")
-def governance(chain: Chain, deployments_file: Path) -> Governance:
+def make_governance(chain: Chain, deployments_file: Path) -> Governance:
     web3 = dev_web3(chain.rpc_url)
     deployment = load_deployment(deployments_file, CHAIN_ID)
     ex = Exchange(web3=web3, registry=bind(web3, deployment, "AssetRegistry"),
                   token=bind(web3, deployment, "TestToken"))
     return Governance(ex, bind(web3, deployment, "DataDAOFactory"))
+
+
+@pytest.fixture(scope="module")
+def governance(chain: Chain, deployments_file: Path) -> Governance:
+    return make_governance(chain, deployments_file)
 
 
 @dataclass
@@ -273,3 +277,23 @@ def test_a_reorg_across_a_vote_leaves_no_orphan_vote(chain: Chain, deployments_f
     fresh = make_indexer(chain, deployments_file, tmp_path, "fresh.db")
     fresh.run_once()
     assert event_state(indexer.db) == event_state(fresh.db)
+
+
+def test_a_restarted_indexer_still_decodes_the_daos_it_follows(
+    chain: Chain, deployments_file: Path, governance: Governance, tmp_path: Path
+) -> None:
+    """The clones are known from `watched_contracts` only: a new process must load their ABIs
+    (it used to skip their logs as unknown events)."""
+    gov, ex = governance, governance.ex
+    a = ex.accounts[7]
+    dao = gov.create(a, [(a, SHARE)], "Restart Collective")
+    make_indexer(chain, deployments_file, tmp_path).run_once()
+    noop = [Call(dao.governor.address, dao.governor.encode_abi("setExecutionDelay", args=[3]))]
+    pid = gov.propose(dao, noop, "Three seconds", a)
+    gov.wait(VOTING_DELAY + 1)
+    ex.send(dao.governor.functions.castVote(pid, FOR), a)
+    restarted = make_indexer(chain, deployments_file, tmp_path)
+    restarted.run_once()
+    (proposal,) = rows(restarted.db, Proposal, dao=dao.governor.address)
+    assert (proposal.proposal_id, proposal.votes_for) == (pid, SHARE)
+    assert len(rows(restarted.db, Vote, dao=dao.governor.address)) == 1

@@ -21,7 +21,16 @@ from dapp.gateway.license_feed import LicenseFeed
 from dapp.gateway.metrics import GatewayMetrics
 from dapp.gateway.middleware import AccessMiddleware, BodySizeLimit, RateLimiter
 from dapp.gateway.problems import install_problem_handlers, problem_responses
-from dapp.gateway.routes import auth, catalog, content, deployment, gateway_info, health, invoke
+from dapp.gateway.routes import (
+    auth,
+    catalog,
+    content,
+    daos,
+    deployment,
+    gateway_info,
+    health,
+    invoke,
+)
 from dapp.gateway.routes import jobs as compute_jobs
 from dapp.gateway.services import Services
 
@@ -78,6 +87,7 @@ def create_app(settings: Settings, services: Services | None = None,
     app.include_router(auth.router)
     app.include_router(deployment.router)
     app.include_router(catalog.router)
+    app.include_router(daos.router)
     app.include_router(gateway_info.router)
     app.include_router(content.router)
     app.include_router(compute_jobs.router)  # compute jobs; runs the job worker

@@ -58,3 +58,17 @@ def test_my_licenses_needs_sign_in_and_is_empty_for_a_new_account(gateway: Gatew
     mine = httpx.get(f"{gateway.url}/v1/me/licenses", headers={"Authorization": f"Bearer {token}"})
     assert mine.status_code == 200
     assert mine.json() == []
+
+
+def test_dao_directory_over_http(gateway: Gateway) -> None:
+    """Shapes and errors of /v1/daos on an empty store (the populated read side is tested
+    with the indexer in test_indexer_dao.py)."""
+    page = httpx.get(f"{gateway.url}/v1/daos", params={"page_size": 5})
+    assert page.status_code == 200, page.text
+    assert page.json() == {"items": [], "total": 0, "page": 1, "page_size": 5}
+    unknown = httpx.get(f"{gateway.url}/v1/daos/0x{'12' * 20}")
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+    bad = httpx.get(f"{gateway.url}/v1/daos/not-an-address")
+    assert bad.status_code == 400 and "is not an address" in bad.json()["detail"]
+    assert httpx.get(f"{gateway.url}/v1/daos", params={"page_size": 1000}).status_code == 422

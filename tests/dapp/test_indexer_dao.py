@@ -23,6 +23,7 @@ from dapp.indexer.handlers import default_handlers
 from dapp.indexer.handlers.dao import IGNORED
 from dapp.ipfs.cid import cid_to_chain
 from dapp.store.catalog import Catalog, CatalogQuery
+from dapp.store.daos import DaoDirectory
 from dapp.store.models import Dao, DaoMember, Proposal, Vote, proposal_state
 from tests.dapp.conftest import CHAIN_ID, Chain, dev_web3
 from tests.dapp.test_indexer_registry import (
@@ -297,3 +298,31 @@ def test_a_restarted_indexer_still_decodes_the_daos_it_follows(
     (proposal,) = rows(restarted.db, Proposal, dao=dao.governor.address)
     assert (proposal.proposal_id, proposal.votes_for) == (pid, SHARE)
     assert len(rows(restarted.db, Vote, dao=dao.governor.address)) == 1
+
+
+def test_the_dao_directory_reads_what_was_indexed(chain: Chain, deployments_file: Path,
+                                                  story: Story, tmp_path: Path) -> None:
+    """The gateway's read side (`/v1/daos`): the DAO's summary, its members by shares, its
+    proposals newest first with their states as of the chain's clock, and its assets."""
+    indexer = make_indexer(chain, deployments_file, tmp_path)
+    indexer.run_once()
+    directory, governor = DaoDirectory(indexer.db), story.dao.governor
+    listed, total = directory.list_daos(page_size=100)
+    (summary,) = [dao for dao in listed if dao.address == governor.address]
+    assert total >= 1 and (summary.name, summary.members, summary.total_shares,
+                           summary.assets) == ("Harbour Collective", 5, 105 * SHARE, 1)
+    now = governor.w3.eth.get_block("latest")["timestamp"]
+    detail = directory.get_dao(governor.address.lower(), now)  # any spelling of the address
+    assert detail is not None and detail.summary == summary
+    a, b, c, d, e = story.members
+    assert [(m.account, m.shares) for m in detail.members] == sorted(
+        [(a, 50 * SHARE), (b, 30 * SHARE), (c, 10 * SHARE), (e, 10 * SHARE), (d, 5 * SHARE)],
+        key=lambda member: (-member[1], member[0]))
+    states = {p.proposal_id: p.state for p in detail.proposals}
+    assert [p.proposal_id for p in detail.proposals] == [story.open, story.canceled,
+                                                         story.passed]
+    on_chain = STATES[governor.functions.state(story.open).call()]
+    assert (states[story.passed], states[story.canceled], states[story.open]) == (
+        "executed", "canceled", on_chain)
+    assert detail.asset_ids == [story.asset_id]
+    assert directory.get_dao("0x" + "12" * 20, now) is None

@@ -9,6 +9,6 @@ __all__ = ["Handler", "HandlerTable", "default_handlers"]
 
 
 def default_handlers() -> HandlerTable:
-    from dapp.indexer.handlers import registry
+    from dapp.indexer.handlers import compute, registry
 
-    return HandlerTable.merged([registry.HANDLERS])
+    return HandlerTable.merged([registry.HANDLERS, compute.HANDLERS])

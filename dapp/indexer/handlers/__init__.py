@@ -9,6 +9,6 @@ __all__ = ["Handler", "HandlerTable", "default_handlers"]
 
 
 def default_handlers() -> HandlerTable:
-    from dapp.indexer.handlers import dao, registry
+    from dapp.indexer.handlers import compute, dao, registry
 
-    return HandlerTable.merged([registry.HANDLERS, dao.HANDLERS])
+    return HandlerTable.merged([registry.HANDLERS, dao.HANDLERS, compute.HANDLERS])

@@ -19,7 +19,7 @@ class ComputeProvider(Origin, Base):
 
 
 class ComputeJob(Origin, Base):
-    """An escrowed job; status: escrowed, submitted, finalized, disputed, refunded."""
+    """An escrowed job; status: escrowed, submitted, finalized, disputed, refunded, declined."""
 
     __tablename__ = "compute_jobs"
 
@@ -37,7 +37,7 @@ class ComputeJob(Origin, Base):
 
 
 class PaymentChannel(Origin, Base):
-    """A metered-call channel; status: open, redeemed, reclaimed."""
+    """A metered-call channel (`channel_id`: decimal text); status: open, redeemed, reclaimed."""
 
     __tablename__ = "payment_channels"
 

@@ -36,6 +36,7 @@ from tests.dapp.test_indexer_registry import (  # noqa: F401 (`exchange` is a fi
     DAY,
     DDT,
     Exchange,
+    assert_rebuild_and_other_ranges_agree,
     event_state,
     exchange,
     fake_cid,
@@ -249,12 +250,7 @@ def test_jobs_and_their_provider_follow_every_path(chain: Chain, deployments_fil
     row = assert_provider_matches_chain(market, engine, provider)
     assert (row.stake, row.active) == (0, False)
 
-    before = event_state(engine)
-    assert indexer.rebuild() > 0
-    assert event_state(engine) == before
-    one_block = make_indexer(chain, deployments_file, tmp_path, "one.db", indexer_max_range=1)
-    one_block.run_once()
-    assert event_state(one_block.db) == before
+    assert_rebuild_and_other_ranges_agree(indexer, chain, deployments_file, tmp_path, 1)
 
 
 def test_channels_follow_top_ups_extensions_redeems_and_reclaims(

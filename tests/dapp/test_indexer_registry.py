@@ -134,6 +134,20 @@ def event_state(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
     return table_dump(engine, BOOKKEEPING + NOT_EVENT_DERIVED)
 
 
+def assert_rebuild_and_other_ranges_agree(indexer: Indexer, chain: Chain,
+                                          deployments_file: Path, tmp_path: Path,
+                                          max_range: int) -> None:
+    """Rebuilding from the stored events, and indexing from scratch in ranges of `max_range`
+    blocks, give the event-derived state `indexer` has now."""
+    before = event_state(indexer.db)
+    assert indexer.rebuild() > 0
+    assert event_state(indexer.db) == before
+    other = make_indexer(chain, deployments_file, tmp_path, f"range-{max_range}.db",
+                         indexer_max_range=max_range)
+    other.run_once()
+    assert event_state(other.db) == before
+
+
 def assert_matches_chain(ex: Exchange, engine: Engine, asset_ids: list[int],
                          accounts: list[str]) -> None:
     """The index agrees with the registry's own views on everything it keeps."""
@@ -307,11 +321,7 @@ def test_indexing_again_or_in_other_ranges_changes_nothing(chain: Chain, deploym
     again = first.run_once()
     assert (again.batches, again.events) == (0, 0)
     assert event_state(first.db) == before
-    assert first.rebuild() > 0
-    assert event_state(first.db) == before
-    small = make_indexer(chain, deployments_file, tmp_path, "small.db", indexer_max_range=2)
-    small.run_once()
-    assert event_state(small.db) == before
+    assert_rebuild_and_other_ranges_agree(first, chain, deployments_file, tmp_path, 2)
 
 
 def test_metadata_fills_title_description_and_tags(chain: Chain, deployments_file: Path,

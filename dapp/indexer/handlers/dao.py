@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from dapp.chain.events import DecodedEvent
-from dapp.indexer.handlers.table import HandlerTable
+from dapp.indexer.handlers.table import Handler, HandlerTable
 from dapp.indexer.writer import StateWriter
 from dapp.store.models import Dao, DaoMember, Proposal, Vote
 
@@ -63,33 +63,24 @@ def dao_created(writer: StateWriter, event: DecodedEvent) -> None:
 
 
 # -- the governor's settings -------------------------------------------------------------------
-def _set_dao(writer: StateWriter, event: DecodedEvent, **changes: Any) -> None:
-    writer.update(Dao, {"address": event.address}, **changes)
+#: event → (the `daos` column it sets, the event argument with the new value)
+SETTINGS = {
+    "VotingDelaySet": ("voting_delay", "newVotingDelay"),
+    "VotingPeriodSet": ("voting_period", "newVotingPeriod"),
+    "ProposalThresholdSet": ("proposal_threshold", "newProposalThreshold"),
+    "QuorumNumeratorUpdated": ("quorum_numerator", "newQuorumNumerator"),
+    "ExecutionDelaySet": ("execution_delay", "newDelay"),
+}
 
 
-@on(DAO, "VotingDelaySet")
-def voting_delay_set(writer: StateWriter, event: DecodedEvent) -> None:
-    _set_dao(writer, event, voting_delay=event.args["newVotingDelay"])
+def _setting_handler(column: str, argument: str) -> Handler:
+    def setting_changed(writer: StateWriter, event: DecodedEvent) -> None:
+        writer.update(Dao, {"address": event.address}, **{column: event.args[argument]})
+    return setting_changed
 
 
-@on(DAO, "VotingPeriodSet")
-def voting_period_set(writer: StateWriter, event: DecodedEvent) -> None:
-    _set_dao(writer, event, voting_period=event.args["newVotingPeriod"])
-
-
-@on(DAO, "ProposalThresholdSet")
-def proposal_threshold_set(writer: StateWriter, event: DecodedEvent) -> None:
-    _set_dao(writer, event, proposal_threshold=event.args["newProposalThreshold"])
-
-
-@on(DAO, "QuorumNumeratorUpdated")
-def quorum_numerator_updated(writer: StateWriter, event: DecodedEvent) -> None:
-    _set_dao(writer, event, quorum_numerator=event.args["newQuorumNumerator"])
-
-
-@on(DAO, "ExecutionDelaySet")
-def execution_delay_set(writer: StateWriter, event: DecodedEvent) -> None:
-    _set_dao(writer, event, execution_delay=event.args["newDelay"])
+for _event, (_column, _argument) in SETTINGS.items():
+    on(DAO, _event)(_setting_handler(_column, _argument))
 
 
 # -- proposals and votes -----------------------------------------------------------------------

@@ -5,6 +5,11 @@ A voucher is the buyer's EIP-712 signature over (channel, cumulative amount). On
 higher by at least the call's price replaces the stored one (compare-and-set in one UPDATE),
 so concurrent calls and a restart can never lose or double-count value: what is redeemable is
 always the highest voucher accepted, and redeeming marks exactly that amount as settled.
+
+Channel ids only mean something in one ComputeMarket on one chain, so the ledger is bound to
+the first market it serves (`bind`): a database kept across a chain reset or a redeployment is
+refused with a clear error, its vouchers left as they are, instead of being mixed up with the
+new market's channels.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Engine,
+    Integer,
     MetaData,
     String,
     Table,
@@ -26,6 +32,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
+
+from dapp.errors import ServiceUnavailable
 
 AMOUNT_DIGITS = 78  # enough for any uint256
 
@@ -52,6 +60,19 @@ channel_vouchers = Table(
 )
 
 
+ledger_scope = Table(
+    "voucher_ledger_scope",
+    metadata,
+    Column("id", Integer, primary_key=True),  # always 1: one market per ledger
+    Column("chain_id", BigInteger, nullable=False),
+    Column("market", String(42), nullable=False),
+)
+
+
+class LedgerOfAnotherMarket(ServiceUnavailable):
+    code = "voucher-ledger-of-another-market"
+
+
 @dataclass(frozen=True)
 class StoredVoucher:
     channel_id: str
@@ -74,6 +95,27 @@ class VoucherLedger:
         if not self._schema_ready:
             metadata.create_all(self._engine)
             self._schema_ready = True
+
+    def bind(self, chain_id: int, market: str) -> None:
+        """Tie the ledger to `market` on `chain_id` (the first call stores them; later ones,
+        from any process, must name the same). LedgerOfAnotherMarket otherwise."""
+        self._ensure_schema()
+        try:
+            with self._engine.begin() as connection:
+                row = connection.execute(select(ledger_scope)).first()
+                if row is None:
+                    connection.execute(insert(ledger_scope).values(
+                        id=1, chain_id=chain_id, market=market))
+                    return
+        except IntegrityError:  # another process bound it at the same moment
+            with self._engine.connect() as connection:
+                row = connection.execute(select(ledger_scope)).one()
+        if (int(row.chain_id), row.market.lower()) != (chain_id, market.lower()):
+            raise LedgerOfAnotherMarket(
+                f"this database's voucher ledger belongs to the ComputeMarket {row.market} on "
+                f"chain {row.chain_id}, not to {market} on chain {chain_id}",
+                hint="point DAPP_DATABASE_URL at this deployment's database (or a new one); "
+                     "the stored vouchers stay redeemable in their own market")
 
     def latest(self, channel_id: str) -> StoredVoucher | None:
         self._ensure_schema()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dapp.gateway.vouchers import VoucherLedger, encode_amount
+from dapp.gateway.vouchers import LedgerOfAnotherMarket, VoucherLedger, encode_amount
 from dapp.store.db import make_engine
 
 BIG = 2**200 + 12345  # far beyond 64-bit: must stay exact
@@ -162,3 +162,23 @@ def test_pending_vouchers_carry_their_age_and_a_write_off_ends_them(tmp_path: Pa
     assert book.pending() == []
     kept = book.latest("kept")
     assert kept is not None and kept.first_unredeemed_at is None and kept.unredeemed == 0
+
+
+MARKET = "0x" + "Ab" * 20
+
+
+def test_a_ledger_serves_one_market_and_refuses_another_keeping_its_vouchers(
+        tmp_path: Path) -> None:
+    """Channel ids are per market: a database kept across a chain reset or a redeployment
+    must not mix the old channels' vouchers with the new ones."""
+    book = ledger(tmp_path / "v.db")
+    book.bind(1337, MARKET)
+    assert book.accept("7", 500, "0xaa")
+    ledger(tmp_path / "v.db").bind(1337, MARKET.lower())  # the same market, any spelling
+    with pytest.raises(LedgerOfAnotherMarket, match="belongs to the ComputeMarket") as refused:
+        ledger(tmp_path / "v.db").bind(1337, "0x" + "cd" * 20)
+    assert refused.value.http_status == 503
+    with pytest.raises(LedgerOfAnotherMarket, match="on chain 1337"):
+        ledger(tmp_path / "v.db").bind(31337, MARKET)
+    stored = book.latest("7")
+    assert stored is not None and stored.cumulative_amount == 500  # nothing lost

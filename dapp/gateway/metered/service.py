@@ -116,6 +116,7 @@ class MeteredCalls:
         settings = self.services.settings
         account = unlock_provider(settings)
         market = market_reader(settings, self.services.web3)
+        self.ledger.bind(self.services.chain_id, market.address)
         ensure_provider_registered(settings, account=account, market=market)
         pending = self.metrics.vouchers_pending
         redeemer = Redeemer(self.ledger, market, provider_sender(market.web3, account),

@@ -418,6 +418,7 @@ async function main() {
     mkdirSync(docsImg, { recursive: true });
     copyFileSync(join(output, "catalog.png"), join(docsImg, "dapp-catalog.png"));
     copyFileSync(join(output, "asset.png"), join(docsImg, "dapp-asset.png"));
+    copyFileSync(join(output, "dao.png"), join(docsImg, "dapp-dao.png"));
     const unexpected = consoleErrors.filter((text) => !/Failed to load resource/.test(text));
     check(unexpected.length === 0, `console errors: ${unexpected.join(" | ")}`);
     step("done");

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from eth_account import Account
 from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
@@ -518,3 +519,39 @@ def test_only_the_provider_may_force_a_redemption(stack: Stack) -> None:
     response = httpx.post(f"{stack.gateway.url}/v1/provider/redeem",
                           headers=session(stack.gateway, BUYER), timeout=30)
     assert_problem(response, 403, "not-the-provider")
+
+
+def test_a_free_provider_asks_a_signed_in_licensee_instead_of_a_voucher(
+        stack: Stack, chain, kubo, deployments_file: Path,  # type: ignore[no-untyped-def]
+        tmp_path: Path) -> None:
+    """A provider whose price is 0 (a fresh account, so the paid gateway's terms stay as they
+    are) takes no voucher: the caller signs in instead, and the COMPUTE license is checked on
+    that account — the model's owner is still paid through its offers."""
+    free = Account.create()
+    stack.web3.eth.wait_for_transaction_receipt(stack.web3.eth.send_transaction(
+        {"from": stack.web3.eth.accounts[0], "to": free.address, "value": 10**18}))
+    stack.transact(stack.token.functions.mint(free.address, 1000 * 10**18), BUYER.address)
+    Keystore(tmp_path / "keystore").import_key("free", free.key.hex(), PASSWORD)
+    settings = make_settings(tmp_path, chain, kubo, deployments_file=deployments_file,
+                             provider_account="free", keystore_password=PASSWORD,
+                             invoke_price=0, rate_limit_per_minute=100_000)
+    gateway = start_provider_gateway(settings, tmp_path / "gateway.log")
+    try:
+        assert httpx.get(f"{gateway.url}/v1/provider").json()["price"] == "0"
+        served = Stack(**{**stack.__dict__, "gateway": gateway})  # models sealed to this one
+        folder = tmp_path / "scaler"
+        folder.mkdir()
+        (folder / "model.py").write_text(MODEL_PY)
+        (folder / "weights.json").write_text(json.dumps({"scale": 3}))
+        model = publish_model(served, folder)  # licensed to BUYER only
+        url = invoke_url(served, model)
+        assert_problem(httpx.post(url, json={"x": 2}, timeout=30), 401, "not-authenticated")
+        stranger = httpx.post(url, json={"x": 2}, headers=session(gateway, STRANGER), timeout=30)
+        assert assert_problem(stranger, 403, "not-licensed")["account"] == STRANGER.address
+        paid_nothing = httpx.post(url, json={"x": 2}, headers=session(gateway, BUYER),
+                                  timeout=30)
+        assert paid_nothing.status_code == 200, paid_nothing.text
+        assert paid_nothing.json() == {"echo": {"x": 2}, "scaled": 6}
+        assert paid_nothing.headers["x-datadao-price"] == "0"
+    finally:
+        gateway.process.stop()

@@ -94,8 +94,8 @@ async def invoke_model(
             checked = await anyio.to_thread.run_sync(provider.verifier.check,
                                                      request.headers.get(VOUCHER_HEADER))
             caller = str(checked.channel.buyer)
-        else:
-            caller = current_account(request)
+        else:  # a signed request from a contract wallet asks the chain (EIP-1271)
+            caller = await anyio.to_thread.run_sync(current_account, request)
         await metered.content.require_license(asset_id, caller, Scope.COMPUTE)
         folder = await metered.models.files(asset_id)
         body = await request.body()

@@ -70,5 +70,5 @@ def test_dao_directory_over_http(gateway: Gateway) -> None:
     assert unknown.status_code == 404
     assert unknown.headers["content-type"].startswith("application/problem+json")
     bad = httpx.get(f"{gateway.url}/v1/daos/not-an-address")
-    assert bad.status_code == 400 and "is not an address" in bad.json()["detail"]
+    assert bad.status_code == 422 and "does not match" in bad.json()["detail"]
     assert httpx.get(f"{gateway.url}/v1/daos", params={"page_size": 1000}).status_code == 422

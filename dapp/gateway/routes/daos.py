@@ -16,6 +16,7 @@ from dapp.store.catalog import MAX_PAGE_SIZE
 from dapp.store.daos import DaoDirectory, DaoSummary
 
 router = APIRouter(prefix="/v1", tags=["DataDAOs"])
+ADDRESS_PATTERN = "^0x[0-9a-fA-F]{40}$"
 
 
 class DaoSummaryOut(BaseModel):
@@ -105,7 +106,7 @@ def list_daos(page: int = Query(1, ge=1, le=1_000_000),
 
 
 @router.get("/daos/{address}", response_model=DaoDetailOut)
-def get_dao(address: str = Path(max_length=42),
+def get_dao(address: str = Path(pattern=ADDRESS_PATTERN, description="the Governor's address"),
             services: Services = Depends(get_services)) -> DaoDetailOut:
     """One DataDAO: settings, members, proposals (states as of the chain's clock) and the
     assets it owns."""

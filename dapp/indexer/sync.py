@@ -290,9 +290,14 @@ class Indexer:
         return Cursor(block_number=row.block_number, block_hash=row.block_hash)
 
     def _watched(self) -> dict[str, str]:
+        """The followed contracts (address → name), each one's ABI loaded: contracts created
+        on chain are known only from this table after a restart."""
         with self.db.connect() as connection:
             rows = connection.execute(select(WatchedContract.address, WatchedContract.name))
-            return {row.address: row.name for row in rows}
+            watched = {row.address: row.name for row in rows}
+        for name in set(watched.values()):
+            self._ensure_abi(name)
+        return watched
 
     def _ensure_abi(self, name: str) -> None:
         if not self.decoder.knows(name):
@@ -305,8 +310,6 @@ class Indexer:
         range, or a single block holds too many logs. None: the chain changed between the
         reads (the caller asks again)."""
         watched = self._watched()
-        for name in set(watched.values()):  # contracts created on chain, followed after a restart
-            self._ensure_abi(name)
         # The range's last block before the logs and after: a reorg in between changes it
         # (and every later block), even one that only replaced blocks without our logs.
         asked = last

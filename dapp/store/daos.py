@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, func, select
+from sqlalchemy import Engine, Row, func, select
 
 from dapp.store.catalog import checksum
 from dapp.store.models import Asset, Dao, DaoMember, Proposal
@@ -66,6 +66,15 @@ class DaoDetail:
     asset_ids: list[int]
 
 
+# A DAO row with its member and asset counts, in one query (not one per DAO listed).
+_MEMBER_COUNT = (select(func.count()).select_from(DaoMember)
+                 .where(DaoMember.dao == Dao.address, DaoMember.shares > 0)
+                 .correlate(Dao).scalar_subquery().label("member_count"))
+_ASSET_COUNT = (select(func.count()).select_from(Asset).where(Asset.owner == Dao.address)
+                .correlate(Dao).scalar_subquery().label("asset_count"))
+_SUMMARIES = select(Dao, _MEMBER_COUNT, _ASSET_COUNT)
+
+
 class DaoDirectory:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -75,16 +84,16 @@ class DaoDirectory:
         with self.engine.connect() as connection:
             total = connection.execute(select(func.count()).select_from(Dao)).scalar_one()
             rows = connection.execute(
-                select(Dao).order_by(Dao.block_number.desc(), Dao.log_index.desc())
+                _SUMMARIES.order_by(Dao.block_number.desc(), Dao.log_index.desc())
                 .offset((page - 1) * page_size).limit(page_size)).all()
-            return [self._summary(connection, row) for row in rows], int(total)
+            return [_summary(row) for row in rows], int(total)
 
     def get_dao(self, address: str, now: int) -> DaoDetail | None:
         """One DAO (None when the indexer has not seen it); proposal states as of `now`, the
         chain's clock (unix seconds)."""
         governor = checksum(address, "dao")
         with self.engine.connect() as connection:
-            row = connection.execute(select(Dao).where(Dao.address == governor)).first()
+            row = connection.execute(_SUMMARIES.where(Dao.address == governor)).first()
             if row is None:
                 return None
             members = connection.execute(
@@ -98,7 +107,7 @@ class DaoDirectory:
                 select(Asset.asset_id).where(Asset.owner == governor)
                 .order_by(Asset.asset_id)).scalars().all()
             return DaoDetail(
-                summary=self._summary(connection, row),
+                summary=_summary(row),
                 members=[MemberView(m.account, int(m.shares), int(m.votes), m.delegate)
                          for m in members],
                 proposals=[ProposalView(
@@ -112,19 +121,14 @@ class DaoDirectory:
                 asset_ids=[int(a) for a in assets],
             )
 
-    @staticmethod
-    def _summary(connection: Connection, dao: Row[Any]) -> DaoSummary:
-        members = connection.execute(
-            select(func.count()).select_from(DaoMember)
-            .where(DaoMember.dao == dao.address, DaoMember.shares > 0)).scalar_one()
-        assets = connection.execute(
-            select(func.count()).select_from(Asset)
-            .where(Asset.owner == dao.address)).scalar_one()
-        return DaoSummary(
-            address=dao.address, name=dao.name, symbol=dao.symbol, token=dao.token,
-            creator=dao.creator, created_block=dao.block_number, members=int(members),
-            total_shares=int(dao.total_shares), assets=int(assets),
-            voting_delay=dao.voting_delay, voting_period=dao.voting_period,
-            execution_delay=dao.execution_delay,
-            proposal_threshold=int(dao.proposal_threshold),
-            quorum_numerator=dao.quorum_numerator)
+
+def _summary(dao: Row[Any]) -> DaoSummary:
+    """A row of `_SUMMARIES` as a DaoSummary."""
+    return DaoSummary(
+        address=dao.address, name=dao.name, symbol=dao.symbol, token=dao.token,
+        creator=dao.creator, created_block=dao.block_number, members=int(dao.member_count),
+        total_shares=int(dao.total_shares), assets=int(dao.asset_count),
+        voting_delay=dao.voting_delay, voting_period=dao.voting_period,
+        execution_delay=dao.execution_delay,
+        proposal_threshold=int(dao.proposal_threshold),
+        quorum_numerator=dao.quorum_numerator)

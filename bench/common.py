@@ -54,6 +54,17 @@ def machine() -> str:
             f"{platform.python_version()}; commit {commit or '?'}")
 
 
+def percentile(samples: list[float], fraction: float) -> float:
+    """The nearest-rank percentile (`fraction` 0.5 = p50, 0.99 = p99)."""
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.2f} ms"
+
+
 def mb_per_second(size: int, seconds: float) -> str:
     return f"{size / seconds / 1e6:,.1f} MB/s"
 

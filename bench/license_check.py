@@ -21,21 +21,11 @@ import httpx
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from bench.common import section
+from bench.common import ms, percentile, section
 from bench.stack import BenchStack, emit, running_stack, write_random_file
 
 SMALL = 4096
 Request = Callable[[httpx.Client], None]
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))
-    return ordered[index]
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:,.2f} ms"
 
 
 def license_checks(bench: BenchStack) -> dict[str, float]:

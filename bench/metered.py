@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -33,15 +32,15 @@ import httpx
 from web3 import Web3
 from web3.logs import DISCARD
 
-from bench.common import section
+from bench.common import ms, percentile, section
 from bench.stack import PERPETUAL, BenchStack, emit, running_stack
 from dapp.chain.accounts import dev_account
+from dapp.gateway.licenses import Scope
 from dapp.gateway.metered.provider import DEV_PROVIDER_INDEX, market_reader
 from dapp.gateway.metered.signing import VOUCHER_HEADER, sign_voucher
+from dapp.gateway.routes.invoke import ACCEPTED_HEADER
 
 PRICE = 10**15  # 0.001 DDT per call
-ACCEPTED_HEADER = "X-DataDAO-Accepted-Cumulative"
-COMPUTE = 1  # license scope
 MODEL_PY = """\
 import json, os, pathlib, sys
 weights = json.loads((pathlib.Path(os.environ["MODEL_DIR"]) / "weights.json").read_text())
@@ -75,7 +74,8 @@ def publish_model(bench: BenchStack, folder: Path) -> int:
     (folder / "model.py").write_text(MODEL_PY)
     (folder / "weights.json").write_text(json.dumps({"scale": 3}))
     asset_id = bench.publish(folder, "Bench scaler", kind="model").asset_id
-    grant = bench.registry.functions.grant(asset_id, bench.buyer.address, COMPUTE, PERPETUAL)
+    grant = bench.registry.functions.grant(asset_id, bench.buyer.address, Scope.COMPUTE,
+                                           PERPETUAL)
     bench.web3.eth.wait_for_transaction_receipt(
         grant.transact({"from": bench.publisher.address, "gas": 200_000}))
     return asset_id
@@ -190,15 +190,6 @@ def redeem_round(bench: BenchStack) -> tuple[int, int]:
     return len(body["redeemed"]), gas
 
 
-def millis(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=160, help="calls per measurement")
@@ -245,8 +236,8 @@ def main() -> None:
                 f"{clients} client{'s' if clients > 1 else ''}",
                 "voucher, checked + stored" if run.paid else "unpaid (price 0, SIWE session)",
                 run.calls, f"{run.calls_per_second:.1f}",
-                millis(statistics.median(run.latencies)) if run.latencies else "-",
-                millis(percentile(run.latencies, 0.99)) if run.latencies else "-",
+                ms(percentile(run.latencies, 0.5)) if run.latencies else "-",
+                ms(percentile(run.latencies, 0.99)) if run.latencies else "-",
                 run.failures,
                 f"{paid.calls_per_second / unpaid.calls_per_second:.2f}" if run.paid else "1.00",
             ])

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,27 +25,20 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import func, select
-from web3 import Web3
 
 from bench.common import report, rss_kib
-from dapp.chain.accounts import Keystore
-from dapp.chain.contracts import load_abi
 from dapp.store.db import make_engine
 from dapp.store.models import Download
-from tests.dapp.conftest import Chain, Kubo, make_settings
+from tests.dapp.conftest import Chain, Kubo
 from tests.dapp.test_gateway_content import BUYER as DOWNLOADER
 from tests.dapp.test_gateway_content import buy, market_for, publish, session, write_random
 from tests.dapp.test_gateway_invoke import (
-    CHAIN_ID,
-    MODEL_PY,
-    PASSWORD,
     PRICE,
-    PROVIDER,
     Stack,
     assert_paid_call,
     call,
-    publish_model,
-    start_provider_gateway,
+    publish_scaler,
+    start_provider_stack,
 )
 
 ASSET_SIZE = 256 * 1024
@@ -86,27 +78,14 @@ class Calls:
 @pytest.fixture(scope="module")
 def stack(chain: Chain, kubo: Kubo, deployments_file: Path,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    base = tmp_path_factory.mktemp("gateway-load")
-    Keystore(base / "keystore").import_key("provider", PROVIDER.key.hex(), PASSWORD)
-    settings = make_settings(
-        base, chain, kubo, deployments_file=deployments_file, rate_limit_per_minute=1_000_000,
-        provider_account="provider", keystore_password=PASSWORD, invoke_price=PRICE,
-        voucher_batch_size=100_000, voucher_batch_age_seconds=3600,
-        compute_cpu_seconds=10, compute_wall_seconds=30, compute_memory_mb=512,
+    started = start_provider_stack(
+        chain, kubo, deployments_file, tmp_path_factory.mktemp("gateway-load"),
+        rate_limit_per_minute=1_000_000, invoke_price=PRICE, voucher_batch_size=100_000,
+        voucher_batch_age_seconds=3600, compute_cpu_seconds=10, compute_wall_seconds=30,
+        compute_memory_mb=512,
     )
-    gateway = start_provider_gateway(settings, base / "gateway.log")
-    web3 = Web3(Web3.HTTPProvider(chain.rpc_url, request_kwargs={"timeout": 30}))
-    entry = json.loads(deployments_file.read_text())[str(CHAIN_ID)]
-    yield Stack(
-        web3=web3,
-        registry=web3.eth.contract(address=entry["AssetRegistry"]["address"],
-                                   abi=load_abi("AssetRegistry")),
-        token=web3.eth.contract(address=entry["TestToken"]["address"], abi=load_abi("TestToken")),
-        market=web3.eth.contract(address=entry["ComputeMarket"]["address"],
-                                 abi=load_abi("ComputeMarket")),
-        gateway=gateway, kubo=kubo, log_dir=base,
-    )
-    gateway.process.stop()
+    yield started
+    started.gateway.process.stop()
 
 
 def gateway_pid(stack: Stack) -> int:
@@ -225,13 +204,6 @@ def publish_downloadable(stack: Stack, deployments_file: Path, folder: Path) -> 
     asset_id = publish(market, folder / "readings.bin")
     buy(market, asset_id, DOWNLOADER.address)
     return asset_id, hashlib.sha256(data).hexdigest()
-
-
-def publish_scaler(stack: Stack, folder: Path) -> int:
-    folder.mkdir()
-    (folder / "model.py").write_text(MODEL_PY)
-    (folder / "weights.json").write_text(json.dumps({"scale": 3}))
-    return publish_model(stack, folder)
 
 
 def test_200_downloads_and_1000_metered_calls_without_error_or_leak(

@@ -144,40 +144,51 @@ def start_provider_gateway(settings, log_file: Path) -> Gateway:  # type: ignore
     return gateway
 
 
+def start_provider_stack(chain, kubo: Kubo, deployments_file: Path,  # type: ignore[no-untyped-def]
+                         base: Path, provider=PROVIDER, **overrides: object) -> Stack:
+    """A gateway over `base` acting as `provider` (imported into its keystore), registered,
+    with the deployed contracts bound; `stack.gateway.process.stop()` ends it."""
+    Keystore(base / "keystore").import_key("provider", provider.key.hex(), PASSWORD)
+    settings = make_settings(base, chain, kubo, deployments_file=deployments_file,
+                             provider_account="provider", keystore_password=PASSWORD,
+                             **overrides)
+    gateway = start_provider_gateway(settings, base / "gateway.log")
+    web3 = Web3(Web3.HTTPProvider(chain.rpc_url, request_kwargs={"timeout": 30}))
+    entry = json.loads(deployments_file.read_text())[str(CHAIN_ID)]
+
+    def bound(name: str) -> Contract:
+        return web3.eth.contract(address=entry[name]["address"], abi=load_abi(name))
+
+    return Stack(web3=web3, registry=bound("AssetRegistry"), token=bound("TestToken"),
+                 market=bound("ComputeMarket"), gateway=gateway, kubo=kubo, log_dir=base)
+
+
+def publish_scaler(stack: Stack, folder: Path,
+                   licensees: tuple[str, ...] = (BUYER.address,)) -> int:
+    """The scaler model (MODEL_PY + weights.json, scale 3) published from `folder`."""
+    folder.mkdir()
+    (folder / "model.py").write_text(MODEL_PY)
+    (folder / "weights.json").write_text(json.dumps({"scale": 3}))
+    return publish_model(stack, folder, licensees=licensees)
+
+
 # --- fixtures ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def stack(chain, kubo, deployments_file: Path, tmp_path_factory: pytest.TempPathFactory
           ) -> Iterator[Stack]:
-    base = tmp_path_factory.mktemp("gateway-invoke")
-    Keystore(base / "keystore").import_key("provider", PROVIDER.key.hex(), PASSWORD)
-    settings = make_settings(
-        base, chain, kubo, deployments_file=deployments_file, rate_limit_per_minute=100_000,
-        provider_account="provider", keystore_password=PASSWORD, invoke_price=PRICE,
-        voucher_batch_size=10_000, voucher_batch_age_seconds=3600,
-        compute_cpu_seconds=10, compute_wall_seconds=30, compute_memory_mb=512,
+    started = start_provider_stack(
+        chain, kubo, deployments_file, tmp_path_factory.mktemp("gateway-invoke"),
+        rate_limit_per_minute=100_000, invoke_price=PRICE, voucher_batch_size=10_000,
+        voucher_batch_age_seconds=3600, compute_cpu_seconds=10, compute_wall_seconds=30,
+        compute_memory_mb=512,
     )
-    gateway = start_provider_gateway(settings, base / "gateway.log")
-    web3 = Web3(Web3.HTTPProvider(chain.rpc_url, request_kwargs={"timeout": 30}))
-    entry = json.loads(deployments_file.read_text())[str(CHAIN_ID)]
-    market = web3.eth.contract(address=entry["ComputeMarket"]["address"],
-                               abi=load_abi("ComputeMarket"))
-    yield Stack(
-        web3=web3,
-        registry=web3.eth.contract(address=entry["AssetRegistry"]["address"],
-                                   abi=load_abi("AssetRegistry")),
-        token=web3.eth.contract(address=entry["TestToken"]["address"], abi=load_abi("TestToken")),
-        market=market, gateway=gateway, kubo=kubo, log_dir=base,
-    )
-    gateway.process.stop()
+    yield started
+    started.gateway.process.stop()
 
 
 @pytest.fixture(scope="module")
 def model_id(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> int:
-    folder = tmp_path_factory.mktemp("model") / "scaler"
-    folder.mkdir()
-    (folder / "model.py").write_text(MODEL_PY)
-    (folder / "weights.json").write_text(json.dumps({"scale": 3}))
-    return publish_model(stack, folder)
+    return publish_scaler(stack, tmp_path_factory.mktemp("model") / "scaler")
 
 
 def invoke_url(stack: Stack, asset_id: int) -> str:
@@ -370,11 +381,7 @@ def test_buyer_without_a_compute_license_is_403_and_keeps_the_voucher(
         stack: Stack, tmp_path: Path) -> None:
     """The model's owner is paid through its offers: a channel whose buyer holds no COMPUTE
     license on the model is refused before the model runs, and the voucher stays unspent."""
-    folder = tmp_path / "unlicensed"
-    folder.mkdir()
-    (folder / "model.py").write_text(MODEL_PY)
-    (folder / "weights.json").write_text(json.dumps({"scale": 3}))
-    asset_id = publish_model(stack, folder, licensees=())
+    asset_id = publish_scaler(stack, tmp_path / "unlicensed", licensees=())
     channel_id = stack.open_channel(deposit=10 * PRICE)
     response = httpx.post(invoke_url(stack, asset_id), json={"x": 1},
                           headers=stack.voucher(channel_id, PRICE), timeout=30)
@@ -531,19 +538,12 @@ def test_a_free_provider_asks_a_signed_in_licensee_instead_of_a_voucher(
     stack.web3.eth.wait_for_transaction_receipt(stack.web3.eth.send_transaction(
         {"from": stack.web3.eth.accounts[0], "to": free.address, "value": 10**18}))
     stack.transact(stack.token.functions.mint(free.address, 1000 * 10**18), BUYER.address)
-    Keystore(tmp_path / "keystore").import_key("free", free.key.hex(), PASSWORD)
-    settings = make_settings(tmp_path, chain, kubo, deployments_file=deployments_file,
-                             provider_account="free", keystore_password=PASSWORD,
-                             invoke_price=0, rate_limit_per_minute=100_000)
-    gateway = start_provider_gateway(settings, tmp_path / "gateway.log")
+    served = start_provider_stack(chain, kubo, deployments_file, tmp_path, provider=free,
+                                  invoke_price=0, rate_limit_per_minute=100_000)
+    gateway = served.gateway  # the models it serves are sealed to this one
     try:
         assert httpx.get(f"{gateway.url}/v1/provider").json()["price"] == "0"
-        served = Stack(**{**stack.__dict__, "gateway": gateway})  # models sealed to this one
-        folder = tmp_path / "scaler"
-        folder.mkdir()
-        (folder / "model.py").write_text(MODEL_PY)
-        (folder / "weights.json").write_text(json.dumps({"scale": 3}))
-        model = publish_model(served, folder)  # licensed to BUYER only
+        model = publish_scaler(served, tmp_path / "scaler")  # licensed to BUYER only
         url = invoke_url(served, model)
         assert_problem(httpx.post(url, json={"x": 2}, timeout=30), 401, "not-authenticated")
         stranger = httpx.post(url, json={"x": 2}, headers=session(gateway, STRANGER), timeout=30)

@@ -14,8 +14,7 @@ files or folders are packed as a deterministic tar (`dapp.packing`), named `resu
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from dapp.crypto.segments import (
 from dapp.errors import DappError
 from dapp.ipfs.client import IpfsClient
 from dapp.ipfs.stream import AsyncIpfsReader
-from dapp.packing import iter_packed, plan_pack
+from dapp.packing import PackStream, plan_pack
 
 ARCHIVE_NAME = "result.tar"
 
@@ -55,22 +54,15 @@ def publish_result(output_dir: Path, ipfs: IpfsClient, keypair: GatewayKeyPair
         raise NoResult("the algorithm wrote nothing to $OUTPUT")
     single = entries[0] if len(entries) == 1 and entries[0].is_file() else None
     source = single or output_dir
-    plan = plan_pack(source)
-    digest = hashlib.sha256()
+    plan = plan_pack(source, digests=False)  # the stream hashes what it packs: one read
+    plaintext = PackStream(source, plan)
     key = generate_content_key()
-    plaintext = _hashed(iter_packed(source, plan), digest)
     added = ipfs.add_chunks(encrypt_stream(key, plaintext, plan.size))
     return PublishedResult(
-        cid=added.cid, sha256=digest.digest(), size=plan.size,
+        cid=added.cid, sha256=bytes.fromhex(plaintext.sha256), size=plan.size,
         name=single.name if single else ARCHIVE_NAME,
         sealed_key=seal_key(key, keypair.public_key_b64),
     )
-
-
-def _hashed(chunks: Iterator[bytes], digest: hashlib._Hash) -> Iterator[bytes]:
-    for chunk in chunks:
-        digest.update(chunk)
-        yield chunk
 
 
 async def stream_result(cid: str, sealed_key: str, reader: AsyncIpfsReader,

@@ -40,8 +40,9 @@ def main(ctx: typer.Context) -> None:
 @app.command()
 def up() -> None:
     """Start the local stack (dev chain, IPFS, contracts, gateway) until Ctrl-C."""
-    from dapp.devstack.up import Stack, banner, local_stack_settings
+    from dapp.devstack.up import Stack, banner, local_stack_settings, stop_on_signals
 
+    stop_on_signals()
     settings = local_stack_settings(load_settings())
     stack = Stack(settings, say=lambda line: errors.print(f"[dim]{line}[/dim]"))
     try:

@@ -160,14 +160,21 @@ class Stack:
         self.processes.clear()
 
     def wait(self) -> None:
-        """Block until Ctrl-C / SIGTERM or until a process dies."""
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        """Block until Ctrl-C / SIGTERM (see `stop_on_signals`) or until a process dies."""
         while True:
             for process in self.processes:
                 if not process.is_running():
                     raise ServiceUnavailable(f"{process.name} stopped",
                                              hint=f"see {process.log_file}")
             time.sleep(0.5)
+
+
+def stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt, so the stack stops cleanly. SIGINT is set
+    explicitly: a parent that ignores it (a shell's background job, nohup) passes the ignore
+    on, and Python then installs no Ctrl-C handler of its own."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -22,7 +22,13 @@ def rpc_is_ready(rpc_url: str) -> bool:
 def ganache_process(
     port: int, chain_id: int, log_file: Path, db_path: Path | None = None
 ) -> ManagedProcess:
-    """Ganache 7 from node_modules through npx; with `db_path` the chain survives restarts."""
+    """Ganache 7 from node_modules through npx; with `db_path` the chain survives restarts.
+
+    Requests are processed one at a time: with ganache's default (concurrent) processing,
+    transactions of different senders arriving together — a gateway's raw EIP-1559 sends
+    beside a wallet's `eth_sendTransaction` — can get one transaction executed twice or an
+    account's queue stuck for good ("the tx doesn't have the correct nonce", then every later
+    send of that account hangs). tests/dapp/test_devchain.py sends that mix."""
     ensure_port_free(port, "the dev chain", "DAPP_CHAIN_PORT")
     argv = [
         "npx", "--no-install", "ganache",
@@ -34,6 +40,7 @@ def ganache_process(
         "--wallet.totalAccounts", str(DEV_ACCOUNTS),
         "--wallet.defaultBalance", str(DEV_BALANCE_ETH),
         "--miner.blockGasLimit", str(BLOCK_GAS_LIMIT),
+        "--chain.asyncRequestProcessing", "false",
         "--logging.quiet",
     ]
     if db_path is not None:

@@ -37,8 +37,7 @@ from bench.stack import PERPETUAL, BenchStack, emit, running_stack
 from dapp.chain.accounts import dev_account
 from dapp.gateway.licenses import Scope
 from dapp.gateway.metered.provider import DEV_PROVIDER_INDEX, market_reader
-from dapp.gateway.metered.signing import VOUCHER_HEADER, sign_voucher
-from dapp.gateway.routes.invoke import ACCEPTED_HEADER
+from dapp.gateway.metered.signing import ACCEPTED_HEADER, VOUCHER_HEADER, sign_voucher
 
 PRICE = 10**15  # 0.001 DDT per call
 MODEL_PY = """\

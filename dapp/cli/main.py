@@ -7,7 +7,7 @@ import warnings
 
 import typer
 
-from dapp.cli import accounts, assets, download, money, offers, publish
+from dapp.cli import accounts, assets, channels, download, money, offers, publish
 from dapp.cli.output import error_line, errors
 from dapp.config import load_settings
 from dapp.errors import DappError
@@ -29,6 +29,8 @@ app.command("stake")(money.stake)
 app.command("unstake")(money.unstake)
 app.command("claim")(money.claim)
 app.command("download")(download.download)
+app.add_typer(channels.app, name="channel")
+app.command("invoke")(channels.invoke)
 
 
 @app.callback()

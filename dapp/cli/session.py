@@ -19,7 +19,7 @@ from dapp.config import Settings
 from dapp.errors import InvalidInput
 from dapp.ipfs.client import IpfsClient
 from dapp.publishing.exchange import Exchange
-from dapp.publishing.transactions import TransactionSender
+from dapp.publishing.transactions import ErrorDecoder, TransactionSender
 
 ACCOUNT_HELP = "keystore account (name or address); default DAPP_ACCOUNT or the only one"
 CONFIRMATIONS_HELP = "blocks to wait for after the transaction is mined (default "\
@@ -81,14 +81,15 @@ def read_only(ctx: typer.Context) -> Exchange:
 
 @contextmanager
 def signing(ctx: typer.Context, account: str | None, confirmations: int | None,
-            as_json: bool) -> Iterator[ChainSession]:
-    """The registry with a sender for the unlocked account, progress bars on stderr."""
+            as_json: bool, decoder: ErrorDecoder | None = None) -> Iterator[ChainSession]:
+    """The registry with a sender for the unlocked account, progress bars on stderr; the
+    sender names the custom errors of `decoder`'s contracts (default: registry and token)."""
     settings = settings_of(ctx)
     exchange = read_only(ctx)  # fail on a missing chain before asking for a password
     signer = unlock(ctx, account)
     with Progress(enabled=not as_json) as progress:
         sender = TransactionSender(
-            exchange.web3, signer, Exchange.error_decoder(),
+            exchange.web3, signer, decoder or Exchange.error_decoder(),
             confirmations=settings.confirmations if confirmations is None else confirmations,
             on_confirmation=progress.confirmations)
         yield ChainSession(settings, exchange.with_sender(sender), progress)

@@ -16,15 +16,18 @@ from eth_account.signers.local import LocalAccount
 
 from dapp.errors import (
     DappError,
+    InvalidInput,
     IpfsUnavailable,
     NotAuthenticated,
     NotFound,
     NotLicensed,
+    PaymentRequired,
     ServiceUnavailable,
 )
 
 STATUS_ERRORS: dict[int, type[DappError]] = {
-    401: NotAuthenticated, 403: NotLicensed, 404: NotFound, 503: ServiceUnavailable,
+    401: NotAuthenticated, 402: PaymentRequired, 403: NotLicensed, 404: NotFound,
+    503: ServiceUnavailable,
 }
 CHUNK = 1 << 20
 Progress = Callable[[int, int], None]
@@ -67,7 +70,9 @@ class DownloadResult:
 
 
 class GatewayClient:
-    def __init__(self, base_url: str, account: LocalAccount, timeout: float = 60.0) -> None:
+    def __init__(self, base_url: str, account: LocalAccount | None,
+                 timeout: float = 60.0) -> None:
+        """`account` signs in; None for the public endpoints only."""
         self.base_url = base_url.rstrip("/")
         self.account = account
         self.http = httpx.Client(base_url=self.base_url, timeout=timeout)
@@ -82,7 +87,7 @@ class GatewayClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:
             return self.http.request(method, url, **kwargs)
         except httpx.TransportError as error:
@@ -91,14 +96,17 @@ class GatewayClient:
 
     def sign_in(self) -> str:
         """SIWE: fetch a nonce, sign the message with the local account, keep the session."""
-        challenge = self._request("GET", "/v1/auth/nonce")
+        if self.account is None:
+            raise InvalidInput("signing in to the gateway needs an account",
+                               hint="pass --account NAME")
+        challenge = self.request("GET", "/v1/auth/nonce")
         raise_for_problem(challenge)
         c = challenge.json()
         text = siwe_message(self.account.address, c["domain"], c["uri"], int(c["chain_id"]),
                             c["nonce"])
         signed = self.account.sign_message(encode_defunct(text=text)).signature.hex()
         signature = "0x" + signed.removeprefix("0x")
-        response = self._request("POST", "/v1/auth/siwe",
+        response = self.request("POST", "/v1/auth/siwe",
                                  json={"message": text, "signature": signature})
         raise_for_problem(response)
         self._token = str(response.json()["token"])

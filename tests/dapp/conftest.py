@@ -137,11 +137,12 @@ def make_settings(base: Path, chain: Chain, kubo: Kubo, **overrides: object) -> 
     )
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run `datadao` as a user would, in a subprocess."""
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
+            stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `datadao` as a user would, in a subprocess (`stdin` piped in when given)."""
     return subprocess.run(
         [sys.executable, "-m", "dapp.cli.main", *args],
+        input=stdin,
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},

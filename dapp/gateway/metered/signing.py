@@ -20,6 +20,9 @@ from hexbytes import HexBytes
 from dapp.chain.eip712 import typed_data
 
 VOUCHER_HEADER = "X-DataDAO-Voucher"
+# on a paid answer: what the channel has paid after this call, and what a call costs
+ACCEPTED_HEADER = "X-DataDAO-Accepted-Cumulative"
+PRICE_HEADER = "X-DataDAO-Price"
 DOMAIN_NAME = "DataDAO ComputeMarket"
 DOMAIN_VERSION = "1"
 MAX_UINT256 = 2**256 - 1

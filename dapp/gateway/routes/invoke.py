@@ -26,11 +26,8 @@ from dapp.gateway.deps import current_account
 from dapp.gateway.licenses import Scope
 from dapp.gateway.metered.models import ModelFailed
 from dapp.gateway.metered.service import MeteredCalls
-from dapp.gateway.metered.signing import VOUCHER_HEADER
+from dapp.gateway.metered.signing import ACCEPTED_HEADER, PRICE_HEADER, VOUCHER_HEADER
 from dapp.gateway.metrics import GatewayMetrics
-
-ACCEPTED_HEADER = "X-DataDAO-Accepted-Cumulative"
-PRICE_HEADER = "X-DataDAO-Price"
 
 
 @asynccontextmanager

@@ -1,0 +1,245 @@
+"""Metered model calls from the buyer's side: `channel open|show|top-up|extend|reclaim` and
+`invoke MODEL`, which pays one call with the next voucher on a channel."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from dapp.cli.output import JsonOption, console, emit_json, errors, table
+from dapp.cli.session import (
+    AccountOption,
+    ConfirmationsOption,
+    read_only,
+    settings_of,
+    signing,
+    unlock,
+)
+from dapp.client.channels import BuyerChannels, channel_error_decoder
+from dapp.client.gateway import GatewayClient
+from dapp.client.metered import MeteredClient, ProviderTerms, SignedVouchers, fetch_terms
+from dapp.config import Settings
+from dapp.errors import InvalidInput
+from dapp.publishing.exchange import Exchange
+from dapp.publishing.units import format_amount, parse_amount, parse_duration
+
+app = typer.Typer(help="Payment channels that pay a gateway's provider per model call.",
+                  no_args_is_help=True)
+
+GatewayOption = typer.Option(None, "--gateway", help="gateway URL (default: settings)")
+DURATION_HELP = "how long the channel stays open, e.g. 7d or 12h"
+
+
+def signed_vouchers(settings: Settings) -> SignedVouchers:
+    return SignedVouchers(settings.data_dir / "signed-vouchers.json")
+
+
+@contextmanager
+def metered_client(ctx: typer.Context, gateway: str | None,
+                   account: str | None) -> Iterator[MeteredClient]:
+    settings = settings_of(ctx)
+    with GatewayClient(gateway or settings.resolved_gateway_public_url,
+                       unlock(ctx, account)) as client:
+        yield MeteredClient(client, signed_vouchers(settings))
+
+
+def check_same_market(terms: ProviderTerms, channels: BuyerChannels, chain_id: int) -> None:
+    """The gateway must sell on the market of our own deployment: a channel opened anywhere
+    else could never pay it (or would pay someone we did not mean)."""
+    if (terms.chain_id, terms.market.lower()) != (chain_id, channels.address.lower()):
+        raise InvalidInput(
+            f"the gateway sells on market {terms.market} (chain {terms.chain_id}); your "
+            f"deployment's ComputeMarket is {channels.address} (chain {chain_id})",
+            hint="point --gateway and DAPP_CHAIN_RPC_URL / DAPP_DEPLOYMENTS_FILE at the same "
+                 "deployment")
+
+
+@dataclass
+class ChannelView:
+    channel_id: int
+    provider: str
+    symbol: str
+    deposit: str
+    redeemed: str
+    signed_here: str
+    expiry: int
+
+    @property
+    def expires(self) -> str:
+        return datetime.fromtimestamp(self.expiry, UTC).isoformat()
+
+    def as_json(self) -> dict[str, Any]:
+        return {"channel_id": self.channel_id, "provider": self.provider,
+                "token": self.symbol, "deposit": self.deposit, "redeemed": self.redeemed,
+                "signed_here": self.signed_here, "expiry": self.expiry,
+                "expires": self.expires}
+
+
+def channel_view(settings: Settings, exchange: Exchange, channels: BuyerChannels,
+                 channel_id: int) -> ChannelView:
+    state = channels.channel(channel_id)
+    token = exchange.token(state.token)
+    record = signed_vouchers(settings).get(SignedVouchers.key(
+        exchange.web3.eth.chain_id, channels.address, channel_id))
+    return ChannelView(channel_id, state.provider, token.symbol,
+                       format_amount(state.deposit, token.decimals),
+                       format_amount(state.redeemed, token.decimals),
+                       format_amount(record.signed, token.decimals), state.expiry)
+
+
+def print_channel(view: ChannelView, as_json: bool, **extra: Any) -> None:
+    if as_json:
+        emit_json({**view.as_json(), **extra})
+        return
+    for key, value in extra.items():
+        console.print(f"{key.replace('_', ' ')}: {value}", highlight=False)
+    table(f"channel {view.channel_id}", ["provider", "deposit", "redeemed", "signed here",
+                                         "expires"],
+          [[view.provider, f"{view.deposit} {view.symbol}", view.redeemed, view.signed_here,
+            view.expires]])
+
+
+@app.command("open")
+def open_channel(
+    ctx: typer.Context,
+    deposit: str = typer.Argument(..., help="the deposit in the provider's token, e.g. 5"),
+    duration: str = typer.Option("7d", "--duration", help=DURATION_HELP),
+    gateway: str = GatewayOption,
+    account: AccountOption = None,
+    confirmations: ConfirmationsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Open a channel to the gateway's provider: it pays for calls until it expires."""
+    seconds = parse_duration(duration)
+    if seconds == 0:
+        raise InvalidInput("a channel needs an end", hint="e.g. --duration 7d")
+    settings = settings_of(ctx)
+    terms = fetch_terms(gateway or settings.resolved_gateway_public_url)
+    with signing(ctx, account, confirmations, as_json, channel_error_decoder()) as session:
+        exchange = session.exchange
+        channels = BuyerChannels(exchange.web3, exchange.deployment, exchange.sender)
+        check_same_market(terms, channels, exchange.web3.eth.chain_id)
+        token = exchange.token(terms.token)
+        amount = parse_amount(deposit, token.decimals, what="deposit")
+        channel_id, _ = channels.open(terms.address, amount, channels.chain_time() + seconds)
+        view = channel_view(settings, exchange, channels, channel_id)
+    calls = amount // terms.price if terms.price else None
+    print_channel(view, as_json, price_per_call=format_amount(terms.price, token.decimals),
+                  calls_paid_for=calls)
+
+
+@app.command("show")
+def show_channel(
+    ctx: typer.Context,
+    channel_id: int = typer.Argument(..., min=1),
+    as_json: JsonOption = False,
+) -> None:
+    """A channel's deposit, what its provider redeemed, what this machine signed."""
+    exchange = read_only(ctx)
+    channels = BuyerChannels(exchange.web3, exchange.deployment)
+    print_channel(channel_view(settings_of(ctx), exchange, channels, channel_id), as_json)
+
+
+@app.command("top-up")
+def top_up(
+    ctx: typer.Context,
+    channel_id: int = typer.Argument(..., min=1),
+    amount: str = typer.Argument(..., help="how much to add, in the channel's token"),
+    account: AccountOption = None,
+    confirmations: ConfirmationsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add to a channel's deposit (more calls before it runs dry)."""
+    with signing(ctx, account, confirmations, as_json, channel_error_decoder()) as session:
+        exchange = session.exchange
+        channels = BuyerChannels(exchange.web3, exchange.deployment, exchange.sender)
+        token = exchange.token(channels.channel(channel_id).token)
+        channels.top_up(channel_id, parse_amount(amount, token.decimals))
+        view = channel_view(settings_of(ctx), exchange, channels, channel_id)
+    print_channel(view, as_json)
+
+
+@app.command("extend")
+def extend(
+    ctx: typer.Context,
+    channel_id: int = typer.Argument(..., min=1),
+    duration: str = typer.Option("7d", "--duration", help="added to the later of the current "
+                                                          "expiry and now"),
+    account: AccountOption = None,
+    confirmations: ConfirmationsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Keep a channel open longer."""
+    seconds = parse_duration(duration)
+    if seconds == 0:
+        raise InvalidInput("a channel needs an end", hint="e.g. --duration 7d")
+    with signing(ctx, account, confirmations, as_json, channel_error_decoder()) as session:
+        exchange = session.exchange
+        channels = BuyerChannels(exchange.web3, exchange.deployment, exchange.sender)
+        expiry = max(channels.channel(channel_id).expiry, channels.chain_time()) + seconds
+        channels.extend(channel_id, expiry)
+        view = channel_view(settings_of(ctx), exchange, channels, channel_id)
+    print_channel(view, as_json)
+
+
+@app.command("reclaim")
+def reclaim(
+    ctx: typer.Context,
+    channel_id: int = typer.Argument(..., min=1),
+    account: AccountOption = None,
+    confirmations: ConfirmationsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """After expiry: take back what the provider did not redeem."""
+    with signing(ctx, account, confirmations, as_json, channel_error_decoder()) as session:
+        exchange = session.exchange
+        channels = BuyerChannels(exchange.web3, exchange.deployment, exchange.sender)
+        token = exchange.token(channels.channel(channel_id).token)
+        amount, _ = channels.reclaim(channel_id)
+        view = channel_view(settings_of(ctx), exchange, channels, channel_id)
+    print_channel(view, as_json, reclaimed=f"{format_amount(amount, token.decimals)} "
+                                           f"{token.symbol}")
+
+
+def invoke(
+    ctx: typer.Context,
+    asset_id: int = typer.Argument(..., min=1, help="the model's asset id"),
+    channel: int = typer.Option(None, "--channel", min=1,
+                                help="the channel that pays (not needed by free providers)"),
+    input_file: str = typer.Option("-", "--input", "-i", help="request body file; - is stdin"),
+    content_type: str = typer.Option("application/json", "--content-type"),
+    gateway: str = GatewayOption,
+    account: AccountOption = None,
+    resync: bool = typer.Option(False, "--resync", help="continue from the gateway's count "
+                                                        "of the channel (used elsewhere too)"),
+    as_json: JsonOption = False,
+) -> None:
+    """Run a model once through a gateway, paid from a channel; its output on stdout."""
+    try:
+        body = sys.stdin.buffer.read() if input_file == "-" else Path(input_file).read_bytes()
+    except OSError as error:
+        raise InvalidInput(f"cannot read --input {input_file}: {error.strerror}") from None
+    with metered_client(ctx, gateway, account) as client:
+        result = client.invoke(asset_id, body, channel_id=channel, content_type=content_type,
+                               resync=resync)
+    if as_json:
+        output: Any = result.body.decode("utf-8", "replace")
+        if result.media_type == "application/json":
+            output = json.loads(result.body)
+        emit_json({"asset_id": asset_id, "channel_id": channel, "price": str(result.price),
+                   "paid_total": str(result.cumulative), "media_type": result.media_type,
+                   "output": output})
+        return
+    sys.stdout.buffer.write(result.body)
+    sys.stdout.flush()
+    if result.price:
+        errors.print(f"paid {result.price} base units; channel {channel} has paid "
+                     f"{result.cumulative} in all", highlight=False)

@@ -1,0 +1,201 @@
+"""The buyer's side of metered model calls: each call pays the gateway's provider one price
+with the next EIP-712 voucher on a payment channel.
+
+What this machine has signed is kept per channel in a small JSON file (`SignedVouchers`):
+`accepted`, the amount the gateway confirmed, and `signed`, the highest amount ever signed. A
+call signs `accepted + price`. When the gateway answers 402 stale (a call whose answer was
+lost, a crash between sending and recording), it names the amount it holds; the client takes
+it only if it signed that much itself — a gateway cannot talk it into signing more than it
+ever did, unless the buyer asks for that (`resync`, for a channel used from another machine)."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from eth_account.signers.local import LocalAccount
+
+from dapp.client.gateway import GatewayClient, raise_for_problem
+from dapp.errors import DappError, InvalidInput, PaymentRequired
+from dapp.gateway.metered.signing import ACCEPTED_HEADER, VOUCHER_HEADER, sign_voucher
+
+
+@dataclass(frozen=True)
+class ProviderTerms:
+    """`GET /v1/provider`: whom a channel pays and what a call costs."""
+
+    address: str
+    market: str
+    chain_id: int
+    token: str
+    price: int
+    endpoint: str
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> ProviderTerms:
+        return cls(str(body["address"]), str(body["market"]), int(body["chain_id"]),
+                   str(body["token"]), int(body["price"]), str(body["endpoint"]))
+
+
+@dataclass(frozen=True)
+class ChannelRecord:
+    accepted: int = 0
+    signed: int = 0
+
+
+class SignedVouchers:
+    """What this machine signed per (chain, market, channel): one JSON file, rewritten
+    atomically under an exclusive lock, so two CLI runs at once do not lose an update."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @staticmethod
+    def key(chain_id: int, market: str, channel_id: int) -> str:
+        return f"{chain_id}:{market.lower()}:{channel_id}"
+
+    def get(self, key: str) -> ChannelRecord:
+        entry = self._read().get(key)
+        if entry is None:
+            return ChannelRecord()
+        return ChannelRecord(int(entry["accepted"]), int(entry["signed"]))
+
+    def update(self, key: str, *, accepted: int | None = None, signed: int | None = None
+               ) -> ChannelRecord:
+        """Raise `accepted` and/or `signed` (they never go down); the record after."""
+        with self._locked():
+            records = self._read()
+            old = records.get(key, {"accepted": "0", "signed": "0"})
+            new = ChannelRecord(max(int(old["accepted"]), accepted or 0),
+                                max(int(old["signed"]), signed or 0, accepted or 0))
+            records[key] = {"accepted": str(new.accepted), "signed": str(new.signed)}
+            temporary = self.path.with_suffix(".tmp")
+            temporary.write_text(json.dumps(records, indent=1, sort_keys=True))
+            os.replace(temporary, self.path)
+            return new
+
+    def _read(self) -> dict[str, dict[str, str]]:
+        try:
+            records: dict[str, dict[str, str]] = json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return {}
+        except ValueError as error:
+            raise DappError(f"{self.path} is not the voucher record JSON: {error}",
+                            hint="restore it, or move it away to start the count afresh "
+                                 "(then pass --resync once)") from None
+        return records
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    body: bytes
+    media_type: str
+    price: int
+    cumulative: int  # what the channel has paid this provider after this call (0 when free)
+
+
+class MeteredClient:
+    """Metered calls to one gateway as `account`: vouchers signed here, free providers
+    (price 0) answered with a signed-in session instead."""
+
+    def __init__(self, gateway: GatewayClient, vouchers: SignedVouchers) -> None:
+        self.gateway = gateway
+        self.vouchers = vouchers
+        self._terms: ProviderTerms | None = None
+
+    @property
+    def account(self) -> LocalAccount:
+        if self.gateway.account is None:
+            raise InvalidInput("paying for calls needs an account", hint="pass --account NAME")
+        return self.gateway.account
+
+    def terms(self) -> ProviderTerms:
+        if self._terms is None:
+            self._terms = fetch_terms(self.gateway)
+        return self._terms
+
+    def record(self, channel_id: int) -> ChannelRecord:
+        terms = self.terms()
+        return self.vouchers.get(SignedVouchers.key(terms.chain_id, terms.market, channel_id))
+
+    def invoke(self, asset_id: int, body: bytes, *, channel_id: int | None,
+               content_type: str = "application/json", resync: bool = False) -> InvokeResult:
+        """Run model `asset_id` once on `body`, paying with channel `channel_id`."""
+        terms = self.terms()
+        url = f"/v1/models/{asset_id}/invoke"
+        headers = {"Content-Type": content_type}
+        if terms.price == 0:
+            response = self.gateway.request("POST", url, content=body,
+                                            headers={**headers, **self.gateway.auth_headers})
+            raise_for_problem(response)
+            return InvokeResult(response.content, _media_type(response), 0, 0)
+        if channel_id is None:
+            raise InvalidInput(f"calls cost {terms.price} base units: pay from a channel",
+                               hint="pass --channel ID (`datadao channel open` opens one)")
+        key = SignedVouchers.key(terms.chain_id, terms.market, channel_id)
+        for _attempt in range(2):  # the second after taking the gateway's count
+            amount = self.vouchers.get(key).accepted + terms.price
+            self.vouchers.update(key, signed=amount)  # before it leaves this machine
+            voucher = sign_voucher(self.account.key, terms.chain_id, terms.market, channel_id,
+                                   amount)
+            response = self.gateway.request(
+                "POST", url, content=body,
+                headers={**headers, VOUCHER_HEADER: voucher.header_value()})
+            if response.status_code == 402 and _problem(response).get("reason") == "stale":
+                self._take_gateway_count(key, channel_id, _problem(response), resync)
+                continue
+            raise_for_problem(response)
+            cumulative = int(response.headers.get(ACCEPTED_HEADER, amount))
+            self.vouchers.update(key, accepted=cumulative)
+            return InvokeResult(response.content, _media_type(response), terms.price,
+                                cumulative)
+        raise PaymentRequired(f"channel {channel_id}: the gateway refused two vouchers in a "
+                              "row as stale", hint="another client is spending this channel")
+
+    def _take_gateway_count(self, key: str, channel_id: int, problem: dict[str, Any],
+                            resync: bool) -> None:
+        held = int(problem.get("accepted_cumulative") or 0)
+        signed = self.vouchers.get(key).signed
+        if held > signed and not resync:
+            raise PaymentRequired(
+                f"the gateway says channel {channel_id} has paid {held}, but this machine "
+                f"signed at most {signed} on it",
+                hint="if the channel was used from another machine, pass --resync to continue "
+                     "from the gateway's count; otherwise do not trust this gateway")
+        self.vouchers.update(key, accepted=held)
+
+
+def fetch_terms(gateway: GatewayClient | str) -> ProviderTerms:
+    """The provider terms of a gateway (a client, or its URL: no account needed)."""
+    if isinstance(gateway, str):
+        with GatewayClient(gateway, account=None) as client:
+            return fetch_terms(client)
+    response = gateway.request("GET", "/v1/provider")
+    raise_for_problem(response)
+    return ProviderTerms.from_json(response.json())
+
+
+def _problem(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _media_type(response: httpx.Response) -> str:
+    return response.headers.get("content-type", "application/octet-stream").split(";")[0]

@@ -30,6 +30,7 @@ from dapp.gateway.routes import (
     gateway_info,
     health,
     invoke,
+    providers,
 )
 from dapp.gateway.routes import jobs as compute_jobs
 from dapp.gateway.services import Services
@@ -88,6 +89,7 @@ def create_app(settings: Settings, services: Services | None = None,
     app.include_router(deployment.router)
     app.include_router(catalog.router)
     app.include_router(daos.router)
+    app.include_router(providers.router)
     app.include_router(gateway_info.router)
     app.include_router(content.router)
     app.include_router(compute_jobs.router)  # compute jobs; runs the job worker

@@ -33,13 +33,14 @@ def _lock(connection: Connection) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
 
 
-def migrate(engine: Engine) -> None:
-    """Upgrade the store's tables to the newest revision (a no-op when they are current)."""
+def migrate(engine: Engine, target: str = "head") -> None:
+    """Upgrade the store's tables to the newest revision (a no-op when they are current), or
+    to `target` (tests of a migration start from the revision before it)."""
     config = alembic_config()
     with engine.connect() as connection:
         _lock(connection)
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, target)
         connection.commit()
 
 

@@ -72,3 +72,16 @@ def test_dao_directory_over_http(gateway: Gateway) -> None:
     bad = httpx.get(f"{gateway.url}/v1/daos/not-an-address")
     assert bad.status_code == 422 and "does not match" in bad.json()["detail"]
     assert httpx.get(f"{gateway.url}/v1/daos", params={"page_size": 1000}).status_code == 422
+
+
+def test_provider_directory_over_http(gateway: Gateway) -> None:
+    """Shapes and errors of /v1/providers on an empty store (the populated read side is
+    checked against the market in test_indexer_compute.py)."""
+    listed = httpx.get(f"{gateway.url}/v1/providers", params={"include_exiting": "true"})
+    assert listed.status_code == 200, listed.text
+    assert listed.json() == {"items": []}
+    unknown = httpx.get(f"{gateway.url}/v1/providers/0x{'12' * 20}")
+    assert unknown.status_code == 404 and "no compute provider" in unknown.json()["detail"]
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+    bad = httpx.get(f"{gateway.url}/v1/providers/0x123")
+    assert bad.status_code == 422 and "does not match" in bad.json()["detail"]

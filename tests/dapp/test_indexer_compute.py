@@ -28,6 +28,7 @@ from dapp.indexer.handlers import default_handlers
 from dapp.indexer.handlers.compute import IGNORED
 from dapp.ipfs.cid import cid_to_chain
 from dapp.store.models import ComputeJob, ComputeProvider, PaymentChannel, PayoutBalance
+from dapp.store.providers import ProviderDirectory
 from tests.dapp.conftest import CHAIN_ID, Chain
 from tests.dapp.test_indexer_registry import (  # noqa: F401 (`exchange` is a fixture)
     ALGORITHM,
@@ -153,7 +154,9 @@ def one(engine: Engine, model: Any, **key: Any) -> Any:
 def assert_provider_matches_chain(market: Market, engine: Engine, address: str) -> Any:
     row = one(engine, ComputeProvider, address=address)
     on_chain = market.calls.getProvider(address).call()
-    assert (row.endpoint, row.stake, row.active) == (on_chain[5], on_chain[2], on_chain[4] == 0)
+    price_token, price, stake, _locked, exit_at, endpoint = on_chain
+    assert (row.endpoint, row.price_token, row.price, row.stake, row.active) == (
+        endpoint, price_token, price, stake, exit_at == 0)
     return row
 
 
@@ -163,6 +166,7 @@ def assert_job_matches_chain(market: Market, engine: Engine, job_id: int) -> Any
     buyer, deadline, status, provider, provider_fee, token, data_fee = job[:7]
     assert (row.buyer, row.provider, row.token, row.amount, row.deadline, row.dataset_id) == (
         buyer, provider, token, provider_fee + data_fee, deadline, job[9])
+    assert (row.collateral, row.challenge_end or 0) == (job[7], job[8])
     expected = JOB_STATUSES[status]
     assert row.status == expected or (row.status, expected) == ("declined", "refunded")
     if job[10] != b"\x00" * 32:
@@ -227,19 +231,27 @@ def test_jobs_and_their_provider_follow_every_path(chain: Chain, deployments_fil
         assert (row.result_cid, row.result_hash, row.amount) == (cid, result_hash, 7 * DDT)
     row = assert_provider_matches_chain(market, engine, provider)
     assert (row.stake, row.active) == (300 * DDT - 2 * COLLATERAL, True)
+    directory = ProviderDirectory(engine)
+    listed = directory.list_providers()
+    assert directory.get_provider(provider) in listed
+    assert directory.get_provider(provider).jobs == len(job)  # type: ignore[union-attr]
+    assert [p.price for p in listed] == sorted(p.price for p in listed)
     # two finalized jobs paid the data fee through payRevenue: counted once, by the registry
     balance = one(engine, PayoutBalance, account=assets.publisher, token=ex.token.address)
     assert balance.credited - balance.withdrawn == ex.registry.functions.payoutBalance(
         assets.publisher, ex.token.address).call()
 
     market.send(calls.updateProvider("https://compute.example/v2", ex.token.address,
-                                     PROVIDER_FEE), provider)
+                                     2 * PROVIDER_FEE), provider)
     market.send(calls.addStake(10 * DDT), provider)
     market.send(calls.requestExit(), provider)
     indexer.run_once()
     row = assert_provider_matches_chain(market, engine, provider)
-    assert (row.endpoint, row.stake, row.active) == (
-        "https://compute.example/v2", 210 * DDT, False)
+    assert (row.endpoint, row.price, row.stake, row.active) == (
+        "https://compute.example/v2", 2 * PROVIDER_FEE, 210 * DDT, False)
+    exiting = directory.get_provider(provider)
+    assert exiting not in directory.list_providers()
+    assert exiting in directory.list_providers(include_exiting=True)
     market.send(calls.cancelExit(), provider)
     indexer.run_once()
     assert assert_provider_matches_chain(market, engine, provider).active

@@ -4,11 +4,13 @@ Every event the market emits is either handled here or named in `IGNORED` (the r
 in `events` either way). Rows mirror the contract's own views, changed only through the
 `StateWriter` so that a reorg undoes them:
 
-* `compute_providers`: endpoint, stake (locked collateral included, as `getProvider`), and
-  `active` = not exiting (an exiting provider takes no new jobs or channels);
+* `compute_providers`: endpoint, price and its token (per job and per metered call), stake
+  (locked collateral included, as `getProvider`), and `active` = not exiting (an exiting
+  provider takes no new jobs or channels);
 * `compute_jobs`: escrowed → submitted → finalized, or → disputed → finalized / refunded, or
   escrowed → refunded (deadline passed) / declined (the provider refused it). `amount` is the
-  escrow: provider fee + data fee, in `token`;
+  escrow: provider fee + data fee, in `token`; `collateral` the provider stake the job locks;
+  `challenge_end` set with the result;
 * `payment_channels`: `deposit` and `redeemed` as `getChannel` (a reclaim lowers the deposit to
   what was redeemed); status open, redeemed (the provider took the whole deposit) or reclaimed
   (the buyer took the rest back); a top-up opens the channel again.
@@ -45,13 +47,14 @@ def _provider(address: str) -> dict[str, str]:
 def provider_registered(writer: StateWriter, event: DecodedEvent) -> None:
     a = event.args
     writer.upsert(ComputeProvider, _provider(a["provider"]), endpoint=a["endpoint"],
-                  stake=a["stake"], active=True)
+                  price_token=a["priceToken"], price=a["price"], stake=a["stake"], active=True)
 
 
 @on(CONTRACT, "ProviderUpdated")
 def provider_updated(writer: StateWriter, event: DecodedEvent) -> None:
-    writer.update(ComputeProvider, _provider(event.args["provider"]),
-                  endpoint=event.args["endpoint"])
+    a = event.args
+    writer.update(ComputeProvider, _provider(a["provider"]), endpoint=a["endpoint"],
+                  price_token=a["priceToken"], price=a["price"])
 
 
 @on(CONTRACT, "StakeAdded")
@@ -93,14 +96,16 @@ def job_created(writer: StateWriter, event: DecodedEvent) -> None:
     writer.insert(ComputeJob, job_id=a["jobId"], buyer=a["buyer"], provider=a["provider"],
                   dataset_id=a["datasetId"], algorithm_id=a["algorithmId"], token=a["token"],
                   amount=a["providerFee"] + a["dataFee"], deadline=a["deadline"],
-                  status="escrowed", result_cid=None, result_hash=None)
+                  collateral=a["collateral"], challenge_end=None, status="escrowed",
+                  result_cid=None, result_hash=None)
 
 
 @on(CONTRACT, "ResultSubmitted")
 def result_submitted(writer: StateWriter, event: DecodedEvent) -> None:
     a = event.args
     writer.update(ComputeJob, {"job_id": a["jobId"]}, status="submitted",
-                  result_cid=cid_text(a["resultCid"]), result_hash=a["resultHash"])
+                  result_cid=cid_text(a["resultCid"]), result_hash=a["resultHash"],
+                  challenge_end=a["challengeEnd"])
 
 
 @on(CONTRACT, "JobDisputed")

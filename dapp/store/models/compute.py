@@ -14,6 +14,8 @@ class ComputeProvider(Origin, Base):
 
     address: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
     endpoint: Mapped[str] = mapped_column(String(300), default="")
+    price_token: Mapped[str] = mapped_column(ADDRESS, default="")  # of jobs and channels
+    price: Mapped[int] = mapped_column(Uint256, default=0)  # per job, and per metered call
     stake: Mapped[int] = mapped_column(Uint256, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -31,6 +33,8 @@ class ComputeJob(Origin, Base):
     token: Mapped[str] = mapped_column(ADDRESS)
     amount: Mapped[int] = mapped_column(Uint256)
     deadline: Mapped[int] = mapped_column(BigInteger)
+    collateral: Mapped[int] = mapped_column(Uint256, default=0)  # provider stake it locks
+    challenge_end: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     status: Mapped[str] = mapped_column(String(16))
     result_cid: Mapped[str | None] = mapped_column(CID, nullable=True)
     result_hash: Mapped[str | None] = mapped_column(HASH32, nullable=True)

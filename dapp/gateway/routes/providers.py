@@ -1,0 +1,60 @@
+"""Compute providers from the indexer's store: every provider of the ComputeMarket with its
+endpoint, price and stake, so a buyer can pick one for a job or a payment channel (this
+gateway's own provider, if any, is `GET /v1/provider`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, Field
+
+from dapp.errors import NotFound
+from dapp.gateway.deps import get_services
+from dapp.gateway.routes.daos import ADDRESS_PATTERN
+from dapp.gateway.services import Services
+from dapp.store.providers import ProviderDirectory, ProviderView
+
+router = APIRouter(prefix="/v1", tags=["compute providers"])
+
+
+class ProviderListItemOut(BaseModel):
+    address: str = Field(description="the provider account: jobs and channels name it")
+    endpoint: str = Field(description="its gateway URL")
+    token: str = Field(description="jobs and channels with this provider are in this token")
+    price: str = Field(description="base units of `token` per job and per metered call")
+    stake: str = Field(description="staked collateral (locked part included)")
+    active: bool = Field(description="false once exiting: no new jobs or channels")
+    jobs: int = Field(description="jobs escrowed to it so far")
+
+    @classmethod
+    def of(cls, view: ProviderView) -> ProviderListItemOut:
+        return cls(address=view.address, endpoint=view.endpoint, token=view.price_token,
+                   price=str(view.price), stake=str(view.stake), active=view.active,
+                   jobs=view.jobs)
+
+
+class ProviderListOut(BaseModel):
+    items: list[ProviderListItemOut] = Field(description="cheapest first")
+
+
+def _directory(services: Services) -> ProviderDirectory:
+    return ProviderDirectory(services.catalog().engine)
+
+
+@router.get("/providers", response_model=ProviderListOut)
+def list_providers(include_exiting: bool = Query(False, description="also providers that "
+                                                                    "are leaving the market"),
+                   services: Services = Depends(get_services)) -> ProviderListOut:
+    """The market's compute providers, cheapest first."""
+    views = _directory(services).list_providers(include_exiting)
+    return ProviderListOut(items=[ProviderListItemOut.of(view) for view in views])
+
+
+@router.get("/providers/{address}", response_model=ProviderListItemOut)
+def get_provider(address: str = Path(pattern=ADDRESS_PATTERN),
+                 services: Services = Depends(get_services)) -> ProviderListItemOut:
+    """One compute provider."""
+    view = _directory(services).get_provider(address)
+    if view is None:
+        raise NotFound(f"no compute provider {address} in the catalog",
+                       hint="a provider appears once the indexer has seen it register")
+    return ProviderListItemOut.of(view)

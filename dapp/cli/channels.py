@@ -62,6 +62,22 @@ def check_same_market(terms: ProviderTerms, channels: BuyerChannels, chain_id: i
                  "deployment")
 
 
+@contextmanager
+def buyer_channels(ctx: typer.Context, account: str | None, confirmations: int | None,
+                   as_json: bool) -> Iterator[tuple[Exchange, BuyerChannels]]:
+    """The account's channels, with a sender that names the market's custom errors."""
+    with signing(ctx, account, confirmations, as_json, channel_error_decoder()) as session:
+        exchange = session.exchange
+        yield exchange, BuyerChannels(exchange.web3, exchange.deployment, exchange.sender)
+
+
+def channel_duration(text: str) -> int:
+    seconds = parse_duration(text)
+    if seconds == 0:
+        raise InvalidInput("a channel needs an end", hint="e.g. --duration 7d")
+    return seconds
+
+
 @dataclass
 class ChannelView:
     channel_id: int
@@ -118,14 +134,10 @@ def open_channel(
     as_json: JsonOption = False,
 ) -> None:
     """Open a channel to the gateway's provider: it pays for calls until it expires."""
-    seconds = parse_duration(duration)
-    if seconds == 0:
-        raise InvalidInput("a channel needs an end", hint="e.g. --duration 7d")
+    seconds = channel_duration(duration)
     settings = settings_of(ctx)
     terms = fetch_terms(gateway or settings.resolved_gateway_public_url)
-    with signing(ctx, account, confirmations, as_json, channel_error_decoder()) as session:
-        exchange = session.exchange
-        channels = BuyerChannels(exchange.web3, exchange.deployment, exchange.sender)
+    with buyer_channels(ctx, account, confirmations, as_json) as (exchange, channels):
         check_same_market(terms, channels, exchange.web3.eth.chain_id)
         token = exchange.token(terms.token)
         amount = parse_amount(deposit, token.decimals, what="deposit")
@@ -158,9 +170,7 @@ def top_up(
     as_json: JsonOption = False,
 ) -> None:
     """Add to a channel's deposit (more calls before it runs dry)."""
-    with signing(ctx, account, confirmations, as_json, channel_error_decoder()) as session:
-        exchange = session.exchange
-        channels = BuyerChannels(exchange.web3, exchange.deployment, exchange.sender)
+    with buyer_channels(ctx, account, confirmations, as_json) as (exchange, channels):
         token = exchange.token(channels.channel(channel_id).token)
         channels.top_up(channel_id, parse_amount(amount, token.decimals))
         view = channel_view(settings_of(ctx), exchange, channels, channel_id)
@@ -178,12 +188,8 @@ def extend(
     as_json: JsonOption = False,
 ) -> None:
     """Keep a channel open longer."""
-    seconds = parse_duration(duration)
-    if seconds == 0:
-        raise InvalidInput("a channel needs an end", hint="e.g. --duration 7d")
-    with signing(ctx, account, confirmations, as_json, channel_error_decoder()) as session:
-        exchange = session.exchange
-        channels = BuyerChannels(exchange.web3, exchange.deployment, exchange.sender)
+    seconds = channel_duration(duration)
+    with buyer_channels(ctx, account, confirmations, as_json) as (exchange, channels):
         expiry = max(channels.channel(channel_id).expiry, channels.chain_time()) + seconds
         channels.extend(channel_id, expiry)
         view = channel_view(settings_of(ctx), exchange, channels, channel_id)
@@ -199,9 +205,7 @@ def reclaim(
     as_json: JsonOption = False,
 ) -> None:
     """After expiry: take back what the provider did not redeem."""
-    with signing(ctx, account, confirmations, as_json, channel_error_decoder()) as session:
-        exchange = session.exchange
-        channels = BuyerChannels(exchange.web3, exchange.deployment, exchange.sender)
+    with buyer_channels(ctx, account, confirmations, as_json) as (exchange, channels):
         token = exchange.token(channels.channel(channel_id).token)
         amount, _ = channels.reclaim(channel_id)
         view = channel_view(settings_of(ctx), exchange, channels, channel_id)

@@ -14,18 +14,12 @@ from typing import Any
 
 import typer
 
+from dapp.cli.market import GatewayOption, check_same_market, market_account
 from dapp.cli.output import JsonOption, console, emit_json, errors, table
-from dapp.cli.session import (
-    AccountOption,
-    ConfirmationsOption,
-    read_only,
-    settings_of,
-    signing,
-    unlock,
-)
-from dapp.client.channels import BuyerChannels, channel_error_decoder
+from dapp.cli.session import AccountOption, ConfirmationsOption, read_only, settings_of, unlock
+from dapp.client.channels import BuyerChannels
 from dapp.client.gateway import GatewayClient
-from dapp.client.metered import MeteredClient, ProviderTerms, SignedVouchers, fetch_terms
+from dapp.client.metered import MeteredClient, SignedVouchers, fetch_terms
 from dapp.config import Settings
 from dapp.errors import InvalidInput
 from dapp.publishing.exchange import Exchange
@@ -34,7 +28,6 @@ from dapp.publishing.units import format_amount, parse_amount, parse_duration
 app = typer.Typer(help="Payment channels that pay a gateway's provider per model call.",
                   no_args_is_help=True)
 
-GatewayOption = typer.Option(None, "--gateway", help="gateway URL (default: settings)")
 DURATION_HELP = "how long the channel stays open, e.g. 7d or 12h"
 
 
@@ -49,26 +42,6 @@ def metered_client(ctx: typer.Context, gateway: str | None,
     with GatewayClient(gateway or settings.resolved_gateway_public_url,
                        unlock(ctx, account)) as client:
         yield MeteredClient(client, signed_vouchers(settings))
-
-
-def check_same_market(terms: ProviderTerms, channels: BuyerChannels, chain_id: int) -> None:
-    """The gateway must sell on the market of our own deployment: a channel opened anywhere
-    else could never pay it (or would pay someone we did not mean)."""
-    if (terms.chain_id, terms.market.lower()) != (chain_id, channels.address.lower()):
-        raise InvalidInput(
-            f"the gateway sells on market {terms.market} (chain {terms.chain_id}); your "
-            f"deployment's ComputeMarket is {channels.address} (chain {chain_id})",
-            hint="point --gateway and DAPP_CHAIN_RPC_URL / DAPP_DEPLOYMENTS_FILE at the same "
-                 "deployment")
-
-
-@contextmanager
-def buyer_channels(ctx: typer.Context, account: str | None, confirmations: int | None,
-                   as_json: bool) -> Iterator[tuple[Exchange, BuyerChannels]]:
-    """The account's channels, with a sender that names the market's custom errors."""
-    with signing(ctx, account, confirmations, as_json, channel_error_decoder()) as session:
-        exchange = session.exchange
-        yield exchange, BuyerChannels(exchange.web3, exchange.deployment, exchange.sender)
 
 
 def channel_duration(text: str) -> int:
@@ -137,7 +110,8 @@ def open_channel(
     seconds = channel_duration(duration)
     settings = settings_of(ctx)
     terms = fetch_terms(gateway or settings.resolved_gateway_public_url)
-    with buyer_channels(ctx, account, confirmations, as_json) as (exchange, channels):
+    with market_account(ctx, BuyerChannels, account, confirmations, as_json) as (
+            exchange, channels):
         check_same_market(terms, channels, exchange.web3.eth.chain_id)
         token = exchange.token(terms.token)
         amount = parse_amount(deposit, token.decimals, what="deposit")
@@ -170,7 +144,8 @@ def top_up(
     as_json: JsonOption = False,
 ) -> None:
     """Add to a channel's deposit (more calls before it runs dry)."""
-    with buyer_channels(ctx, account, confirmations, as_json) as (exchange, channels):
+    with market_account(ctx, BuyerChannels, account, confirmations, as_json) as (
+            exchange, channels):
         token = exchange.token(channels.channel(channel_id).token)
         channels.top_up(channel_id, parse_amount(amount, token.decimals))
         view = channel_view(settings_of(ctx), exchange, channels, channel_id)
@@ -189,7 +164,8 @@ def extend(
 ) -> None:
     """Keep a channel open longer."""
     seconds = channel_duration(duration)
-    with buyer_channels(ctx, account, confirmations, as_json) as (exchange, channels):
+    with market_account(ctx, BuyerChannels, account, confirmations, as_json) as (
+            exchange, channels):
         expiry = max(channels.channel(channel_id).expiry, channels.chain_time()) + seconds
         channels.extend(channel_id, expiry)
         view = channel_view(settings_of(ctx), exchange, channels, channel_id)
@@ -205,7 +181,8 @@ def reclaim(
     as_json: JsonOption = False,
 ) -> None:
     """After expiry: take back what the provider did not redeem."""
-    with buyer_channels(ctx, account, confirmations, as_json) as (exchange, channels):
+    with market_account(ctx, BuyerChannels, account, confirmations, as_json) as (
+            exchange, channels):
         token = exchange.token(channels.channel(channel_id).token)
         amount, _ = channels.reclaim(channel_id)
         view = channel_view(settings_of(ctx), exchange, channels, channel_id)

@@ -7,7 +7,7 @@ import warnings
 
 import typer
 
-from dapp.cli import accounts, assets, channels, download, money, offers, publish
+from dapp.cli import accounts, assets, channels, download, jobs, money, offers, publish
 from dapp.cli.output import error_line, errors
 from dapp.config import load_settings
 from dapp.errors import DappError
@@ -31,6 +31,7 @@ app.command("claim")(money.claim)
 app.command("download")(download.download)
 app.add_typer(channels.app, name="channel")
 app.command("invoke")(channels.invoke)
+app.add_typer(jobs.app, name="job")
 
 
 @app.callback()

@@ -3,6 +3,7 @@ local account, then licensed downloads that resume where they stopped (HTTP Rang
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,6 +70,13 @@ class DownloadResult:
     etag: str
 
 
+@dataclass
+class JobResult:
+    path: Path
+    size: int
+    sha256: str  # "0x…", as the chain's resultHash
+
+
 class GatewayClient:
     def __init__(self, base_url: str, account: LocalAccount | None,
                  timeout: float = 60.0) -> None:
@@ -117,6 +125,34 @@ class GatewayClient:
         if self._token is None:
             self.sign_in()
         return {"Authorization": f"Bearer {self._token}"}
+
+    def job(self, job_id: int) -> dict[str, Any]:
+        """`GET /v1/jobs/{id}`: the provider gateway's view of the caller's job."""
+        response = self.request("GET", f"/v1/jobs/{job_id}", headers=self.auth_headers)
+        raise_for_problem(response)
+        return dict(response.json())
+
+    def job_result(self, job_id: int, destination: Path) -> JobResult:
+        """Stream the job's plain result into `destination` (through a .part file), hashing
+        it on the way; the caller checks the digest against the chain's `resultHash`."""
+        partial = destination.with_name(destination.name + ".part")
+        digest, size = hashlib.sha256(), 0
+        try:
+            with self.http.stream("GET", f"/v1/jobs/{job_id}/result",
+                                  headers=self.auth_headers) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise_for_problem(response)
+                with partial.open("wb") as out:
+                    for chunk in response.iter_bytes(CHUNK):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        size += len(chunk)
+        except httpx.TransportError as error:
+            raise ServiceUnavailable(f"the result of job {job_id} was cut at {size:,} bytes: "
+                                     f"{error}", hint="run the same command again") from error
+        partial.replace(destination)
+        return JobResult(destination, size, "0x" + digest.hexdigest())
 
     def download(self, asset_id: int, destination: Path, *, version: int | None = None,
                  on_progress: Progress | None = None) -> DownloadResult:

@@ -1,0 +1,57 @@
+"""What a buyer's market clients share: the ComputeMarket of a deployment, uncached reads,
+and sends signed locally by the buyer's `TransactionSender` that approve the market first
+when the allowance is short."""
+
+from __future__ import annotations
+
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+
+from dapp.chain.contracts import bind, load_abi
+from dapp.chain.deployments import Deployment
+from dapp.errors import InvalidInput
+from dapp.gateway.metered.market import MarketReader
+from dapp.publishing.transactions import ErrorDecoder, SentTransaction, TransactionSender
+
+MARKET = "ComputeMarket"
+TOKEN_ABI = "TestToken"  # any ERC-20: approve / allowance / symbol / decimals
+
+
+def market_error_decoder() -> ErrorDecoder:
+    """Names the market's and the token's custom errors in a revert."""
+    return ErrorDecoder([load_abi(MARKET), load_abi(TOKEN_ABI)])
+
+
+class MarketAccount:
+    """The ComputeMarket as one account uses it (reads need no sender)."""
+
+    def __init__(self, web3: Web3, deployment: Deployment,
+                 sender: TransactionSender | None = None) -> None:
+        self.web3 = web3
+        self.market: Contract = bind(web3, deployment, MARKET)
+        self.reader = MarketReader(web3, self.market.address, channel_ttl=0.0)
+        self.sender = sender
+
+    @property
+    def address(self) -> str:
+        return str(self.market.address)
+
+    def chain_time(self) -> int:
+        return int(self.web3.eth.get_block("latest")["timestamp"])
+
+    def _ensure_allowance(self, token: str, amount: int) -> None:
+        sender = self._sender()
+        erc20 = self.web3.eth.contract(address=Web3.to_checksum_address(token),
+                                       abi=load_abi(TOKEN_ABI))
+        if erc20.functions.allowance(sender.address, self.address).call() < amount:
+            sender.send(erc20.functions.approve(self.address, amount),
+                        "approving the market for the payment")
+
+    def _send(self, function: ContractFunction, what: str) -> SentTransaction:
+        return self._sender().send(function, what)
+
+    def _sender(self) -> TransactionSender:
+        if self.sender is None:
+            raise InvalidInput("this needs an account", hint="pass --account NAME")
+        return self.sender

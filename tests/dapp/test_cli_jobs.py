@@ -1,0 +1,167 @@
+"""Compute jobs through the `datadao job` CLI (a subprocess): start a job with the gateway's
+provider, follow it, download the result checked against the chain's hash, finalize after the
+challenge window — on the same provider gateway and dataset as test_compute_jobs, every step
+read back from the ComputeMarket."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web3.contract import Contract
+
+from dapp.chain.accounts import Keystore
+from tests.dapp.conftest import run_cli
+from tests.dapp.test_compute_jobs import (  # noqa: F401 (fixtures)
+    BUYER,
+    EXPECTED,
+    STRANGER,
+    SUM_COLUMN,
+    Stack,
+    dataset_id,
+    gateway,
+    provider_settings,
+    publish_algorithm,
+    stack,
+)
+
+PASSWORD = "cli-jobs"
+CHALLENGE_WINDOW = 24 * 3600  # scripts/deploy_modules.py COMPUTE_PARAMS
+EXIT_REVERTED, EXIT_NOT_LICENSED, EXIT_RESULT_MISMATCH = 12, 6, 14
+
+CLI = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="module")
+def cli(stack: Stack, deployments_file: Path,  # noqa: F811 (fixtures imported above)
+        tmp_path_factory: pytest.TempPathFactory) -> CLI:
+    """`datadao` with BUYER ("buyer") and STRANGER ("stranger") in its keystore."""
+    data_dir = tmp_path_factory.mktemp("cli-jobs")
+    keystore = Keystore(data_dir / "keystore")
+    keystore.import_key("buyer", BUYER.key.hex(), PASSWORD)
+    keystore.import_key("stranger", STRANGER.key.hex(), PASSWORD)
+    env = {"DAPP_DATA_DIR": str(data_dir), "DAPP_DEPLOYMENTS_FILE": str(deployments_file),
+           "DAPP_CHAIN_RPC_URL": stack.gateway.settings.chain_rpc_url,
+           "DAPP_GATEWAY_PUBLIC_URL": stack.gateway.url, "DAPP_KEYSTORE_PASSWORD": PASSWORD,
+           "DAPP_ACCOUNT": "buyer"}
+
+    def run(*args: str, account: str = "buyer") -> subprocess.CompletedProcess[str]:
+        return run_cli(*args, env={**env, "DAPP_ACCOUNT": account})
+    return run
+
+
+def as_json(result: subprocess.CompletedProcess[str]) -> Any:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def wait_for_result(cli: CLI, job_id: int, timeout: float = 90) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = cli("job", "show", str(job_id), "--json")
+        if shown.returncode == 0 and json.loads(shown.stdout)["result_hash"]:
+            return dict(json.loads(shown.stdout))
+        assert time.monotonic() < deadline, shown.stdout + shown.stderr
+        time.sleep(0.5)
+
+
+def test_start_follow_download_and_finalize(cli: CLI, stack: Stack,  # noqa: F811
+                                            dataset_id: int, tmp_path: Path  # noqa: F811
+                                            ) -> None:
+    algorithm = publish_algorithm(stack, tmp_path, "sum_cli", SUM_COLUMN)
+    before = stack.token.functions.balanceOf(BUYER.address).call()
+    started = as_json(cli("job", "start", str(dataset_id), str(algorithm), "--hours", "2",
+                          "--json"))
+    job_id = started["job_id"]
+    assert (started["status"], started["dataset_id"], started["token"]) == (
+        "open", dataset_id, "DDT")
+    on_chain = stack.market.functions.getJob(job_id).call()
+    paid = on_chain[4] + on_chain[6]  # provider fee + data fee, escrowed
+    assert stack.token.functions.balanceOf(BUYER.address).call() == before - paid
+
+    shown = wait_for_result(cli, job_id)
+    assert shown["status"] == "submitted" and shown["gateway_status"] in ("submitted",
+                                                                          "computed")
+    assert shown["result_hash"] == "0x" + on_chain_result_hash(stack.market, job_id).hex()
+
+    output = tmp_path / "sum.tar"
+    got = as_json(cli("job", "result", str(job_id), "-o", str(output), "--json"))
+    assert got["verified"] and got["sha256"] == shown["result_hash"]
+    assert EXPECTED in output.read_bytes()
+
+    early = cli("job", "finalize", str(job_id))
+    assert early.returncode == EXIT_REVERTED and "ChallengeWindowOpen" in early.stderr
+    stack.web3.provider.make_request("evm_increaseTime", [CHALLENGE_WINDOW + 1])  # type: ignore[arg-type]
+    stack.web3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    assert as_json(cli("job", "finalize", str(job_id), "--json"))["status"] == "finalized"
+    assert stack.market.functions.getJob(job_id).call()[2] == 4  # Finalized
+
+
+def on_chain_result_hash(market: Contract, job_id: int) -> bytes:
+    return bytes(market.functions.getJob(job_id).call()[10])
+
+
+class ForgingGateway(BaseHTTPRequestHandler):
+    """A gateway that signs anyone in and serves forged bytes as every job's result."""
+
+    def do_GET(self) -> None:
+        if self.path == "/v1/auth/nonce":
+            host = f"127.0.0.1:{self.server.server_address[1]}"
+            self._answer(json.dumps({"domain": host, "uri": f"http://{host}",
+                                     "chain_id": 1337, "nonce": "abcdefgh12345678"}).encode())
+        else:
+            self._answer(b"forged result\n", "application/octet-stream")
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self._answer(b'{"token": "t"}')
+
+    def _answer(self, body: bytes, media_type: str = "application/json") -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", media_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_results_are_the_buyers_and_must_match_the_chain(
+        cli: CLI, stack: Stack, dataset_id: int, tmp_path: Path) -> None:  # noqa: F811
+    algorithm = publish_algorithm(stack, tmp_path, "sum_cli_2", SUM_COLUMN)
+    job_id = as_json(cli("job", "start", str(dataset_id), str(algorithm), "--json"))["job_id"]
+    wait_for_result(cli, job_id)
+
+    stranger = cli("job", "result", str(job_id), "-o", str(tmp_path / "x"),
+                   account="stranger")
+    assert stranger.returncode == EXIT_NOT_LICENSED and "buyer" in stranger.stderr
+    assert not (tmp_path / "x").exists()
+
+    forger = ThreadingHTTPServer(("127.0.0.1", 0), ForgingGateway)
+    threading.Thread(target=forger.serve_forever, daemon=True).start()
+    try:
+        forged = cli("job", "result", str(job_id), "-o", str(tmp_path / "forged"),
+                     "--gateway", f"http://127.0.0.1:{forger.server_address[1]}")
+    finally:
+        forger.shutdown()
+    assert forged.returncode == EXIT_RESULT_MISMATCH, forged.stderr
+    assert "not the 0x" in forged.stderr and "datadao job dispute" in forged.stderr
+    assert not (tmp_path / "forged").exists()
+
+
+def test_wrong_inputs_are_one_line_errors(cli: CLI, dataset_id: int) -> None:  # noqa: F811
+    unknown = cli("job", "show", "999999")
+    assert unknown.returncode != 0 and "does not exist" in unknown.stderr
+    no_license = cli("job", "start", str(dataset_id), "1", account="stranger")
+    assert no_license.returncode == EXIT_REVERTED and "NotLicensed" in no_license.stderr
+    for result in (unknown, no_license):
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) <= 2

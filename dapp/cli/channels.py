@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -96,6 +96,18 @@ def print_channel(view: ChannelView, as_json: bool, **extra: Any) -> None:
             view.expires]])
 
 
+def change_channel(ctx: typer.Context, channel_id: int, account: str | None,
+                   confirmations: int | None, as_json: bool,
+                   action: Callable[[Exchange, BuyerChannels], dict[str, Any]]) -> None:
+    """Run `action` on the account's channels, then print the channel (and what `action`
+    returned)."""
+    with market_account(ctx, BuyerChannels, account, confirmations, as_json) as (
+            exchange, channels):
+        extra = action(exchange, channels)
+        view = channel_view(settings_of(ctx), exchange, channels, channel_id)
+    print_channel(view, as_json, **extra)
+
+
 @app.command("open")
 def open_channel(
     ctx: typer.Context,
@@ -144,12 +156,11 @@ def top_up(
     as_json: JsonOption = False,
 ) -> None:
     """Add to a channel's deposit (more calls before it runs dry)."""
-    with market_account(ctx, BuyerChannels, account, confirmations, as_json) as (
-            exchange, channels):
+    def add(exchange: Exchange, channels: BuyerChannels) -> dict[str, Any]:
         token = exchange.token(channels.channel(channel_id).token)
         channels.top_up(channel_id, parse_amount(amount, token.decimals))
-        view = channel_view(settings_of(ctx), exchange, channels, channel_id)
-    print_channel(view, as_json)
+        return {}
+    change_channel(ctx, channel_id, account, confirmations, as_json, add)
 
 
 @app.command("extend")
@@ -164,12 +175,12 @@ def extend(
 ) -> None:
     """Keep a channel open longer."""
     seconds = channel_duration(duration)
-    with market_account(ctx, BuyerChannels, account, confirmations, as_json) as (
-            exchange, channels):
+
+    def move_expiry(_: Exchange, channels: BuyerChannels) -> dict[str, Any]:
         expiry = max(channels.channel(channel_id).expiry, channels.chain_time()) + seconds
         channels.extend(channel_id, expiry)
-        view = channel_view(settings_of(ctx), exchange, channels, channel_id)
-    print_channel(view, as_json)
+        return {}
+    change_channel(ctx, channel_id, account, confirmations, as_json, move_expiry)
 
 
 @app.command("reclaim")
@@ -181,13 +192,11 @@ def reclaim(
     as_json: JsonOption = False,
 ) -> None:
     """After expiry: take back what the provider did not redeem."""
-    with market_account(ctx, BuyerChannels, account, confirmations, as_json) as (
-            exchange, channels):
+    def take_back(exchange: Exchange, channels: BuyerChannels) -> dict[str, Any]:
         token = exchange.token(channels.channel(channel_id).token)
         amount, _ = channels.reclaim(channel_id)
-        view = channel_view(settings_of(ctx), exchange, channels, channel_id)
-    print_channel(view, as_json, reclaimed=f"{format_amount(amount, token.decimals)} "
-                                           f"{token.symbol}")
+        return {"reclaimed": f"{format_amount(amount, token.decimals)} {token.symbol}"}
+    change_channel(ctx, channel_id, account, confirmations, as_json, take_back)
 
 
 def invoke(

@@ -128,10 +128,6 @@ class MeteredClient:
             self._terms = fetch_terms(self.gateway)
         return self._terms
 
-    def record(self, channel_id: int) -> ChannelRecord:
-        terms = self.terms()
-        return self.vouchers.get(SignedVouchers.key(terms.chain_id, terms.market, channel_id))
-
     def invoke(self, asset_id: int, body: bytes, *, channel_id: int | None,
                content_type: str = "application/json", resync: bool = False) -> InvokeResult:
         """Run model `asset_id` once on `body`, paying with channel `channel_id`."""
@@ -159,7 +155,7 @@ class MeteredClient:
                 self._take_gateway_count(key, channel_id, _problem(response), resync)
                 continue
             raise_for_problem(response)
-            cumulative = int(response.headers.get(ACCEPTED_HEADER, amount))
+            cumulative = _accepted(response, amount)
             self.vouchers.update(key, accepted=cumulative)
             return InvokeResult(response.content, _media_type(response), terms.price,
                                 cumulative)
@@ -168,7 +164,11 @@ class MeteredClient:
 
     def _take_gateway_count(self, key: str, channel_id: int, problem: dict[str, Any],
                             resync: bool) -> None:
-        held = int(problem.get("accepted_cumulative") or 0)
+        try:
+            held = int(problem.get("accepted_cumulative") or 0)
+        except (TypeError, ValueError):
+            raise PaymentRequired(f"channel {channel_id}: the gateway refused the voucher as "
+                                  "stale without a usable count") from None
         signed = self.vouchers.get(key).signed
         if held > signed and not resync:
             raise PaymentRequired(
@@ -187,6 +187,15 @@ def fetch_terms(gateway: GatewayClient | str) -> ProviderTerms:
     response = gateway.request("GET", "/v1/provider")
     raise_for_problem(response)
     return ProviderTerms.from_json(response.json())
+
+
+def _accepted(response: httpx.Response, signed: int) -> int:
+    """What the gateway says the channel has paid, never more than the voucher just signed
+    (the next voucher is signed on top of it)."""
+    try:
+        return min(int(response.headers.get(ACCEPTED_HEADER, signed)), signed)
+    except ValueError:
+        return signed
 
 
 def _problem(response: httpx.Response) -> dict[str, Any]:

@@ -217,7 +217,8 @@ def test_gateway_registers_as_provider_with_stake_for_jobs(stack: Stack) -> None
     while True:
         token, _price, stake, _locked, exit_at, endpoint = (
             stack.market.functions.getProvider(PROVIDER.address).call())
-        if int(token, 16) and stake >= params[5] + 8 * params[0]:
+        if int(token, 16) and stake >= params[5] + 8 * params[0] and \
+                endpoint == stack.gateway.url:  # an account registered before is updated
             break
         assert time.monotonic() < deadline, "provider not registered/staked"
         time.sleep(0.5)

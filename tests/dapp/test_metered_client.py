@@ -76,7 +76,8 @@ def test_a_stale_count_is_taken_only_up_to_what_was_signed(tmp_path: Path) -> No
 
     liar = ScriptedGateway([stale(50 * PRICE), stale(50 * PRICE), paid(51 * PRICE)])
     lied_to = client(tmp_path / "other", liar)
-    with pytest.raises(PaymentRequired, match=f"has paid {50 * PRICE}, but this machine signed at most {PRICE}"):
+    refused = f"has paid {50 * PRICE}, but this machine signed at most {PRICE}"
+    with pytest.raises(PaymentRequired, match=refused):
         lied_to.invoke(1, b"{}", channel_id=5)
     assert liar.amounts == [PRICE]
     assert lied_to.invoke(1, b"{}", channel_id=5, resync=True).cumulative == 51 * PRICE

@@ -23,7 +23,7 @@ from dapp.cli.session import (
 from dapp.client.gateway import GatewayClient
 from dapp.client.jobs import BuyerJobs, JobState
 from dapp.client.metered import fetch_terms
-from dapp.errors import DappError
+from dapp.errors import DappError, NotFound, NotLicensed, ServiceUnavailable
 from dapp.publishing.exchange import Exchange
 from dapp.publishing.units import format_amount
 
@@ -94,10 +94,14 @@ def show(
     exchange = read_only(ctx)
     data = job_json(exchange, BuyerJobs(exchange.web3, exchange.deployment).job(job_id))
     url = gateway or settings_of(ctx).resolved_gateway_public_url
-    with GatewayClient(url, unlock(ctx, account)) as client:
-        progress = client.job(job_id)
-    data.update(gateway_status=progress.get("status"), reason=progress.get("reason"),
-                result_size=progress.get("result_size"))
+    try:
+        with GatewayClient(url, unlock(ctx, account)) as client:
+            progress = client.job(job_id)
+    except (ServiceUnavailable, NotFound, NotLicensed) as error:  # the chain part still holds
+        data.update(gateway_status=None, gateway_error=str(error))
+    else:
+        data.update(gateway_status=progress.get("status"), reason=progress.get("reason"),
+                    result_size=progress.get("result_size"))
     print_job(data, as_json)
 
 

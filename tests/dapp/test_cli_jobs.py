@@ -161,6 +161,10 @@ def test_results_are_the_buyers_and_must_match_the_chain(
                    account="stranger")
     assert stranger.returncode == EXIT_NOT_LICENSED and "buyer" in stranger.stderr
     assert not (tmp_path / "x").exists()
+    seen_by_stranger = as_json(cli("job", "show", str(job_id), "--json", account="stranger"))
+    assert seen_by_stranger["status"] == "submitted"  # the chain is public
+    assert seen_by_stranger["gateway_status"] is None
+    assert "buyer" in seen_by_stranger["gateway_error"]
 
     forger = ThreadingHTTPServer(("127.0.0.1", 0), ForgingGateway)
     threading.Thread(target=forger.serve_forever, daemon=True).start()

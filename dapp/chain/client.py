@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import requests
 from requests.exceptions import RequestException
 from web3 import HTTPProvider, Web3
+from web3.providers.rpc.utils import REQUEST_RETRY_ALLOWLIST, ExceptionRetryConfiguration
 
 from dapp.errors import ChainUnavailable
 
@@ -16,8 +18,20 @@ class ChainStatus:
     latest_block: int
 
 
+#: Reads are retried on a dropped connection too: web3's default retries catch the builtin
+#: ConnectionError, which requests' ConnectionError (a keep-alive connection the node closed
+#: as it was reused, "Connection aborted") is not. Sending a signed transaction is left out:
+#: `TransactionSender` owns that, and a blind resend could meet its own first copy.
+RETRIED_METHODS = [m for m in REQUEST_RETRY_ALLOWLIST if m != "eth_sendRawTransaction"]
+RETRIED_ERRORS = (ConnectionError, requests.ConnectionError, requests.HTTPError,
+                  requests.Timeout)
+
+
 def connect(rpc_url: str, timeout_seconds: float = 10.0) -> Web3:
-    return Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_seconds}))
+    retries = ExceptionRetryConfiguration(errors=RETRIED_ERRORS, retries=3,
+                                          backoff_factor=0.1, method_allowlist=RETRIED_METHODS)
+    return Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_seconds},
+                             exception_retry_configuration=retries))
 
 
 def chain_status(web3: Web3) -> ChainStatus:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,7 @@ from starlette.exceptions import HTTPException
 from dapp.errors import DappError, DatabaseUnavailable
 from dapp.store.db import describe_failure
 
+log = logging.getLogger("dapp.gateway")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://datadao.exchange/problems/"
 
@@ -67,6 +69,11 @@ def problem(
 
 async def _dapp_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DappError)
+    if error.http_status >= 500 and error.__cause__ is not None:
+        # the kind of failure behind an outage answer; only its class (its text may carry an
+        # RPC URL with a key in it)
+        log.warning("%s %s: %s (%s)", request.method, request.url.path, error.code,
+                    type(error.__cause__).__name__)
     extra: dict[str, Any] = {"hint": error.hint} if error.hint else {}
     extra.update(getattr(error, "extra", {}) or {})
     title = error.code.replace("-", " ").capitalize()

@@ -7,8 +7,11 @@ model calls with increasing vouchers, one channel per thread (a sandboxed subpro
 the calls finish after the downloads, ~100 s on a busy 2-core machine). Every download must be
 a 200 with the right sha256 and be written to the download log; every call a 200 with the
 right answer.
-The gateway's RSS (VmRSS) after a warm-up round and after the load (plus a settle pause) may
-differ by less than 64 MiB. The numbers are printed and appended to docs/BENCHMARKS.md.
+No leak: the gateway's RSS (VmRSS) after the load (plus a settle pause) may exceed the highest
+RSS of the load's first half by less than 32 MiB — a leak grows with the work done, while the
+allocator's one-time growth to its plateau (seen anywhere from 0 to 80 MiB above the RSS after
+the warm-up round, depending on how many threads allocated at once) happens early and stays.
+The numbers are printed and appended to docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ WARM_UP_CALLS = 5  # per caller, before the baseline is taken
 LOAD_SECONDS = 50.0  # how long the downloads loop; the calls go on until all are paid
 CALLS_LIMIT_SECONDS = 180.0  # a sandboxed subprocess per call: slow on a busy machine
 SETTLE_SECONDS = 5.0
-MAX_GROWTH_KIB = 64 * 1024
+MAX_LATE_GROWTH_KIB = 32 * 1024
 TITLE = "Load: 200 downloads + 1,000 metered calls"
 
 
@@ -172,9 +175,11 @@ def pay_in_parallel(stack: Stack, model_id: int, channels: list[int], numbers: r
                       channels))
 
 
-def sample_rss(pid: int, stop: threading.Event, peak: list[int]) -> None:
+def sample_rss(pid: int, stop: threading.Event, started: float,
+               samples: list[tuple[float, int]]) -> None:
+    """(seconds since `started`, RSS KiB) every 0.25 s until `stop`."""
     while not stop.wait(0.25):
-        peak[0] = max(peak[0], rss_kib(pid))
+        samples.append((time.monotonic() - started, rss_kib(pid)))
 
 
 def downloads_logged(stack: Stack, asset_id: int) -> int:
@@ -241,9 +246,10 @@ def test_200_downloads_and_1000_metered_calls_without_error_or_leak(
         finally:
             outcome["seconds"] = time.monotonic() - started
 
-    peak = [before]
+    samples: list[tuple[float, int]] = [(0.0, before)]
     stop_sampling = threading.Event()
-    sampler = threading.Thread(target=sample_rss, args=(pid, stop_sampling, peak), daemon=True)
+    sampler = threading.Thread(target=sample_rss, args=(pid, stop_sampling, started, samples),
+                               daemon=True)
     sampler.start()
     caller = threading.Thread(target=run_calls, name="metered-calls", daemon=True)
     caller.start()
@@ -260,7 +266,8 @@ def test_200_downloads_and_1000_metered_calls_without_error_or_leak(
     sampler.join()
     time.sleep(SETTLE_SECONDS)
     after = rss_kib(pid)
-    peak[0] = max(peak[0], after)
+    peak = max(rss for _, rss in [*samples, (0.0, after)])
+    first_half_peak = max(rss for moment, rss in samples if moment < LOAD_SECONDS / 2)
 
     assert "error" not in outcome, outcome.get("error")
     assert calls.paid == CALLS, f"{calls.paid} of {CALLS} calls in {CALLS_LIMIT_SECONDS:.0f} s"
@@ -277,12 +284,14 @@ def test_200_downloads_and_1000_metered_calls_without_error_or_leak(
         TITLE,
         ["downloads (200 workers)", "downloads/s", "MB/s served", "metered calls",
          "calls/s", "errors", "GETs resent (keep-alive closed)",
-         "gateway RSS after warm-up / peak / after", "growth"],
+         "gateway RSS after warm-up / 1st-half peak / peak / after",
+         "growth since warm-up", "growth since 1st half"],
         [[f"{loaded.count:,} in {load_seconds:.0f} s", f"{loaded.count / load_seconds:.1f}",
           f"{loaded.bytes / load_seconds / 1e6:.1f}",
           f"{CALLS:,} in {call_seconds:.0f} s ({calls_with_downloads} beside the downloads)",
           f"{CALLS / call_seconds:.1f}", 0, len(loaded.retried),
-          f"{mib(before)} / {mib(peak[0])} / {mib(after)}", mib(growth)]],
+          f"{mib(before)} / {mib(first_half_peak)} / {mib(peak)} / {mib(after)}",
+          mib(growth), mib(after - first_half_peak)]],
         notes=(f"{DOWNLOAD_WORKERS} asyncio workers (httpx, one signed-in session) download "
                f"one encrypted {ASSET_SIZE // 1024} KiB asset in a loop for "
                f"{LOAD_SECONDS:.0f} s, each body checked by sha256 and found in the download "
@@ -294,7 +303,10 @@ def test_200_downloads_and_1000_metered_calls_without_error_or_leak(
                "a connection idle for 5 s, and a starved client reads late). RSS is the "
                "gateway process's VmRSS after a warm-up round "
                f"({DOWNLOAD_WORKERS} downloads, {CALLER_THREADS * WARM_UP_CALLS} calls), "
-               f"sampled every 0.25 s during the load, and {SETTLE_SECONDS:.0f} s after it. "
+               f"sampled every 0.25 s during the load, and {SETTLE_SECONDS:.0f} s after it; "
+               "a leak is judged by the growth after the highest RSS of the load's first "
+               "half (the allocator's plateau is reached early and stays). "
                "Client, gateway, Kubo and ganache share the machine's cores."),
     )
-    assert growth < MAX_GROWTH_KIB, f"gateway RSS grew by {mib(growth)}"
+    assert after - first_half_peak < MAX_LATE_GROWTH_KIB, (
+        f"gateway RSS grew by {mib(after - first_half_peak)} after the first half of the load")

@@ -41,12 +41,10 @@ class MarketAccount:
         return int(self.web3.eth.get_block("latest")["timestamp"])
 
     def _ensure_allowance(self, token: str, amount: int) -> None:
-        sender = self._sender()
         erc20 = self.web3.eth.contract(address=Web3.to_checksum_address(token),
                                        abi=load_abi(TOKEN_ABI))
-        if erc20.functions.allowance(sender.address, self.address).call() < amount:
-            sender.send(erc20.functions.approve(self.address, amount),
-                        "approving the market for the payment")
+        self._sender().approve_if_short(erc20, self.address, amount,
+                                        "approving the market for the payment")
 
     def _send(self, function: ContractFunction, what: str) -> SentTransaction:
         return self._sender().send(function, what)

@@ -173,14 +173,8 @@ class Exchange:
 
     def _ensure_allowance(self, token: str, amount: int) -> SentTransaction | None:
         assert self.sender is not None
-        contract = self.token_contract(token)
-        with self._rpc():
-            allowance = contract.functions.allowance(self.sender.address,
-                                                     self.registry.address).call()
-        if allowance >= amount:
-            return None
-        return self._send(contract.functions.approve(self.registry.address, amount),
-                          f"approving {self.token(token).symbol}")
+        return self.sender.approve_if_short(self.token_contract(token), self.registry.address,
+                                            amount, f"approving {self.token(token).symbol}")
 
     # ---- reads ---------------------------------------------------------------------------
     def asset_count(self) -> int:

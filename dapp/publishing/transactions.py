@@ -17,6 +17,7 @@ from eth_utils.abi import collapse_if_tuple
 from hexbytes import HexBytes
 from requests.exceptions import RequestException
 from web3 import Web3
+from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted
 from web3.types import TxReceipt
@@ -209,6 +210,16 @@ class TransactionSender:
                 raise self._explain_failure(request, receipt, what)
             self._wait_confirmations(int(receipt["blockNumber"]))
         return SentTransaction(HexBytes(tx_hash).to_0x_hex(), receipt)
+
+    def approve_if_short(self, token: Contract, spender: str, amount: int, what: str
+                         ) -> SentTransaction | None:
+        """`approve(spender, amount)` on the ERC-20 `token`, unless this account's allowance
+        already covers `amount`; the approval sent, if one was."""
+        with chain_errors(self._rpc_url):
+            allowance = int(token.functions.allowance(self.address, spender).call())
+        if allowance >= amount:
+            return None
+        return self.send(token.functions.approve(spender, amount), what)
 
     @property
     def _rpc_url(self) -> str:

@@ -100,9 +100,7 @@ def _register(settings: Settings, account: LocalAccount, market: MarketReader
     if not state.registered:
         stake, token = market.min_provider_stake(), market.stake_token()
         erc20 = market.web3.eth.contract(address=token, abi=load_abi("TestToken"))
-        if erc20.functions.allowance(account.address, market.address).call() < stake:
-            sender.send(erc20.functions.approve(market.address, stake),
-                        "approve the provider stake")
+        sender.approve_if_short(erc20, market.address, stake, "approve the provider stake")
         sender.send(market.contract.functions.registerProvider(
             endpoint, token, settings.invoke_price, stake), "registerProvider")
         log.info("registered %s as compute provider at %s (stake %d, price %d)",

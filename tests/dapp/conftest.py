@@ -23,6 +23,8 @@ from sqlalchemy import Engine, MetaData, create_engine, select
 from web3 import Web3
 from web3.contract import Contract
 
+from dapp.chain.contracts import bind
+from dapp.chain.deployments import load_deployment
 from dapp.config import Settings
 from dapp.devstack.chain import anvil_process, ganache_process, start_chain
 from dapp.devstack.kubo import KuboPorts, start_kubo
@@ -171,6 +173,18 @@ class DeployedToken:
 
 def dev_web3(rpc_url: str) -> Web3:
     return Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+
+
+def fund_account(chain: Chain, deployments_file: Path, account: str, ddt: int) -> None:
+    """1 ETH and `ddt` base units of the deployed TestToken for a fresh key, from dev
+    account 0 (the token's `mint` is open on the dev deployment)."""
+    web3 = dev_web3(chain.rpc_url)
+    funder = web3.eth.accounts[0]
+    web3.eth.wait_for_transaction_receipt(web3.eth.send_transaction(
+        {"from": funder, "to": account, "value": 10**18}))
+    token = bind(web3, load_deployment(deployments_file, CHAIN_ID), "TestToken")
+    web3.eth.wait_for_transaction_receipt(
+        token.functions.mint(account, ddt).transact({"from": funder, "gas": 200_000}))
 
 
 def deploy_toolchain(web3: Web3) -> DeployedToken:

@@ -16,12 +16,9 @@ import httpx
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from web3 import Web3
 
 from dapp.chain.accounts import Keystore
-from dapp.chain.contracts import bind
-from dapp.chain.deployments import load_deployment
-from tests.dapp.conftest import CHAIN_ID, Chain, Kubo, run_cli
+from tests.dapp.conftest import Chain, Kubo, fund_account, run_cli
 from tests.dapp.test_gateway_content import session
 from tests.dapp.test_gateway_invoke import Stack, publish_scaler, start_provider_stack
 
@@ -90,23 +87,12 @@ class Buyer:
         return self.data_dir / "signed-vouchers.json"
 
 
-def fund(chain: Chain, deployments_file: Path, account: str, ddt: int) -> None:
-    """1 ETH and `ddt` of the test token, from dev account 0."""
-    web3 = Web3(Web3.HTTPProvider(chain.rpc_url, request_kwargs={"timeout": 30}))
-    funder = web3.eth.accounts[0]
-    web3.eth.wait_for_transaction_receipt(web3.eth.send_transaction(
-        {"from": funder, "to": account, "value": 10**18}))
-    token = bind(web3, load_deployment(deployments_file, CHAIN_ID), "TestToken")
-    web3.eth.wait_for_transaction_receipt(
-        token.functions.mint(account, ddt).transact({"from": funder, "gas": 200_000}))
-
-
 @pytest.fixture(scope="module")
 def buyer(chain: Chain, kubo: Kubo, deployments_file: Path,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Buyer]:
     provider, account = Account.create(), Account.create()
-    fund(chain, deployments_file, provider.address, 1000 * DDT)
-    fund(chain, deployments_file, account.address, 100 * DDT)
+    fund_account(chain, deployments_file, provider.address, 1000 * DDT)
+    fund_account(chain, deployments_file, account.address, 100 * DDT)
     stack = start_provider_stack(
         chain, kubo, deployments_file, tmp_path_factory.mktemp("cli-invoke-provider"),
         provider=provider, invoke_price=PRICE, rate_limit_per_minute=100_000,

@@ -19,20 +19,19 @@ from eth_account import Account
 from web3.contract import Contract
 
 from dapp.chain.accounts import Keystore
-from tests.dapp.conftest import make_settings, run_cli
-from tests.dapp.test_cli_invoke import fund
+from tests.dapp.conftest import fund_account, run_cli
 from tests.dapp.test_compute_jobs import (  # noqa: F401 (fixtures)
     BUYER,
     EXPECTED,
     STRANGER,
     SUM_COLUMN,
     Stack,
+    compute_provider_settings,
     dataset_id,
     gateway,
     publish_algorithm,
     stack,
 )
-from tests.dapp.test_compute_jobs import PASSWORD as PROVIDER_PASSWORD
 
 PASSWORD = "cli-jobs"
 CHALLENGE_WINDOW = 24 * 3600  # scripts/deploy_modules.py COMPUTE_PARAMS
@@ -46,14 +45,9 @@ def provider_settings(chain, kubo, deployments_file, tmp_path_factory):  # type:
     """test_compute_jobs' provider gateway, acting for a fresh account: this module's jobs
     (one left in its challenge window) stay out of that suite's provider."""
     provider = Account.create()
-    fund(chain, deployments_file, provider.address, 1000 * 10**18)
-    base = tmp_path_factory.mktemp("cli-jobs-provider")
-    Keystore(base / "keystore").import_key("provider", provider.key.hex(), PROVIDER_PASSWORD)
-    return make_settings(base, chain, kubo, deployments_file=deployments_file,
-                         provider_account="provider", keystore_password=PROVIDER_PASSWORD,
-                         rate_limit_per_minute=10_000, compute_poll_seconds=0.3,
-                         compute_cpu_seconds=3, compute_memory_mb=256,
-                         compute_wall_seconds=20)
+    fund_account(chain, deployments_file, provider.address, 1000 * 10**18)
+    return compute_provider_settings(tmp_path_factory.mktemp("cli-jobs-provider"), chain,
+                                     kubo, deployments_file, provider)
 
 
 @pytest.fixture(scope="module")

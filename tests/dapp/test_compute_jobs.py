@@ -19,19 +19,21 @@ from pathlib import Path
 
 import httpx
 import pytest
+from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 
 from dapp.chain.accounts import Keystore
 from dapp.chain.contracts import load_abi
+from dapp.config import Settings
 from dapp.crypto.sealing import seal_key
 from dapp.crypto.segments import DEFAULT_SEGMENT_SIZE, encrypt_stream, generate_content_key
 from dapp.ipfs.cid import cid_to_chain
 from dapp.ipfs.client import IpfsClient
 from dapp.metadata import CIPHER_DDX1, AssetMetadata, ContentInfo, FileEntry, SealedKey
 from dapp.packing import iter_packed, plan_pack
-from tests.dapp.conftest import Gateway, Kubo, make_settings, start_gateway
+from tests.dapp.conftest import Chain, Gateway, Kubo, make_settings, start_gateway
 from tests.dapp.test_gateway_content import assert_problem, dev_account, session
 
 PUBLISHER = dev_account(4)
@@ -156,15 +158,22 @@ def download(stack: Stack, job_id: int, headers: dict[str, str]) -> httpx.Respon
 
 
 # --- fixtures ---------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def provider_settings(chain, kubo, deployments_file, tmp_path_factory):  # type: ignore[no-untyped-def]
-    base = tmp_path_factory.mktemp("gateway-compute")
-    Keystore(base / "keystore").import_key("provider", PROVIDER.key.hex(), PASSWORD)
+def compute_provider_settings(base: Path, chain: Chain, kubo: Kubo, deployments_file: Path,
+                              provider: LocalAccount) -> Settings:
+    """A provider gateway over `base` acting as `provider` (imported into its keystore), with
+    the tight sandbox limits these suites test against."""
+    Keystore(base / "keystore").import_key("provider", provider.key.hex(), PASSWORD)
     return make_settings(base, chain, kubo, deployments_file=deployments_file,
                          provider_account="provider", keystore_password=PASSWORD,
                          rate_limit_per_minute=10_000, compute_poll_seconds=0.3,
                          compute_cpu_seconds=3, compute_memory_mb=256,
                          compute_wall_seconds=20)
+
+
+@pytest.fixture(scope="module")
+def provider_settings(chain, kubo, deployments_file, tmp_path_factory):  # type: ignore[no-untyped-def]
+    return compute_provider_settings(tmp_path_factory.mktemp("gateway-compute"), chain, kubo,
+                                     deployments_file, PROVIDER)
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,14 @@ from dapp.ipfs.client import IpfsClient
 from dapp.metadata import CIPHER_DDX1, AssetMetadata, ContentInfo, FileEntry, SealedKey
 from dapp.packing import iter_packed, plan_pack
 from dapp.store.db import make_engine
-from tests.dapp.conftest import REPO_ROOT, Gateway, Kubo, make_settings, start_gateway
+from tests.dapp.conftest import (
+    REPO_ROOT,
+    Gateway,
+    Kubo,
+    fund_account,
+    make_settings,
+    start_gateway,
+)
 from tests.dapp.test_gateway_content import assert_problem, dev_account, session
 
 PROVIDER = dev_account(8)
@@ -535,9 +542,7 @@ def test_a_free_provider_asks_a_signed_in_licensee_instead_of_a_voucher(
     are) takes no voucher: the caller signs in instead, and the COMPUTE license is checked on
     that account — the model's owner is still paid through its offers."""
     free = Account.create()
-    stack.web3.eth.wait_for_transaction_receipt(stack.web3.eth.send_transaction(
-        {"from": stack.web3.eth.accounts[0], "to": free.address, "value": 10**18}))
-    stack.transact(stack.token.functions.mint(free.address, 1000 * 10**18), BUYER.address)
+    fund_account(chain, deployments_file, free.address, 1000 * 10**18)
     served = start_provider_stack(chain, kubo, deployments_file, tmp_path, provider=free,
                                   invoke_price=0, rate_limit_per_minute=100_000)
     gateway = served.gateway  # the models it serves are sealed to this one

@@ -1,4 +1,4 @@
-"""What a buyer's market clients share: the ComputeMarket of a deployment, uncached reads,
+"""What a buyer's market clients share: the ComputeMarket of a deployment, fresh reads,
 and sends signed locally by the buyer's `TransactionSender` that approve the market first
 when the allowance is short."""
 
@@ -30,7 +30,7 @@ class MarketAccount:
                  sender: TransactionSender | None = None) -> None:
         self.web3 = web3
         self.market: Contract = bind(web3, deployment, MARKET)
-        self.reader = MarketReader(web3, self.market.address, channel_ttl=0.0)
+        self.reader = MarketReader(web3, self.market.address)  # every read asks fresh=True
         self.sender = sender
 
     @property

@@ -32,7 +32,7 @@ from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
 from dapp.chain.eip712 import permit_typed_data
-from dapp.gateway.metered.signing import sign_voucher as voucher
+from dapp.market.vouchers import sign_voucher as voucher
 
 DAY = 24 * 3600
 PRICE = 10 * 10**18

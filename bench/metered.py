@@ -36,8 +36,8 @@ from bench.common import ms, percentile, section
 from bench.stack import PERPETUAL, BenchStack, emit, running_stack
 from dapp.chain.accounts import dev_account
 from dapp.gateway.licenses import Scope
-from dapp.gateway.metered.provider import DEV_PROVIDER_INDEX, market_reader
-from dapp.gateway.metered.signing import ACCEPTED_HEADER, VOUCHER_HEADER, sign_voucher
+from dapp.market.provider import DEV_PROVIDER_INDEX, market_reader
+from dapp.market.vouchers import ACCEPTED_HEADER, VOUCHER_HEADER, sign_voucher
 
 PRICE = 10**15  # 0.001 DDT per call
 MODEL_PY = """\

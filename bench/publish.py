@@ -22,7 +22,7 @@ from typing import cast
 from bench.common import mb_per_second, peak_rss_kib
 from bench.stack import emit, write_random_file
 from dapp.devstack.kubo import KuboPorts, start_kubo
-from dapp.devstack.process import free_port
+from dapp.ports import free_port
 
 
 def child(mode: str, api_url: str, path: Path) -> None:

@@ -27,15 +27,16 @@ from web3 import Web3
 from bench.common import render_table, report
 from dapp.chain.accounts import dev_account
 from dapp.chain.client import connect
+from dapp.chain.transactions import TransactionSender
 from dapp.client.gateway import GatewayClient
 from dapp.config import Settings
-from dapp.devstack.process import ManagedProcess, free_port
+from dapp.devstack.process import ManagedProcess
 from dapp.devstack.up import Stack, local_stack_settings
 from dapp.gateway.keys import load_or_create_gateway_keypair
 from dapp.ipfs.client import IpfsClient
+from dapp.ports import free_port
 from dapp.publishing.exchange import Exchange, OfferTerms
 from dapp.publishing.pipeline import ContentRequest, PublishPipeline, PublishResult
-from dapp.publishing.transactions import TransactionSender
 
 PUBLISHER, BUYER = 1, 2
 DAY = 24 * 3600

@@ -3,6 +3,8 @@ to one line and an exit code once; nothing else formats errors for people."""
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DappError(Exception):
     """Base of every error the core raises on purpose."""
@@ -14,10 +16,17 @@ class DappError(Exception):
     #: process exit code the CLI ends with
     exit_code: int = 1
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None,
+                 details: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        #: what to do next, in words any client can act on (the CLI may say it in its flags)
         self.hint = hint
+        #: machine-readable facts about the failure (problem+json members, `--json` fields)
+        self.details: dict[str, Any] = details or {}
+        #: HTTP headers the answer must carry (Retry-After, Content-Range)
+        self.headers: dict[str, str] = headers or {}
 
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import requests
-from requests.exceptions import RequestException
 from web3 import HTTPProvider, Web3
 from web3.providers.rpc.utils import REQUEST_RETRY_ALLOWLIST, ExceptionRetryConfiguration
 
-from dapp.errors import ChainUnavailable
+from dapp.chain.transactions import chain_errors
 
 
 @dataclass(frozen=True)
@@ -35,10 +34,5 @@ def connect(rpc_url: str, timeout_seconds: float = 10.0) -> Web3:
 
 
 def chain_status(web3: Web3) -> ChainStatus:
-    try:
+    with chain_errors(web3, "asking which chain and block"):
         return ChainStatus(chain_id=web3.eth.chain_id, latest_block=web3.eth.block_number)
-    except (RequestException, OSError) as error:
-        raise ChainUnavailable(
-            f"chain RPC at {web3.provider.endpoint_uri} is unreachable",  # type: ignore[attr-defined]
-            hint="is the dev chain running? `make up` starts one",
-        ) from error

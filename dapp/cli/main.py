@@ -8,6 +8,7 @@ import warnings
 import typer
 
 from dapp.cli import accounts, assets, channels, download, jobs, money, offers, publish
+from dapp.cli.hints import cli_message
 from dapp.cli.output import error_line, errors
 from dapp.config import load_settings
 from dapp.errors import DappError
@@ -66,7 +67,7 @@ def cli() -> None:
     try:
         app()
     except DappError as error:
-        error_line(str(error))
+        error_line(cli_message(error))
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         error_line("interrupted")

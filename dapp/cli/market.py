@@ -11,9 +11,10 @@ from typing import TypeVar
 import typer
 
 from dapp.cli.session import signing
-from dapp.client.market import MarketAccount, market_error_decoder
+from dapp.client.market import MarketAccount
 from dapp.client.metered import ProviderTerms
 from dapp.errors import InvalidInput
+from dapp.market.reader import market_error_decoder
 from dapp.publishing.exchange import Exchange
 
 GatewayOption = typer.Option(None, "--gateway", help="gateway URL (default: settings)")

@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from dapp.chain.constants import MAX_UINT96
 from dapp.cli.output import JsonOption, console, emit_json
 from dapp.cli.session import (
     AccountOption,
@@ -20,7 +21,6 @@ from dapp.publishing.exchange import Exchange, OfferTerms
 from dapp.publishing.gateways import gateway_keys
 from dapp.publishing.pipeline import ContentRequest, PublishPipeline, PublishResult
 from dapp.publishing.units import (
-    MAX_UINT96,
     format_amount,
     format_duration,
     parse_amount,

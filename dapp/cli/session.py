@@ -13,13 +13,13 @@ from eth_account.signers.local import LocalAccount
 
 from dapp.chain.accounts import Keystore, KeystoreEntry
 from dapp.chain.client import connect
+from dapp.chain.transactions import ErrorDecoder, TransactionSender
 from dapp.cli.accounts import password_for
 from dapp.cli.progress import Progress
 from dapp.config import Settings
 from dapp.errors import InvalidInput
 from dapp.ipfs.client import IpfsClient
 from dapp.publishing.exchange import Exchange
-from dapp.publishing.transactions import ErrorDecoder, TransactionSender
 
 ACCOUNT_HELP = "keystore account (name or address); default DAPP_ACCOUNT or the only one"
 CONFIRMATIONS_HELP = "blocks to wait for after the transaction is mined (default "\

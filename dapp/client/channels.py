@@ -6,12 +6,11 @@ from __future__ import annotations
 from web3 import Web3
 from web3.logs import DISCARD
 
+from dapp.chain.constants import MAX_UINT96
+from dapp.chain.transactions import SentTransaction
 from dapp.client.market import MarketAccount
 from dapp.errors import InvalidInput, NotFound
-from dapp.gateway.metered.market import ChannelState
-from dapp.publishing.transactions import SentTransaction
-
-MAX_UINT96 = 2**96 - 1
+from dapp.market.reader import ChannelState
 
 
 class BuyerChannels(MarketAccount):

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from web3 import Web3
 from web3.logs import DISCARD
 
+from dapp.chain.constants import JobStatus
+from dapp.chain.transactions import SentTransaction
 from dapp.client.market import MarketAccount
 from dapp.errors import NotFound
-from dapp.publishing.transactions import SentTransaction
 
 #: IComputeMarket.JobStatus, in order
-STATUSES = ("none", "open", "submitted", "disputed", "finalized", "refunded")
 ZERO_HASH = b"\x00" * 32
 
 
@@ -51,7 +51,8 @@ class BuyerJobs(MarketAccount):
          challenge_end, dataset_id, result_hash) = self.market.functions.getJob(job_id).call()
         if int(status) == 0:
             raise NotFound(f"job {job_id} does not exist on market {self.address}")
-        return JobState(job_id, str(buyer), str(provider), int(dataset_id), STATUSES[status],
+        return JobState(job_id, str(buyer), str(provider), int(dataset_id),
+                        JobStatus.label_of(status),
                         str(token), int(provider_fee), int(data_fee), int(collateral),
                         int(deadline), int(challenge_end),
                         None if bytes(result_hash) == ZERO_HASH else

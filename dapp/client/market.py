@@ -10,17 +10,12 @@ from web3.contract.contract import ContractFunction
 
 from dapp.chain.contracts import bind, load_abi
 from dapp.chain.deployments import Deployment
+from dapp.chain.transactions import SentTransaction, TransactionSender
 from dapp.errors import InvalidInput
-from dapp.gateway.metered.market import MarketReader
-from dapp.publishing.transactions import ErrorDecoder, SentTransaction, TransactionSender
+from dapp.market.reader import MarketReader
 
 MARKET = "ComputeMarket"
 TOKEN_ABI = "TestToken"  # any ERC-20: approve / allowance / symbol / decimals
-
-
-def market_error_decoder() -> ErrorDecoder:
-    """Names the market's and the token's custom errors in a revert."""
-    return ErrorDecoder([load_abi(MARKET), load_abi(TOKEN_ABI)])
 
 
 class MarketAccount:

@@ -24,7 +24,7 @@ from eth_account.signers.local import LocalAccount
 
 from dapp.client.gateway import GatewayClient, raise_for_problem
 from dapp.errors import DappError, InvalidInput, PaymentRequired
-from dapp.gateway.metered.signing import ACCEPTED_HEADER, VOUCHER_HEADER, sign_voucher
+from dapp.market.vouchers import ACCEPTED_HEADER, VOUCHER_HEADER, sign_voucher
 
 
 @dataclass(frozen=True)

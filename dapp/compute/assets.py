@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dapp.chain.constants import AssetKind
 from dapp.crypto.sealing import GatewayKeyPair, open_sealed_key
 from dapp.crypto.segments import decrypt_stream
 from dapp.errors import DappError
 from dapp.ipfs.cid import cid_from_chain
 from dapp.ipfs.client import IpfsClient
 from dapp.metadata import AssetMetadata
-
-KIND_NAMES = ("dataset", "model", "algorithm")
 
 
 class AssetUnusable(DappError):
@@ -56,7 +55,7 @@ class AssetFetcher:
 
     def fetch(self, asset_id: int, into: Path) -> FetchedAsset:
         """The asset's latest version under `into` (a new folder)."""
-        kind = KIND_NAMES[int(self.registry.functions.assetInfo(asset_id).call()[0])]
+        kind = AssetKind.label_of(int(self.registry.functions.assetInfo(asset_id).call()[0]))
         (content, metadata_cid, _published) = self.registry.functions.latestVersion(
             asset_id).call()
         content_cid = cid_from_chain(bytes(content[0]), int(content[1]))

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from dapp.compute.market import NewJob
+from dapp.market.reader import NewJob
 from dapp.store.models.provider_jobs import ProviderCursor, ProviderJob
 
 QUEUED = "queued"

@@ -22,27 +22,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from eth_account.signers.local import LocalAccount
-
+from dapp.chain.constants import JobStatus
 from dapp.chain.contracts import load_abi
+from dapp.chain.transactions import ConfirmationTimeout, TransactionReverted
 from dapp.compute import jobs as states
 from dapp.compute.assets import AssetFetcher, entry_point
 from dapp.compute.executor import ExecutionOutcome, ExecutionRequest, Executor
 from dapp.compute.jobs import JobRecord, JobStore
-from dapp.compute.market import ChainJobStatus, MarketReader
-from dapp.compute.provider import ensure_job_stake
 from dapp.compute.results import publish_result
 from dapp.compute.sandbox import SandboxLimits
 from dapp.crypto.sealing import GatewayKeyPair
 from dapp.errors import DappError, ServiceUnavailable
 from dapp.ipfs.cid import cid_to_chain
 from dapp.ipfs.client import IpfsClient
-from dapp.publishing.transactions import (
-    ConfirmationTimeout,
-    ErrorDecoder,
-    TransactionReverted,
-    TransactionSender,
-)
+from dapp.market.provider import ProviderAccount
 
 log = logging.getLogger("dapp.compute.worker")
 
@@ -61,23 +54,24 @@ class WorkerConfig:
 
 
 class JobWorker:
-    def __init__(self, config: WorkerConfig, reader: MarketReader, account: LocalAccount,
+    def __init__(self, config: WorkerConfig, provider: ProviderAccount,
                  store: JobStore, ipfs: IpfsClient, keypair: GatewayKeyPair,
                  executor: Executor, register: Callable[[], object],
                  observe: Observer | None = None,
                  stop_event: threading.Event | None = None) -> None:
         self.config = config
-        self.reader = reader
+        self.account = provider
+        self.reader = provider.market
+        self.sender = provider.sender  # the account's one serialized sender (dapp.market)
         self.store = store
         self.ipfs = ipfs
         self.keypair = keypair
         self.executor = executor
         self.register = register  # registers the provider on chain (idempotent)
         self.observe = observe or (lambda outcome, seconds: None)
-        decoder = ErrorDecoder([load_abi("ComputeMarket"), load_abi("AssetRegistry"),
-                                load_abi("TestToken")])
-        self.sender = TransactionSender(reader.web3, account, decoder)
-        self.fetcher = AssetFetcher(reader.registry, ipfs, keypair, config.metadata_max_bytes)
+        registry = self.reader.web3.eth.contract(address=self.reader.registry_address(),
+                                                 abi=load_abi("AssetRegistry"))
+        self.fetcher = AssetFetcher(registry, ipfs, keypair, config.metadata_max_bytes)
         self.registered = False
         self._stop = stop_event or threading.Event()
         self._thread: threading.Thread | None = None
@@ -115,7 +109,7 @@ class JobWorker:
     def run_once(self) -> None:
         if not self.registered:
             self.register()
-            stake = ensure_job_stake(self.sender, self.reader.market)
+            stake = self.account.ensure_job_stake()
             self.registered = True
             log.info("provider %s takes jobs (stake %d)", self.provider, stake)
         self.scan()
@@ -149,10 +143,10 @@ class JobWorker:
         if job.state == states.FAILED:
             self._decline(job, chain.status)
             return
-        if chain.status == ChainJobStatus.SUBMITTED and job.state == states.COMPUTED:
+        if chain.status == JobStatus.SUBMITTED and job.state == states.COMPUTED:
             self.store.submitted(job.job_id, None)  # posted before a restart
             return
-        if chain.status != ChainJobStatus.OPEN:
+        if chain.status != JobStatus.OPEN:
             self.store.closed(job.job_id, f"settled on chain as {chain.status.name.lower()}")
             return
         _, now = self.reader.head()
@@ -216,11 +210,11 @@ class JobWorker:
             self.observe("failed", seconds)
             refreshed = self.store.get(job.job_id)
             if refreshed is not None:
-                self._decline(refreshed, ChainJobStatus.OPEN)
+                self._decline(refreshed, JobStatus.OPEN)
 
     def _submit(self, job: JobRecord) -> None:
         assert job.result_cid is not None and job.result_hash is not None
-        call = self.reader.market.functions.submitResult(
+        call = self.reader.contract.functions.submitResult(
             job.job_id, cid_to_chain(job.result_cid), bytes.fromhex(job.result_hash[2:]))
         try:
             sent = self.sender.send(call, f"submit the result of job {job.job_id}")
@@ -233,12 +227,12 @@ class JobWorker:
         self.observe("submitted", job.seconds)
         log.info("job %d: result posted in %s", job.job_id, sent.tx_hash)
 
-    def _decline(self, job: JobRecord, status: ChainJobStatus) -> None:
-        if status != ChainJobStatus.OPEN:  # refunded (or settled) already
+    def _decline(self, job: JobRecord, status: JobStatus) -> None:
+        if status != JobStatus.OPEN:  # refunded (or settled) already
             self.store.declined(job.job_id, None)
             return
         try:
-            sent = self.sender.send(self.reader.market.functions.declineJob(job.job_id),
+            sent = self.sender.send(self.reader.contract.functions.declineJob(job.job_id),
                                     f"decline job {job.job_id}")
         except ConfirmationTimeout:
             return
@@ -257,7 +251,7 @@ class JobWorker:
             self.store.expired(job.job_id, "deadline passed before the result was posted")
         elif error.error_name == "WrongJobStatus":
             chain = self.reader.job(job.job_id)
-            if chain is not None and chain.status == ChainJobStatus.SUBMITTED:
+            if chain is not None and chain.status == JobStatus.SUBMITTED:
                 self.store.submitted(job.job_id, None)
             else:
                 self.store.closed(job.job_id, f"could not post the result: {error.message}")

@@ -1,31 +1,29 @@
 """Compute inside a gateway process: boots the job worker when `provider_account` is set, and
 gives the job routes what they read (the market on chain and the local job store).
 
-Booting waits, in the worker's thread, for what the worker needs: the keystore account
-unlocked with `keystore_password`, the chain and its ComputeMarket deployment, the schema. The
-gateway answers meanwhile; the job routes say 503 until the worker is up.
+Booting waits, in the worker's thread, for what the worker needs: the provider account (the
+gateway's one `ProviderAccount`: unlocked once, one serialized sender shared with the voucher
+redeemer), the chain and its ComputeMarket deployment, the schema. The gateway answers
+meanwhile; the job routes say 503 until the worker is up.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from dapp.chain.accounts import Keystore
-from dapp.chain.client import chain_status, connect
-from dapp.chain.deployments import load_deployment
 from dapp.compute.executor import Executor, LocalSandboxExecutor
 from dapp.compute.jobs import JobStore
-from dapp.compute.market import MarketReader
 from dapp.compute.runner import JobWorker, Observer, WorkerConfig
 from dapp.compute.sandbox import SandboxLimits
 from dapp.config import Settings
 from dapp.crypto.sealing import GatewayKeyPair
 from dapp.errors import DappError, ServiceUnavailable
-from dapp.gateway.metered.provider import ensure_provider_registered
 from dapp.ipfs.client import IpfsClient
+from dapp.market.provider import ProviderAccount
 from dapp.store.migrate import migrate
 
 log = logging.getLogger("dapp.compute")
@@ -55,8 +53,10 @@ def worker_config(settings: Settings) -> WorkerConfig:
 
 class ComputeService:
     def __init__(self, settings: Settings, engine: Engine, keypair: GatewayKeyPair,
+                 open_provider: Callable[[], ProviderAccount],
                  observe: Observer | None = None, executor: Executor | None = None) -> None:
         self.settings = settings
+        self.open_provider = open_provider
         self.engine = engine
         self.keypair = keypair
         self.observe = observe
@@ -106,20 +106,10 @@ class ComputeService:
 
     def _boot(self) -> JobWorker:
         settings = self.settings
-        assert settings.provider_account is not None
-        if settings.keystore_password is None:
-            raise ComputeUnavailable("provider_account is set but keystore_password is not",
-                                     hint="set DAPP_KEYSTORE_PASSWORD")
-        account = Keystore(settings.resolved_keystore_dir).unlock(
-            settings.provider_account, settings.keystore_password.get_secret_value())
-        web3 = connect(settings.chain_rpc_url, timeout_seconds=30.0)
-        deployment = load_deployment(settings.resolved_deployments_file,
-                                     chain_status(web3).chain_id)
-        reader = MarketReader(web3, deployment)
+        provider = self.open_provider()
         migrate(self.engine)
-        store = JobStore(self.engine, reader.address, account.address)
+        store = JobStore(self.engine, provider.market.address, provider.address)
         ipfs = IpfsClient(settings.ipfs_api_url, timeout_seconds=settings.ipfs_timeout_seconds)
-        return JobWorker(worker_config(settings), reader, account, store, ipfs, self.keypair,
-                         self.executor, lambda: ensure_provider_registered(settings,
-                                                                           account=account),
+        return JobWorker(worker_config(settings), provider, store, ipfs, self.keypair,
+                         self.executor, lambda: provider.ensure_registered(settings),
                          self.observe, stop_event=self._stop)

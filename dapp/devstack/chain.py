@@ -7,7 +7,8 @@ from pathlib import Path
 import httpx
 
 from dapp.config import DEV_MNEMONIC
-from dapp.devstack.process import NODE_BIN, REPO_ROOT, ManagedProcess, ensure_port_free
+from dapp.devstack.process import NODE_BIN, REPO_ROOT, ManagedProcess
+from dapp.ports import ensure_port_free
 
 DEV_ACCOUNTS = 10
 DEV_BALANCE_ETH = 10_000

@@ -9,12 +9,12 @@ from web3 import Web3
 
 from dapp.chain.accounts import dev_account
 from dapp.chain.client import connect
+from dapp.chain.transactions import TransactionSender
 from dapp.config import Settings
 from dapp.gateway.keys import load_or_create_gateway_keypair
 from dapp.ipfs.client import IpfsClient
 from dapp.publishing.exchange import Exchange, OfferTerms
 from dapp.publishing.pipeline import ContentRequest, PublishPipeline, PublishResult
-from dapp.publishing.transactions import TransactionSender
 
 PUBLISHER_INDEX = 1
 DAY = 24 * 3600

@@ -11,7 +11,8 @@ from typing import Any
 
 import httpx
 
-from dapp.devstack.process import TOOLS_BIN, ManagedProcess, ensure_port_free, require_executable
+from dapp.devstack.process import TOOLS_BIN, ManagedProcess, require_executable
+from dapp.ports import ensure_port_free
 
 KUBO_BINARY = TOOLS_BIN / "ipfs"
 

@@ -1,43 +1,21 @@
-"""Start, wait for and stop the local services' processes; check ports before starting."""
+"""Start, wait for and stop the local services' processes (their ports: `dapp.ports`)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dapp.errors import PortInUse, ServiceUnavailable, ToolMissing
+from dapp.errors import ServiceUnavailable, ToolMissing
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
 NODE_BIN = REPO_ROOT / "node_modules" / ".bin"
-
-
-def free_port() -> int:
-    """A port that was free a moment ago (for tests; the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def port_is_open(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex((host, port)) == 0
-
-
-def ensure_port_free(port: int, what: str, setting: str) -> None:
-    if port_is_open(port):
-        raise PortInUse(
-            f"port {port} for {what} is already taken",
-            hint=f"stop what uses it, or choose another port with {setting}=<port>",
-        )
 
 
 def require_executable(path: Path, how_to_get_it: str) -> Path:

@@ -25,8 +25,9 @@ from dapp.chain.deployments import read_all
 from dapp.config import Settings
 from dapp.devstack.chain import ganache_process, start_chain
 from dapp.devstack.kubo import KuboPorts, start_kubo
-from dapp.devstack.process import NODE_BIN, REPO_ROOT, ManagedProcess, ensure_port_free
+from dapp.devstack.process import NODE_BIN, REPO_ROOT, ManagedProcess
 from dapp.errors import ServiceUnavailable
+from dapp.ports import ensure_port_free
 
 SOLCX_DIR = REPO_ROOT / ".tools" / "solcx"
 DEPLOY_SCRIPT = "scripts/deploy.py"
@@ -139,7 +140,7 @@ class Stack:
         self.processes.append(indexer)
 
     def start_gateway(self) -> None:
-        from dapp.gateway.metered.provider import dev_provider_settings
+        from dapp.market.provider import dev_provider_settings
 
         s = dev_provider_settings(self.settings)  # dev account 3 as compute provider
         env = {**os.environ, **settings_env(s)}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uvicorn
 
 from dapp.config import load_settings
-from dapp.devstack.process import ensure_port_free
 from dapp.gateway.app import create_app
+from dapp.ports import ensure_port_free
 
 
 def main() -> None:

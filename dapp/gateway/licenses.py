@@ -23,13 +23,12 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any, Protocol
 
-from requests.exceptions import RequestException
 from web3 import Web3
 
-from dapp.errors import ChainUnavailable
+from dapp.chain.constants import Scope
+from dapp.chain.transactions import chain_errors
 
 MAX_TTL_SECONDS = 5.0
 
@@ -47,11 +46,6 @@ HAS_LICENSE_ABI = [
 
 LICENSE_EVENTS = frozenset({"LicensePurchased", "LicenseGranted", "LicenseGrantRevoked"})
 ASSET_EVENTS = frozenset({"AssetRetired"})
-
-
-class Scope(IntEnum):
-    DOWNLOAD = 0
-    COMPUTE = 1
 
 
 @dataclass(frozen=True)
@@ -129,12 +123,9 @@ class LicenseChecker:
                                                        scope)))
 
     def _call(self, function: str, asset_id: int, account: str, scope: Scope) -> Any:
-        try:
+        with chain_errors(self._oracle.w3, "asking for a license"):
             return getattr(self._oracle.functions, function)(
                 asset_id, Web3.to_checksum_address(account), int(scope)).call()
-        except (RequestException, OSError) as error:
-            raise ChainUnavailable("cannot ask the chain for the license",
-                                   hint="the chain RPC is unreachable") from error
 
     def invalidate(self, asset_id: int, account: str | None = None) -> None:
         wanted = None if account is None else account.lower()

@@ -75,13 +75,11 @@ async def _dapp_error(request: Request, error: Exception) -> JSONResponse:
         log.warning("%s %s: %s (%s)", request.method, request.url.path, error.code,
                     type(error.__cause__).__name__)
     extra: dict[str, Any] = {"hint": error.hint} if error.hint else {}
-    extra.update(getattr(error, "extra", {}) or {})
+    extra.update(error.details)
     title = error.code.replace("-", " ").capitalize()
-    headers = getattr(error, "headers", None)
     response = problem(error.http_status, error.code, title, error.message,
                        request.url.path, **extra)
-    if headers:
-        response.headers.update(headers)
+    response.headers.update(error.headers)
     return response
 
 

@@ -12,8 +12,8 @@ class RangeNotSatisfiable(DappError):
     http_status = 416
 
     def __init__(self, size: int, header: str) -> None:
-        super().__init__(f"range {header!r} is outside the content (size {size})")
-        self.headers = {"Content-Range": f"bytes */{size}"}
+        super().__init__(f"range {header!r} is outside the content (size {size})",
+                         headers={"Content-Range": f"bytes */{size}"})
 
 
 @dataclass(frozen=True)

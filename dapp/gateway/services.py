@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
@@ -14,6 +15,7 @@ from dapp.gateway.auth.nonces import NonceStore
 from dapp.gateway.auth.sessions import SessionSigner, load_or_create_secret
 from dapp.gateway.auth.siwe_login import SiwePolicy
 from dapp.ipfs.client import IpfsClient
+from dapp.market.provider import ProviderAccount
 from dapp.store.catalog import Catalog
 from dapp.store.db import make_engine
 from dapp.store.migrate import migrate
@@ -29,6 +31,8 @@ class Services:
     sessions: SessionSigner
     _chain_id: int | None = field(default=None, init=False)
     _catalog: Catalog | None = field(default=None, init=False)
+    _provider: ProviderAccount | None = field(default=None, init=False)
+    _provider_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -57,6 +61,15 @@ class Services:
             migrate(self.engine)
             self._catalog = Catalog(self.engine)
         return self._catalog
+
+    def provider_account(self) -> ProviderAccount:
+        """The gateway's provider account, unlocked once and shared by the job worker, the
+        voucher redeemer and registration (NotAProvider when none is configured; the chain
+        or deployment errors until they are there, retried by the callers)."""
+        with self._provider_lock:
+            if self._provider is None:
+                self._provider = ProviderAccount.open(self.settings, self.web3)
+            return self._provider
 
     @property
     def gateway_origin(self) -> str:

@@ -10,6 +10,9 @@ Channel ids only mean something in one ComputeMarket on one chain, so the ledger
 the first market it serves (`bind`): a database kept across a chain reset or a redeployment is
 refused with a clear error, its vouchers left as they are, instead of being mixed up with the
 new market's channels.
+
+The ledger's tables are the store's (`dapp.store.models.vouchers`), made by its migrations,
+which the ledger runs on first use.
 """
 
 from __future__ import annotations
@@ -17,56 +20,20 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    case,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Engine, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dapp.errors import ServiceUnavailable
+from dapp.store.migrate import migrate
+from dapp.store.models import ChannelVoucher, VoucherLedgerScope
+from dapp.store.types import encode_uint256
 
-AMOUNT_DIGITS = 78  # enough for any uint256
-
-
-def encode_amount(amount: int) -> str:
-    """uint256 as a zero-padded decimal string: exact on every backend (SQLite has no
-    256-bit numbers), and string order equals numeric order, so SQL can compare them."""
-    if not 0 <= amount < 2**256:
-        raise ValueError(f"amount {amount} is not a uint256")
-    return str(amount).zfill(AMOUNT_DIGITS)
-
-
-metadata = MetaData()
-channel_vouchers = Table(
-    "channel_vouchers",
-    metadata,
-    Column("channel_id", String(80), primary_key=True),
-    Column("cumulative_amount", String(AMOUNT_DIGITS), nullable=False),
-    Column("signature", String(300), nullable=False),
-    Column("redeemed_amount", String(AMOUNT_DIGITS), nullable=False),
-    Column("first_unredeemed_at", BigInteger, nullable=True),
-    Column("updated_at", BigInteger, nullable=False),
-    Column("redeem_tx", String(80), nullable=True),
-)
-
-
-ledger_scope = Table(
-    "voucher_ledger_scope",
-    metadata,
-    Column("id", Integer, primary_key=True),  # always 1: one market per ledger
-    Column("chain_id", BigInteger, nullable=False),
-    Column("market", String(42), nullable=False),
-)
+# The amounts are `Uint256` columns: zero-padded decimal strings, exact on every backend (SQLite
+# has no 256-bit numbers), and string order equals numeric order, so SQL compares them. They
+# are encoded up front (`encode_uint256`), so an amount that is no uint256 fails with
+# ValueError before anything is written.
+channel_vouchers = ChannelVoucher.__table__
+ledger_scope = VoucherLedgerScope.__table__
 
 
 class LedgerOfAnotherMarket(ServiceUnavailable):
@@ -92,8 +59,10 @@ class VoucherLedger:
         self._schema_ready = False
 
     def _ensure_schema(self) -> None:
+        # the store's migrations, on first use: a gateway starts (and answers 503) while the
+        # database is down
         if not self._schema_ready:
-            metadata.create_all(self._engine)
+            migrate(self._engine)
             self._schema_ready = True
 
     def bind(self, chain_id: int, market: str) -> None:
@@ -141,8 +110,8 @@ class VoucherLedger:
             return False
         self._ensure_schema()
         now = int(time.time())
-        amount = encode_amount(cumulative_amount)
-        ceiling = encode_amount(cumulative_amount - min_increment)
+        amount = encode_uint256(cumulative_amount)
+        ceiling = encode_uint256(cumulative_amount - min_increment)
         with self._engine.begin() as connection:
             raised = connection.execute(
                 update(channel_vouchers)
@@ -161,7 +130,7 @@ class VoucherLedger:
             with self._engine.begin() as connection:
                 connection.execute(insert(channel_vouchers).values(
                     channel_id=channel_id, cumulative_amount=amount, signature=signature,
-                    redeemed_amount=encode_amount(0), first_unredeemed_at=now, updated_at=now,
+                    redeemed_amount=encode_uint256(0), first_unredeemed_at=now, updated_at=now,
                 ))
             return True
         except IntegrityError:
@@ -196,7 +165,7 @@ class VoucherLedger:
         now = int(time.time())
         with self._engine.begin() as connection:
             for voucher in redeemed:
-                settled = encode_amount(voucher.cumulative_amount)
+                settled = encode_uint256(voucher.cumulative_amount)
                 connection.execute(
                     update(channel_vouchers)
                     .where(channel_vouchers.c.channel_id == voucher.channel_id)

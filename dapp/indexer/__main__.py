@@ -6,10 +6,10 @@ import argparse
 import logging
 import sys
 
+from dapp.chain.transactions import redact_url
 from dapp.config import load_settings
 from dapp.errors import DappError
 from dapp.indexer.runner import Runner
-from dapp.indexer.source import redact_url
 
 
 def main(argv: list[str] | None = None) -> int:

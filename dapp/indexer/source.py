@@ -3,42 +3,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
-from urllib.parse import urlparse
 
-import requests
 from web3 import Web3
 from web3.exceptions import BlockNotFound, Web3RPCError
 from web3.types import RPCEndpoint
 
 from dapp.chain.events import as_int, checksum_address, hex32
-from dapp.errors import ChainUnavailable
+from dapp.chain.transactions import chain_errors
 from dapp.indexer.ranges import RangeTooLarge, is_range_too_large
 
 ZERO_HASH = "0x" + "00" * 32
 
 
-def redact_url(url: str) -> str:
-    """scheme://host:port only: RPC URLs often carry an API key in the path or query."""
-    parsed = urlparse(url)
-    port = f":{parsed.port}" if parsed.port else ""
-    return f"{parsed.scheme}://{parsed.hostname}{port}"
-
-
 class ChainSource:
     def __init__(self, web3: Web3) -> None:
         self.web3 = web3
-        self._endpoint = redact_url(str(getattr(web3.provider, "endpoint_uri", "") or ""))
 
-    @contextmanager
-    def _unavailable(self, what: str) -> Iterator[None]:
-        try:
-            yield
-        except (requests.ConnectionError, ConnectionError, OSError) as error:
-            raise ChainUnavailable(f"chain RPC {self._endpoint} unreachable while {what}",
-                                   hint="is the chain running?") from error
+    def _unavailable(self, what: str) -> AbstractContextManager[None]:
+        return chain_errors(self.web3, what)
 
     def chain_id(self) -> int:
         with self._unavailable("asking the chain id"):

@@ -16,20 +16,20 @@ from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
 from dapp.chain.client import chain_status
+from dapp.chain.constants import AssetKind, Scope
 from dapp.chain.contracts import bind, load_abi
 from dapp.chain.deployments import Deployment, load_deployment
 from dapp.chain.eip712 import permit_typed_data
-from dapp.config import Settings
-from dapp.errors import InvalidInput, NotFound
-from dapp.ipfs.cid import cid_from_chain, cid_to_chain
-from dapp.publishing.transactions import (
+from dapp.chain.transactions import (
     ErrorDecoder,
     SentTransaction,
     TransactionSender,
     chain_errors,
     revert_data,
 )
-from dapp.publishing.units import KINDS, SCOPES
+from dapp.config import Settings
+from dapp.errors import InvalidInput, NotFound
+from dapp.ipfs.cid import cid_from_chain, cid_to_chain
 from dapp.store.catalog import OfferView
 
 REGISTRY = "AssetRegistry"
@@ -51,7 +51,7 @@ class OfferTerms:
     token: str
     price: int  # base units
     duration: int  # seconds, 0 = perpetual
-    scope: int  # index into SCOPES
+    scope: int  # IAssetRegistry.Scope
 
     def as_input(self) -> tuple[str, int, int, int]:
         return (Web3.to_checksum_address(self.token), self.price, self.duration, self.scope)
@@ -194,7 +194,8 @@ class Exchange:
             staked = functions.totalStaked(asset_id).call()
             offers = [self.offer(asset_id, offer_id) for offer_id in range(1, offer_count + 1)]
         return AssetView(
-            asset_id=asset_id, owner=str(owner), kind=KINDS[kind], retired=bool(retired),
+            asset_id=asset_id, owner=str(owner), kind=AssetKind.label_of(kind),
+            retired=bool(retired),
             curator_share_bps=int(share), version_count=int(version_count),
             content_cid=cid_from_chain(*content), metadata_cid=cid_from_chain(*metadata),
             published_at=int(published_at), total_staked=int(staked), offers=offers)
@@ -203,7 +204,7 @@ class Exchange:
         with self._rpc():
             token, price, duration, scope, active = \
                 self.registry.functions.offer(asset_id, offer_id).call()
-        return OfferView(offer_id, str(token), int(price), int(duration), SCOPES[scope],
+        return OfferView(offer_id, str(token), int(price), int(duration), Scope.label_of(scope),
                          bool(active))
 
     def payout_balance(self, account: str, token: str) -> int:

@@ -6,12 +6,10 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from dapp.chain.constants import AssetKind, Scope
 from dapp.errors import InvalidInput
 
-KINDS = ("dataset", "model", "algorithm")  # IAssetRegistry.Kind order
-SCOPES = ("download", "compute")  # IAssetRegistry.Scope order
 PERPETUAL = 0
-MAX_UINT96 = (1 << 96) - 1
 MAX_UINT64 = (1 << 64) - 1
 MAX_CURATOR_SHARE_BPS = 5000
 
@@ -80,13 +78,15 @@ def parse_share_bps(text: str) -> int:
 
 def kind_index(kind: str) -> int:
     try:
-        return KINDS.index(kind.lower())
-    except ValueError:
-        raise InvalidInput(f"kind {kind!r} is not one of {', '.join(KINDS)}") from None
+        return AssetKind[kind.upper()].value
+    except KeyError:
+        raise InvalidInput(f"kind {kind!r} is not one of {', '.join(AssetKind.labels())}"
+                           ) from None
 
 
 def scope_index(scope: str) -> int:
     try:
-        return SCOPES.index(scope.lower())
-    except ValueError:
-        raise InvalidInput(f"scope {scope!r} is not one of {', '.join(SCOPES)}") from None
+        return Scope[scope.upper()].value
+    except KeyError:
+        raise InvalidInput(f"scope {scope!r} is not one of {', '.join(Scope.labels())}"
+                           ) from None

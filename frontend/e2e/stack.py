@@ -36,11 +36,11 @@ from dapp.chain.accounts import Keystore, dev_account  # noqa: E402
 from dapp.chain.client import connect  # noqa: E402
 from dapp.chain.contracts import bind, load_abi  # noqa: E402
 from dapp.chain.deployments import load_deployment  # noqa: E402
+from dapp.chain.transactions import ErrorDecoder, TransactionSender  # noqa: E402
 from dapp.config import Settings  # noqa: E402
-from dapp.devstack.process import free_port  # noqa: E402
 from dapp.devstack.up import Stack, local_stack_settings, settings_env  # noqa: E402
-from dapp.gateway.metered.provider import DEV_PROVIDER_INDEX  # noqa: E402
-from dapp.publishing.transactions import ErrorDecoder, TransactionSender  # noqa: E402
+from dapp.market.provider import DEV_PROVIDER_INDEX  # noqa: E402
+from dapp.ports import free_port  # noqa: E402
 
 PASSWORD = "e2e publisher"
 # Dev accounts funded with ETH by ganache and DDT by scripts/deploy.py.

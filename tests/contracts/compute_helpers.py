@@ -14,7 +14,7 @@ from brownie import chain
 from conftest import ALGORITHM, COMPUTE, cid, offer_input
 from eth_account import Account
 
-from dapp.gateway.metered.signing import voucher_message as gateway_voucher_message
+from dapp.market.vouchers import voucher_message as gateway_voucher_message
 
 DAY = 24 * 3600
 TOKEN = 10**18
@@ -50,7 +50,7 @@ def voucher_message(
     chain_id: int | None = None,
     verifying_contract: str | None = None,
 ) -> Any:
-    """The gateway's own voucher encoding (dapp.gateway.metered.signing), so contract and
+    """The gateway's own voucher encoding (dapp.market.vouchers), so contract and
     gateway are tested against one definition."""
     return gateway_voucher_message(
         chain.id if chain_id is None else chain_id,

@@ -28,8 +28,9 @@ from dapp.chain.deployments import load_deployment
 from dapp.config import Settings
 from dapp.devstack.chain import anvil_process, ganache_process, start_chain
 from dapp.devstack.kubo import KuboPorts, start_kubo
-from dapp.devstack.process import REPO_ROOT, ManagedProcess, free_port
+from dapp.devstack.process import REPO_ROOT, ManagedProcess
 from dapp.devstack.up import run_brownie_script, settings_env
+from dapp.ports import free_port
 
 CHAIN_ID = 1337
 

@@ -29,10 +29,10 @@ from dapp.chain.accounts import Keystore
 from dapp.chain.contracts import load_abi
 from dapp.crypto.sealing import seal_key
 from dapp.crypto.segments import DEFAULT_SEGMENT_SIZE, encrypt_stream, generate_content_key
-from dapp.gateway.metered.signing import VOUCHER_HEADER, sign_voucher
 from dapp.gateway.vouchers import VoucherLedger
 from dapp.ipfs.cid import cid_to_chain
 from dapp.ipfs.client import IpfsClient
+from dapp.market.vouchers import VOUCHER_HEADER, sign_voucher
 from dapp.metadata import CIPHER_DDX1, AssetMetadata, ContentInfo, FileEntry, SealedKey
 from dapp.packing import iter_packed, plan_pack
 from dapp.store.db import make_engine

@@ -23,10 +23,10 @@ from web3.logs import DISCARD
 
 from dapp.chain.contracts import bind, load_abi
 from dapp.chain.deployments import load_deployment
-from dapp.gateway.metered.signing import sign_voucher
 from dapp.indexer.handlers import default_handlers
 from dapp.indexer.handlers.compute import IGNORED
 from dapp.ipfs.cid import cid_to_chain
+from dapp.market.vouchers import sign_voucher
 from dapp.store.models import ComputeJob, ComputeProvider, PaymentChannel, PayoutBalance
 from dapp.store.providers import ProviderDirectory
 from tests.dapp.conftest import CHAIN_ID, Chain

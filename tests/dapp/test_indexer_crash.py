@@ -15,9 +15,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError
 
 from dapp.config import Settings
-from dapp.devstack.process import REPO_ROOT, ManagedProcess, free_port
+from dapp.devstack.process import REPO_ROOT, ManagedProcess
 from dapp.devstack.up import settings_env
 from dapp.indexer import Indexer
+from dapp.ports import free_port
 from dapp.store.db import make_engine
 from dapp.store.models import Dao, RawEvent, SyncCursor, Vote
 from tests.dapp.conftest import Chain, deploy_toolchain, dev_web3, emit_transfers, table_dump

@@ -14,7 +14,7 @@ from eth_account import Account
 from dapp.client.gateway import GatewayClient
 from dapp.client.metered import MeteredClient, SignedVouchers
 from dapp.errors import PaymentRequired
-from dapp.gateway.metered.signing import ACCEPTED_HEADER, VOUCHER_HEADER, parse_voucher_header
+from dapp.market.vouchers import ACCEPTED_HEADER, VOUCHER_HEADER, parse_voucher_header
 
 PRICE = 10
 MARKET = "0x" + "ab" * 20

@@ -24,11 +24,11 @@ from dapp.chain.deployments import load_deployment
 from dapp.config import DEV_MNEMONIC
 from dapp.crypto.sealing import GatewayKeyPair, open_sealed_key
 from dapp.crypto.segments import decrypt_stream
-from dapp.devstack.process import free_port
 from dapp.ipfs.cid import cid_from_chain
 from dapp.ipfs.client import IpfsClient
 from dapp.metadata import AssetMetadata
 from dapp.packing import iter_packed, plan_pack
+from dapp.ports import free_port
 from tests.dapp.conftest import CHAIN_ID, Chain, Kubo, run_cli
 
 PASSWORD = "publisher password"

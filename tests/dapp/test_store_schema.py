@@ -1,5 +1,6 @@
 """The store's schema: Alembic migrations equal the models, run idempotently and under
-concurrency, on SQLite (WAL) and on a real PostgreSQL; uint256 values stay exact."""
+concurrency, on SQLite (WAL) and on a real PostgreSQL; uint256 values stay exact; the
+gateway's tables that create_all made before revision 0005 are adopted with their rows."""
 
 from __future__ import annotations
 
@@ -8,13 +9,28 @@ import multiprocessing
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, insert, inspect, select, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    insert,
+    inspect,
+    select,
+    text,
+)
 
+from dapp.gateway.auth.nonces import NonceStore
+from dapp.gateway.vouchers import VoucherLedger
 from dapp.store.base import Base
 from dapp.store.db import make_engine
-from dapp.store.migrate import current_revision, head_revision, migrate
+from dapp.store.migrate import alembic_config, current_revision, head_revision, migrate
 from dapp.store.models import Asset, ComputeJob, ComputeProvider, Offer
 from dapp.store.types import encode_uint256
 from tests.dapp.conftest import Postgres
@@ -134,6 +150,107 @@ def test_0004_fills_prices_and_collateral_from_the_stored_events(tmp_path: Path)
     _check_0004_filled_the_new_columns(engine)
 
 
+GATEWAY_TABLES = ("channel_vouchers", "voucher_ledger_scope", "auth_nonces")
+
+
+def _gateway_tables_before_0005() -> MetaData:
+    """The tables as the gateway defined them, and made with `create_all()` on first use,
+    before revision 0005 gave them to the store (copied from dapp/gateway/vouchers.py and
+    dapp/gateway/auth/nonces.py of that time)."""
+    metadata = MetaData()
+    Table("channel_vouchers", metadata,
+          Column("channel_id", String(80), primary_key=True),
+          Column("cumulative_amount", String(78), nullable=False),
+          Column("signature", String(300), nullable=False),
+          Column("redeemed_amount", String(78), nullable=False),
+          Column("first_unredeemed_at", BigInteger, nullable=True),
+          Column("updated_at", BigInteger, nullable=False),
+          Column("redeem_tx", String(80), nullable=True))
+    Table("voucher_ledger_scope", metadata,
+          Column("id", Integer, primary_key=True),
+          Column("chain_id", BigInteger, nullable=False),
+          Column("market", String(42), nullable=False))
+    Table("auth_nonces", metadata,
+          Column("nonce", String(80), primary_key=True),
+          Column("issued_at", BigInteger, nullable=False),
+          Column("expires_at", BigInteger, nullable=False),
+          Column("used_at", BigInteger, nullable=True))
+    return metadata
+
+
+def _columns(engine: Engine, table: str) -> tuple[object, ...]:
+    inspector = inspect(engine)
+    return (tuple((c["name"], str(c["type"]), c["nullable"], c.get("default"))
+                  for c in inspector.get_columns(table)),
+            tuple(inspector.get_pk_constraint(table)["constrained_columns"]))
+
+
+def _check_0005_made_the_tables_create_all_made(migrated: Engine, legacy: Engine) -> None:
+    for table in GATEWAY_TABLES:
+        assert _columns(migrated, table) == _columns(legacy, table), table
+
+
+def _gateway_rows_before_0005(engine: Engine) -> tuple[str, str]:
+    """A database at 0004 on which the gateway's create_all already made its tables, with an
+    unredeemed voucher, the ledger's market and two nonces (one issued, one spent)."""
+    _gateway_tables_before_0005().create_all(engine)
+    issued, spent = "ab" * 16, "req:0xabc:1"
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO channel_vouchers (channel_id, cumulative_amount, signature, "
+            "redeemed_amount, first_unredeemed_at, updated_at) VALUES "
+            "('7', :amount, '0xsig', :redeemed, 100, 100)"),
+            {"amount": str(BIG).zfill(78), "redeemed": str(5).zfill(78)})
+        connection.execute(text(
+            "INSERT INTO voucher_ledger_scope (id, chain_id, market) "
+            "VALUES (1, 1337, :market)"), {"market": "0x" + "ab" * 20})
+        connection.execute(text(
+            "INSERT INTO auth_nonces (nonce, issued_at, expires_at, used_at) VALUES "
+            "(:issued, 1, 4102444800, NULL), (:spent, 1, 4102444800, 1)"),
+            {"issued": issued, "spent": spent})
+    return issued, spent
+
+
+def _check_0005_kept_the_gateway_rows(engine: Engine, issued: str, spent: str) -> None:
+    assert current_revision(engine) == head_revision()
+    assert _schema_diff(engine) == []
+    ledger = VoucherLedger(engine)
+    ledger.bind(1337, "0x" + "AB" * 20)  # the stored market: accepted
+    stored = ledger.latest("7")
+    assert stored is not None
+    assert (stored.cumulative_amount, stored.redeemed_amount, stored.signature) == (
+        BIG, 5, "0xsig")
+    assert [v.channel_id for v in ledger.pending()] == ["7"]
+    nonces = NonceStore(engine)
+    nonces.consume(issued)
+    with pytest.raises(Exception, match="already used"):
+        nonces.consume_client_nonce(spent, 4102444800)
+
+
+def _downgrade(engine: Engine, target: str) -> None:
+    config = alembic_config()
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, target)
+        connection.commit()
+
+
+def test_0005_adopts_the_gateway_tables_that_create_all_made_keeping_their_rows(
+        tmp_path: Path) -> None:
+    legacy = make_engine(f"sqlite:///{tmp_path / 'legacy.db'}")
+    migrate(legacy, "0004")
+    issued, spent = _gateway_rows_before_0005(legacy)
+    fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    migrate(fresh)
+    _check_0005_made_the_tables_create_all_made(fresh, legacy)
+    migrate(legacy)
+    _check_0005_kept_the_gateway_rows(legacy, issued, spent)
+    _downgrade(legacy, "0004")  # keeps them: they were the gateway's at 0004
+    assert set(GATEWAY_TABLES) <= set(inspect(legacy).get_table_names())
+    migrate(legacy)
+    assert current_revision(legacy) == head_revision()
+
+
 def test_migrations_and_uint256_on_postgresql(postgres: Postgres) -> None:
     engine = make_engine(postgres.create_database("schema_test"))
     migrate(engine)
@@ -148,3 +265,15 @@ def test_migrations_and_uint256_on_postgresql(postgres: Postgres) -> None:
     migrate(engine)
     _check_0004_filled_the_new_columns(engine)
     engine.dispose()
+    fresh = make_engine(postgres.create_database("schema_0005_fresh"))
+    migrate(fresh)
+    legacy = make_engine(postgres.create_database("schema_0005"))
+    migrate(legacy, "0004")
+    issued, spent = _gateway_rows_before_0005(legacy)
+    _check_0005_made_the_tables_create_all_made(fresh, legacy)
+    migrate(legacy)
+    _check_0005_kept_the_gateway_rows(legacy, issued, spent)
+    assert {table: inspect(legacy).get_pk_constraint(table)["name"] for table in GATEWAY_TABLES
+            } == {table: f"pk_{table}" for table in GATEWAY_TABLES}
+    for engine in (fresh, legacy):
+        engine.dispose()

@@ -7,8 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dapp.devstack.process import REPO_ROOT, free_port
+from dapp.devstack.process import REPO_ROOT
 from dapp.devstack.up import brownie_env
+from dapp.ports import free_port
 from tests.dapp.conftest import run_cli
 
 

@@ -14,8 +14,9 @@ import httpx
 from sqlalchemy import text
 from web3 import Web3
 
-from dapp.devstack.process import REPO_ROOT, free_port, port_is_open
+from dapp.devstack.process import REPO_ROOT
 from dapp.ipfs.client import IpfsClient
+from dapp.ports import free_port, port_is_open
 from dapp.store.db import make_engine
 
 

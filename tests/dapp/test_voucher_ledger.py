@@ -13,9 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
-from dapp.gateway.vouchers import LedgerOfAnotherMarket, VoucherLedger, encode_amount
+from dapp.gateway.vouchers import LedgerOfAnotherMarket, VoucherLedger
 from dapp.store.db import make_engine
+from dapp.store.types import encode_uint256
 
 BIG = 2**200 + 12345  # far beyond 64-bit: must stay exact
 
@@ -54,12 +56,21 @@ def test_redeeming_settles_exactly_the_batch_and_keeps_later_vouchers_pending(
     assert [(v.channel_id, v.unredeemed) for v in book.pending()] == [("a", 5)]
 
 
-def test_amount_encoding_is_exact_and_ordered() -> None:
-    assert encode_amount(0) < encode_amount(1) < encode_amount(10) < encode_amount(2**255)
-    with pytest.raises(ValueError):
-        encode_amount(-1)
-    with pytest.raises(ValueError):
-        encode_amount(2**256)
+def test_amounts_are_stored_as_the_store_s_uint256_and_must_be_one(tmp_path: Path) -> None:
+    """The same zero-padded decimal text as every other uint256 column (and as the ledger
+    wrote before its table joined the store's migrations); a value that is no uint256 fails
+    before anything is written."""
+    book = ledger(tmp_path / "v.db")
+    assert encode_uint256(0) < encode_uint256(1) < encode_uint256(10) < encode_uint256(2**255)
+    assert book.accept("ch", BIG, "0x1")
+    with make_engine(f"sqlite:///{tmp_path / 'v.db'}").connect() as connection:
+        stored = connection.execute(text(
+            "SELECT cumulative_amount, redeemed_amount FROM channel_vouchers")).one()
+    assert tuple(stored) == (str(BIG).zfill(78), "0" * 78) == (encode_uint256(BIG),
+                                                               encode_uint256(0))
+    with pytest.raises(ValueError, match="not a uint256"):
+        book.accept("other", 2**256, "0x2")
+    assert book.latest("other") is None
 
 
 def _writer(path: str, start: int, count: int) -> None:

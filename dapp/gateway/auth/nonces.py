@@ -1,35 +1,21 @@
 """Single-use nonces for SIWE and signed requests, stored in the database so that a nonce
-stays spent across restarts and across gateway instances sharing one database."""
+stays spent across restarts and across gateway instances sharing one database. Their table is
+the store's (`dapp.store.models.auth`), made by its migrations, which the store of nonces runs
+on first use."""
 
 from __future__ import annotations
 
 import secrets
 import time
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Engine,
-    MetaData,
-    String,
-    Table,
-    delete,
-    insert,
-    update,
-)
+from sqlalchemy import Engine, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from dapp.errors import NotAuthenticated
+from dapp.store.migrate import migrate
+from dapp.store.models import AuthNonce
 
-metadata = MetaData()
-auth_nonces = Table(
-    "auth_nonces",
-    metadata,
-    Column("nonce", String(80), primary_key=True),
-    Column("issued_at", BigInteger, nullable=False),
-    Column("expires_at", BigInteger, nullable=False),
-    Column("used_at", BigInteger, nullable=True),
-)
+auth_nonces = AuthNonce.__table__
 
 
 class NonceStore:
@@ -39,9 +25,10 @@ class NonceStore:
         self._schema_ready = False
 
     def _ensure_schema(self) -> None:
-        # created on first use, so a gateway starts (and reports 503) while the database is down
+        # the store's migrations, on first use: a gateway starts (and reports 503) while the
+        # database is down
         if not self._schema_ready:
-            metadata.create_all(self._engine)
+            migrate(self._engine)
             self._schema_ready = True
 
     def issue(self) -> tuple[str, int]:

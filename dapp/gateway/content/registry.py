@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from requests.exceptions import RequestException
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
 from dapp.chain.contracts import load_abi
-from dapp.errors import ChainUnavailable, NotFound
+from dapp.chain.transactions import chain_errors
+from dapp.errors import NotFound
 from dapp.ipfs.cid import cid_from_chain
 
 MAX_ASSET_ID = 2**256 - 1
@@ -128,12 +128,9 @@ class RegistryReader:
         owner = self._call(lambda: self._registry.functions.ownerOf(asset_id).call(), asset_id)
         return Web3.to_checksum_address(owner)
 
-    @staticmethod
-    def _call(call: Callable[[], Any], asset_id: int) -> Any:
+    def _call(self, call: Callable[[], Any], asset_id: int) -> Any:
         try:
-            return call()
+            with chain_errors(self._registry.w3, "reading the asset registry"):
+                return call()
         except ContractLogicError:  # UnknownAsset / ERC721NonexistentToken
             raise NotFound(f"asset {asset_id} does not exist") from None
-        except (RequestException, OSError) as error:
-            raise ChainUnavailable("cannot read the asset registry",
-                                   hint="the chain RPC is unreachable") from error

@@ -216,8 +216,8 @@ class ContentGateway:
             error = NotSealedToGateway(
                 "this asset's content key is not sealed to this gateway",
                 hint="the publisher must add a sealed key for this gateway's public key "
-                     "(GET /v1/gateway) in a new version")
-            error.extra = {"gateway_public_key": mine}  # type: ignore[attr-defined]
+                     "(GET /v1/gateway) in a new version",
+                details={"gateway_public_key": mine})
             raise error
         cached = self._keys.get((content_cid, sealed))
         if cached is None:
@@ -291,20 +291,16 @@ class ContentGateway:
 
 def _not_licensed(asset_id: int, account: str, expires_at: int,
                   scope: Scope = Scope.DOWNLOAD) -> NotLicensed:
-    kind = scope.name.lower()
+    kind = scope.label
+    details = {"asset_id": asset_id, "account": account, "scope": kind,
+               "reason": "expired" if expires_at else "no-license",
+               "expired_at": expires_at or None}
     if expires_at:
-        error = NotLicensed(
+        return NotLicensed(
             f"the {kind} license of {account} for asset {asset_id} has expired",
-            hint=f"buy the asset's {kind} offer again to extend it")
-    else:
-        error = NotLicensed(f"{account} has no {kind} license for asset {asset_id}",
-                            hint=f"buy one of the asset's {kind} offers first")
-    error.extra = {  # type: ignore[attr-defined]
-        "asset_id": asset_id, "account": account, "scope": kind,
-        "reason": "expired" if expires_at else "no-license",
-        "expired_at": expires_at or None,
-    }
-    return error
+            hint=f"buy the asset's {kind} offer again to extend it", details=details)
+    return NotLicensed(f"{account} has no {kind} license for asset {asset_id}",
+                       hint=f"buy one of the asset's {kind} offers first", details=details)
 
 
 async def _prepend(first: bytes | None, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

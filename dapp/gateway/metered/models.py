@@ -25,17 +25,17 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from enum import IntEnum
 from pathlib import Path
 
-from requests.exceptions import RequestException
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
+from dapp.chain.constants import AssetKind
 from dapp.chain.contracts import load_abi
+from dapp.chain.transactions import chain_errors
 from dapp.compute.sandbox import SandboxLimits, protect_data_dir, run_python_in_sandbox
 from dapp.config import Settings
-from dapp.errors import ChainUnavailable, DappError, NotFound
+from dapp.errors import DappError, NotFound
 from dapp.gateway.content.registry import AssetVersion
 from dapp.gateway.content.service import ContentGateway
 
@@ -44,12 +44,6 @@ log = logging.getLogger("dapp.gateway.metered")
 ENTRY_POINT = "model.py"
 MAX_MODEL_BYTES = 256 << 20
 ASSET_INFO_TTL_SECONDS = 10.0
-
-
-class AssetKind(IntEnum):
-    DATASET = 0
-    MODEL = 1
-    ALGORITHM = 2
 
 
 class NotAModel(DappError):
@@ -122,11 +116,10 @@ class ModelStore:
             address=Web3.to_checksum_address(self.content.registry_address()),
             abi=load_abi("AssetRegistry"))
         try:
-            info = registry.functions.assetInfo(asset_id).call()
+            with chain_errors(registry.w3, "reading the asset registry"):
+                info = registry.functions.assetInfo(asset_id).call()
         except ContractLogicError:
             raise NotFound(f"asset {asset_id} does not exist") from None
-        except (RequestException, OSError) as error:
-            raise ChainUnavailable("cannot read the asset registry") from error
         return AssetKind(int(info[0])), bool(info[1])
 
     # -- its files -----------------------------------------------------------------------------
@@ -187,11 +180,9 @@ class ModelStore:
             if not result.succeeded:
                 log.warning("model %s failed (%s): %s", folder.name, result.reason,
                             result.stderr_tail[-1000:])
-                error = ModelFailed(f"the model failed: {result.reason}",
-                                    hint="the call was not charged; the same voucher pays "
-                                         "for the next call")
-                error.extra = {"reason": result.reason}  # type: ignore[attr-defined]
-                raise error
+                raise ModelFailed(f"the model failed: {result.reason}",
+                                  hint="the call was not charged; the same voucher pays "
+                                       "for the next call", details={"reason": result.reason})
             output = (workdir / "stdout.log").read_bytes()
             return ModelOutput(output, _media_type(output), result.wall_seconds)
         finally:

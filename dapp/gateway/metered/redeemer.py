@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 from hexbytes import HexBytes
 
-from dapp.gateway.metered.market import ChannelState, MarketReader
+from dapp.chain.transactions import TransactionReverted, TransactionSender
 from dapp.gateway.vouchers import StoredVoucher, VoucherLedger
-from dapp.publishing.transactions import TransactionReverted, TransactionSender
+from dapp.market.reader import ChannelState, MarketReader
 
 log = logging.getLogger("dapp.gateway.metered")
 

@@ -2,7 +2,7 @@
 model store and the background redeemer, started with the app and stopped with it.
 
 Startup never blocks on the chain: a background task unlocks the provider account, finds the
-ComputeMarket, registers the provider (`ensure_provider_registered`) and then redeems in
+ComputeMarket, registers the provider (`ProviderAccount.ensure_registered`) and then redeems in
 rounds; until it is ready, calls answer 503 with what it is waiting for.
 """
 
@@ -17,20 +17,14 @@ from eth_account.signers.local import LocalAccount
 
 from dapp.errors import DappError, ServiceUnavailable
 from dapp.gateway.content.service import ContentGateway
-from dapp.gateway.metered.market import MarketReader
 from dapp.gateway.metered.models import ModelStore, sandbox_limits
-from dapp.gateway.metered.provider import (
-    NotAProvider,
-    ensure_provider_registered,
-    market_reader,
-    provider_sender,
-    unlock_provider,
-)
 from dapp.gateway.metered.redeemer import Redeemer
 from dapp.gateway.metered.verifier import VoucherVerifier
 from dapp.gateway.metrics import GatewayMetrics
 from dapp.gateway.services import Services
 from dapp.gateway.vouchers import VoucherLedger
+from dapp.market.provider import NotAProvider
+from dapp.market.reader import MarketReader
 
 log = logging.getLogger("dapp.gateway.metered")
 
@@ -114,12 +108,12 @@ class MeteredCalls:
 
     def _set_up(self) -> Provider:
         settings = self.services.settings
-        account = unlock_provider(settings)
-        market = market_reader(settings, self.services.web3)
+        provider = self.services.provider_account()
+        account, market = provider.account, provider.market
         self.ledger.bind(self.services.chain_id, market.address)
-        ensure_provider_registered(settings, account=account, market=market)
+        provider.ensure_registered(settings)
         pending = self.metrics.vouchers_pending
-        redeemer = Redeemer(self.ledger, market, provider_sender(market.web3, account),
+        redeemer = Redeemer(self.ledger, market, provider.sender,
                             settings.voucher_batch_size, settings.voucher_batch_age_seconds,
                             on_pending=pending.set)
         rejected = self.metrics.payment_required

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from dapp.errors import PaymentRequired
-from dapp.gateway.metered.market import ChannelState, MarketReader
-from dapp.gateway.metered.signing import (
+from dapp.gateway.vouchers import VoucherLedger
+from dapp.market.reader import ChannelState, MarketReader
+from dapp.market.vouchers import (
     VOUCHER_HEADER,
     MalformedVoucher,
     Voucher,
@@ -23,7 +24,6 @@ from dapp.gateway.metered.signing import (
     recover_signer,
     voucher_digest,
 )
-from dapp.gateway.vouchers import VoucherLedger
 
 #: a channel must stay open this long after a call, so the redeemer can still cash it in
 EXPIRY_MARGIN_SECONDS = 60
@@ -149,12 +149,10 @@ class VoucherVerifier:
                 accepted: int | None = None, **extra: Any) -> PaymentRequired:
         if self._observe is not None:
             self._observe(reason)
-        error = PaymentRequired(detail, hint="sign an EIP-712 Voucher for channel "
-                                             "<id> and send it as " + VOUCHER_HEADER
-                                             + ": <channelId>:<cumulativeAmount>:<0x signature>")
         body = {"reason": reason, **self.terms().as_problem(),
                 "channel": None if channel_id is None else str(channel_id),
                 "accepted_cumulative": None if accepted is None else str(accepted)}
         body.update(extra)
-        error.extra = body  # type: ignore[attr-defined]
-        return error
+        return PaymentRequired(detail, hint="sign an EIP-712 Voucher for channel <id> and send "
+                               f"it as {VOUCHER_HEADER}: <channelId>:<cumulativeAmount>:"
+                               "<0x signature>", details=body)

@@ -26,8 +26,8 @@ from dapp.gateway.deps import current_account
 from dapp.gateway.licenses import Scope
 from dapp.gateway.metered.models import ModelFailed
 from dapp.gateway.metered.service import MeteredCalls
-from dapp.gateway.metered.signing import ACCEPTED_HEADER, PRICE_HEADER, VOUCHER_HEADER
 from dapp.gateway.metrics import GatewayMetrics
+from dapp.market.vouchers import ACCEPTED_HEADER, PRICE_HEADER, VOUCHER_HEADER
 
 
 @asynccontextmanager

@@ -20,9 +20,9 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from dapp.chain.constants import JobStatus as ChainJobStatus
 from dapp.compute import jobs as states
 from dapp.compute.jobs import JobRecord
-from dapp.compute.market import ChainJob, ChainJobStatus
 from dapp.compute.results import stream_result
 from dapp.compute.runner import JobWorker
 from dapp.compute.service import ComputeService
@@ -30,14 +30,16 @@ from dapp.errors import DappError, InvalidInput, NotFound
 from dapp.gateway.deps import current_account
 from dapp.gateway.metrics import GatewayMetrics
 from dapp.gateway.routes.content import get_content
+from dapp.market.reader import ChainJob
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The job worker runs with the app (a thread; only when provider_account is set)."""
     metrics: GatewayMetrics = app.state.metrics
-    compute = ComputeService(app.state.services.settings, app.state.services.engine,
-                             app.state.content.keypair, observe=partial(_observe, metrics))
+    services = app.state.services
+    compute = ComputeService(services.settings, services.engine, app.state.content.keypair,
+                             services.provider_account, observe=partial(_observe, metrics))
     app.state.compute = compute.start()
     try:
         yield

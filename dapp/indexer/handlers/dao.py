@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dapp.chain.constants import ZERO_ADDRESS
 from dapp.chain.events import DecodedEvent
 from dapp.indexer.handlers.table import Handler, HandlerTable
 from dapp.indexer.writer import StateWriter
@@ -28,7 +29,6 @@ from dapp.store.models import Dao, DaoMember, Proposal, Vote
 FACTORY = "DataDAOFactory"
 DAO = "DataDAO"
 SHARES = "DataDAOShares"
-ZERO_ADDRESS = "0x" + "00" * 20
 AGAINST, FOR, ABSTAIN = 0, 1, 2  # GovernorCountingSimple.VoteType
 TALLY_COLUMNS = {AGAINST: "votes_against", FOR: "votes_for", ABSTAIN: "votes_abstain"}
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from dapp.chain.constants import ZERO_ADDRESS, AssetKind, Scope
 from dapp.chain.events import DecodedEvent
 from dapp.errors import MalformedCid
 from dapp.indexer.handlers.table import HandlerTable
@@ -40,9 +41,6 @@ from dapp.store.models import (
 log = logging.getLogger(__name__)
 
 CONTRACT = "AssetRegistry"
-KINDS = ("dataset", "model", "algorithm")  # IAssetRegistry.Kind
-SCOPES = ("download", "compute")  # IAssetRegistry.Scope
-ZERO_ADDRESS = "0x" + "00" * 20
 
 #: Events with nothing for the catalog: approvals, roles (the raw logs stay in `events`).
 IGNORED = frozenset({"Approval", "ApprovalForAll", "RoleAdminChanged", "RoleGranted",
@@ -68,14 +66,6 @@ def cid_text(value: dict[str, Any]) -> str:
     return chain_cid(value) or f"invalid:{int(value['codec']):#x}:{value['digest']}"
 
 
-def kind_name(value: int) -> str:
-    return KINDS[value] if 0 <= value < len(KINDS) else f"kind-{value}"
-
-
-def scope_name(value: int) -> str:
-    return SCOPES[value] if 0 <= value < len(SCOPES) else f"scope-{value}"
-
-
 def license_end(bought_until: int, granted_until: int) -> tuple[int | None, str]:
     """(`expires_at`, `source`) of a license: the later end, None when it never ends."""
     end = max(bought_until, granted_until)
@@ -98,7 +88,7 @@ def pin_version(writer: StateWriter, asset_id: int, content: dict[str, Any],
 def asset_published(writer: StateWriter, event: DecodedEvent) -> None:
     a = event.args
     asset_id, content, metadata = a["assetId"], cid_text(a["content"]), cid_text(a["metadata"])
-    writer.insert(Asset, asset_id=asset_id, owner=a["owner"], kind=kind_name(a["kind"]),
+    writer.insert(Asset, asset_id=asset_id, owner=a["owner"], kind=AssetKind.label_of(a["kind"]),
                   content_cid=content, metadata_cid=metadata, version_count=1,
                   curator_share_bps=a["curatorShareBps"], retired=False,
                   published_block=event.origin.block_number,
@@ -144,7 +134,7 @@ def curator_share_set(writer: StateWriter, event: DecodedEvent) -> None:
 def offer_set(writer: StateWriter, event: DecodedEvent) -> None:
     a = event.args
     writer.upsert(Offer, {"asset_id": a["assetId"], "offer_id": a["offerId"]}, token=a["token"],
-                  price=a["price"], duration=a["duration"], scope=scope_name(a["scope"]),
+                  price=a["price"], duration=a["duration"], scope=Scope.label_of(a["scope"]),
                   active=a["active"])
 
 
@@ -163,7 +153,7 @@ def _set_license(writer: StateWriter, asset_id: int, licensee: str, scope: str,
 @on(CONTRACT, "LicensePurchased")
 def license_purchased(writer: StateWriter, event: DecodedEvent) -> None:
     a = event.args
-    scope, expires_at = scope_name(a["scope"]), a["expiresAt"]
+    scope, expires_at = Scope.label_of(a["scope"]), a["expiresAt"]
     writer.append(LicensePurchase, asset_id=a["assetId"], offer_id=a["offerId"],
                   payer=a["buyer"], licensee=a["licensee"], scope=scope, token=a["token"],
                   price=a["price"], expires_at=None if expires_at >= PERPETUAL else expires_at)
@@ -175,7 +165,7 @@ def license_purchased(writer: StateWriter, event: DecodedEvent) -> None:
 @on(CONTRACT, "LicenseGranted")
 def license_granted(writer: StateWriter, event: DecodedEvent) -> None:
     a = event.args
-    _set_license(writer, a["assetId"], a["licensee"], scope_name(a["scope"]),
+    _set_license(writer, a["assetId"], a["licensee"], Scope.label_of(a["scope"]),
                  granted_until=a["expiresAt"])
 
 
@@ -183,7 +173,7 @@ def license_granted(writer: StateWriter, event: DecodedEvent) -> None:
 def license_grant_revoked(writer: StateWriter, event: DecodedEvent) -> None:
     """Only the grant ends; a purchase stays. Revoking what was never granted changes nothing."""
     a = event.args
-    scope = scope_name(a["scope"])
+    scope = Scope.label_of(a["scope"])
     if writer.get(License, asset_id=a["assetId"], licensee=a["licensee"], scope=scope):
         _set_license(writer, a["assetId"], a["licensee"], scope, granted_until=0)
 

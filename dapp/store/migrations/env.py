@@ -17,7 +17,7 @@ target_metadata = Base.metadata
 
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-    """Only the store's tables: the gateway keeps its own (nonces, vouchers) in the same DB."""
+    """Only the store's tables: a database may hold others that are not the store's."""
     return type_ != "table" or name in target_metadata.tables
 
 

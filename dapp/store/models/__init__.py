@@ -11,6 +11,7 @@ from dapp.store.models.assets import (
     LicensePurchase,
     Offer,
 )
+from dapp.store.models.auth import AuthNonce
 from dapp.store.models.compute import ComputeJob, ComputeProvider, PaymentChannel
 from dapp.store.models.dao import Dao, DaoMember, Proposal, Vote, proposal_state
 from dapp.store.models.ops import CidMetadata, Download, MetadataTag, Pin
@@ -24,14 +25,16 @@ from dapp.store.models.payouts import (
 )
 from dapp.store.models.provider_jobs import ProviderCursor, ProviderJob
 from dapp.store.models.sync import BlockHash, JournalEntry, RawEvent, SyncCursor, WatchedContract
+from dapp.store.models.vouchers import ChannelVoucher, VoucherLedgerScope
 
 __all__ = [
-    "PERPETUAL", "Asset", "AssetVersion", "BlockHash", "CidMetadata", "ComputeJob",
+    "PERPETUAL", "Asset", "AssetVersion", "AuthNonce", "BlockHash", "ChannelVoucher",
+    "CidMetadata", "ComputeJob",
     "ComputeProvider", "Dao", "DaoMember", "Download", "JournalEntry", "License", "LicensePurchase",
     "MetadataTag", "Offer", "PaymentChannel", "PaymentToken", "PayoutBalance", "Pin", "Proposal",
     "ProviderCursor", "ProviderJob",
     "RawEvent", "RegistryParam", "RevenueSplit", "RewardClaim", "Stake", "SyncCursor", "Vote",
-    "WatchedContract", "Withdrawal", "event_derived_models", "proposal_state",
+    "VoucherLedgerScope", "WatchedContract", "Withdrawal", "event_derived_models", "proposal_state",
 ]
 
 

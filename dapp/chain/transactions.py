@@ -1,6 +1,9 @@
-"""Transactions signed here with a keystore account and sent raw: nonce, gas and fees from the
-node, a receipt, then as many confirmations as asked for. A revert — at estimation or after
-mining — becomes `TransactionReverted` naming the contract's custom error and its arguments."""
+"""Talking to the chain when it can fail: the one place where an RPC failure becomes
+`ChainUnavailable` (`chain_errors`), and transactions signed here with a keystore account and
+sent raw: nonce, gas and fees from the node, a receipt, then as many confirmations as asked
+for. A revert — at estimation or after mining — becomes `TransactionReverted` naming the
+contract's custom error and its arguments (what to do about it is the caller's to say: the
+CLI's hints are in `dapp.cli.hints`, HTTP's in `dapp.gateway.problems`)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
 from eth_abi import decode
 from eth_account.signers.local import LocalAccount
@@ -97,22 +101,7 @@ class ErrorDecoder:
             return TransactionReverted(f"{what} reverted: {detail}")
         shown = ", ".join(f"{key}={value}" for key, value in args.items())
         return TransactionReverted(f"{what} reverted with {name}({shown})", error_name=name,
-                                   error_args=args, hint=_HINTS.get(name))
-
-
-_HINTS = {
-    "NotAssetOwner": "only the asset's owner can do this; check --account",
-    "UnknownAsset": "`datadao assets ls` lists the asset ids",
-    "UnknownOffer": "`datadao assets show ID` lists the offers",
-    "OfferInactive": "the owner paused this offer",
-    "TokenNotAllowed": "the registry accepts only its payment tokens (default: the DDT token)",
-    "NothingToWithdraw": "`datadao payouts show` shows the balances",
-    "InsufficientStake": "`datadao assets show ID` shows the stake",
-    "StillUnbonding": "wait until the unbonding delay has passed",
-    "CuratorShareTooHigh": "the curator share is at most 50 %",
-    "ERC20InsufficientBalance": "the account does not hold enough of the token",
-    "ERC20InsufficientAllowance": "approve the registry first",
-}
+                                   error_args=args)
 
 
 def _plain(abi_type: str, value: Any) -> Any:
@@ -125,14 +114,30 @@ def _plain(abi_type: str, value: Any) -> Any:
     return value
 
 
+def redact_url(url: str) -> str:
+    """scheme://host:port of an RPC URL: its path, query and user info may hold an API key."""
+    parsed = urlparse(url)
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.hostname}{port}"
+
+
+def rpc_url(web3: Web3) -> str:
+    """The node's URL as it may be shown (redacted)."""
+    return redact_url(str(getattr(web3.provider, "endpoint_uri", "") or ""))
+
+
 @contextmanager
-def chain_errors(rpc_url: str) -> Iterator[None]:
-    """Connection failures of the RPC as `ChainUnavailable`."""
+def chain_errors(web3: Web3, doing: str = "") -> Iterator[None]:
+    """Connection failures of the RPC as `ChainUnavailable` (the only place they become it);
+    `doing` says what was asked ("reading the license")."""
     try:
         yield
-    except (RequestException, ConnectionError, TimeoutError) as error:
-        raise ChainUnavailable(f"chain RPC at {rpc_url} is unreachable ({type(error).__name__})",
-                               hint="is the dev chain running? `make up` starts one") from error
+    except (RequestException, OSError) as error:
+        while_ = f" while {doing}" if doing else ""
+        raise ChainUnavailable(
+            f"chain RPC at {rpc_url(web3)} is unreachable{while_} ({type(error).__name__})",
+            hint="is the chain running? (DAPP_CHAIN_RPC_URL; `make up` starts a dev chain)",
+        ) from error
 
 
 def revert_data(error: ContractLogicError) -> str | None:
@@ -192,13 +197,13 @@ class TransactionSender:
 
     def estimate(self, function: ContractFunction, what: str) -> int:
         """Gas for the call (with a margin); raises `TransactionReverted` if it would revert."""
-        with chain_errors(self._rpc_url):
+        with chain_errors(self.web3, what):
             return self._estimate(self._request(function), what)
 
     def send(self, function: ContractFunction, what: str) -> SentTransaction:
         """Estimate (a revert here costs nothing), sign, send, wait; raises on a revert."""
         request = self._request(function)
-        with chain_errors(self._rpc_url):
+        with chain_errors(self.web3, what):
             gas = self._estimate(request, what)
             tx = {**request, "gas": gas, "nonce": self.web3.eth.get_transaction_count(
                 self.address, "pending"), "chainId": self.web3.eth.chain_id, **self._fees()}
@@ -215,15 +220,11 @@ class TransactionSender:
                          ) -> SentTransaction | None:
         """`approve(spender, amount)` on the ERC-20 `token`, unless this account's allowance
         already covers `amount`; the approval sent, if one was."""
-        with chain_errors(self._rpc_url):
+        with chain_errors(self.web3, what):
             allowance = int(token.functions.allowance(self.address, spender).call())
         if allowance >= amount:
             return None
         return self.send(token.functions.approve(spender, amount), what)
-
-    @property
-    def _rpc_url(self) -> str:
-        return str(getattr(self.web3.provider, "endpoint_uri", "?"))
 
     def _estimate(self, request: dict[str, Any], what: str) -> int:
         try:

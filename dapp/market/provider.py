@@ -1,0 +1,177 @@
+"""The provider account in the ComputeMarket, as one gateway process holds it: unlocked from the
+keystore once (`ProviderAccount.open`, kept by the gateway's services), with the one
+serialized sender (`ProviderAccount.sender`) that
+every provider transaction goes through — the job worker's results and declines, the
+redeemer's `redeemMany`, registration and stake. Each send takes its nonce from the node's
+pending count, so two sends of one account at once would collide: `SerializedSender` holds a
+per-account lock for the whole send.
+
+Registration (approve + `registerProvider` with the gateway's public URL and `invoke_price`)
+stakes the market's minimum; every open job locks `jobCollateral` of the stake, so the job
+worker tops the stake up to the minimum plus `concurrent_jobs` collaterals
+(`ensure_job_stake`). For the local stack a dev account is imported into the keystore
+(`dev_provider_settings`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from eth_account.signers.local import LocalAccount
+from pydantic import SecretStr
+from web3 import Web3
+from web3.contract.contract import ContractFunction
+
+from dapp.chain.accounts import Keystore, dev_account
+from dapp.chain.constants import MAX_UINT96
+from dapp.chain.contracts import load_abi
+from dapp.chain.deployments import load_deployment
+from dapp.chain.transactions import SentTransaction, TransactionSender
+from dapp.config import Settings
+from dapp.errors import DappError, NotFound
+from dapp.market.reader import MarketReader, ProviderState, market_error_decoder
+
+log = logging.getLogger("dapp.market.provider")
+
+DEV_PROVIDER_INDEX = 3  # of DEV_MNEMONIC; 0 deploys, 1 publishes the demo asset
+DEV_PROVIDER_NAME = "dev-provider"
+DEV_PROVIDER_PASSWORD = "dev-provider-password"  # the dev chain's keys are public anyway
+#: open jobs the stake backs at once, beyond what the minimum stake backs
+DEFAULT_CONCURRENT_JOBS = 8
+
+
+class NotAProvider(DappError):
+    """This gateway offers no metered calls: nothing to find here (404), not an outage."""
+
+    code = "not-a-provider"
+    http_status = 404
+
+
+def unlock_provider(settings: Settings) -> LocalAccount:
+    if settings.provider_account is None:
+        raise NotAProvider("this gateway has no provider account",
+                           hint="set DAPP_PROVIDER_ACCOUNT (and DAPP_KEYSTORE_PASSWORD)")
+    if settings.keystore_password is None:
+        raise NotAProvider("the provider account needs DAPP_KEYSTORE_PASSWORD to unlock")
+    return Keystore(settings.resolved_keystore_dir).unlock(
+        settings.provider_account, settings.keystore_password.get_secret_value())
+
+
+_account_locks: dict[str, threading.RLock] = {}
+_account_locks_guard = threading.Lock()
+
+
+def account_lock(address: str) -> threading.RLock:
+    """One lock per sending account in this process."""
+    with _account_locks_guard:
+        return _account_locks.setdefault(address.lower(), threading.RLock())
+
+
+class SerializedSender(TransactionSender):
+    """A TransactionSender whose sends, per account and process, go one at a time: each takes
+    its nonce from the node's pending count, so two at once would collide."""
+
+    def send(self, function: ContractFunction, what: str) -> SentTransaction:
+        with account_lock(self.address):
+            return super().send(function, what)
+
+
+def market_reader(settings: Settings, web3: Web3) -> MarketReader:
+    """The deployed ComputeMarket of the chain `web3` is on (DeploymentMissing before)."""
+    deployment = load_deployment(settings.resolved_deployments_file, web3.eth.chain_id)
+    return MarketReader.from_deployment(web3, deployment)
+
+
+class ProviderAccount:
+    """The provider account on one market: its address, its one sender, its registration."""
+
+    def __init__(self, account: LocalAccount, market: MarketReader) -> None:
+        self.account = account
+        self.market = market
+        self.sender: TransactionSender = SerializedSender(market.web3, account,
+                                                          market_error_decoder())
+
+    @classmethod
+    def open(cls, settings: Settings, web3: Web3) -> ProviderAccount:
+        """Unlock the configured provider account (NotAProvider without one) on the market
+        deployed on `web3`'s chain. A process opens it once and shares it."""
+        account = unlock_provider(settings)
+        return cls(account, market_reader(settings, web3))
+
+    @property
+    def address(self) -> str:
+        return str(self.account.address)
+
+    def ensure_registered(self, settings: Settings) -> ProviderState:
+        """Register (stake = the market's minimum, price = `invoke_price`, endpoint = the
+        gateway's public URL, price token = the stake token) unless registered already;
+        update endpoint and price when they changed. Idempotent."""
+        if settings.invoke_price > MAX_UINT96:
+            raise DappError(f"invoke_price {settings.invoke_price} does not fit a uint96")
+        with account_lock(self.address):  # the check and the registration at once
+            return self._register(settings)
+
+    def _register(self, settings: Settings) -> ProviderState:
+        market, sender = self.market, self.sender
+        endpoint = settings.resolved_gateway_public_url
+        state = market.provider(self.address, fresh=True)
+        if not state.registered:
+            stake, token = market.min_provider_stake(), market.stake_token()
+            erc20 = market.web3.eth.contract(address=token, abi=load_abi("TestToken"))
+            sender.approve_if_short(erc20, market.address, stake, "approve the provider stake")
+            sender.send(market.contract.functions.registerProvider(
+                endpoint, token, settings.invoke_price, stake), "registerProvider")
+            log.info("registered %s as compute provider at %s (stake %d, price %d)",
+                     self.address, endpoint, stake, settings.invoke_price)
+        elif (state.endpoint, state.price) != (endpoint, settings.invoke_price):
+            sender.send(market.contract.functions.updateProvider(
+                endpoint, state.price_token, settings.invoke_price), "updateProvider")
+            log.info("provider %s updated: endpoint %s, price %d", self.address, endpoint,
+                     settings.invoke_price)
+        state = market.provider(self.address, fresh=True)
+        if state.exit_at:
+            log.warning("provider %s is exiting the market: no new channels can be opened",
+                        self.address)
+        return state
+
+    def ensure_job_stake(self, concurrent_jobs: int = DEFAULT_CONCURRENT_JOBS) -> int:
+        """Top the registered provider's stake up to min stake + `concurrent_jobs` x
+        collateral (or as far as its stake-token balance goes); returns the stake."""
+        market, me = self.market, self.address
+        stake = market.provider(me, fresh=True).stake
+        wanted = market.min_provider_stake() + concurrent_jobs * market.job_collateral()
+        if stake >= wanted:
+            return stake
+        token = market.web3.eth.contract(address=market.stake_token(),
+                                         abi=load_abi("TestToken"))
+        amount = min(wanted - stake, int(token.functions.balanceOf(me).call()))
+        if amount <= 0:
+            log.warning("provider %s cannot add stake: no %s left", me, token.address)
+            return stake
+        self.sender.send(token.functions.approve(market.address, amount),
+                         "approve more provider stake")
+        self.sender.send(market.contract.functions.addStake(amount),
+                         "add provider stake for jobs")
+        log.info("provider %s staked %d more for up to %d concurrent jobs", me, amount,
+                 concurrent_jobs)
+        return stake + amount
+
+
+def dev_provider_settings(settings: Settings) -> Settings:
+    """For `make up`: dev account #3 as the gateway's provider account, imported into the
+    keystore once (password: the configured one, else a dev password). Settings that already
+    name a provider account are returned as they are."""
+    if settings.provider_account is not None:
+        return settings
+    password = (settings.keystore_password.get_secret_value() if settings.keystore_password
+                else DEV_PROVIDER_PASSWORD)
+    keystore = Keystore(settings.resolved_keystore_dir)
+    try:
+        keystore.find(DEV_PROVIDER_NAME)
+    except NotFound:
+        dev = dev_account(DEV_PROVIDER_INDEX)
+        keystore.import_key(DEV_PROVIDER_NAME, dev.key.hex(), password)
+    return settings.with_overrides(provider_account=DEV_PROVIDER_NAME,
+                                   keystore_password=SecretStr(password))
+

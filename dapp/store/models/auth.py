@@ -1,0 +1,22 @@
+"""The gateway's single-use nonces for SIWE and signed requests (see
+`dapp.gateway.auth.nonces`): kept in the database so that a nonce stays spent across restarts
+and across gateway instances sharing it."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dapp.store.base import Base
+
+
+class AuthNonce(Base):
+    """A nonce the gateway issued (or a client chose, scoped to its signer); `used_at` is set
+    when it is spent. All times are unix seconds."""
+
+    __tablename__ = "auth_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(80), primary_key=True)
+    issued_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    used_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -66,7 +66,7 @@ export class App {
       const chain = this.chain();
       const registry = chain.contract("AssetRegistry");
       const read = (functionName: string) =>
-        chain.publicClient.readContract({ address: registry.address, abi: registry.abi, functionName } as never);
+        chain.publicClient.readContract({ address: registry.address, abi: registry.abi, functionName });
       const [staking, payment] = (await Promise.all([read("stakingToken"), read("paymentTokens")])) as [string, string[]];
       this.stakingToken = await chain.tokenInfo(staking);
       this.paymentTokens = await Promise.all(payment.map((address) => chain.tokenInfo(address)));

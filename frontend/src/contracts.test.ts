@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Abi, AbiFunction } from "viem";
-import { abisFromFiles, BUILT_ABIS, bindArguments, ChainContext, chainOf, transactionTime, withErrors } from "./contracts";
+import { erc20Abi, type Abi, type AbiFunction } from "viem";
+import { abisFromFiles, BUILT_ABIS, bindArguments, ChainContext, chainOf, GOVERNOR_ABI, transactionTime, withErrors } from "./contracts";
 import { GatewayApi, type Deployment } from "./api";
 import { NotDeployedError } from "./errors";
 
@@ -103,7 +103,7 @@ describe("writing to a contract known by address (a DAO)", () => {
       },
     };
     const wallet = { account: VOTER, chainId: 1337, provider, isOn: (id: number) => id === 1337 };
-    return { seen, context: new ChainContext(DEPLOYMENT, wallet as never) };
+    return { seen, context: new ChainContext(DEPLOYMENT, wallet) };
   };
 
   it("sends with the estimate plus a margin, never the wallet's default gas", async () => {
@@ -131,6 +131,27 @@ describe("writing to a contract known by address (a DAO)", () => {
     await expect(context.writeCall({ address: DAO, abi: CAST_VOTE, functionName: "castVote", args: [7n, 1] }))
       .rejects.toThrow(/GovernorAlreadyCastVote/);
     expect(seen.some((call) => call.method === "eth_sendTransaction")).toBe(false);
+  });
+});
+
+describe("call shapes the compiler checks (tsc --noEmit fails if one of these stops being an error)", () => {
+  it("a typed ABI's function name, arguments and value; a build ABI's anything", () => {
+    const calls = (chain: ChainContext, buildAbi: Abi) => {
+      const dao = { address: "0x7764C99028E83E3b2Ee6Ad94B20baDDE1B4FE17f", abi: GOVERNOR_ABI } as const;
+      // @ts-expect-error support is a uint8, not a word
+      void chain.writeCall({ ...dao, functionName: "castVote", args: [7n, "for"] });
+      // @ts-expect-error no such function
+      void chain.writeCall({ ...dao, functionName: "castVotes", args: [7n, 1] });
+      // @ts-expect-error a view function is not sent
+      void chain.writeCall({ ...dao, functionName: "state", args: [7n] });
+      // @ts-expect-error castVote is not payable
+      void chain.writeCall({ ...dao, functionName: "castVote", args: [7n, 1], value: 1n });
+      // @ts-expect-error approve takes a spender and an amount
+      void chain.writeCall({ address: dao.address, abi: erc20Abi, functionName: "approve" });
+      void chain.writeCall({ ...dao, functionName: "execute", args: [[], [], [], "0x00"], value: 1n });
+      void chain.writeCall({ address: dao.address, abi: buildAbi, functionName: "buy", args: [1n, 0n], value: 0n });
+    };
+    expect(calls).toBeTypeOf("function"); // never called: the checks above are at compile time
   });
 });
 

@@ -15,6 +15,10 @@ import {
   type AbiFunction,
   type Address,
   type Chain,
+  type ContractFunctionArgs,
+  type ContractFunctionName,
+  type ContractFunctionParameters,
+  type GetValue,
   type Hash,
   type PublicClient,
   type WalletClient,
@@ -142,6 +146,21 @@ export interface ContractHandle {
   abi: Abi;
 }
 
+type WriteMutability = "nonpayable" | "payable";
+
+/** viem's own parameters of a state-changing call, plus `value` where the function is payable. */
+export type WriteCall<
+  abi extends Abi = Abi,
+  functionName extends ContractFunctionName<abi, WriteMutability> = ContractFunctionName<abi, WriteMutability>,
+  args extends ContractFunctionArgs<abi, WriteMutability, functionName> = ContractFunctionArgs<abi, WriteMutability, functionName>,
+> = ContractFunctionParameters<abi, WriteMutability, functionName, args> & GetValue<abi, functionName>;
+
+/** A call on an ABI known only at run time (the build's JSON): any function name and arguments. */
+type AnyWriteCall = { address: Address; abi: Abi; functionName: string; args?: readonly unknown[]; value?: bigint };
+
+/** What ChainContext needs of the connected wallet (a WalletConnection; a fake in unit tests). */
+export type ChainWallet = Pick<WalletConnection, "account" | "chainId" | "provider" | "isOn">;
+
 export interface FoundFunction extends ContractHandle {
   functionName: string;
   item: AbiFunction;
@@ -193,7 +212,7 @@ export class ChainContext {
 
   constructor(
     readonly deployment: Deployment,
-    private readonly wallet: WalletConnection | null,
+    private readonly wallet: ChainWallet | null,
     private readonly abis: Record<string, Abi> = BUILT_ABIS,
   ) {
     this.chain = chainOf(deployment);
@@ -272,13 +291,20 @@ export class ChainContext {
    * `write` for a contract known by address and ABI rather than by deployment name (a DataDAO
    * and its share token, made by the factory). Never leave the gas to the wallet: some do not
    * estimate (ganache's default limit is 90,000, and a vote or an execute needs more).
+   * With a typed ABI (`parseAbi`, `erc20Abi`, `as const`) the compiler checks the function
+   * name, the arguments and whether `value` may be sent; a build ABI (`Abi`) takes any.
    */
-  async writeCall(call: { address: Address; abi: Abi; functionName: string; args: readonly unknown[]; value?: bigint }): Promise<Hash> {
+  async writeCall<
+    const abi extends Abi,
+    functionName extends ContractFunctionName<abi, WriteMutability>,
+    const args extends ContractFunctionArgs<abi, WriteMutability, functionName>,
+  >(call: WriteCall<abi, functionName, args>): Promise<Hash>;
+  async writeCall(call: AnyWriteCall): Promise<Hash> {
     const { client, account } = this.walletClient();
     const full = { ...call, account };
-    const { request } = await this.publicClient.simulateContract(full as never);
-    const estimate = await this.publicClient.estimateContractGas(full as never);
-    return client.writeContract({ ...(request as object), gas: withGasMargin(estimate) } as never);
+    const { request } = await this.publicClient.simulateContract(full);
+    const estimate = await this.publicClient.estimateContractGas(full);
+    return client.writeContract({ ...request, gas: withGasMargin(estimate) });
   }
 
   /** `transactionTime` for this chain's latest block and the browser's clock now. */
@@ -293,7 +319,7 @@ export class ChainContext {
       abi: found.abi,
       functionName: found.functionName,
       args,
-    } as never)) as T;
+    })) as T;
   }
 
   async tokenInfo(address: string): Promise<TokenMeta> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encodeErrorResult, getContractError, parseAbi, RawContractError, UserRejectedRequestError, type Abi } from "viem";
+import { encodeErrorResult, getContractError, parseAbi, RawContractError, UserRejectedRequestError } from "viem";
 import { ERC20_ERRORS, withErrors } from "./contracts";
 import { ApiError, describeError, explainError, NotAvailableError, NotDeployedError, NotEnoughTokensError, words, WrongNetworkError } from "./errors";
 
@@ -9,12 +9,12 @@ const REGISTRY_ERRORS = parseAbi([
   "error OfferInactive(uint256 assetId, uint256 offerId)",
   "error StillUnbonding(uint64 availableAt)",
 ]);
-const ABI = withErrors(REGISTRY_ERRORS as Abi);
+const ABI = withErrors(REGISTRY_ERRORS);
 const DDT = { symbol: "DDT", decimals: 18 };
 
 /** The error viem raises when a simulated call reverts with `errorName(args)`. */
 function revert(errorName: string, args: readonly unknown[]) {
-  const data = encodeErrorResult({ abi: ABI, errorName, args } as never);
+  const data = encodeErrorResult({ abi: ABI, errorName, args });
   return getContractError(new RawContractError({ data }), {
     abi: ABI,
     functionName: "buy",

@@ -65,7 +65,7 @@ export class Market {
       abi: registry.abi,
       functionName,
       args,
-    } as never)) as T;
+    })) as T;
   }
 
   private async send(functionName: string, args: readonly unknown[]): Promise<Hash> {
@@ -115,17 +115,17 @@ export class Market {
   /** Sign an EIP-2612 permit for the registry to take `value` of `token`. */
   async signPermit(token: TokenMeta, value: bigint): Promise<ReturnType<typeof permitArgument>> {
     const { client, account } = this.chain.walletClient();
-    const read = <T>(functionName: string, args: readonly unknown[] = []) =>
-      this.chain.publicClient.readContract({ address: token.address, abi: PERMIT_ABI, functionName, args } as never) as Promise<T>;
-    const nonce = await read<bigint>("nonces", [account]);
+    const permitToken = { address: token.address, abi: PERMIT_ABI } as const;
+    const reader = this.chain.publicClient;
+    const nonce = await reader.readContract({ ...permitToken, functionName: "nonces", args: [account] });
     let name: string;
     let version = "1";
     try {
-      const domain = await read<readonly [string, string, string]>("eip712Domain");
-      name = domain[1];
-      version = domain[2];
+      const [, domainName, domainVersion] = await reader.readContract({ ...permitToken, functionName: "eip712Domain" });
+      name = domainName;
+      version = domainVersion;
     } catch {
-      name = await read<string>("name");
+      name = await reader.readContract({ ...permitToken, functionName: "name" });
     }
     // from the time the chain will see, not the browser's alone: a chain ahead of the
     // browser's clock would find the permit expired and the purchase would revert

@@ -47,7 +47,7 @@ export async function renderCompute({ app, root, params, isCurrent }: PageContex
   const market = chain.contract(COMPUTE_CONTRACT);
   const client = chain.publicClient;
   const read = <T>(functionName: string, args: readonly unknown[] = []) =>
-    client.readContract({ address: market.address, abi: market.abi, functionName, args } as never) as Promise<T>;
+    client.readContract({ address: market.address, abi: market.abi, functionName, args }) as Promise<T>;
   const chainNow = async () => (await client.getBlock({ blockTag: "latest" })).timestamp;
   // this gateway's own provider account, when it runs jobs: the default provider
   const gatewayProvider = await app.api.gatewayInfo().then((info) => (info.provider && isAddress(info.provider) ? getAddress(info.provider) : null), () => null);

@@ -200,8 +200,7 @@ async function proposalsSection(chain: ChainContext, dao: Address, fromBlock: bi
     account ? client.getLogs({ address: dao, event: VOTE_CAST, args: { voter: account }, fromBlock, toBlock: "latest" }) : Promise.resolve([]),
   ]);
   const supportOf = new Map(myVotes.map((log) => [log.args.proposalId!, log.args.support!]));
-  const write = (label: string, functionName: "castVote" | "queue" | "execute", args: readonly unknown[]) =>
-    send(label, () => chain.writeCall({ address: dao, abi: GOVERNOR_ABI, functionName, args }));
+  const governor = { address: dao, abi: GOVERNOR_ABI } as const;
   const rows = await Promise.all(logs.map(async (log) => {
     const id = log.args.proposalId!;
     const short = `${id.toString().slice(0, 8)}…`;
@@ -219,13 +218,16 @@ async function proposalsSection(chain: ChainContext, dao: Address, fromBlock: bi
     if (voted !== undefined) actions.push(h("span", { testid: "you-voted" }, `you voted ${SUPPORT.find((s) => s.value === voted)?.label ?? voted}`));
     if (step === "vote") {
       for (const { value, label } of SUPPORT) {
-        actions.push(button(label, () => write(`Vote ${label.toLowerCase()} on proposal ${short}`, "castVote", [id, value]),
+        actions.push(button(label, () => send(`Vote ${label.toLowerCase()} on proposal ${short}`,
+          () => chain.writeCall({ ...governor, functionName: "castVote", args: [id, value] })),
           { testid: `vote-${label.toLowerCase()}`, class: value === 1 ? "" : "secondary" }));
       }
     } else if (step === "queue") {
-      actions.push(button("Queue", () => write(`Queue proposal ${short}`, "queue", calls), { testid: "queue" }));
+      actions.push(button("Queue", () => send(`Queue proposal ${short}`,
+        () => chain.writeCall({ ...governor, functionName: "queue", args: calls })), { testid: "queue" }));
     } else if (step === "execute") {
-      actions.push(button("Execute", () => write(`Execute proposal ${short}`, "execute", calls), { testid: "execute" }));
+      actions.push(button("Execute", () => send(`Execute proposal ${short}`,
+        () => chain.writeCall({ ...governor, functionName: "execute", args: calls })), { testid: "execute" }));
     }
     return h("tr", { testid: "proposal", "data-proposal": id.toString(), "data-state": proposalStateName(state) },
       h("td", {}, (log.args.description ?? "").split("\n")[0] || "(no description)",

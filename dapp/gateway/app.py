@@ -1,4 +1,10 @@
-"""The FastAPI application factory."""
+"""The FastAPI application factory: the gateway wired in one place.
+
+`create_app` makes every part of the process once (`GatewayParts`: services, metrics, the
+cache invalidation, the content gateway, the compute job worker, the metered calls), includes
+every router, and runs one lifespan that starts the background workers — the license feed,
+the job worker (a thread), the voucher redeemer — and stops them in reverse. Routes reach the
+parts through the typed dependencies of `dapp.gateway.deps`."""
 
 from __future__ import annotations
 
@@ -9,15 +15,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from dapp.compute.service import ComputeService
 from dapp.config import Settings
+from dapp.gateway.caches import StaleCaches
 from dapp.gateway.content.service import ContentGateway
+from dapp.gateway.deps import GatewayParts
 from dapp.gateway.license_feed import LicenseFeed
+from dapp.gateway.metered.service import MeteredCalls
 from dapp.gateway.metrics import GatewayMetrics
 from dapp.gateway.middleware import AccessMiddleware, BodySizeLimit, RateLimiter
 from dapp.gateway.problems import install_problem_handlers, problem_responses
@@ -39,25 +50,38 @@ from dapp.gateway.services import Services
 DAPP_DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
 
 
+def make_parts(settings: Settings, services: Services) -> GatewayParts:
+    """Every long-lived part of one gateway process; nothing starts running here."""
+    metrics = GatewayMetrics()
+    caches = StaleCaches()
+    content = ContentGateway.start(services, metrics, caches)  # loads or creates the key file
+    compute = ComputeService(settings, services.engine, content.keypair,
+                             services.provider_account, observe=metrics.observe_compute_job)
+    metered = MeteredCalls(services, metrics, content)
+    return GatewayParts(services, metrics, caches, content, compute, metered)
+
+
 def create_app(settings: Settings, services: Services | None = None,
                static_dir: Path | None = DAPP_DIST) -> FastAPI:
     logging.basicConfig(level=settings.log_level.upper(), format="%(message)s")
-    services = services or Services.from_settings(settings)
-    metrics = GatewayMetrics()
-    content_gateway = ContentGateway.start(services, metrics)  # loads or creates the key file
+    parts = make_parts(settings, services or Services.from_settings(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # What the indexer learns about licenses drops the cached answers (see license_feed).
-        feed = asyncio.create_task(LicenseFeed(services.engine).run())
+        feed = asyncio.create_task(LicenseFeed(parts.services.engine, parts.caches).run())
+        parts.compute.start()  # a thread; only when provider_account is set
+        await parts.metered.start()  # the redeemer; only when provider_account is set
         try:
             yield
         finally:
+            await parts.metered.aclose()
+            await anyio.to_thread.run_sync(parts.compute.stop)
             feed.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await feed
-            await content_gateway.aclose()
-            services.close()
+            await parts.content.aclose()
+            parts.services.close()
 
     app = FastAPI(
         title="DataDAO Exchange gateway",
@@ -67,12 +91,11 @@ def create_app(settings: Settings, services: Services | None = None,
         lifespan=lifespan,
         responses=problem_responses(),
     )
-    app.state.services = services
-    app.state.metrics = metrics
-    app.state.content = content_gateway
+    app.state.parts = parts  # read only by dapp.gateway.deps
+    metrics = parts.metrics
     install_problem_handlers(app)
     app.add_middleware(AccessMiddleware, limiter=RateLimiter(settings.rate_limit_per_minute),
-                       metrics=metrics, sessions=services.sessions)
+                       metrics=metrics, sessions=parts.services.sessions)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -92,8 +115,8 @@ def create_app(settings: Settings, services: Services | None = None,
     app.include_router(providers.router)
     app.include_router(gateway_info.router)
     app.include_router(content.router)
-    app.include_router(compute_jobs.router)  # compute jobs; runs the job worker
-    app.include_router(invoke.router)  # metered model calls; runs the voucher redeemer
+    app.include_router(compute_jobs.router)
+    app.include_router(invoke.router)
 
     @app.get("/metrics", tags=["operations"], response_class=Response)
     def prometheus_metrics() -> Response:

@@ -1,17 +1,70 @@
-"""FastAPI dependencies: the process's services and the signed-in account."""
+"""Typed FastAPI dependencies, in the manner of the FastAPI full-stack template's
+`api/deps.py`: the parts of the gateway process (`GatewayParts`, made once by `create_app`)
+and the signed-in account. Routes declare what they use (`services: ServicesDep`); nothing
+else reads `app.state`."""
 
 from __future__ import annotations
 
-from fastapi import Request
+from dataclasses import dataclass
+from typing import Annotated
 
+from fastapi import Depends, Path, Request
+
+from dapp.compute.service import ComputeService
 from dapp.errors import NotAuthenticated
 from dapp.gateway.auth import request_signing as signing
+from dapp.gateway.caches import StaleCaches
+from dapp.gateway.content.service import ContentGateway
+from dapp.gateway.metered.service import MeteredCalls
+from dapp.gateway.metrics import GatewayMetrics
 from dapp.gateway.services import Services
 
+ADDRESS_PATTERN = "^0x[0-9a-fA-F]{40}$"
 
-def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
+
+@dataclass(frozen=True)
+class GatewayParts:
+    """Everything one gateway process holds, made once at startup (`create_app`)."""
+
+    services: Services
+    metrics: GatewayMetrics
+    caches: StaleCaches
+    content: ContentGateway
+    compute: ComputeService
+    metered: MeteredCalls
+
+
+def get_parts(request: Request) -> GatewayParts:
+    parts = request.app.state.parts
+    assert isinstance(parts, GatewayParts)
+    return parts
+
+
+PartsDep = Annotated[GatewayParts, Depends(get_parts)]
+
+
+def get_services(parts: PartsDep) -> Services:
+    return parts.services
+
+
+def get_content(parts: PartsDep) -> ContentGateway:
+    return parts.content
+
+
+def get_compute(parts: PartsDep) -> ComputeService:
+    return parts.compute
+
+
+def get_metered(parts: PartsDep) -> MeteredCalls:
+    return parts.metered
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+ContentDep = Annotated[ContentGateway, Depends(get_content)]
+ComputeDep = Annotated[ComputeService, Depends(get_compute)]
+MeteredDep = Annotated[MeteredCalls, Depends(get_metered)]
+#: a 0x address in a path, checked before the route runs
+AddressPath = Annotated[str, Path(pattern=ADDRESS_PATTERN)]
 
 
 def _int_header(request: Request, name: str) -> int:
@@ -21,9 +74,8 @@ def _int_header(request: Request, name: str) -> int:
         raise NotAuthenticated(f"{name} must be an integer") from None
 
 
-def current_account(request: Request) -> str:
+def current_account(request: Request, services: ServicesDep) -> str:
     """The account behind a request: a SIWE session (Bearer) or an EIP-712 signed request."""
-    services = get_services(request)
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
         session = services.sessions.verify(authorization[7:].strip())
@@ -54,3 +106,6 @@ def current_account(request: Request) -> str:
         "sign in first",
         hint="POST /v1/auth/siwe for a session token, or sign the request with EIP-712",
     )
+
+
+AccountDep = Annotated[str, Depends(current_account)]

@@ -2,11 +2,11 @@
 
 The indexer runs in its own process and writes what the registry says into the store; this
 feed reads the `licenses` and `assets` rows the indexer changed since it last looked (each row
-carries the block of the log that changed it last) and drops the matching cache entries
-(`invalidate_licenses`). A purchase, grant, revocation or retire thus reaches the cache about
-one indexer round plus one feed round after its block, instead of up to the cache's TTL.
-Any change to an asset row (a new version among them) also drops the registry reader's cached
-version count (`forget_version_counts`). A reorg that moves rows back to older blocks is still
+carries the block of the log that changed it last) and reports them to the gateway's
+`StaleCaches`, which drops the matching cache entries. A purchase, grant, revocation or retire
+thus reaches the cache about one indexer round plus one feed round after its block, instead of
+up to the cache's TTL. Any change to an asset row (a new version among them) also drops the
+registry reader's cached version count. A reorg that moves rows back to older blocks is still
 covered by the TTLs (≤ 5 s).
 """
 
@@ -17,16 +17,16 @@ import logging
 
 from sqlalchemy import Engine, func, select
 
-from dapp.gateway.content.registry import forget_version_counts
-from dapp.gateway.licenses import invalidate_licenses
+from dapp.gateway.caches import StaleCaches
 from dapp.store.models import Asset, License
 
 log = logging.getLogger(__name__)
 
 
 class LicenseFeed:
-    def __init__(self, engine: Engine, poll_seconds: float = 1.0) -> None:
+    def __init__(self, engine: Engine, caches: StaleCaches, poll_seconds: float = 1.0) -> None:
         self.engine = engine
+        self.caches = caches
         self.poll_seconds = poll_seconds
         self._from_block: int | None = None
 
@@ -50,11 +50,9 @@ class LicenseFeed:
                 .where(Asset.block_number >= since)
             ).all()
         for asset_id, licensee, _ in licenses:
-            invalidate_licenses(int(asset_id), str(licensee))
+            self.caches.license_changed(int(asset_id), str(licensee))
         for asset_id, retired, _ in assets:
-            forget_version_counts(int(asset_id))
-            if retired:
-                invalidate_licenses(int(asset_id))
+            self.caches.asset_changed(int(asset_id), retired=bool(retired))
         blocks = [row[-1] for row in (*licenses, *assets)]
         # Re-read the newest block next time: more of its logs may land in a later batch.
         self._from_block = max([since, *blocks])

@@ -10,8 +10,8 @@ Invalidation, for code running in the gateway's process (e.g. an in-process inde
 - `checker.on_event(event)` takes a decoded event (anything with `.name` and `.args`, such as
   `dapp.chain.events.DecodedEvent`) and drops what a `LicensePurchased`, `LicenseGranted`,
   `LicenseGrantRevoked` or `AssetRetired` changes;
-- `invalidate_licenses(asset_id, account=None)` does the same on every live checker of the
-  process, so the caller needs no reference to the gateway.
+- the gateway's `StaleCaches` (dapp.gateway.caches) calls `invalidate` on the checkers
+  registered with it, when the license feed reports what the indexer changed.
 
 Without any of these, a change is seen at the latest `ttl_seconds` later.
 """
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -66,19 +65,6 @@ class LicenseEvent(Protocol):
 
 CacheKey = tuple[int, str, int]
 
-_live_checkers: weakref.WeakSet[LicenseChecker] = weakref.WeakSet()
-_live_lock = threading.Lock()
-
-
-def invalidate_licenses(asset_id: int, account: str | None = None) -> None:
-    """Drop cached answers about `asset_id` (for `account`, or everyone) in every checker of
-    this process."""
-    with _live_lock:
-        checkers = list(_live_checkers)
-    for checker in checkers:
-        checker.invalidate(asset_id, account)
-
-
 class LicenseChecker:
     def __init__(
         self,
@@ -98,8 +84,6 @@ class LicenseChecker:
         self._observe = observe or (lambda cached, seconds: None)
         self._cache: dict[CacheKey, tuple[bool, float]] = {}
         self._lock = threading.Lock()
-        with _live_lock:
-            _live_checkers.add(self)
 
     def has_license(self, asset_id: int, account: str, scope: Scope) -> bool:
         started = time.perf_counter()

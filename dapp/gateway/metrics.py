@@ -66,3 +66,9 @@ class GatewayMetrics:
             "gateway_compute_job_seconds", "Wall time of compute jobs' algorithm runs",
             registry=self.registry, buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900),
         )
+
+    def observe_compute_job(self, outcome: str, seconds: float | None) -> None:
+        """The job worker's report of one job: its outcome, and how long a submitted one ran."""
+        self.compute_jobs.labels(outcome).inc()
+        if seconds is not None and outcome == "submitted":
+            self.compute_job_seconds.observe(seconds)

@@ -16,11 +16,11 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 
 from dapp.chain.contracts import load_abi
+from dapp.gateway.caches import StaleCaches
 from dapp.gateway.licenses import (
     MAX_TTL_SECONDS,
     LicenseChecker,
     Scope,
-    invalidate_licenses,
 )
 from dapp.ipfs.cid import CODEC_RAW
 
@@ -89,7 +89,9 @@ def test_answers_are_cached_until_invalidated(web3: Web3, registry: Contract,
     assert not checker.has_license(asset_id, licensee, Scope.DOWNLOAD)  # still the cached no
     assert seen[-1] is True
 
-    invalidate_licenses(asset_id, licensee)  # process-wide, one account
+    caches = StaleCaches()
+    caches.watch(licenses=checker)
+    caches.license_changed(asset_id, licensee)  # what the license feed reports: one account
     assert checker.has_license(asset_id, licensee, Scope.DOWNLOAD)
     assert not checker.has_license(asset_id, other, Scope.DOWNLOAD)  # other stays cached
     assert checker.status(asset_id, other, Scope.DOWNLOAD).expires_at == FOREVER

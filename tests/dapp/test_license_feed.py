@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine, insert, update
 from web3 import Web3
 
+from dapp.gateway.caches import StaleCaches
 from dapp.gateway.content.registry import RegistryReader
 from dapp.gateway.license_feed import LicenseFeed
 from dapp.gateway.licenses import LicenseChecker
@@ -60,7 +61,9 @@ def store_with_assets(tmp_path: Path, blocks: dict[int, int]) -> Engine:
 def test_feed_drops_exactly_the_changed_licenses_and_retired_assets(tmp_path: Path) -> None:
     engine = store_with_assets(tmp_path, {1: 3, 2: 3})
     checker = cached_checker()
-    feed = LicenseFeed(engine)
+    caches = StaleCaches()
+    caches.watch(licenses=checker)
+    feed = LicenseFeed(engine, caches)
     assert feed.poll_once() == 0  # first look: note where the store is
 
     with engine.begin() as connection:
@@ -84,7 +87,9 @@ def test_feed_drops_the_version_count_of_an_asset_that_changed(tmp_path: Path) -
     # every poll), so only a change of its own would touch it
     engine = store_with_assets(tmp_path, {1: 4, 2: 3})
     reader = cached_reader()
-    feed = LicenseFeed(engine)
+    caches = StaleCaches()
+    caches.watch(registry=reader)
+    feed = LicenseFeed(engine, caches)
     feed.poll_once()
 
     with engine.begin() as connection:  # VersionAdded on asset 1

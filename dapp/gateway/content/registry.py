@@ -3,15 +3,15 @@
 The chain is the authority: a version's CIDs come from `version(assetId, n)`, never from the
 indexer's store. A published version never changes, so its record is cached for good. The
 version count (which moves on `addVersion`) is cached for `VERSION_COUNT_TTL_SECONDS` and
-dropped sooner when the indexer sees the asset change (`forget_version_counts`, called by the
-license feed); a request for a numbered version above the cached count reads the chain again.
+dropped sooner when the indexer sees the asset change (`forget_version_count`, called through
+the gateway's `StaleCaches` by the license feed); a request for a numbered version above the
+cached count reads the chain again.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,29 +43,16 @@ class AssetVersion:
         return datetime.fromtimestamp(self.published_at, UTC)
 
 
-_live_readers: weakref.WeakSet[RegistryReader] = weakref.WeakSet()
-_live_lock = threading.Lock()
-
-
-def forget_version_counts(asset_id: int) -> None:
-    """Drop the cached version count of `asset_id` in every reader of this process."""
-    with _live_lock:
-        readers = list(_live_readers)
-    for reader in readers:
-        reader.forget_version_count(asset_id)
-
-
 class RegistryReader:
     def __init__(self, web3: Web3, registry_address: str,
                  count_ttl_seconds: float = VERSION_COUNT_TTL_SECONDS) -> None:
+        self._web3 = web3
         self._registry = web3.eth.contract(address=Web3.to_checksum_address(registry_address),
                                            abi=load_abi("AssetRegistry"))
         self._versions: dict[tuple[int, int], AssetVersion] = {}
         self._counts: dict[int, tuple[int, float]] = {}  # asset → (count, good until)
         self._count_ttl = count_ttl_seconds
         self._lock = threading.Lock()
-        with _live_lock:
-            _live_readers.add(self)
 
     def resolve(self, asset_id: int, number: int | None = None) -> AssetVersion:
         """Version `number` of the asset (the latest when None); NotFound if either is unknown."""
@@ -130,7 +117,7 @@ class RegistryReader:
 
     def _call(self, call: Callable[[], Any], asset_id: int) -> Any:
         try:
-            with chain_errors(self._registry.w3, "reading the asset registry"):
+            with chain_errors(self._web3, "reading the asset registry"):
                 return call()
         except ContractLogicError:  # UnknownAsset / ERC721NonexistentToken
             raise NotFound(f"asset {asset_id} does not exist") from None

@@ -33,6 +33,7 @@ from dapp.crypto.segments import (
     RangeDecryptor,
 )
 from dapp.errors import DappError, NotLicensed
+from dapp.gateway.caches import StaleCaches
 from dapp.gateway.content.registry import AssetVersion, RegistryReader
 from dapp.gateway.keys import load_or_create_gateway_keypair
 from dapp.gateway.licenses import LicenseChecker, Scope
@@ -116,11 +117,12 @@ async def _run(function: Callable[..., T], *args: Any) -> T:
 
 
 class ContentGateway:
-    """One per gateway process (created at startup, kept on `app.state.content`)."""
+    """One per gateway process (made by `create_app`, reached through `deps.ContentDep`)."""
 
     def __init__(self, services: Services, metrics: GatewayMetrics, keypair: GatewayKeyPair,
-                 reader: AsyncIpfsReader) -> None:
+                 reader: AsyncIpfsReader, caches: StaleCaches) -> None:
         self.services = services
+        self.caches = caches
         self.metrics = metrics
         self.keypair = keypair
         self.reader = reader
@@ -133,7 +135,8 @@ class ContentGateway:
         self._sizes: LruCache[str, int] = LruCache(16_384)
 
     @classmethod
-    def start(cls, services: Services, metrics: GatewayMetrics) -> ContentGateway:
+    def start(cls, services: Services, metrics: GatewayMetrics, caches: StaleCaches
+              ) -> ContentGateway:
         settings = services.settings
         keypair = load_or_create_gateway_keypair(settings.gateway_key_file)
         reader = AsyncIpfsReader(settings.ipfs_api_url,
@@ -142,7 +145,7 @@ class ContentGateway:
         log.info("gateway content key %s", keypair.public_key_b64)
         # one access-log line per request is ours; httpx would add one per Kubo read
         logging.getLogger("httpx").setLevel(max(logging.WARNING, log.getEffectiveLevel()))
-        return cls(services, metrics, keypair, reader)
+        return cls(services, metrics, keypair, reader, caches)
 
     async def aclose(self) -> None:
         await self.reader.aclose()
@@ -158,6 +161,7 @@ class ContentGateway:
         with self._lock:
             if self._registry is None:
                 self._registry = RegistryReader(self.services.web3, self.registry_address())
+                self.caches.watch(registry=self._registry)
             return self._registry
 
     def licenses(self) -> LicenseChecker:
@@ -169,6 +173,7 @@ class ContentGateway:
                     observe=lambda cached, seconds: histogram.labels(
                         "true" if cached else "false").observe(seconds),
                 )
+                self.caches.watch(licenses=self._licenses)
             return self._licenses
 
     async def authorize(self, asset_id: int, number: int | None, account: str) -> AssetVersion:

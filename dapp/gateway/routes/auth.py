@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from dapp.gateway.auth.sessions import Session
 from dapp.gateway.auth.siwe_login import utc_iso, verify_sign_in
-from dapp.gateway.deps import current_account, get_services
-from dapp.gateway.services import Services
+from dapp.gateway.deps import AccountDep, ServicesDep
 
 router = APIRouter(prefix="/v1/auth", tags=["sign-in"])
 
@@ -38,7 +37,7 @@ class MeOut(BaseModel):
 
 
 @router.get("/nonce", response_model=NonceOut)
-def issue_nonce(services: Services = Depends(get_services)) -> NonceOut:
+def issue_nonce(services: ServicesDep) -> NonceOut:
     """A single-use nonce and the values a Sign-In with Ethereum message must contain."""
     policy = services.siwe_policy()
     nonce, expires_at = services.nonces.issue()
@@ -48,7 +47,7 @@ def issue_nonce(services: Services = Depends(get_services)) -> NonceOut:
 
 @router.post("/siwe", response_model=SessionOut,
              responses={401: {"description": "signature, nonce, domain, chain or expiry wrong"}})
-def sign_in(body: SignInIn, services: Services = Depends(get_services)) -> SessionOut:
+def sign_in(body: SignInIn, services: ServicesDep) -> SessionOut:
     """Exchange a signed EIP-4361 message for a short-lived session token."""
     account, expires_at = verify_sign_in(
         body.message, body.signature, services.siwe_policy(), services.nonces, services.web3
@@ -58,6 +57,6 @@ def sign_in(body: SignInIn, services: Services = Depends(get_services)) -> Sessi
 
 
 @router.get("/me", response_model=MeOut)
-def me(account: str = Depends(current_account)) -> MeOut:
+def me(account: AccountDep) -> MeOut:
     """Who the gateway thinks you are (session token or signed request)."""
     return MeOut(account=account)

@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from dapp.errors import NotFound
-from dapp.gateway.deps import current_account, get_services
-from dapp.gateway.services import Services
+from dapp.gateway.deps import AccountDep, ServicesDep
 from dapp.store.catalog import MAX_PAGE_SIZE, AssetSummary, CatalogQuery, OfferView
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
@@ -101,7 +100,7 @@ class LicenseOut(BaseModel):
 
 
 @router.get("/assets", response_model=CatalogPageOut)
-def list_assets(
+def list_assets(*,
     kind: Kind | None = None,
     tag: str | None = Query(None, max_length=64),
     owner: str | None = Query(None, max_length=42),
@@ -111,7 +110,7 @@ def list_assets(
     page: int = Query(1, ge=1, le=1_000_000),
     page_size: int = Query(20, ge=1, le=MAX_PAGE_SIZE),
     include_retired: bool = False,
-    services: Services = Depends(get_services),
+    services: ServicesDep,
 ) -> CatalogPageOut:
     """Published assets, filtered by kind, tag, owner, DAO and text, sorted and paged."""
     result = services.catalog().list_assets(CatalogQuery(
@@ -123,7 +122,7 @@ def list_assets(
 
 
 @router.get("/assets/{asset_id}", response_model=AssetDetailOut)
-def get_asset(asset_id: int, services: Services = Depends(get_services)) -> AssetDetailOut:
+def get_asset(asset_id: int, services: ServicesDep) -> AssetDetailOut:
     """One asset with every version, its offers, metadata and statistics."""
     if not 0 < asset_id < 2**63:  # ids count up from 1; the store keeps them as int64
         raise NotFound(f"asset {asset_id} does not exist")
@@ -145,8 +144,8 @@ def get_asset(asset_id: int, services: Services = Depends(get_services)) -> Asse
 
 
 @router.get("/me/licenses", response_model=list[LicenseOut])
-def my_licenses(account: str = Depends(current_account),
-                services: Services = Depends(get_services)) -> list[LicenseOut]:
+def my_licenses(account: AccountDep,
+                services: ServicesDep) -> list[LicenseOut]:
     """The signed-in account's licenses as the indexer last saw them."""
     return [
         LicenseOut(asset_id=lic.asset_id, scope=lic.scope, source=lic.source,

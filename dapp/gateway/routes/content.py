@@ -15,17 +15,16 @@ from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import quote
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from dapp.errors import DappError
 from dapp.gateway.content.downloads import asset_downloads, record_download
 from dapp.gateway.content.service import ContentGateway, ContentPlan
-from dapp.gateway.deps import current_account, get_services
+from dapp.gateway.deps import AccountDep, ContentDep, ServicesDep
 from dapp.gateway.metrics import GatewayMetrics
 from dapp.gateway.ranges import ByteRange, parse_range
-from dapp.gateway.services import Services
 from dapp.store.catalog import DownloadRecord
 
 router = APIRouter(prefix="/v1", tags=["downloads"])
@@ -44,11 +43,6 @@ class DownloadAborted(Exception):
     """Raised after the headers went out: the server can only cut the connection."""
 
 
-def get_content(request: Request) -> ContentGateway:
-    content: ContentGateway = request.app.state.content
-    return content
-
-
 _CONTENT_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"description": "the whole plaintext",
           "content": {"application/octet-stream": {}, "application/x-tar": {}}},
@@ -63,13 +57,13 @@ _CONTENT_RESPONSES: dict[int | str, dict[str, object]] = {
 
 @router.api_route("/assets/{asset_id}/content", methods=["GET", "HEAD"],
                   response_class=Response, responses=_CONTENT_RESPONSES)
-async def asset_content(
+async def asset_content(*,
     request: Request,
     asset_id: int,
     version: int | None = Query(None, ge=1, le=MAX_VERSION,
                                 description="version number; default the latest"),
-    account: str = Depends(current_account),
-    content: ContentGateway = Depends(get_content),
+    account: AccountDep,
+    content: ContentDep,
 ) -> Response:
     """The asset's plaintext for a licensee: whole (200) or one byte range (206)."""
     resolved = await content.authorize(asset_id, version, account)
@@ -198,9 +192,9 @@ class AssetDownloadsOut(BaseModel):
 @router.get("/assets/{asset_id}/downloads", response_model=AssetDownloadsOut)
 def asset_download_counts(
     asset_id: int,
-    account: str = Depends(current_account),
-    content: ContentGateway = Depends(get_content),
-    services: Services = Depends(get_services),
+    account: AccountDep,
+    content: ContentDep,
+    services: ServicesDep,
 ) -> AssetDownloadsOut:
     """How often the asset was downloaded, per version: for the asset's owner (on chain) only."""
     owner = content.registry().owner_of(asset_id)

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 from requests.exceptions import RequestException
 
 from dapp.errors import NotFound
-from dapp.gateway.deps import get_services
+from dapp.gateway.deps import ADDRESS_PATTERN, ServicesDep
 from dapp.gateway.services import Services
 from dapp.store.catalog import MAX_PAGE_SIZE
 from dapp.store.daos import DaoDirectory, DaoSummary
 
 router = APIRouter(prefix="/v1", tags=["DataDAOs"])
-ADDRESS_PATTERN = "^0x[0-9a-fA-F]{40}$"
 
 
 class DaoSummaryOut(BaseModel):
@@ -96,9 +95,9 @@ def _chain_time(services: Services) -> int:
 
 
 @router.get("/daos", response_model=DaoPageOut)
-def list_daos(page: int = Query(1, ge=1, le=1_000_000),
+def list_daos(*, page: int = Query(1, ge=1, le=1_000_000),
               page_size: int = Query(20, ge=1, le=MAX_PAGE_SIZE),
-              services: Services = Depends(get_services)) -> DaoPageOut:
+              services: ServicesDep) -> DaoPageOut:
     """The DataDAOs the factory created, newest first."""
     items, total = _directory(services).list_daos(page, page_size)
     return DaoPageOut(items=[DaoSummaryOut.of(dao) for dao in items], total=total, page=page,
@@ -106,8 +105,8 @@ def list_daos(page: int = Query(1, ge=1, le=1_000_000),
 
 
 @router.get("/daos/{address}", response_model=DaoDetailOut)
-def get_dao(address: str = Path(pattern=ADDRESS_PATTERN, description="the Governor's address"),
-            services: Services = Depends(get_services)) -> DaoDetailOut:
+def get_dao(*, address: str = Path(pattern=ADDRESS_PATTERN, description="the Governor's address"),
+            services: ServicesDep) -> DaoDetailOut:
     """One DataDAO: settings, members, proposals (states as of the chain's clock) and the
     assets it owns."""
     detail = _directory(services).get_dao(address, _chain_time(services))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from dapp.chain.deployments import load_deployment
-from dapp.gateway.deps import get_services
-from dapp.gateway.services import Services
+from dapp.gateway.deps import ServicesDep
 
 router = APIRouter(prefix="/v1", tags=["deployment"])
 
@@ -24,7 +23,7 @@ class DeploymentOut(BaseModel):
 
 
 @router.get("/deployment", response_model=DeploymentOut)
-def deployment(services: Services = Depends(get_services)) -> DeploymentOut:
+def deployment(services: ServicesDep) -> DeploymentOut:
     """The chain id and the addresses of the contracts on it (503 before they are deployed)."""
     chain_id = services.chain_id
     deployed = load_deployment(services.settings.resolved_deployments_file, chain_id)

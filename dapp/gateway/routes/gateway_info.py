@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from dapp.chain.accounts import Keystore
 from dapp.config import Settings
 from dapp.errors import DeploymentMissing, NotFound
-from dapp.gateway.content.service import ContentGateway
-from dapp.gateway.deps import get_services
-from dapp.gateway.routes.content import get_content
-from dapp.gateway.services import Services
+from dapp.gateway.deps import ContentDep, ServicesDep
 
 router = APIRouter(prefix="/v1", tags=["deployment"])
 
@@ -28,8 +25,8 @@ class GatewayOut(BaseModel):
 
 
 @router.get("/gateway", response_model=GatewayOut)
-def gateway_info(services: Services = Depends(get_services),
-                 content: ContentGateway = Depends(get_content)) -> GatewayOut:
+def gateway_info(services: ServicesDep,
+                 content: ContentDep) -> GatewayOut:
     """This gateway's content-key public key, chain and registry."""
     try:
         registry: str | None = content.registry_address()

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from dapp.chain.client import chain_status
 from dapp.errors import DappError
-from dapp.gateway.deps import get_services
-from dapp.gateway.services import Services
+from dapp.gateway.deps import ServicesDep
 from dapp.store.db import database_status
 
 router = APIRouter(tags=["operations"])
@@ -45,7 +44,7 @@ def _probe(check: Callable[[], dict[str, Any]]) -> PartHealth:
     responses={503: {"model": Health, "description": "a part is down (named in `down`)",
                      "content": {"application/json": {}}}},
 )
-def healthz(services: Services = Depends(get_services)) -> JSONResponse:
+def healthz(services: ServicesDep) -> JSONResponse:
     def chain() -> dict[str, Any]:
         status = chain_status(services.web3)
         return {"chain_id": status.chain_id, "latest_block": status.latest_block}

@@ -13,45 +13,24 @@ took first is refused (402 stale) and its output withheld.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import anyio
-from fastapi import APIRouter, Depends, FastAPI, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from dapp.errors import DappError, NotLicensed, PaymentRequired
-from dapp.gateway.deps import current_account
+from dapp.gateway.deps import AccountDep, MeteredDep, current_account
 from dapp.gateway.licenses import Scope
 from dapp.gateway.metered.models import ModelFailed
-from dapp.gateway.metered.service import MeteredCalls
 from dapp.gateway.metrics import GatewayMetrics
 from dapp.market.vouchers import ACCEPTED_HEADER, PRICE_HEADER, VOUCHER_HEADER
 
-
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    metered = MeteredCalls(app.state.services, app.state.metrics, app.state.content)
-    app.state.metered = metered
-    await metered.start()
-    try:
-        yield
-    finally:
-        await metered.aclose()
-
-
-router = APIRouter(prefix="/v1", tags=["metered calls"], lifespan=_lifespan)
+router = APIRouter(prefix="/v1", tags=["metered calls"])
 
 
 class NotTheProvider(DappError):
     code = "not-the-provider"
     http_status = 403
-
-
-def get_metered(request: Request) -> MeteredCalls:
-    metered: MeteredCalls = request.app.state.metered
-    return metered
 
 
 _INVOKE_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -73,10 +52,10 @@ _INVOKE_RESPONSES: dict[int | str, dict[str, object]] = {
 
 @router.post("/models/{asset_id}/invoke", response_class=Response,
              responses=_INVOKE_RESPONSES)
-async def invoke_model(
+async def invoke_model(*,
     request: Request,
     asset_id: int = Path(ge=1, le=2**256 - 1),
-    metered: MeteredCalls = Depends(get_metered),
+    metered: MeteredDep,
 ) -> Response:
     """Run the model once on the request body (stdin) and answer with its stdout. Pay with
     `X-DataDAO-Voucher: <channelId>:<cumulativeAmount>:<0x signature>` from a channel whose
@@ -92,7 +71,7 @@ async def invoke_model(
                                                      request.headers.get(VOUCHER_HEADER))
             caller = str(checked.channel.buyer)
         else:  # a signed request from a contract wallet asks the chain (EIP-1271)
-            caller = await anyio.to_thread.run_sync(current_account, request)
+            caller = await anyio.to_thread.run_sync(current_account, request, metered.services)
         await metered.content.require_license(asset_id, caller, Scope.COMPUTE)
         folder = await metered.models.files(asset_id)
         body = await request.body()
@@ -127,7 +106,7 @@ class ProviderOut(BaseModel):
 
 
 @router.get("/provider", response_model=ProviderOut)
-async def provider_info(metered: MeteredCalls = Depends(get_metered)) -> ProviderOut:
+async def provider_info(metered: MeteredDep) -> ProviderOut:
     """Whom to open a channel to, and what a call costs."""
     provider = metered.provider()
     state = await anyio.to_thread.run_sync(provider.market.provider, provider.address)
@@ -153,8 +132,8 @@ class RedeemRoundOut(BaseModel):
 
 
 @router.post("/provider/redeem", response_model=RedeemRoundOut)
-async def redeem_now(account: str = Depends(current_account),
-                     metered: MeteredCalls = Depends(get_metered)) -> RedeemRoundOut:
+async def redeem_now(account: AccountDep,
+                     metered: MeteredDep) -> RedeemRoundOut:
     """Redeem every pending voucher now (one redeemMany). Only the provider account itself
     may ask (sign in as it): a round costs it gas."""
     provider = metered.provider()

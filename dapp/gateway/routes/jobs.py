@@ -10,13 +10,11 @@ sha2-256 is the `resultHash` on chain (see `dapp.compute.results`).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from functools import partial
 from typing import Literal
 from urllib.parse import quote
 
 import anyio
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -25,35 +23,11 @@ from dapp.compute import jobs as states
 from dapp.compute.jobs import JobRecord
 from dapp.compute.results import stream_result
 from dapp.compute.runner import JobWorker
-from dapp.compute.service import ComputeService
 from dapp.errors import DappError, InvalidInput, NotFound
-from dapp.gateway.deps import current_account
-from dapp.gateway.metrics import GatewayMetrics
-from dapp.gateway.routes.content import get_content
+from dapp.gateway.deps import AccountDep, ComputeDep, ContentDep
 from dapp.market.reader import ChainJob
 
-
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The job worker runs with the app (a thread; only when provider_account is set)."""
-    metrics: GatewayMetrics = app.state.metrics
-    services = app.state.services
-    compute = ComputeService(services.settings, services.engine, app.state.content.keypair,
-                             services.provider_account, observe=partial(_observe, metrics))
-    app.state.compute = compute.start()
-    try:
-        yield
-    finally:
-        await anyio.to_thread.run_sync(compute.stop)
-
-
-def _observe(metrics: GatewayMetrics, outcome: str, seconds: float | None) -> None:
-    metrics.compute_jobs.labels(outcome).inc()
-    if seconds is not None and outcome == "submitted":
-        metrics.compute_job_seconds.observe(seconds)
-
-
-router = APIRouter(prefix="/v1", tags=["compute"], lifespan=_lifespan)
+router = APIRouter(prefix="/v1", tags=["compute"])
 
 MAX_JOB_ID = 2**256 - 1
 RESULT_HASH_HEADER = "X-DataDAO-Result-Sha256"
@@ -100,11 +74,6 @@ class JobOut(BaseModel):
 
 class JobListOut(BaseModel):
     jobs: list[JobOut]
-
-
-def get_compute(request: Request) -> ComputeService:
-    compute: ComputeService = request.app.state.compute
-    return compute
 
 
 def job_status(chain: ChainJob, local: JobRecord | None) -> JobStatus:
@@ -154,19 +123,19 @@ def _buyers_job(worker: JobWorker, job_id: int, account: str
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
-def get_job(job_id: int = Path(..., ge=1, le=MAX_JOB_ID),
-            account: str = Depends(current_account),
-            compute: ComputeService = Depends(get_compute)) -> JobOut:
+def get_job(*, job_id: int = Path(..., ge=1, le=MAX_JOB_ID),
+            account: AccountDep,
+            compute: ComputeDep) -> JobOut:
     """A job's status for its buyer: chain and worker state, result CID and hash."""
     chain, local = _buyers_job(compute.ready(), job_id, account)
     return job_out(chain, local)
 
 
 @router.get("/jobs", response_model=JobListOut)
-def list_jobs(mine: bool = Query(True, description="must be 1: a buyer sees only their jobs"),
+def list_jobs(*, mine: bool = Query(True, description="must be 1: a buyer sees only their jobs"),
               limit: int = Query(100, ge=1, le=500),
-              account: str = Depends(current_account),
-              compute: ComputeService = Depends(get_compute)) -> JobListOut:
+              account: AccountDep,
+              compute: ComputeDep) -> JobListOut:
     """The caller's jobs at this gateway, newest first."""
     if not mine:
         raise InvalidInput("only your own jobs can be listed", hint="use ?mine=1")
@@ -183,10 +152,8 @@ def list_jobs(mine: bool = Query(True, description="must be 1: a buyer sees only
             responses={200: {"description": "the plaintext result",
                              "content": {"application/octet-stream": {}}},
                        409: {"description": "no result yet (or the job failed)"}})
-async def job_result(request: Request,
-                     job_id: int = Path(..., ge=1, le=MAX_JOB_ID),
-                     account: str = Depends(current_account),
-                     compute: ComputeService = Depends(get_compute)) -> StreamingResponse:
+async def job_result(*, account: AccountDep, compute: ComputeDep, content: ContentDep,
+                     job_id: int = Path(..., ge=1, le=MAX_JOB_ID)) -> StreamingResponse:
     """The decrypted result, streamed to the job's buyer; its sha2-256 equals the on-chain
     `resultHash` (also sent as the X-DataDAO-Result-Sha256 header)."""
     worker = compute.ready()
@@ -194,7 +161,6 @@ async def job_result(request: Request,
     if local is None or local.result_cid is None or local.result_sealed_key is None:
         raise ResultNotReady(f"job {job_id} has no result yet",
                              hint="GET /v1/jobs/{id} shows its status")
-    content = get_content(request)
     chunks = stream_result(local.result_cid, local.result_sealed_key, content.reader,
                            worker.keypair)
     first = await anext(chunks, b"")  # failures before the first byte are problem+json

@@ -4,12 +4,11 @@ gateway's own provider, if any, is `GET /v1/provider`)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from dapp.errors import NotFound
-from dapp.gateway.deps import get_services
-from dapp.gateway.routes.daos import ADDRESS_PATTERN
+from dapp.gateway.deps import ADDRESS_PATTERN, ServicesDep
 from dapp.gateway.services import Services
 from dapp.store.providers import ProviderDirectory, ProviderView
 
@@ -41,17 +40,17 @@ def _directory(services: Services) -> ProviderDirectory:
 
 
 @router.get("/providers", response_model=ProviderListOut)
-def list_providers(include_exiting: bool = Query(False, description="also providers that "
+def list_providers(*, include_exiting: bool = Query(False, description="also providers that "
                                                                     "are leaving the market"),
-                   services: Services = Depends(get_services)) -> ProviderListOut:
+                   services: ServicesDep) -> ProviderListOut:
     """The market's compute providers, cheapest first."""
     views = _directory(services).list_providers(include_exiting)
     return ProviderListOut(items=[ProviderListItemOut.of(view) for view in views])
 
 
 @router.get("/providers/{address}", response_model=ProviderListItemOut)
-def get_provider(address: str = Path(pattern=ADDRESS_PATTERN),
-                 services: Services = Depends(get_services)) -> ProviderListItemOut:
+def get_provider(*, address: str = Path(pattern=ADDRESS_PATTERN),
+                 services: ServicesDep) -> ProviderListItemOut:
     """One compute provider."""
     view = _directory(services).get_provider(address)
     if view is None:

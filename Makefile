@@ -61,8 +61,10 @@ abi: python-deps solc
 slither: python-deps node-deps solc
 	$(PY) tools/slither_check.py
 
+# ruff, and the layers of dapp/ (pyproject.toml [tool.importlinter]; docs/ARCHITECTURE.md).
 lint: python-deps
 	ruff check $(wildcard dapp tests tools scripts bench)
+	lint-imports --no-cache
 
 # Contract suites on anvil (Brownie 1.22's default backend) with coverage.
 # Stateful (hypothesis) suites run without coverage tracing, on ganache: with anvil's step

@@ -35,7 +35,7 @@ from web3.logs import DISCARD
 from bench.common import ms, percentile, section
 from bench.stack import PERPETUAL, BenchStack, emit, running_stack
 from dapp.chain.accounts import dev_account
-from dapp.gateway.licenses import Scope
+from dapp.chain.constants import Scope
 from dapp.market.provider import DEV_PROVIDER_INDEX, market_reader
 from dapp.market.vouchers import ACCEPTED_HEADER, VOUCHER_HEADER, sign_voucher
 

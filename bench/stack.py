@@ -27,6 +27,7 @@ from web3 import Web3
 from bench.common import render_table, report
 from dapp.chain.accounts import dev_account
 from dapp.chain.client import connect
+from dapp.chain.constants import Scope
 from dapp.chain.transactions import TransactionSender
 from dapp.client.gateway import GatewayClient
 from dapp.config import Settings
@@ -40,7 +41,6 @@ from dapp.publishing.pipeline import ContentRequest, PublishPipeline, PublishRes
 
 PUBLISHER, BUYER = 1, 2
 DAY = 24 * 3600
-DOWNLOAD = 0
 PERPETUAL = 2**64 - 1
 # The benchmarks drive one account far harder than a person would: no rate limit in the way.
 BENCH_RATE_LIMIT = 100_000_000
@@ -112,7 +112,7 @@ class BenchStack:
         decimals = exchange.token(token).decimals
         key = load_or_create_gateway_keypair(self.settings.gateway_key_file).public_key_b64
         offers = [OfferTerms(token=token, price=price * 10**decimals, duration=30 * DAY,
-                             scope=DOWNLOAD)]
+                             scope=Scope.DOWNLOAD)]
         with IpfsClient(self.settings.ipfs_api_url, timeout_seconds=600) as ipfs:
             pipeline = PublishPipeline(ipfs, exchange)
             request = ContentRequest(path=path, title=title, license_text="CC-BY-4.0",
@@ -126,7 +126,7 @@ class BenchStack:
         """The publisher grants a download license (its key is unlocked on ganache); returns
         the transaction hash without waiting for the receipt."""
         tx = self.registry.functions.grant(asset_id, Web3.to_checksum_address(licensee),
-                                           DOWNLOAD, expires_at)
+                                           Scope.DOWNLOAD, expires_at)
         return str(tx.transact({"from": self.publisher.address, "gas": 200_000}).hex())
 
     def signed_in(self, account: LocalAccount) -> GatewayClient:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import IntEnum
 
 ZERO_ADDRESS = "0x" + "00" * 20
+MAX_UINT64 = 2**64 - 1
 MAX_UINT96 = 2**96 - 1
 MAX_UINT256 = 2**256 - 1
 

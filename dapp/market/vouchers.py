@@ -17,6 +17,7 @@ from eth_account import Account
 from eth_account.messages import SignableMessage, _hash_eip191_message, encode_typed_data
 from hexbytes import HexBytes
 
+from dapp.chain.constants import MAX_UINT256
 from dapp.chain.eip712 import typed_data
 
 VOUCHER_HEADER = "X-DataDAO-Voucher"
@@ -25,7 +26,6 @@ ACCEPTED_HEADER = "X-DataDAO-Accepted-Cumulative"
 PRICE_HEADER = "X-DataDAO-Price"
 DOMAIN_NAME = "DataDAO ComputeMarket"
 DOMAIN_VERSION = "1"
-MAX_UINT256 = 2**256 - 1
 # channel id and amount: decimal uint256 (≤ 78 digits); signature: 65 bytes, or a longer blob
 # for an ERC-1271 wallet (bounded: headers are not a place for kilobytes)
 _HEADER = re.compile(r"^\s*(\d{1,78}):(\d{1,78}):(0x[0-9a-fA-F]{2,1024})\s*$")

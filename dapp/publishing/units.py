@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from dapp.chain.constants import AssetKind, Scope
+from dapp.chain.constants import MAX_UINT64, AssetKind, Scope
 from dapp.errors import InvalidInput
 
 PERPETUAL = 0
-MAX_UINT64 = (1 << 64) - 1
 MAX_CURATOR_SHARE_BPS = 5000
 
 _DURATION = re.compile(r"^(\d+)\s*([smhdwy]?)$")

@@ -41,13 +41,12 @@ from dapp.config import Settings
 from dapp.crypto.sealing import GatewayKeyPair
 from dapp.gateway.metered.redeemer import Redeemer
 from dapp.gateway.vouchers import VoucherLedger
-from dapp.ipfs.cid import cid_to_chain
+from dapp.ipfs.cid import cid_from_chain, cid_to_chain
 from dapp.market.provider import ProviderAccount
 from dapp.market.reader import market_error_decoder
 from dapp.market.vouchers import sign_voucher
 from dapp.store.db import make_engine
 from tests.dapp.conftest import CHAIN_ID, Chain, dev_web3, fund_account
-from tests.dapp.test_indexer_registry import fake_cid
 
 DDT = 10**18
 PASSWORD = "provider-sends-password"
@@ -55,6 +54,11 @@ DEPOSIT = 5 * DDT
 VOUCHER_AMOUNT = 2 * DDT
 NONCE_ANSWER_DELAY = 0.3  # seconds the node "takes" to answer eth_getTransactionCount
 WEEK = 7 * 24 * 3600
+
+
+def fake_cid(label: str) -> str:
+    """A well-formed CID of bytes nobody stored (the worker never fetches them here)."""
+    return cid_from_chain(Web3.keccak(text=label), 0x55)
 
 
 def slow_nonce_answers(answers: list[int]) -> type[Web3Middleware]:

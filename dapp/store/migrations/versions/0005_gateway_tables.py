@@ -10,8 +10,9 @@ gave (the amounts were zero-padded 78-digit decimal strings then, which is what 
 stores), so an existing table needs no change. Only its primary key's name can differ:
 create_all left it to the backend (`<table>_pkey` on PostgreSQL, unnamed on SQLite); on
 PostgreSQL it is renamed to the store's convention (`pk_<table>`) so that a later revision can
-name it on every deployment. SQLite cannot rename a constraint, and its batch migrations
-recreate a table with the model's names anyway.
+name it on every deployment. SQLite cannot rename a constraint in place, so there such a
+primary key stays unnamed (nothing refers to it by name; SQLite's batch mode rebuilds the table
+when a later revision changes it).
 
 `downgrade` keeps the tables and their rows: at revision 0004 they belonged to the gateway,
 which found them in place; upgrading again finds them and leaves them alone.

@@ -60,6 +60,16 @@ class MalformedCid(InvalidInput):
     code = "malformed-cid"
 
 
+class AccountNeeded(InvalidInput):
+    """A call that signs (a transaction, a voucher, a sign-in) was made without an account."""
+
+    code = "account-needed"
+
+    def __init__(self, message: str, *, hint: str | None = "give an account to sign with",
+                 details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, hint=hint, details=details)
+
+
 class NotFound(DappError):
     code = "not-found"
     http_status = 404

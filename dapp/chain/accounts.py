@@ -27,6 +27,10 @@ class WrongPassword(DappError):
     exit_code = 11
 
 
+class UnknownAccount(NotFound):
+    code = "unknown-account"
+
+
 @dataclass(frozen=True)
 class KeystoreEntry:
     name: str
@@ -82,8 +86,8 @@ class Keystore:
         for entry in self.list():
             if entry.name == name_or_address or entry.address.lower().removeprefix("0x") == wanted:
                 return entry
-        raise NotFound(f"no account {name_or_address!r} in {self.directory}",
-                       hint="`datadao account list` shows them; `datadao account new` makes one")
+        raise UnknownAccount(f"no account {name_or_address!r} in {self.directory}",
+                             hint="list the keystore's accounts, or create this one")
 
     def unlock(self, name_or_address: str, password: str) -> LocalAccount:
         entry = self.find(name_or_address)

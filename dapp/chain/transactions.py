@@ -284,5 +284,5 @@ class TransactionSender:
                     f"mined in block {mined_in} but only {seen} of {self.confirmations} "
                     f"confirmations arrived within {self.confirmation_timeout:.0f} s",
                     hint="the transaction is on chain; a dev chain mines only when sent "
-                         "transactions, so use --confirmations 0 there")
+                         "transactions, so wait for 0 confirmations there")
             time.sleep(POLL_SECONDS)

@@ -22,19 +22,50 @@ REVERT_HINTS = {
     "ERC20InsufficientAllowance": "approve the registry first",
 }
 
-#: by `DappError.code`
+#: by `DappError.code`; `{name}` is filled from the error's `details`
 CODE_HINTS = {
     "chain-unavailable": "is the dev chain running? `make up` starts one",
+    "confirmation-timeout": "the transaction is on chain; a dev chain mines only when sent "
+                            "transactions, so use --confirmations 0 there",
     "account-needed": "pass --account NAME",
     "unknown-account": "`datadao account list` shows them; `datadao account new` makes one",
+    "owner-account-needed": "use --account with the owner's account",
+    "unknown-asset": "`datadao assets ls` lists the assets",
+    "unknown-offer": "`datadao assets show {asset_id}` lists its offers",
+    "gateway-unreachable": "start it (`make up`) or pass --seal-to KEY",
+    "no-gateway-key": "is this a DataDAO gateway? or pass --seal-to KEY",
+    "gateway-keys-needed": "pass --seal-to KEY or --gateway URL, or --open to publish "
+                           "unencrypted",
+    "open-with-gateway-keys": "drop --seal-to/--gateway or --open",
+    "channel-needed": "pass --channel ID (`datadao channel open` opens one)",
+    "gateway-count-ahead": "if the channel was used from another machine, pass --resync to "
+                           "continue from the gateway's count; otherwise do not trust this "
+                           "gateway",
+    "voucher-record-unreadable": "restore it, or move it away to start the count afresh (then "
+                                 "pass --resync once)",
 }
 
 
-def cli_hint(error: DappError) -> str | None:
-    """The hint to print under `error`: the CLI's own where it has one, else the core's."""
+def _own_hint(error: DappError) -> str | None:
     if isinstance(error, TransactionReverted) and error.error_name in REVERT_HINTS:
         return REVERT_HINTS[error.error_name]
-    return CODE_HINTS.get(error.code, error.hint)
+    template = CODE_HINTS.get(error.code)
+    if template is None:
+        return None
+    try:
+        return template.format_map(error.details)
+    except (KeyError, IndexError):  # raised without the details the CLI's words need
+        return None
+
+
+def cli_hint(error: DappError) -> str | None:
+    """The hint to print under `error`: the CLI's own where it has one, else the core's. Notes
+    the core added on the way up (`add_note`, e.g. what became of an upload) are already in
+    its hint, and follow the CLI's."""
+    own = _own_hint(error)
+    if own is None:
+        return error.hint
+    return "; ".join([own, *getattr(error, "__notes__", ())])
 
 
 def cli_message(error: DappError) -> str:

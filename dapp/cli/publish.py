@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from web3 import Web3
 
 from dapp.chain.constants import MAX_UINT96
 from dapp.cli.output import JsonOption, console, emit_json
@@ -114,6 +115,8 @@ def publish(
 ) -> None:
     """Encrypt and upload a file or folder to IPFS and publish it as a new asset."""
     started = time.monotonic()
+    if dao is not None and not Web3.is_address(dao):
+        raise InvalidInput(f"--dao {dao!r} is not an address")
     request = ContentRequest(
         path=path, title=title, description=description, kind=kind.lower(), tags=tuple(tag),
         license_text=_license_text(license_text, license_file),

@@ -16,8 +16,8 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
 from dapp.errors import (
+    AccountNeeded,
     DappError,
-    InvalidInput,
     IpfsUnavailable,
     NotAuthenticated,
     NotFound,
@@ -105,8 +105,7 @@ class GatewayClient:
     def sign_in(self) -> str:
         """SIWE: fetch a nonce, sign the message with the local account, keep the session."""
         if self.account is None:
-            raise InvalidInput("signing in to the gateway needs an account",
-                               hint="pass --account NAME")
+            raise AccountNeeded("signing in to the gateway needs an account")
         challenge = self.request("GET", "/v1/auth/nonce")
         raise_for_problem(challenge)
         c = challenge.json()

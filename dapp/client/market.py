@@ -11,7 +11,7 @@ from web3.contract.contract import ContractFunction
 from dapp.chain.contracts import bind, load_abi
 from dapp.chain.deployments import Deployment
 from dapp.chain.transactions import SentTransaction, TransactionSender
-from dapp.errors import InvalidInput
+from dapp.errors import AccountNeeded
 from dapp.market.reader import MarketReader
 
 MARKET = "ComputeMarket"
@@ -46,5 +46,5 @@ class MarketAccount:
 
     def _sender(self) -> TransactionSender:
         if self.sender is None:
-            raise InvalidInput("this needs an account", hint="pass --account NAME")
+            raise AccountNeeded("this needs an account")
         return self.sender

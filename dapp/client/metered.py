@@ -23,8 +23,24 @@ import httpx
 from eth_account.signers.local import LocalAccount
 
 from dapp.client.gateway import GatewayClient, raise_for_problem
-from dapp.errors import DappError, InvalidInput, PaymentRequired
+from dapp.errors import AccountNeeded, DappError, InvalidInput, PaymentRequired
 from dapp.market.vouchers import ACCEPTED_HEADER, VOUCHER_HEADER, sign_voucher
+
+
+class VoucherRecordUnreadable(DappError):
+    code = "voucher-record-unreadable"
+
+
+class ChannelNeeded(InvalidInput):
+    """A paid call without a channel to pay from."""
+
+    code = "channel-needed"
+
+
+class GatewayCountAhead(PaymentRequired):
+    """The gateway holds a higher count for a channel than this machine ever signed."""
+
+    code = "gateway-count-ahead"
 
 
 @dataclass(frozen=True)
@@ -87,9 +103,10 @@ class SignedVouchers:
         except FileNotFoundError:
             return {}
         except ValueError as error:
-            raise DappError(f"{self.path} is not the voucher record JSON: {error}",
-                            hint="restore it, or move it away to start the count afresh "
-                                 "(then pass --resync once)") from None
+            raise VoucherRecordUnreadable(
+                f"{self.path} is not the voucher record JSON: {error}",
+                hint="restore it, or move it away to start the count afresh (then resync "
+                     "with the gateway's count once)") from None
         return records
 
     @contextlib.contextmanager
@@ -120,7 +137,7 @@ class MeteredClient:
     @property
     def account(self) -> LocalAccount:
         if self.gateway.account is None:
-            raise InvalidInput("paying for calls needs an account", hint="pass --account NAME")
+            raise AccountNeeded("paying for calls needs an account")
         return self.gateway.account
 
     def terms(self) -> ProviderTerms:
@@ -140,8 +157,9 @@ class MeteredClient:
             raise_for_problem(response)
             return InvokeResult(response.content, _media_type(response), 0, 0)
         if channel_id is None:
-            raise InvalidInput(f"calls cost {terms.price} base units: pay from a channel",
-                               hint="pass --channel ID (`datadao channel open` opens one)")
+            raise ChannelNeeded(f"calls cost {terms.price} base units: pay from a channel",
+                                hint="give the id of a payment channel to this provider "
+                                     "(open one if there is none)")
         key = SignedVouchers.key(terms.chain_id, terms.market, channel_id)
         for _attempt in range(2):  # the second after taking the gateway's count
             amount = self.vouchers.get(key).accepted + terms.price
@@ -171,11 +189,12 @@ class MeteredClient:
                                   "stale without a usable count") from None
         signed = self.vouchers.get(key).signed
         if held > signed and not resync:
-            raise PaymentRequired(
+            raise GatewayCountAhead(
                 f"the gateway says channel {channel_id} has paid {held}, but this machine "
                 f"signed at most {signed} on it",
-                hint="if the channel was used from another machine, pass --resync to continue "
-                     "from the gateway's count; otherwise do not trust this gateway")
+                hint="if the channel was used from another machine, resync to continue from "
+                     "the gateway's count; otherwise do not trust this gateway",
+                details={"channel_id": channel_id, "gateway_count": held, "signed": signed})
         self.vouchers.update(key, accepted=held)
 
 

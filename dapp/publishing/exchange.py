@@ -28,7 +28,7 @@ from dapp.chain.transactions import (
     revert_data,
 )
 from dapp.config import Settings
-from dapp.errors import InvalidInput, NotFound
+from dapp.errors import AccountNeeded, InvalidInput, NotFound
 from dapp.ipfs.cid import cid_from_chain, cid_to_chain
 from dapp.store.catalog import OfferView
 
@@ -37,6 +37,20 @@ DEFAULT_TOKEN = "TestToken"
 PERMIT_LIFETIME_SECONDS = 3600
 # A stand-in CID for dry runs (estimation) before the real ones exist: any non-zero digest.
 PLACEHOLDER_CID = (b"\x01" * 32, 0x55)
+
+
+class UnknownAsset(NotFound):
+    code = "unknown-asset"
+
+
+class UnknownOffer(NotFound):
+    code = "unknown-offer"
+
+
+class OwnerAccountNeeded(InvalidInput):
+    """The signing account is not the owner of the asset it would change."""
+
+    code = "owner-account-needed"
 
 
 @dataclass(frozen=True)
@@ -104,7 +118,7 @@ class Exchange:
 
     def _send(self, function: ContractFunction, what: str) -> SentTransaction:
         if self.sender is None:
-            raise InvalidInput(f"{what} needs an account", hint="pass --account NAME")
+            raise AccountNeeded(f"{what} needs an account")
         return self.sender.send(function, what)
 
     @contextmanager
@@ -184,8 +198,9 @@ class Exchange:
     def asset(self, asset_id: int) -> AssetView:
         functions = self.registry.functions
         if not 1 <= asset_id <= self.asset_count():
-            raise NotFound(f"asset {asset_id} does not exist",
-                           hint="`datadao assets ls` lists the assets")
+            raise UnknownAsset(f"asset {asset_id} does not exist",
+                               hint="list the assets to find its id",
+                               details={"asset_id": asset_id})
         with self._rpc():
             kind, retired, share, version_count, offer_count = \
                 functions.assetInfo(asset_id).call()
@@ -258,8 +273,10 @@ class Exchange:
         assert self.sender is not None
         owner = self.asset(asset_id).owner
         if owner.lower() != self.sender.address.lower():
-            raise InvalidInput(f"asset {asset_id} belongs to {owner}, not {self.sender.address}",
-                               hint="use --account with the owner's account")
+            raise OwnerAccountNeeded(
+                f"asset {asset_id} belongs to {owner}, not {self.sender.address}",
+                hint="sign with the asset owner's account",
+                details={"asset_id": asset_id, "owner": owner})
 
     def add_version(self, asset_id: int, content_cid: str, metadata_cid: str
                     ) -> tuple[int, SentTransaction]:
@@ -330,8 +347,9 @@ class Exchange:
         assert self.sender is not None
         asset = self.asset(asset_id)
         if not 1 <= offer_id <= len(asset.offers):
-            raise NotFound(f"asset {asset_id} has no offer {offer_id}",
-                           hint=f"`datadao assets show {asset_id}` lists its offers")
+            raise UnknownOffer(f"asset {asset_id} has no offer {offer_id}",
+                               hint=f"show asset {asset_id} to see its offers",
+                               details={"asset_id": asset_id, "offer_id": offer_id})
         offer = asset.offers[offer_id - 1]
         licensee = Web3.to_checksum_address(licensee or self.sender.address)
         what = f"buying offer {offer_id} of asset {asset_id}"

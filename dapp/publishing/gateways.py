@@ -15,6 +15,21 @@ PUBLIC_KEY_SIZE = 32
 GATEWAY_INFO_PATH = "/v1/gateway"
 
 
+class GatewayUnreachable(ServiceUnavailable):
+    """No answer from the gateway whose public key was asked for."""
+
+    code = "gateway-unreachable"
+
+
+class NoGatewayKey(ServiceUnavailable):
+    """The gateway answered, but announced no public key."""
+
+    code = "no-gateway-key"
+
+
+NOT_A_GATEWAY = "is this a DataDAO gateway? else give its public key instead"
+
+
 def check_public_key(text: str) -> str:
     """`text` if it is the base64 of a 32-byte X25519 public key."""
     try:
@@ -33,15 +48,19 @@ def fetch_gateway_key(gateway_url: str, timeout_seconds: float = 10.0) -> str:
     try:
         response = httpx.get(url, timeout=timeout_seconds)
     except httpx.HTTPError as error:
-        raise ServiceUnavailable(f"gateway at {gateway_url} is unreachable ({error})",
-                                 hint="start it (`make up`) or pass --seal-to KEY") from None
+        raise GatewayUnreachable(f"gateway at {gateway_url} is unreachable ({error})",
+                                 hint="start it (`make up`), or give its public key instead",
+                                 details={"gateway": gateway_url}) from None
     if response.status_code != 200:
-        raise ServiceUnavailable(f"{url} answered {response.status_code}",
-                                 hint="is this a DataDAO gateway? or pass --seal-to KEY")
+        raise NoGatewayKey(f"{url} answered {response.status_code}",
+                           hint=NOT_A_GATEWAY,
+                           details={"gateway": gateway_url})
     try:
         key = response.json()["public_key"]
     except (ValueError, KeyError, TypeError):
-        raise ServiceUnavailable(f"{url} did not announce a public_key") from None
+        raise NoGatewayKey(f"{url} did not announce a public_key",
+                           hint=NOT_A_GATEWAY,
+                           details={"gateway": gateway_url}) from None
     return check_public_key(str(key))
 
 

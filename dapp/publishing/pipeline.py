@@ -47,6 +47,24 @@ GOVERNOR_PROPOSE = "propose(address[],uint256[],bytes[],string)"
 UNKNOWN_SHA256 = "0" * 64
 
 
+class GatewayKeysNeeded(InvalidInput):
+    """Encrypted content with no gateway key to seal its content key to."""
+
+    code = "gateway-keys-needed"
+
+
+class OpenWithGatewayKeys(InvalidInput):
+    """Open (unencrypted) content given gateway keys, which it cannot use."""
+
+    code = "open-with-gateway-keys"
+
+
+def _check_offers(offers: Sequence[OfferTerms]) -> None:
+    if not offers:
+        raise InvalidInput("an asset needs at least one offer",
+                           hint="give it an offer (a price, and its terms)")
+
+
 class PublishObserver(Protocol):
     """What a front end wants to know while a publish runs (the CLI draws progress bars)."""
 
@@ -160,12 +178,12 @@ class PublishPipeline:
     def upload(self, request: ContentRequest) -> UploadedContent:
         """Pack, encrypt (unless open), add and pin content and metadata; nothing on chain."""
         if not request.open and not request.gateway_keys:
-            raise InvalidInput("no gateway to seal the content key to",
-                               hint="pass --seal-to KEY or --gateway URL, or --open to publish "
-                                    "unencrypted")
+            raise GatewayKeysNeeded("no gateway to seal the content key to",
+                                    hint="give a gateway's public key or URL, or publish it "
+                                         "open (unencrypted)")
         if request.open and request.gateway_keys:
-            raise InvalidInput("an open asset is not encrypted, so it has no gateway keys",
-                               hint="drop --seal-to/--gateway or --open")
+            raise OpenWithGatewayKeys("an open asset is not encrypted, so it has no gateway keys",
+                                      hint="give no gateway keys, or do not publish it open")
         self.observer.stage(f"reading {request.path}")
         plan = plan_pack(request.path, digests=False)
         content_key = None if request.open else generate_content_key()
@@ -207,13 +225,13 @@ class PublishPipeline:
                 f"nothing was published on chain; the upload ({cids}) stays pinned, "
                 "`ipfs pin rm` it if you do not retry")
         error.hint = f"{error.hint}; {note}" if error.hint else note
+        error.add_note(note)  # kept by a client that says the hint in its own words
         return error
 
     # ---- on chain ------------------------------------------------------------------------
     def publish(self, request: ContentRequest, curator_share_bps: int,
                 offers: Sequence[OfferTerms]) -> PublishResult:
-        if not offers:
-            raise InvalidInput("an asset needs at least one offer", hint="pass --price")
+        _check_offers(offers)
         kind = kind_index(request.kind)
         self.observer.stage("checking the publish transaction")
         self.exchange.check_publish(kind, curator_share_bps, offers)
@@ -234,9 +252,8 @@ class PublishPipeline:
                         offers: Sequence[OfferTerms], dao: str) -> Proposal:
         """Upload, then return the publish call for DAO `dao` to vote on (nothing is sent)."""
         if not Web3.is_address(dao):
-            raise InvalidInput(f"--dao {dao!r} is not an address")
-        if not offers:
-            raise InvalidInput("an asset needs at least one offer", hint="pass --price")
+            raise InvalidInput(f"DAO {dao!r} is not an address")
+        _check_offers(offers)
         kind = kind_index(request.kind)
         uploaded = self.upload(request)
         call = self.exchange.publish_call(kind, uploaded.content_cid, uploaded.metadata_cid,

@@ -177,7 +177,8 @@ def test_gateway_keys_come_from_flags_and_from_gateways(gateway_info) -> None:  
 def test_unreachable_gateway_says_to_pass_seal_to() -> None:
     with pytest.raises(ServiceUnavailable, match="unreachable") as raised:
         fetch_gateway_key("http://127.0.0.1:9")
-    assert "--seal-to" in str(raised.value)
+    assert "--seal-to" in cli_message(raised.value)  # the CLI's hint
+    assert raised.value.hint and "--" not in raised.value.hint  # the core's: any client's
 
 
 def test_metadata_is_checked_before_any_upload(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import psycopg
@@ -31,6 +32,10 @@ from dapp.devstack.kubo import KuboPorts, start_kubo
 from dapp.devstack.process import REPO_ROOT, ManagedProcess
 from dapp.devstack.up import run_brownie_script, settings_env
 from dapp.ports import free_port
+
+if TYPE_CHECKING:  # the helpers import this module: at run time they are imported in fixtures
+    from tests.dapp.helpers.compute import Stack as ComputeStack
+    from tests.dapp.helpers.registry_index import Exchange
 
 CHAIN_ID = 1337
 
@@ -284,3 +289,39 @@ def postgres(service_logs: Path) -> Iterator[Postgres]:
     yield server
     process.stop()
     shutil.rmtree(data_dir, ignore_errors=True)
+
+
+# --- fixtures several modules share (their plain helpers are in tests/dapp/helpers) ------------
+@pytest.fixture(scope="module")
+def exchange(chain: Chain, deployments_file: Path) -> Exchange:
+    """The deployed registry and token, dev accounts 0-7 approved (test_indexer_registry and
+    test_indexer_compute; one per module, as each module scopes it)."""
+    from tests.dapp.helpers.registry_index import make_exchange
+
+    return make_exchange(chain, deployments_file)
+
+
+@pytest.fixture(scope="module")
+def compute_gateway(provider_settings: Settings) -> Iterator[Gateway]:
+    """A provider gateway running compute jobs, acting for the account of `provider_settings`:
+    each module using it defines that fixture (test_compute_jobs: dev account 8, test_cli_jobs:
+    a fresh account), built with helpers.compute.compute_provider_settings."""
+    started = start_gateway(provider_settings, provider_settings.data_dir / "gateway.log")
+    yield started
+    started.process.stop()
+
+
+@pytest.fixture(scope="module")
+def compute_stack(compute_gateway: Gateway, kubo: Kubo, deployments_file: Path) -> ComputeStack:
+    from tests.dapp.helpers.compute import bind_stack
+
+    return bind_stack(compute_gateway, kubo, deployments_file)
+
+
+@pytest.fixture(scope="module")
+def compute_dataset_id(compute_stack: ComputeStack,
+                       tmp_path_factory: pytest.TempPathFactory) -> int:
+    """The CSV dataset with a COMPUTE offer and a data fee per job; BUYER holds the license."""
+    from tests.dapp.helpers.compute import publish_dataset
+
+    return publish_dataset(compute_stack, tmp_path_factory.mktemp("dataset"))

@@ -19,8 +19,8 @@ from eth_account.signers.local import LocalAccount
 
 from dapp.chain.accounts import Keystore
 from tests.dapp.conftest import Chain, Kubo, fund_account, run_cli
-from tests.dapp.test_gateway_content import session
-from tests.dapp.test_gateway_invoke import Stack, publish_scaler, start_provider_stack
+from tests.dapp.helpers.gateway import session
+from tests.dapp.helpers.invoke import Stack, publish_scaler, start_provider_stack
 
 PRICE = 10**15  # 0.001 DDT per call
 DDT = 10**18

@@ -20,17 +20,14 @@ from web3.contract import Contract
 
 from dapp.chain.accounts import Keystore
 from tests.dapp.conftest import fund_account, run_cli
-from tests.dapp.test_compute_jobs import (  # noqa: F401 (fixtures)
+from tests.dapp.helpers.compute import (
     BUYER,
     EXPECTED,
     STRANGER,
     SUM_COLUMN,
     Stack,
     compute_provider_settings,
-    dataset_id,
-    gateway,
     publish_algorithm,
-    stack,
 )
 
 PASSWORD = "cli-jobs"
@@ -51,7 +48,7 @@ def provider_settings(chain, kubo, deployments_file, tmp_path_factory):  # type:
 
 
 @pytest.fixture(scope="module")
-def cli(stack: Stack, deployments_file: Path,  # noqa: F811 (fixtures imported above)
+def cli(compute_stack: Stack, deployments_file: Path,
         tmp_path_factory: pytest.TempPathFactory) -> CLI:
     """`datadao` with BUYER ("buyer") and STRANGER ("stranger") in its keystore."""
     data_dir = tmp_path_factory.mktemp("cli-jobs")
@@ -59,9 +56,9 @@ def cli(stack: Stack, deployments_file: Path,  # noqa: F811 (fixtures imported a
     keystore.import_key("buyer", BUYER.key.hex(), PASSWORD)
     keystore.import_key("stranger", STRANGER.key.hex(), PASSWORD)
     env = {"DAPP_DATA_DIR": str(data_dir), "DAPP_DEPLOYMENTS_FILE": str(deployments_file),
-           "DAPP_CHAIN_RPC_URL": stack.gateway.settings.chain_rpc_url,
-           "DAPP_GATEWAY_PUBLIC_URL": stack.gateway.url, "DAPP_KEYSTORE_PASSWORD": PASSWORD,
-           "DAPP_ACCOUNT": "buyer"}
+           "DAPP_CHAIN_RPC_URL": compute_stack.gateway.settings.chain_rpc_url,
+           "DAPP_GATEWAY_PUBLIC_URL": compute_stack.gateway.url,
+           "DAPP_KEYSTORE_PASSWORD": PASSWORD, "DAPP_ACCOUNT": "buyer"}
 
     def run(*args: str, account: str = "buyer") -> subprocess.CompletedProcess[str]:
         return run_cli(*args, env={**env, "DAPP_ACCOUNT": account})
@@ -83,24 +80,24 @@ def wait_for_result(cli: CLI, job_id: int, timeout: float = 90) -> dict[str, Any
         time.sleep(0.5)
 
 
-def test_start_follow_download_and_finalize(cli: CLI, stack: Stack,  # noqa: F811
-                                            dataset_id: int, tmp_path: Path  # noqa: F811
+def test_start_follow_download_and_finalize(cli: CLI, compute_stack: Stack,
+                                            compute_dataset_id: int, tmp_path: Path
                                             ) -> None:
-    algorithm = publish_algorithm(stack, tmp_path, "sum_cli", SUM_COLUMN)
-    before = stack.token.functions.balanceOf(BUYER.address).call()
-    started = as_json(cli("job", "start", str(dataset_id), str(algorithm), "--hours", "2",
+    algorithm = publish_algorithm(compute_stack, tmp_path, "sum_cli", SUM_COLUMN)
+    before = compute_stack.token.functions.balanceOf(BUYER.address).call()
+    started = as_json(cli("job", "start", str(compute_dataset_id), str(algorithm), "--hours", "2",
                           "--json"))
     job_id = started["job_id"]
     assert (started["status"], started["dataset_id"], started["token"]) == (
-        "open", dataset_id, "DDT")
-    on_chain = stack.market.functions.getJob(job_id).call()
+        "open", compute_dataset_id, "DDT")
+    on_chain = compute_stack.market.functions.getJob(job_id).call()
     paid = on_chain[4] + on_chain[6]  # provider fee + data fee, escrowed
-    assert stack.token.functions.balanceOf(BUYER.address).call() == before - paid
+    assert compute_stack.token.functions.balanceOf(BUYER.address).call() == before - paid
 
     shown = wait_for_result(cli, job_id)
     assert shown["status"] == "submitted" and shown["gateway_status"] in ("submitted",
                                                                           "computed")
-    assert shown["result_hash"] == "0x" + on_chain_result_hash(stack.market, job_id).hex()
+    assert shown["result_hash"] == "0x" + on_chain_result_hash(compute_stack.market, job_id).hex()
 
     output = tmp_path / "sum.tar"
     got = as_json(cli("job", "result", str(job_id), "-o", str(output), "--json"))
@@ -109,10 +106,10 @@ def test_start_follow_download_and_finalize(cli: CLI, stack: Stack,  # noqa: F81
 
     early = cli("job", "finalize", str(job_id))
     assert early.returncode == EXIT_REVERTED and "ChallengeWindowOpen" in early.stderr
-    stack.web3.provider.make_request("evm_increaseTime", [CHALLENGE_WINDOW + 1])  # type: ignore[arg-type]
-    stack.web3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    compute_stack.web3.provider.make_request("evm_increaseTime", [CHALLENGE_WINDOW + 1])  # type: ignore[arg-type]
+    compute_stack.web3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
     assert as_json(cli("job", "finalize", str(job_id), "--json"))["status"] == "finalized"
-    assert stack.market.functions.getJob(job_id).call()[2] == 4  # Finalized
+    assert compute_stack.market.functions.getJob(job_id).call()[2] == 4  # Finalized
 
 
 def on_chain_result_hash(market: Contract, job_id: int) -> bytes:
@@ -146,9 +143,10 @@ class ForgingGateway(BaseHTTPRequestHandler):
 
 
 def test_results_are_the_buyers_and_must_match_the_chain(
-        cli: CLI, stack: Stack, dataset_id: int, tmp_path: Path) -> None:  # noqa: F811
-    algorithm = publish_algorithm(stack, tmp_path, "sum_cli_2", SUM_COLUMN)
-    job_id = as_json(cli("job", "start", str(dataset_id), str(algorithm), "--json"))["job_id"]
+        cli: CLI, compute_stack: Stack, compute_dataset_id: int, tmp_path: Path) -> None:
+    algorithm = publish_algorithm(compute_stack, tmp_path, "sum_cli_2", SUM_COLUMN)
+    job_id = as_json(cli("job", "start", str(compute_dataset_id), str(algorithm),
+                         "--json"))["job_id"]
     wait_for_result(cli, job_id)
 
     stranger = cli("job", "result", str(job_id), "-o", str(tmp_path / "x"),
@@ -172,10 +170,10 @@ def test_results_are_the_buyers_and_must_match_the_chain(
     assert not (tmp_path / "forged").exists()
 
 
-def test_wrong_inputs_are_one_line_errors(cli: CLI, dataset_id: int) -> None:  # noqa: F811
+def test_wrong_inputs_are_one_line_errors(cli: CLI, compute_dataset_id: int) -> None:
     unknown = cli("job", "show", "999999")
     assert unknown.returncode != 0 and "does not exist" in unknown.stderr
-    no_license = cli("job", "start", str(dataset_id), "1", account="stranger")
+    no_license = cli("job", "start", str(compute_dataset_id), "1", account="stranger")
     assert no_license.returncode == EXIT_REVERTED and "NotLicensed" in no_license.stderr
     for result in (unknown, no_license):
         assert "Traceback" not in result.stderr

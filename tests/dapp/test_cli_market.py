@@ -11,7 +11,7 @@ import pytest
 
 from dapp.metadata import AssetMetadata
 from tests.dapp.conftest import Chain, Kubo
-from tests.dapp.test_publish_cli import (
+from tests.dapp.helpers.publishing import (
     BUYER,
     CURATOR,
     PUBLISHER,

@@ -19,31 +19,10 @@ from tests.dapp.conftest import (
     start_gateway,
     start_test_kubo,
 )
-from tests.dapp.test_gateway_content import session
-from tests.dapp.test_publish_cli import BUYER, Market, new_market
+from tests.dapp.helpers.gateway import session
+from tests.dapp.helpers.publishing import BUYER, new_market, publish_and_buy, write_file
 
 SIZE = 48 * 1024 * 1024 + 4321  # larger than every socket buffer between Kubo and the client
-
-
-def write_file(path: Path, size: int) -> str:
-    """A file of pseudo-random bytes; returns its sha256."""
-    digest = hashlib.sha256()
-    with path.open("wb") as out:
-        block = hashlib.sha256(path.name.encode()).digest() * 32768  # 1 MiB pattern
-        for offset in range(0, size, len(block)):
-            chunk = block[: min(len(block), size - offset)]
-            chunk = bytes([offset // len(block) % 251]) + chunk[1:]
-            out.write(chunk)
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def publish_and_buy(market: Market, gateway: Gateway, path: Path) -> int:
-    published = market.publish(path, "--gateway", gateway.url)
-    asset_id = int(published["asset_id"])
-    bought = market.cli_json("license", "buy", str(asset_id), "1", DAPP_ACCOUNT="buyer")
-    assert int(bought["asset_id"]) == asset_id, bought
-    return asset_id
 
 
 def read_until_cut(response: httpx.Response, limit: int) -> bytes:

@@ -15,9 +15,8 @@ import httpx
 import pytest
 
 from tests.dapp.conftest import Chain, Gateway, Kubo, make_settings, start_gateway
-from tests.dapp.test_e2e_exchange import publish_and_buy, write_file
-from tests.dapp.test_gateway_content import session
-from tests.dapp.test_publish_cli import BUYER, new_market
+from tests.dapp.helpers.gateway import session
+from tests.dapp.helpers.publishing import BUYER, new_market, publish_and_buy, write_file
 
 REQUESTS = 1000
 PATH_TRICKS = [

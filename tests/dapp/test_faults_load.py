@@ -33,9 +33,10 @@ from bench.common import report, rss_kib
 from dapp.store.db import make_engine
 from dapp.store.models import Download
 from tests.dapp.conftest import Chain, Kubo
-from tests.dapp.test_gateway_content import BUYER as DOWNLOADER
-from tests.dapp.test_gateway_content import buy, market_for, publish, session, write_random
-from tests.dapp.test_gateway_invoke import (
+from tests.dapp.helpers.content import BUYER as DOWNLOADER
+from tests.dapp.helpers.content import buy, market_for, publish, write_random
+from tests.dapp.helpers.gateway import session
+from tests.dapp.helpers.invoke import (
     PRICE,
     Stack,
     assert_paid_call,

@@ -36,8 +36,8 @@ from tests.dapp.conftest import (
     start_gateway,
     table_dump,
 )
-from tests.dapp.test_gateway_content import assert_problem
-from tests.dapp.test_indexer_sync import (
+from tests.dapp.helpers.gateway import assert_problem
+from tests.dapp.helpers.toolchain_index import (
     BOOKKEEPING,
     indexed_balances,
     make_indexer,

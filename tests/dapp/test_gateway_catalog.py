@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.dapp.conftest import Gateway, make_settings, start_gateway
-from tests.dapp.test_gateway_auth import ALICE, fresh_challenge, sign_in, sign_text, siwe_text
+from tests.dapp.helpers.gateway import ALICE, fresh_challenge, sign_in, sign_text, siwe_text
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ from dapp.market.vouchers import sign_voucher
 from dapp.store.models import ComputeJob, ComputeProvider, PaymentChannel, PayoutBalance
 from dapp.store.providers import ProviderDirectory
 from tests.dapp.conftest import CHAIN_ID, Chain
-from tests.dapp.test_indexer_registry import (  # noqa: F401 (`exchange` is a fixture)
+from tests.dapp.helpers.registry_index import (
     ALGORITHM,
     COMPUTE,
     DATASET,
@@ -39,7 +39,6 @@ from tests.dapp.test_indexer_registry import (  # noqa: F401 (`exchange` is a fi
     Exchange,
     assert_rebuild_and_other_ranges_agree,
     event_state,
-    exchange,
     fake_cid,
     make_indexer,
     rows,
@@ -116,7 +115,7 @@ class Market:
 
 
 @pytest.fixture(scope="module")
-def market(exchange: Exchange, deployments_file: Path) -> Market:  # noqa: F811
+def market(exchange: Exchange, deployments_file: Path) -> Market:
     deployment = load_deployment(deployments_file, CHAIN_ID)
     return Market(ex=exchange, contract=bind(exchange.web3, deployment, "ComputeMarket"))
 

@@ -22,7 +22,7 @@ from dapp.ports import free_port
 from dapp.store.db import make_engine
 from dapp.store.models import Dao, RawEvent, SyncCursor, Vote
 from tests.dapp.conftest import Chain, deploy_toolchain, dev_web3, emit_transfers, table_dump
-from tests.dapp.test_indexer_dao import (
+from tests.dapp.helpers.governance import (
     FOR,
     SHARE,
     VOTING_DELAY,

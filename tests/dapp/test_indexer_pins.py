@@ -18,7 +18,7 @@ from dapp.store.db import make_engine
 from dapp.store.migrate import migrate
 from dapp.store.models import CidMetadata, MetadataTag, Pin
 from tests.dapp.conftest import Chain, Kubo, deploy_toolchain, dev_web3, emit_transfers
-from tests.dapp.test_indexer_sync import make_indexer, token_handlers
+from tests.dapp.helpers.toolchain_index import make_indexer, token_handlers
 
 POLICY = PinPolicy(base_delay=10.0, max_delay=40.0, metadata_max_bytes=4096)
 

@@ -8,19 +8,13 @@ exactly the shape (running state + facts) of the real handlers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import (
-    BigInteger,
-    Column,
     Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
     func,
     insert,
     select,
@@ -28,15 +22,9 @@ from sqlalchemy import (
 from web3 import Web3
 
 from dapp.chain.events import DecodedEvent
-from dapp.config import Settings
-from dapp.indexer import Indexer
-from dapp.indexer.contracts import ContractSpec
 from dapp.indexer.errors import ConcurrentIndexer, WrongChain
-from dapp.indexer.handlers import HandlerTable
 from dapp.indexer.writer import StateWriter
-from dapp.store.db import make_engine
 from dapp.store.models import RawEvent, SyncCursor, WatchedContract
-from dapp.store.types import HASH32, Uint256
 from tests.dapp.conftest import (
     Chain,
     DeployedToken,
@@ -46,55 +34,16 @@ from tests.dapp.conftest import (
     emit_transfers,
     table_dump,
 )
-
-ZERO = "0x" + "00" * 20
-BOOKKEEPING = ("state_journal", "block_hashes")  # their exact rows depend on batch boundaries
-
-test_tables = MetaData()
-balances = Table(
-    "test_balances", test_tables,
-    Column("account", String(42), primary_key=True),
-    Column("balance", Uint256, nullable=False),
-    Column("block_number", BigInteger, nullable=False),
-    Column("block_hash", HASH32, nullable=False),
-    Column("log_index", Integer, nullable=False),
-    Column("tx_hash", HASH32, nullable=False),
+from tests.dapp.helpers.toolchain_index import (
+    BOOKKEEPING,
+    ZERO,
+    balances,
+    indexed_balances,
+    make_indexer,
+    sqlite_url,
+    token_handlers,
+    transfers,
 )
-transfers = Table(
-    "test_transfers", test_tables,
-    Column("block_number", BigInteger, primary_key=True),
-    Column("log_index", Integer, primary_key=True),
-    Column("sender", String(42), nullable=False),
-    Column("recipient", String(42), nullable=False),
-    Column("amount", Uint256, nullable=False),
-    Column("block_hash", HASH32, nullable=False),
-    Column("tx_hash", HASH32, nullable=False),
-    info={"rollback": "delete"},
-)
-
-
-def on_transfer(writer: StateWriter, event: DecodedEvent) -> None:
-    sender, recipient, amount = event.args["from"], event.args["to"], event.args["value"]
-    writer.append(transfers, sender=sender, recipient=recipient, amount=amount)
-    for account, delta in ((sender, -amount), (recipient, amount)):
-        if account == ZERO:
-            continue
-        row = writer.get(balances, account=account)
-        writer.upsert(balances, {"account": account},
-                      balance=(row["balance"] if row else 0) + delta)
-
-
-def token_handlers(extra: Callable[[StateWriter, DecodedEvent], None] | None = None
-                   ) -> HandlerTable:
-    table = HandlerTable(extra_tables={t.name: t for t in test_tables.sorted_tables})
-
-    @table.on("Toolchain", "Transfer")
-    def handle(writer: StateWriter, event: DecodedEvent) -> None:
-        on_transfer(writer, event)
-        if extra is not None:
-            extra(writer, event)
-
-    return table
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -110,25 +59,6 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def web3(chain: Chain) -> Web3:
     return dev_web3(chain.rpc_url)
-
-
-def sqlite_url(tmp_path: Path, name: str = "index.db") -> str:
-    return f"sqlite:///{tmp_path / name}"
-
-
-def make_indexer(chain: Chain, url: str, tokens: Sequence[DeployedToken],
-                 handlers: HandlerTable | None = None, **settings: Any) -> Indexer:
-    engine = make_engine(url)
-    test_tables.create_all(engine)
-    config = Settings(data_dir=Path("/nonexistent"), chain_rpc_url=chain.rpc_url,
-                      database_url=url, **settings)
-    specs = [ContractSpec("Toolchain", t.address, t.block) for t in tokens]
-    return Indexer(config, engine=engine, handlers=handlers or token_handlers(), contracts=specs)
-
-
-def indexed_balances(engine: Engine) -> dict[str, int]:
-    with engine.connect() as connection:
-        return {row.account: row.balance for row in connection.execute(select(balances))}
 
 
 def chain_balances(web3: Web3, token: DeployedToken) -> dict[str, int]:

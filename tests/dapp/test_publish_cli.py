@@ -5,100 +5,26 @@ can decrypt, and how failures read."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import subprocess
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from eth_account import Account
-from web3 import Web3
 
-from dapp.chain.accounts import Keystore
-from dapp.chain.contracts import load_abi
-from dapp.chain.deployments import load_deployment
-from dapp.config import DEV_MNEMONIC
-from dapp.crypto.sealing import GatewayKeyPair, open_sealed_key
-from dapp.crypto.segments import decrypt_stream
 from dapp.ipfs.cid import cid_from_chain
-from dapp.ipfs.client import IpfsClient
 from dapp.metadata import AssetMetadata
 from dapp.packing import iter_packed, plan_pack
 from dapp.ports import free_port
-from tests.dapp.conftest import CHAIN_ID, Chain, Kubo, run_cli
-
-PASSWORD = "publisher password"
-Account.enable_unaudited_hdwallet_features()
-# Dev accounts 5..7: funded with ETH by ganache and with DDT by the deploy script.
-PUBLISHER = Account.from_mnemonic(DEV_MNEMONIC, account_path="m/44'/60'/0'/0/5")
-BUYER = Account.from_mnemonic(DEV_MNEMONIC, account_path="m/44'/60'/0'/0/6")
-CURATOR = Account.from_mnemonic(DEV_MNEMONIC, account_path="m/44'/60'/0'/0/7")
-LICENSE = "CC-BY-4.0: attribute the DataDAO test suite."
-
-
-@dataclass
-class Market:
-    """A data dir with the three accounts in its keystore, and the services to check with."""
-
-    data_dir: Path
-    chain: Chain
-    kubo: Kubo
-    deployments_file: Path
-    gateway: GatewayKeyPair
-
-    def env(self, **overrides: str) -> dict[str, str]:
-        env = {
-            "DAPP_DATA_DIR": str(self.data_dir),
-            "DAPP_CHAIN_RPC_URL": self.chain.rpc_url,
-            "DAPP_IPFS_API_URL": self.kubo.api_url,
-            "DAPP_DEPLOYMENTS_FILE": str(self.deployments_file),
-            "DAPP_KEYSTORE_PASSWORD": PASSWORD,
-            "DAPP_ACCOUNT": "publisher",
-            "DAPP_GATEWAY_PORT": str(free_port()),  # nothing listens: no implicit gateway
-        }
-        return {**env, **overrides}
-
-    def cli(self, *args: str, timeout: float = 120, **env: str
-            ) -> subprocess.CompletedProcess[str]:
-        return run_cli(*args, env=self.env(**env), timeout=timeout)
-
-    def cli_json(self, *args: str, timeout: float = 120, **env: str) -> Any:
-        result = self.cli(*args, "--json", timeout=timeout, **env)
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
-
-    def publish(self, path: Path, *extra: str, **env: str) -> dict[str, Any]:
-        return self.cli_json("publish", str(path), "--title", f"test {path.name}",
-                             "--license-text", LICENSE, "--price", "10", "--duration", "30d",
-                             *extra, **env)
-
-    @property
-    def web3(self) -> Web3:
-        return Web3(Web3.HTTPProvider(self.chain.rpc_url))
-
-    def registry(self) -> Any:
-        deployment = load_deployment(self.deployments_file, CHAIN_ID)
-        return self.web3.eth.contract(address=deployment.contract("AssetRegistry").address,
-                                      abi=load_abi("AssetRegistry"))
-
-    def token(self) -> Any:
-        deployment = load_deployment(self.deployments_file, CHAIN_ID)
-        return self.web3.eth.contract(address=deployment.contract("TestToken").address,
-                                      abi=load_abi("TestToken"))
-
-    def ipfs(self) -> IpfsClient:
-        return IpfsClient(self.kubo.api_url, 60)
-
-
-def new_market(chain: Chain, kubo: Kubo, deployments_file: Path, data_dir: Path) -> Market:
-    keystore = Keystore(data_dir / "keystore")
-    for name, account in (("publisher", PUBLISHER), ("buyer", BUYER), ("curator", CURATOR)):
-        keystore.import_key(name, account.key.hex(), PASSWORD)
-    return Market(data_dir, chain, kubo, deployments_file, GatewayKeyPair.generate())
+from tests.dapp.conftest import Chain, Kubo
+from tests.dapp.helpers.publishing import (
+    LICENSE,
+    PUBLISHER,
+    Market,
+    decrypted_sha256,
+    new_market,
+)
 
 
 @pytest.fixture(scope="module")
@@ -121,17 +47,6 @@ def packed_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     for chunk in iter_packed(path, plan_pack(path)):
         digest.update(chunk)
-    return digest.hexdigest()
-
-
-def decrypted_sha256(market: Market, metadata: AssetMetadata, content_cid: str) -> str:
-    (sealed,) = [k for k in metadata.sealed_keys
-                 if k.gateway_public_key == market.gateway.public_key_b64]
-    key = open_sealed_key(sealed.sealed_key, market.gateway)
-    digest = hashlib.sha256()
-    with market.ipfs() as ipfs:
-        for chunk in decrypt_stream(key, ipfs.cat(content_cid)):
-            digest.update(chunk)
     return digest.hexdigest()
 
 

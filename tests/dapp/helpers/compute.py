@@ -1,0 +1,134 @@
+"""Compute jobs: a provider gateway with tight sandbox limits, a CSV dataset and algorithms
+published encrypted and sealed to it. The shared fixtures built from these are in conftest."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract import Contract
+from web3.logs import DISCARD
+
+from dapp.chain.accounts import Keystore
+from dapp.chain.contracts import load_abi
+from dapp.config import Settings
+from dapp.crypto.sealing import seal_key
+from dapp.crypto.segments import DEFAULT_SEGMENT_SIZE, encrypt_stream, generate_content_key
+from dapp.ipfs.cid import cid_to_chain
+from dapp.ipfs.client import IpfsClient
+from dapp.metadata import CIPHER_DDX1, AssetMetadata, ContentInfo, FileEntry, SealedKey
+from dapp.packing import iter_packed, plan_pack
+from tests.dapp.conftest import Chain, Gateway, Kubo, make_settings
+from tests.dapp.helpers.gateway import dev_account
+
+PUBLISHER = dev_account(4)
+BUYER = dev_account(5)
+STRANGER = dev_account(6)
+PROVIDER = dev_account(8)
+PASSWORD = "provider-password"
+TOKEN = 10**18
+LICENSE_PRICE = 25 * TOKEN
+DATA_FEE = 10 * TOKEN
+DATASET, ALGORITHM = 0, 2  # IAssetRegistry.Kind
+DOWNLOAD, COMPUTE = 0, 1  # IAssetRegistry.Scope
+CSV = "station,temp\nA,1.5\nB,2.5\nC,3.25\n"
+SUM_COLUMN = """
+    import csv, os, pathlib
+    with open(os.environ["INPUT"], newline="") as f:
+        total = sum(float(row["temp"]) for row in csv.DictReader(f))
+    (pathlib.Path(os.environ["OUTPUT"]) / "sum.txt").write_text(f"{total}\\n")
+"""
+EXPECTED = b"7.25\n"
+
+
+@dataclass
+class Stack:
+    web3: Web3
+    registry: Contract
+    token: Contract
+    market: Contract
+    gateway: Gateway
+    kubo: Kubo
+
+    def gateway_key(self) -> str:
+        return str(httpx.get(f"{self.gateway.url}/v1/gateway", timeout=10).json()["public_key"])
+
+
+def transact(stack: Stack, call, sender: str) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    tx_hash = call.transact({"from": sender, "gas": 2_000_000})
+    receipt = stack.web3.eth.wait_for_transaction_receipt(tx_hash)
+    assert receipt["status"] == 1
+    return dict(receipt)
+
+
+def publish(stack: Stack, path: Path, kind: int, offers: list[tuple], curator_bps: int = 0  # type: ignore[type-arg]
+            ) -> int:
+    """Pack, encrypt with a fresh key sealed to the gateway, add to IPFS, publish on chain."""
+    plan = plan_pack(path)
+    content_key = generate_content_key()
+    public_key = stack.gateway_key()
+    with IpfsClient(stack.kubo.api_url, timeout_seconds=60) as ipfs:
+        content_cid = ipfs.add_chunks(
+            encrypt_stream(content_key, iter_packed(path, plan), plan.size)).cid
+        metadata = AssetMetadata(
+            title=path.name, kind=("dataset", "model", "algorithm")[kind], license="CC-BY-4.0",
+            size=plan.size,
+            files=[FileEntry(path=f.path, size=f.size, sha256=f.sha256) for f in plan.files],
+            content=ContentInfo(encrypted=True, plaintext_size=plan.size, cipher=CIPHER_DDX1,
+                                segment_size=DEFAULT_SEGMENT_SIZE),
+            sealed_keys=[SealedKey(gateway_public_key=public_key,
+                                   sealed_key=seal_key(content_key, public_key))])
+        metadata_cid = ipfs.add_bytes(metadata.to_canonical_json()).cid
+    receipt = transact(stack, stack.registry.functions.publish(
+        kind, cid_to_chain(content_cid), cid_to_chain(metadata_cid), curator_bps, offers),
+        PUBLISHER.address)
+    (event,) = stack.registry.events.AssetPublished().process_receipt(receipt, errors=DISCARD)
+    return int(event["args"]["assetId"])
+
+
+def publish_algorithm(stack: Stack, tmp_path: Path, name: str, body: str) -> int:
+    path = tmp_path / f"{name}.py"
+    path.write_text(textwrap.dedent(body))
+    return publish(stack, path, ALGORITHM, [(stack.token.address, TOKEN, 0, DOWNLOAD)])
+
+
+def compute_provider_settings(base: Path, chain: Chain, kubo: Kubo, deployments_file: Path,
+                              provider: LocalAccount) -> Settings:
+    """A provider gateway over `base` acting as `provider` (imported into its keystore), with
+    the tight sandbox limits these suites test against."""
+    Keystore(base / "keystore").import_key("provider", provider.key.hex(), PASSWORD)
+    return make_settings(base, chain, kubo, deployments_file=deployments_file,
+                         provider_account="provider", keystore_password=PASSWORD,
+                         rate_limit_per_minute=10_000, compute_poll_seconds=0.3,
+                         compute_cpu_seconds=3, compute_memory_mb=256,
+                         compute_wall_seconds=20)
+
+
+def bind_stack(gateway: Gateway, kubo: Kubo, deployments_file: Path) -> Stack:
+    """The deployed AssetRegistry, TestToken and ComputeMarket, around `gateway`."""
+    web3 = Web3(Web3.HTTPProvider(gateway.settings.chain_rpc_url, request_kwargs={"timeout": 30}))
+    entry = json.loads(deployments_file.read_text())[str(web3.eth.chain_id)]
+    contracts = {name: web3.eth.contract(address=entry[name]["address"], abi=load_abi(name))
+                 for name in ("AssetRegistry", "TestToken", "ComputeMarket")}
+    return Stack(web3, contracts["AssetRegistry"], contracts["TestToken"],
+                 contracts["ComputeMarket"], gateway, kubo)
+
+
+def publish_dataset(stack: Stack, folder: Path) -> int:
+    """The CSV with a COMPUTE offer and a data fee per job; BUYER holds the license."""
+    path = folder / "stations.csv"
+    path.write_text(CSV)
+    asset_id = publish(stack, path, DATASET, [(stack.token.address, LICENSE_PRICE, 0, COMPUTE)],
+                       curator_bps=1000)
+    transact(stack, stack.market.functions.setComputeFee(asset_id, stack.token.address,
+                                                         DATA_FEE), PUBLISHER.address)
+    transact(stack, stack.token.functions.approve(stack.registry.address, LICENSE_PRICE),
+             BUYER.address)
+    transact(stack, stack.registry.functions.buy(asset_id, 1, BUYER.address, LICENSE_PRICE),
+             BUYER.address)
+    return asset_id

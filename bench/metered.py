@@ -177,8 +177,8 @@ def redeem_round(bench: BenchStack) -> tuple[int, int]:
     """Force the gateway's redemption round as the provider: (vouchers redeemed, gas used)."""
     from dapp.client.gateway import GatewayClient
 
-    with GatewayClient(bench.gateway_url, dev_account(DEV_PROVIDER_INDEX), timeout=120
-                       ) as client:
+    with GatewayClient(bench.gateway_url, dev_account(DEV_PROVIDER_INDEX), timeout=120,
+                       chain_id=int(bench.web3.eth.chain_id)) as client:
         client.sign_in()
         answer = httpx.post(f"{bench.gateway_url}/v1/provider/redeem",
                             headers=client.auth_headers, timeout=120)

@@ -130,7 +130,8 @@ class BenchStack:
         return str(tx.transact({"from": self.publisher.address, "gas": 200_000}).hex())
 
     def signed_in(self, account: LocalAccount) -> GatewayClient:
-        client = GatewayClient(self.gateway_url, account, timeout=600)
+        client = GatewayClient(self.gateway_url, account, timeout=600,
+                               chain_id=int(self.web3.eth.chain_id))
         client.sign_in()
         return client
 

@@ -22,6 +22,7 @@ from dapp.client.gateway import GatewayClient
 from dapp.client.metered import MeteredClient, SignedVouchers, fetch_terms
 from dapp.config import Settings
 from dapp.errors import InvalidInput
+from dapp.market.reader import MarketReader
 from dapp.publishing.exchange import Exchange
 from dapp.publishing.units import format_amount, parse_amount, parse_duration
 
@@ -36,12 +37,25 @@ def signed_vouchers(settings: Settings) -> SignedVouchers:
 
 
 @contextmanager
-def metered_client(ctx: typer.Context, gateway: str | None,
+def metered_client(ctx: typer.Context, exchange: Exchange, gateway: str | None,
                    account: str | None) -> Iterator[MeteredClient]:
+    """Calls through `gateway`, checked against our own chain and deployment's market."""
     settings = settings_of(ctx)
+    chain_id = int(exchange.web3.eth.chain_id)
     with GatewayClient(gateway or settings.resolved_gateway_public_url,
-                       unlock(ctx, account)) as client:
-        yield MeteredClient(client, signed_vouchers(settings))
+                       unlock(ctx, account), chain_id=chain_id) as client:
+        market = MarketReader.from_deployment(exchange.web3, exchange.deployment)
+        yield MeteredClient(client, signed_vouchers(settings), market, chain_id)
+
+
+def max_price_of(exchange: Exchange, channel_id: int | None, text: str | None) -> int | None:
+    """`--max-price` in the channel's token, as base units (None: the on-chain price)."""
+    if text is None:
+        return None
+    if channel_id is None:
+        raise InvalidInput("--max-price limits what a channel pays per call: give --channel")
+    channel = BuyerChannels(exchange.web3, exchange.deployment).channel(channel_id)
+    return parse_amount(text, exchange.token(channel.token).decimals, what="--max-price")
 
 
 def channel_duration(text: str) -> int:
@@ -210,16 +224,22 @@ def invoke(
     account: AccountOption = None,
     resync: bool = typer.Option(False, "--resync", help="continue from the gateway's count "
                                                         "of the channel (used elsewhere too)"),
+    max_price: str = typer.Option(None, "--max-price", help="the most one call may cost, in "
+                                  "the channel's token (default: the provider's price on "
+                                  "chain)"),
     as_json: JsonOption = False,
 ) -> None:
-    """Run a model once through a gateway, paid from a channel; its output on stdout."""
+    """Run a model once through a gateway, paid from a channel; its output on stdout. The
+    gateway's price, market and provider are checked against the chain before signing."""
     try:
         body = sys.stdin.buffer.read() if input_file == "-" else Path(input_file).read_bytes()
     except OSError as error:
         raise InvalidInput(f"cannot read --input {input_file}: {error.strerror}") from None
-    with metered_client(ctx, gateway, account) as client:
+    exchange = read_only(ctx)
+    limit = max_price_of(exchange, channel, max_price)
+    with metered_client(ctx, exchange, gateway, account) as client:
         result = client.invoke(asset_id, body, channel_id=channel, content_type=content_type,
-                               resync=resync)
+                               resync=resync, max_price=limit)
     if as_json:
         output: Any = result.body.decode("utf-8", "replace")
         if result.media_type == "application/json":

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedCo
 from rich.progress import Progress as RichProgress
 
 from dapp.cli.output import JsonOption, emit_json, errors
-from dapp.cli.session import settings_of, unlock
+from dapp.cli.session import own_chain_id, settings_of, unlock
 from dapp.client.gateway import GatewayClient
 
 
@@ -26,10 +26,12 @@ def download(
     """Download licensed content through a gateway (resumes an interrupted download)."""
     settings = settings_of(ctx)
     destination = output or Path(f"asset-{asset_id}" + (f"-v{version}" if version else ""))
+    chain_id = own_chain_id(ctx)
     signer = unlock(ctx, account)
     bar = RichProgress(TextColumn("download"), BarColumn(), DownloadColumn(),
                        TransferSpeedColumn(), console=errors, disable=as_json)
-    with bar, GatewayClient(gateway or settings.resolved_gateway_public_url, signer) as client:
+    with bar, GatewayClient(gateway or settings.resolved_gateway_public_url, signer,
+                            chain_id=chain_id) as client:
         task = bar.add_task("download", total=None)
         result = client.download(
             asset_id, destination, version=version,

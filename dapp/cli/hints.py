@@ -41,6 +41,12 @@ CODE_HINTS = {
     "gateway-count-ahead": "if the channel was used from another machine, pass --resync to "
                            "continue from the gateway's count; otherwise do not trust this "
                            "gateway",
+    "gateway-terms-mismatch": "check --gateway against your deployment "
+                              "(DAPP_DEPLOYMENTS_FILE); do not pay a gateway that misstates "
+                              "its terms",
+    "price-above-maximum": "raise --max-price to pay that price, or use another provider",
+    "foreign-sign-in-challenge": "a gateway that asks for a sign-in to another site is not to "
+                                 "be trusted; check --gateway",
     "voucher-record-unreadable": "restore it, or move it away to start the count afresh (then "
                                  "pass --resync once)",
 }

@@ -95,7 +95,8 @@ def show(
     data = job_json(exchange, BuyerJobs(exchange.web3, exchange.deployment).job(job_id))
     url = gateway or settings_of(ctx).resolved_gateway_public_url
     try:
-        with GatewayClient(url, unlock(ctx, account)) as client:
+        with GatewayClient(url, unlock(ctx, account),
+                           chain_id=int(exchange.web3.eth.chain_id)) as client:
             progress = client.job(job_id)
     except (ServiceUnavailable, NotFound, NotLicensed) as error:  # the chain part still holds
         data.update(gateway_status=None, gateway_error=str(error))
@@ -124,7 +125,8 @@ def result(
                         hint=f"`datadao job show {job_id}` follows it")
     destination = output or Path(f"job-{job_id}-result")
     url = gateway or settings_of(ctx).resolved_gateway_public_url
-    with GatewayClient(url, unlock(ctx, account)) as client:
+    with GatewayClient(url, unlock(ctx, account),
+                       chain_id=int(exchange.web3.eth.chain_id)) as client:
         got = client.job_result(job_id, destination)
     if got.sha256 != state.result_hash:
         got.path.unlink()

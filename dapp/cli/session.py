@@ -12,7 +12,7 @@ import typer
 from eth_account.signers.local import LocalAccount
 
 from dapp.chain.accounts import Keystore, KeystoreEntry
-from dapp.chain.client import connect
+from dapp.chain.client import chain_status, connect
 from dapp.chain.transactions import ErrorDecoder, TransactionSender
 from dapp.cli.accounts import password_for
 from dapp.cli.progress import Progress
@@ -72,6 +72,11 @@ class ChainSession:
 
     def ipfs(self) -> IpfsClient:
         return IpfsClient(self.settings.ipfs_api_url, self.settings.ipfs_timeout_seconds)
+
+
+def own_chain_id(ctx: typer.Context) -> int:
+    """The id of the chain our own RPC is on: what a gateway's sign-in must name."""
+    return chain_status(connect(settings_of(ctx).chain_rpc_url)).chain_id
 
 
 def read_only(ctx: typer.Context) -> Exchange:

@@ -1,15 +1,22 @@
 """A client of the gateway's HTTP API for scripts and the CLI: Sign-In with Ethereum with a
-local account, then licensed downloads that resume where they stopped (HTTP Range + If-Range)."""
+local account, then licensed downloads that resume where they stopped (HTTP Range + If-Range).
+
+Sign-in trusts nothing of the gateway's challenge but its nonce: the message names the origin
+this client connected to and the chain it is on itself. A gateway that relays another
+gateway's challenge (to trade the signature there for a session as the user) is refused before
+anything is signed."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from eth_account.messages import encode_defunct
@@ -18,6 +25,7 @@ from eth_account.signers.local import LocalAccount
 from dapp.errors import (
     AccountNeeded,
     DappError,
+    InvalidInput,
     IpfsUnavailable,
     NotAuthenticated,
     NotFound,
@@ -32,6 +40,19 @@ STATUS_ERRORS: dict[int, type[DappError]] = {
 }
 CHUNK = 1 << 20
 Progress = Callable[[int, int], None]
+SIWE_NONCE = re.compile(r"^[A-Za-z0-9]{8,64}$")  # EIP-4361: at least 8 alphanumerics
+
+
+class ForeignChallenge(NotAuthenticated):
+    """A gateway asked to sign in to another site, chain or with a malformed nonce."""
+
+    code = "foreign-sign-in-challenge"
+
+
+class ChainIdNeeded(AccountNeeded):
+    """Signing in needs the chain id of the caller's own chain (not the gateway's word)."""
+
+    code = "chain-id-needed"
 
 
 def _iso(moment: float) -> str:
@@ -77,12 +98,22 @@ class JobResult:
     sha256: str  # "0x…", as the chain's resultHash
 
 
+def origin_of(url: str) -> tuple[str, str]:
+    """(domain, origin) of a gateway URL: `host[:port]` and `scheme://host[:port]`."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+        raise InvalidInput(f"{url!r} is not a gateway URL (http[s]://host[:port])")
+    return parts.netloc, f"{parts.scheme}://{parts.netloc}"
+
+
 class GatewayClient:
     def __init__(self, base_url: str, account: LocalAccount | None,
-                 timeout: float = 60.0) -> None:
-        """`account` signs in; None for the public endpoints only."""
+                 timeout: float = 60.0, *, chain_id: int | None = None) -> None:
+        """`account` signs in; None for the public endpoints only. `chain_id` is the chain
+        the caller is on (its own RPC's answer): sign-in refuses a gateway on another."""
         self.base_url = base_url.rstrip("/")
         self.account = account
+        self.chain_id = chain_id
         self.http = httpx.Client(base_url=self.base_url, timeout=timeout)
         self._token: str | None = None
 
@@ -103,14 +134,18 @@ class GatewayClient:
                                      hint="is the gateway running? `make up` starts one") from error
 
     def sign_in(self) -> str:
-        """SIWE: fetch a nonce, sign the message with the local account, keep the session."""
+        """SIWE: fetch a nonce, sign a message for this client's own origin and chain with
+        the local account, keep the session."""
         if self.account is None:
             raise AccountNeeded("signing in to the gateway needs an account")
+        if self.chain_id is None:
+            raise ChainIdNeeded("signing in needs the chain id of your own chain",
+                                hint="pass the id your chain RPC reports")
+        domain, origin = origin_of(self.base_url)
         challenge = self.request("GET", "/v1/auth/nonce")
         raise_for_problem(challenge)
-        c = challenge.json()
-        text = siwe_message(self.account.address, c["domain"], c["uri"], int(c["chain_id"]),
-                            c["nonce"])
+        nonce = self._checked_challenge(challenge.json(), domain, origin)
+        text = siwe_message(self.account.address, domain, origin, self.chain_id, nonce)
         signed = self.account.sign_message(encode_defunct(text=text)).signature.hex()
         signature = "0x" + signed.removeprefix("0x")
         response = self.request("POST", "/v1/auth/siwe",
@@ -118,6 +153,27 @@ class GatewayClient:
         raise_for_problem(response)
         self._token = str(response.json()["token"])
         return self._token
+
+    def _checked_challenge(self, challenge: Any, domain: str, origin: str) -> str:
+        """The challenge's nonce, if the challenge is for this very gateway and chain."""
+        try:
+            theirs = (str(challenge["domain"]), str(challenge["uri"]).rstrip("/"),
+                      int(challenge["chain_id"]))
+            nonce = str(challenge["nonce"])
+        except (TypeError, KeyError, ValueError):
+            raise ForeignChallenge(f"the gateway at {origin} sent a sign-in challenge without "
+                                   "domain, uri, chain_id and nonce") from None
+        if theirs != (domain, origin, self.chain_id):
+            raise ForeignChallenge(
+                f"refused to sign in: the gateway at {origin} asked for a signature for "
+                f"{theirs[1]} on chain {theirs[2]}, not for itself on chain {self.chain_id}",
+                hint="a gateway that relays another site's sign-in is not to be trusted",
+                details={"connected_to": origin, "challenge_uri": theirs[1],
+                         "challenge_chain_id": theirs[2], "chain_id": self.chain_id})
+        if not SIWE_NONCE.match(nonce):
+            raise ForeignChallenge(f"refused to sign in: the gateway at {origin} sent a "
+                                   "nonce that is not 8-64 letters and digits")
+        return nonce
 
     @property
     def auth_headers(self) -> dict[str, str]:

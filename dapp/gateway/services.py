@@ -79,7 +79,7 @@ class Services:
     def siwe_policy(self) -> SiwePolicy:
         return SiwePolicy(
             domain=urlparse(self.gateway_origin).netloc,
-            uri_prefix=self.gateway_origin,
+            origin=self.gateway_origin,
             chain_id=self.chain_id,
         )
 

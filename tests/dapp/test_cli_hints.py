@@ -23,6 +23,7 @@ from dapp.ipfs.client import IpfsClient
 from dapp.publishing.exchange import Exchange, UnknownOffer
 from dapp.publishing.gateways import fetch_gateway_key
 from dapp.publishing.pipeline import ContentRequest, PublishPipeline
+from tests.dapp.helpers.market_view import FixedMarket
 
 DAPP = Path(__file__).resolve().parents[2] / "dapp"
 #: the words of a command line: a flag, or a `datadao` command
@@ -49,9 +50,11 @@ def _metered(tmp_path: Path, invoke_answer: httpx.Response) -> MeteredClient:
         return httpx.Response(200, json=TERMS) if request.url.path == "/v1/provider" \
             else invoke_answer
 
-    gateway = GatewayClient("http://gateway", Account.create())
+    buyer = Account.create()
+    gateway = GatewayClient("http://gateway", buyer)
     gateway.http = httpx.Client(base_url="http://gateway", transport=httpx.MockTransport(answer))
-    return MeteredClient(gateway, SignedVouchers(tmp_path / "signed.json"))
+    return MeteredClient(gateway, SignedVouchers(tmp_path / "signed.json"),
+                         FixedMarket(TERMS, buyer.address), 1337)
 
 
 def _no_pipeline() -> PublishPipeline:
@@ -93,6 +96,11 @@ def _gateway_count_ahead(tmp_path: Path) -> DappError:
     return _raised(lambda: metered.invoke(1, b"{}", channel_id=5))
 
 
+def _price_above_maximum(tmp_path: Path) -> DappError:
+    metered = _metered(tmp_path, httpx.Response(500))
+    return _raised(lambda: metered.invoke(1, b"{}", channel_id=5, max_price=9))
+
+
 def _voucher_record_unreadable(tmp_path: Path) -> DappError:
     (tmp_path / "signed.json").write_text("{not json")
     return _raised(lambda: SignedVouchers(tmp_path / "signed.json").get("key"))
@@ -108,6 +116,7 @@ def _voucher_record_unreadable(tmp_path: Path) -> DappError:
     (_open_with_gateway_keys, "open-with-gateway-keys", "drop --seal-to/--gateway or --open"),
     (_channel_needed, "channel-needed", "pass --channel ID (`datadao channel open` opens one)"),
     (_gateway_count_ahead, "gateway-count-ahead", "pass --resync to continue"),
+    (_price_above_maximum, "price-above-maximum", "raise --max-price"),
     (_voucher_record_unreadable, "voucher-record-unreadable", "then pass --resync once"),
 ])
 def test_a_core_error_names_no_flag_but_the_cli_says_it_in_its_own(

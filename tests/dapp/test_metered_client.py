@@ -15,6 +15,7 @@ from dapp.client.gateway import GatewayClient
 from dapp.client.metered import MeteredClient, SignedVouchers
 from dapp.errors import PaymentRequired
 from dapp.market.vouchers import ACCEPTED_HEADER, VOUCHER_HEADER, parse_voucher_header
+from tests.dapp.helpers.market_view import FixedMarket
 
 PRICE = 10
 MARKET = "0x" + "ab" * 20
@@ -42,9 +43,11 @@ class ScriptedGateway:
 
 
 def client(tmp_path: Path, gateway: ScriptedGateway) -> MeteredClient:
-    http = GatewayClient("http://gateway", Account.create())
+    buyer = Account.create()
+    http = GatewayClient("http://gateway", buyer)
     http.http = httpx.Client(base_url="http://gateway", transport=httpx.MockTransport(gateway))
-    return MeteredClient(http, SignedVouchers(tmp_path / "signed.json"))
+    return MeteredClient(http, SignedVouchers(tmp_path / "signed.json"),
+                         FixedMarket(TERMS, buyer.address), 1337)
 
 
 def paid(amount: int) -> tuple[int, dict[str, str], dict[str, object]]:

@@ -1,10 +1,16 @@
-"""Sign-In with Ethereum (EIP-4361): every field the gateway can check is checked."""
+"""Sign-In with Ethereum (EIP-4361): every field the gateway can check is checked.
+
+The message's URI must be on this gateway's origin exactly (scheme, host and port; a path under
+it is fine): a string prefix would let `https://gw.example.evil` or `http://127.0.0.1:80001`
+pass for `https://gw.example` or `http://127.0.0.1:8000`, and a signature a user gave another
+site would open a session here."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from eth_account.messages import encode_defunct
 from eth_utils import to_checksum_address
@@ -21,8 +27,25 @@ MAX_SESSION_SECONDS = 3600
 @dataclass(frozen=True)
 class SiwePolicy:
     domain: str
-    uri_prefix: str
+    origin: str  # scheme://host[:port]: a message's URI must be on exactly this origin
     chain_id: int
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def same_origin(uri: str, origin: str) -> bool:
+    """Whether `uri` is on `origin` exactly: same scheme, host and port, no user info."""
+    try:
+        theirs, ours = urlsplit(uri), urlsplit(origin)
+        their_port = theirs.port or DEFAULT_PORTS.get(theirs.scheme.lower())
+        our_port = ours.port or DEFAULT_PORTS.get(ours.scheme.lower())
+    except ValueError:  # a port that is not a number, or out of range
+        return False
+    if theirs.username is not None or theirs.password is not None or not theirs.hostname:
+        return False
+    return (theirs.scheme.lower(), theirs.hostname, their_port) == \
+        (ours.scheme.lower(), ours.hostname, our_port)
 
 
 def _timestamp(value: object) -> float:
@@ -50,8 +73,9 @@ def verify_sign_in(
     if message.domain != policy.domain:
         raise NotAuthenticated(f"message is for domain {message.domain!r}, "
                                f"this gateway is {policy.domain!r}")
-    if not str(message.uri).startswith(policy.uri_prefix):
-        raise NotAuthenticated(f"message URI {message.uri} is not this gateway's")
+    if not same_origin(str(message.uri), policy.origin):
+        raise NotAuthenticated(f"message URI {message.uri} is not this gateway's "
+                               f"({policy.origin})")
     if int(message.chain_id) != policy.chain_id:
         raise NotAuthenticated(f"message is for chain {message.chain_id}, "
                                f"this gateway serves chain {policy.chain_id}")

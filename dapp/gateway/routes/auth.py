@@ -42,7 +42,7 @@ def issue_nonce(services: ServicesDep) -> NonceOut:
     policy = services.siwe_policy()
     nonce, expires_at = services.nonces.issue()
     return NonceOut(nonce=nonce, expires_at=utc_iso(expires_at), domain=policy.domain,
-                    uri=policy.uri_prefix, chain_id=policy.chain_id)
+                    uri=policy.origin, chain_id=policy.chain_id)
 
 
 @router.post("/siwe", response_model=SessionOut,

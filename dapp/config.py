@@ -68,6 +68,27 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     rate_limit_per_minute: int = Field(600, ge=1, description="Requests per account (or IP)")
     max_request_bytes: int = Field(1 << 20, ge=1024, description="Largest request body accepted")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Reverse proxies (IPs or CIDR networks) whose "
+        "X-Forwarded-For the gateway believes; from any other peer the header is ignored"
+    )
+    operator_token: SecretStr | None = Field(
+        None, description="Shows /healthz details, /metrics and 5xx causes to a request with "
+        "`Authorization: Bearer <token>` or `X-DataDAO-Operator-Token: <token>`"
+    )
+    operator_loopback: bool = Field(
+        True, description="Treat loopback peers (not relayed by a trusted proxy) as operators"
+    )
+    nonce_lifetime_seconds: int = Field(300, ge=1, description="How long a sign-in nonce lives")
+    nonce_max_per_client: int = Field(
+        32, ge=1, description="Unused, unexpired sign-in nonces one client address may hold"
+    )
+    nonce_max_outstanding: int = Field(
+        100_000, ge=1, description="Unused, unexpired sign-in nonces in total (then 503)"
+    )
+    max_streams_per_account: int = Field(
+        16, ge=1, description="Concurrent content downloads one account may hold open"
+    )
 
     # compute provider (the gateway's own on-chain account in the ComputeMarket)
     provider_account: str | None = Field(

@@ -26,11 +26,12 @@ from dapp.compute.service import ComputeService
 from dapp.config import Settings
 from dapp.gateway.caches import StaleCaches
 from dapp.gateway.content.service import ContentGateway
-from dapp.gateway.deps import GatewayParts
+from dapp.gateway.deps import GatewayParts, PeerDep
 from dapp.gateway.license_feed import LicenseFeed
 from dapp.gateway.metered.service import MeteredCalls
 from dapp.gateway.metrics import GatewayMetrics
 from dapp.gateway.middleware import AccessMiddleware, BodySizeLimit, RateLimiter
+from dapp.gateway.peers import OperatorsOnly, PeerPolicy
 from dapp.gateway.problems import install_problem_handlers, problem_responses
 from dapp.gateway.routes import (
     auth,
@@ -58,7 +59,8 @@ def make_parts(settings: Settings, services: Services) -> GatewayParts:
     compute = ComputeService(settings, services.engine, content.keypair,
                              services.provider_account, observe=metrics.observe_compute_job)
     metered = MeteredCalls(services, metrics, content)
-    return GatewayParts(services, metrics, caches, content, compute, metered)
+    return GatewayParts(services, metrics, caches, content, compute, metered,
+                        PeerPolicy(settings))
 
 
 def create_app(settings: Settings, services: Services | None = None,
@@ -95,7 +97,7 @@ def create_app(settings: Settings, services: Services | None = None,
     metrics = parts.metrics
     install_problem_handlers(app)
     app.add_middleware(AccessMiddleware, limiter=RateLimiter(settings.rate_limit_per_minute),
-                       metrics=metrics, sessions=parts.services.sessions)
+                       metrics=metrics, sessions=parts.services.sessions, peers=parts.peers)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -118,9 +120,15 @@ def create_app(settings: Settings, services: Services | None = None,
     app.include_router(compute_jobs.router)
     app.include_router(invoke.router)
 
-    @app.get("/metrics", tags=["operations"], response_class=Response)
-    def prometheus_metrics() -> Response:
-        """Prometheus text format: requests, bytes served, license checks, vouchers pending."""
+    @app.get("/metrics", tags=["operations"], response_class=Response,
+             responses={200: {"content": {CONTENT_TYPE_LATEST: {}}},
+                        403: {"description": "operators only (operator token, or loopback)"}})
+    def prometheus_metrics(peer: PeerDep) -> Response:
+        """Prometheus text format: requests, bytes served, license checks, vouchers pending.
+        For operators only: the `operator_token`, or a loopback peer (see docs/SECURITY.md)."""
+        if not peer.operator:
+            raise OperatorsOnly("/metrics is for the gateway's operators",
+                                hint="send the operator token (X-DataDAO-Operator-Token)")
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     # Mounted last: /v1, /healthz, /metrics and /docs are matched before the dApp's files.

@@ -8,15 +8,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
+from eth_utils import keccak
 from fastapi import Depends, Path, Request
 
+from dapp.chain.constants import MAX_UINT256
 from dapp.compute.service import ComputeService
-from dapp.errors import NotAuthenticated
+from dapp.errors import InvalidInput, NotAuthenticated
 from dapp.gateway.auth import request_signing as signing
 from dapp.gateway.caches import StaleCaches
 from dapp.gateway.content.service import ContentGateway
 from dapp.gateway.metered.service import MeteredCalls
 from dapp.gateway.metrics import GatewayMetrics
+from dapp.gateway.peers import Peer, PeerPolicy
 from dapp.gateway.services import Services
 
 ADDRESS_PATTERN = "^0x[0-9a-fA-F]{40}$"
@@ -32,6 +36,7 @@ class GatewayParts:
     content: ContentGateway
     compute: ComputeService
     metered: MeteredCalls
+    peers: PeerPolicy
 
 
 def get_parts(request: Request) -> GatewayParts:
@@ -59,7 +64,13 @@ def get_metered(parts: PartsDep) -> MeteredCalls:
     return parts.metered
 
 
+def get_peer(request: Request, parts: PartsDep) -> Peer:
+    """The client's address (trusted proxies honoured) and whether it is an operator."""
+    return parts.peers.peer(request)
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
+PeerDep = Annotated[Peer, Depends(get_peer)]
 ContentDep = Annotated[ContentGateway, Depends(get_content)]
 ComputeDep = Annotated[ComputeService, Depends(get_compute)]
 MeteredDep = Annotated[MeteredCalls, Depends(get_metered)]
@@ -68,14 +79,25 @@ AddressPath = Annotated[str, Path(pattern=ADDRESS_PATTERN)]
 
 
 def _int_header(request: Request, name: str) -> int:
-    try:
-        return int(request.headers[name])
-    except ValueError:
-        raise NotAuthenticated(f"{name} must be an integer") from None
+    value = request.headers[name]
+    if not value.isdigit() or len(value) > 20:
+        raise NotAuthenticated(f"{name} must be a non-negative integer (unix seconds)")
+    return int(value)
 
 
-def current_account(request: Request, services: ServicesDep) -> str:
-    """The account behind a request: a SIWE session (Bearer) or an EIP-712 signed request."""
+def _signed_asset_id(request: Request) -> int:
+    """The `{asset_id}` path parameter a signature covers (0 without one), checked here:
+    this runs before the route's own validation of the parameter."""
+    raw = str(request.path_params.get("asset_id", "0") or "0")
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 78 or int(raw) > MAX_UINT256:
+        raise InvalidInput("asset_id must be a decimal uint256")
+    return int(raw)
+
+
+async def current_account(request: Request, services: ServicesDep) -> str:
+    """The account behind a request: a SIWE session (Bearer) or an EIP-712 signed request
+    (which covers method, path, query string and body; verified in a worker thread: a contract
+    wallet's check is a chain call)."""
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
         session = services.sessions.verify(authorization[7:].strip())
@@ -89,18 +111,20 @@ def current_account(request: Request, services: ServicesDep) -> str:
         ]
         if missing:
             raise NotAuthenticated(f"signed request lacks {', '.join(missing)}")
-        asset_id = int(request.path_params.get("asset_id", 0) or 0)
         signed = signing.SignedRequest(
             account=request.headers[signing.HEADER_ACCOUNT],
             signature=request.headers[signing.HEADER_SIGNATURE],
             method=request.method,
             path=request.url.path,
-            asset_id=asset_id,
+            asset_id=_signed_asset_id(request),
             expiry=_int_header(request, signing.HEADER_EXPIRY),
             nonce=request.headers[signing.HEADER_NONCE],
+            query=request.scope.get("query_string", b"").decode("latin-1"),
+            body_hash=keccak(await request.body()),  # bounded by BodySizeLimit
         )
-        return signing.verify_signed_request(
-            signed, services.gateway_origin, services.chain_id, services.nonces, services.web3
+        return await anyio.to_thread.run_sync(
+            signing.verify_signed_request,
+            signed, services.gateway_origin, services.chain_id, services.nonces, services.web3,
         )
     raise NotAuthenticated(
         "sign in first",

@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dapp.gateway.auth.request_signing import HEADER_ACCOUNT
 from dapp.gateway.auth.sessions import SessionSigner
 from dapp.gateway.metrics import GatewayMetrics
+from dapp.gateway.peers import Peer, PeerPolicy
 from dapp.gateway.problems import problem
 
 log = logging.getLogger("dapp.gateway.access")
@@ -30,7 +30,7 @@ class TokenBucket:
 
 
 class RateLimiter:
-    """A token bucket per key (account, or client IP when anonymous); thread-safe."""
+    """A token bucket per key (verified account, or client address); thread-safe."""
 
     def __init__(self, per_minute: int, max_keys: int = 100_000) -> None:
         self.capacity = float(per_minute)
@@ -57,17 +57,18 @@ class RateLimiter:
             return False, (1 - bucket.tokens) / self.refill_per_second
 
 
-def rate_limit_key(request: Request, sessions: SessionSigner) -> str:
-    """Who to count a request against, without verifying anything expensive."""
+def rate_limit_key(request: Request, sessions: SessionSigner, peer: Peer) -> str:
+    """Who to count a request against: the account of a valid session token (an HMAC, cheap
+    to check), otherwise the client's address. Never a header the client merely asserts: an
+    `X-DataDAO-Account` is not verified here, so it neither lifts the limit (by rotating it)
+    nor spends another account's budget (by spraying it)."""
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
         try:
             return "acct:" + sessions.verify(authorization[7:].strip()).account
         except Exception:
             pass
-    if HEADER_ACCOUNT in request.headers:
-        return "acct:" + request.headers[HEADER_ACCOUNT].lower()
-    return "ip:" + (request.client.host if request.client else "unknown")
+    return peer.rate_limit_key
 
 
 class BodySizeLimit:
@@ -129,19 +130,23 @@ class AccessMiddleware(BaseHTTPMiddleware):
     """Rate limit, then count and log every request (one JSON line, no headers, no secrets)."""
 
     def __init__(self, app: ASGIApp, limiter: RateLimiter, metrics: GatewayMetrics,
-                 sessions: SessionSigner) -> None:
+                 sessions: SessionSigner, peers: PeerPolicy) -> None:
         super().__init__(app)
         self.limiter = limiter
         self.metrics = metrics
         self.sessions = sessions
+        self.peers = peers
 
     async def dispatch(self, request: Request,
                        call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
         request_id = uuid.uuid4().hex[:16]
-        key = rate_limit_key(request, self.sessions)
+        peer = self.peers.peer(request)
+        key = rate_limit_key(request, self.sessions, peer)
         allowed, retry_after = self.limiter.allow(key)
-        if not allowed and request.url.path not in ("/healthz", "/metrics"):
+        # operators' probes are never refused; anyone else's /healthz counts like any request
+        probe = peer.operator and request.url.path in ("/healthz", "/metrics")
+        if not allowed and not probe:
             self.metrics.rate_limited.inc()
             response: Response = problem(
                 429, "rate-limited", "Too many requests",

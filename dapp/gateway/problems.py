@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from dapp.errors import DappError, DatabaseUnavailable
+from dapp.gateway.peers import is_operator
 from dapp.store.db import describe_failure
 
 log = logging.getLogger("dapp.gateway")
@@ -67,18 +68,36 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
 
 
+#: what a caller who is not an operator reads instead of a 5xx's own text, which may name an
+#: internal address (an RPC URL with its API key, the IPFS API, a file path); an error class
+#: whose text is written for clients says so with `public_detail = True`
+_GENERIC_DETAIL = {
+    500: "the gateway failed to answer this request",
+    503: "a service the gateway depends on is unavailable; try again later",
+}
+
+
+def _public(error: DappError, operator: bool) -> tuple[str, str | None, dict[str, Any]]:
+    """(detail, hint, extra members) as this caller may see them."""
+    if operator or error.http_status not in _GENERIC_DETAIL or getattr(
+            error, "public_detail", False):
+        return error.message, error.hint, dict(error.details)
+    return _GENERIC_DETAIL[error.http_status], "try again in a moment", {}
+
+
 async def _dapp_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DappError)
-    if error.http_status >= 500 and error.__cause__ is not None:
+    if error.http_status >= 500:
         # the kind of failure behind an outage answer; only its class (its text may carry an
         # RPC URL with a key in it)
+        cause = error.__cause__ if error.__cause__ is not None else error
         log.warning("%s %s: %s (%s)", request.method, request.url.path, error.code,
-                    type(error.__cause__).__name__)
-    extra: dict[str, Any] = {"hint": error.hint} if error.hint else {}
-    extra.update(error.details)
+                    type(cause).__name__)
+    detail, hint, extra = _public(error, is_operator(request))
+    if hint:
+        extra["hint"] = hint
     title = error.code.replace("-", " ").capitalize()
-    response = problem(error.http_status, error.code, title, error.message,
-                       request.url.path, **extra)
+    response = problem(error.http_status, error.code, title, detail, request.url.path, **extra)
     response.headers.update(error.headers)
     return response
 

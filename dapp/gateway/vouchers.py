@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from dapp.errors import ServiceUnavailable
 from dapp.store.migrate import migrate
 from dapp.store.models import ChannelVoucher, VoucherLedgerScope
+from dapp.store.models.vouchers import SIGNATURE_MAX_CHARS
 from dapp.store.types import encode_uint256
 
 # The amounts are `Uint256` columns: zero-padded decimal strings, exact on every backend (SQLite
@@ -106,6 +107,8 @@ class VoucherLedger:
         add up to at least n * price, however they interleave."""
         if min_increment < 1:
             raise ValueError("min_increment must be at least 1")
+        if len(signature) > SIGNATURE_MAX_CHARS:  # the header admits no longer one
+            raise ValueError(f"a voucher signature is at most {SIGNATURE_MAX_CHARS} characters")
         if cumulative_amount < min_increment:
             return False
         self._ensure_schema()

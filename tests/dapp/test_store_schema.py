@@ -241,10 +241,11 @@ def test_0005_adopts_the_gateway_tables_that_create_all_made_keeping_their_rows(
     migrate(legacy, "0004")
     issued, spent = _gateway_rows_before_0005(legacy)
     fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
-    migrate(fresh)
+    migrate(fresh, "0005")  # 0006 then widens a column and adds one
     _check_0005_made_the_tables_create_all_made(fresh, legacy)
     migrate(legacy)
     _check_0005_kept_the_gateway_rows(legacy, issued, spent)
+    assert _schema_diff(legacy) == []  # 0006 on adopted tables too
     _downgrade(legacy, "0004")  # keeps them: they were the gateway's at 0004
     assert set(GATEWAY_TABLES) <= set(inspect(legacy).get_table_names())
     migrate(legacy)
@@ -266,13 +267,14 @@ def test_migrations_and_uint256_on_postgresql(postgres: Postgres) -> None:
     _check_0004_filled_the_new_columns(engine)
     engine.dispose()
     fresh = make_engine(postgres.create_database("schema_0005_fresh"))
-    migrate(fresh)
+    migrate(fresh, "0005")  # 0006 then widens a column and adds one
     legacy = make_engine(postgres.create_database("schema_0005"))
     migrate(legacy, "0004")
     issued, spent = _gateway_rows_before_0005(legacy)
     _check_0005_made_the_tables_create_all_made(fresh, legacy)
     migrate(legacy)
     _check_0005_kept_the_gateway_rows(legacy, issued, spent)
+    assert _schema_diff(legacy) == []  # 0006 on adopted tables too
     assert {table: inspect(legacy).get_pk_constraint(table)["name"] for table in GATEWAY_TABLES
             } == {table: f"pk_{table}" for table in GATEWAY_TABLES}
     for engine in (fresh, legacy):

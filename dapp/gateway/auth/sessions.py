@@ -33,8 +33,18 @@ def _unb64(text: str) -> bytes:
 
 
 def load_or_create_secret(path: Path) -> bytes:
-    """The gateway's session key: 32 random bytes in a 0600 file, created on first use."""
+    """The gateway's session key: 32 random bytes in a 0600 file, created on first use.
+
+    An existing key that group or others may read is refused, not repaired: whoever could read
+    it can mint sessions for any account, so the operator must restrict it (or, if it may have
+    been read, delete it: a new key is made and every session ends)."""
     if path.is_file():
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise PermissionError(
+                f"the session key {path} is readable or writable by group/others (mode "
+                f"{mode:04o}): `chmod 600 {path}`, or delete it to make a new one (all sessions "
+                "end)")
         return path.read_bytes()
     path.parent.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_bytes(32)

@@ -35,6 +35,7 @@ from dapp.crypto.segments import (
 from dapp.errors import DappError, NotLicensed
 from dapp.gateway.caches import StaleCaches
 from dapp.gateway.content.registry import AssetVersion, RegistryReader
+from dapp.gateway.content.streams import StreamSlots
 from dapp.gateway.keys import load_or_create_gateway_keypair
 from dapp.gateway.licenses import LicenseChecker, Scope
 from dapp.gateway.metrics import GatewayMetrics
@@ -133,6 +134,7 @@ class ContentGateway:
         self._keys: LruCache[tuple[str, str], bytes] = LruCache(4096)
         self._headers: LruCache[str, bytes] = LruCache(16_384)
         self._sizes: LruCache[str, int] = LruCache(16_384)
+        self.streams = StreamSlots(services.settings.max_streams_per_account)
 
     @classmethod
     def start(cls, services: Services, metrics: GatewayMetrics, caches: StaleCaches

@@ -9,15 +9,17 @@ request (206 + Content-Range); `ETag` and `Last-Modified` per version make resum
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
 from urllib.parse import quote
 
 import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.types import Receive, Scope, Send
 
 from dapp.errors import DappError
 from dapp.gateway.content.downloads import asset_downloads, record_download
@@ -80,10 +82,31 @@ async def asset_content(*,
         headers["Content-Range"] = byte_range.content_range(plan.size)
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers, media_type=plan.media_type)
-    chunks = await content.open_stream(plan, byte_range)
+    content.streams.acquire(account)  # 429 past the account's share of Kubo connections
+    try:
+        chunks = await content.open_stream(plan, byte_range)
+    except BaseException:
+        content.streams.release(account)
+        raise
     body = _served(chunks, content, plan, account, byte_range)
-    return StreamingResponse(body, status_code=status, headers=headers,
-                             media_type=plan.media_type)
+    return _SlotHoldingResponse(body, status_code=status, headers=headers,
+                                media_type=plan.media_type,
+                                release=lambda: content.streams.release(account))
+
+
+class _SlotHoldingResponse(StreamingResponse):
+    """Gives the account's stream slot back when the response ends, however it ends: also
+    when the client leaves before the body started (the body's own `finally` never runs)."""
+
+    def __init__(self, *args: Any, release: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
 
 
 def _entity_headers(plan: ContentPlan) -> dict[str, str]:

@@ -1,4 +1,8 @@
-"""`GET /healthz`: chain id and head, IPFS version and peer id, database; 503 names what is down."""
+"""`GET /healthz`: chain id and head, IPFS version and peer id, database; 503 names what is down.
+
+Operators (`dapp.gateway.peers`) see every part's details and error; anyone else sees the
+status, which parts are down, and the chain id (public: `/v1/auth/nonce` says it too), never
+an error text (it may name an RPC URL with its API key, or the IPFS API's address)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from pydantic import BaseModel
 
 from dapp.chain.client import chain_status
 from dapp.errors import DappError
-from dapp.gateway.deps import ServicesDep
+from dapp.gateway.deps import PeerDep, ServicesDep
 from dapp.store.db import database_status
 
 router = APIRouter(tags=["operations"])
@@ -38,13 +42,18 @@ def _probe(check: Callable[[], dict[str, Any]]) -> PartHealth:
         return PartHealth(ok=False, error=str(error))
 
 
+def _public(name: str, part: PartHealth) -> PartHealth:
+    details = {"chain_id": part.details["chain_id"]} if name == "chain" and part.ok else {}
+    return PartHealth(ok=part.ok, details=details)
+
+
 @router.get(
     "/healthz",
     response_model=Health,
     responses={503: {"model": Health, "description": "a part is down (named in `down`)",
                      "content": {"application/json": {}}}},
 )
-def healthz(services: ServicesDep) -> JSONResponse:
+def healthz(services: ServicesDep, peer: PeerDep) -> JSONResponse:
     def chain() -> dict[str, Any]:
         status = chain_status(services.web3)
         return {"chain_id": status.chain_id, "latest_block": status.latest_block}
@@ -58,5 +67,7 @@ def healthz(services: ServicesDep) -> JSONResponse:
 
     parts = {"chain": _probe(chain), "ipfs": _probe(ipfs), "database": _probe(database)}
     down = [name for name, part in parts.items() if not part.ok]
+    if not peer.operator:
+        parts = {name: _public(name, part) for name, part in parts.items()}
     health = Health(status="degraded" if down else "ok", down=down, **parts)
     return JSONResponse(health.model_dump(), status_code=503 if down else 200)

@@ -71,7 +71,7 @@ async def invoke_model(*,
                                                      request.headers.get(VOUCHER_HEADER))
             caller = str(checked.channel.buyer)
         else:  # a signed request from a contract wallet asks the chain (EIP-1271)
-            caller = await anyio.to_thread.run_sync(current_account, request, metered.services)
+            caller = await current_account(request, metered.services)
         await metered.content.require_license(asset_id, caller, Scope.COMPUTE)
         folder = await metered.models.files(asset_id)
         body = await request.body()

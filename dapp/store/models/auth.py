@@ -12,7 +12,8 @@ from dapp.store.base import Base
 
 class AuthNonce(Base):
     """A nonce the gateway issued (or a client chose, scoped to its signer); `used_at` is set
-    when it is spent. All times are unix seconds."""
+    when it is spent. All times are unix seconds. A client-chosen nonce is stored as a hash of
+(signer, nonce), so its key has a fixed length whatever the nonce."""
 
     __tablename__ = "auth_nonces"
 
@@ -20,3 +21,5 @@ class AuthNonce(Base):
     issued_at: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[int] = mapped_column(BigInteger)
     used_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # the client address a gateway-issued nonce went to (bounds unused nonces per client)
+    client: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)

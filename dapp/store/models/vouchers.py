@@ -13,6 +13,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from dapp.store.base import Base
 from dapp.store.types import ADDRESS, Uint256
 
+SIGNATURE_MAX_CHARS = 1026
+
 
 class ChannelVoucher(Base):
     """The highest voucher accepted on a channel, and how much of it is settled on chain."""
@@ -21,7 +23,8 @@ class ChannelVoucher(Base):
 
     channel_id: Mapped[str] = mapped_column(String(80), primary_key=True)
     cumulative_amount: Mapped[int] = mapped_column(Uint256)
-    signature: Mapped[str] = mapped_column(String(300))
+    # 0x + up to 1024 hex digits: the longest signature the voucher header admits
+    signature: Mapped[str] = mapped_column(String(SIGNATURE_MAX_CHARS))
     redeemed_amount: Mapped[int] = mapped_column(Uint256)
     # unix seconds; None when nothing is pending
     first_unredeemed_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

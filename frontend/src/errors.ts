@@ -44,6 +44,17 @@ export class WrongNetworkError extends Error {
   }
 }
 
+/** A gateway asked for a sign-in to another site or chain than the one the dApp talks to. */
+export class ForeignSignInError extends Error {
+  override name = "ForeignSignInError";
+  constructor(
+    readonly gateway: string,
+    readonly askedFor: string,
+  ) {
+    super(`The gateway at ${gateway} asked you to sign in to ${askedFor}, not to itself. Nothing was signed.`);
+  }
+}
+
 export class NoWalletError extends Error {
   override name = "NoWalletError";
   constructor() {
@@ -74,6 +85,7 @@ export type ErrorKind =
   | "unknown-chain"
   | "wrong-network"
   | "no-wallet"
+  | "foreign-sign-in"
   | "not-enough-tokens"
   | "not-enough-allowance"
   | "not-enough-gas"
@@ -224,6 +236,9 @@ export function explainError(error: unknown, token?: TokenInfo): Explained {
   }
   if (error instanceof NotEnoughTokensError) {
     return { kind: "not-enough-tokens", message: error.message, hint: `Get more ${error.token.symbol}, or pick a cheaper offer.` };
+  }
+  if (error instanceof ForeignSignInError) {
+    return { kind: "foreign-sign-in", message: error.message, hint: "Do not trust this gateway; open the exchange from its own address." };
   }
   if (error instanceof NoWalletError) {
     return {

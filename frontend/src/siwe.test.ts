@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { privateKeyToAccount } from "viem/accounts";
 import { hashMessage, recoverAddress, hexToString } from "viem";
 import { GatewayApi } from "./api";
+import { ForeignSignInError, WrongNetworkError } from "./errors";
 import { buildSiweMessage, SessionStore, signInWithEthereum, type StorageLike } from "./siwe";
 
 const ACCOUNT = privateKeyToAccount("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d");
@@ -57,6 +58,7 @@ describe("sign-in", () => {
     };
     const provider = {
       request: async ({ method, params }: { method: string; params?: unknown }) => {
+        if (method === "eth_chainId") return "0x539";
         expect(method).toBe("personal_sign");
         const [hex, address] = params as [`0x${string}`, string];
         expect(address).toBe(ACCOUNT.address);
@@ -69,6 +71,60 @@ describe("sign-in", () => {
     expect(posted[0]!.message).toContain("Nonce: n0nce1234567");
     expect(posted[0]!.message).toContain("Expiration Time: 2025-05-05T01:00:00.000Z");
     expect(await recoverAddress({ hash: hashMessage(posted[0]!.message), signature: posted[0]!.signature })).toBe(ACCOUNT.address);
+  });
+});
+
+describe("sign-in against a hostile gateway", () => {
+  // the honest gateway's challenge, as a gateway at `baseUrl` relays it word for word
+  const relaying = (baseUrl: string, challenge: Record<string, unknown>) => {
+    const asked: string[] = [];
+    const posted: unknown[] = [];
+    const fetcher = async (url: string, init?: RequestInit) => {
+      if (url.endsWith("/v1/auth/nonce")) return Response.json({ nonce: "n0nce1234567", expires_at: "", ...challenge });
+      posted.push(JSON.parse(String(init?.body)));
+      return Response.json({ token: "stolen", account: ACCOUNT.address, expires_at: "2999-01-01T00:00:00.000Z", token_type: "Bearer" });
+    };
+    const provider = {
+      request: async ({ method, params }: { method: string; params?: unknown }) => {
+        asked.push(method);
+        if (method === "eth_chainId") return "0x539";
+        return ACCOUNT.signMessage({ message: hexToString((params as [`0x${string}`])[0]) });
+      },
+    };
+    const signIn = () => signInWithEthereum({ api: new GatewayApi(baseUrl, () => null, fetcher), provider, account: ACCOUNT.address });
+    return { asked, posted, signIn };
+  };
+  const honest = { domain: "gw.example", uri: "https://gw.example", chain_id: 1337 };
+
+  it("refuses a relayed challenge before the wallet is asked to sign", async () => {
+    const { asked, posted, signIn } = relaying("https://evil.example", honest);
+    await expect(signIn()).rejects.toThrow(ForeignSignInError);
+    await expect(signIn()).rejects.toThrow(/asked you to sign in to https:\/\/gw\.example/);
+    expect(asked).not.toContain("personal_sign");
+    expect(posted).toEqual([]);
+  });
+
+  it("refuses a lookalike origin and another port on the same host", async () => {
+    for (const [baseUrl, uri] of [["https://gw.example.evil", "https://gw.example"], ["http://127.0.0.1:8000", "http://127.0.0.1:80001"]]) {
+      const { asked, signIn } = relaying(baseUrl!, { ...honest, domain: new URL(baseUrl!).host, uri });
+      await expect(signIn()).rejects.toThrow(ForeignSignInError);
+      expect(asked).not.toContain("personal_sign");
+    }
+  });
+
+  it("refuses a challenge for another chain than the wallet's", async () => {
+    const { asked, posted, signIn } = relaying("https://gw.example", { ...honest, chain_id: 1 });
+    await expect(signIn()).rejects.toThrow(WrongNetworkError);
+    expect(asked).not.toContain("personal_sign");
+    expect(posted).toEqual([]);
+  });
+
+  it("signs for the gateway it talks to, on the wallet's chain", async () => {
+    const { posted, signIn } = relaying("https://gw.example/", honest);
+    await signIn();
+    const { message } = posted[0] as { message: string };
+    expect(message.split("\n")[0]).toBe("gw.example wants you to sign in with your Ethereum account:");
+    expect(message).toContain("URI: https://gw.example\nVersion: 1\nChain ID: 1337\n");
   });
 });
 

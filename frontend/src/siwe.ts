@@ -1,9 +1,15 @@
-// Sign-In with Ethereum (EIP-4361): the message from the gateway's nonce, signed with
+// Sign-In with Ethereum (EIP-4361): a message for the gateway the dApp talks to, signed with
 // `personal_sign`, exchanged for a session token at POST /v1/auth/siwe. The token lives in
 // memory and sessionStorage (gone when the tab closes), never in localStorage.
+//
+// Of the gateway's challenge only the nonce is taken: domain and URI come from the gateway URL
+// the dApp connected to, the chain from the wallet. A gateway that relays another gateway's
+// challenge (to trade the signature there for a session as the user) is refused before the
+// wallet is asked, and so is one whose chain is not the wallet's.
 import { getAddress, stringToHex, type Address } from "viem";
-import type { GatewayApi } from "./api";
-import type { Eip1193Provider } from "./wallet";
+import type { GatewayApi, NonceOut } from "./api";
+import { ForeignSignInError, WrongNetworkError } from "./errors";
+import { parseChainId, type Eip1193Provider } from "./wallet";
 
 export const SIWE_STATEMENT = "Sign in to the DataDAO Exchange gateway.";
 /** The gateway keeps a session at most an hour; ask for no more. */
@@ -128,21 +134,42 @@ export interface SignInOptions {
   now?: () => Date;
 }
 
+/** Domain (`host[:port]`) and origin of the gateway URL the dApp talks to. */
+export function gatewayOrigin(baseUrl: string): { domain: string; origin: string } {
+  const url = new URL(baseUrl);
+  return { domain: url.host, origin: url.origin };
+}
+
+/** The challenge's nonce, if the challenge is for this gateway and the wallet's chain. */
+export function checkedNonce(challenge: NonceOut, gateway: { domain: string; origin: string }, chainId: number): string {
+  const uri = String(challenge.uri).replace(/\/$/, "");
+  if (challenge.domain !== gateway.domain || uri !== gateway.origin) {
+    throw new ForeignSignInError(gateway.origin, `${uri} (${challenge.domain})`);
+  }
+  if (Number(challenge.chain_id) !== chainId) throw new WrongNetworkError(Number(challenge.chain_id), chainId);
+  return challenge.nonce;
+}
+
 /**
- * The whole sign-in: fetch a nonce (with the domain, URI and chain the gateway checks), build
- * the message, let the wallet sign it, exchange it for a token. Throws the wallet's error as is
- * (4001 when the user says no) or the gateway's problem as ApiError.
+ * The whole sign-in: fetch a nonce, check that the challenge names this gateway and the
+ * wallet's chain, build the message from those, let the wallet sign it, exchange it for a
+ * token. Throws ForeignSignInError / WrongNetworkError before the wallet is asked, the wallet's
+ * error as is (4001 when the user says no), or the gateway's problem as ApiError.
  */
 export async function signInWithEthereum({ api, provider, account, now = () => new Date() }: SignInOptions): Promise<Session> {
+  const gateway = gatewayOrigin(api.baseUrl);
+  const chainId = parseChainId(await provider.request({ method: "eth_chainId" }));
   const challenge = await api.nonce();
+  if (chainId === null) throw new WrongNetworkError(Number(challenge.chain_id), null);
+  const nonce = checkedNonce(challenge, gateway, chainId);
   const issuedAt = now();
   const message = buildSiweMessage({
-    domain: challenge.domain,
+    domain: gateway.domain,
     address: account,
     statement: SIWE_STATEMENT,
-    uri: challenge.uri,
-    chainId: challenge.chain_id,
-    nonce: challenge.nonce,
+    uri: gateway.origin,
+    chainId,
+    nonce,
     issuedAt,
     expirationTime: new Date(issuedAt.getTime() + SESSION_SECONDS * 1000),
   });

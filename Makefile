@@ -14,7 +14,7 @@ PYTEST_DAPP := $(PY) -m pytest -p no:pytest-brownie -p no:cacheprovider
 .PHONY: up test deps python-deps fuzz-deps node-deps kubo solc abi lint test-contracts \
         test-dapp test-frontend bench gas lock clean slither
 
-up: deps abi dapp
+up: deps abi dapp $(STAMPS)/bubblewrap
 	$(VENV)/bin/datadao up
 
 test: deps abi lint slither test-contracts test-dapp test-frontend
@@ -76,7 +76,7 @@ test-contracts: python-deps node-deps solc
 
 # dapp suites against real ganache, Kubo and SQLite/PostgreSQL started by the fixtures;
 # includes the smoke run of the contracts and the deploy script on ganache.
-test-dapp: python-deps node-deps kubo abi $(STAMPS)/postgresql
+test-dapp: python-deps node-deps kubo abi $(STAMPS)/postgresql $(STAMPS)/bubblewrap
 	$(PYTEST_DAPP) tests/dapp -q
 
 # Debian's PostgreSQL server for the store suites that run on both SQLite and PostgreSQL
@@ -84,6 +84,16 @@ test-dapp: python-deps node-deps kubo abi $(STAMPS)/postgresql
 $(STAMPS)/postgresql:
 	@mkdir -p $(STAMPS)
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+	touch $@
+
+# Debian's bubblewrap: the compute sandbox (dapp/compute/sandbox.py) runs every algorithm and
+# model call in one `bwrap` (apt only when /usr/bin/bwrap is missing). Without it the gateway
+# refuses to run untrusted code.
+.PHONY: bubblewrap
+bubblewrap: $(STAMPS)/bubblewrap
+$(STAMPS)/bubblewrap:
+	@mkdir -p $(STAMPS)
+	test -x /usr/bin/bwrap || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; }
 	touch $@
 
 # The dApp: npm packages in frontend/, and Debian's Chromium for its browser tests (apt only

@@ -79,6 +79,14 @@ test-contracts: python-deps node-deps solc
 test-dapp: python-deps node-deps kubo abi $(STAMPS)/postgresql $(STAMPS)/bubblewrap
 	$(PYTEST_DAPP) tests/dapp -q
 
+# The long schemathesis run (not in `make test`, which runs 60 examples per operation on
+# SQLite): FUZZ_API_EXAMPLES per operation against a gateway over SQLite and one over
+# PostgreSQL, >= 10,000 generated requests in all; docs/TOOLCHAIN.md records a run.
+FUZZ_API_EXAMPLES ?= 200
+.PHONY: fuzz-api
+fuzz-api: python-deps fuzz-deps node-deps kubo abi $(STAMPS)/postgresql
+	FUZZ_API_EXAMPLES=$(FUZZ_API_EXAMPLES) $(PYTEST_DAPP) tests/dapp/test_gateway_schemathesis.py -q -s
+
 # Debian's PostgreSQL server for the store suites that run on both SQLite and PostgreSQL
 # (apt only when no /usr/lib/postgresql/*/bin/initdb is there).
 $(STAMPS)/postgresql:

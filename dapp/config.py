@@ -41,6 +41,10 @@ class Settings(BaseSettings):
         None, description="Contract addresses per chain id; default <data_dir>/deployments.json"
     )
     confirmations: int = Field(0, ge=0, description="Blocks the indexer stays behind the head")
+    public_rpc_url: str | None = Field(
+        None, description="The RPC URL the gateway tells browsers (GET /v1/deployment); "
+        "unset: chain_rpc_url (which may carry an API key) is told to operators only"
+    )
 
     # accounts (publisher CLI)
     keystore_dir: Path | None = Field(None, description="Default <data_dir>/keystore")

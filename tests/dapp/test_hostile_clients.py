@@ -181,6 +181,23 @@ def test_chain_outage_reveals_no_rpc_url_or_ipfs_address_to_anonymous_callers(
     assert "sekret-api-key" not in log
 
 
+def test_deployment_tells_outsiders_only_the_public_rpc_url(
+    fresh_gateway: Any, deployments_file: Path
+) -> None:
+    gateway = fresh_gateway(deployments_file=deployments_file, trusted_proxies=["127.0.0.1"])
+    outsider = {"X-Forwarded-For": "203.0.113.9"}
+    with client() as http, client(ATTACKER_IP) as direct:
+        told = http.get(f"{gateway.url}/v1/deployment", headers=outsider).json()
+        assert told["rpc_url"] == "" and told["contracts"], told
+        own = direct.get(f"{gateway.url}/v1/deployment").json()  # a loopback operator
+        assert own["rpc_url"] == gateway.settings.chain_rpc_url
+    public = fresh_gateway(deployments_file=deployments_file, trusted_proxies=["127.0.0.1"],
+                           public_rpc_url="https://rpc.example/public")
+    with client() as http:
+        told = http.get(f"{public.url}/v1/deployment", headers=outsider).json()
+        assert told["rpc_url"] == "https://rpc.example/public"
+
+
 # --- a gas-burning EIP-1271 "wallet" ---------------------------------------------------------
 @pytest.fixture(scope="module")
 def gas_burner(chain: Chain) -> str:

@@ -1,46 +1,47 @@
-"""Run untrusted algorithm code in a separate process with no network and hard limits.
+"""Run untrusted algorithm code in a bubblewrap sandbox: it sees its own inputs and nothing else.
 
-Isolation when the gateway runs as root (the usual case on dev machines, CI and containers):
+One `bwrap` (Debian's bubblewrap, 0.8) per run, with every namespace unshared (user, mount,
+PID, network, IPC, UTS, cgroup), no further user namespaces inside, `--die-with-parent`, a new
+session, no capabilities and a cleared environment. The run's root is built from nothing:
 
-- a new network namespace (`unshare -n`: only a downed loopback, so not even localhost is
-  reachable) and a new IPC namespace (`-i`);
-- its own uid and gid, picked per run from `SANDBOX_IDS` and never shared by two live runs
-  (`unshare --setgid G --setuid U`, which also drops every supplementary group). The child can
-  read what "others" may read and nothing else: `<data_dir>` (made 0700, see
-  `protect_data_dir`) with the gateway's X25519 key, the keystore, the database and the model
-  cache stays closed, and so do the files of any other run, even one running at the same time;
-- everything the child needs is staged in a fresh work folder outside `<data_dir>` (under the
-  system temp folder, `dapp-sandbox-*`): its inputs copied (root-owned, folders 0755, files
-  0644 — readable, not writable; files already root-owned and 0444 are hard-linked), its
-  scratch folder (the working directory and `$OUTPUT`) owned by the run's uid, 0700. Symlinks
-  are copied as links, never followed by the parent;
-- stdout and stderr go to files the parent opened in the caller's private folder;
-- when the run ends (or is killed at the wall-time limit) every process left with the run's
-  uid is killed (`kill -KILL -1` as that uid: daemons that escaped the process group included),
-  files it left in /tmp, /var/tmp and /dev/shm are removed, and only then are the results
-  copied out: regular files and folders only (symlinks, FIFOs and hard-linked files are
-  dropped, so a result can never be a link to a file only the gateway may read);
-- rlimits on CPU time, address space, file size and processes (per uid, so per run), a minimal
-  environment, its own process group.
+- `/usr` read-only (with the merged-/usr links `/bin`, `/lib`, `/lib64`): the interpreter,
+  `SANDBOX_PYTHON`, and its standard library; nothing else of the host (no `/etc`, `/home`,
+  `/root`, `/run`, `/var`, no data folder, no other run's files);
+- its inputs read-only at `/in/<NAME>/<file or folder>` (`$INPUT`, `$ALGORITHM`, `$MODEL_DIR`
+  name them);
+- `$OUTPUT` (`/out`) and the scratch folder (`/tmp`, the working directory and `$HOME`): tmpfs
+  of `output_bytes` and `scratch_bytes`, so a run cannot fill the host's disk;
+- its own `/proc` (its own processes only) and a minimal `/dev`.
 
-What it still sees: whatever the host leaves world-readable (the gateway's source, `/etc`, a
-world-readable file outside the data folder). The interpreter is this one when the run's uid may
-execute it, else the system `python3` (a pyenv under a 0700 `/root` is out of its reach), and
-then packages installed only in the gateway's venv cannot be imported.
+Who the run is: when the gateway is root, `bwrap` itself runs as a uid of its own, picked per
+run from `SANDBOX_IDS` and never shared by two live runs (no supplementary groups): even out of
+its namespaces the run is nobody the host knows, and `RLIMIT_NPROC` counts its processes
+alone. Its staged inputs lie in a folder of the run (`<WORK_PARENT>/run-*`, 0750, group of the
+run's gid, in a 0711 root folder): readable files are hard-linked, others copied readable.
+When the gateway is an ordinary user, `bwrap` runs as that user in an unprivileged user
+namespace and binds the inputs where they are: outside its mounts the run can reach nothing,
+the gateway's own files included. Where neither works (no bwrap, user namespaces disabled),
+untrusted code does not run: `SandboxUnavailable`.
 
-When the gateway does not run as root it cannot switch users. The sandbox then uses
-`unshare -n` if it is allowed (CAP_SYS_ADMIN) and otherwise `unshare -rn` (a user namespace
-where the child is "root" only inside). Either way **the child can read every file the
-gateway's user can read**, the data folder and the gateway key included. Run the gateway as
-root in a container (it then drops to a per-run uid as above), or give the compute work to a
-container/cluster executor (`dapp.compute.executor.Executor`), whenever published algorithms
-and models are not trusted.
+Results are collected only once every process of the run is gone, and never by walking a
+folder the run controls: a small launcher inside the sandbox runs the algorithm, waits for it,
+SIGKILLs every other process of the run's PID namespace, and streams `$OUTPUT` as a tar
+through a pipe; the gateway reads at most a bounded number of bytes and, after `bwrap` has
+exited (a PID namespace ends with its init, and no process of it outlives that), unpacks only
+regular files and folders into the caller's `workdir/output`. What the run can forge there is
+its own output. stdout and stderr go to files the gateway opened in the caller's folder
+(bounded by `RLIMIT_FSIZE`).
+
+Limits: rlimits on CPU time, address space (the memory cap, per process), file size, core
+dumps and processes; the tmpfs sizes above; the wall-time limit kills the namespace's init,
+which ends every process of the run.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
+import io
+import json
 import logging
 import os
 import random
@@ -49,7 +50,7 @@ import shutil
 import signal
 import stat
 import subprocess
-import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -60,25 +61,56 @@ from dapp.errors import DappError
 
 log = logging.getLogger("dapp.compute.sandbox")
 
-UNSHARE = "/usr/bin/unshare"
-KILL = "/bin/kill"
+BWRAP = "/usr/bin/bwrap"
 LOG_TAIL_BYTES = 4096
 #: uids (and the same gids) handed to runs when the gateway is root: one per live run. Unused by
 #: any account (systemd's dynamic users end at 65519, its container ranges start at 2^31 - 2^17).
-#: `range(65534, 65535)` would run everything as `nobody` — only do that if runs never overlap
-#: and nothing else on the host runs as nobody (leftover processes of the uid are killed).
 SANDBOX_IDS = range(2_000_000_000, 2_000_000_000 + (1 << 24))
-#: where run folders are made; None is the system temp folder. Must not be inside data_dir.
+#: where a root gateway stages runs' inputs; None: `dapp-sandbox` in the system temp folder.
+#: Put it on the file system of the data folder to hard-link model files instead of copying.
 WORK_PARENT: Path | None = None
-#: the interpreter for the child; None: this one if the run's uid may execute it, else the first
-#: of `FALLBACK_PYTHONS` it may (a venv's python under a 0700 home is out of its reach).
-SANDBOX_PYTHON: str | None = None
-FALLBACK_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3")
-#: world-writable folders searched for files a run left behind
-SCRATCH_DIRS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))
+#: the interpreter inside the sandbox; it must live under /usr (the only host folder mounted)
+SANDBOX_PYTHON = "/usr/bin/python3"
+#: what the run sees; bound read-only
+HOST_FOLDERS = ("/usr",)
+MERGED_USR_LINKS = (("usr/bin", "/bin"), ("usr/lib", "/lib"), ("usr/lib64", "/lib64"),
+                    ("usr/sbin", "/sbin"))
+INPUTS_INSIDE = Path("/in")
+OUTPUT_INSIDE = Path("/out")
+SCRATCH_INSIDE = Path("/tmp")
+#: processes bwrap and the launcher add to the run's own: outer bwrap, its init, the launcher
+OVERHEAD_PROCESSES = 3
 # What Python prints when code in the sandbox reaches for the network it does not have.
 NETWORK_ERRORS = ("Network is unreachable", "Temporary failure in name resolution",
                   "Name or service not known", "Cannot assign requested address")
+
+# Runs inside the sandbox as `python -I -S -c LAUNCHER <script>`, with the run's rights: it
+# can be tampered with by the algorithm, and then forges nothing but the algorithm's own output.
+LAUNCHER = r"""
+import json, os, sys, tarfile
+status = os.fdopen(int(sys.argv[2]), "wb")
+child = os.fork()
+if child == 0:
+    status.close()
+    os.execv(sys.executable, [sys.executable, "-I", sys.argv[1]])
+_, code = os.waitpid(child, 0)
+try:
+    os.kill(-1, 9)
+except OSError:
+    pass
+while True:
+    try:
+        os.wait()
+    except ChildProcessError:
+        break
+fs = os.statvfs("/out")
+full = fs.f_bavail * fs.f_frsize < 64 * 1024 or fs.f_favail < 16
+status.write((json.dumps({"status": code, "output_full": full}) + "\n").encode())
+with tarfile.open(fileobj=status, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+    for name in sorted(os.listdir("/out")):
+        tar.add("/out/" + name, arcname=name)
+status.close()
+"""
 
 
 class SandboxUnavailable(DappError):
@@ -89,10 +121,11 @@ class SandboxUnavailable(DappError):
 @dataclass(frozen=True)
 class SandboxLimits:
     cpu_seconds: int = 60
-    memory_bytes: int = 1 << 30
-    output_bytes: int = 64 << 20
+    memory_bytes: int = 1 << 30  # address space of each process
+    output_bytes: int = 64 << 20  # $OUTPUT in all, and each file written (stdout, stderr)
     wall_seconds: float = 120.0
-    processes: int = 256  # processes and threads of the run's uid (only when the gateway is root)
+    processes: int = 256  # processes and threads of the run
+    scratch_bytes: int = 128 << 20  # the scratch folder (/tmp, a tmpfs: it counts as memory)
 
 
 @dataclass(frozen=True)
@@ -111,10 +144,9 @@ class _Identity:
     gid: int
 
 
-# -- how the child is started --------------------------------------------------------------------
-_modes: dict[str, list[str] | None] = {}
-_pythons: dict[str, str | None] = {}
-_probe_lock = threading.RLock()
+# -- who runs bwrap ------------------------------------------------------------------------------
+_probes: dict[str, str | None] = {}  # "root"/"user" -> None when bwrap works, else why not
+_probe_lock = threading.Lock()
 _ids_in_use: set[int] = set()
 _ids_lock = threading.Lock()
 
@@ -123,60 +155,11 @@ def runs_as_root() -> bool:
     return os.geteuid() == 0
 
 
-def _works(command: list[str], identity: _Identity | None = None) -> bool:
-    try:
-        return subprocess.run(command, capture_output=True, timeout=10,
-                              preexec_fn=_drop_groups if identity else None).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-def _namespace_flags() -> list[str] | None:
-    """The unshare flags that cut the network here: root gets the net and IPC namespaces; an
-    ordinary user the net namespace if allowed, else a user namespace around it."""
-    with _probe_lock:
-        if "flags" not in _modes:
-            candidates = ([["-n", "-i"]] if runs_as_root()
-                          else [["-n", "-i"], ["-n"], ["-r", "-n", "-i"], ["-r", "-n"]])
-            _modes["flags"] = next((flags for flags in candidates
-                                    if _works([UNSHARE, *flags, "--", "true"])), None)
-        return _modes["flags"]
-
-
-def network_isolation_works() -> bool:
-    return _namespace_flags() is not None
-
-
-def _python_for(identity: _Identity | None) -> str:
-    if SANDBOX_PYTHON is not None:
-        return SANDBOX_PYTHON
-    if identity is None:
-        return sys.executable
-    with _probe_lock:
-        if "python" not in _pythons:
-            _pythons["python"] = next(
-                (python for python in (sys.executable, *FALLBACK_PYTHONS)
-                 if _works([*_unshare(identity), python, "-I", "-c", "pass"], identity)), None)
-        python = _pythons["python"]
-    if python is None:
-        raise SandboxUnavailable("no Python interpreter the sandbox user may run",
-                                 hint="install /usr/bin/python3 or set "
-                                      "dapp.compute.sandbox.SANDBOX_PYTHON")
-    return python
-
-
-def _unshare(identity: _Identity | None) -> list[str]:
-    flags = _namespace_flags() or ["-n"]
-    if identity is None:
-        return [UNSHARE, *flags, "--"]
-    return [UNSHARE, *flags, "--setgid", str(identity.gid), "--setuid", str(identity.uid), "--"]
-
-
 def _take_identity() -> _Identity:
     with _ids_lock:
         while True:
             uid = SANDBOX_IDS[random.randrange(len(SANDBOX_IDS))]
-            if uid not in _ids_in_use or len(_ids_in_use) >= len(SANDBOX_IDS):
+            if uid not in _ids_in_use:
                 _ids_in_use.add(uid)
                 return _Identity(uid, uid)
 
@@ -186,28 +169,51 @@ def _release_identity(identity: _Identity) -> None:
         _ids_in_use.discard(identity.uid)
 
 
-def _drop_groups() -> None:
-    os.setgroups([])
+def _base_arguments() -> list[str]:
+    arguments = [BWRAP, "--unshare-all", "--unshare-user", "--disable-userns",
+                 "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv"]
+    for folder in HOST_FOLDERS:
+        arguments += ["--ro-bind", folder, folder]
+    for target, link in MERGED_USR_LINKS:
+        if os.path.islink(link) or not os.path.exists(link):
+            arguments += ["--symlink", target, link]
+    return [*arguments, "--proc", "/proc", "--dev", "/dev"]
 
 
-def _apply_limits(limits: SandboxLimits, as_root: bool) -> None:
-    """Runs in the child between fork and exec (still as the gateway's user: unshare needs it)."""
-    os.setsid()
-    if as_root:
-        os.setgroups([])
-        # counted per uid; root (unshare itself) is exempt, the run's fresh uid starts at zero
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.output_bytes, limits.output_bytes))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+def isolation_problem(identity: _Identity | None) -> str | None:
+    """None when bwrap runs here with every namespace unshared (checked once per kind of
+    gateway), else what stops it."""
+    kind = "root" if identity is not None else "user"
+    with _probe_lock:
+        if kind not in _probes:
+            _probes[kind] = _probe(identity)
+        return _probes[kind]
+
+
+def _probe(identity: _Identity | None) -> str | None:
+    if not Path(SANDBOX_PYTHON).is_relative_to("/usr") or not os.path.exists(SANDBOX_PYTHON):
+        return f"the sandbox's interpreter {SANDBOX_PYTHON} is not under /usr"
+    try:
+        probe = subprocess.run([*_base_arguments(), SANDBOX_PYTHON, "-I", "-S", "-c", "pass"],
+                               capture_output=True, timeout=30, **_as(identity))
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"cannot start {BWRAP}: {error}"
+    if probe.returncode != 0:
+        return f"{BWRAP} fails here: {probe.stderr.decode(errors='replace').strip()[:300]}"
+    return None
+
+
+def _as(identity: _Identity | None) -> dict[str, object]:
+    if identity is None:
+        return {}
+    return {"user": identity.uid, "group": identity.gid, "extra_groups": []}
 
 
 # -- the data folder ----------------------------------------------------------------------------
 def protect_data_dir(data_dir: Path) -> None:
     """Make the gateway's data folder 0700 when it is ours, so nothing in it (the gateway key,
     the keystore, the database, decrypted models) is open to the sandbox's uids even if a file
-    inside was created with a loose mode."""
+    inside was created with a loose mode (the sandbox does not mount it anyway)."""
     try:
         info = data_dir.stat()
     except FileNotFoundError:
@@ -256,92 +262,70 @@ def _place_file(source: Path, target: Path) -> None:
     os.chmod(target, 0o755 if mode & 0o111 else 0o644)
 
 
-def _stage(run_dir: Path, script: Path, inputs: dict[str, Path]) -> tuple[Path, dict[str, Path]]:
-    """Copy the inputs under `run_dir/inputs/<NAME>/`; the script maps to its staged copy when
-    it lies inside one of them, else it is copied on its own."""
+def _stage(run_dir: Path, script: Path, inputs: dict[str, Path]) -> dict[str, Path]:
+    """Copy the inputs under `run_dir/inputs/<NAME>/`, and the script under `.script` unless it
+    lies inside one of them; returns the staged path of each."""
     staged_root = run_dir / "inputs"
     staged_root.mkdir(mode=0o755)
     staged: dict[str, Path] = {}
-    script_copy: Path | None = None
     for name, source in inputs.items():
         holder = staged_root / name
         holder.mkdir(mode=0o755)
-        target = holder / source.name
-        _readable_copy(source, target)
-        staged[name] = target
-        if script_copy is None and source.is_dir() and script.is_relative_to(source):
-            script_copy = target / script.relative_to(source)
-    if script_copy is None:
+        staged[name] = holder / source.name
+        _readable_copy(source, staged[name])
+    if not any(source.is_dir() and script.is_relative_to(source) for source in inputs.values()):
         holder = staged_root / ".script"
         holder.mkdir(mode=0o755)
-        script_copy = holder / script.name
-        _readable_copy(script, script_copy)
-    for folder in (run_dir, staged_root):
-        os.chmod(folder, 0o755)
-    return script_copy, staged
+        staged[".script"] = holder / script.name
+        _readable_copy(script, staged[".script"])
+    os.chmod(staged_root, 0o755)
+    return staged
 
 
-# -- after the run ------------------------------------------------------------------------------
-def _kill_everything_of(identity: _Identity) -> None:
-    """SIGKILL every process of the run's uid (kill(-1) as that uid reaches them all, however
-    they detached). Safe because no other run and no account uses the uid."""
-    for _ in range(2):
-        try:
-            subprocess.run([KILL, "-KILL", "-1"], user=identity.uid, group=identity.gid,
-                           extra_groups=[], capture_output=True, timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            log.exception("cannot kill the processes left by sandbox uid %d", identity.uid)
+# -- limits ---------------------------------------------------------------------------------------
+def _apply_limits(limits: SandboxLimits, processes: int) -> None:
+    """Runs in the child between fork and exec (already as the run's uid when root)."""
+    resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.output_bytes, limits.output_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def _remove_strays(identity: _Identity) -> None:
-    for scratch in SCRATCH_DIRS:
-        try:
-            entries = list(os.scandir(scratch))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.stat(follow_symlinks=False).st_uid != identity.uid:
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    os.unlink(entry.path)
-            except OSError:
-                continue
+def _process_allowance(limits: SandboxLimits, identity: _Identity | None) -> int:
+    """RLIMIT_NPROC counts every process of the uid: the run's own uid as root; as an ordinary
+    user, the gateway's processes too, so those are added to the allowance."""
+    allowance = limits.processes + OVERHEAD_PROCESSES
+    if identity is not None:
+        return allowance
+    uid = os.getuid()
+    mine = 0
+    for entry in os.scandir("/proc"):
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit() and entry.stat().st_uid == uid:
+                mine += len(os.listdir(f"/proc/{entry.name}/task"))
+    return allowance + mine
 
 
-def _collect(source: Path, target: Path) -> list[str]:
-    """Copy the run's output to `target` as the gateway's user: regular files (not hard-linked)
-    and folders only. Returns what was dropped."""
-    dropped: list[str] = []
-    target.mkdir(parents=True, exist_ok=True)
-    if not stat.S_ISDIR(os.lstat(source).st_mode):  # the child swapped $OUTPUT for a link
-        return [source.name]
-    for folder, dirs, files in os.walk(source):
-        relative = Path(folder).relative_to(source)
-        for name in dirs:
-            if os.path.islink(os.path.join(folder, name)):
-                dropped.append(str(relative / name))
-            else:
-                (target / relative / name).mkdir(exist_ok=True)
-        for name in files:
-            path = os.path.join(folder, name)
-            try:
-                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-            except OSError as error:
-                if error.errno not in (errno.ELOOP, errno.ENXIO, errno.EACCES):
-                    raise
-                dropped.append(str(relative / name))
-                continue
-            with os.fdopen(fd, "rb") as handle:
-                info = os.fstat(handle.fileno())
-                if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
-                    dropped.append(str(relative / name))
-                    continue
-                with (target / relative / name).open("wb") as out:
-                    shutil.copyfileobj(handle, out)
-    return dropped
+# -- staging (root gateway) ---------------------------------------------------------------------
+def _work_parent() -> Path:
+    parent = WORK_PARENT or Path(tempfile.gettempdir()) / "dapp-sandbox"
+    with contextlib.suppress(FileExistsError):
+        parent.mkdir(mode=0o711, parents=True)
+    info = os.lstat(parent)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+        raise SandboxUnavailable(f"{parent} is not a folder of the gateway's own",
+                                 hint="remove it, or set dapp.compute.sandbox.WORK_PARENT")
+    os.chmod(parent, 0o711)
+    return parent
+
+
+def _run_dir(identity: _Identity) -> Path:
+    """The run's staging folder: only the gateway and the run's gid may enter it."""
+    run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=_work_parent()))
+    os.chown(run_dir, os.geteuid(), identity.gid)
+    os.chmod(run_dir, 0o750)
+    return run_dir
 
 
 def _remove_run_dir(run_dir: Path) -> None:
@@ -352,10 +336,6 @@ def _remove_run_dir(run_dir: Path) -> None:
 
 
 # -- the run -------------------------------------------------------------------------------------
-def _directory_size(path: Path) -> int:
-    return sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file())
-
-
 def _tail(path: Path) -> str:
     if not path.is_file():
         return ""
@@ -373,11 +353,55 @@ def _failure_reason(exit_code: int, stderr: str, timed_out: bool) -> str:
         return "output size limit exceeded"
     if "MemoryError" in stderr or "Cannot allocate memory" in stderr:
         return "memory limit exceeded"
+    if "No space left on device" in stderr:
+        return "scratch space limit exceeded"
     if any(marker in stderr for marker in NETWORK_ERRORS):
         return f"network access denied (exited with code {exit_code})"
     if exit_code < 0:
         return f"killed by signal {signal.Signals(-exit_code).name}"
     return f"exited with code {exit_code}"
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where things are inside the sandbox, and what to bind there from the host."""
+
+    script: Path
+    binds: list[tuple[Path, Path]]  # (host path, path inside), read-only
+    env: dict[str, str]
+
+
+def _layout(script: Path, inputs: dict[str, Path], run_dir: Path | None) -> _Layout:
+    """Inputs at /in/<NAME>/<name>: staged copies under `run_dir` (root gateway), else the
+    gateway's own paths. The script maps into the input that holds it, else is bound alone."""
+    sources = _stage(run_dir, script, inputs) if run_dir is not None else None
+    binds: list[tuple[Path, Path]] = []
+    env: dict[str, str] = {}
+    script_inside: Path | None = None
+    for name, source in inputs.items():
+        inside = INPUTS_INSIDE / name / source.name
+        binds.append((sources[name] if sources else source, inside))
+        env[name] = str(inside)
+        if script_inside is None and source.is_dir() and script.is_relative_to(source):
+            script_inside = inside / script.relative_to(source)
+    if script_inside is None:
+        script_inside = INPUTS_INSIDE / ".script" / script.name
+        binds.append((sources[".script"] if sources else script, script_inside))
+    return _Layout(script_inside, binds, env)
+
+
+def _command(layout: _Layout, limits: SandboxLimits, status_fd: int) -> list[str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(SCRATCH_INSIDE), "LANG": "C.UTF-8",
+           "OUTPUT": str(OUTPUT_INSIDE), **layout.env}
+    command = [*_base_arguments(),
+               "--size", str(limits.output_bytes), "--tmpfs", str(OUTPUT_INSIDE),
+               "--size", str(limits.scratch_bytes), "--tmpfs", str(SCRATCH_INSIDE)]
+    for source, inside in layout.binds:
+        command += ["--ro-bind", str(source), str(inside)]
+    for name, value in env.items():
+        command += ["--setenv", name, value]
+    return [*command, "--chdir", str(SCRATCH_INSIDE),
+            SANDBOX_PYTHON, "-I", "-S", "-c", LAUNCHER, str(layout.script), str(status_fd)]
 
 
 def run_python_in_sandbox(
@@ -387,72 +411,168 @@ def run_python_in_sandbox(
     limits: SandboxLimits,
     stdin_bytes: bytes | None = None,
 ) -> SandboxResult:
-    """Run `script` with `python -I` on staged copies of `inputs` (passed as env vars: `INPUT`,
-    `ALGORITHM`, `MODEL_DIR`... each naming its copy); the child's `$OUTPUT` is collected into
-    `workdir/output`, its stdout/stderr go to `workdir/stdout.log` / `stderr.log`. `workdir` is
-    the caller's private folder: the child never sees it."""
-    if not network_isolation_works():
-        raise SandboxUnavailable("cannot create a network namespace for the sandbox",
-                                 hint="the compute executor needs CAP_SYS_ADMIN (unshare -n) "
-                                      "or unprivileged user namespaces (unshare -rn)")
-    as_root = runs_as_root()
-    identity = _take_identity() if as_root else None
-    output_dir = workdir / "output"
-    output_dir.mkdir(parents=True, exist_ok=True)
-    run_dir = Path(tempfile.mkdtemp(prefix="dapp-sandbox-", dir=WORK_PARENT))
+    """Run `script` with `python -I` on `inputs` (read-only, passed as env vars: `INPUT`,
+    `ALGORITHM`, `MODEL_DIR`... each naming its path inside); what the run leaves in `$OUTPUT`
+    is unpacked into `workdir/output`, its stdout/stderr go to `workdir/stdout.log` /
+    `stderr.log`. `workdir` is the caller's private folder: the run never sees it."""
+    identity = _take_identity() if runs_as_root() else None
+    run_dir: Path | None = None
     try:
-        python = _python_for(identity)
-        staged_script, staged = _stage(run_dir, script, inputs)
-        scratch = run_dir / "run"
-        scratch.mkdir(mode=0o700)
-        (scratch / "output").mkdir(mode=0o700)
+        problem = isolation_problem(identity)
+        if problem is not None:
+            raise SandboxUnavailable(
+                f"untrusted code is not run without its sandbox: {problem}",
+                hint="install bubblewrap (`make bubblewrap`) and allow user namespaces "
+                     "(sysctl user.max_user_namespaces > 0)")
+        output_dir = workdir / "output"
+        output_dir.mkdir(parents=True, exist_ok=True)
         if identity is not None:
-            for path in (scratch, scratch / "output"):
-                os.chown(path, identity.uid, identity.gid)
-        outcome = _run(python, staged_script, scratch, staged, limits, identity, workdir,
-                       stdin_bytes)
-        if identity is not None:
-            _kill_everything_of(identity)
-            _remove_strays(identity)
-        dropped = _collect(scratch / "output", output_dir)
-        if dropped:
-            log.warning("sandbox output: dropped links and special files %s", dropped[:20])
+            run_dir = _run_dir(identity)
+        layout = _layout(script, inputs, run_dir)
+        return _run(layout, limits, identity, workdir, output_dir, stdin_bytes)
     finally:
-        _remove_run_dir(run_dir)
+        if run_dir is not None:
+            _remove_run_dir(run_dir)
         if identity is not None:
             _release_identity(identity)
-    exit_code, timed_out, wall = outcome
-    stderr_tail = _tail(workdir / "stderr.log")
-    if not timed_out and exit_code == 0:
-        if _directory_size(output_dir) > limits.output_bytes:
-            return SandboxResult(False, "output size limit exceeded", exit_code, wall,
-                                 output_dir, stderr_tail)
-        return SandboxResult(True, None, exit_code, wall, output_dir, stderr_tail)
-    reason = _failure_reason(exit_code, stderr_tail, timed_out)
-    return SandboxResult(False, reason, exit_code, wall, output_dir, stderr_tail)
 
 
-def _run(python: str, script: Path, scratch: Path, inputs: dict[str, Path],
-         limits: SandboxLimits, identity: _Identity | None, workdir: Path,
-         stdin_bytes: bytes | None) -> tuple[int, bool, float]:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(scratch), "LANG": "C.UTF-8",
-           "OUTPUT": str(scratch / "output"),
-           **{name: str(path) for name, path in inputs.items()}}
-    as_root = identity is not None
+def _run(layout: _Layout, limits: SandboxLimits, identity: _Identity | None, workdir: Path,
+         output_dir: Path, stdin_bytes: bytes | None) -> SandboxResult:
+    status_read, status_write = os.pipe()
+    collector = _Collector(status_read, limits.output_bytes * 2 + (1 << 20))
+    processes = _process_allowance(limits, identity)
     started = time.monotonic()
-    with (workdir / "stdout.log").open("wb") as stdout, \
-            (workdir / "stderr.log").open("wb") as stderr:
-        process = subprocess.Popen(
-            [*_unshare(identity), python, "-I", str(script)],
-            cwd=scratch, env=env, stdout=stdout, stderr=stderr,
-            stdin=subprocess.PIPE if stdin_bytes is not None else subprocess.DEVNULL,
-            preexec_fn=lambda: _apply_limits(limits, as_root),
-        )
+    try:
+        with (workdir / "stdout.log").open("wb") as stdout, \
+                (workdir / "stderr.log").open("wb") as stderr:
+            process = subprocess.Popen(
+                _command(layout, limits, status_write), cwd="/", env={}, stdout=stdout,
+                stderr=stderr, pass_fds=(status_write,), start_new_session=True,
+                stdin=subprocess.PIPE if stdin_bytes is not None else subprocess.DEVNULL,
+                preexec_fn=lambda: _apply_limits(limits, processes), **_as(identity))
+        os.close(status_write)
+        status_write = -1
+        collector.start()
         timed_out = False
         try:
             process.communicate(stdin_bytes, timeout=limits.wall_seconds)
         except subprocess.TimeoutExpired:
             timed_out = True
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    return process.returncode, timed_out, time.monotonic() - started
+            _end_namespace(process)
+        wall = time.monotonic() - started
+        collector.join()  # bwrap is gone, and with its init every process of the run
+    finally:
+        if status_write >= 0:
+            os.close(status_write)
+    stderr_tail = _tail(workdir / "stderr.log")
+    status, output_full, stream = collector.result()
+    exit_code = os.waitstatus_to_exitcode(status) if status is not None else process.returncode
+    if timed_out:
+        return SandboxResult(False, "wall time limit exceeded", exit_code, wall, output_dir,
+                             stderr_tail)
+    over = output_full or collector.overflowed or not _unpack(stream, output_dir, limits)
+    if exit_code == 0 and not over:
+        return SandboxResult(True, None, exit_code, wall, output_dir, stderr_tail)
+    reason = ("output size limit exceeded" if over
+              else _failure_reason(exit_code, stderr_tail, False))
+    return SandboxResult(False, reason, exit_code, wall, output_dir, stderr_tail)
+
+
+def _end_namespace(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the run's PID-namespace init (bwrap's child, found by the kernel's own list, so
+    nothing the run wrote is trusted): the kernel kills every other process of the namespace
+    before the init can be reaped. Then bwrap exits; without an init yet, bwrap is killed."""
+    children: list[int] = []
+    with contextlib.suppress(OSError, ValueError):
+        children = [int(pid) for pid in Path(
+            f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
+    for pid in children:
+        with contextlib.suppress(OSError):
+            handle = os.pidfd_open(pid)
+            try:
+                signal.pidfd_send_signal(handle, signal.SIGKILL)
+            finally:
+                os.close(handle)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+class _Collector(threading.Thread):
+    """Reads the launcher's status line and tar stream, keeping at most `cap` bytes."""
+
+    def __init__(self, fd: int, cap: int) -> None:
+        super().__init__(name="sandbox-output", daemon=True)
+        self.fd = fd
+        self.cap = cap
+        self.spool = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115
+        self.overflowed = False
+
+    def run(self) -> None:
+        size = 0
+        try:
+            while chunk := os.read(self.fd, 1 << 16):
+                size += len(chunk)
+                if size > self.cap:
+                    self.overflowed = True
+                    continue  # keep draining, so the launcher never blocks
+                self.spool.write(chunk)
+        finally:
+            os.close(self.fd)
+
+    def result(self) -> tuple[int | None, bool, io.BufferedIOBase | None]:
+        """(the algorithm's wait status, whether $OUTPUT filled up, the tar stream); a run that
+        ended before the launcher reported has no status and no output."""
+        self.spool.seek(0)
+        line = self.spool.readline(4096)
+        try:
+            header = json.loads(line)
+            status, full = int(header["status"]), bool(header["output_full"])
+        except (ValueError, KeyError, TypeError):
+            return None, False, None
+        return status, full, self.spool  # type: ignore[return-value]
+
+
+def _unpack(stream: io.BufferedIOBase | None, target: Path, limits: SandboxLimits) -> bool:
+    """Unpack regular files and folders only (no links, devices, absolute or `..` names) into
+    `target`, which the gateway made and nothing else writes to; False when the files add up
+    to more than the output limit (nothing of them is kept then)."""
+    if stream is None:
+        return True
+    total = 0
+    try:
+        with tarfile.open(fileobj=stream, mode="r|") as tar:
+            for member in tar:
+                parts = _safe_parts(member.name)
+                if parts is None or not (member.isreg() or member.isdir()) or member.issparse():
+                    continue
+                total += member.size
+                if total > limits.output_bytes:
+                    shutil.rmtree(target, ignore_errors=True)
+                    target.mkdir()
+                    return False
+                destination = target.joinpath(*parts)
+                if member.isdir():
+                    destination.mkdir(parents=True, exist_ok=True)
+                    continue
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                source = tar.extractfile(member)
+                if source is None:
+                    continue
+                with contextlib.suppress(FileExistsError), open(os.open(
+                        destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                        0o600), "wb") as out:
+                    shutil.copyfileobj(source, out)
+    except (tarfile.TarError, OSError) as error:
+        log.warning("sandbox output: unreadable stream (%s)", error)
+    return True
+
+
+def _safe_parts(name: str) -> tuple[str, ...] | None:
+    parts = tuple(part for part in name.split("/") if part not in ("", "."))
+    if name.startswith("/") or not parts or ".." in parts:
+        return None
+    return parts

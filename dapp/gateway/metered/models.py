@@ -7,10 +7,10 @@ written to a temporary folder and renamed into place, so a half-written copy is 
 
 A call runs `python -I model.py` in the sandbox (no network, CPU/memory/output/wall limits
 from the `compute_*` settings) with the request body on stdin and `$MODEL_DIR` pointing at
-a per-call copy of the model's folder; its stdout is the response body. The cache itself
-stays 0700 under the (0700) data folder: the sandbox stages the one model a call needs in
-that call's own folder outside the data folder, readable only by the call's uid when the
-gateway is root, so a model never sees another model's files (`dapp.compute.sandbox`).
+the model's folder, bound read-only in that call's own bubblewrap sandbox; its stdout is the
+response body. The cache stays 0700 under the (0700) data folder; a call sees only the one
+model it runs (`dapp.compute.sandbox`). An archive is unpacked only when its members add up
+to at most MAX_MODEL_BYTES (sparse members refused), not just its packed size.
 """
 
 from __future__ import annotations
@@ -190,9 +190,20 @@ class ModelStore:
 
 
 def _extract(archive: Path, into: Path) -> None:
+    """Unpack with tarfile's `data` filter (no absolute paths, links out, devices), once the
+    members are known to add up to at most MAX_MODEL_BYTES unpacked: the packed size says
+    nothing of a sparse member (a 10 KiB archive can unpack to 600 MiB), so those are refused."""
     try:
         with tarfile.open(archive, "r:") as tar:
-            tar.extractall(into, filter="data")  # no absolute paths, links out, devices
+            members = tar.getmembers()
+            if any(member.issparse() for member in members):
+                raise InvalidModel("the model's archive has a sparse member",
+                                   hint="publish it with dapp.packing (no sparse files)")
+            unpacked = sum(member.size for member in members if member.isreg())
+            if unpacked > MAX_MODEL_BYTES:
+                raise InvalidModel(f"the model unpacks to {unpacked} bytes; at most "
+                                   f"{MAX_MODEL_BYTES} run")
+            tar.extractall(into, members=members, filter="data")
     except (tarfile.TarError, OSError) as error:
         raise InvalidModel(f"the model's archive cannot be unpacked: {error}") from None
 

@@ -6,9 +6,9 @@ the `JobWorker` instead.
 The algorithm sees: `$INPUT` (the dataset: one file, or a folder for a packed dataset, both
 read-only), `$ALGORITHM` (the folder its own files are in) and `$OUTPUT` (an empty folder for
 its results; one file there is the result as is, several are packed as a tar). The working
-directory is an empty scratch folder. With the local sandbox these are staged copies in a
-folder of their own outside the data folder, and the run has its own uid when the gateway is
-root (see `dapp.compute.sandbox` for what that does and does not isolate).
+directory is an empty scratch folder. With the local sandbox each run is one bubblewrap
+sandbox that mounts only `/usr` and these (its own uid when the gateway is root); see
+`dapp.compute.sandbox` for what that isolates.
 """
 
 from __future__ import annotations
@@ -47,9 +47,9 @@ class Executor(Protocol):
 
 
 class LocalSandboxExecutor:
-    """Runs each job in `dapp.compute.sandbox`: its own process (and uid, as root), staged
-    copies of its inputs, no network, rlimits. Given the gateway's data folder, makes it 0700
-    before the first run so nothing in it is open to the sandbox's uids."""
+    """Runs each job in `dapp.compute.sandbox`: its own bubblewrap sandbox (and uid, as
+    root) that sees only its inputs, no network, rlimits. Given the gateway's data folder,
+    makes it 0700 before the first run (defence in depth: the sandbox does not mount it)."""
 
     def __init__(self, data_dir: Path | None = None) -> None:
         self.data_dir = data_dir

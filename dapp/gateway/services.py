@@ -43,7 +43,9 @@ class Services:
             web3=connect(settings.chain_rpc_url),
             ipfs=IpfsClient(settings.ipfs_api_url, timeout_seconds=5.0),
             engine=engine,
-            nonces=NonceStore(engine),
+            nonces=NonceStore(engine, lifetime_seconds=settings.nonce_lifetime_seconds,
+                              max_per_client=settings.nonce_max_per_client,
+                              max_outstanding=settings.nonce_max_outstanding),
             sessions=SessionSigner(secret),
         )
 

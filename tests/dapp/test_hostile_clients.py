@@ -254,6 +254,21 @@ def test_sign_in_with_an_unknown_nonce_never_asks_the_gas_burning_wallet(
         assert time.monotonic() - started < 5
 
 
+def test_long_garbage_sign_in_messages_cost_no_parser_seconds(fresh_gateway: Any) -> None:
+    """Found by the long schemathesis run: siwe's ABNF parser took seconds (superlinear) on a
+    4 KB message of garbage, per anonymous request, in a worker thread."""
+    gateway = fresh_gateway()
+    head = (f"{gateway.url.split('//')[1]} wants you to sign in with your Ethereum account:\n"
+            f"{ALICE.address}\n\n")
+    with client() as http:
+        for text in ("0" * 4000, head + "a " * 1900, head + "Hi.\n\nURI: http://x/" + "a" * 3700):
+            started = time.monotonic()
+            answer = http.post(f"{gateway.url}/v1/auth/siwe",
+                               json={"message": text, "signature": "0x"})
+            assert answer.status_code == 401, answer.text
+            assert time.monotonic() - started < 0.5, (text[:40], time.monotonic() - started)
+
+
 # --- overlong fields on PostgreSQL ------------------------------------------------------------
 @pytest.fixture(scope="module")
 def postgres_gateway(chain: Chain, kubo: Kubo, postgres: Postgres,

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from dapp.gateway.auth.sessions import Session
 from dapp.gateway.auth.siwe_login import utc_iso, verify_sign_in
-from dapp.gateway.deps import AccountDep, ServicesDep
+from dapp.gateway.deps import AccountDep, PeerDep, ServicesDep
 
 router = APIRouter(prefix="/v1/auth", tags=["sign-in"])
 
@@ -37,10 +37,12 @@ class MeOut(BaseModel):
 
 
 @router.get("/nonce", response_model=NonceOut)
-def issue_nonce(services: ServicesDep) -> NonceOut:
-    """A single-use nonce and the values a Sign-In with Ethereum message must contain."""
+def issue_nonce(services: ServicesDep, peer: PeerDep) -> NonceOut:
+    """A single-use nonce and the values a Sign-In with Ethereum message must contain. A client
+    address holds a bounded number of unused nonces (429 beyond, with Retry-After); so does the
+    gateway in all (503)."""
     policy = services.siwe_policy()
-    nonce, expires_at = services.nonces.issue()
+    nonce, expires_at = services.nonces.issue(peer.client_key)
     return NonceOut(nonce=nonce, expires_at=utc_iso(expires_at), domain=policy.domain,
                     uri=policy.origin, chain_id=policy.chain_id)
 

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     ipfs_gateway_port: int = 8080
     ipfs_swarm_port: int = 4001
     ipfs_timeout_seconds: float = 30.0
+    max_content_bytes: int = Field(
+        4 << 30, ge=1024, description="Largest content (its size as Kubo reports it, asked "
+        "before any byte is read) the indexer pins and a compute job reads; larger is refused"
+    )
 
     # database
     database_url: str | None = Field(None, description="Default sqlite:///<data_dir>/dapp.db")
@@ -104,6 +108,14 @@ class Settings(BaseSettings):
     compute_memory_mb: int = Field(512, ge=16, description="Address-space limit of one job")
     compute_wall_seconds: float = Field(120.0, gt=0, description="Wall-clock limit of one job")
     compute_output_mb: int = Field(64, ge=1, description="Largest result of one job")
+    model_workers: int = Field(
+        4, ge=1, description="Metered model calls that run at once, on threads of their own "
+        "(never the ones sign-in, the catalog and downloads use)"
+    )
+    model_queue_seconds: float = Field(
+        2.0, ge=0, description="How long a metered call waits for a free model worker before "
+        "it is answered 503 with Retry-After"
+    )
     invoke_price: int = Field(
         10**16, ge=0, description="Price of one metered model call, in the channel token's "
         "base units"

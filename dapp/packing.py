@@ -13,6 +13,11 @@ files up front as well, for callers that need the digests before streaming. A fi
 changed since it was planned is refused: its size, inode and timestamps are compared when it
 is opened and again after its last byte (as GNU tar does), and a digest from the plan must
 match the streamed bytes.
+
+`unpack_archive` is the one way back from a tar to a folder, for every consumer of packed
+content (a job's dataset and algorithm, a metered call's model): the members must add up to at
+most a cap *unpacked* (sparse members refused: a 10 KiB archive can hold a 600 MiB sparse
+file), then tarfile's `data` filter extracts them (no absolute paths, no links out, no devices).
 """
 
 from __future__ import annotations
@@ -39,6 +44,12 @@ class PackingError(InvalidInput):
     """The path cannot be packed as it is (a symlink, a special file, a changing file...)."""
 
     code = "packing-refused"
+
+
+class ArchiveRefused(InvalidInput):
+    """A packed archive that is not unpacked: not a tar, sparse, or over the size cap."""
+
+    code = "archive-refused"
 
 
 class PackedFile(NamedTuple):
@@ -248,3 +259,22 @@ class PackStream:
 def iter_packed(path: Path, plan: PackPlan) -> Iterator[bytes]:
     """The packed bytes of `path` as `plan` describes them, a chunk at a time."""
     return iter(PackStream(path, plan))
+
+
+def unpack_archive(archive: Path, into: Path, max_bytes: int) -> None:
+    """Extract the tar `archive` into the folder `into` when its regular members add up to at
+    most `max_bytes` and none is sparse; ArchiveRefused (nothing extracted) otherwise, or when
+    it is no tar or cannot be extracted safely."""
+    try:
+        with tarfile.open(archive, "r:") as tar:
+            members = tar.getmembers()
+            if any(member.issparse() for member in members):
+                raise ArchiveRefused("the archive has a sparse member",
+                                     hint="pack it with dapp.packing (no sparse files)")
+            unpacked = sum(member.size for member in members if member.isreg())
+            if unpacked > max_bytes:
+                raise ArchiveRefused(f"the archive unpacks to {unpacked} bytes; at most "
+                                     f"{max_bytes} are unpacked here")
+            tar.extractall(into, members=members, filter="data")
+    except (tarfile.TarError, OSError) as error:
+        raise ArchiveRefused(f"the archive cannot be unpacked: {error}") from None

@@ -1,27 +1,37 @@
 """A job's inputs on local disk: the dataset and the algorithm, each as its latest version on
 chain says, read from IPFS and decrypted with the content key sealed to this gateway.
 
+Size before bytes: Kubo is asked what the content CID's root declares (`IpfsClient.stat`)
+before a byte is read; content over `max_content_bytes`, or not of the size its metadata
+declares (the DDX1 ciphertext of `plaintext_size`), is refused (`AssetUnusable`, the job fails
+with that reason), and the read is bounded by the declared size.
+
 A single-file asset is written under its own name; a packed folder (a deterministic tar, see
-`dapp.packing`) is extracted with tarfile's `data` filter (no links out, no devices, no
-absolute paths). The result is made read-only (files 0444, folders 0555).
+`dapp.packing`) is unpacked with `dapp.packing.unpack_archive`, the same code as a metered
+call's model: members adding up to at most `max_content_bytes` unpacked, no sparse member,
+tarfile's `data` filter (no links out, no devices, no absolute paths). The result is made
+read-only (files 0444, folders 0555).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dapp.chain.constants import AssetKind
 from dapp.crypto.sealing import GatewayKeyPair, open_sealed_key
-from dapp.crypto.segments import decrypt_stream
+from dapp.crypto.segments import decrypt_stream, stored_size
 from dapp.errors import DappError
 from dapp.ipfs.cid import cid_from_chain
 from dapp.ipfs.client import IpfsClient
 from dapp.metadata import AssetMetadata
+from dapp.packing import ArchiveRefused, unpack_archive
+
+#: default cap of a job input (`Settings.max_content_bytes`)
+MAX_CONTENT_BYTES = 4 << 30
 
 
 class AssetUnusable(DappError):
@@ -47,11 +57,13 @@ def is_archive(metadata: AssetMetadata) -> bool:
 
 class AssetFetcher:
     def __init__(self, registry: Any, ipfs: IpfsClient, keypair: GatewayKeyPair,
-                 metadata_max_bytes: int = 1 << 20) -> None:
+                 metadata_max_bytes: int = 1 << 20,
+                 max_content_bytes: int = MAX_CONTENT_BYTES) -> None:
         self.registry = registry  # a web3 AssetRegistry contract
         self.ipfs = ipfs
         self.keypair = keypair
         self.metadata_max_bytes = metadata_max_bytes
+        self.max_content_bytes = max_content_bytes
 
     def fetch(self, asset_id: int, into: Path) -> FetchedAsset:
         """The asset's latest version under `into` (a new folder)."""
@@ -61,14 +73,15 @@ class AssetFetcher:
         content_cid = cid_from_chain(bytes(content[0]), int(content[1]))
         metadata = AssetMetadata.from_json(
             self._read_limited(cid_from_chain(bytes(metadata_cid[0]), int(metadata_cid[1]))))
+        stored = self._checked_size(asset_id, content_cid, metadata)
         into.mkdir(parents=True)
         packed = into.with_name(into.name + ".packed")
-        size = self._write_plaintext(content_cid, metadata, packed)
+        size = self._write_plaintext(content_cid, metadata, packed, stored)
         if size != metadata.size:
             raise AssetUnusable(f"asset {asset_id} decrypts to {size} bytes, its metadata "
                                 f"says {metadata.size}")
         if is_archive(metadata):
-            _extract(packed, into)
+            _extract(packed, into, self.max_content_bytes, asset_id)
             packed.unlink()
             path = into
         else:
@@ -84,8 +97,23 @@ class AssetFetcher:
             data += chunk
         return bytes(data)
 
-    def _write_plaintext(self, cid: str, metadata: AssetMetadata, target: Path) -> int:
-        chunks = self.ipfs.cat(cid)
+    def _checked_size(self, asset_id: int, cid: str, metadata: AssetMetadata) -> int:
+        """The content's size as its metadata declares it, once Kubo says the CID's root
+        declares the same and it is within the cap; AssetUnusable otherwise."""
+        declared = stored_size(metadata.content)
+        cap = self.max_content_bytes
+        if declared > cap:
+            raise AssetUnusable(f"asset {asset_id}'s content is {declared} bytes, over this "
+                                f"provider's cap of {cap} bytes (max_content_bytes)")
+        stat = self.ipfs.stat(cid)
+        if stat.kind != "file" or stat.size != declared:
+            raise AssetUnusable(f"asset {asset_id}'s content {cid} is a {stat.size}-byte "
+                                f"{stat.kind} on IPFS; its metadata declares {declared} bytes")
+        return declared
+
+    def _write_plaintext(self, cid: str, metadata: AssetMetadata, target: Path,
+                         stored: int) -> int:
+        chunks = self.ipfs.cat(cid, 0, stored + 1)  # never more than declared (+1 to notice)
         if metadata.content.encrypted:
             chunks = decrypt_stream(self._content_key(metadata), chunks)
         size = 0
@@ -123,12 +151,12 @@ def entry_point(algorithm: FetchedAsset) -> Path:
                         f"{len(scripts)} .py files", hint="name the entry point main.py")
 
 
-def _extract(archive: Path, into: Path) -> None:
+def _extract(archive: Path, into: Path, max_bytes: int, asset_id: int) -> None:
     try:
-        with tarfile.open(archive, "r:") as tar:
-            tar.extractall(into, filter="data")
-    except (tarfile.TarError, OSError) as error:
-        raise AssetUnusable(f"packed asset cannot be unpacked: {error}") from None
+        unpack_archive(archive, into, max_bytes)
+    except ArchiveRefused as error:
+        raise AssetUnusable(f"asset {asset_id} is not unpacked: {error.message}",
+                            hint=error.hint) from None
 
 
 def _check_digest(path: Path, expected: str, asset_id: int) -> None:

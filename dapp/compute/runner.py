@@ -26,7 +26,7 @@ from dapp.chain.constants import JobStatus
 from dapp.chain.contracts import load_abi
 from dapp.chain.transactions import ConfirmationTimeout, TransactionReverted
 from dapp.compute import jobs as states
-from dapp.compute.assets import AssetFetcher, entry_point
+from dapp.compute.assets import MAX_CONTENT_BYTES, AssetFetcher, entry_point
 from dapp.compute.executor import ExecutionOutcome, ExecutionRequest, Executor
 from dapp.compute.jobs import JobRecord, JobStore
 from dapp.compute.results import publish_result
@@ -51,6 +51,7 @@ class WorkerConfig:
     confirmations: int = 0
     max_block_range: int = 2000
     metadata_max_bytes: int = 1 << 20
+    max_content_bytes: int = MAX_CONTENT_BYTES  # a job input's cap (dapp.compute.assets)
 
 
 class JobWorker:
@@ -71,7 +72,8 @@ class JobWorker:
         self.observe = observe or (lambda outcome, seconds: None)
         registry = self.reader.web3.eth.contract(address=self.reader.registry_address(),
                                                  abi=load_abi("AssetRegistry"))
-        self.fetcher = AssetFetcher(registry, ipfs, keypair, config.metadata_max_bytes)
+        self.fetcher = AssetFetcher(registry, ipfs, keypair, config.metadata_max_bytes,
+                                    config.max_content_bytes)
         self.registered = False
         self._stop = stop_event or threading.Event()
         self._thread: threading.Thread | None = None

@@ -190,6 +190,26 @@ def isolation_problem(identity: _Identity | None) -> str | None:
         return _probes[kind]
 
 
+def require_sandbox() -> None:
+    """SandboxUnavailable unless untrusted code can run here (the probe, once per kind of
+    gateway): for callers that must know before they commit to a run (a metered call reserves
+    the buyer's voucher only for a run that can start)."""
+    identity = _take_identity() if runs_as_root() else None
+    try:
+        problem = isolation_problem(identity)
+    finally:
+        if identity is not None:
+            _release_identity(identity)
+    if problem is not None:
+        raise _unavailable(problem)
+
+
+def _unavailable(problem: str) -> SandboxUnavailable:
+    return SandboxUnavailable(f"untrusted code is not run without its sandbox: {problem}",
+                              hint="install bubblewrap (`make bubblewrap`) and allow user "
+                                   "namespaces (sysctl user.max_user_namespaces > 0)")
+
+
 def _probe(identity: _Identity | None) -> str | None:
     if not Path(SANDBOX_PYTHON).is_relative_to("/usr") or not os.path.exists(SANDBOX_PYTHON):
         return f"the sandbox's interpreter {SANDBOX_PYTHON} is not under /usr"
@@ -420,10 +440,7 @@ def run_python_in_sandbox(
     try:
         problem = isolation_problem(identity)
         if problem is not None:
-            raise SandboxUnavailable(
-                f"untrusted code is not run without its sandbox: {problem}",
-                hint="install bubblewrap (`make bubblewrap`) and allow user namespaces "
-                     "(sysctl user.max_user_namespaces > 0)")
+            raise _unavailable(problem)
         output_dir = workdir / "output"
         output_dir.mkdir(parents=True, exist_ok=True)
         if identity is not None:

@@ -48,6 +48,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         confirmations=settings.confirmations,
         max_block_range=settings.indexer_max_range,
         metadata_max_bytes=settings.metadata_max_bytes,
+        max_content_bytes=settings.max_content_bytes,
     )
 
 

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from dapp.errors import DappError
+from dapp.metadata import ContentInfo
 
 MAGIC = b"DDX1"
 VERSION = 1
@@ -58,6 +59,14 @@ class PlaintextSizeMismatch(DappError):
 def generate_content_key() -> bytes:
     """A fresh random 256-bit content key; one per encrypted file."""
     return AESGCM.generate_key(bit_length=256)
+
+
+def stored_size(content: ContentInfo) -> int:
+    """The bytes IPFS must hold for content its metadata describes as `content`: the DDX1
+    ciphertext of `plaintext_size` bytes when encrypted, the plaintext itself otherwise."""
+    if content.encrypted and content.segment_size is not None:
+        return SegmentLayout(content.plaintext_size, content.segment_size).ciphertext_size
+    return content.plaintext_size
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,8 @@ class GatewayMetrics:
         )
         self.metered_calls = Counter(
             "gateway_metered_calls_total", "Model invocations by outcome (paid, "
-            "payment-required, not-licensed, model-failed)", ["outcome"], registry=self.registry,
+            "payment-required, not-licensed, busy, model-failed)", ["outcome"],
+            registry=self.registry,
         )
         self.payment_required = Counter(
             "gateway_payment_required_total", "402 answers to metered calls by reason",

@@ -22,7 +22,8 @@ MAX_ERROR_PAUSE = 60.0
 def pin_policy(settings: Settings) -> PinPolicy:
     return PinPolicy(base_delay=settings.pin_retry_base_seconds,
                      max_delay=settings.pin_retry_max_seconds,
-                     metadata_max_bytes=settings.metadata_max_bytes)
+                     metadata_max_bytes=settings.metadata_max_bytes,
+                     max_content_bytes=settings.max_content_bytes)
 
 
 @dataclass

@@ -43,6 +43,15 @@ class NodeIdentity:
 
 
 @dataclass(frozen=True)
+class ContentStat:
+    """What the root block of a CID says about it, read without fetching the rest."""
+
+    size: int  # a file's bytes (the UnixFS `filesize`, or the raw block's length)
+    cumulative_size: int  # the DAG's bytes as the root's links declare them
+    kind: str  # "file" or "directory"
+
+
+@dataclass(frozen=True)
 class AddedContent:
     cid: str
     size: int
@@ -250,6 +259,16 @@ class IpfsClient:
 
     def cat_bytes(self, cid: str) -> bytes:
         return b"".join(self.cat(cid))
+
+    def stat(self, cid: str) -> ContentStat:
+        """The size the CID's root block declares (`files stat /ipfs/<cid>`): only the root
+        is fetched, so this comes before any content byte. What the root declares is what
+        the publisher wrote; a reader still bounds what it reads by it."""
+        with self._translated_errors(f"stat {cid}"):
+            result = self._client.files.stat(f"/ipfs/{cid}")
+        return ContentStat(size=int(result["Size"]),
+                           cumulative_size=int(result["CumulativeSize"]),
+                           kind=str(result["Type"]))
 
     def pin(self, cid: str) -> None:
         with self._translated_errors(f"pin {cid}"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -228,14 +229,53 @@ def test_channel_to_another_provider_is_402(stack: Stack, model_id: int) -> None
     rejected(stack, model_id, stack.voucher(channel_id, PRICE), "wrong-provider")
 
 
-def test_failed_model_is_502_and_not_charged(stack: Stack, model_id: int) -> None:
+def test_failed_model_is_502_and_charged(stack: Stack, model_id: int) -> None:
+    """The voucher is reserved before the model runs: a failing run is paid for (issue 14;
+    before, a model that failed ran for free and the same voucher paid the next call)."""
     channel_id = stack.open_channel(deposit=10 * PRICE)
     response = httpx.post(invoke_url(stack, model_id), json={"crash": True},
                           headers=stack.voucher(channel_id, PRICE), timeout=30)
     body = assert_problem(response, 502, "model-failed")
     assert body["reason"] == "exited with code 3"
-    with httpx.Client() as client:  # the same voucher pays for the next call
-        assert_paid_call(call(client, stack, model_id, channel_id, 1), 1)
+    assert body["accepted_cumulative"] == str(PRICE)
+    assert response.headers["x-datadao-accepted-cumulative"] == str(PRICE)
+    ledger = VoucherLedger(make_engine(stack.gateway.settings.resolved_database_url))
+    stored = ledger.latest(str(channel_id))
+    assert stored is not None and stored.cumulative_amount == PRICE
+    rejected(stack, model_id, stack.voucher(channel_id, PRICE), "stale")  # spent
+    with httpx.Client() as client:
+        assert_paid_call(call(client, stack, model_id, channel_id, 2), 2)
+
+
+def test_five_concurrent_calls_with_one_voucher_run_the_model_once(stack: Stack,
+                                                                   model_id: int) -> None:
+    """Five calls carrying the same voucher at the same moment: one reserves it and runs (a
+    crashing input, so every run shows as a 502), the others are refused before running
+    (402 stale; 503 models-busy would also have run nothing). Before issue 14 all five ran."""
+    channel_id = stack.open_channel(deposit=10 * PRICE)
+    headers = stack.voucher(channel_id, PRICE)
+    start = threading.Barrier(5)
+
+    def one(_: int) -> httpx.Response:
+        with httpx.Client() as client:
+            start.wait()
+            return client.post(invoke_url(stack, model_id), json={"crash": True},
+                               headers=headers, timeout=60)
+
+    with ThreadPoolExecutor(5) as pool:
+        responses = list(pool.map(one, range(5)))
+    statuses = sorted(response.status_code for response in responses)
+    print(f"\n5 concurrent calls, one voucher: {statuses}")
+    ran = [r for r in responses if r.status_code == 502]
+    assert len(ran) == 1, [r.text for r in responses]
+    for response in responses:
+        if response.status_code == 402:
+            assert response.json()["reason"] == "stale"
+        elif response.status_code == 503:
+            assert response.json()["type"].endswith("/models-busy")
+    ledger = VoucherLedger(make_engine(stack.gateway.settings.resolved_database_url))
+    stored = ledger.latest(str(channel_id))
+    assert stored is not None and stored.cumulative_amount == PRICE
 
 
 def test_buyer_without_a_compute_license_is_403_and_keeps_the_voucher(
@@ -306,15 +346,16 @@ def test_model_cannot_read_the_gateway_key_or_database(stack: Stack, tmp_path: P
     data_dir = Path(stack.gateway.settings.data_dir)
     key = stack.gateway.settings.gateway_key_file.read_bytes()
     channel_id = stack.open_channel(deposit=10 * PRICE)
-    for target in (stack.gateway.settings.gateway_key_file, data_dir / "dapp.db"):
+    for n, target in enumerate((stack.gateway.settings.gateway_key_file, data_dir / "dapp.db"),
+                               start=1):
         response = httpx.post(invoke_url(stack, asset_id), json={"path": str(target)},
-                              headers=stack.voucher(channel_id, PRICE), timeout=30)
+                              headers=stack.voucher(channel_id, n * PRICE), timeout=30)
         body = assert_problem(response, 502, "model-failed")
         assert body["reason"] == "exited with code 1"
         assert key not in response.content and key.hex().encode() not in response.content
     response = httpx.post(invoke_url(stack, asset_id), json={"report": True},
-                          headers=stack.voucher(channel_id, PRICE), timeout=30)
-    assert response.status_code == 200, response.text  # the failed calls were not charged
+                          headers=stack.voucher(channel_id, 3 * PRICE), timeout=30)
+    assert response.status_code == 200, response.text  # each failed call was charged
     seen = response.json()
     assert seen["uid"] != 0 and seen["uid"] != os.getuid()
     assert not Path(seen["model_dir"]).is_relative_to(data_dir)
@@ -335,7 +376,9 @@ def test_parallel_calls_lose_no_value(stack: Stack, model_id: int) -> None:
         results = list(pool.map(one, range(1, 21)))
     paid = [n for n, response in results if response.status_code == 200]
     for _, response in results:
-        if response.status_code != 200:
+        if response.status_code == 503:  # every model worker busy: refused before paying
+            assert response.json()["type"].endswith("/models-busy"), response.text
+        elif response.status_code != 200:
             assert response.json()["reason"] == "stale", response.text
     assert paid
     ledger = VoucherLedger(make_engine(stack.gateway.settings.resolved_database_url))

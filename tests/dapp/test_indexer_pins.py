@@ -4,19 +4,21 @@ indexing never waits for IPFS, and every queued CID ends pinned once the node is
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 
 from dapp.chain.events import DecodedEvent
 from dapp.indexer.pins import Pinner, PinPolicy
 from dapp.indexer.writer import StateWriter
 from dapp.ipfs.client import IpfsClient
+from dapp.metadata import AssetMetadata, ContentInfo, FileEntry
 from dapp.store.db import make_engine
 from dapp.store.migrate import migrate
-from dapp.store.models import CidMetadata, MetadataTag, Pin
+from dapp.store.models import AssetVersion, CidMetadata, MetadataTag, Pin
 from tests.dapp.conftest import Chain, Kubo, deploy_toolchain, dev_web3, emit_transfers
 from tests.dapp.helpers.toolchain_index import make_indexer, token_handlers
 
@@ -142,3 +144,67 @@ def test_indexing_goes_on_while_kubo_is_down(chain: Chain, running_kubo: Kubo,
         assert {cid: status for cid, (status, _) in pins(indexer.db).items()} == {
             content: "pinned", metadata: "pinned"}
         assert ipfs.is_pinned(content) and ipfs.is_pinned(metadata)
+
+
+# --- size before bytes (issue 14) ---------------------------------------------------------------
+CAPPED = PinPolicy(base_delay=10.0, max_delay=40.0, metadata_max_bytes=4096,
+                   max_content_bytes=64 << 10)
+
+
+def pin_rows(engine: Engine) -> dict[str, tuple[str, str | None]]:
+    with engine.connect() as connection:
+        return {p.cid: (p.status, p.last_error) for p in connection.execute(select(Pin))}
+
+
+def test_content_over_the_cap_is_not_pinned_and_its_pin_says_why(kubo: Kubo,
+                                                                 tmp_path: Path) -> None:
+    """Every CID on chain used to be pinned recursively, whatever its size: now Kubo is asked
+    the size the root declares first, and content over `max_content_bytes` is refused."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'pins.db'}")
+    migrate(engine)
+    with IpfsClient(kubo.api_url, timeout_seconds=10) as ipfs:
+        huge = ipfs.add_bytes(os.urandom(300 << 10), pin=False).cid
+        small = ipfs.add_bytes(os.urandom(1000), pin=False).cid
+        big_metadata = ipfs.add_bytes(b'{"title": "' + b"x" * 8000 + b'"}', pin=False).cid
+        queue(engine, (huge, "content"), (small, "content"), (big_metadata, "metadata"))
+        pinner = Pinner(engine, ipfs, CAPPED)
+        first = pinner.run_once()
+        assert (first.pinned, first.refused, first.failed) == (1, 2, 0)
+        rows = pin_rows(engine)
+        assert rows[small] == ("pinned", None)
+        status, reason = rows[huge]
+        assert status == "refused" and reason is not None
+        assert reason.startswith(f"content is {300 << 10} bytes")
+        assert f"over the cap of {64 << 10} bytes (max_content_bytes)" in reason
+        status, reason = rows[big_metadata]
+        assert status == "refused" and reason is not None and "metadata_max_bytes" in reason
+        assert not ipfs.is_pinned(huge) and not ipfs.is_pinned(big_metadata)
+        assert pinner.run_once().refused == 0  # refused for good, not retried
+    with engine.connect() as connection:
+        stored = connection.execute(
+            select(CidMetadata).where(CidMetadata.cid == big_metadata)).one()
+    assert stored.error and "larger than" in stored.error
+
+
+def test_content_not_of_the_size_its_metadata_declares_is_not_pinned(kubo: Kubo,
+                                                                     tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'pins.db'}")
+    migrate(engine)
+    with IpfsClient(kubo.api_url, timeout_seconds=10) as ipfs:
+        content = ipfs.add_bytes(os.urandom(5000), pin=False).cid
+        document = AssetMetadata(
+            title="Rows", kind="dataset", license="MIT", size=100,
+            files=[FileEntry(path="rows.csv", size=100, sha256="0" * 64)],
+            content=ContentInfo(encrypted=False, plaintext_size=100))
+        metadata = ipfs.add_bytes(document.to_canonical_json(), pin=False).cid
+        with engine.begin() as connection:
+            connection.execute(insert(AssetVersion).values(
+                asset_id=1, version_index=1, content_cid=content, metadata_cid=metadata,
+                block_number=1, block_hash="0x" + "00" * 32, log_index=0,
+                tx_hash="0x" + "00" * 32))
+        queue(engine, (content, "content"), (metadata, "metadata"))
+        assert Pinner(engine, ipfs, CAPPED).run_once().refused == 1
+        rows = pin_rows(engine)
+        assert rows[metadata] == ("pinned", None)
+        assert rows[content] == ("refused", "content is 5000 bytes; its metadata declares 100")
+        assert not ipfs.is_pinned(content)

@@ -130,3 +130,13 @@ def test_add_chunks_surfaces_an_error_raised_while_producing_chunks(kubo) -> Non
 
     with pytest.raises(ValueError, match="encryptor broke"):
         IpfsClient(kubo.api_url).add_chunks(failing())
+
+
+@pytest.mark.parametrize("size", [0, 1000, 3 * 262144 + 17])
+def test_stat_reports_a_files_size_from_its_root(kubo, size: int) -> None:  # type: ignore[no-untyped-def]
+    """The pinner and the job fetcher size content before reading it (issue 14)."""
+    with IpfsClient(kubo.api_url) as client:
+        cid = client.add_bytes(os.urandom(size), pin=False).cid
+        stat = client.stat(cid)
+    assert (stat.size, stat.kind) == (size, "file")
+    assert stat.cumulative_size >= size

@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import shutil
-import tarfile
 import tempfile
 import threading
 import time
@@ -33,11 +32,17 @@ from web3.exceptions import ContractLogicError
 from dapp.chain.constants import AssetKind
 from dapp.chain.contracts import load_abi
 from dapp.chain.transactions import chain_errors
-from dapp.compute.sandbox import SandboxLimits, protect_data_dir, run_python_in_sandbox
+from dapp.compute.sandbox import (
+    SandboxLimits,
+    protect_data_dir,
+    require_sandbox,
+    run_python_in_sandbox,
+)
 from dapp.config import Settings
 from dapp.errors import DappError, NotFound
 from dapp.gateway.content.registry import AssetVersion
 from dapp.gateway.content.service import ContentGateway
+from dapp.packing import ArchiveRefused, unpack_archive
 
 log = logging.getLogger("dapp.gateway.metered")
 
@@ -59,7 +64,8 @@ class InvalidModel(DappError):
 
 
 class ModelFailed(DappError):
-    """The model ran and failed (error exit, a limit); the call is not charged."""
+    """The model ran and failed (error exit, a limit); the call is charged: its voucher was
+    reserved before the run."""
 
     code = "model-failed"
     http_status = 502
@@ -167,6 +173,11 @@ class ModelStore:
             shutil.rmtree(staging, ignore_errors=True)
 
     # -- one call ------------------------------------------------------------------------------
+    def check_runnable(self) -> None:
+        """SandboxUnavailable (503) when no model can run here: asked before a voucher is
+        reserved, so a gateway that cannot run models takes nobody's money."""
+        require_sandbox()
+
     def run(self, folder: Path, body: bytes) -> ModelOutput:
         """Run the model once with `body` on stdin (blocking: call it from a worker thread).
         `workdir` only holds what the gateway reads back (stdout, stderr); the model runs on
@@ -181,8 +192,9 @@ class ModelStore:
                 log.warning("model %s failed (%s): %s", folder.name, result.reason,
                             result.stderr_tail[-1000:])
                 raise ModelFailed(f"the model failed: {result.reason}",
-                                  hint="the call was not charged; the same voucher pays "
-                                       "for the next call", details={"reason": result.reason})
+                                  hint="the call was charged: its voucher was reserved for "
+                                       "this run; the next call needs one a price higher",
+                                  details={"reason": result.reason})
             output = (workdir / "stdout.log").read_bytes()
             return ModelOutput(output, _media_type(output), result.wall_seconds)
         finally:
@@ -190,22 +202,12 @@ class ModelStore:
 
 
 def _extract(archive: Path, into: Path) -> None:
-    """Unpack with tarfile's `data` filter (no absolute paths, links out, devices), once the
-    members are known to add up to at most MAX_MODEL_BYTES unpacked: the packed size says
-    nothing of a sparse member (a 10 KiB archive can unpack to 600 MiB), so those are refused."""
+    """Unpack once the members are known to add up to at most MAX_MODEL_BYTES unpacked, no
+    sparse member among them (`dapp.packing.unpack_archive`, shared with job inputs)."""
     try:
-        with tarfile.open(archive, "r:") as tar:
-            members = tar.getmembers()
-            if any(member.issparse() for member in members):
-                raise InvalidModel("the model's archive has a sparse member",
-                                   hint="publish it with dapp.packing (no sparse files)")
-            unpacked = sum(member.size for member in members if member.isreg())
-            if unpacked > MAX_MODEL_BYTES:
-                raise InvalidModel(f"the model unpacks to {unpacked} bytes; at most "
-                                   f"{MAX_MODEL_BYTES} run")
-            tar.extractall(into, members=members, filter="data")
-    except (tarfile.TarError, OSError) as error:
-        raise InvalidModel(f"the model's archive cannot be unpacked: {error}") from None
+        unpack_archive(archive, into, MAX_MODEL_BYTES)
+    except ArchiveRefused as error:
+        raise InvalidModel(f"the model's {error.message}", hint=error.hint) from None
 
 
 def _media_type(output: bytes) -> str:

@@ -1,5 +1,6 @@
 """Metered calls in one gateway process: the provider account, the voucher verifier, the
-model store and the background redeemer, started with the app and stopped with it.
+model store, the bounded pool that model runs take their threads from (`pool`), and the
+background redeemer, started with the app and stopped with it.
 
 Startup never blocks on the chain: a background task unlocks the provider account, finds the
 ComputeMarket, registers the provider (`ProviderAccount.ensure_registered`) and then redeems in
@@ -18,6 +19,7 @@ from eth_account.signers.local import LocalAccount
 from dapp.errors import DappError, ServiceUnavailable
 from dapp.gateway.content.service import ContentGateway
 from dapp.gateway.metered.models import ModelStore, sandbox_limits
+from dapp.gateway.metered.pool import ModelPool
 from dapp.gateway.metered.redeemer import Redeemer
 from dapp.gateway.metered.verifier import VoucherVerifier
 from dapp.gateway.metrics import GatewayMetrics
@@ -56,6 +58,7 @@ class MeteredCalls:
         self.content = content
         self.models = ModelStore(content, settings.data_dir / "models",
                                  sandbox_limits(settings), data_dir=settings.data_dir)
+        self.pool = ModelPool(settings.model_workers, settings.model_queue_seconds)
         self._provider: Provider | None = None
         self._waiting_for = "starting"
         self._task: asyncio.Task[None] | None = None

@@ -124,8 +124,9 @@ class VoucherVerifier:
         return CheckedVoucher(voucher, channel, accepted)
 
     def accept(self, checked: CheckedVoucher) -> int:
-        """Store the voucher durably (compare-and-set: at least one price above the stored
-        one); its amount on success. Concurrent calls that spent the same value lose here."""
+        """Reserve the call: store the voucher durably (compare-and-set: at least one price
+        above the stored one) before the model runs; its amount on success. Concurrent calls
+        that carry the same value lose here (402 stale) and do not run."""
         voucher = checked.voucher
         if not self.ledger.accept(str(voucher.channel_id), voucher.cumulative_amount,
                                   voucher.signature_hex, min_increment=self.price):

@@ -3,12 +3,19 @@ channel voucher, and the provider's side: `GET /v1/provider`, `POST /v1/provider
 
 A call: the asset must be a MODEL or ALGORITHM → the voucher is checked (402 otherwise) →
 the channel's buyer must hold a COMPUTE license on the model (403 otherwise: the model's owner
-is paid through the registry's offers, the provider per call) → the model runs in the sandbox
-with the body on stdin → only a successful run takes the voucher, stored durably
-(compare-and-set) before the output goes out. A provider whose price is 0 asks no voucher; the
-caller then signs in (401 otherwise) and the license is checked on that account. A model that
-fails is not charged (502, the voucher stays usable); a voucher whose value a concurrent call
-took first is refused (402 stale) and its output withheld.
+is paid through the registry's offers, the provider per call) → the model's files are ready
+and the sandbox can run → a model worker is free (503 `models-busy` + Retry-After after
+`model_queue_seconds`) → the voucher is *reserved*: the ledger's compare-and-set stores it
+durably before the model starts, and a call that loses that race (another call carrying a
+voucher less than one price apart took the value first) is refused 402 stale without running →
+the model runs on the pool's own thread with the body on stdin → its output goes out.
+
+A reserved call is charged whatever the model does: a model that fails (error exit, a limit)
+answers 502 with the accepted amount, as the buyer's input ran on the provider's machine.
+Everything refused before the reservation takes nothing. So N concurrent calls carrying one
+voucher run the model once, and no failing call runs for free. A provider whose price is 0
+asks no voucher; the caller then signs in (401 otherwise) and the license is checked on that
+account.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from dapp.errors import DappError, NotLicensed, PaymentRequired
 from dapp.gateway.deps import AccountDep, MeteredDep, current_account
 from dapp.gateway.licenses import Scope
 from dapp.gateway.metered.models import ModelFailed
+from dapp.gateway.metered.pool import ModelsBusy
 from dapp.gateway.metrics import GatewayMetrics
 from dapp.market.vouchers import ACCEPTED_HEADER, PRICE_HEADER, VOUCHER_HEADER
 
@@ -45,8 +53,10 @@ _INVOKE_RESPONSES: dict[int | str, dict[str, object]] = {
     404: {"description": "no such asset, or not a MODEL/ALGORITHM (not-a-model)"},
     409: {"description": "the model's content key is not sealed to this gateway"},
     422: {"description": "the model's content has no model.py (invalid-model)"},
-    502: {"description": "the model failed (error exit, time/memory/output limit); not charged"},
-    503: {"description": "this gateway is not a provider, or not ready yet"},
+    502: {"description": "the model failed (error exit, time/memory/output limit); charged: "
+                         "the voucher was reserved before the run (accepted_cumulative)"},
+    503: {"description": "this gateway is not a provider, or not ready yet; every model "
+                         "worker busy (models-busy, with Retry-After); no sandbox here"},
 }
 
 
@@ -64,8 +74,9 @@ async def invoke_model(*,
     provider = metered.provider()
     await anyio.to_thread.run_sync(metered.models.check_is_model, asset_id)
     price = provider.verifier.price
-    checked = None
+    accepted = 0
     try:
+        checked = None
         if price:
             checked = await anyio.to_thread.run_sync(provider.verifier.check,
                                                      request.headers.get(VOUCHER_HEADER))
@@ -75,18 +86,25 @@ async def invoke_model(*,
         await metered.content.require_license(asset_id, caller, Scope.COMPUTE)
         folder = await metered.models.files(asset_id)
         body = await request.body()
-        output = await anyio.to_thread.run_sync(metered.models.run, folder, body)
-        accepted = 0
-        if checked is not None:
-            accepted = await anyio.to_thread.run_sync(provider.verifier.accept, checked)
+        await anyio.to_thread.run_sync(metered.models.check_runnable)
+        async with metered.pool.slot():
+            if checked is not None:  # reserve: from here on the call is paid
+                accepted = await anyio.to_thread.run_sync(provider.verifier.accept, checked)
+            output = await metered.pool.run(metered.models.run, folder, body)
     except PaymentRequired:
         metrics.metered_calls.labels("payment-required").inc()
         raise
     except NotLicensed:
         metrics.metered_calls.labels("not-licensed").inc()
         raise
-    except ModelFailed:
+    except ModelsBusy:
+        metrics.metered_calls.labels("busy").inc()
+        raise
+    except ModelFailed as error:
         metrics.metered_calls.labels("model-failed").inc()
+        if accepted:  # charged: tell the client what the channel stands at
+            error.details["accepted_cumulative"] = str(accepted)
+            error.headers[ACCEPTED_HEADER] = str(accepted)
         raise
     metrics.metered_calls.labels("paid").inc()
     headers = {PRICE_HEADER: str(price), ACCEPTED_HEADER: str(accepted),

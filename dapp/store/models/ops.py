@@ -29,8 +29,9 @@ class Download(Base):
 
 
 class Pin(Base):
-    """A CID the local IPFS node must keep. status: queued (not pinned yet, retried at
-    `next_try_at`), pinned. Times are unix seconds."""
+    """A CID the local IPFS node must keep. status: queued (not pinned yet), retrying (an
+    attempt failed; next at `next_try_at`), pinned, or refused (never pinned: over a size cap
+    or not the size its metadata declares; `last_error` says why). Times are unix seconds."""
 
     __tablename__ = "pins"
 

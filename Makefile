@@ -82,7 +82,7 @@ test-dapp: python-deps node-deps kubo abi $(STAMPS)/postgresql $(STAMPS)/bubblew
 # The long schemathesis run (not in `make test`, which runs 60 examples per operation on
 # SQLite): FUZZ_API_EXAMPLES per operation against a gateway over SQLite and one over
 # PostgreSQL, >= 10,000 generated requests in all; docs/TOOLCHAIN.md records a run.
-FUZZ_API_EXAMPLES ?= 200
+FUZZ_API_EXAMPLES ?= 250
 .PHONY: fuzz-api
 fuzz-api: python-deps fuzz-deps node-deps kubo abi $(STAMPS)/postgresql
 	FUZZ_API_EXAMPLES=$(FUZZ_API_EXAMPLES) $(PYTEST_DAPP) tests/dapp/test_gateway_schemathesis.py -q -s

@@ -223,3 +223,36 @@ def test_governance_lists_another_revenue_token(dao, shares, members, TestToken,
     assert shares.withdrawable(other, members[2]) == 50
     dao.collect(other, {"from": admin})
     assert shares.withdraw(other, {"from": members[2]}).return_value == 50
+
+
+# ---- issue 13 (Contracts III): attacks on the DAO's revenue sharing
+
+def test_attack_unlisted_token_revenue_goes_to_later_members(
+    dao, shares, registry, members, newcomer, TestToken, admin
+):
+    other = TestToken.deploy("Other", "OTH", {"from": admin})
+    registry.setPaymentToken(other, True, {"from": admin})
+    other.mint(admin, 1000, {"from": admin})
+    other.approve(registry, 1000, {"from": admin})
+    registry.depositFor(dao, other, 1000, {"from": admin})  # arrives while OTH is not listed
+    call = dao.admitContributor.encode_input(newcomer, 100 * SHARE, *cid("late-dataset"))
+    pass_proposal(dao, [(dao, call)], "Admit a late contributor", members[:2])
+    pass_proposal(dao, [(dao, dao.addRevenueToken.encode_input(other))], "List OTH", members[:2])
+    dao.collect(other, {"from": admin})
+    assert shares.withdrawable(other, newcomer) == 0  # half of it before the fix
+    assert other.balanceOf(dao) == 1000  # the DAO's treasury: governance decides
+
+
+def test_attack_broken_revenue_token_freezes_share_transfers(
+    dao, shares, registry, members, newcomer, BrokenToken, admin, token, dao_asset, buyer
+):
+    broken = BrokenToken.deploy({"from": admin})
+    pass_proposal(dao, [(dao, dao.addRevenueToken.encode_input(broken))], "List BRK", members[:2])
+    broken.setBroken(True, {"from": admin})
+    pass_proposal(
+        dao, [(dao, dao.removeRevenueToken.encode_input(broken))], "Delist BRK", members[:2]
+    )
+    shares.transfer(newcomer, SHARE, {"from": members[0]})
+    call = dao.admitContributor.encode_input(newcomer, SHARE, *cid("after-delisting"))
+    pass_proposal(dao, [(dao, call)], "Admit after delisting", members[:2])
+    assert shares.balanceOf(newcomer) == 2 * SHARE

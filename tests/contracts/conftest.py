@@ -173,12 +173,20 @@ def offer_terms(registry: Any, asset_id: int, offer_id: int) -> tuple:
 
 
 def buy(
-    registry: Any, asset_id: int, offer_id: int, licensee: Any, sender: Any, terms: tuple | None = None
+    registry: Any,
+    asset_id: int,
+    offer_id: int,
+    licensee: Any,
+    sender: Any,
+    terms: tuple | None = None,
+    max_price: int | None = None,
 ) -> Any:
-    """`registry.buy` committing to `terms` (default: the offer's terms as they read now)."""
-    token, max_price, duration, scope = terms if terms is not None else offer_terms(
+    """`registry.buy` committing to `terms` (default: the offer's terms as they read now), with
+    `max_price` instead of the committed price when given."""
+    token, committed_price, duration, scope = terms if terms is not None else offer_terms(
         registry, asset_id, offer_id
     )
+    max_price = committed_price if max_price is None else max_price
     return registry.buy(
         asset_id, offer_id, licensee, token, max_price, duration, scope, {"from": sender}
     )

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from brownie.test import strategy
-from conftest import DATASET, PRICE, PROTOCOL_FEE_BPS, cid, offer_input
+from conftest import buy, DATASET, PRICE, PROTOCOL_FEE_BPS, cid, offer_input
 from dao_helpers import FOR, SHARE, Proposal, create_dao, end_voting, pass_proposal, start_voting
 from hypothesis import HealthCheck
 
@@ -80,7 +80,7 @@ class DAOMoneyStateMachine:
 
     # ---- rules
     def rule_sale(self) -> None:
-        self.registry.buy(self.asset, 1, self.buyer, PRICE, {"from": self.buyer})
+        buy(self.registry, self.asset, 1, self.buyer, self.buyer, max_price=PRICE)
         self._revenue(OWNER_CUT)
         self.steps += 1
 

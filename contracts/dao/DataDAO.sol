@@ -101,10 +101,10 @@ contract DataDAO is IDataDAO, Governor, GovernorSettings, GovernorCountingSimple
     /// @inheritdoc IDataDAO
     function addRevenueToken(address revenueToken) external onlyGovernance {
         IAssetRegistry assetRegistry = IAssetRegistry(_registry);
-        uint256 early = assetRegistry.payoutBalance(address(this), revenueToken);
-        if (early != 0) {
-            emit UnlistedRevenueKept(revenueToken, early);
-            assetRegistry.withdrawTo(revenueToken, address(this));
+        if (assetRegistry.payoutBalance(address(this), revenueToken) != 0) {
+            // The registry (fixed at initialisation, nonReentrant) pays the DAO itself.
+            uint256 kept = assetRegistry.withdrawTo(revenueToken, address(this));
+            emit UnlistedRevenueKept(revenueToken, kept);
         }
         _shares.addRevenueToken(revenueToken);
     }

@@ -132,8 +132,15 @@ class RegistryStateMachine:
         cls.treasury = treasury
 
     def setup(self) -> None:
+        """Every run starts where rounding bites: two assets with odd prices and shares, stakes
+        of a few wei beside a large one, warmed up and earning."""
         self.model = RegistryModel()
         self.assets: list[int] = []
+        self.rule_publish(0, 3333, 999_999, 7)
+        self.rule_publish(1, 5000, 7, 0)
+        for staker, asset_index, amount in ((2, 0, 3), (3, 0, 7), (4, 0, 1_000_003), (2, 1, 3)):
+            self.rule_stake(staker, asset_index, amount)
+        self.rule_warm_up_passes()
 
     # ---- helpers
     def _asset(self, index: int) -> int | None:
@@ -235,6 +242,15 @@ class RegistryStateMachine:
         staker = self.accounts[st_other]
         tx = self.registry.activateStake(asset, staker, {"from": self.accounts[st_actor]})
         self.model.activate(asset, staker.address, tx.timestamp)
+
+    def rule_warm_up_passes(self) -> None:
+        """A warm-up later every warming stake is activated (each staker's next action would)."""
+        chain.sleep(UNBONDING_DELAY + 1)
+        chain.mine()
+        for (asset, staker), (amount, _) in list(self.model.warming.items()):
+            if amount:
+                tx = self.registry.activateStake(asset, staker, {"from": staker})
+                self.model.activate(asset, staker, tx.timestamp)
 
     def rule_request_unstake(self, st_actor: int, st_asset: int, st_amount: int) -> None:
         asset = self._asset(st_asset)

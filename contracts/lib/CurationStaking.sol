@@ -116,7 +116,10 @@ abstract contract CurationStaking is Payouts, Pausable {
         if (amount > uint256(warming) + active) revert InsufficientStake(amount, uint256(warming) + active);
         uint128 amount128 = uint128(amount);
         uint128 fromWarming = amount128 < warming ? amount128 : warming;
-        if (fromWarming != 0) info.warming = warming - fromWarming;
+        if (fromWarming != 0) {
+            if (fromWarming == warming) (info.warming, info.activeAt) = (0, 0);
+            else info.warming = warming - fromWarming;
+        }
         uint128 fromActive = amount128 - fromWarming;
         if (fromActive != 0) {
             _settle(assetId, msg.sender, active);

@@ -266,7 +266,7 @@ class RegistryStateMachine:
         self.model.activate(asset, staker.address, tx.timestamp)
         warming, active_at = self.model.warming.get(key, (0, 0))
         from_warming = min(amount, warming)
-        self.model.warming[key] = (warming - from_warming, active_at)
+        self.model.warming[key] = (warming - from_warming, active_at if warming > from_warming else 0)
         if amount > from_warming:
             self.model.settle(asset, staker.address)
             self.model.stake[key] -= amount - from_warming
@@ -358,9 +358,7 @@ class RegistryStateMachine:
                 assert tuple(self.registry.stakeOf(asset, staker)) == (
                     self.model.stake[key], *unbonding
                 )
-                assert tuple(self.registry.warmingStake(asset, staker)) == (
-                    warming if warming[0] else (0, warming[1])
-                )
+                assert tuple(self.registry.warmingStake(asset, staker)) == warming
                 staked += self.model.stake[key] + warming[0] + unbonding[0]
         assert self.token.balanceOf(self.registry) == staked
 

@@ -78,6 +78,11 @@ def sign_voucher(market: Any, signer: Any, channel_id: int, cumulative: int) -> 
                    cumulative).signature
 
 
+def terms(registry: Any, asset_id: int, offer_id: int) -> tuple:
+    """(token, maxPrice, duration, scope): what a buyer commits to, as the offer reads now."""
+    return tuple(registry.offer(asset_id, offer_id))[:4]
+
+
 def measure_compute(registry: Any, token: Any) -> list[Row]:
     admin, publisher, buyer, provider = accounts[0], accounts[1], accounts[2], accounts[4]
     params = (50 * 10**18, 7 * DAY, DAY, 3 * DAY, 7 * DAY, 100 * 10**18)
@@ -97,7 +102,7 @@ def measure_compute(registry: Any, token: Any) -> list[Row]:
                                [offer(token, PRICE, 0, COMPUTE)], {"from": publisher}).return_value
     algorithm = registry.publish(2, cid("ca"), cid("cam"), 0, [offer(token, 0, 0, COMPUTE)],
                                  {"from": publisher}).return_value
-    registry.buy(dataset, 1, buyer, PRICE, {"from": buyer})
+    registry.buy(dataset, 1, buyer, *terms(registry, dataset, 1), {"from": buyer})
     market.setComputeFee(dataset, token, 2 * 10**18, {"from": publisher})
     deadline = chain.time() + DAY
     market.createJob(dataset, algorithm, provider, deadline, 10**20, {"from": buyer})
@@ -206,12 +211,12 @@ def measure() -> list[Row]:
     tx = registry.addVersion(asset, cid("c1v2"), cid("m1v2"), {"from": publisher})
     rows.append(Row("addVersion", "second version", gas(tx)))
 
-    tx = registry.buy(1, 1, buyer, PRICE, {"from": buyer})
+    tx = registry.buy(1, 1, buyer, *terms(registry, 1, 1), {"from": buyer})
     rows.append(Row("buy", "first sale ever (cold payout balances)", gas(tx), 130_000,
                     "Ocean startOrder 160,370 (first)"))
-    tx = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    tx = registry.buy(asset, 1, buyer, *terms(registry, asset, 1), {"from": buyer})
     rows.append(Row("buy", "new licensee, warm balances", gas(tx), 130_000))
-    tx = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    tx = registry.buy(asset, 1, buyer, *terms(registry, asset, 1), {"from": buyer})
     rows.append(Row("buy", "extends a running license", gas(tx), 130_000,
                     "Ocean startOrder 109,058 (repeat)"))
 
@@ -219,7 +224,7 @@ def measure() -> list[Row]:
     admin.transfer(holder, 10**18)
     token.mint(holder, 10**21, {"from": admin})
     permit = sign_permit(token, holder, registry, PRICE, chain.time() + 3600)
-    tx = registry.buyWithPermit(asset, 1, holder, PRICE, permit, {"from": holder})
+    tx = registry.buyWithPermit(asset, 1, holder, *terms(registry, asset, 1), permit, {"from": holder})
     rows.append(Row("buyWithPermit", "permit + buy, one transaction", gas(tx)))
 
     tx = registry.grant(asset, buyer2, COMPUTE, chain.time() + 30 * DAY, {"from": publisher})
@@ -228,17 +233,26 @@ def measure() -> list[Row]:
     rows.append(Row("revokeGrant", "", gas(tx)))
 
     tx = registry.stake(asset, 100 * 10**18, {"from": curator})
-    rows.append(Row("stake", "first staker, asset already has revenue", gas(tx), 110_000))
-    registry.buy(asset, 1, buyer2, PRICE, {"from": buyer2})
+    rows.append(Row("stake", "first staker, asset already has revenue (warms up)", gas(tx), 110_000))
     tx = registry.stake(asset, 50 * 10**18, {"from": curator2})
-    rows.append(Row("stake", "second staker", gas(tx), 110_000))
+    rows.append(Row("stake", "second staker (warms up)", gas(tx), 110_000))
+    chain.sleep(3 * DAY + 1)
+    chain.mine()
+    tx = registry.activateStake(asset, curator2, {"from": curator2})
+    rows.append(Row("activateStake", "warmed-up stake starts earning", gas(tx)))
+    registry.buy(asset, 1, buyer2, *terms(registry, asset, 1), {"from": buyer2})
     tx = registry.stake(asset, 50 * 10**18, {"from": curator})
-    rows.append(Row("stake", "add to own stake (settles rewards)", gas(tx), 110_000))
-    registry.buy(asset, 1, buyer2, PRICE, {"from": buyer2})
+    rows.append(Row("stake", "add to own stake (activates the warmed one first)", gas(tx), 110_000))
+    registry.buy(asset, 1, buyer2, *terms(registry, asset, 1), {"from": buyer2})
+    tx = registry.stake(asset, 10 * 10**18, {"from": curator2})
+    rows.append(Row("stake", "add to own active stake (settles nothing)", gas(tx), 110_000))
+    registry.buy(asset, 1, buyer2, *terms(registry, asset, 1), {"from": buyer2})
     tx = registry.claim(asset, {"from": curator})
     rows.append(Row("claim", "rewards in one token", gas(tx)))
-    tx = registry.requestUnstake(asset, 50 * 10**18, {"from": curator})
-    rows.append(Row("requestUnstake", "", gas(tx)))
+    tx = registry.claimReward(asset, token, curator, {"from": curator2})
+    rows.append(Row("claimReward", "one token, to a recipient", gas(tx)))
+    tx = registry.requestUnstake(asset, 100 * 10**18, {"from": curator})
+    rows.append(Row("requestUnstake", "from warming and earning stake", gas(tx)))
     chain.sleep(3 * DAY + 1)
     chain.mine()
     tx = registry.withdrawStake(asset, {"from": curator})
@@ -250,9 +264,9 @@ def measure() -> list[Row]:
 
     ids = [registry.publish(DATASET, cid(f"b{i}"), cid(f"bm{i}"), 0, [offer(token)],
                             {"from": publisher}).return_value for i in range(5)]
-    tx = registry.buy(ids[0], 1, buyer2, PRICE, {"from": buyer2})
+    tx = registry.buy(ids[0], 1, buyer2, *terms(registry, ids[0], 1), {"from": buyer2})
     single = gas(tx)
-    tx = registry.buyMany([(i, 1, buyer, PRICE) for i in ids], {"from": buyer})
+    tx = registry.buyMany([(i, 1, buyer, *terms(registry, i, 1)) for i in ids], {"from": buyer})
     rows.append(Row("buyMany (5 assets)", "total", gas(tx)))
     rows.append(Row("buyMany (5 assets)", f"per asset (single buy here: {single:,})",
                     gas(tx) // 5, 130_000))

@@ -21,6 +21,9 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
     uint16 public constant MAX_PROTOCOL_FEE_BPS = 1000;
     uint16 public constant MAX_CURATOR_SHARE_BPS = 5000;
+    /// @notice Floor of the unbonding delay (also the stake warm-up and the notice of a curator
+    /// share cut): with 0, a stake could enter and leave around one sale in one block.
+    uint32 public constant MIN_UNBONDING_DELAY = 1 days;
     uint16 private constant BPS = 10_000;
     uint64 private constant PERPETUAL = type(uint64).max;
 
@@ -29,6 +32,17 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
         address treasury;
         uint16 protocolFeeBps;
         uint32 unbondingDelay;
+    }
+
+    /// @dev `AssetInfo` plus a scheduled cut of the curators' share, still one slot.
+    struct AssetRecord {
+        Kind kind;
+        bool retired;
+        uint16 curatorShareBps; // in force until `shareEffectiveAt`
+        uint32 versionCount;
+        uint32 offerCount;
+        uint16 pendingShareBps; // in force from `shareEffectiveAt` (0 = nothing scheduled)
+        uint64 shareEffectiveAt;
     }
 
     struct VersionRecord {
@@ -50,7 +64,7 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
 
     Config public config;
     uint256 private _assetCount;
-    mapping(uint256 assetId => AssetInfo) private _assets;
+    mapping(uint256 assetId => AssetRecord) private _assets;
     mapping(uint256 assetId => mapping(uint256 number => VersionRecord)) private _versions;
     mapping(uint256 assetId => mapping(uint256 offerId => Offer)) private _offers;
     mapping(uint256 assetId => mapping(address account => LicenseRecord)) private _licenses;
@@ -69,6 +83,7 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
     ) ERC721("DataDAO Asset", "DDA") CurationStaking(stakingToken_) {
         if (admin == address(0) || treasury == address(0)) revert ZeroAddress();
         if (protocolFeeBps > MAX_PROTOCOL_FEE_BPS) revert FeeTooHigh(protocolFeeBps, MAX_PROTOCOL_FEE_BPS);
+        _checkUnbondingDelay(unbondingDelay_);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(PAUSER_ROLE, admin);
         config = Config(treasury, protocolFeeBps, unbondingDelay_);
@@ -93,7 +108,7 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
         if (offers.length == 0) revert NoOffers();
         _checkCuratorShare(curatorShareBps);
         assetId = ++_assetCount;
-        _assets[assetId] = AssetInfo(kind, false, curatorShareBps, 1, uint32(offers.length));
+        _assets[assetId] = AssetRecord(kind, false, curatorShareBps, 1, uint32(offers.length), 0, 0);
         _storeVersion(assetId, 1, content, metadata);
         _mint(msg.sender, assetId);
         emit AssetPublished(assetId, msg.sender, kind, content, metadata, curatorShareBps);
@@ -109,7 +124,7 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
         returns (uint32 number)
     {
         _requireAssetOwner(assetId);
-        AssetInfo storage asset = _assets[assetId];
+        AssetRecord storage asset = _assets[assetId];
         if (asset.retired) revert AssetIsRetired(assetId);
         number = asset.versionCount + 1;
         asset.versionCount = number;
@@ -120,7 +135,7 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
     /// @inheritdoc IAssetRegistry
     function retire(uint256 assetId) external {
         _requireAssetOwner(assetId);
-        AssetInfo storage asset = _assets[assetId];
+        AssetRecord storage asset = _assets[assetId];
         if (asset.retired) revert AssetIsRetired(assetId);
         asset.retired = true;
         emit AssetRetired(assetId);
@@ -129,7 +144,7 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
     /// @inheritdoc IAssetRegistry
     function setOffer(uint256 assetId, uint256 offerId, OfferInput calldata input) external returns (uint32) {
         _requireAssetOwner(assetId);
-        AssetInfo storage asset = _assets[assetId];
+        AssetRecord storage asset = _assets[assetId];
         if (asset.retired) revert AssetIsRetired(assetId);
         uint32 count = asset.offerCount;
         if (offerId == 0 || offerId > uint256(count) + 1) revert UnknownOffer(assetId, offerId);
@@ -150,14 +165,34 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
     function setCuratorShare(uint256 assetId, uint16 curatorShareBps) external {
         _requireAssetOwner(assetId);
         _checkCuratorShare(curatorShareBps);
-        _assets[assetId].curatorShareBps = curatorShareBps;
-        emit CuratorShareSet(assetId, curatorShareBps);
+        AssetRecord storage asset = _assets[assetId];
+        uint16 current = _curatorShare(asset);
+        if (curatorShareBps >= current) {
+            (asset.curatorShareBps, asset.pendingShareBps, asset.shareEffectiveAt) = (curatorShareBps, 0, 0);
+            emit CuratorShareSet(assetId, curatorShareBps);
+        } else {
+            uint64 effectiveAt = uint64(block.timestamp) + config.unbondingDelay;
+            (asset.curatorShareBps, asset.pendingShareBps, asset.shareEffectiveAt) =
+                (current, curatorShareBps, effectiveAt);
+            emit CuratorShareScheduled(assetId, curatorShareBps, effectiveAt);
+        }
     }
 
     /// @inheritdoc IAssetRegistry
+    function pendingCuratorShare(uint256 assetId) external view returns (uint16 curatorShareBps, uint64 effectiveAt) {
+        _requireExists(assetId);
+        AssetRecord storage asset = _assets[assetId];
+        effectiveAt = asset.shareEffectiveAt;
+        if (effectiveAt > block.timestamp) return (asset.pendingShareBps, effectiveAt);
+        return (_curatorShare(asset), 0);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    /// @dev `curatorShareBps` is the share in force now (a scheduled cut counts once it is due).
     function assetInfo(uint256 assetId) external view returns (AssetInfo memory) {
         _requireExists(assetId);
-        return _assets[assetId];
+        AssetRecord storage asset = _assets[assetId];
+        return AssetInfo(asset.kind, asset.retired, _curatorShare(asset), asset.versionCount, asset.offerCount);
     }
 
     /// @inheritdoc IAssetRegistry
@@ -191,30 +226,36 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
     // ------------------------------------------------------------------ licenses
 
     /// @inheritdoc IAssetRegistry
-    function buy(uint256 assetId, uint256 offerId, address licensee, uint256 maxPrice)
-        external
-        nonReentrant
-        whenNotPaused
-        returns (uint64 expiresAt)
-    {
-        address token;
-        uint256 price;
-        (token, price, expiresAt) = _sell(assetId, offerId, licensee, maxPrice);
-        if (price != 0) IERC20(token).safeTransferFrom(msg.sender, address(this), price);
+    function buy(
+        uint256 assetId,
+        uint256 offerId,
+        address licensee,
+        address token,
+        uint256 maxPrice,
+        uint64 duration,
+        Scope scope
+    ) external nonReentrant whenNotPaused returns (uint64 expiresAt) {
+        return _buyOne(assetId, offerId, licensee, token, maxPrice, duration, scope);
     }
 
     /// @inheritdoc IAssetRegistry
-    function buyWithPermit(uint256 assetId, uint256 offerId, address licensee, uint256 maxPrice, Permit calldata permit)
-        external
-        nonReentrant
-        whenNotPaused
-        returns (uint64 expiresAt)
-    {
-        address token;
-        uint256 price;
-        (token, price, expiresAt) = _sell(assetId, offerId, licensee, maxPrice);
+    function buy(uint256, uint256, address, uint256) external pure returns (uint64) {
+        revert OfferTermsRequired();
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function buyWithPermit(
+        uint256 assetId,
+        uint256 offerId,
+        address licensee,
+        address token,
+        uint256 maxPrice,
+        uint64 duration,
+        Scope scope,
+        Permit calldata permit
+    ) external nonReentrant whenNotPaused returns (uint64 expiresAt) {
         _permit(token, permit);
-        if (price != 0) IERC20(token).safeTransferFrom(msg.sender, address(this), price);
+        return _buyOne(assetId, offerId, licensee, token, maxPrice, duration, scope);
     }
 
     /// @inheritdoc IAssetRegistry
@@ -298,7 +339,10 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
     }
 
     /// @notice Set the delay between `requestUnstake` and `withdrawStake` for new requests.
+    /// @dev At least MIN_UNBONDING_DELAY. Also the warm-up of new stakes and the notice of curator
+    /// share cuts scheduled from now on.
     function setUnbondingDelay(uint32 delaySeconds) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _checkUnbondingDelay(delaySeconds);
         config.unbondingDelay = delaySeconds;
         emit UnbondingDelaySet(delaySeconds);
     }
@@ -327,16 +371,23 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
 
     // ------------------------------------------------------------------ internals
 
-    /// @dev Checks and effects of one sale (license extended, revenue credited); the caller
-    /// collects `price` of `token` afterwards.
-    function _sell(uint256 assetId, uint256 offerId, address licensee, uint256 maxPrice)
-        private
-        returns (address token, uint256 price, uint64 expiresAt)
-    {
-        Config memory cfg = _loadConfig();
+    /// @dev One sale: checks and effects (license extended, revenue credited), then the payment.
+    function _buyOne(
+        uint256 assetId,
+        uint256 offerId,
+        address licensee,
+        address token,
+        uint256 maxPrice,
+        uint64 duration,
+        Scope scope
+    ) private returns (uint64 expiresAt) {
+        uint256 price;
         uint256 tokenIndex;
-        (token, price, tokenIndex, expiresAt) = _license(assetId, offerId, licensee, maxPrice);
-        if (price != 0) _split(assetId, token, tokenIndex, price, cfg);
+        (price, tokenIndex, expiresAt) = _license(assetId, offerId, licensee, token, maxPrice, duration, scope);
+        if (price != 0) {
+            _split(assetId, token, tokenIndex, price, _loadConfig());
+            IERC20(token).safeTransferFrom(msg.sender, address(this), price);
+        }
     }
 
     function _sellMany(Order[] calldata orders) private {
@@ -346,9 +397,11 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
         uint256 pendingAmount = 0;
         for (uint256 i; i < orders.length; ++i) {
             Order calldata order = orders[i];
-            (address token, uint256 price, uint256 tokenIndex,) =
-                _license(order.assetId, order.offerId, order.licensee, order.maxPrice);
+            (uint256 price, uint256 tokenIndex,) = _license(
+                order.assetId, order.offerId, order.licensee, order.token, order.maxPrice, order.duration, order.scope
+            );
             if (price == 0) continue;
+            address token = order.token;
             _split(order.assetId, token, tokenIndex, price, cfg);
             if (token != pendingToken) {
                 if (pendingAmount != 0) IERC20(pendingToken).safeTransferFrom(msg.sender, address(this), pendingAmount);
@@ -360,34 +413,41 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
         if (pendingAmount != 0) IERC20(pendingToken).safeTransferFrom(msg.sender, address(this), pendingAmount);
     }
 
-    /// @dev Record a purchase: offer checks, license extension, event.
-    function _license(uint256 assetId, uint256 offerId, address licensee, uint256 maxPrice)
-        private
-        returns (address token, uint256 price, uint256 tokenIndex, uint64 expiresAt)
-    {
+    /// @dev Record a purchase: offer checks against the buyer's terms, license extension, event.
+    function _license(
+        uint256 assetId,
+        uint256 offerId,
+        address licensee,
+        address token,
+        uint256 maxPrice,
+        uint64 duration,
+        Scope scope
+    ) private returns (uint256 price, uint256 tokenIndex, uint64 expiresAt) {
         if (licensee == address(0)) revert ZeroAddress();
         if (_assets[assetId].retired) revert AssetIsRetired(assetId);
         Offer memory chosen = _existingOffer(assetId, offerId);
         if (!chosen.active) revert OfferInactive(assetId, offerId);
+        if (chosen.token != token || chosen.duration != duration || chosen.scope != scope) {
+            revert OfferTermsChanged(assetId, offerId);
+        }
         price = chosen.price;
         if (price > maxPrice) revert PriceAboveMax(price, maxPrice);
-        token = chosen.token;
         tokenIndex = _requireAllowedToken(token);
         LicenseRecord storage record = _licenses[assetId][licensee];
-        if (chosen.scope == Scope.DOWNLOAD) {
-            expiresAt = _extend(record.boughtDownload, chosen.duration);
+        if (scope == Scope.DOWNLOAD) {
+            expiresAt = _extend(record.boughtDownload, duration);
             record.boughtDownload = expiresAt;
         } else {
-            expiresAt = _extend(record.boughtCompute, chosen.duration);
+            expiresAt = _extend(record.boughtCompute, duration);
             record.boughtCompute = expiresAt;
         }
-        emit LicensePurchased(assetId, uint32(offerId), licensee, msg.sender, chosen.scope, token, price, expiresAt);
+        emit LicensePurchased(assetId, uint32(offerId), licensee, msg.sender, scope, token, price, expiresAt);
     }
 
     /// @dev Split `amount` into protocol fee, curators' share and owner's share, all credited.
     function _split(uint256 assetId, address token, uint256 tokenIndex, uint256 amount, Config memory cfg) private {
         uint256 fee = amount * cfg.protocolFeeBps / BPS;
-        uint256 curators = amount * _assets[assetId].curatorShareBps / BPS;
+        uint256 curators = amount * _curatorShare(_assets[assetId]) / BPS;
         uint256 rest = _distribute(assetId, tokenIndex, curators);
         address owner = _ownerOf(assetId);
         uint256 ownerAmount = amount - fee - curators + rest;
@@ -442,6 +502,16 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
 
     function _checkCuratorShare(uint16 shareBps) private pure {
         if (shareBps > MAX_CURATOR_SHARE_BPS) revert CuratorShareTooHigh(shareBps, MAX_CURATOR_SHARE_BPS);
+    }
+
+    /// @dev The curators' share in force now: a scheduled cut once it is due, else the current one.
+    function _curatorShare(AssetRecord storage asset) private view returns (uint16) {
+        uint64 effectiveAt = asset.shareEffectiveAt;
+        return effectiveAt != 0 && block.timestamp >= effectiveAt ? asset.pendingShareBps : asset.curatorShareBps;
+    }
+
+    function _checkUnbondingDelay(uint32 delaySeconds) private pure {
+        if (delaySeconds < MIN_UNBONDING_DELAY) revert UnbondingDelayTooShort(delaySeconds, MIN_UNBONDING_DELAY);
     }
 
     function _loadConfig() private view returns (Config memory) {

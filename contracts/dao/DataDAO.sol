@@ -32,8 +32,10 @@ import {CloneEIP712} from "./CloneEIP712.sol";
 /// `collect` (anyone) or any mint or share transfer moves the balance of each listed revenue token to
 /// the share token, which shares it by shares at that moment and lets each member withdraw their part.
 /// A proposal can still make any registry call, including `withdrawTo` elsewhere: the members'
-/// revenue is theirs to vote on. A listed revenue token is pulled on every share transfer, so only
-/// list well-behaved ERC-20s (at most five; there is no unlisting).
+/// revenue is theirs to vote on. Revenue in a token that is not listed (yet) is the DAO's own: listing
+/// moves it to the DAO instead of sharing it among whoever holds shares then. A listed revenue
+/// token is pulled on every share transfer; one that starts to revert is delisted by a proposal
+/// (`removeRevenueToken`), which never calls it.
 /// The EIP-712 domain of vote signatures (`castVoteBySig`) is the clone's: its own name (set
 /// by `initialize`, as `name()` returns it), version "1", its own address (see CloneEIP712).
 contract DataDAO is IDataDAO, Governor, GovernorSettings, GovernorCountingSimple, CloneEIP712, Initializable {
@@ -98,7 +100,18 @@ contract DataDAO is IDataDAO, Governor, GovernorSettings, GovernorCountingSimple
 
     /// @inheritdoc IDataDAO
     function addRevenueToken(address revenueToken) external onlyGovernance {
+        IAssetRegistry assetRegistry = IAssetRegistry(_registry);
+        if (assetRegistry.payoutBalance(address(this), revenueToken) != 0) {
+            // The registry (fixed at initialisation, nonReentrant) pays the DAO itself.
+            uint256 kept = assetRegistry.withdrawTo(revenueToken, address(this));
+            emit UnlistedRevenueKept(revenueToken, kept);
+        }
         _shares.addRevenueToken(revenueToken);
+    }
+
+    /// @inheritdoc IDataDAO
+    function removeRevenueToken(address revenueToken) external onlyGovernance {
+        _shares.removeRevenueToken(revenueToken);
     }
 
     // ---------------------------------------------------------------- revenue

@@ -41,7 +41,8 @@ contract DataDAOShares is IDataDAOShares, ERC20Permit, ERC20Votes, CloneEIP712, 
         uint256 perShare; // revenue per share, scaled by PRECISION
         uint256 held; // units held for members: distributed and not yet withdrawn
         uint256 carry; // remainder of the last division, scaled by PRECISION, carried into the next
-        bool listed;
+        bool listed; // pulled and shared now
+        bool known; // in `_revenueTokens` (listed now or delisted): settled on every transfer
     }
 
     /// @inheritdoc IDataDAOShares
@@ -92,6 +93,19 @@ contract DataDAOShares is IDataDAOShares, ERC20Permit, ERC20Votes, CloneEIP712, 
     }
 
     /// @inheritdoc IDataDAOShares
+    function removeRevenueToken(address token) external onlyDAO {
+        Accumulator storage acc = _accumulators[token];
+        if (!acc.listed) revert NotRevenueToken(token);
+        acc.listed = false;
+        emit RevenueTokenRemoved(token);
+    }
+
+    /// @inheritdoc IDataDAOShares
+    function isRevenueToken(address token) external view returns (bool) {
+        return _accumulators[token].listed;
+    }
+
+    /// @inheritdoc IDataDAOShares
     function distribute(address token) external nonReentrant returns (uint256 amount) {
         if (!_accumulators[token].listed) revert NotRevenueToken(token);
         return _pull(token);
@@ -100,8 +114,8 @@ contract DataDAOShares is IDataDAOShares, ERC20Permit, ERC20Votes, CloneEIP712, 
     /// @inheritdoc IDataDAOShares
     function withdraw(address token) external nonReentrant returns (uint256 amount) {
         Accumulator storage acc = _accumulators[token];
-        if (!acc.listed) revert NotRevenueToken(token);
-        _pull(token);
+        if (!acc.known) revert NotRevenueToken(token);
+        if (acc.listed) _pull(token);
         _settle(token, acc.perShare, msg.sender);
         amount = _owed[token][msg.sender];
         if (amount != 0) {
@@ -204,9 +218,11 @@ contract DataDAOShares is IDataDAOShares, ERC20Permit, ERC20Votes, CloneEIP712, 
         uint256 count = _revenueTokens.length;
         for (uint256 i = 0; i < count; ++i) {
             address token = _revenueTokens[i];
+            Accumulator storage acc = _accumulators[token];
             // Revenue that reached the DAO before this change belongs to the holders before it.
-            _pull(token);
-            uint256 perShare = _accumulators[token].perShare;
+            // A delisted token is settled at its last revenue-per-share and never called.
+            if (acc.listed) _pull(token);
+            uint256 perShare = acc.perShare;
             if (from != address(0)) _settle(token, perShare, from);
             if (to != address(0)) _settle(token, perShare, to);
         }
@@ -216,12 +232,22 @@ contract DataDAOShares is IDataDAOShares, ERC20Permit, ERC20Votes, CloneEIP712, 
 
     function _addRevenueToken(address token) private {
         if (token == address(0)) revert ZeroAddress();
+        if (token.code.length == 0) revert NotAContract(token);
         Accumulator storage acc = _accumulators[token];
         if (acc.listed) revert RevenueTokenAlreadyListed(token);
-        if (_revenueTokens.length == MAX_REVENUE_TOKENS) revert TooManyRevenueTokens(MAX_REVENUE_TOKENS);
+        if (!acc.known) {
+            if (_revenueTokens.length == MAX_REVENUE_TOKENS) revert TooManyRevenueTokens(MAX_REVENUE_TOKENS);
+            acc.known = true;
+            _revenueTokens.push(token);
+        }
         acc.listed = true;
-        _revenueTokens.push(token);
         emit RevenueTokenAdded(token);
+        // Units here that members are not owed arrived before the listing: the DAO's, not shared.
+        uint256 early = IERC20(token).balanceOf(address(this)) - acc.held;
+        if (early != 0) {
+            emit UnlistedRevenueReturned(token, early);
+            IERC20(token).safeTransfer(dao, early);
+        }
     }
 
     /// @dev Moves the DAO's registry payout here, then shares every unit not yet accounted for.

@@ -57,12 +57,15 @@ interface IAssetRegistry is ILicenseOracle {
         uint64 publishedAt;
     }
 
-    /// @notice One purchase inside `buyMany`.
+    /// @notice One purchase inside `buyMany`, with every term the buyer commits to (see `buy`).
     struct Order {
         uint256 assetId;
         uint256 offerId;
         address licensee;
+        address token;
         uint256 maxPrice;
+        uint64 duration;
+        Scope scope;
     }
 
     /// @notice An EIP-2612 permit for the payment token, used in the same call as the purchase.
@@ -89,7 +92,12 @@ interface IAssetRegistry is ILicenseOracle {
         bool active
     );
     event AssetRetired(uint256 indexed assetId);
+    /// @notice The curators' share in force from now on is `curatorShareBps` (at publish, on a raise,
+    /// or when a scheduled cut is folded in by the next change).
     event CuratorShareSet(uint256 indexed assetId, uint16 curatorShareBps);
+    /// @notice A cut of the curators' share to `curatorShareBps` applies to payments from
+    /// `effectiveAt` on (one unbonding delay later, so curators can leave before it applies).
+    event CuratorShareScheduled(uint256 indexed assetId, uint16 curatorShareBps, uint64 effectiveAt);
     event LicensePurchased(
         uint256 indexed assetId,
         uint32 indexed offerId,
@@ -114,7 +122,11 @@ interface IAssetRegistry is ILicenseOracle {
     );
     event PayoutCredited(address indexed account, address indexed token, uint256 amount);
     event Withdrawn(address indexed account, address indexed token, address to, uint256 amount);
-    event Staked(uint256 indexed assetId, address indexed staker, uint256 amount);
+    /// @notice `amount` was staked; it starts earning at `activeAt` (after a warm-up of one
+    /// unbonding delay; a stake still warming up restarts its warm-up with it).
+    event Staked(uint256 indexed assetId, address indexed staker, uint256 amount, uint64 activeAt);
+    /// @notice Warmed-up stake of `amount` joined the staker's earning stake.
+    event StakeActivated(uint256 indexed assetId, address indexed staker, uint256 amount);
     event UnstakeRequested(uint256 indexed assetId, address indexed staker, uint256 amount, uint64 availableAt);
     event StakeWithdrawn(uint256 indexed assetId, address indexed staker, uint256 amount);
     event RewardClaimed(uint256 indexed assetId, address indexed staker, address indexed token, uint256 amount);
@@ -145,6 +157,11 @@ interface IAssetRegistry is ILicenseOracle {
     error StillUnbonding(uint64 availableAt);
     error GrantExpired(uint64 expiresAt);
     error UnknownScope(uint8 scope);
+    /// @notice The offer's token, duration or scope is not what the buyer committed to.
+    error OfferTermsChanged(uint256 assetId, uint256 offerId);
+    /// @notice The 4-argument `buy` without terms is refused (it let an owner change terms under a buyer).
+    error OfferTermsRequired();
+    error UnbondingDelayTooShort(uint32 delaySeconds, uint32 minSeconds);
 
     // ---- assets ----
     /// @notice Mint a new asset to the caller with its first version and offers, in one transaction.
@@ -168,15 +185,22 @@ interface IAssetRegistry is ILicenseOracle {
     function retire(uint256 assetId) external;
 
     /// @notice Add an offer (`offerId` = `offerCount(assetId)` + 1) or replace one (`offerId` ≤ count).
-    /// @dev A replaced offer applies to purchases from the next transaction on; `maxPrice` protects
-    /// buyers racing the change.
+    /// @dev A replaced offer applies to purchases from the next transaction on; a buyer racing the
+    /// change is protected by the terms it commits to in `buy` (token, max price, duration, scope).
     function setOffer(uint256 assetId, uint256 offerId, OfferInput calldata input) external returns (uint32);
 
     /// @notice Pause or resume one offer.
     function setOfferActive(uint256 assetId, uint256 offerId, bool active) external;
 
     /// @notice Set the curators' share of this asset's sales, in basis points (≤ 5000).
+    /// @dev A raise applies at once; a cut applies one unbonding delay later (event
+    /// `CuratorShareScheduled`), so curators bonded under the old share can leave first. A new call
+    /// replaces a cut still pending.
     function setCuratorShare(uint256 assetId, uint16 curatorShareBps) external;
+
+    /// @notice A scheduled cut of the curators' share not yet in force: (`curatorShareBps`,
+    /// `effectiveAt`), or (current share, 0) when none is pending.
+    function pendingCuratorShare(uint256 assetId) external view returns (uint16 curatorShareBps, uint64 effectiveAt);
 
     function assetInfo(uint256 assetId) external view returns (AssetInfo memory);
     function version(uint256 assetId, uint256 number) external view returns (Version memory);
@@ -186,9 +210,28 @@ interface IAssetRegistry is ILicenseOracle {
 
     // ---- licenses ----
     /// @notice Buy offer `offerId` of `assetId` for `licensee`; the caller pays with `transferFrom`.
-    /// Buying again while a license runs extends it from its current end.
+    /// Buying again while a license runs extends it from its current end. The buyer commits to
+    /// every term it pays for: the sale reverts with `OfferTermsChanged` unless the offer's token,
+    /// duration and scope are exactly these, and with `PriceAboveMax` if its price is above `maxPrice`.
+    /// @param token The payment token the buyer expects (the offer's `token`).
     /// @param maxPrice Revert if the offer's price is above this (the owner may change it).
+    /// @param duration The license duration the buyer expects in seconds (0 = perpetual).
+    /// @param scope The scope the buyer expects (DOWNLOAD or COMPUTE).
     /// @return expiresAt The new end of the license (`type(uint64).max` for perpetual).
+    function buy(
+        uint256 assetId,
+        uint256 offerId,
+        address licensee,
+        address token,
+        uint256 maxPrice,
+        uint64 duration,
+        Scope scope
+    ) external returns (uint64 expiresAt);
+
+    /// @notice Refused: reverts with `OfferTermsRequired`. The pre-issue-13 `buy` without token,
+    /// duration and scope.
+    /// @dev Kept only so ComputeMarket, which still calls it, compiles until it calls the 7-argument
+    /// `buy`; delete it then.
     function buy(uint256 assetId, uint256 offerId, address licensee, uint256 maxPrice)
         external
         returns (uint64 expiresAt);
@@ -196,12 +239,19 @@ interface IAssetRegistry is ILicenseOracle {
     /// @notice `buy`, approving the payment with an EIP-2612 permit in the same call.
     /// @dev A permit that fails (e.g. already used by a front-runner) is ignored if the allowance
     /// already covers the price.
-    function buyWithPermit(uint256 assetId, uint256 offerId, address licensee, uint256 maxPrice, Permit calldata permit)
-        external
-        returns (uint64 expiresAt);
+    function buyWithPermit(
+        uint256 assetId,
+        uint256 offerId,
+        address licensee,
+        address token,
+        uint256 maxPrice,
+        uint64 duration,
+        Scope scope,
+        Permit calldata permit
+    ) external returns (uint64 expiresAt);
 
     /// @notice Buy several offers in one transaction; consecutive orders in the same token are
-    /// paid with one `transferFrom`.
+    /// paid with one `transferFrom`. Each order carries the terms its buyer commits to, as in `buy`.
     function buyMany(Order[] calldata orders) external;
 
     /// @notice `buyMany` with one EIP-2612 permit for `token` (all orders should pay in it).
@@ -231,25 +281,48 @@ interface IAssetRegistry is ILicenseOracle {
 
     // ---- curation staking ----
     /// @notice Stake `amount` of the staking token on `assetId` to earn its curators' share.
-    function stake(uint256 assetId, uint256 amount) external;
+    /// @dev The stake warms up for one unbonding delay before it earns (so nobody earns on revenue
+    /// by staking just before it); a stake still warming up restarts its warm-up with the new amount.
+    /// Warmed-up stake joins the earning stake at the staker's next stake, unstake or claim, or
+    /// when anyone calls `activateStake`.
+    /// @return activeAt when the warming stake starts earning
+    function stake(uint256 assetId, uint256 amount) external returns (uint64 activeAt);
 
-    /// @notice Stop earning on `amount`; it can be withdrawn after the unbonding delay.
+    /// @notice Let `staker`'s warmed-up stake on `assetId` start earning (anyone may call; a no-op
+    /// while nothing has warmed up).
+    function activateStake(uint256 assetId, address staker) external;
+
+    /// @notice Stop earning on `amount` (stake still warming up is taken first); it can be
+    /// withdrawn after the unbonding delay.
     function requestUnstake(uint256 assetId, uint256 amount) external returns (uint64 availableAt);
 
     /// @notice Withdraw stake whose unbonding delay has passed.
     function withdrawStake(uint256 assetId) external returns (uint256 amount);
 
     /// @notice Claim rewards earned on `assetId` in every payment token, paid to the caller.
+    /// @dev All or nothing: one token whose transfer reverts fails the call; `claimReward` claims
+    /// one token.
     function claim(uint256 assetId) external;
+
+    /// @notice Claim the rewards earned on `assetId` in `token` only, paid to `to`.
+    /// @return amount what was paid (reverts with `NothingToWithdraw` when 0)
+    function claimReward(uint256 assetId, address token, address to) external returns (uint256 amount);
 
     /// @notice Rewards `staker` could claim on `assetId` in `token` now.
     function earned(uint256 assetId, address staker, address token) external view returns (uint256);
 
+    /// @notice `staker`'s stake on `assetId`: earning (`active`), `unbonding` until `availableAt`.
+    /// Stake still warming up is in `warmingStake`.
     function stakeOf(uint256 assetId, address staker)
         external
         view
         returns (uint256 active, uint256 unbonding, uint64 availableAt);
 
+    /// @notice Stake of `staker` on `assetId` that does not earn yet and the time it may start
+    /// earning (`activeAt` may be past: it then joins at the staker's next action or `activateStake`).
+    function warmingStake(uint256 assetId, address staker) external view returns (uint256 amount, uint64 activeAt);
+
+    /// @notice Earning stake on `assetId` (the weight the next payment is shared by).
     function totalStaked(uint256 assetId) external view returns (uint256);
 
     function stakingToken() external view returns (address);

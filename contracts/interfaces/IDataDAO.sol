@@ -25,6 +25,9 @@ interface IDataDAO {
     event QuorumNumeratorUpdated(uint256 oldQuorumNumerator, uint256 newQuorumNumerator);
     /// @notice `amount` of `token` moved from the DAO's registry payout balance to its share token.
     event RevenueReleased(address indexed token, uint256 amount);
+    /// @notice Registry payout of `amount` in `token` that arrived before the token was listed was
+    /// kept by the DAO (its treasury, spent by proposal), not shared among members.
+    event UnlistedRevenueKept(address indexed token, uint256 amount);
 
     error NotShares(address caller);
     error InvalidQuorumFraction(uint256 quorumNumerator, uint256 quorumDenominator);
@@ -67,8 +70,17 @@ interface IDataDAO {
     /// @notice Changes the quorum numerator (governance only); past proposals keep theirs.
     function updateQuorumNumerator(uint256 newQuorumNumerator) external;
 
-    /// @notice Lists `revenueToken` as revenue shared among members (governance only).
+    /// @notice Lists `revenueToken` as revenue shared among members (governance only). Revenue in
+    /// it that arrived before (the DAO's registry payout, units sent to the share token) is not
+    /// shared among today's members, who may not have been members then: it goes to the DAO's own
+    /// balance, which proposals spend.
     function addRevenueToken(address revenueToken) external;
+
+    /// @notice Delists `revenueToken` (governance only): share transfers and admissions stop calling
+    /// it, so a token that reverts cannot freeze them. Members keep what they were owed in it.
+    /// @dev Never calls the token. Revenue not yet collected stays in the DAO's registry payout, the
+    /// DAO's own (a proposal that still can should `collect` first, in the same proposal).
+    function removeRevenueToken(address revenueToken) external;
 
     /// @notice Pulls the DAO's registry payout in `revenueToken` into the share token and shares it
     /// among members by their shares now. Anyone may call; each member then withdraws from the share

@@ -4,13 +4,20 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {Payouts} from "./Payouts.sol";
 import {IAssetRegistry} from "../interfaces/IAssetRegistry.sol";
 
 /// @notice Curators stake the staking token on an asset and share its curators' cut of every
-/// payment in proportion to stake: a Synthetix accumulator per (asset, payment token). Unstaking
-/// waits `unbondingDelay`, so nobody stakes just before a sale and leaves right after it.
+/// payment in proportion to stake: a Synthetix accumulator per (asset, payment token). A new stake
+/// warms up for `unbondingDelay` before it earns and unstaking waits `unbondingDelay` again, so
+/// revenue goes to stake that was there before it: staking just before a sale earns nothing of
+/// it, and any stake that earns has been locked for at least two delays.
+/// @dev Warm-up without loops: warming stake is kept per staker outside the pool's weight and joins
+/// it (after settling the staker) at the staker's next action or `activateStake`. Rounding: each
+/// payment sets aside the *ceiling* of what its increment lets stakers claim, so the registry
+/// always holds at least every claim (stakers' floors only lower what they take).
 abstract contract CurationStaking is Payouts, Pausable {
     using SafeERC20 for IERC20;
 
@@ -21,10 +28,13 @@ abstract contract CurationStaking is Payouts, Pausable {
         uint8 tokenMask; // bit i set once payment token i has been distributed on this asset
     }
 
+    /// @dev Two slots: earning and unbonding amounts; warming amount with both timestamps.
     struct StakeInfo {
-        uint128 amount;
+        uint128 amount; // earning
         uint128 unbonding;
-        uint64 availableAt;
+        uint128 warming; // staked, not earning until `activeAt`
+        uint64 availableAt; // end of unbonding
+        uint64 activeAt; // end of warm-up
     }
 
     IERC20 internal immutable _stakingToken;
@@ -66,6 +76,12 @@ abstract contract CurationStaking is Payouts, Pausable {
     }
 
     /// @inheritdoc IAssetRegistry
+    function warmingStake(uint256 assetId, address staker) external view returns (uint256 amount, uint64 activeAt) {
+        StakeInfo memory info = _stakes[assetId][staker];
+        return (info.warming, info.activeAt);
+    }
+
+    /// @inheritdoc IAssetRegistry
     function earned(uint256 assetId, address staker, address token) external view returns (uint256) {
         uint8 slotIndex = _tokenSlots[token].index;
         if (slotIndex == 0) return 0;
@@ -73,31 +89,46 @@ abstract contract CurationStaking is Payouts, Pausable {
     }
 
     /// @inheritdoc IAssetRegistry
-    function stake(uint256 assetId, uint256 amount) external nonReentrant whenNotPaused {
+    function stake(uint256 assetId, uint256 amount) external nonReentrant whenNotPaused returns (uint64 activeAt) {
         _requireExists(assetId);
         if (amount == 0) revert ZeroAmount();
         StakeInfo storage info = _stakes[assetId][msg.sender];
-        _settle(assetId, msg.sender, info.amount);
-        uint128 amount128 = SafeCast.toUint128(amount);
-        info.amount += amount128;
-        _pools[assetId].totalStaked += amount128;
-        emit Staked(assetId, msg.sender, amount);
+        _activate(assetId, msg.sender, info);
+        info.warming += SafeCast.toUint128(amount);
+        activeAt = uint64(block.timestamp) + unbondingDelay();
+        info.activeAt = activeAt;
+        emit Staked(assetId, msg.sender, amount, activeAt);
         _stakingToken.safeTransferFrom(msg.sender, address(this), amount);
     }
 
     /// @inheritdoc IAssetRegistry
+    function activateStake(uint256 assetId, address staker) external {
+        _activate(assetId, staker, _stakes[assetId][staker]);
+    }
+
+    /// @inheritdoc IAssetRegistry
     function requestUnstake(uint256 assetId, uint256 amount) external returns (uint64 availableAt) {
-        StakeInfo storage info = _stakes[assetId][msg.sender];
-        uint128 active = info.amount;
         if (amount == 0) revert ZeroAmount();
-        if (amount > active) revert InsufficientStake(amount, active);
-        _settle(assetId, msg.sender, active);
+        StakeInfo storage info = _stakes[assetId][msg.sender];
+        _activate(assetId, msg.sender, info);
+        uint128 warming = info.warming;
+        uint128 active = info.amount;
+        if (amount > uint256(warming) + active) revert InsufficientStake(amount, uint256(warming) + active);
         uint128 amount128 = uint128(amount);
-        info.amount = active - amount128;
+        uint128 fromWarming = amount128 < warming ? amount128 : warming;
+        if (fromWarming != 0) {
+            if (fromWarming == warming) (info.warming, info.activeAt) = (0, 0);
+            else info.warming = warming - fromWarming;
+        }
+        uint128 fromActive = amount128 - fromWarming;
+        if (fromActive != 0) {
+            _settle(assetId, msg.sender, active);
+            info.amount = active - fromActive;
+            _pools[assetId].totalStaked -= fromActive;
+        }
         info.unbonding += amount128;
         availableAt = uint64(block.timestamp) + unbondingDelay();
         info.availableAt = availableAt;
-        _pools[assetId].totalStaked -= amount128;
         emit UnstakeRequested(assetId, msg.sender, amount, availableAt);
     }
 
@@ -115,7 +146,9 @@ abstract contract CurationStaking is Payouts, Pausable {
 
     /// @inheritdoc IAssetRegistry
     function claim(uint256 assetId) external nonReentrant {
-        _settle(assetId, msg.sender, _stakes[assetId][msg.sender].amount);
+        StakeInfo storage info = _stakes[assetId][msg.sender];
+        _activate(assetId, msg.sender, info);
+        _settle(assetId, msg.sender, info.amount);
         uint8 mask = _pools[assetId].tokenMask;
         bool any = false;
         for (uint256 i; mask != 0; ++i) {
@@ -134,9 +167,27 @@ abstract contract CurationStaking is Payouts, Pausable {
         if (!any) revert NothingToWithdraw();
     }
 
-    /// @dev Share `amount` of payment token `tokenIndex` among the asset's stakers.
-    /// @return rest What could not be shared (everything when nobody stakes, rounding dust
-    /// otherwise); the caller gives it to the owner, so no token is ever stuck.
+    /// @inheritdoc IAssetRegistry
+    function claimReward(uint256 assetId, address token, address to) external nonReentrant returns (uint256 amount) {
+        if (to == address(0)) revert ZeroAddress();
+        uint256 slotIndex = _tokenSlots[token].index;
+        if (slotIndex == 0) revert NothingToWithdraw();
+        StakeInfo storage info = _stakes[assetId][msg.sender];
+        _activate(assetId, msg.sender, info);
+        _settle(assetId, msg.sender, info.amount);
+        amount = _rewards[assetId][msg.sender][slotIndex - 1];
+        if (amount == 0) revert NothingToWithdraw();
+        _rewards[assetId][msg.sender][slotIndex - 1] = 0;
+        emit RewardClaimed(assetId, msg.sender, token, amount);
+        IERC20(token).safeTransfer(to, amount);
+    }
+
+    /// @dev Share `amount` of payment token `tokenIndex` among the asset's earning stakers.
+    /// @return rest What is not set aside for them (everything when nobody earns); the caller gives
+    /// it to the owner. The set-aside is ceil(increment * total / 1e18): at least what the stakers
+    /// can ever claim of this payment (each claim is a floor of their exact part), at most
+    /// `amount` (increment = floor(amount * 1e18 / total)); the < 1 wei in between stays in the
+    /// registry, so the last withdrawal never reverts.
     function _distribute(uint256 assetId, uint256 tokenIndex, uint256 amount) internal returns (uint256 rest) {
         Pool memory pool = _pools[assetId];
         if (pool.totalStaked == 0 || amount == 0) return amount;
@@ -144,7 +195,20 @@ abstract contract CurationStaking is Payouts, Pausable {
         _rewardPerShare[assetId][tokenIndex] += increment;
         uint8 bit = uint8(1 << tokenIndex);
         if (pool.tokenMask & bit == 0) _pools[assetId].tokenMask = pool.tokenMask | bit;
-        return amount - increment * pool.totalStaked / PRECISION;
+        return amount - Math.ceilDiv(increment * pool.totalStaked, PRECISION);
+    }
+
+    /// @dev Move `staker`'s warmed-up stake into the earning weight, settling the old weight first.
+    function _activate(uint256 assetId, address staker, StakeInfo storage info) private {
+        uint128 warming = info.warming;
+        if (warming == 0 || block.timestamp < info.activeAt) return;
+        uint128 active = info.amount;
+        _settle(assetId, staker, active);
+        info.amount = active + warming;
+        info.warming = 0;
+        info.activeAt = 0;
+        _pools[assetId].totalStaked += warming;
+        emit StakeActivated(assetId, staker, warming);
     }
 
     /// @dev Synthetix `updateReward`: move what `staker` earned with weight `weight` into

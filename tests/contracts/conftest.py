@@ -161,3 +161,52 @@ def as_cid(value: Any) -> tuple[bytes, int]:
     from hexbytes import HexBytes
 
     return (bytes(HexBytes(value[0])), int(value[1]))
+
+
+MIN_UNBONDING_DELAY = DAY
+
+
+def offer_terms(registry: Any, asset_id: int, offer_id: int) -> tuple:
+    """The terms a buyer commits to, (token, maxPrice, duration, scope), as the offer reads now."""
+    offer = registry.offer(asset_id, offer_id)
+    return (offer[0], offer[1], offer[2], offer[3])
+
+
+def buy(
+    registry: Any,
+    asset_id: int,
+    offer_id: int,
+    licensee: Any,
+    sender: Any,
+    terms: tuple | None = None,
+    max_price: int | None = None,
+) -> Any:
+    """`registry.buy` committing to `terms` (default: the offer's terms as they read now), with
+    `max_price` instead of the committed price when given."""
+    token, committed_price, duration, scope = terms if terms is not None else offer_terms(
+        registry, asset_id, offer_id
+    )
+    max_price = committed_price if max_price is None else max_price
+    return registry.buy(
+        asset_id, offer_id, licensee, token, max_price, duration, scope, {"from": sender}
+    )
+
+
+def order(registry: Any, asset_id: int, offer_id: int, licensee: Any, terms: tuple | None = None) -> tuple:
+    """One `buyMany` Order committing to `terms` (default: the offer's terms now)."""
+    return (asset_id, offer_id, getattr(licensee, "address", licensee),
+            *(terms if terms is not None else offer_terms(registry, asset_id, offer_id)))
+
+
+def wait(seconds: int) -> None:
+    from brownie import chain
+
+    chain.sleep(seconds)
+    chain.mine()
+
+
+def activate(registry: Any, asset_id: int, staker: Any) -> None:
+    """Wait out the stake warm-up and start earning (no-op wait on registries without one)."""
+    wait(registry.unbondingDelay() + 1)
+    if hasattr(registry, "activateStake"):
+        registry.activateStake(asset_id, staker, {"from": staker})

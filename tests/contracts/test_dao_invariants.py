@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 from brownie.test import strategy
-from conftest import DATASET, PRICE, PROTOCOL_FEE_BPS, cid, offer_input
+from conftest import buy, DATASET, PRICE, PROTOCOL_FEE_BPS, cid, offer_input
 from dao_helpers import FOR, SHARE, Proposal, create_dao, end_voting, pass_proposal, start_voting
-from hypothesis import HealthCheck
+from fuzz_settings import stateful_settings
 
 OWNER_CUT = PRICE - PRICE * PROTOCOL_FEE_BPS // 10_000
 INITIAL_SHARES = [50 * SHARE, 30 * SHARE, 7 * SHARE]
@@ -80,7 +80,7 @@ class DAOMoneyStateMachine:
 
     # ---- rules
     def rule_sale(self) -> None:
-        self.registry.buy(self.asset, 1, self.buyer, PRICE, {"from": self.buyer})
+        buy(self.registry, self.asset, 1, self.buyer, self.buyer, max_price=PRICE)
         self._revenue(OWNER_CUT)
         self.steps += 1
 
@@ -170,6 +170,5 @@ def test_dao_revenue_is_shared_exactly_under_random_use(
         buyer,
         # derandomize: the same runs every time (a random draw once overran Hypothesis's
         # buffer and failed the data_too_large health check in CI)
-        settings={"max_examples": 20, "stateful_step_count": 15, "derandomize": True,
-                  "database": None, "suppress_health_check": [HealthCheck.data_too_large]},
+        settings=stateful_settings(max_examples=20, steps=15),
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import DATASET, PRICE, PROTOCOL_FEE_BPS, cid, offer_input
+from conftest import buy, DATASET, PRICE, PROTOCOL_FEE_BPS, cid, offer_input
 from dao_helpers import SHARE, cid_value, create_dao, pass_proposal, reverts
 
 MEMBER_SHARES = [60 * SHARE, 30 * SHARE, 10 * SHARE]
@@ -71,7 +71,7 @@ def dao_asset(dao_setup: tuple) -> int:
 
 def sell(registry: Any, asset_id: int, buyer: Any, times: int = 1) -> None:
     for _ in range(times):
-        registry.buy(asset_id, 1, buyer, PRICE, {"from": buyer})
+        buy(registry, asset_id, 1, buyer, buyer, max_price=PRICE)
 
 
 def withdraw_all(shares: Any, token: Any, members: list[Any]) -> list[int]:
@@ -223,3 +223,76 @@ def test_governance_lists_another_revenue_token(dao, shares, members, TestToken,
     assert shares.withdrawable(other, members[2]) == 50
     dao.collect(other, {"from": admin})
     assert shares.withdraw(other, {"from": members[2]}).return_value == 50
+
+
+# ---- issue 13 (Contracts III): attacks on the DAO's revenue sharing
+
+def test_attack_unlisted_token_revenue_goes_to_later_members(
+    dao, shares, registry, members, newcomer, TestToken, admin
+):
+    other = TestToken.deploy("Other", "OTH", {"from": admin})
+    registry.setPaymentToken(other, True, {"from": admin})
+    other.mint(admin, 1000, {"from": admin})
+    other.approve(registry, 1000, {"from": admin})
+    registry.depositFor(dao, other, 1000, {"from": admin})  # arrives while OTH is not listed
+    call = dao.admitContributor.encode_input(newcomer, 100 * SHARE, *cid("late-dataset"))
+    pass_proposal(dao, [(dao, call)], "Admit a late contributor", members[:2])
+    pass_proposal(dao, [(dao, dao.addRevenueToken.encode_input(other))], "List OTH", members[:2])
+    dao.collect(other, {"from": admin})
+    assert shares.withdrawable(other, newcomer) == 0  # half of it before the fix
+    assert other.balanceOf(dao) == 1000  # the DAO's treasury: governance decides
+
+
+def test_attack_broken_revenue_token_freezes_share_transfers(
+    dao, shares, registry, members, newcomer, BrokenToken, admin, token, dao_asset, buyer
+):
+    broken = BrokenToken.deploy({"from": admin})
+    pass_proposal(dao, [(dao, dao.addRevenueToken.encode_input(broken))], "List BRK", members[:2])
+    broken.setBroken(True, {"from": admin})
+    pass_proposal(
+        dao, [(dao, dao.removeRevenueToken.encode_input(broken))], "Delist BRK", members[:2]
+    )
+    shares.transfer(newcomer, SHARE, {"from": members[0]})
+    call = dao.admitContributor.encode_input(newcomer, SHARE, *cid("after-delisting"))
+    pass_proposal(dao, [(dao, call)], "Admit after delisting", members[:2])
+    assert shares.balanceOf(newcomer) == 2 * SHARE
+
+
+def test_delisted_token_keeps_what_members_were_owed(
+    dao, shares, registry, token, dao_asset, buyer, members, newcomer
+):
+    sell(registry, dao_asset, buyer)
+    calls = [  # collect first while the token works: what is not collected stays the DAO's
+        (dao, dao.collect.encode_input(token)),
+        (dao, dao.removeRevenueToken.encode_input(token)),
+    ]
+    _, tx = pass_proposal(dao, calls, "Delist DDT", members[:2])
+    assert tx.events["RevenueTokenRemoved"]["token"] == token
+    assert not shares.isRevenueToken(token)
+    with reverts("NotRevenueToken", token):
+        dao.collect(token, {"from": buyer})
+    # Shares moved now settle DDT at its last revenue-per-share without calling it.
+    shares.transfer(newcomer, 60 * SHARE, {"from": members[0]})
+    assert shares.withdrawable(token, newcomer) == 0
+    owed = shares.withdrawable(token, members[0])
+    assert owed == OWNER_CUT * 60 // 100
+    assert shares.withdraw(token, {"from": members[0]}).return_value == owed
+    # Listing again: revenue that arrived while delisted is the DAO's, not the members'.
+    sell(registry, dao_asset, buyer)
+    _, relist = pass_proposal(
+        dao, [(dao, dao.addRevenueToken.encode_input(token))], "Relist DDT", [newcomer, members[1]]
+    )
+    assert relist.events["UnlistedRevenueKept"]["amount"] == OWNER_CUT
+    assert shares.isRevenueToken(token) and list(shares.revenueTokens()) == [token]
+
+
+def test_listing_needs_a_contract_and_keeps_earlier_deposits_for_the_dao(
+    dao, shares, members, TestToken, admin, buyer
+):
+    with reverts("NotAContract", buyer):
+        pass_proposal(dao, [(dao, dao.addRevenueToken.encode_input(buyer))], "List an EOA", members[:2])
+    other = TestToken.deploy("Other", "OTH", {"from": admin})
+    other.mint(shares, 700, {"from": admin})  # sent straight to the share token before listing
+    _, tx = pass_proposal(dao, [(dao, dao.addRevenueToken.encode_input(other))], "List OTH", members[:2])
+    assert tx.events["UnlistedRevenueReturned"]["amount"] == 700
+    assert other.balanceOf(dao) == 700 and shares.withdrawable(other, members[0]) == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from brownie import chain
-from conftest import COMPUTE, DAY, DOWNLOAD, PRICE, offer_input, reverts
+from conftest import buy, COMPUTE, DAY, DOWNLOAD, PRICE, offer_input, reverts
 
 COMPUTE_PRICE = 25 * 10**18  # offer 2 of the `asset` fixture, perpetual COMPUTE
 
@@ -31,7 +31,7 @@ def test_no_license_is_denied(vault, buyer, asset):
 
 
 def test_bought_compute_license_allows(vault, registry, buyer, asset):
-    registry.buy(asset, 2, buyer, COMPUTE_PRICE, {"from": buyer})
+    buy(registry, asset, 2, buyer, buyer, max_price=COMPUTE_PRICE)
     tx = vault.runAnalysis(asset, {"from": buyer})
     assert tx.return_value == 1
     event = tx.events["AnalysisRun"]
@@ -41,7 +41,7 @@ def test_bought_compute_license_allows(vault, registry, buyer, asset):
 
 
 def test_download_license_is_not_compute(vault, registry, buyer, asset):
-    registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     assert registry.hasLicense(asset, buyer, DOWNLOAD)
     with reverts("NotLicensed", asset, buyer):
         vault.runAnalysis(asset, {"from": buyer})
@@ -49,7 +49,7 @@ def test_download_license_is_not_compute(vault, registry, buyer, asset):
 
 def test_timed_license_allows_until_expiry(vault, registry, token, publisher, buyer, asset):
     registry.setOffer(asset, 3, offer_input(token, PRICE, 7 * DAY, COMPUTE), {"from": publisher})
-    bought = registry.buy(asset, 3, buyer, PRICE, {"from": buyer})
+    bought = buy(registry, asset, 3, buyer, buyer, max_price=PRICE)
     vault.runAnalysis(asset, {"from": buyer})
     chain.sleep(bought.timestamp + 7 * DAY - 60 - chain[-1].timestamp)
     chain.mine()
@@ -59,7 +59,7 @@ def test_timed_license_allows_until_expiry(vault, registry, token, publisher, bu
     with reverts("NotLicensed", asset, buyer):
         vault.runAnalysis(asset, {"from": buyer})
     # Buying again after expiry opens it again.
-    registry.buy(asset, 3, buyer, PRICE, {"from": buyer})
+    buy(registry, asset, 3, buyer, buyer, max_price=PRICE)
     assert vault.runAnalysis(asset, {"from": buyer}).return_value == 3
 
 
@@ -77,13 +77,13 @@ def test_grant_allows_until_expiry_or_revocation(vault, registry, publisher, str
 
 
 def test_license_outlives_retirement(vault, registry, publisher, buyer, asset):
-    registry.buy(asset, 2, buyer, COMPUTE_PRICE, {"from": buyer})
+    buy(registry, asset, 2, buyer, buyer, max_price=COMPUTE_PRICE)
     registry.retire(asset, {"from": publisher})
     assert vault.runAnalysis(asset, {"from": buyer}).return_value == 1
 
 
 def test_license_is_per_asset(vault, registry, buyer, asset):
-    registry.buy(asset, 2, buyer, COMPUTE_PRICE, {"from": buyer})
+    buy(registry, asset, 2, buyer, buyer, max_price=COMPUTE_PRICE)
     with reverts("NotLicensed", 2, buyer):
         vault.runAnalysis(2, {"from": buyer})
 

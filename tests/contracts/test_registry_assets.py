@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from brownie import ZERO_ADDRESS, chain
 from conftest import (
+    buy,
     COMPUTE,
     DAG_PB,
     DAY,
@@ -24,7 +25,7 @@ from conftest import (
 
 def test_publish_mints_ids_from_one(AssetRegistry, token, admin, treasury, publisher, stranger):
     registry = AssetRegistry.deploy(
-        admin, treasury, PROTOCOL_FEE_BPS, 0, token, [token], {"from": admin}
+        admin, treasury, PROTOCOL_FEE_BPS, DAY, token, [token], {"from": admin}
     )
     assert registry.assetCount() == 0
     first = publish_asset(registry, token, publisher, "a")
@@ -180,7 +181,7 @@ def test_add_version_when_paused_reverts(registry, admin, publisher, asset):
 
 
 def test_retire_stops_sales_but_licenses_stay(registry, token, publisher, buyer, stranger, asset):
-    registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     registry.grant(asset, stranger, COMPUTE, chain[-1].timestamp + 10 * DAY, {"from": publisher})
     expiry = registry.licenseExpiry(asset, buyer, DOWNLOAD)
 
@@ -189,9 +190,9 @@ def test_retire_stops_sales_but_licenses_stay(registry, token, publisher, buyer,
     assert registry.assetInfo(asset)[1] is True
 
     with reverts("AssetIsRetired", asset):
-        registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+        buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     with reverts("AssetIsRetired", asset):
-        registry.buyMany([(asset, 2, buyer, 25 * 10**18)], {"from": buyer})
+        registry.buyMany([(asset, 2, buyer, token, 25 * 10**18, 0, COMPUTE)], {"from": buyer})
     with reverts("AssetIsRetired", asset):
         registry.retire(asset, {"from": publisher})
     with reverts("AssetIsRetired", asset):
@@ -227,8 +228,8 @@ def test_set_offer_replaces(registry, token, publisher, buyer, asset):
     assert registry.assetInfo(asset)[4] == 2
     assert tuple(registry.offer(asset, 1)) == (token.address, 12 * 10**18, DAY, DOWNLOAD, True)
     with reverts("PriceAboveMax", 12 * 10**18, PRICE):
-        registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
-    bought = registry.buy(asset, 1, buyer, 12 * 10**18, {"from": buyer})
+        buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
+    bought = buy(registry, asset, 1, buyer, buyer, max_price=12 * 10**18)
     assert bought.return_value == bought.timestamp + DAY
 
 
@@ -259,11 +260,11 @@ def test_set_offer_active(registry, token, publisher, buyer, stranger, asset):
     )
     assert registry.offer(asset, 2)[4] is False
     with reverts("OfferInactive", asset, 2):
-        registry.buy(asset, 2, buyer, 25 * 10**18, {"from": buyer})
-    registry.buy(asset, 1, buyer, PRICE, {"from": buyer})  # the other offer still sells
+        buy(registry, asset, 2, buyer, buyer, max_price=25 * 10**18)
+    buy(registry, asset, 1, buyer, buyer, max_price=PRICE)  # the other offer still sells
 
     registry.setOfferActive(asset, 2, True, {"from": publisher})
-    registry.buy(asset, 2, buyer, 25 * 10**18, {"from": buyer})
+    buy(registry, asset, 2, buyer, buyer, max_price=25 * 10**18)
     assert registry.licenseExpiry(asset, buyer, COMPUTE) == 2**64 - 1
 
     with reverts("NotAssetOwner", asset, stranger):
@@ -284,7 +285,7 @@ def test_set_curator_share(registry, publisher, buyer, stranger, treasury, token
     with reverts("NotAssetOwner", asset, stranger):
         registry.setCuratorShare(asset, 0, {"from": stranger})
 
-    sale = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    sale = buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     owner_part, curators, fee = split(PRICE, 2500)
     event = sale.events["RevenueSplit"]
     # Nobody stakes: the curators' share goes to the owner.
@@ -320,11 +321,11 @@ def test_approved_for_one_token_may_manage(registry, token, publisher, stranger,
 
 def test_transfer_moves_revenue_and_control(registry, token, publisher, new_owner, buyer, asset):
     owner_part, curators, _ = split(PRICE, 1000)
-    registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     assert registry.payoutBalance(publisher, token) == owner_part + curators
 
     registry.transferFrom(publisher, new_owner, asset, {"from": publisher})
-    sale = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    sale = buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     assert sale.events["RevenueSplit"]["owner"] == new_owner
     assert registry.payoutBalance(new_owner, token) == owner_part + curators
     # What the old owner earned before stays his.

@@ -6,6 +6,7 @@ from typing import Any
 
 from brownie import ZERO_ADDRESS, accounts, chain
 from conftest import (
+    buy,
     COMPUTE,
     DAY,
     DOWNLOAD,
@@ -76,7 +77,7 @@ def token_transfers_to(tx: Any, token: Any, to: Any) -> list[int]:
 
 def test_buy_pulls_payment_and_records_license(registry, token, buyer, asset):
     before = token.balanceOf(buyer), token.balanceOf(registry)
-    tx = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    tx = buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     assert token.balanceOf(buyer) == before[0] - PRICE
     assert token.balanceOf(registry) == before[1] + PRICE
     assert tx.return_value == tx.timestamp + MONTH
@@ -96,57 +97,57 @@ def test_buy_pulls_payment_and_records_license(registry, token, buyer, asset):
 
 def test_buy_price_above_max_reverts(registry, buyer, asset):
     with reverts("PriceAboveMax", PRICE, PRICE - 1):
-        registry.buy(asset, 1, buyer, PRICE - 1, {"from": buyer})
-    registry.buy(asset, 1, buyer, PRICE + 1, {"from": buyer})  # a higher max is fine
+        buy(registry, asset, 1, buyer, buyer, max_price=PRICE - 1)
+    buy(registry, asset, 1, buyer, buyer, max_price=PRICE + 1)  # a higher max is fine
 
 
 def test_buy_inactive_offer_reverts(registry, publisher, buyer, asset):
     registry.setOfferActive(asset, 1, False, {"from": publisher})
     with reverts("OfferInactive", asset, 1):
-        registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+        buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
 
 
 def test_buy_retired_reverts(registry, publisher, buyer, asset):
     registry.retire(asset, {"from": publisher})
     with reverts("AssetIsRetired", asset):
-        registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+        buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
 
 
-def test_buy_unknown_asset_or_offer_reverts(registry, buyer, asset):
+def test_buy_unknown_asset_or_offer_reverts(registry, token, buyer, asset):
     with reverts("UnknownAsset", 42):
-        registry.buy(42, 1, buyer, PRICE, {"from": buyer})
+        buy(registry, 42, 1, buyer, buyer, terms=(token, PRICE, MONTH, DOWNLOAD))
     with reverts("UnknownOffer", asset, 3):
-        registry.buy(asset, 3, buyer, PRICE, {"from": buyer})
+        buy(registry, asset, 3, buyer, buyer, terms=(token, PRICE, MONTH, DOWNLOAD))
     with reverts("UnknownOffer", asset, 0):
-        registry.buy(asset, 0, buyer, PRICE, {"from": buyer})
+        buy(registry, asset, 0, buyer, buyer, terms=(token, PRICE, MONTH, DOWNLOAD))
 
 
 def test_buy_zero_licensee_reverts(registry, buyer, asset):
     with reverts("ZeroAddress"):
-        registry.buy(asset, 1, ZERO_ADDRESS, PRICE, {"from": buyer})
+        buy(registry, asset, 1, ZERO_ADDRESS, buyer, max_price=PRICE)
 
 
 def test_buy_disallowed_token_reverts(registry, token, admin, buyer, asset):
     registry.setPaymentToken(token, False, {"from": admin})
     with reverts("TokenNotAllowed", token):
-        registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+        buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
 
 
 def test_buy_when_paused_reverts(registry, admin, buyer, asset):
     registry.pause({"from": admin})
     with reverts("EnforcedPause"):
-        registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+        buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
 
 
 def test_buy_without_allowance_reverts(registry, token, admin, asset):
     poor = fresh_account(token, admin)
     with reverts("ERC20InsufficientAllowance", registry, 0, PRICE):
-        registry.buy(asset, 1, poor, PRICE, {"from": poor})
+        buy(registry, asset, 1, poor, poor, max_price=PRICE)
 
 
 def test_buy_for_someone_else(registry, token, buyer, stranger, asset):
     before = token.balanceOf(buyer), token.balanceOf(stranger)
-    tx = registry.buy(asset, 2, stranger, COMPUTE_PRICE, {"from": buyer})
+    tx = buy(registry, asset, 2, stranger, buyer, max_price=COMPUTE_PRICE)
     event = tx.events["LicensePurchased"]
     assert (event["licensee"], event["buyer"], event["scope"]) == (stranger, buyer, COMPUTE)
     assert token.balanceOf(buyer) == before[0] - COMPUTE_PRICE
@@ -156,29 +157,29 @@ def test_buy_for_someone_else(registry, token, buyer, stranger, asset):
 
 
 def test_buy_extends_running_license_from_its_end(registry, buyer, asset):
-    first = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    first = buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     end = first.timestamp + MONTH
     chain.sleep(10 * DAY)
     chain.mine()
-    second = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    second = buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     assert second.return_value == end + MONTH
     assert registry.licenseExpiry(asset, buyer, DOWNLOAD) == end + MONTH
 
 
 def test_buy_after_expiry_starts_from_now(registry, buyer, asset):
-    first = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    first = buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     chain.sleep(MONTH + DAY)
     chain.mine()
     assert not registry.hasLicense(asset, buyer, DOWNLOAD)
     # The lapsed end stays readable.
     assert registry.licenseExpiry(asset, buyer, DOWNLOAD) == first.timestamp + MONTH
-    second = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    second = buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     assert second.return_value == second.timestamp + MONTH
     assert registry.hasLicense(asset, buyer, DOWNLOAD)
 
 
 def test_license_expires(registry, buyer, asset):
-    tx = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    tx = buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     chain.sleep(tx.timestamp + MONTH - 60 - chain[-1].timestamp)
     chain.mine()
     assert registry.hasLicense(asset, buyer, DOWNLOAD)
@@ -188,27 +189,27 @@ def test_license_expires(registry, buyer, asset):
 
 
 def test_perpetual_license(registry, buyer, asset):
-    tx = registry.buy(asset, 2, buyer, COMPUTE_PRICE, {"from": buyer})
+    tx = buy(registry, asset, 2, buyer, buyer, max_price=COMPUTE_PRICE)
     assert tx.return_value == PERPETUAL
     assert tx.events["LicensePurchased"]["expiresAt"] == PERPETUAL
     chain.sleep(3650 * DAY)
     chain.mine()
     assert registry.hasLicense(asset, buyer, COMPUTE)
-    again = registry.buy(asset, 2, buyer, COMPUTE_PRICE, {"from": buyer})
+    again = buy(registry, asset, 2, buyer, buyer, max_price=COMPUTE_PRICE)
     assert again.return_value == PERPETUAL
 
 
 def test_timed_offer_after_perpetual_stays_perpetual(registry, token, publisher, buyer, asset):
     registry.setOffer(asset, 3, offer_input(token, PRICE, DAY, COMPUTE), {"from": publisher})
-    registry.buy(asset, 2, buyer, COMPUTE_PRICE, {"from": buyer})
-    tx = registry.buy(asset, 3, buyer, PRICE, {"from": buyer})
+    buy(registry, asset, 2, buyer, buyer, max_price=COMPUTE_PRICE)
+    tx = buy(registry, asset, 3, buyer, buyer, max_price=PRICE)
     assert tx.return_value == PERPETUAL
 
 
 def test_free_offer_moves_no_tokens(registry, token, publisher, buyer, asset):
     registry.setOffer(asset, 3, offer_input(token, 0, DAY), {"from": publisher})
     before = token.balanceOf(buyer)
-    tx = registry.buy(asset, 3, buyer, 0, {"from": buyer})
+    tx = buy(registry, asset, 3, buyer, buyer, max_price=0)
     assert token.balanceOf(buyer) == before
     assert "RevenueSplit" not in tx.events
     assert registry.hasLicense(asset, buyer, DOWNLOAD)
@@ -221,7 +222,7 @@ def test_buy_with_permit(registry, token, admin, asset):
     fresh = fresh_account(token, admin)
     assert token.allowance(fresh, registry) == 0
     permit = sign_permit(token, fresh, registry, PRICE, chain[-1].timestamp + 3600)
-    tx = registry.buyWithPermit(asset, 1, fresh, PRICE, permit, {"from": fresh})
+    tx = registry.buyWithPermit(asset, 1, fresh, token, PRICE, MONTH, DOWNLOAD, permit, {"from": fresh})
     assert tx.return_value == tx.timestamp + MONTH
     assert token.balanceOf(fresh) == 1000 * 10**18 - PRICE
     assert token.nonces(fresh) == 1
@@ -237,7 +238,7 @@ def test_buy_with_front_run_permit_still_succeeds(registry, token, admin, strang
     # Someone copies the permit from the mempool and submits it first.
     token.permit(fresh, registry, value, deadline, v, r, s, {"from": stranger})
     assert token.allowance(fresh, registry) == 2 * PRICE
-    tx = registry.buyWithPermit(asset, 1, fresh, PRICE, permit, {"from": fresh})
+    tx = registry.buyWithPermit(asset, 1, fresh, token, PRICE, MONTH, DOWNLOAD, permit, {"from": fresh})
     assert tx.events["LicensePurchased"]["licensee"] == fresh
     assert token.allowance(fresh, registry) == PRICE
 
@@ -246,7 +247,7 @@ def test_buy_with_failed_permit_and_no_allowance_reverts(registry, token, admin,
     fresh = fresh_account(token, admin)
     expired = sign_permit(token, fresh, registry, PRICE, chain[-1].timestamp - 1)
     with reverts("ERC20InsufficientAllowance", registry, 0, PRICE):
-        registry.buyWithPermit(asset, 1, fresh, PRICE, expired, {"from": fresh})
+        registry.buyWithPermit(asset, 1, fresh, token, PRICE, MONTH, DOWNLOAD, expired, {"from": fresh})
     assert not registry.hasLicense(asset, fresh, DOWNLOAD)
 
 
@@ -255,7 +256,7 @@ def test_buy_with_permit_signed_by_someone_else_reverts(registry, token, admin, 
     other = fresh_account(token, admin)
     permit = sign_permit(token, other, registry, PRICE, chain[-1].timestamp + 3600)
     with reverts("ERC20InsufficientAllowance", registry, 0, PRICE):
-        registry.buyWithPermit(asset, 1, fresh, PRICE, permit, {"from": fresh})
+        registry.buyWithPermit(asset, 1, fresh, token, PRICE, MONTH, DOWNLOAD, permit, {"from": fresh})
 
 
 # ---------------------------------------------------------------- buyMany
@@ -267,7 +268,7 @@ def _five_assets(registry, token, publisher):
 
 def test_buy_many_pays_once_per_token_run(registry, token, publisher, buyer, stranger):
     ids = _five_assets(registry, token, publisher)
-    orders = [(asset_id, 1, stranger if n == 2 else buyer, PRICE) for n, asset_id in enumerate(ids)]
+    orders = [(asset_id, 1, stranger if n == 2 else buyer, token, PRICE, MONTH, DOWNLOAD) for n, asset_id in enumerate(ids)]
     before = token.balanceOf(buyer)
     tx = registry.buyMany(orders, {"from": buyer})
     assert token_transfers_to(tx, token, registry) == [5 * PRICE]
@@ -291,11 +292,11 @@ def test_buy_many_groups_consecutive_orders_per_token(
         for n in range(2)
     ]
     orders = [
-        (ddt[0], 1, buyer, PRICE),
-        (ddt[1], 1, buyer, PRICE),
-        (oth[0], 1, buyer, 2 * PRICE),
-        (oth[1], 1, buyer, 2 * PRICE),
-        (ddt[2], 1, buyer, PRICE),
+        (ddt[0], 1, buyer, token, PRICE, MONTH, DOWNLOAD),
+        (ddt[1], 1, buyer, token, PRICE, MONTH, DOWNLOAD),
+        (oth[0], 1, buyer, other, 2 * PRICE, MONTH, DOWNLOAD),
+        (oth[1], 1, buyer, other, 2 * PRICE, MONTH, DOWNLOAD),
+        (ddt[2], 1, buyer, token, PRICE, MONTH, DOWNLOAD),
     ]
     tx = registry.buyMany(orders, {"from": buyer})
     assert token_transfers_to(tx, token, registry) == [2 * PRICE, PRICE]
@@ -305,7 +306,7 @@ def test_buy_many_groups_consecutive_orders_per_token(
 def test_buy_many_reverts_atomically(registry, token, publisher, buyer):
     ids = _five_assets(registry, token, publisher)
     registry.setOfferActive(ids[3], 1, False, {"from": publisher})
-    orders = [(asset_id, 1, buyer, PRICE) for asset_id in ids]
+    orders = [(asset_id, 1, buyer, token, PRICE, MONTH, DOWNLOAD) for asset_id in ids]
     before = token.balanceOf(buyer), registry.payoutBalance(publisher, token)
     with reverts("OfferInactive", ids[3], 1):
         registry.buyMany(orders, {"from": buyer})
@@ -313,10 +314,10 @@ def test_buy_many_reverts_atomically(registry, token, publisher, buyer):
     for asset_id in ids:
         assert registry.licenseExpiry(asset_id, buyer, DOWNLOAD) == 0
 
-    orders[3] = (ids[3], 5, buyer, PRICE)
+    orders[3] = (ids[3], 5, buyer, token, PRICE, MONTH, DOWNLOAD)
     with reverts("UnknownOffer", ids[3], 5):
         registry.buyMany(orders, {"from": buyer})
-    orders[3] = (ids[3], 1, buyer, 1)
+    orders[3] = (ids[3], 1, buyer, token, 1, MONTH, DOWNLOAD)
     registry.setOfferActive(ids[3], 1, True, {"from": publisher})
     with reverts("PriceAboveMax", PRICE, 1):
         registry.buyMany(orders, {"from": buyer})
@@ -327,17 +328,17 @@ def test_buy_many_empty_reverts(registry, buyer):
         registry.buyMany([], {"from": buyer})
 
 
-def test_buy_many_when_paused_reverts(registry, admin, buyer, asset):
+def test_buy_many_when_paused_reverts(registry, token, admin, buyer, asset):
     registry.pause({"from": admin})
     with reverts("EnforcedPause"):
-        registry.buyMany([(asset, 1, buyer, PRICE)], {"from": buyer})
+        registry.buyMany([(asset, 1, buyer, token, PRICE, MONTH, DOWNLOAD)], {"from": buyer})
 
 
 def test_buy_many_with_permit(registry, token, admin, publisher):
     ids = _five_assets(registry, token, publisher)
     fresh = fresh_account(token, admin)
     permit = sign_permit(token, fresh, registry, 5 * PRICE, chain[-1].timestamp + 3600)
-    orders = [(asset_id, 1, fresh, PRICE) for asset_id in ids]
+    orders = [(asset_id, 1, fresh, token, PRICE, MONTH, DOWNLOAD) for asset_id in ids]
     tx = registry.buyManyWithPermit(orders, token, permit, {"from": fresh})
     assert token_transfers_to(tx, token, registry) == [5 * PRICE]
     assert token.balanceOf(fresh) == 1000 * 10**18 - 5 * PRICE
@@ -348,7 +349,7 @@ def test_buy_many_with_permit_too_small_reverts(registry, token, admin, publishe
     ids = _five_assets(registry, token, publisher)
     fresh = fresh_account(token, admin)
     permit = sign_permit(token, fresh, registry, 4 * PRICE, chain[-1].timestamp + 3600)
-    orders = [(asset_id, 1, fresh, PRICE) for asset_id in ids]
+    orders = [(asset_id, 1, fresh, token, PRICE, MONTH, DOWNLOAD) for asset_id in ids]
     with reverts("ERC20InsufficientAllowance", registry, 4 * PRICE, 5 * PRICE):
         registry.buyManyWithPermit(orders, token, permit, {"from": fresh})
 
@@ -387,7 +388,7 @@ def test_perpetual_grant(registry, publisher, stranger, asset):
 
 
 def test_revoking_grant_leaves_bought_license(registry, publisher, buyer, asset):
-    bought = registry.buy(asset, 1, buyer, PRICE, {"from": buyer}).return_value
+    bought = buy(registry, asset, 1, buyer, buyer, max_price=PRICE).return_value
     longer = bought + 100 * DAY
     registry.grant(asset, buyer, DOWNLOAD, longer, {"from": publisher})
     assert registry.licenseExpiry(asset, buyer, DOWNLOAD) == longer
@@ -398,7 +399,7 @@ def test_revoking_grant_leaves_bought_license(registry, publisher, buyer, asset)
 
 def test_grant_does_not_extend_purchase(registry, publisher, buyer, asset):
     registry.grant(asset, buyer, DOWNLOAD, chain[-1].timestamp + 100 * DAY, {"from": publisher})
-    tx = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    tx = buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     assert tx.return_value == tx.timestamp + MONTH
 
 
@@ -453,3 +454,16 @@ def test_supports_interface(registry):
     assert registry.supportsInterface("0x7965db0b")  # AccessControl
     assert not registry.supportsInterface("0xdeadbeef")
     assert not registry.supportsInterface("0xffffffff")
+
+
+def test_buy_without_terms_is_refused(registry, buyer, asset):
+    with reverts("OfferTermsRequired"):
+        registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+
+
+def test_buy_with_permit_checks_the_terms(registry, token, admin, publisher, asset):
+    fresh = fresh_account(token, admin)
+    permit = sign_permit(token, fresh, registry, PRICE, chain[-1].timestamp + 3600)
+    registry.setOffer(asset, 1, (token, PRICE, DAY, DOWNLOAD), {"from": publisher})
+    with reverts("OfferTermsChanged", asset, 1):
+        registry.buyWithPermit(asset, 1, fresh, token, PRICE, MONTH, DOWNLOAD, permit, {"from": fresh})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from brownie import ZERO_ADDRESS, accounts, chain
 from conftest import (
+    activate,
+    buy,
     PRICE,
     PROTOCOL_FEE_BPS,
     UNBONDING_DELAY,
@@ -26,7 +28,7 @@ def test_split_without_stakers_gives_curators_share_to_owner(
 ):
     owner_part, curators, fee = split(PRICE, CURATOR_SHARE_BPS)
     assert fee == PRICE * PROTOCOL_FEE_BPS // 10_000 == 25 * 10**16
-    tx = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    tx = buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     event = tx.events["RevenueSplit"]
     assert event["assetId"] == asset
     assert event["token"] == token
@@ -40,8 +42,9 @@ def test_split_without_stakers_gives_curators_share_to_owner(
 
 def test_split_with_stakers(registry, token, publisher, buyer, curator, treasury, asset):
     registry.stake(asset, 100 * 10**18, {"from": curator})
+    activate(registry, asset, curator)
     owner_part, curators, fee = split(PRICE, CURATOR_SHARE_BPS)
-    tx = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    tx = buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     event = tx.events["RevenueSplit"]
     assert (event["ownerAmount"], event["curatorAmount"], event["protocolFee"]) == (
         owner_part, curators, fee,
@@ -54,8 +57,9 @@ def test_split_with_stakers(registry, token, publisher, buyer, curator, treasury
 
 def test_split_rounding_dust_goes_to_owner(registry, token, publisher, buyer, curator, asset):
     registry.stake(asset, 3 * 10**18, {"from": curator})
+    activate(registry, asset, curator)
     owner_part, curators, _fee = split(PRICE, CURATOR_SHARE_BPS)
-    tx = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    tx = buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     shared = (curators * 10**18 // (3 * 10**18)) * 3
     dust = curators - shared
     assert dust == 1
@@ -69,7 +73,8 @@ def test_split_rounding_dust_goes_to_owner(registry, token, publisher, buyer, cu
 def test_split_with_zero_curator_share(registry, token, publisher, buyer, curator):
     asset_id = publish_asset(registry, token, publisher, "no-curators", curator_share_bps=0)
     registry.stake(asset_id, 10**18, {"from": curator})
-    tx = registry.buy(asset_id, 1, buyer, PRICE, {"from": buyer})
+    activate(registry, asset_id, curator)
+    tx = buy(registry, asset_id, 1, buyer, buyer, max_price=PRICE)
     event = tx.events["RevenueSplit"]
     assert (event["ownerAmount"], event["curatorAmount"]) == (PRICE - PRICE * 250 // 10_000, 0)
     assert registry.earned(asset_id, curator, token) == 0
@@ -80,7 +85,7 @@ def test_split_uses_the_current_fee_and_treasury(
 ):
     registry.setProtocolFee(1000, {"from": admin})
     registry.setTreasury(stranger, {"from": admin})
-    tx = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    tx = buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     assert tx.events["RevenueSplit"]["protocolFee"] == PRICE // 10
     assert registry.payoutBalance(stranger, token) == PRICE // 10
     assert registry.payoutBalance(treasury, token) == 0
@@ -88,7 +93,7 @@ def test_split_uses_the_current_fee_and_treasury(
 
 def test_zero_fee(registry, token, admin, publisher, buyer, treasury, asset):
     registry.setProtocolFee(0, {"from": admin})
-    tx = registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    tx = buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     assert tx.events["RevenueSplit"]["protocolFee"] == 0
     assert registry.payoutBalance(publisher, token) == PRICE
     assert registry.payoutBalance(treasury, token) == 0
@@ -98,7 +103,7 @@ def test_zero_fee(registry, token, admin, publisher, buyer, treasury, asset):
 
 
 def test_withdraw(registry, token, publisher, buyer, asset):
-    registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     owed = registry.payoutBalance(publisher, token)
     before = token.balanceOf(publisher)
     tx = registry.withdraw(token, {"from": publisher})
@@ -121,7 +126,7 @@ def test_withdraw_nothing_reverts(registry, token, stranger):
 
 
 def test_withdraw_to(registry, token, publisher, buyer, stranger, treasury, asset):
-    registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     fee = registry.payoutBalance(treasury, token)
     before = token.balanceOf(stranger), token.balanceOf(treasury)
     with reverts("ZeroAddress"):
@@ -135,7 +140,7 @@ def test_withdraw_to(registry, token, publisher, buyer, stranger, treasury, asse
 
 
 def test_withdraw_after_token_disallowed(registry, token, admin, publisher, buyer, asset):
-    registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     registry.setPaymentToken(token, False, {"from": admin})
     assert registry.withdraw(token, {"from": publisher}).return_value > 0
 
@@ -192,7 +197,8 @@ def test_pause_stops_new_business_but_not_exits(
     registry, token, admin, publisher, buyer, curator, asset
 ):
     registry.stake(asset, 100 * 10**18, {"from": curator})
-    registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    activate(registry, asset, curator)
+    buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     registry.requestUnstake(asset, 40 * 10**18, {"from": curator})
     tx = registry.pause({"from": admin})
     assert tx.events["Paused"]["account"] == admin
@@ -201,7 +207,7 @@ def test_pause_stops_new_business_but_not_exits(
     with reverts("EnforcedPause"):
         publish_asset(registry, token, publisher, "paused")
     with reverts("EnforcedPause"):
-        registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+        buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
     with reverts("EnforcedPause"):
         registry.payRevenue(asset, token, PRICE, {"from": buyer})
     with reverts("EnforcedPause"):
@@ -215,7 +221,7 @@ def test_pause_stops_new_business_but_not_exits(
     assert registry.withdrawStake(asset, {"from": curator}).return_value == 100 * 10**18
 
     registry.unpause({"from": admin})
-    registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+    buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
 
 
 def test_only_pauser_pauses(registry, admin, stranger):
@@ -284,12 +290,12 @@ def test_set_payment_tokens_up_to_eight(registry, token, admin, stranger):
 def test_set_unbonding_delay(registry, admin, curator, stranger, asset):
     with reverts("AccessControlUnauthorizedAccount", stranger, ADMIN_ROLE):
         registry.setUnbondingDelay(1, {"from": stranger})
-    tx = registry.setUnbondingDelay(3600, {"from": admin})
-    assert tx.events["UnbondingDelaySet"]["delaySeconds"] == 3600
-    assert registry.unbondingDelay() == 3600
+    tx = registry.setUnbondingDelay(2 * 24 * 3600, {"from": admin})
+    assert tx.events["UnbondingDelaySet"]["delaySeconds"] == 2 * 24 * 3600
+    assert registry.unbondingDelay() == 2 * 24 * 3600
     registry.stake(asset, 10**18, {"from": curator})
     request = registry.requestUnstake(asset, 10**18, {"from": curator})
-    assert request.return_value == request.timestamp + 3600
+    assert request.return_value == request.timestamp + 2 * 24 * 3600
 
 
 def test_constructor_checks(AssetRegistry, token, admin, treasury):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import pytest
 from brownie import chain
 from conftest import (
+    offer_terms,
+    buy,
     DAY,
     MAX_UINT,
     PRICE,
@@ -69,7 +71,7 @@ def test_reentrant_withdraw_pays_once(
     hostile_registry, rtoken, hostile_asset, buyer, publisher, admin
 ):
     registry = hostile_registry
-    registry.buy(hostile_asset, 1, buyer, PRICE, {"from": buyer})  # the publisher's money too
+    buy(registry, hostile_asset, 1, buyer, buyer, max_price=PRICE)  # the publisher's money too
     registry.depositFor(rtoken, rtoken, 5 * PRICE, {"from": buyer})
     held = rtoken.balanceOf(registry)
     own = rtoken.balanceOf(rtoken)
@@ -101,7 +103,9 @@ def test_reentrant_withdraw_to_pays_once(hostile_registry, rtoken, buyer, admin)
 def test_reentrant_claim_pays_once(hostile_registry, rtoken, hostile_asset, buyer, admin):
     registry = hostile_registry
     rtoken.execute(registry, registry.stake.encode_input(hostile_asset, STAKE), {"from": admin})
-    registry.buy(hostile_asset, 1, buyer, PRICE, {"from": buyer})
+    chain.sleep(UNBONDING_DELAY + 1)  # the stake's warm-up
+    registry.activateStake(hostile_asset, rtoken, {"from": admin})
+    buy(registry, hostile_asset, 1, buyer, buyer, max_price=PRICE)
     reward = registry.earned(hostile_asset, rtoken, rtoken)
     assert reward == PRICE // 10
     own = rtoken.balanceOf(rtoken)
@@ -129,7 +133,7 @@ def test_reentrant_withdraw_stake_pays_once(hostile_registry, rtoken, hostile_as
 def test_reentrant_buy_sells_once(hostile_registry, rtoken, hostile_asset, admin):
     registry = hostile_registry
     own = rtoken.balanceOf(rtoken)
-    call = registry.buy.encode_input(hostile_asset, 1, rtoken, PRICE)
+    call = registry.buy.encode_input(hostile_asset, 1, rtoken, *offer_terms(registry, hostile_asset, 1))
     tx = attack(rtoken, registry, call, call, admin)
     assert len(tx.events["LicensePurchased"]) == 1
     assert registry.licenseExpiry(hostile_asset, rtoken, 0) == tx.timestamp + 30 * DAY
@@ -144,7 +148,7 @@ def test_withdraw_from_inside_a_purchase_reverts(
     own = rtoken.balanceOf(rtoken)
     attack(
         rtoken, registry,
-        registry.buy.encode_input(hostile_asset, 1, rtoken, PRICE),
+        registry.buy.encode_input(hostile_asset, 1, rtoken, *offer_terms(registry, hostile_asset, 1)),
         registry.withdraw.encode_input(rtoken),
         admin,
     )

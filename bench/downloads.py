@@ -143,7 +143,8 @@ def main() -> None:
 
     single_rows: list[list[object]] = []
     concurrent_rows: list[list[object]] = []
-    with running_stack() as bench:
+    # one account downloads --clients at once: a load, not what the per-account stream cap is for
+    with running_stack(max_streams_per_account=max(16, args.clients)) as bench:
         gateway_pid = bench.pid("gateway")
         assets: dict[int, Asset] = {}
         with section("publishing and buying the test files"):

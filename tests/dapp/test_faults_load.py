@@ -87,6 +87,9 @@ def stack(chain: Chain, kubo: Kubo, deployments_file: Path,
         rate_limit_per_minute=1_000_000, invoke_price=PRICE, voucher_batch_size=100_000,
         voucher_batch_age_seconds=3600, compute_cpu_seconds=10, compute_wall_seconds=30,
         compute_memory_mb=512,
+        # one account downloads 200 at once here: load, not the abuse the per-account stream
+        # cap is for (test_hostile_clients)
+        max_streams_per_account=DOWNLOAD_WORKERS,
     )
     yield started
     started.gateway.process.stop()

@@ -1,0 +1,169 @@
+"""ComputeMarket audit findings (issue 13, "Contracts III"): one test per attack, named after it.
+
+Each test failed on the code before its fix (docs/SECURITY.md, "Contracts: ComputeMarket")."""
+
+from __future__ import annotations
+
+import brownie
+import pytest
+from brownie import chain
+from compute_helpers import *  # noqa: F403 (fixtures)
+from compute_helpers import (
+    ARBITRATION_PERIOD,
+    CHALLENGE_WINDOW,
+    DAY,
+    ENDPOINT,
+    EXIT_DELAY,
+    JOB_COLLATERAL,
+    MAX_UINT,
+    PARAMS,
+    PROVIDER_FEE,
+    STAKE,
+    TOKEN,
+)
+from conftest import COMPUTE, DATASET, cid, offer_input
+
+RESULT = (cid("result"), b"\x42" * 32)
+
+
+def test_attack_stake_drain_by_short_deadline_jobs(
+    market, token, asset, algorithm, registered, licensed
+):
+    """A buyer makes jobs due in seconds against a provider that never saw them and expires them:
+    the provider must not lose collateral to a job it could not have done."""
+    for _ in range(STAKE // JOB_COLLATERAL):
+        job = market.createJob(
+            asset, algorithm, registered, chain[-1].timestamp + 2, PROVIDER_FEE, {"from": licensed}
+        ).return_value
+        chain.sleep(5)
+        chain.mine()
+        market.expire(job, {"from": licensed})
+    assert market.getProvider(registered).dict()["stake"] == STAKE
+
+
+def test_attack_late_decline_escapes_slash(market, asset, algorithm, registered, licensed):
+    """A provider that missed the deadline declines (or front-runs `expire`) to avoid the slash."""
+    job = market.createJob(
+        asset, algorithm, registered, chain[-1].timestamp + DAY, PROVIDER_FEE, {"from": licensed}
+    ).return_value
+    chain.sleep(DAY + 10)
+    chain.mine()
+    with brownie.reverts():
+        market.declineJob(job, {"from": registered})
+
+
+@pytest.fixture
+def other_token(TestToken, registry, admin, accounts):
+    other = TestToken.deploy("Other", "OTH", {"from": admin})
+    registry.setPaymentToken(other, True, {"from": admin})
+    for account in accounts[:9]:
+        other.mint(account, 1_000 * TOKEN, {"from": admin})
+    return other
+
+
+def test_attack_price_token_switched_under_buyer(
+    market, token, other_token, asset, algorithm, registered, licensed
+):
+    """The provider switches its price token between the buyer's quote and the buyer's
+    transaction: the buyer, with allowances in both tokens, must not pay in the other one."""
+    other_token.approve(market, MAX_UINT, {"from": licensed})
+    market.updateProvider(ENDPOINT, other_token, PROVIDER_FEE, {"from": registered})
+    before = other_token.balanceOf(licensed)
+    try:
+        market.createJob(
+            asset, algorithm, registered, chain[-1].timestamp + DAY, PROVIDER_FEE,
+            {"from": licensed},
+        )
+    except brownie.exceptions.VirtualMachineError:
+        pass
+    try:
+        market.openChannel(registered, 3 * TOKEN, chain[-1].timestamp + DAY, {"from": licensed})
+    except brownie.exceptions.VirtualMachineError:
+        pass
+    assert other_token.balanceOf(licensed) == before
+
+
+@pytest.fixture
+def blocklist_token(BlocklistToken, registry, admin, accounts, market):
+    blocky = BlocklistToken.deploy({"from": admin})
+    registry.setPaymentToken(blocky, True, {"from": admin})
+    for account in accounts[:9]:
+        blocky.mint(account, 1_000 * TOKEN, {"from": admin})
+        blocky.approve(market, MAX_UINT, {"from": account})
+    return blocky
+
+
+def test_attack_blocked_recipient_locks_provider_stake(
+    market, blocklist_token, asset, algorithm, provider, licensed
+):
+    """The buyer gets itself blocklisted by the job's token: a pushed refund reverts, the
+    collateral stays locked and the provider's whole stake cannot be withdrawn."""
+    market.registerProvider(ENDPOINT, blocklist_token, PROVIDER_FEE, STAKE, {"from": provider})
+    job = market.createJob(
+        asset, algorithm, provider, chain[-1].timestamp + DAY, PROVIDER_FEE, {"from": licensed}
+    ).return_value
+    market.submitResult(job, *RESULT, {"from": provider})
+    market.dispute(job, {"from": licensed})
+    market.requestExit({"from": provider})
+    blocklist_token.setBlocked(licensed, True, {"from": provider})
+    chain.sleep(EXIT_DELAY + CHALLENGE_WINDOW + ARBITRATION_PERIOD + 10)
+    chain.mine()
+    market.settleStaleDispute(job, {"from": provider})
+    market.withdrawStake({"from": provider})
+
+
+def test_attack_free_dispute_option_with_zero_arbitration(market, admin):
+    """With arbitrationPeriod 0 every dispute is stale at once: the buyer keeps the result and
+    takes the escrow back. The admin must not be able to set it (nor other nonsense periods)."""
+    for bad in (
+        (JOB_COLLATERAL, 7 * DAY, DAY, 0, 7 * DAY, 100 * TOKEN),
+        (JOB_COLLATERAL, 7 * DAY, 1, 3 * DAY, 7 * DAY, 100 * TOKEN),
+    ):
+        with brownie.reverts():
+            market.setParams(bad, {"from": admin})
+
+
+def test_attack_job_on_non_dataset_asset(market, registry, token, algorithm, registered, buyer):
+    """`datasetId` must be a DATASET: a job on an algorithm pays the wrong owner its data fee
+    and passes a free COMPUTE license off as a data license."""
+    registry.buy(algorithm, 1, buyer, 0, {"from": buyer})
+    with brownie.reverts():
+        market.createJob(
+            algorithm, algorithm, registered, chain[-1].timestamp + DAY, PROVIDER_FEE,
+            {"from": buyer},
+        )
+
+
+def test_attack_params_changed_under_running_job(
+    market, asset, algorithm, registered, licensed, admin
+):
+    """The admin shortens the arbitration period after a dispute: the dispute goes stale early and
+    the provider loses its fee without a ruling. A running job keeps the params it started with."""
+    job = market.createJob(
+        asset, algorithm, registered, chain[-1].timestamp + DAY, PROVIDER_FEE, {"from": licensed}
+    ).return_value
+    market.submitResult(job, *RESULT, {"from": registered})
+    market.dispute(job, {"from": licensed})
+    shorter = list(PARAMS)
+    shorter[3] = DAY
+    market.setParams(tuple(shorter), {"from": admin})
+    chain.sleep(CHALLENGE_WINDOW + DAY + 10)
+    chain.mine()
+    with brownie.reverts():
+        market.settleStaleDispute(job, {"from": licensed})
+
+
+def test_attack_license_terms_changed_under_buyer(
+    market, registry, token, asset, algorithm, registered, publisher, stranger
+):
+    """The dataset owner turns the perpetual COMPUTE offer into a one-day one at the same price
+    while the buyer's createJobWithLicense is pending: the buyer must get what it committed to."""
+    registry.setOffer(asset, 2, offer_input(token, 25 * TOKEN, DAY, COMPUTE), {"from": publisher})
+    try:
+        market.createJobWithLicense(
+            asset, 2, 25 * TOKEN, algorithm, registered, chain[-1].timestamp + DAY, PROVIDER_FEE,
+            {"from": stranger},
+        )
+    except brownie.exceptions.VirtualMachineError:
+        pass
+    assert registry.licenseExpiry(asset, stranger, COMPUTE) in (0, 2**64 - 1)

@@ -387,7 +387,7 @@ contract ComputeMarket is IComputeMarket, AccessControl, Pausable, ReentrancyGua
         (address buyer, uint256 redeemed, uint8 tokenId) = _checkVoucher(channel, channelId, cumulativeAmount);
         bytes32 digest = voucherDigest(channelId, cumulativeAmount);
         if (!SignatureCheck.isValidSignatureNow(buyer, digest, signature)) revert InvalidVoucherSignature(channelId);
-        channel.redeemed = uint88(cumulativeAmount); // ≤ deposit, a uint88
+        _storeRedeemed(channel, buyer, tokenId, cumulativeAmount); // ≤ deposit, a uint88
         uint256 amount = cumulativeAmount - redeemed;
         emit ChannelRedeemed(channelId, uint96(amount), uint96(cumulativeAmount));
         IERC20(_tokensById[tokenId]).safeTransfer(msg.sender, amount);
@@ -415,7 +415,7 @@ contract ComputeMarket is IComputeMarket, AccessControl, Pausable, ReentrancyGua
                     buyer, voucherDigest(channelId, cumulative), voucher.r, voucher.vs
                 )
             ) revert InvalidVoucherSignature(channelId);
-            channel.redeemed = uint88(cumulative);
+            _storeRedeemed(channel, buyer, tokenId, cumulative);
             (pendingToken, pendingAmount) = _accrue(pendingToken, pendingAmount, tokenId, cumulative - redeemed);
             channelIds[i] = channelId;
             totals[i] = cumulative;
@@ -674,23 +674,39 @@ contract ComputeMarket is IComputeMarket, AccessControl, Pausable, ReentrancyGua
     }
 
     /// @dev Checks of one voucher that need no signature: the caller is the channel's provider, the
-    /// amount is newer and covered by the deposit. Reads the channel's two first slots.
+    /// amount is newer and covered by the deposit. Reads the channel's two first slots once each
+    /// (slot 0: buyer | redeemed << 160 | tokenId << 248; slot 1: provider | deposit << 160).
     function _checkVoucher(ChannelRecord storage channel, uint256 channelId, uint256 cumulativeAmount)
         private
         view
         returns (address buyer, uint256 redeemed, uint8 tokenId)
     {
-        address provider = channel.provider;
+        uint256 head;
+        uint256 tail;
+        assembly ("memory-safe") {
+            head := sload(channel.slot)
+            tail := sload(add(channel.slot, 1))
+        }
+        address provider = address(uint160(tail));
         if (provider != msg.sender) {
             if (provider == address(0)) revert UnknownChannel(channelId);
             revert NotChannelProvider(channelId, msg.sender);
         }
-        buyer = channel.buyer;
-        redeemed = channel.redeemed;
-        tokenId = channel.tokenId;
+        buyer = address(uint160(head));
+        redeemed = uint88(head >> 160);
+        tokenId = uint8(head >> 248);
         if (cumulativeAmount <= redeemed) revert VoucherNotNewer(channelId, cumulativeAmount, redeemed);
-        uint256 deposit = channel.deposit;
+        uint256 deposit = uint88(tail >> 160);
         if (cumulativeAmount > deposit) revert VoucherExceedsDeposit(channelId, cumulativeAmount, deposit);
+    }
+
+    /// @dev `channel.redeemed = amount` for an `amount` ≤ the channel's deposit (so < 2^88), written
+    /// into slot 0 with buyer and token id unchanged.
+    function _storeRedeemed(ChannelRecord storage channel, address buyer, uint8 tokenId, uint256 amount) private {
+        uint256 head = uint256(uint160(buyer)) | (amount << 160) | (uint256(tokenId) << 248);
+        assembly ("memory-safe") {
+            sstore(channel.slot, head)
+        }
     }
 
     /// @dev Adds `amount` of token `tokenId` to the running batch payout, paying out the previous run

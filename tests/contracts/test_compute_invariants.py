@@ -71,6 +71,9 @@ class MarketMachine:
         cls.channel_buyers = buyers
 
     def setup(self):
+        # After Brownie's revert the latest block is the snapshot's, minutes old on ganache: mine
+        # one so that "now" (the latest block's time) is the time the next transaction sees.
+        chain.mine()
         self.channels: dict[int, dict] = {}
         self.jobs: dict[int, dict] = {}
         self.stake = STAKE

@@ -337,6 +337,12 @@ contract ComputeMarket is IComputeMarket, AccessControl, Pausable, ReentrancyGua
         return _withdraw(token, msg.sender);
     }
 
+    /// @inheritdoc IComputeMarket
+    function withdrawTo(address token, address to) external nonReentrant returns (uint256) {
+        if (to == address(0)) revert ZeroAddress();
+        return _withdraw(token, to);
+    }
+
     // ------------------------------------------------------------------ channels
 
     /// @inheritdoc IComputeMarket
@@ -532,9 +538,9 @@ contract ComputeMarket is IComputeMarket, AccessControl, Pausable, ReentrancyGua
         uint256 maxPrice
     ) private returns (uint256 jobId) {
         if (!registry.hasLicense(datasetId, msg.sender, COMPUTE)) revert NotLicensed(datasetId, msg.sender);
-        IAssetRegistry.Kind kind = registry.assetInfo(datasetId).kind;
+        IAssetRegistry.Kind kind = _assetKind(datasetId);
         if (kind != IAssetRegistry.Kind.DATASET) revert WrongAssetKind(datasetId, kind);
-        kind = registry.assetInfo(algorithmId).kind;
+        kind = _assetKind(algorithmId);
         if (kind == IAssetRegistry.Kind.DATASET) revert WrongAssetKind(algorithmId, kind);
         Job memory job = _newJob(datasetId, provider, deadline, token, maxPrice);
         jobId = ++jobCount;
@@ -783,6 +789,10 @@ contract ComputeMarket is IComputeMarket, AccessControl, Pausable, ReentrancyGua
 
     function _requireStatus(uint256 jobId, JobStatus status, JobStatus expected) private pure {
         if (status != expected) revert WrongJobStatus(jobId, status);
+    }
+
+    function _assetKind(uint256 assetId) private view returns (IAssetRegistry.Kind) {
+        return registry.assetInfo(assetId).kind;
     }
 
     function _requirePaymentToken(address token) private view {

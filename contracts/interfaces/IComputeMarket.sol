@@ -325,6 +325,10 @@ interface IComputeMarket {
     /// provider fees, bonds) to the caller.
     function withdraw(address token) external returns (uint256 amount);
 
+    /// @notice `withdraw` to another address, e.g. when a token's blocklist stops the caller itself
+    /// from receiving.
+    function withdrawTo(address token, address to) external returns (uint256 amount);
+
     // ---------------------------------------------------------------- channels
 
     /// @notice Open a payment channel to `provider` in `token` (which must be its price token) with

@@ -25,6 +25,7 @@ from compute_helpers import (
 from conftest import ALGORITHM, COMPUTE, cid, offer_input
 
 RESULT = (cid("result"), b"\x42" * 32)
+ZERO = "0x" + "00" * 20
 
 
 def test_attack_stake_drain_by_short_deadline_jobs(
@@ -102,7 +103,7 @@ def blocklist_token(BlocklistToken, registry, admin, accounts, market):
 
 
 def test_attack_blocked_recipient_locks_provider_stake(
-    market, blocklist_token, asset, algorithm, provider, licensed
+    market, blocklist_token, asset, algorithm, provider, licensed, accounts
 ):
     """The buyer gets itself blocklisted by the job's token: a pushed refund reverts, the
     collateral stays locked and the provider's whole stake cannot be withdrawn."""
@@ -119,7 +120,18 @@ def test_attack_blocked_recipient_locks_provider_stake(
     chain.mine()
     market.settleStaleDispute(job, {"from": provider})
     assert market.withdrawStake({"from": provider}).return_value == STAKE
-    assert market.claimable(licensed, blocklist_token) > PROVIDER_FEE  # escrow + bond, kept for it
+    owed = market.claimable(licensed, blocklist_token)
+    assert owed > PROVIDER_FEE  # escrow + bond, kept for the buyer
+    with brownie.reverts():  # the token refuses the blocked buyer...
+        market.withdraw(blocklist_token, {"from": licensed})
+    with brownie.reverts("ZeroAddress: "):
+        market.withdrawTo(blocklist_token, ZERO, {"from": licensed})
+    elsewhere = accounts[7]
+    before = blocklist_token.balanceOf(elsewhere)
+    tx = market.withdrawTo(blocklist_token, elsewhere, {"from": licensed})  # ...not its money
+    assert tx.events["Withdrawn"]["to"] == elsewhere
+    assert blocklist_token.balanceOf(elsewhere) == before + owed
+    assert market.claimable(licensed, blocklist_token) == 0
 
 
 def test_attack_free_dispute_option_with_zero_arbitration(market, admin):

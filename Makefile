@@ -12,7 +12,7 @@ export BROWNIE_NOCOMPILE := 1
 PYTEST_DAPP := $(PY) -m pytest -p no:pytest-brownie -p no:cacheprovider
 
 .PHONY: up test deps python-deps fuzz-deps node-deps kubo solc abi lint test-contracts \
-        test-dapp test-frontend bench gas lock clean slither
+        test-dapp test-frontend bench gas lock clean slither fuzz
 
 up: deps abi dapp $(STAMPS)/bubblewrap
 	$(VENV)/bin/datadao up
@@ -73,6 +73,20 @@ INVARIANT_SUITES := $(wildcard tests/contracts/test_*invariants*.py)
 test-contracts: python-deps node-deps solc
 	brownie test tests/contracts --coverage --ignore-glob='*invariants*'
 	tools/ganache-run.sh $(PY) tools/brownie_attach.py '{rpc}' test $(INVARIANT_SUITES)
+
+# Long stateful runs: every tests/contracts/*invariants*.py suite with FUZZ_EXAMPLES random
+# sequences (default 10000), seeded (FUZZ_SEED: the same seed draws the same sequences) and
+# stopped after FUZZ_SECONDS per suite, each on its own anvil. A suite takes part by running its
+# machine through tests/contracts/fuzz_settings.py's `run_stateful` (otherwise it runs its own
+# short sample). `make test` keeps the short derandomized samples.
+FUZZ_EXAMPLES ?= 10000
+FUZZ_SEED ?= 1
+FUZZ_SECONDS ?= 3600
+fuzz: python-deps node-deps solc
+	status=0; for suite in $(INVARIANT_SUITES); do \
+	  FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	    tools/anvil-run.sh $(PY) tools/brownie_attach.py '{rpc}' test $$suite -s || status=1; \
+	done; exit $$status
 
 # dapp suites against real ganache, Kubo and SQLite/PostgreSQL started by the fixtures;
 # includes the smoke run of the contracts and the deploy script on ganache.

@@ -83,9 +83,16 @@ def terms(registry: Any, asset_id: int, offer_id: int) -> tuple:
     return tuple(registry.offer(asset_id, offer_id))[:4]
 
 
+def compact_voucher(market: Any, signer: Any, channel_id: int, cumulative: int) -> tuple:
+    """The same voucher as `redeemMany`'s CompactVoucher (EIP-2098: r, vs)."""
+    signature = bytes(sign_voucher(market, signer, channel_id, cumulative))
+    r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
+    return (channel_id, cumulative, r, ((v - 27) << 255 | s).to_bytes(32, "big"))
+
+
 def measure_compute(registry: Any, token: Any) -> list[Row]:
     admin, publisher, buyer, provider = accounts[0], accounts[1], accounts[2], accounts[4]
-    params = (50 * 10**18, 7 * DAY, DAY, 3 * DAY, 7 * DAY, 100 * 10**18)
+    params = (50 * 10**18, 7 * DAY, DAY, 3 * DAY, 7 * DAY, 100 * 10**18, 1000)
     market = ComputeMarket.deploy(admin, registry, params, {"from": admin})
     for account in (buyer, provider, publisher):
         token.mint(account, 10**24, {"from": admin})
@@ -105,16 +112,24 @@ def measure_compute(registry: Any, token: Any) -> list[Row]:
     registry.buy(dataset, 1, buyer, *terms(registry, dataset, 1), {"from": buyer})
     market.setComputeFee(dataset, token, 2 * 10**18, {"from": publisher})
     deadline = chain.time() + DAY
-    market.createJob(dataset, algorithm, provider, deadline, 10**20, {"from": buyer})
-    tx = market.createJob(dataset, algorithm, provider, deadline, 10**20, {"from": buyer})
+    first = market.createJob(dataset, algorithm, provider, deadline, token, 10**20,
+                             {"from": buyer}).return_value
+    tx = market.createJob(dataset, algorithm, provider, deadline, token, 10**20, {"from": buyer})
     rows.append(Row("createJob", "second job (escrow provider + data fee)", gas(tx)))
     job = tx.return_value
+    market.acceptJob(first, {"from": provider})
+    tx = market.acceptJob(job, {"from": provider})
+    rows.append(Row("acceptJob", "locks the job's collateral", gas(tx)))
     tx = market.submitResult(job, cid("result"), b"\x01" * 32, {"from": provider})
-    rows.append(Row("submitResult", "", gas(tx)))
+    rows.append(Row("submitResult", "on an accepted job", gas(tx)))
+    market.submitResult(first, cid("result"), b"\x01" * 32, {"from": provider})
     chain.sleep(DAY + 1)
     chain.mine()
+    market.finalize(first, {"from": buyer})
     tx = market.finalize(job, {"from": buyer})
-    rows.append(Row("finalize", "pays provider; data fee split via payRevenue", gas(tx)))
+    rows.append(Row("finalize", "credits provider; data fee split via payRevenue", gas(tx)))
+    tx = market.withdraw(token, {"from": provider})
+    rows.append(Row("ComputeMarket.withdraw", "provider's credited fees, one token", gas(tx)))
 
     payer = accounts.add()
     admin.transfer(payer, 10**19)
@@ -123,7 +138,7 @@ def measure_compute(registry: Any, token: Any) -> list[Row]:
     expiry = chain.time() + 30 * DAY
     channels = []
     for index in range(111):
-        tx = market.openChannel(provider, 10**20, expiry, {"from": payer})
+        tx = market.openChannel(provider, token, 10**20, expiry, {"from": payer})
         if index == 1:
             rows.append(Row("openChannel", "deposit + expiry", gas(tx)))
         channels.append(tx.return_value)
@@ -135,7 +150,7 @@ def measure_compute(registry: Any, token: Any) -> list[Row]:
     for size in (1, 10, 100):
         batch = channels[start:start + size]
         start += size
-        vouchers = [(c, 10**17, sign_voucher(market, payer, c, 10**17)) for c in batch]
+        vouchers = [compact_voucher(market, payer, c, 10**17) for c in batch]
         tx = market.redeemMany(vouchers, {"from": provider})
         rows.append(Row("redeemMany", f"batch of {size}: per voucher (total {gas(tx):,})",
                         gas(tx) // size, 15_000 if size == 100 else None,

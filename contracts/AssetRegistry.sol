@@ -239,11 +239,6 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
     }
 
     /// @inheritdoc IAssetRegistry
-    function buy(uint256, uint256, address, uint256) external pure returns (uint64) {
-        revert OfferTermsRequired();
-    }
-
-    /// @inheritdoc IAssetRegistry
     function buyWithPermit(
         uint256 assetId,
         uint256 offerId,

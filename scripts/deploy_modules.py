@@ -20,6 +20,7 @@ COMPUTE_PARAMS = (
     3 * DAY,  # arbitrationPeriod
     7 * DAY,  # exitDelay
     100 * TOKEN,  # minProviderStake
+    1000,  # disputeBondBps: a dispute costs the buyer a bond of 10 % of the job's price
 )
 
 

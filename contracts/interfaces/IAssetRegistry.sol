@@ -159,8 +159,6 @@ interface IAssetRegistry is ILicenseOracle {
     error UnknownScope(uint8 scope);
     /// @notice The offer's token, duration or scope is not what the buyer committed to.
     error OfferTermsChanged(uint256 assetId, uint256 offerId);
-    /// @notice The 4-argument `buy` without terms is refused (it let an owner change terms under a buyer).
-    error OfferTermsRequired();
     error UnbondingDelayTooShort(uint32 delaySeconds, uint32 minSeconds);
 
     // ---- assets ----
@@ -227,14 +225,6 @@ interface IAssetRegistry is ILicenseOracle {
         uint64 duration,
         Scope scope
     ) external returns (uint64 expiresAt);
-
-    /// @notice Refused: reverts with `OfferTermsRequired`. The pre-issue-13 `buy` without token,
-    /// duration and scope.
-    /// @dev Kept only so ComputeMarket, which still calls it, compiles until it calls the 7-argument
-    /// `buy`; delete it then.
-    function buy(uint256 assetId, uint256 offerId, address licensee, uint256 maxPrice)
-        external
-        returns (uint64 expiresAt);
 
     /// @notice `buy`, approving the payment with an EIP-2612 permit in the same call.
     /// @dev A permit that fails (e.g. already used by a front-runner) is ignored if the allowance

@@ -6,32 +6,38 @@ import {IAssetRegistry} from "./IAssetRegistry.sol";
 /// @title ComputeMarket: compute-for-token settlement
 /// @notice Staked compute providers are paid two ways.
 /// Jobs: a buyer holding a COMPUTE license on a dataset escrows the provider's fee plus the dataset's
-/// optional per-job data fee; the provider posts the result; after a challenge window anyone
-/// finalizes: the provider gets its fee, the data fee goes through `IAssetRegistry.payRevenue` (split
-/// to protocol, curators and owner). The buyer may dispute inside the window; an arbiter decides. A
-/// job whose deadline passes without a result refunds the buyer and slashes the provider's per-job
-/// collateral to the buyer.
+/// optional per-job data fee; the provider accepts the job (locking its per-job collateral) or
+/// declines it, then posts the result; after a challenge window anyone finalizes: the provider is
+/// credited its fee, the data fee goes through `IAssetRegistry.payRevenue` (split to protocol,
+/// curators and owner). The buyer may dispute inside the window (posting a bond); an arbiter decides.
+/// An accepted job whose deadline passes without a result refunds the buyer and slashes the
+/// collateral to the buyer; a job never accepted only refunds the buyer.
+/// Every settlement credits balances that their owners pull with `withdraw` (no push payments).
 /// Metered calls: payment channels with EIP-712 vouchers for the cumulative amount owed, redeemed by
 /// the provider at any time, many channels per transaction.
 interface IComputeMarket {
     enum JobStatus {
         None,
-        Open, // escrowed, waiting for the result
+        Open, // escrowed, waiting for the provider to accept (no collateral locked yet)
+        Accepted, // the provider locked its collateral, waiting for the result
         Submitted, // result posted, challenge window running
         Disputed, // buyer disputed inside the window, waiting for the arbiter
         Finalized, // provider and dataset paid
-        Refunded // buyer refunded (missed deadline, declined, lost or stale dispute)
+        Refunded // buyer refunded (missed deadline, declined, cancelled, lost or stale dispute)
     }
 
-    /// @notice Market parameters (admin). Stakes and collateral are in `stakeToken`.
-    /// @dev Ordered so that `createJob` reads one slot.
+    /// @notice Market parameters (admin, within the bounds of `setParams`). Stakes and collateral are
+    /// in `stakeToken`. Every `setParams` stores a new numbered set; a job runs under the set that was
+    /// current when it was created (`Job.paramsId`, `paramsAt`), whatever is set later.
+    /// @dev Ordered so that `createJob` reads one slot for collateral and duration.
     struct Params {
-        uint96 jobCollateral; // stake locked per open job, slashed to the buyer if the provider fails it
+        uint96 jobCollateral; // stake an accepted job locks, slashed to the buyer if the provider fails it
         uint32 maxJobDuration; // latest deadline a job may ask for, in seconds from creation
         uint32 challengeWindow; // seconds after a result during which the buyer may dispute
         uint32 arbitrationPeriod; // seconds the arbiter has after the window before a dispute goes stale
         uint32 exitDelay; // seconds between `requestExit` and `withdrawStake`
         uint96 minProviderStake; // stake a provider needs to register and to take jobs
+        uint16 disputeBondBps; // bond the buyer posts to dispute, in bps of the job's price
     }
 
     struct Provider {
@@ -47,11 +53,12 @@ interface IComputeMarket {
         address buyer;
         uint64 deadline;
         JobStatus status;
+        uint16 paramsId; // the `Params` this job runs under (challenge window, arbitration, bond)
         address provider;
         uint96 providerFee;
         address token;
         uint96 dataFee;
-        uint96 collateral; // provider stake locked for this job
+        uint96 collateral; // provider stake this job locks from acceptance on
         uint64 challengeEnd; // 0 until a result is posted
         uint96 datasetId;
         bytes32 resultHash; // 0 until a result is posted
@@ -68,22 +75,35 @@ interface IComputeMarket {
 
     /// @notice A voucher to redeem in `redeemMany`. The buyer signs EIP-712
     /// `Voucher(uint256 channelId,uint256 cumulativeAmount)` in the domain
-    /// ("DataDAO ComputeMarket", "1", chainId, this contract).
-    struct SignedVoucher {
+    /// ("DataDAO ComputeMarket", "1", chainId, this contract), and the signature is given in
+    /// EIP-2098 compact form:
+    /// `vs` = s with the top bit set when v = 28. Fixed size, so a batch has no offsets to decode.
+    struct CompactVoucher {
         uint256 channelId;
         uint256 cumulativeAmount;
-        bytes signature; // 65-byte ECDSA, or whatever the buyer's ERC-1271 wallet accepts
+        bytes32 r;
+        bytes32 vs;
+    }
+
+    /// @notice The license terms the buyer commits to in `createJobWithLicense` (scope is COMPUTE).
+    struct LicenseTerms {
+        uint256 offerId;
+        address token; // the offer's payment token
+        uint256 maxPrice; // the most the buyer pays for the license
+        uint64 duration; // the offer's duration in seconds, 0 = perpetual
     }
 
     // ---------------------------------------------------------------- events
 
     event ParamsSet(
+        uint16 indexed paramsId,
         uint96 jobCollateral,
         uint32 maxJobDuration,
         uint32 challengeWindow,
         uint32 arbitrationPeriod,
         uint32 exitDelay,
-        uint96 minProviderStake
+        uint96 minProviderStake,
+        uint16 disputeBondBps
     );
     event ProviderRegistered(
         address indexed provider, string endpoint, address priceToken, uint96 price, uint96 stake
@@ -106,19 +126,30 @@ interface IComputeMarket {
         uint96 providerFee,
         uint96 dataFee,
         uint96 collateral,
-        uint64 deadline
+        uint64 deadline,
+        uint16 paramsId
     );
+    /// @notice The provider took the job and locked `collateral` of its stake.
+    event JobAccepted(uint256 indexed jobId, address indexed provider, uint96 collateral);
+    /// @notice The buyer withdrew a job the provider had not accepted.
+    event JobCancelled(uint256 indexed jobId);
     /// @notice `resultCid` is the (buyer-encrypted) result on IPFS; `resultHash` the provider's
     /// commitment to the plain result (e.g. its sha2-256), checked by the buyer after decryption.
     event ResultSubmitted(
         uint256 indexed jobId, IAssetRegistry.Cid resultCid, bytes32 resultHash, uint64 challengeEnd
     );
-    event JobDisputed(uint256 indexed jobId);
+    /// @notice The buyer disputed the result and posted `bond` of the job's token.
+    event JobDisputed(uint256 indexed jobId, uint96 bond);
     event DisputeResolved(uint256 indexed jobId, bool providerPaid, address indexed arbiter);
     event JobFinalized(uint256 indexed jobId, uint96 providerFee, uint96 dataFee);
     event JobDeclined(uint256 indexed jobId);
-    /// @notice The buyer got `amount` of the job's token back; `slashed` is collateral paid on top.
+    /// @notice The buyer was credited `amount` of the job's token (escrow, plus the dispute bond if any);
+    /// `slashed` is collateral (in `stakeToken`) credited on top.
     event JobRefunded(uint256 indexed jobId, address indexed buyer, uint96 amount, uint96 slashed);
+    /// @notice `amount` of `token` was added to what `account` may `withdraw`.
+    event Credited(address indexed account, address indexed token, uint256 amount);
+    /// @notice `account` withdrew its whole balance of `token` to `to`.
+    event Withdrawn(address indexed account, address indexed token, address to, uint256 amount);
 
     event ChannelOpened(
         uint256 indexed channelId,
@@ -133,6 +164,11 @@ interface IComputeMarket {
     /// @notice The provider redeemed a voucher: it got `amount`, `redeemed` is the new cumulative total.
     event ChannelRedeemed(uint256 indexed channelId, uint96 amount, uint96 redeemed);
     event ChannelReclaimed(uint256 indexed channelId, uint96 amount);
+    /// @notice A batch redemption (`redeemMany`) by `provider`: channel
+    /// `channelIds[i]` now has `redeemed[i]` redeemed in total. What was paid per channel is the
+    /// increase over its previous total (from `ChannelOpened`/`ChannelRedeemed`/this event, or
+    /// `getChannel` before the batch); the token is the channel's.
+    event VouchersRedeemed(address indexed provider, uint256[] channelIds, uint256[] redeemed);
 
     // ---------------------------------------------------------------- errors
 
@@ -173,7 +209,10 @@ interface IComputeMarket {
     error NothingToReclaim(uint256 channelId);
     error EmptyBatch();
     error EmptyEndpoint();
-    error NotComputeOffer(uint256 datasetId, uint256 offerId);
+    error PriceTokenMismatch(address provider, address priceToken, address token);
+    error AmountTooLarge(uint256 amount, uint256 max);
+    error TooManyTokens();
+    error NothingToWithdraw();
 
     // ---------------------------------------------------------------- providers
 
@@ -211,59 +250,91 @@ interface IComputeMarket {
     // ---------------------------------------------------------------- jobs
 
     /// @notice Escrow provider fee + data fee for a job on `datasetId` running `algorithmId` at
-    /// `provider`, and lock the provider's collateral. The caller must hold a COMPUTE license on the
-    /// dataset and have approved this contract for the fees.
+    /// `provider`. Nothing of the provider's is at risk until it accepts (`acceptJob`). The caller
+    /// must hold a COMPUTE license on the dataset and have approved this contract for the fees.
+    /// @param datasetId An asset of kind DATASET.
     /// @param algorithmId An asset of kind ALGORITHM or MODEL.
     /// @param deadline Unix time by which the result must be posted (≤ now + `maxJobDuration`).
+    /// @param token The token the caller pays in; must be the provider's price token.
     /// @param maxPrice Provider fee + data fee the caller accepts (guards against price changes).
     /// @return jobId The new job's id (ids start at 1).
-    function createJob(uint256 datasetId, uint256 algorithmId, address provider, uint64 deadline, uint256 maxPrice)
-        external
-        returns (uint256 jobId);
-
-    /// @notice `createJob`, buying the dataset's COMPUTE offer `offerId` for the caller first. The market
-    /// pulls the license price from the caller, approves the registry for exactly that and buys with
-    /// licensee = caller; the caller approves this contract for license price + job price.
-    function createJobWithLicense(
+    function createJob(
         uint256 datasetId,
-        uint256 offerId,
-        uint256 maxLicensePrice,
         uint256 algorithmId,
         address provider,
         uint64 deadline,
+        address token,
         uint256 maxPrice
     ) external returns (uint256 jobId);
 
-    /// @notice The job's provider posts the result by the deadline; the challenge window starts.
+    /// @notice `createJob`, buying the dataset's COMPUTE offer `license.offerId` for the caller first.
+    /// The offer must still have the token and duration the caller committed to and cost at most
+    /// `license.maxPrice`. The market pulls the license price from the caller, approves the registry
+    /// for exactly that and buys with licensee = caller; the caller approves this contract for license
+    /// price + job price.
+    function createJobWithLicense(
+        uint256 datasetId,
+        LicenseTerms calldata license,
+        uint256 algorithmId,
+        address provider,
+        uint64 deadline,
+        address token,
+        uint256 maxPrice
+    ) external returns (uint256 jobId);
+
+    /// @notice The job's provider takes an open job before its deadline and locks the job's collateral
+    /// from its free stake. From here on a missed deadline or a lost dispute slashes it.
+    function acceptJob(uint256 jobId) external;
+
+    /// @notice The buyer withdraws a job the provider has not accepted; the escrow is credited back.
+    function cancelJob(uint256 jobId) external;
+
+    /// @notice The job's provider posts the result by the deadline; the challenge window (the job's
+    /// params) starts. Posting on an open job accepts it in the same call (locks the collateral).
     function submitResult(uint256 jobId, IAssetRegistry.Cid calldata resultCid, bytes32 resultHash) external;
 
-    /// @notice After the challenge window anyone settles the job: the provider fee to the provider,
-    /// the data fee to the dataset through `payRevenue`; the collateral is unlocked.
+    /// @notice After the challenge window anyone settles the job: the provider fee is credited to the
+    /// provider, the data fee goes to the dataset through `payRevenue`; the collateral is unlocked.
     function finalize(uint256 jobId) external;
 
-    /// @notice The buyer disputes a posted result inside the challenge window.
+    /// @notice The buyer disputes a posted result inside the challenge window, posting a bond of
+    /// `disputeBondBps` (the job's params) of the job's price in the job's token, pulled from the
+    /// caller. The bond goes to the provider if the arbiter pays it, back to the buyer otherwise.
     function dispute(uint256 jobId) external;
 
-    /// @notice ARBITER_ROLE settles a dispute: pay as `finalize`, or refund the buyer and slash the
-    /// provider's collateral to the buyer.
+    /// @notice ARBITER_ROLE settles a dispute: pay as `finalize` (plus the bond to the provider), or
+    /// refund the buyer (escrow and bond) and slash the provider's collateral to the buyer.
     function resolveDispute(uint256 jobId, bool payProvider) external;
 
-    /// @notice Anyone refunds a dispute the arbiter left unanswered for `arbitrationPeriod` after the
-    /// window: the escrow back to the buyer, the collateral unlocked, nobody slashed.
+    /// @notice Anyone refunds a dispute the arbiter left unanswered for the job's `arbitrationPeriod`
+    /// after the window: escrow and bond credited to the buyer, the collateral unlocked, no slash.
     function settleStaleDispute(uint256 jobId) external;
 
-    /// @notice Anyone refunds a job whose deadline passed without a result; the provider's collateral
-    /// is slashed to the buyer.
+    /// @notice Anyone refunds a job whose deadline passed without a result. An accepted job's
+    /// collateral is slashed to the buyer; a job never accepted is only refunded.
     function expire(uint256 jobId) external;
 
-    /// @notice The provider refuses an open job: the buyer is refunded, nobody is slashed.
+    /// @notice The provider refuses a job before its deadline: the buyer is refunded. Declining an
+    /// open job costs nothing; declining an accepted one slashes its collateral to the buyer (the
+    /// same as missing the deadline, only earlier). After the deadline only `expire` settles.
     function declineJob(uint256 jobId) external;
+
+    /// @notice Pay the caller's whole credited balance of `token` (refunds, slashed collateral,
+    /// provider fees, bonds) to the caller.
+    function withdraw(address token) external returns (uint256 amount);
+
+    /// @notice `withdraw` to another address, e.g. when a token's blocklist stops the caller itself
+    /// from receiving.
+    function withdrawTo(address token, address to) external returns (uint256 amount);
 
     // ---------------------------------------------------------------- channels
 
-    /// @notice Open a payment channel to `provider` (in its price token) with `deposit`, until `expiry`.
+    /// @notice Open a payment channel to `provider` in `token` (which must be its price token) with
+    /// `deposit`, until `expiry`. A channel holds at most 2^88 - 1 base units.
     /// @return channelId The new channel's id (ids start at 1).
-    function openChannel(address provider, uint96 deposit, uint64 expiry) external returns (uint256 channelId);
+    function openChannel(address provider, address token, uint96 deposit, uint64 expiry)
+        external
+        returns (uint256 channelId);
 
     /// @notice The buyer adds `amount` to a channel's deposit.
     function topUp(uint256 channelId, uint96 amount) external;
@@ -276,8 +347,11 @@ interface IComputeMarket {
     function redeem(uint256 channelId, uint256 cumulativeAmount, bytes calldata signature) external;
 
     /// @notice The provider redeems vouchers of many of its channels in one transaction, with one token
-    /// transfer per run of consecutive vouchers in the same token. All-or-nothing.
-    function redeemMany(SignedVoucher[] calldata vouchers) external;
+    /// transfer per run of consecutive vouchers in the same token and one `VouchersRedeemed` event.
+    /// All-or-nothing. Signatures are EIP-2098 compact ECDSA; for a buyer that is a contract, the
+    /// signature expanded to 65 bytes (r, s, v) is checked with ERC-1271. A wallet whose signatures
+    /// do not fit 65 bytes (e.g. a multisig's) is redeemed with `redeem`, one voucher per call.
+    function redeemMany(CompactVoucher[] calldata vouchers) external;
 
     /// @notice From expiry on, the buyer takes back what was not redeemed. Top up and extend to reuse
     /// the channel.
@@ -299,13 +373,23 @@ interface IComputeMarket {
 
     function computeFee(uint256 datasetId) external view returns (address token, uint96 amount);
 
+    /// @notice The current params (those of `paramsId()`), which new jobs run under.
     function params() external view returns (Params memory);
+
+    /// @notice The id of the current params set (1 = the constructor's).
+    function paramsId() external view returns (uint16);
+
+    /// @notice The params set `id`, as jobs created under it see them.
+    function paramsAt(uint16 id) external view returns (Params memory);
+
+    /// @notice What `account` may `withdraw` of `token`.
+    function claimable(address account, address token) external view returns (uint256);
 
     function stakeToken() external view returns (address);
 
     function registry() external view returns (IAssetRegistry);
 
-    function jobCount() external view returns (uint256);
+    function jobCount() external view returns (uint64);
 
-    function channelCount() external view returns (uint256);
+    function channelCount() external view returns (uint64);
 }

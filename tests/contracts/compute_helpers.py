@@ -24,6 +24,7 @@ CHALLENGE_WINDOW = DAY
 ARBITRATION_PERIOD = 3 * DAY
 EXIT_DELAY = 7 * DAY
 MIN_STAKE = 100 * TOKEN
+DISPUTE_BOND_BPS = 1000  # 10 % of the job's price
 PARAMS = (
     JOB_COLLATERAL,
     MAX_JOB_DURATION,
@@ -31,6 +32,7 @@ PARAMS = (
     ARBITRATION_PERIOD,
     EXIT_DELAY,
     MIN_STAKE,
+    DISPUTE_BOND_BPS,
 )
 STAKE = 200 * TOKEN
 PROVIDER_FEE = 5 * TOKEN
@@ -40,7 +42,7 @@ ENDPOINT = "https://compute.example/p"
 MAX_UINT = 2**256 - 1
 
 # JobStatus
-NONE, OPEN, SUBMITTED, DISPUTED, FINALIZED, REFUNDED = range(6)
+NONE, OPEN, ACCEPTED, SUBMITTED, DISPUTED, FINALIZED, REFUNDED = range(7)
 
 
 def voucher_message(
@@ -67,6 +69,20 @@ def sign_voucher(
     key = signer.private_key if hasattr(signer, "private_key") else signer
     signed = Account.sign_message(voucher_message(market, channel_id, cumulative, **domain), key)
     return bytes(signed.signature)
+
+
+def compact_voucher(
+    signer: Any, market: Any, channel_id: int, cumulative: int, **domain: Any
+) -> tuple[int, int, bytes, bytes]:
+    """A `CompactVoucher` for `redeemMany`: the same EIP-712 signature in EIP-2098 form (r, vs)."""
+    signature = sign_voucher(signer, market, channel_id, cumulative, **domain)
+    return (channel_id, cumulative, *to_compact(signature))
+
+
+def to_compact(signature: bytes) -> tuple[bytes, bytes]:
+    """(r, vs) of a 65-byte r || s || v signature (EIP-2098: the top bit of vs is v - 27)."""
+    r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
+    return r, ((v - 27) << 255 | s).to_bytes(32, "big")
 
 
 def as_dict(value: Any) -> dict[str, Any]:
@@ -117,10 +133,15 @@ def algorithm(registry: Any, token: Any, publisher: Any, asset: int) -> int:
     return tx.return_value
 
 
+def offer_terms(registry: Any, asset: int, offer_id: int) -> tuple:
+    """(token, maxPrice, duration, scope): what a buyer commits to in `buy`, as the offer reads."""
+    return tuple(registry.offer(asset, offer_id))[:4]
+
+
 @pytest.fixture
 def licensed(registry: Any, asset: int, buyer: Any) -> Any:
     """`buyer` holds the perpetual COMPUTE license on `asset`."""
-    registry.buy(asset, 2, buyer, LICENSE_PRICE, {"from": buyer})
+    registry.buy(asset, 2, buyer, *offer_terms(registry, asset, 2), {"from": buyer})
     return buyer
 
 

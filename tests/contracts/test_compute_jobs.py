@@ -8,10 +8,12 @@ import pytest
 from brownie import chain
 from compute_helpers import *  # noqa: F403 (fixtures)
 from compute_helpers import (
+    ACCEPTED,
     ARBITRATION_PERIOD,
     CHALLENGE_WINDOW,
     DATA_FEE,
     DAY,
+    DISPUTE_BOND_BPS,
     DISPUTED,
     ENDPOINT,
     FINALIZED,
@@ -25,10 +27,12 @@ from compute_helpers import (
     SUBMITTED,
     TOKEN,
     err,
+    offer_terms,
 )
 from conftest import PROTOCOL_FEE_BPS, cid
 
 PRICE = PROVIDER_FEE + DATA_FEE
+BOND = PRICE * DISPUTE_BOND_BPS // 10_000
 RESULT_CID = cid("result-1")
 RESULT_HASH = b"\x42" * 32
 
@@ -40,18 +44,24 @@ def data_fee(market, token, asset, publisher):
 
 
 @pytest.fixture
-def job(market, asset, algorithm, registered, licensed, data_fee):
-    """Job 1: `buyer` on `asset` with `algorithm` at `provider`, deadline in one day."""
+def job(market, token, asset, algorithm, registered, licensed, data_fee):
+    """Job 1: `buyer` on `asset` with `algorithm` at `provider`, deadline in one day (open)."""
     tx = market.createJob(
-        asset, algorithm, registered, chain[-1].timestamp + DAY, PRICE, {"from": licensed}
+        asset, algorithm, registered, chain[-1].timestamp + DAY, token, PRICE, {"from": licensed}
     )
     return tx.return_value
 
 
 @pytest.fixture
-def submitted(market, job, registered):
-    market.submitResult(job, RESULT_CID, RESULT_HASH, {"from": registered})
+def accepted(market, job, registered):
+    market.acceptJob(job, {"from": registered})
     return job
+
+
+@pytest.fixture
+def submitted(market, accepted, registered):
+    market.submitResult(accepted, RESULT_CID, RESULT_HASH, {"from": registered})
+    return accepted
 
 
 @pytest.fixture
@@ -65,12 +75,12 @@ def past_window():
     chain.mine()
 
 
-def test_create_job_escrows_price_and_locks_collateral(
+def test_create_job_escrows_price_and_accept_locks_collateral(
     market, token, asset, algorithm, registered, licensed, data_fee
 ):
     before = token.balanceOf(licensed)
     deadline = chain[-1].timestamp + DAY
-    tx = market.createJob(asset, algorithm, registered, deadline, PRICE, {"from": licensed})
+    tx = market.createJob(asset, algorithm, registered, deadline, token, PRICE, {"from": licensed})
     job_id = tx.return_value
     assert job_id == 1 and market.jobCount() == 1
     assert token.balanceOf(licensed) == before - PRICE
@@ -83,14 +93,19 @@ def test_create_job_escrows_price_and_locks_collateral(
         DATA_FEE,
         JOB_COLLATERAL,
     )
-    assert job["datasetId"] == asset and job["token"] == token
-    assert market.getProvider(registered).dict()["locked"] == JOB_COLLATERAL
+    assert job["datasetId"] == asset and job["token"] == token and job["paramsId"] == 1
+    assert market.getProvider(registered).dict()["locked"] == 0  # nothing at risk before accepting
     event = tx.events["JobCreated"]
     assert (
         event["jobId"] == job_id
         and event["algorithmId"] == algorithm
         and event["datasetId"] == asset
+        and event["paramsId"] == 1
     )
+    tx = market.acceptJob(job_id, {"from": registered})
+    assert tx.events["JobAccepted"]["collateral"] == JOB_COLLATERAL
+    assert market.getJob(job_id).dict()["status"] == ACCEPTED
+    assert market.getProvider(registered).dict()["locked"] == JOB_COLLATERAL
 
 
 def test_finalize_pays_provider_and_dataset_through_registry_split(
@@ -102,27 +117,36 @@ def test_finalize_pays_provider_and_dataset_through_registry_split(
         market.finalize(submitted, {"from": stranger})
     owner_before = registry.payoutBalance(publisher, token)
     treasury_before = registry.payoutBalance(treasury, token)
-    provider_before = token.balanceOf(registered)
     past_window()
     tx = market.finalize(submitted, {"from": stranger})
     fee = DATA_FEE * PROTOCOL_FEE_BPS // 10_000
-    assert token.balanceOf(registered) == provider_before + PROVIDER_FEE
+    assert market.claimable(registered, token) == PROVIDER_FEE
+    assert tx.events["Credited"]["account"] == registered
     # No curator stakes on the asset: the curators' share stays with the owner.
     assert registry.payoutBalance(publisher, token) == owner_before + DATA_FEE - fee
     assert registry.payoutBalance(treasury, token) == treasury_before + fee
-    assert token.balanceOf(market) == STAKE
+    assert token.balanceOf(market) == STAKE + PROVIDER_FEE
     assert market.getJob(submitted).dict()["status"] == FINALIZED
     assert market.getProvider(registered).dict()["locked"] == 0
     assert tx.events["JobFinalized"]["providerFee"] == PROVIDER_FEE
     assert tx.events["RevenueSplit"]["assetId"] == market.getJob(submitted).dict()["datasetId"]
     with brownie.reverts(err("WrongJobStatus", submitted, FINALIZED)):
         market.finalize(submitted, {"from": stranger})
+    provider_before = token.balanceOf(registered)
+    tx = market.withdraw(token, {"from": registered})
+    assert tx.return_value == PROVIDER_FEE
+    assert token.balanceOf(registered) == provider_before + PROVIDER_FEE
+    assert token.balanceOf(market) == STAKE
+    with brownie.reverts("NothingToWithdraw: "):
+        market.withdraw(token, {"from": registered})
 
 
 def test_finalize_gives_curators_their_share(
     market, registry, token, asset, submitted, curator, publisher
 ):
     registry.stake(asset, 100 * TOKEN, {"from": curator})
+    chain.sleep(registry.unbondingDelay() + 1)  # a stake earns after its warm-up
+    registry.activateStake(asset, curator, {"from": curator})
     owner_before = registry.payoutBalance(publisher, token)
     past_window()
     market.finalize(submitted, {"from": curator})
@@ -132,7 +156,8 @@ def test_finalize_gives_curators_their_share(
     assert registry.payoutBalance(publisher, token) == owner_before + DATA_FEE - fee - curators
 
 
-def test_submit_result_checks(market, job, registered, stranger):
+def test_submit_result_checks(market, accepted, registered, stranger):
+    job = accepted
     with brownie.reverts(err("NotJobProvider", job, stranger)):
         market.submitResult(job, RESULT_CID, RESULT_HASH, {"from": stranger})
     with brownie.reverts(err("EmptyResult", job)):
@@ -145,6 +170,39 @@ def test_submit_result_checks(market, job, registered, stranger):
     assert tx.events["ResultSubmitted"]["resultHash"] == "0x" + RESULT_HASH.hex()
     with brownie.reverts(err("WrongJobStatus", job, SUBMITTED)):
         market.submitResult(job, RESULT_CID, RESULT_HASH, {"from": registered})
+
+
+def test_submit_result_on_open_job_accepts_it(market, job, registered):
+    tx = market.submitResult(job, RESULT_CID, RESULT_HASH, {"from": registered})
+    assert tx.events["JobAccepted"]["collateral"] == JOB_COLLATERAL
+    assert market.getJob(job).dict()["status"] == SUBMITTED
+    assert market.getProvider(registered).dict()["locked"] == JOB_COLLATERAL
+
+
+def test_accept_checks(market, job, registered, stranger):
+    with brownie.reverts(err("NotJobProvider", job, stranger)):
+        market.acceptJob(job, {"from": stranger})
+    deadline = market.getJob(job).dict()["deadline"]
+    chain.sleep(DAY + 10)
+    chain.mine()
+    with brownie.reverts(err("DeadlinePassed", job, deadline)):
+        market.acceptJob(job, {"from": registered})
+
+
+def test_buyer_cancels_unaccepted_job(market, token, job, registered, buyer, stranger):
+    with brownie.reverts(err("NotJobBuyer", job, stranger)):
+        market.cancelJob(job, {"from": stranger})
+    tx = market.cancelJob(job, {"from": buyer})
+    assert "JobCancelled" in tx.events
+    assert market.claimable(buyer, token) == PRICE
+    assert market.getJob(job).dict()["status"] == REFUNDED
+    with brownie.reverts(err("WrongJobStatus", job, REFUNDED)):
+        market.acceptJob(job, {"from": registered})
+
+
+def test_accepted_job_cannot_be_cancelled(market, accepted, buyer):
+    with brownie.reverts(err("WrongJobStatus", accepted, ACCEPTED)):
+        market.cancelJob(accepted, {"from": buyer})
 
 
 def test_dispute_only_by_buyer_inside_window(market, submitted, buyer, stranger):
@@ -165,14 +223,21 @@ def test_dispute_resolved_for_provider_pays_like_finalize(
     with brownie.reverts():
         market.resolveDispute(disputed, True, {"from": stranger})  # not ARBITER_ROLE
     owner_before = registry.payoutBalance(publisher, token)
-    provider_before = token.balanceOf(registered)
     tx = market.resolveDispute(disputed, True, {"from": admin})
     assert tx.events["DisputeResolved"]["providerPaid"] is True
-    assert token.balanceOf(registered) == provider_before + PROVIDER_FEE
+    # the bond goes to the provider
+    assert market.claimable(registered, token) == PROVIDER_FEE + BOND
     assert registry.payoutBalance(publisher, token) > owner_before
     assert market.getJob(disputed).dict()["status"] == FINALIZED
     assert market.getProvider(registered).dict()["stake"] == STAKE
-    assert token.balanceOf(market) == STAKE
+    assert token.balanceOf(market) == STAKE + PROVIDER_FEE + BOND
+
+
+def test_dispute_posts_bond(market, token, submitted, buyer):
+    before = token.balanceOf(buyer)
+    tx = market.dispute(submitted, {"from": buyer})
+    assert tx.events["JobDisputed"]["bond"] == BOND
+    assert token.balanceOf(buyer) == before - BOND
 
 
 def test_dispute_resolved_for_buyer_refunds_and_slashes(
@@ -180,7 +245,10 @@ def test_dispute_resolved_for_buyer_refunds_and_slashes(
 ):
     buyer_before = token.balanceOf(buyer)
     tx = market.resolveDispute(disputed, False, {"from": admin})
-    assert token.balanceOf(buyer) == buyer_before + PRICE + JOB_COLLATERAL
+    # escrow + bond back, collateral on top (job token = stake token here: one balance)
+    assert market.claimable(buyer, token) == PRICE + BOND + JOB_COLLATERAL
+    market.withdraw(token, {"from": buyer})
+    assert token.balanceOf(buyer) == buyer_before + PRICE + BOND + JOB_COLLATERAL
     provider = market.getProvider(registered).dict()
     assert provider["stake"] == STAKE - JOB_COLLATERAL and provider["locked"] == 0
     assert token.balanceOf(market) == STAKE - JOB_COLLATERAL
@@ -196,16 +264,16 @@ def test_stale_dispute_refunds_without_slash(market, token, disputed, registered
         market.settleStaleDispute(disputed, {"from": stranger})
     chain.sleep(CHALLENGE_WINDOW + ARBITRATION_PERIOD + 1)
     chain.mine()
-    buyer_before = token.balanceOf(buyer)
     market.settleStaleDispute(disputed, {"from": stranger})
-    assert token.balanceOf(buyer) == buyer_before + PRICE
+    assert market.claimable(buyer, token) == PRICE + BOND
     assert market.getProvider(registered).dict()["stake"] == STAKE
     assert market.getProvider(registered).dict()["locked"] == 0
 
 
 def test_missed_deadline_refunds_buyer_and_slashes_provider(
-    market, token, job, registered, buyer, stranger
+    market, token, accepted, registered, buyer, stranger
 ):
+    job = accepted
     deadline = market.getJob(job).dict()["deadline"]
     with brownie.reverts(err("DeadlineNotPassed", job, deadline)):
         market.expire(job, {"from": stranger})
@@ -213,45 +281,64 @@ def test_missed_deadline_refunds_buyer_and_slashes_provider(
     chain.mine()
     with brownie.reverts(err("DeadlinePassed", job, deadline)):
         market.submitResult(job, RESULT_CID, RESULT_HASH, {"from": registered})
-    buyer_before = token.balanceOf(buyer)
     tx = market.expire(job, {"from": stranger})
-    assert token.balanceOf(buyer) == buyer_before + PRICE + JOB_COLLATERAL
+    assert market.claimable(buyer, token) == PRICE + JOB_COLLATERAL
     assert market.getProvider(registered).dict()["stake"] == STAKE - JOB_COLLATERAL
-    assert token.balanceOf(market) == STAKE - JOB_COLLATERAL
+    assert token.balanceOf(market) == STAKE + PRICE
     assert tx.events["JobRefunded"]["amount"] == PRICE
     with brownie.reverts(err("WrongJobStatus", job, REFUNDED)):
         market.expire(job, {"from": stranger})
 
 
-def test_provider_declines_job_without_slash(market, token, job, registered, buyer, stranger):
-    with brownie.reverts(err("NotJobProvider", job, stranger)):
-        market.declineJob(job, {"from": stranger})
-    buyer_before = token.balanceOf(buyer)
-    tx = market.declineJob(job, {"from": registered})
-    assert "JobDeclined" in tx.events
-    assert token.balanceOf(buyer) == buyer_before + PRICE
+def test_unaccepted_job_expires_without_slash(market, token, job, registered, buyer, stranger):
+    chain.sleep(DAY + 1)
+    chain.mine()
+    tx = market.expire(job, {"from": stranger})
+    assert "ProviderSlashed" not in tx.events
+    assert market.claimable(buyer, token) == PRICE
     assert market.getProvider(registered).dict()["stake"] == STAKE
 
 
-def test_job_without_license_reverts(market, asset, algorithm, registered, stranger):
+def test_provider_declines_job_without_slash(market, token, job, registered, buyer, stranger):
+    with brownie.reverts(err("NotJobProvider", job, stranger)):
+        market.declineJob(job, {"from": stranger})
+    tx = market.declineJob(job, {"from": registered})
+    assert "JobDeclined" in tx.events
+    assert market.claimable(buyer, token) == PRICE
+    assert market.getProvider(registered).dict()["stake"] == STAKE
+
+
+def test_declining_accepted_job_slashes(market, token, accepted, registered, buyer):
+    tx = market.declineJob(accepted, {"from": registered})
+    assert tx.events["ProviderSlashed"]["amount"] == JOB_COLLATERAL
+    assert market.claimable(buyer, token) == PRICE + JOB_COLLATERAL
+
+
+def test_job_without_license_reverts(market, token, asset, algorithm, registered, stranger):
     with brownie.reverts(err("NotLicensed", asset, stranger)):
         market.createJob(
-            asset, algorithm, registered, chain[-1].timestamp + DAY, PRICE, {"from": stranger}
+            asset, algorithm, registered, chain[-1].timestamp + DAY, token, PRICE,
+            {"from": stranger}
         )
 
 
-def test_download_license_is_not_enough(market, registry, asset, algorithm, registered, stranger):
-    registry.buy(asset, 1, stranger, 10 * TOKEN, {"from": stranger})
+def test_download_license_is_not_enough(
+    market, registry, token, asset, algorithm, registered, stranger
+):
+    registry.buy(asset, 1, stranger, *offer_terms(registry, asset, 1), {"from": stranger})
     with brownie.reverts(err("NotLicensed", asset, stranger)):
         market.createJob(
-            asset, algorithm, registered, chain[-1].timestamp + DAY, PRICE, {"from": stranger}
+            asset, algorithm, registered, chain[-1].timestamp + DAY, token, PRICE,
+            {"from": stranger}
         )
 
 
-def test_algorithm_must_be_algorithm_or_model(market, asset, algorithm, registered, licensed):
+def test_algorithm_must_be_algorithm_or_model(
+    market, token, asset, algorithm, registered, licensed
+):
     with brownie.reverts(err("WrongAssetKind", asset, 0)):
         deadline = chain[-1].timestamp + DAY
-        market.createJob(asset, asset, registered, deadline, PRICE, {"from": licensed})
+        market.createJob(asset, asset, registered, deadline, token, PRICE, {"from": licensed})
 
 
 def test_create_job_with_license_buys_compute_license_for_caller(
@@ -260,38 +347,29 @@ def test_create_job_with_license_buys_compute_license_for_caller(
     assert not registry.hasLicense(asset, stranger, 1)
     before = token.balanceOf(stranger)
     owner_before = registry.payoutBalance(publisher, token)
-    with brownie.reverts(err("NotComputeOffer", asset, 1)):
-        market.createJobWithLicense(
+    deadline = chain[-1].timestamp + DAY
+
+    def create(offer_id, max_price, duration=0, license_token=token):
+        return market.createJobWithLicense(
             asset,
-            1,
-            LICENSE_PRICE,
+            (offer_id, license_token, max_price, duration),
             algorithm,
             registered,
-            chain[-1].timestamp + DAY,
+            deadline,
+            token,
             PRICE,
             {"from": stranger},
         )
+
+    with brownie.reverts(err("OfferTermsChanged", asset, 1)):
+        create(1, LICENSE_PRICE)
     with brownie.reverts(err("PriceAboveMax", LICENSE_PRICE, LICENSE_PRICE - 1)):
-        market.createJobWithLicense(
-            asset,
-            2,
-            LICENSE_PRICE - 1,
-            algorithm,
-            registered,
-            chain[-1].timestamp + DAY,
-            PRICE,
-            {"from": stranger},
-        )
-    tx = market.createJobWithLicense(
-        asset,
-        2,
-        LICENSE_PRICE,
-        algorithm,
-        registered,
-        chain[-1].timestamp + DAY,
-        PRICE,
-        {"from": stranger},
-    )
+        create(2, LICENSE_PRICE - 1)
+    with brownie.reverts(err("OfferTermsChanged", asset, 2)):
+        create(2, LICENSE_PRICE, duration=DAY)
+    with brownie.reverts(err("OfferTermsChanged", asset, 2)):
+        create(2, LICENSE_PRICE, license_token=registry)
+    tx = create(2, LICENSE_PRICE)
     assert registry.hasLicense(asset, stranger, 1)
     assert tx.events["LicensePurchased"]["licensee"] == stranger
     assert tx.events["LicensePurchased"]["buyer"] == market
@@ -307,25 +385,31 @@ def test_create_job_checks_price_deadline_and_provider(
 ):
     with brownie.reverts(err("PriceAboveMax", PRICE, PRICE - 1)):
         market.createJob(
-            asset, algorithm, registered, chain[-1].timestamp + DAY, PRICE - 1, {"from": licensed}
+            asset, algorithm, registered, chain[-1].timestamp + DAY, token, PRICE - 1,
+            {"from": licensed}
         )
     too_late = chain[-1].timestamp + MAX_JOB_DURATION + 100
     with brownie.reverts(err("InvalidDeadline", too_late)):
-        market.createJob(asset, algorithm, registered, too_late, PRICE, {"from": licensed})
+        market.createJob(asset, algorithm, registered, too_late, token, PRICE, {"from": licensed})
     with brownie.reverts(err("UnknownProvider", stranger)):
         deadline = chain[-1].timestamp + DAY
-        market.createJob(asset, algorithm, stranger, deadline, PRICE, {"from": licensed})
+        market.createJob(asset, algorithm, stranger, deadline, token, PRICE, {"from": licensed})
 
 
-def test_jobs_need_free_collateral(market, asset, algorithm, registered, licensed, data_fee):
-    for _ in range(STAKE // JOB_COLLATERAL):
+def test_accepting_needs_free_collateral(
+    market, token, asset, algorithm, registered, licensed, data_fee
+):
+    ids = [
         market.createJob(
-            asset, algorithm, registered, chain[-1].timestamp + DAY, PRICE, {"from": licensed}
-        )
+            asset, algorithm, registered, chain[-1].timestamp + DAY, token, PRICE,
+            {"from": licensed}
+        ).return_value
+        for _ in range(STAKE // JOB_COLLATERAL + 1)
+    ]
+    for job_id in ids[:-1]:
+        market.acceptJob(job_id, {"from": registered})
     with brownie.reverts(err("InsufficientStake", registered, 0, JOB_COLLATERAL)):
-        market.createJob(
-            asset, algorithm, registered, chain[-1].timestamp + DAY, PRICE, {"from": licensed}
-        )
+        market.acceptJob(ids[-1], {"from": registered})
 
 
 def test_data_fee_token_must_match_provider_token(
@@ -348,7 +432,8 @@ def test_data_fee_token_must_match_provider_token(
     market.setComputeFee(asset, other, DATA_FEE, {"from": publisher})
     with brownie.reverts(err("FeeTokenMismatch", asset, other, token)):
         market.createJob(
-            asset, algorithm, registered, chain[-1].timestamp + DAY, PRICE, {"from": licensed}
+            asset, algorithm, registered, chain[-1].timestamp + DAY, token, PRICE,
+            {"from": licensed}
         )
 
 
@@ -356,7 +441,8 @@ def test_no_data_fee_pays_only_provider(
     market, registry, token, asset, algorithm, registered, licensed, publisher
 ):
     job_id = market.createJob(
-        asset, algorithm, registered, chain[-1].timestamp + DAY, PROVIDER_FEE, {"from": licensed}
+        asset, algorithm, registered, chain[-1].timestamp + DAY, token, PROVIDER_FEE,
+        {"from": licensed}
     ).return_value
     market.submitResult(job_id, RESULT_CID, RESULT_HASH, {"from": registered})
     owner_before = registry.payoutBalance(publisher, token)
@@ -366,7 +452,7 @@ def test_no_data_fee_pays_only_provider(
     assert registry.payoutBalance(publisher, token) == owner_before
 
 
-def test_exit_waits_for_locked_collateral(market, job, registered):
+def test_exit_waits_for_locked_collateral(market, accepted, registered):
     market.requestExit({"from": registered})
     chain.sleep(8 * DAY)
     chain.mine()
@@ -375,26 +461,30 @@ def test_exit_waits_for_locked_collateral(market, job, registered):
 
 
 def test_pause_stops_new_jobs_not_settlement(
-    market, asset, algorithm, submitted, registered, licensed, admin
+    market, token, asset, algorithm, submitted, registered, licensed, admin
 ):
     market.pause({"from": admin})
     with brownie.reverts("EnforcedPause: "):
         market.createJob(
-            asset, algorithm, registered, chain[-1].timestamp + DAY, PRICE, {"from": licensed}
+            asset, algorithm, registered, chain[-1].timestamp + DAY, token, PRICE,
+            {"from": licensed}
         )
     past_window()
     market.finalize(submitted, {"from": licensed})
 
 
-def test_job_gas(market, asset, algorithm, registered, licensed, data_fee):
+def test_job_gas(market, token, asset, algorithm, registered, licensed, data_fee):
     create = market.createJob(
-        asset, algorithm, registered, chain[-1].timestamp + DAY, PRICE, {"from": licensed}
+        asset, algorithm, registered, chain[-1].timestamp + DAY, token, PRICE, {"from": licensed}
     )
+    accept = market.acceptJob(create.return_value, {"from": registered})
     submit = market.submitResult(create.return_value, RESULT_CID, RESULT_HASH, {"from": registered})
     past_window()
     final = market.finalize(create.return_value, {"from": licensed})
     print(
-        f"\nGAS createJob={create.gas_used} submitResult={submit.gas_used} "
+        f"\nGAS createJob={create.gas_used} acceptJob={accept.gas_used} "
+        f"submitResult={submit.gas_used} "
         f"finalize={final.gas_used}"
     )
     assert create.gas_used < 250_000 and submit.gas_used < 80_000 and final.gas_used < 150_000
+    assert accept.gas_used < 60_000

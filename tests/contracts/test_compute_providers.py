@@ -7,6 +7,7 @@ import pytest
 from brownie import chain
 from compute_helpers import *  # noqa: F403 (fixtures)
 from compute_helpers import (
+    DAY,
     ENDPOINT,
     EXIT_DELAY,
     MIN_STAKE,
@@ -98,13 +99,13 @@ def test_exit_waits_for_unbonding_delay(market, token, registered):
         market.withdrawStake({"from": registered})
 
 
-def test_exiting_provider_takes_no_channels_until_cancelled(market, registered, buyer):
+def test_exiting_provider_takes_no_channels_until_cancelled(market, token, registered, buyer):
     market.requestExit({"from": registered})
     with brownie.reverts(err("ProviderExiting", registered)):
-        market.openChannel(registered, TOKEN, chain[-1].timestamp + 3600, {"from": buyer})
+        market.openChannel(registered, token, TOKEN, chain[-1].timestamp + 3600, {"from": buyer})
     tx = market.cancelExit({"from": registered})
     assert "ExitCancelled" in tx.events
-    market.openChannel(registered, TOKEN, chain[-1].timestamp + 3600, {"from": buyer})
+    market.openChannel(registered, token, TOKEN, chain[-1].timestamp + 3600, {"from": buyer})
     with brownie.reverts(err("NotExiting", registered)):
         market.cancelExit({"from": registered})
 
@@ -122,14 +123,36 @@ def test_pause_stops_registration_but_not_exit(market, token, registered, provid
 
 
 def test_params_admin_only(market, admin, stranger):
-    assert tuple(market.params()) == PARAMS
+    assert tuple(market.params()) == PARAMS and market.paramsId() == 1
     with brownie.reverts():
         market.setParams(PARAMS, {"from": stranger})
     with brownie.reverts("InvalidParams: "):
-        market.setParams((1, 0, 1, 1, 1, 1), {"from": admin})
-    tx = market.setParams((1, 2, 3, 4, 5, 6), {"from": admin})
-    assert tuple(market.params()) == (1, 2, 3, 4, 5, 6)
-    assert "ParamsSet" in tx.events
+        market.setParams((1, 0, 3600, DAY, 5, 6, 0), {"from": admin})
+    new = (1, 3600, 3600, DAY, 5, 6, 7)
+    tx = market.setParams(new, {"from": admin})
+    assert tuple(market.params()) == new and market.paramsId() == 2
+    assert tuple(market.paramsAt(1)) == PARAMS and tuple(market.paramsAt(2)) == new
+    assert tx.events["ParamsSet"]["paramsId"] == 2
+
+
+@pytest.mark.parametrize(
+    "index,value",
+    [
+        (1, 3599),  # maxJobDuration below an hour
+        (1, 365 * DAY + 1),
+        (2, 3599),  # challengeWindow below an hour
+        (2, 30 * DAY + 1),
+        (3, DAY - 1),  # arbitrationPeriod below a day
+        (3, 60 * DAY + 1),
+        (4, 90 * DAY + 1),  # exitDelay over 90 days
+        (6, 5001),  # disputeBondBps over 50 %
+    ],
+)
+def test_params_bounds(market, admin, index, value):
+    bad = list(PARAMS)
+    bad[index] = value
+    with brownie.reverts("InvalidParams: "):
+        market.setParams(tuple(bad), {"from": admin})
 
 
 def test_domain_and_interfaces(market, registry, token):

@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 from brownie.test import strategy
-from conftest import buy, DATASET, PRICE, PROTOCOL_FEE_BPS, cid, offer_input
+from conftest import DATASET, PRICE, PROTOCOL_FEE_BPS, buy, cid, offer_input
 from dao_helpers import FOR, SHARE, Proposal, create_dao, end_voting, pass_proposal, start_voting
-from fuzz_settings import stateful_settings
+from fuzz_settings import run_stateful
 
 OWNER_CUT = PRICE - PRICE * PROTOCOL_FEE_BPS // 10_000
 INITIAL_SHARES = [50 * SHARE, 30 * SHARE, 7 * SHARE]
@@ -161,7 +161,8 @@ class DAOMoneyStateMachine:
 def test_dao_revenue_is_shared_exactly_under_random_use(
     state_machine: Any, accounts: Any, factory: Any, registry: Any, token: Any, buyer: Any
 ) -> None:
-    state_machine(
+    run_stateful(
+        state_machine,
         DAOMoneyStateMachine,
         accounts,
         factory,
@@ -170,5 +171,6 @@ def test_dao_revenue_is_shared_exactly_under_random_use(
         buyer,
         # derandomize: the same runs every time (a random draw once overran Hypothesis's
         # buffer and failed the data_too_large health check in CI)
-        settings=stateful_settings(max_examples=20, steps=15),
+        examples=20,
+        steps=15,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import buy, DATASET, PRICE, PROTOCOL_FEE_BPS, cid, offer_input
+from conftest import DATASET, PRICE, PROTOCOL_FEE_BPS, buy, cid, offer_input
 from dao_helpers import SHARE, cid_value, create_dao, pass_proposal, reverts
 
 MEMBER_SHARES = [60 * SHARE, 30 * SHARE, 10 * SHARE]

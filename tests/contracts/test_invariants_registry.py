@@ -21,8 +21,17 @@ from typing import Any
 
 from brownie import chain
 from brownie.test import strategy
-from conftest import COMPUTE, DATASET, DAY, DOWNLOAD, MAX_UINT, PROTOCOL_FEE_BPS, UNBONDING_DELAY, cid
-from fuzz_settings import stateful_settings
+from conftest import (
+    COMPUTE,
+    DATASET,
+    DAY,
+    DOWNLOAD,
+    MAX_UINT,
+    PROTOCOL_FEE_BPS,
+    UNBONDING_DELAY,
+    cid,
+)
+from fuzz_settings import run_stateful
 
 PRECISION = 10**18
 PERPETUAL = 2**64 - 1
@@ -398,7 +407,7 @@ def test_registry_money_and_licenses_hold_under_random_use(
     for account in accounts[1:6]:
         pay.mint(account, 10**24, {"from": admin})
         pay.approve(registry, MAX_UINT, {"from": account})
-    state_machine(
-        RegistryStateMachine, accounts, registry, token, pay, treasury,
-        settings=stateful_settings(max_examples=12, steps=25),
+    run_stateful(
+        state_machine, RegistryStateMachine, accounts, registry, token, pay, treasury,
+        examples=12, steps=25,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from brownie import chain
-from conftest import buy, COMPUTE, DAY, DOWNLOAD, PRICE, offer_input, reverts
+from conftest import COMPUTE, DAY, DOWNLOAD, PRICE, buy, offer_input, reverts
 
 COMPUTE_PRICE = 25 * 10**18  # offer 2 of the `asset` fixture, perpetual COMPUTE
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from brownie import ZERO_ADDRESS, chain
 from conftest import (
-    buy,
     COMPUTE,
     DAG_PB,
     DAY,
@@ -13,6 +12,7 @@ from conftest import (
     PRICE,
     PROTOCOL_FEE_BPS,
     as_cid,
+    buy,
     cid,
     offer_input,
     publish_asset,

@@ -6,13 +6,13 @@ from typing import Any
 
 from brownie import ZERO_ADDRESS, accounts, chain
 from conftest import (
-    buy,
     COMPUTE,
     DAY,
     DOWNLOAD,
     MAX_UINT,
     PERPETUAL,
     PRICE,
+    buy,
     offer_input,
     publish_asset,
     reverts,
@@ -456,9 +456,9 @@ def test_supports_interface(registry):
     assert not registry.supportsInterface("0xffffffff")
 
 
-def test_buy_without_terms_is_refused(registry, buyer, asset):
-    with reverts("OfferTermsRequired"):
-        registry.buy(asset, 1, buyer, PRICE, {"from": buyer})
+def test_buy_without_terms_does_not_exist(registry):
+    # the pre-issue-13 buy(asset, offer, licensee, maxPrice) let an owner change terms under a buyer
+    assert [len(item["inputs"]) for item in registry.abi if item.get("name") == "buy"] == [7]
 
 
 def test_buy_with_permit_checks_the_terms(registry, token, admin, publisher, asset):

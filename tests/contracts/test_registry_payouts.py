@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from brownie import ZERO_ADDRESS, accounts, chain
 from conftest import (
-    activate,
-    buy,
     PRICE,
     PROTOCOL_FEE_BPS,
     UNBONDING_DELAY,
+    activate,
+    buy,
     publish_asset,
     reverts,
     split,

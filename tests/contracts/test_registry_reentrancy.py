@@ -10,15 +10,15 @@ from __future__ import annotations
 import pytest
 from brownie import chain
 from conftest import (
-    offer_terms,
-    buy,
     DAY,
     MAX_UINT,
     PRICE,
     PROTOCOL_FEE_BPS,
     UNBONDING_DELAY,
+    buy,
     cid,
     offer_input,
+    offer_terms,
 )
 from eth_utils import keccak
 from hexbytes import HexBytes

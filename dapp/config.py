@@ -108,6 +108,11 @@ class Settings(BaseSettings):
     compute_memory_mb: int = Field(512, ge=16, description="Address-space limit of one job")
     compute_wall_seconds: float = Field(120.0, gt=0, description="Wall-clock limit of one job")
     compute_output_mb: int = Field(64, ge=1, description="Largest result of one job")
+    compute_accept_margin_seconds: float = Field(
+        60.0, ge=0, description="Time a job needs beyond the wall-clock limit (inputs, "
+        "publishing, posting the result): a job due sooner than wall limit + margin is "
+        "declined, not accepted"
+    )
     model_workers: int = Field(
         4, ge=1, description="Metered model calls that run at once, on threads of their own "
         "(never the ones sign-in, the catalog and downloads use)"

@@ -53,11 +53,12 @@ class JobStatus(_NamedEnum):
     """IComputeMarket.JobStatus"""
 
     NONE = 0
-    OPEN = 1
-    SUBMITTED = 2
-    DISPUTED = 3
-    FINALIZED = 4
-    REFUNDED = 5
+    OPEN = 1  # escrowed, not accepted: the buyer may cancel
+    ACCEPTED = 2  # the provider locked its collateral
+    SUBMITTED = 3
+    DISPUTED = 4
+    FINALIZED = 5
+    REFUNDED = 6
 
 
 _UNKNOWN_PREFIX = {"AssetKind": "kind", "Scope": "scope", "JobStatus": "status"}

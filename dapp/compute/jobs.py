@@ -1,12 +1,19 @@
 """The job state machine, persisted in the gateway's database (`provider_jobs`).
 
     queued ──▶ running ──▶ computed ──▶ submitted          (result on chain)
-                  │  ▲
-                  │  └── a restart finds it running: run again (at most MAX_ATTEMPTS starts)
-                  ▼
-               failed ──▶ declined                          (buyer refunded by declineJob)
+      │           │  ▲         ▲
+      │           │  └── a restart finds it running: run again (at most MAX_ATTEMPTS starts)
+      │           ├────────────┘ the run failed after acceptance: a failure report is the
+      │           │              result (`reason` set), posted as any result
+      ▼           ▼
+               failed ──▶ declined       (before acceptance: inputs refused, deadline too
+                                          close; declineJob refunds the buyer, no slash)
     queued / running / computed ──▶ expired                 (deadline passed, buyer calls expire)
-    any open state ──▶ closed                               (the chain settled it without us)
+    any open state ──▶ closed                               (the chain settled it without us:
+                                                             cancelled by the buyer, ...)
+
+`running` covers fetching the inputs, `acceptJob` (on chain: the job's status is Accepted from
+then on, which is where a restart learns that it was accepted) and the run.
 
 Every transition is one committed UPDATE guarded by the state it leaves, so a crash between
 two steps resumes at the last committed one: a computed result is posted, never recomputed; a
@@ -146,10 +153,12 @@ class JobStore:
         return self._move(job.job_id, (RUNNING,), QUEUED, attempts=job.attempts)
 
     def computed(self, job_id: int, *, cid: str, sha256: bytes, size: int, name: str,
-                 sealed_key: str, seconds: float) -> bool:
+                 sealed_key: str, seconds: float, reason: str | None = None) -> bool:
+        """A result to post; with `reason`, the failure report of a run that failed after
+        the job was accepted."""
         return self._move(job_id, (RUNNING,), COMPUTED, result_cid=cid,
                           result_hash="0x" + sha256.hex(), result_size=size, result_name=name,
-                          result_sealed_key=sealed_key, seconds=seconds, reason=None)
+                          result_sealed_key=sealed_key, seconds=seconds, reason=reason)
 
     def submitted(self, job_id: int, tx_hash: str | None) -> bool:
         return self._move(job_id, (COMPUTED,), SUBMITTED, tx_hash=tx_hash)

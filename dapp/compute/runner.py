@@ -2,11 +2,21 @@
 
 Each round it (1) registers the provider if it is not yet, (2) scans `JobCreated` logs for
 this provider from its stored cursor (the market's deploy block at first), queueing new jobs,
-(3) advances every unfinished job one step through the state machine of `dapp.compute.jobs`:
-fetch the dataset and algorithm, run them in the executor, publish the encrypted result,
-`submitResult` on chain; or, when the algorithm fails, `declineJob` so the buyer is refunded at
-once instead of waiting for the deadline (declining does not slash the provider; a deadline
-missed does). Jobs run one at a time, oldest first.
+(3) advances every unfinished job one step through the state machine of `dapp.compute.jobs`,
+and (4) now and then withdraws what the market credited the provider (fees of finalized
+jobs).
+
+A job is taken in this order: fetch the dataset and algorithm; `acceptJob` on chain (the
+provider's collateral is locked from here on, and the buyer sees the job accepted); run it in
+the executor; publish the encrypted result; `submitResult`. Nothing of the provider's is at
+risk before it accepts, so everything that can fail without running the buyer's code fails
+first and is declined for free (`declineJob` refunds the buyer at once): inputs that cannot be
+fetched or are refused, and a deadline too close to finish by — due sooner than the sandbox's
+wall-clock limit plus `accept_margin_seconds`. Once accepted, declining would slash the
+collateral to the buyer (as a missed deadline does), so a run that fails by the algorithm's own
+doing (error exit, a limit hit) is answered with a failure report as the result: the provider
+ran the buyer's code and is paid for it; the buyer may dispute. A buyer cannot harvest
+collateral with algorithms built to fail. Jobs run one at a time, oldest first.
 
 Service outages (chain, IPFS, database) leave a job where it is for the next round; anything
 the algorithm or its assets did wrong fails the job with the reason.
@@ -18,6 +28,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +38,7 @@ from dapp.chain.contracts import load_abi
 from dapp.chain.transactions import ConfirmationTimeout, TransactionReverted
 from dapp.compute import jobs as states
 from dapp.compute.assets import MAX_CONTENT_BYTES, AssetFetcher, entry_point
-from dapp.compute.executor import ExecutionOutcome, ExecutionRequest, Executor
+from dapp.compute.executor import ExecutionRequest, Executor
 from dapp.compute.jobs import JobRecord, JobStore
 from dapp.compute.results import publish_result
 from dapp.compute.sandbox import SandboxLimits
@@ -36,9 +47,12 @@ from dapp.errors import DappError, ServiceUnavailable
 from dapp.ipfs.cid import cid_to_chain
 from dapp.ipfs.client import IpfsClient
 from dapp.market.provider import ProviderAccount
+from dapp.market.reader import ChainJob
 
 log = logging.getLogger("dapp.compute.worker")
 
+#: the result of a job whose run failed after it was accepted
+FAILURE_REPORT = "job-failed.txt"
 #: outcome label, seconds the run took (None: not run) — for the gateway's metrics
 Observer = Callable[[str, float | None], None]
 
@@ -52,6 +66,14 @@ class WorkerConfig:
     max_block_range: int = 2000
     metadata_max_bytes: int = 1 << 20
     max_content_bytes: int = MAX_CONTENT_BYTES  # a job input's cap (dapp.compute.assets)
+    #: time a job needs beyond the wall-clock limit: inputs, publishing, posting the result
+    accept_margin_seconds: float = 60.0
+    withdraw_every_seconds: float = 15.0  # how often credited fees are looked for
+
+    @property
+    def seconds_needed(self) -> float:
+        """The least time before its deadline a job must have to be accepted."""
+        return self.limits.wall_seconds + self.accept_margin_seconds
 
 
 class JobWorker:
@@ -75,6 +97,7 @@ class JobWorker:
         self.fetcher = AssetFetcher(registry, ipfs, keypair, config.metadata_max_bytes,
                                     config.max_content_bytes)
         self.registered = False
+        self._withdrawn_at = float("-inf")
         self._stop = stop_event or threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -119,6 +142,19 @@ class JobWorker:
             if self._stop.is_set():
                 return
             self.advance(job)
+        self.withdraw_credits()
+
+    def withdraw_credits(self) -> None:
+        """Pull what the market credited the provider (finalized jobs' fees, won bonds), at
+        most every `withdraw_every_seconds`."""
+        now = time.monotonic()
+        if now - self._withdrawn_at < self.config.withdraw_every_seconds:
+            return
+        self._withdrawn_at = now
+        try:
+            self.account.withdraw_credits()
+        except (TransactionReverted, ConfirmationTimeout) as error:
+            log.warning("withdrawing the provider's credits: %s", error)
 
     # -- scanning ------------------------------------------------------------------------------
     def scan(self) -> int:
@@ -148,8 +184,8 @@ class JobWorker:
         if chain.status == JobStatus.SUBMITTED and job.state == states.COMPUTED:
             self.store.submitted(job.job_id, None)  # posted before a restart
             return
-        if chain.status != JobStatus.OPEN:
-            self.store.closed(job.job_id, f"settled on chain as {chain.status.name.lower()}")
+        if chain.status not in (JobStatus.OPEN, JobStatus.ACCEPTED):
+            self.store.closed(job.job_id, f"settled on chain as {chain.status.label}")
             return
         _, now = self.reader.head()
         if now > chain.deadline:
@@ -157,24 +193,36 @@ class JobWorker:
             return
         if job.state == states.COMPUTED:
             self._submit(job)
+        elif chain.status == JobStatus.OPEN and chain.deadline - now < \
+                self.config.seconds_needed:
+            self._fail(job, f"deadline too close: {chain.deadline - now} s left, this provider "
+                            f"needs {self.config.seconds_needed:.0f} s (wall-clock limit "
+                            f"{self.config.limits.wall_seconds:.0f} s + margin)")
         elif job.state == states.RUNNING and job.attempts >= states.MAX_ATTEMPTS:
-            self._fail(job, f"interrupted {job.attempts} times (the gateway stopped mid-run)")
+            self._fail(job, f"interrupted {job.attempts} times (the gateway stopped mid-run)",
+                       accepted=chain.status == JobStatus.ACCEPTED)
         else:
-            self._run(job)
+            self._run(job, chain)
 
-    def _run(self, job: JobRecord) -> None:
+    def _run(self, job: JobRecord, chain: ChainJob) -> None:
         if not self.store.start(job):
             return
         workdir = self.config.workspace / f"job-{job.job_id}"
         remove_tree(workdir)
         workdir.mkdir(parents=True)
+        accepted = chain.status == JobStatus.ACCEPTED
         try:
-            outcome = self._execute(job, workdir)
-            if outcome is None:
+            request = self._prepare(job, workdir, accepted)
+            if request is None:
                 return
+            if not accepted:
+                if not self._accept(job):
+                    return
+                accepted = True
+            outcome = self.executor.run(request)
             if not outcome.succeeded:
                 log.info("job %d failed: %s\n%s", job.job_id, outcome.reason, outcome.log_tail)
-                self._fail(job, outcome.reason or "failed", outcome.seconds)
+                self._fail(job, outcome.reason or "failed", outcome.seconds, accepted=True)
                 return
             result = publish_result(outcome.output_dir, self.ipfs, self.keypair)
             self.store.computed(job.job_id, cid=result.cid, sha256=result.sha256,
@@ -186,7 +234,7 @@ class JobWorker:
             self.store.requeue(job)  # not the job's fault: the next round starts again
             raise
         except DappError as error:
-            self._fail(job, str(error))
+            self._fail(job, str(error), accepted=accepted)
             return
         finally:
             remove_tree(workdir)
@@ -194,25 +242,81 @@ class JobWorker:
         if refreshed is not None:
             self._submit(refreshed)
 
-    def _execute(self, job: JobRecord, workdir: Path) -> ExecutionOutcome | None:
+    def _prepare(self, job: JobRecord, workdir: Path, accepted: bool
+                 ) -> ExecutionRequest | None:
+        """Fetch and check the inputs (before the job is accepted: failing here is free)."""
         dataset = self.fetcher.fetch(job.dataset_id, workdir / "input")
         algorithm = self.fetcher.fetch(job.algorithm_id, workdir / "algorithm")
         if algorithm.kind == "dataset":
-            self._fail(job, f"asset {job.algorithm_id} is a dataset, not an algorithm")
+            self._fail(job, f"asset {job.algorithm_id} is a dataset, not an algorithm",
+                       accepted=accepted)
             return None
         script = entry_point(algorithm)
         request = ExecutionRequest(
             job_id=job.job_id, script=script, algorithm_dir=script.parent,
             dataset=dataset.path, workdir=workdir / "run", limits=self.config.limits)
         request.workdir.mkdir()
-        return self.executor.run(request)
+        return request
 
-    def _fail(self, job: JobRecord, reason: str, seconds: float | None = None) -> None:
+    def _accept(self, job: JobRecord) -> bool:
+        """`acceptJob`: lock the collateral and take the job. False (and the job settled
+        locally, or left for the next round) when the chain refused it."""
+        _, now = self.reader.head()
+        chain = self.reader.job(job.job_id)
+        if chain is not None and chain.deadline - now < self.config.seconds_needed:
+            self._fail(job, f"deadline too close: {chain.deadline - now} s left after "
+                            "fetching the inputs")
+            return False
+        try:
+            sent = self.sender.send(self.reader.contract.functions.acceptJob(job.job_id),
+                                    f"accept job {job.job_id}")
+        except ConfirmationTimeout:
+            self.store.requeue(job)  # the next round sees whether it was mined
+            return False
+        except TransactionReverted as error:
+            log.warning("accepting job %d: %s", job.job_id, error)
+            if error.error_name == "DeadlinePassed":
+                self.store.expired(job.job_id, "deadline passed before the job was accepted")
+            elif error.error_name == "InsufficientStake":
+                self._fail(job, "this provider's free stake cannot back another job now")
+            else:  # cancelled by the buyer, or settled otherwise
+                self.store.closed(job.job_id, f"could not accept the job: {error.message}")
+            return False
+        log.info("job %d accepted in %s", job.job_id, sent.tx_hash)
+        return True
+
+    def _fail(self, job: JobRecord, reason: str, seconds: float | None = None,
+              accepted: bool = False) -> None:
+        """Before acceptance: decline (free for both). After: report the failure as the
+        result (declining would slash; the provider ran the buyer's code)."""
+        if accepted:
+            self._report_failure(job, reason, seconds)
+            return
         if self.store.failed(job.job_id, reason, seconds):
             self.observe("failed", seconds)
             refreshed = self.store.get(job.job_id)
             if refreshed is not None:
                 self._decline(refreshed, JobStatus.OPEN)
+
+    def _report_failure(self, job: JobRecord, reason: str, seconds: float | None) -> None:
+        folder = self.config.workspace / f"job-{job.job_id}-report"
+        remove_tree(folder)
+        folder.mkdir(parents=True)
+        try:
+            (folder / FAILURE_REPORT).write_text(
+                f"job {job.job_id} failed: {reason}\n"
+                f"dataset {job.dataset_id}, algorithm {job.algorithm_id}\n")
+            result = publish_result(folder, self.ipfs, self.keypair)
+        finally:
+            remove_tree(folder)
+        if self.store.computed(job.job_id, cid=result.cid, sha256=result.sha256,
+                               size=result.size, name=result.name,
+                               sealed_key=result.sealed_key, seconds=seconds or 0.0,
+                               reason=reason):
+            self.observe("failed", seconds)
+            refreshed = self.store.get(job.job_id)
+            if refreshed is not None:
+                self._submit(refreshed)
 
     def _submit(self, job: JobRecord) -> None:
         assert job.result_cid is not None and job.result_hash is not None
@@ -226,11 +330,12 @@ class JobWorker:
             self._after_revert(job, error)
             return
         self.store.submitted(job.job_id, sent.tx_hash)
-        self.observe("submitted", job.seconds)
+        if job.reason is None:
+            self.observe("submitted", job.seconds)
         log.info("job %d: result posted in %s", job.job_id, sent.tx_hash)
 
     def _decline(self, job: JobRecord, status: JobStatus) -> None:
-        if status != JobStatus.OPEN:  # refunded (or settled) already
+        if status not in (JobStatus.OPEN, JobStatus.ACCEPTED):  # refunded (or settled) already
             self.store.declined(job.job_id, None)
             return
         try:
@@ -240,8 +345,8 @@ class JobWorker:
             return
         except TransactionReverted as error:
             log.warning("declining job %d: %s", job.job_id, error)
-            if error.error_name == "WrongJobStatus":
-                self.store.declined(job.job_id, None)
+            if error.error_name in ("WrongJobStatus", "DeadlinePassed"):
+                self.store.declined(job.job_id, None)  # settled, or left to `expire`
             return
         self.store.declined(job.job_id, sent.tx_hash)
         log.info("job %d declined (%s): buyer refunded in %s", job.job_id, job.reason,

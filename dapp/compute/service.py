@@ -49,6 +49,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         max_block_range=settings.indexer_max_range,
         metadata_max_bytes=settings.metadata_max_bytes,
         max_content_bytes=settings.max_content_bytes,
+        accept_margin_seconds=settings.compute_accept_margin_seconds,
     )
 
 

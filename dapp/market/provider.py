@@ -1,16 +1,17 @@
 """The provider account in the ComputeMarket, as one gateway process holds it: unlocked from the
 keystore once (`ProviderAccount.open`, kept by the gateway's services), with the one
-serialized sender (`ProviderAccount.sender`) that
-every provider transaction goes through — the job worker's results and declines, the
-redeemer's `redeemMany`, registration and stake. Each send takes its nonce from the node's
-pending count, so two sends of one account at once would collide: `SerializedSender` holds a
-per-account lock for the whole send.
+serialized sender (`ProviderAccount.sender`) that every provider transaction goes through —
+the job worker's acceptances, results and declines, the redeemer's `redeemMany`,
+registration, stake and withdrawals. Each send takes its nonce from the node's pending count,
+so two sends of one account at once would collide: `SerializedSender` holds a per-account lock
+for the whole send.
 
 Registration (approve + `registerProvider` with the gateway's public URL and `invoke_price`)
-stakes the market's minimum; every open job locks `jobCollateral` of the stake, so the job
-worker tops the stake up to the minimum plus `concurrent_jobs` collaterals
-(`ensure_job_stake`). For the local stack a dev account is imported into the keystore
-(`dev_provider_settings`).
+stakes the market's minimum; every job the worker accepts locks `jobCollateral` of the stake,
+so the job worker tops the stake up to the minimum plus `concurrent_jobs` collaterals
+(`ensure_job_stake`). Settled jobs credit the provider's fee (and a lost dispute's bond) to
+`claimable`; `withdraw_credits` pulls them to the provider account. For the local stack a dev
+account is imported into the keystore (`dev_provider_settings`).
 """
 
 from __future__ import annotations
@@ -156,6 +157,26 @@ class ProviderAccount:
         log.info("provider %s staked %d more for up to %d concurrent jobs", me, amount,
                  concurrent_jobs)
         return stake + amount
+
+
+    def withdraw_credits(self) -> dict[str, int]:
+        """`withdraw` every credited balance of the provider's price and stake tokens (fees
+        of finalized jobs, bonds of disputes it won): {token: amount withdrawn}."""
+        market, me = self.market, self.address
+        state = market.provider(me, fresh=True)
+        tokens = {market.stake_token()}
+        if state.registered:
+            tokens.add(state.price_token)
+        withdrawn = {}
+        for token in sorted(tokens):
+            amount = market.claimable(me, token)
+            if amount:
+                self.sender.send(market.contract.functions.withdraw(token),
+                                 f"withdraw {amount} credited of {token}")
+                withdrawn[token] = amount
+                log.info("provider %s withdrew %d of %s credited by the market", me, amount,
+                         token)
+        return withdrawn
 
 
 def dev_provider_settings(settings: Settings) -> Settings:

@@ -1,6 +1,8 @@
 """The one reader of the ComputeMarket: jobs and the `JobCreated` logs addressed to one
 provider (for the job worker and the job routes), channels and providers (for the voucher
-checks, the redeemer and the buyer's client), cached for seconds where that is safe.
+checks, the redeemer and the buyer's client), cached for seconds where that is safe; the
+numbered params sets (`paramsAt`, immutable, cached for good) and the credited balances that
+settlements leave (`claimable`).
 
 A channel's buyer, token and provider never change; deposit and expiry only grow (top-up,
 extend) until the buyer reclaims after expiry; `redeemed` grows when the provider redeems. A
@@ -39,7 +41,7 @@ ERC1271_ABI = [{
     "outputs": [{"name": "", "type": "bytes4"}],
 }]
 JOB_CREATED = ("JobCreated(uint256,address,address,uint256,uint256,address,uint96,uint96,"
-               "uint96,uint64)")
+               "uint96,uint64,uint16)")
 T = TypeVar("T")
 
 
@@ -49,13 +51,20 @@ class ChainJob:
     buyer: str
     deadline: int
     status: JobStatus
+    params_id: int  # the market params the job runs under (`paramsAt`)
     provider: str
     provider_fee: int
     token: str
     data_fee: int
+    collateral: int  # provider stake the job locks once accepted
     challenge_end: int
     dataset_id: int
     result_hash: bytes
+
+    @property
+    def price(self) -> int:
+        """What the buyer escrowed: provider fee + data fee."""
+        return self.provider_fee + self.data_fee
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,19 @@ class ChannelState:
     @property
     def exists(self) -> bool:
         return self.buyer != ZERO_ADDRESS
+
+
+@dataclass(frozen=True)
+class MarketParams:
+    """IComputeMarket.Params, in struct order."""
+
+    job_collateral: int
+    max_job_duration: int
+    challenge_window: int
+    arbitration_period: int
+    exit_delay: int
+    min_provider_stake: int
+    dispute_bond_bps: int
 
 
 @dataclass(frozen=True)
@@ -116,6 +138,7 @@ class MarketReader:
         self._channels: dict[int, tuple[float, ChannelState]] = {}
         self._providers: dict[str, tuple[float, ProviderState]] = {}
         self._contracts: dict[str, bool] = {}
+        self._params_sets: dict[int, MarketParams] = {}
         self._lock = threading.Lock()
         self._chain_time = 0.0
         self._chain_time_read_at = -2.0
@@ -151,13 +174,14 @@ class MarketReader:
         """The job as stored on chain; None if no such job exists."""
         record = self._call(lambda: self.contract.functions.getJob(job_id).call(),
                             f"reading job {job_id}")
-        (buyer, deadline, status, provider, provider_fee, token, data_fee, _collateral,
-         challenge_end, dataset_id, result_hash) = record
+        (buyer, deadline, status, params_id, provider, provider_fee, token, data_fee,
+         collateral, challenge_end, dataset_id, result_hash) = record
         if buyer == ZERO_ADDRESS:
             return None
         return ChainJob(job_id, Web3.to_checksum_address(buyer), int(deadline),
-                        JobStatus(int(status)), Web3.to_checksum_address(provider),
-                        int(provider_fee), Web3.to_checksum_address(token), int(data_fee),
+                        JobStatus(int(status)), int(params_id),
+                        Web3.to_checksum_address(provider), int(provider_fee),
+                        Web3.to_checksum_address(token), int(data_fee), int(collateral),
                         int(challenge_end), int(dataset_id), bytes(result_hash))
 
     def new_jobs(self, provider: str, from_block: int, to_block: int) -> list[NewJob]:
@@ -215,8 +239,34 @@ class MarketReader:
 
     # -- parameters ----------------------------------------------------------------------------
     def params(self) -> Any:
-        """The market's `Params` struct, as web3 decodes it."""
+        """The market's current `Params` struct, as web3 decodes it (new jobs run under it)."""
         return self._call(lambda: self.contract.functions.params().call(), "reading params")
+
+    def params_at(self, params_id: int) -> MarketParams:
+        """The numbered params set a job created under it keeps (`Job.paramsId`); a set never
+        changes once stored, so it is cached for good."""
+        with self._lock:
+            cached = self._params_sets.get(params_id)
+        if cached is not None:
+            return cached
+        params = MarketParams(*(int(value) for value in self._call(
+            lambda: self.contract.functions.paramsAt(params_id).call(),
+            f"reading params {params_id}")))
+        with self._lock:
+            self._params_sets[params_id] = params
+        return params
+
+    def dispute_bond(self, job: ChainJob) -> int:
+        """What disputing `job` costs its buyer: `disputeBondBps` of its params, of its price
+        (rounded down, as the contract)."""
+        return job.price * self.params_at(job.params_id).dispute_bond_bps // 10_000
+
+    # -- credited balances ---------------------------------------------------------------------
+    def claimable(self, account: str, token: str) -> int:
+        """What `account` may `withdraw` of `token` (refunds, slashes, fees, bonds)."""
+        return int(self._call(lambda: self.contract.functions.claimable(
+            Web3.to_checksum_address(account), Web3.to_checksum_address(token)).call(),
+            "reading a credited balance"))
 
     def min_provider_stake(self) -> int:
         return int(self.params()[5])

@@ -5,6 +5,10 @@ EIP-712 domain ("DataDAO ComputeMarket", "1", chain id, market address), type
 `voucherDigest` returns, computed here without a chain call.
 
 Header: `X-DataDAO-Voucher: <channelId>:<cumulativeAmount>:<0x signature>` (decimal amounts).
+
+On chain, `redeemMany` takes a 65-byte signature in EIP-2098 compact form (`compact_voucher`:
+r, vs = s | (v - 27) << 255); any other signature (an ERC-1271 wallet's that is not 65 bytes)
+is redeemed with `redeem(channelId, amount, signature)`, one per call.
 """
 
 from __future__ import annotations
@@ -47,6 +51,46 @@ class Voucher:
 
     def header_value(self) -> str:
         return f"{self.channel_id}:{self.cumulative_amount}:{self.signature_hex}"
+
+    @property
+    def compactable(self) -> bool:
+        """Whether `redeemMany` can take it: a 65-byte signature with v 27 or 28."""
+        return len(self.signature) == 65 and self.signature[64] in (27, 28)
+
+    def compact(self) -> tuple[int, int, bytes, bytes]:
+        """`redeemMany`'s CompactVoucher (channelId, cumulativeAmount, r, vs)."""
+        return compact_voucher(self.channel_id, self.cumulative_amount, self.signature)
+
+
+class NotCompactable(ValueError):
+    """A signature that is not 65-byte ECDSA with v 27/28: it goes through `redeem`."""
+
+
+def compact_signature(signature: bytes) -> tuple[bytes, bytes]:
+    """EIP-2098: a 65-byte (r, s, v) signature as (r, vs), vs = s | (v - 27) << 255. The
+    contract expands vs back to (s, v) for `ecrecover` and for ERC-1271 wallets, so any
+    65-byte signature with v 27/28 survives the round trip (s with its top bit set would not,
+    and is no valid ECDSA signature anyway)."""
+    if len(signature) != 65 or signature[64] not in (27, 28):
+        raise NotCompactable(f"a {len(signature)}-byte signature has no compact form")
+    r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
+    if s >> 255:
+        raise NotCompactable("s has its top bit set")
+    vs = s | ((v - 27) << 255)
+    return r, vs.to_bytes(32, "big")
+
+
+def expand_signature(r: bytes, vs: bytes) -> bytes:
+    """The 65-byte r‖s‖v of an EIP-2098 compact signature (the contract's own expansion)."""
+    number = int.from_bytes(vs, "big")
+    s, v = number & ((1 << 255) - 1), 27 + (number >> 255)
+    return r + s.to_bytes(32, "big") + bytes([v])
+
+
+def compact_voucher(channel_id: int, cumulative_amount: int, signature: bytes
+                    ) -> tuple[int, int, bytes, bytes]:
+    r, vs = compact_signature(signature)
+    return channel_id, cumulative_amount, r, vs
 
 
 def parse_voucher_header(value: str) -> Voucher:

@@ -1,5 +1,10 @@
 """Pending vouchers to chain: one `redeemMany` for every channel with unredeemed value.
 
+`redeemMany` takes EIP-2098 compact signatures (`dapp.market.vouchers.compact_voucher`): every
+65-byte voucher goes in the batch, a contract wallet's included (the market checks it with
+ERC-1271 on the 65-byte expansion). A voucher whose signature is not 65 bytes (e.g. a
+multisig wallet's) is redeemed with `redeem(channelId, amount, signature)`, one per call.
+
 A round is due when `voucher_batch_size` channels have value pending, when the oldest pending
 voucher is `voucher_batch_age_seconds` old, or when a pending channel expires within
 `URGENT_EXPIRY_SECONDS` (after expiry the buyer may reclaim what was not redeemed).
@@ -23,6 +28,7 @@ from hexbytes import HexBytes
 from dapp.chain.transactions import TransactionReverted, TransactionSender
 from dapp.gateway.vouchers import StoredVoucher, VoucherLedger
 from dapp.market.reader import ChannelState, MarketReader
+from dapp.market.vouchers import NotCompactable, compact_voucher
 
 log = logging.getLogger("dapp.gateway.metered")
 
@@ -102,10 +108,26 @@ class Redeemer:
         return batch
 
     def _send(self, batch: list[StoredVoucher], result: RedeemRound) -> None:
-        calls = [(int(v.channel_id), v.cumulative_amount, HexBytes(v.signature)) for v in batch]
+        compact, whole = [], []
+        for voucher in batch:
+            try:
+                compact.append((voucher, compact_voucher(int(voucher.channel_id),
+                                                         voucher.cumulative_amount,
+                                                         bytes(HexBytes(voucher.signature)))))
+            except NotCompactable:
+                whole.append(voucher)
+        if compact:
+            self._send_many(compact, result)
+        if whole:  # contract wallets whose signatures are not 65 bytes
+            self._send_one_by_one(whole, result)
+
+    def _send_many(self, compact: list[tuple[StoredVoucher, tuple[int, int, bytes, bytes]]],
+                   result: RedeemRound) -> None:
+        batch = [voucher for voucher, _ in compact]
         try:
-            sent = self.sender.send(self.market.contract.functions.redeemMany(calls),
-                                    f"redeemMany of {len(batch)} vouchers")
+            sent = self.sender.send(
+                self.market.contract.functions.redeemMany([call for _, call in compact]),
+                f"redeemMany of {len(batch)} vouchers")
         except TransactionReverted as error:
             log.warning("redeemMany reverted (%s); redeeming one by one", error)
             self._send_one_by_one(batch, result)

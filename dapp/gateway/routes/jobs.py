@@ -1,8 +1,10 @@
 """Compute jobs this gateway runs as a provider: `GET /v1/jobs/{id}`, its result, and the
 caller's jobs. Only a job's buyer (signed in: SIWE session or EIP-712 signed request) sees it.
 
-Status joins the chain (authoritative for money: open, submitted, disputed, finalized,
-refunded) with the worker's local state (queued, running, failed with its reason). The result
+Status joins the chain (authoritative for money: open, accepted, submitted, disputed,
+finalized, refunded) with the worker's local state (queued, running, failed with its reason).
+A run that failed after the job was accepted is `failed` too, with its reason; its result is
+the failure report the provider posted (see `dapp.compute.runner`). The result
 is stored on IPFS encrypted; this gateway holds its key and streams the plaintext, whose
 sha2-256 is the `resultHash` on chain (see `dapp.compute.results`).
 """
@@ -32,8 +34,8 @@ router = APIRouter(prefix="/v1", tags=["compute"])
 MAX_JOB_ID = 2**256 - 1
 RESULT_HASH_HEADER = "X-DataDAO-Result-Sha256"
 
-JobStatus = Literal["queued", "running", "submitted", "disputed", "failed", "expired",
-                    "finalized", "refunded"]
+JobStatus = Literal["queued", "accepted", "running", "submitted", "disputed", "failed",
+                    "expired", "finalized", "refunded"]
 
 
 class NotJobBuyer(DappError):
@@ -48,9 +50,12 @@ class ResultNotReady(DappError):
 
 class JobOut(BaseModel):
     job_id: int
-    status: JobStatus = Field(description="queued, running, submitted (challenge window), "
-                              "disputed, failed (see reason), expired (deadline missed: the "
-                              "buyer calls expire), finalized (paid), refunded")
+    status: JobStatus = Field(description="queued (not accepted yet: the buyer may cancel), "
+                              "accepted (the provider locked its collateral), running, "
+                              "submitted (challenge window), disputed, failed (see reason), "
+                              "expired (deadline missed: the buyer calls expire), finalized "
+                              "(paid), refunded (declined, cancelled by the buyer, expired, "
+                              "or a dispute the buyer won)")
     reason: str | None = Field(None, description="why the job failed, naming the limit hit")
     chain_status: str = Field(description="the ComputeMarket's status of the job")
     refunded: bool
@@ -70,22 +75,29 @@ class JobOut(BaseModel):
     attempts: int = Field(0, description="times the worker started the algorithm")
     seconds: float | None = Field(None, description="wall time of the run")
     tx_hash: str | None = Field(None, description="the submitResult or declineJob transaction")
+    dispute_bond: str = Field(description="what a dispute costs the buyer (base units of "
+                              "`token`): the job's params' disputeBondBps of its price")
 
 
 class JobListOut(BaseModel):
     jobs: list[JobOut]
 
 
+_SETTLED: dict[ChainJobStatus, JobStatus] = {
+    ChainJobStatus.DISPUTED: "disputed", ChainJobStatus.FINALIZED: "finalized",
+    ChainJobStatus.REFUNDED: "refunded"}
+
+
 def job_status(chain: ChainJob, local: JobRecord | None) -> JobStatus:
     if local is not None and local.state in (states.FAILED, states.DECLINED):
         return "failed"
-    chain_statuses: dict[ChainJobStatus, JobStatus] = {
-        ChainJobStatus.SUBMITTED: "submitted", ChainJobStatus.DISPUTED: "disputed",
-        ChainJobStatus.FINALIZED: "finalized", ChainJobStatus.REFUNDED: "refunded"}
-    if chain.status in chain_statuses:
-        return chain_statuses[chain.status]
+    if chain.status in _SETTLED:
+        return _SETTLED[chain.status]
+    if chain.status == ChainJobStatus.SUBMITTED:
+        failed_run = local is not None and local.reason is not None
+        return "failed" if failed_run else "submitted"
     if local is None or local.state == states.QUEUED:
-        return "queued"
+        return "accepted" if chain.status == ChainJobStatus.ACCEPTED else "queued"
     if local.state == states.EXPIRED:
         return "expired"
     if local.state == states.SUBMITTED:
@@ -93,7 +105,7 @@ def job_status(chain: ChainJob, local: JobRecord | None) -> JobStatus:
     return "running"
 
 
-def job_out(chain: ChainJob, local: JobRecord | None) -> JobOut:
+def job_out(chain: ChainJob, local: JobRecord | None, dispute_bond: int) -> JobOut:
     return JobOut(
         job_id=chain.job_id, status=job_status(chain, local),
         reason=local.reason if local else None, chain_status=chain.status.name.lower(),
@@ -107,7 +119,7 @@ def job_out(chain: ChainJob, local: JobRecord | None) -> JobOut:
         result_size=local.result_size if local else None,
         result_name=local.result_name if local else None,
         attempts=local.attempts if local else 0, seconds=local.seconds if local else None,
-        tx_hash=local.tx_hash if local else None,
+        tx_hash=local.tx_hash if local else None, dispute_bond=str(dispute_bond),
     )
 
 
@@ -127,8 +139,9 @@ def get_job(*, job_id: int = Path(..., ge=1, le=MAX_JOB_ID),
             account: AccountDep,
             compute: ComputeDep) -> JobOut:
     """A job's status for its buyer: chain and worker state, result CID and hash."""
-    chain, local = _buyers_job(compute.ready(), job_id, account)
-    return job_out(chain, local)
+    worker = compute.ready()
+    chain, local = _buyers_job(worker, job_id, account)
+    return job_out(chain, local, worker.reader.dispute_bond(chain))
 
 
 @router.get("/jobs", response_model=JobListOut)
@@ -144,7 +157,7 @@ def list_jobs(*, mine: bool = Query(True, description="must be 1: a buyer sees o
     for local in worker.store.of_buyer(account, limit):
         chain = worker.reader.job(local.job_id)
         if chain is not None:
-            out.append(job_out(chain, local))
+            out.append(job_out(chain, local, worker.reader.dispute_bond(chain)))
     return JobListOut(jobs=out)
 
 

@@ -239,7 +239,8 @@ def measure() -> list[Row]:
     admin.transfer(holder, 10**18)
     token.mint(holder, 10**21, {"from": admin})
     permit = sign_permit(token, holder, registry, PRICE, chain.time() + 3600)
-    tx = registry.buyWithPermit(asset, 1, holder, *terms(registry, asset, 1), permit, {"from": holder})
+    tx = registry.buyWithPermit(asset, 1, holder, *terms(registry, asset, 1), permit,
+                                {"from": holder})
     rows.append(Row("buyWithPermit", "permit + buy, one transaction", gas(tx)))
 
     tx = registry.grant(asset, buyer2, COMPUTE, chain.time() + 30 * DAY, {"from": publisher})
@@ -248,7 +249,8 @@ def measure() -> list[Row]:
     rows.append(Row("revokeGrant", "", gas(tx)))
 
     tx = registry.stake(asset, 100 * 10**18, {"from": curator})
-    rows.append(Row("stake", "first staker, asset already has revenue (warms up)", gas(tx), 110_000))
+    rows.append(Row("stake", "first staker, asset already has revenue (warms up)", gas(tx),
+                    110_000))
     tx = registry.stake(asset, 50 * 10**18, {"from": curator2})
     rows.append(Row("stake", "second staker (warms up)", gas(tx), 110_000))
     chain.sleep(3 * DAY + 1)

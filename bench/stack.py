@@ -120,7 +120,8 @@ class BenchStack:
             return pipeline.publish(request, curator_share_bps=1000, offers=offers)
 
     def buy(self, asset_id: int, account: LocalAccount, offer_id: int = 1) -> None:
-        self.exchange(account).buy(asset_id, offer_id)
+        exchange = self.exchange(account)
+        exchange.buy(asset_id, exchange.quote(asset_id, offer_id))
 
     def grant(self, asset_id: int, licensee: str, expires_at: int = PERPETUAL) -> str:
         """The publisher grants a download license (its key is unlocked on ganache); returns

@@ -13,10 +13,15 @@ REVERT_HINTS = {
     "UnknownAsset": "`datadao assets ls` lists the asset ids",
     "UnknownOffer": "`datadao assets show ID` lists the offers",
     "OfferInactive": "the owner paused this offer",
+    "OfferTermsChanged": "the owner changed the offer after it was shown to you; nothing was "
+                         "paid: `datadao assets show ID` shows the new terms",
+    "PriceAboveMax": "the owner raised the price after it was shown to you; nothing was "
+                     "paid: `datadao assets show ID` shows the new price",
     "TokenNotAllowed": "the registry accepts only its payment tokens (default: the DDT token)",
     "NothingToWithdraw": "`datadao payouts show` shows the balances",
     "InsufficientStake": "`datadao assets show ID` shows the stake",
     "StillUnbonding": "wait until the unbonding delay has passed",
+    "UnbondingDelayTooShort": "the unbonding delay is at least one day",
     "CuratorShareTooHigh": "the curator share is at most 50 %",
     "ERC20InsufficientBalance": "the account does not hold enough of the token",
     "ERC20InsufficientAllowance": "approve the registry first",

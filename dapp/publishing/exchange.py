@@ -35,6 +35,9 @@ from dapp.store.catalog import OfferView
 REGISTRY = "AssetRegistry"
 DEFAULT_TOKEN = "TestToken"
 PERMIT_LIFETIME_SECONDS = 3600
+#: The registry's buy takes every term the buyer pays for; the 4-argument overload left in the
+#: ABI only reverts (`OfferTermsRequired`), so the function is chosen by its signature.
+BUY_SIGNATURE = "buy(uint256,uint256,address,address,uint256,uint64,uint8)"
 # A stand-in CID for dry runs (estimation) before the real ones exist: any non-zero digest.
 PLACEHOLDER_CID = (b"\x01" * 32, 0x55)
 
@@ -69,6 +72,18 @@ class OfferTerms:
 
     def as_input(self) -> tuple[str, int, int, int]:
         return (Web3.to_checksum_address(self.token), self.price, self.duration, self.scope)
+
+
+@dataclass(frozen=True)
+class StakeView:
+    """A curator's stake on one asset: `active` earns; `warming` earns from `active_at`
+    (0: nothing warming up); `unbonding` can be withdrawn from `available_at`."""
+
+    active: int
+    warming: int
+    active_at: int
+    unbonding: int
+    available_at: int
 
 
 @dataclass(frozen=True)
@@ -232,6 +247,20 @@ class Exchange:
                 self.registry.functions.stakeOf(asset_id, account).call()
         return int(active), int(unbonding), int(available_at)
 
+    def stake_view(self, asset_id: int, account: str) -> StakeView:
+        """Earning, warming and unbonding stake of `account` on the asset, as the chain says."""
+        active, unbonding, available_at = self.stake_of(asset_id, account)
+        with self._rpc():
+            warming, active_at = \
+                self.registry.functions.warmingStake(asset_id, account).call()
+        return StakeView(active, int(warming), int(active_at), unbonding, available_at)
+
+    def pending_curator_share(self, asset_id: int) -> tuple[int, int]:
+        """(bps, effectiveAt) of a scheduled cut of the curators' share; effectiveAt 0: none."""
+        with self._rpc():
+            bps, effective_at = self.registry.functions.pendingCuratorShare(asset_id).call()
+        return int(bps), int(effective_at)
+
     def earned(self, asset_id: int, account: str, token: str) -> int:
         with self._rpc():
             return int(self.registry.functions.earned(asset_id, account, token).call())
@@ -310,11 +339,21 @@ class Exchange:
         events = self.registry.events.Withdrawn().process_receipt(sent.receipt, errors=DISCARD)
         return sum(int(e["args"]["amount"]) for e in events), sent
 
-    def stake(self, asset_id: int, amount: int) -> list[SentTransaction]:
+    def stake(self, asset_id: int, amount: int) -> tuple[int, list[SentTransaction]]:
+        """Stake `amount` (approving first if needed). Returns (activeAt, txs): the stake warms
+        up until activeAt and earns only from then on — with any stake of this account still
+        warming up, which restarts its warm-up."""
         approval = self._ensure_allowance(self.staking_token(), amount)
         sent = self._send(self.registry.functions.stake(asset_id, amount),
                           f"staking on asset {asset_id}")
-        return [tx for tx in (approval, sent) if tx is not None]
+        (event,) = self.registry.events.Staked().process_receipt(sent.receipt, errors=DISCARD)
+        return int(event["args"]["activeAt"]), [tx for tx in (approval, sent) if tx is not None]
+
+    def activate_stake(self, asset_id: int, staker: str) -> SentTransaction:
+        """Move `staker`'s warmed-up stake into the earning weight (anyone may)."""
+        return self._send(self.registry.functions.activateStake(
+            asset_id, Web3.to_checksum_address(staker)),
+            f"activating the stake of {staker} on asset {asset_id}")
 
     def request_unstake(self, asset_id: int, amount: int) -> tuple[int, SentTransaction]:
         sent = self._send(self.registry.functions.requestUnstake(asset_id, amount),
@@ -340,32 +379,54 @@ class Exchange:
             claimed[token] = claimed.get(token, 0) + int(event["args"]["amount"])
         return claimed, sent
 
-    def buy(self, asset_id: int, offer_id: int, licensee: str | None = None,
-            use_permit: bool = True) -> tuple[OfferView, int, list[SentTransaction]]:
-        """Buy an offer at its current price: one permit+buy transaction when the token
-        supports EIP-2612, else approve (if needed) then buy. Returns (offer, expiresAt, txs)."""
-        assert self.sender is not None
-        asset = self.asset(asset_id)
-        if not 1 <= offer_id <= len(asset.offers):
+    def claim_reward(self, asset_id: int, token: str, to: str) -> tuple[int, SentTransaction]:
+        """Claim the rewards of one payment token, paid to `to`: a token that reverts blocks
+        only itself (`claim` is all or nothing)."""
+        sent = self._send(self.registry.functions.claimReward(
+            asset_id, Web3.to_checksum_address(token), Web3.to_checksum_address(to)),
+            f"claiming {self.token(token).symbol} rewards of asset {asset_id}")
+        events = self.registry.events.RewardClaimed().process_receipt(sent.receipt,
+                                                                      errors=DISCARD)
+        return sum(int(e["args"]["amount"]) for e in events), sent
+
+    def quote(self, asset_id: int, offer_id: int) -> OfferView:
+        """The offer as it stands now: what a buyer is shown and then commits to (`buy`)."""
+        offers = self.asset(asset_id).offers
+        if not 1 <= offer_id <= len(offers):
             raise UnknownOffer(f"asset {asset_id} has no offer {offer_id}",
                                hint=f"show asset {asset_id} to see its offers",
                                details={"asset_id": asset_id, "offer_id": offer_id})
-        offer = asset.offers[offer_id - 1]
-        licensee = Web3.to_checksum_address(licensee or self.sender.address)
-        what = f"buying offer {offer_id} of asset {asset_id}"
-        permit = self._permit(offer.token, offer.price) if use_permit and offer.price else None
-        txs: list[SentTransaction] = []
+        return offers[offer_id - 1]
+
+    def buy_call(self, asset_id: int, shown: OfferView, licensee: str,
+                 permit: tuple[int, int, int, bytes, bytes] | None = None) -> ContractFunction:
+        """`buy` / `buyWithPermit` committed to the terms of the offer the buyer was shown:
+        the registry refuses the sale (`OfferTermsChanged`, `PriceAboveMax`) if the owner has
+        changed them since, so a buyer pays only for what it saw."""
+        terms = (asset_id, shown.offer_id, Web3.to_checksum_address(licensee),
+                 Web3.to_checksum_address(shown.token), shown.price, shown.duration,
+                 int(Scope[shown.scope.upper()]))
         if permit is not None:
-            call = self.registry.functions.buyWithPermit(asset_id, offer_id, licensee,
-                                                         offer.price, permit)
-        else:
-            approval = self._ensure_allowance(offer.token, offer.price) if offer.price else None
+            return self.registry.functions.buyWithPermit(*terms, permit)
+        return self.registry.get_function_by_signature(BUY_SIGNATURE)(*terms)
+
+    def buy(self, asset_id: int, shown: OfferView, licensee: str | None = None,
+            use_permit: bool = True) -> tuple[int, list[SentTransaction]]:
+        """Buy the offer `shown` (read once with `quote`, never again here) on exactly its
+        terms: one permit+buy transaction when the token supports EIP-2612, else approve (if
+        needed) then buy. Returns (expiresAt, txs)."""
+        assert self.sender is not None
+        licensee = Web3.to_checksum_address(licensee or self.sender.address)
+        what = f"buying offer {shown.offer_id} of asset {asset_id}"
+        permit = self._permit(shown.token, shown.price) if use_permit and shown.price else None
+        txs: list[SentTransaction] = []
+        if permit is None and shown.price:
+            approval = self._ensure_allowance(shown.token, shown.price)
             txs += [approval] if approval else []
-            call = self.registry.functions.buy(asset_id, offer_id, licensee, offer.price)
-        txs.append(self._send(call, what))
+        txs.append(self._send(self.buy_call(asset_id, shown, licensee, permit), what))
         (event,) = self.registry.events.LicensePurchased().process_receipt(txs[-1].receipt,
                                                                            errors=DISCARD)
-        return offer, int(event["args"]["expiresAt"]), txs
+        return int(event["args"]["expiresAt"]), txs
 
     def _permit(self, token: str, value: int) -> tuple[int, int, int, bytes, bytes] | None:
         """An EIP-2612 permit for the registry, or None if the token has no permit."""

@@ -75,8 +75,22 @@ class AssetSummary:
     offers: list[OfferView]
     sales: int
     stakers: int
-    total_staked: int
+    total_staked: int  # earning stake
     metadata_cid: str
+    warming_staked: int = 0  # staked, not earning yet (warming up)
+    curator_share_bps: int = 0  # as of the last event; `curator_share_at` for a time
+    pending_curator_share_bps: int | None = None
+    curator_share_effective_at: int | None = None
+
+    def curator_share_at(self, now: int) -> tuple[int, tuple[int, int] | None]:
+        """The curators' share in force at `now` (unix seconds), and a cut still to come as
+        (bps, effective_at): a scheduled cut applies by itself once due, without an event."""
+        pending, due = self.pending_curator_share_bps, self.curator_share_effective_at
+        if pending is None or due is None:
+            return self.curator_share_bps, None
+        if due <= now:
+            return pending, None
+        return self.curator_share_bps, (pending, due)
 
 
 @dataclass(frozen=True)
@@ -224,6 +238,10 @@ class Catalog:
                 published_block=row.Asset.published_block, offers=offers[row.Asset.asset_id],
                 sales=row.Asset.sales_count, stakers=row.Asset.staker_count,
                 total_staked=row.Asset.total_staked, metadata_cid=row.Asset.metadata_cid,
+                warming_staked=row.Asset.warming_staked,
+                curator_share_bps=row.Asset.curator_share_bps,
+                pending_curator_share_bps=row.Asset.pending_curator_share_bps,
+                curator_share_effective_at=row.Asset.curator_share_effective_at,
             )
             for row in rows
         ]

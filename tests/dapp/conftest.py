@@ -147,10 +147,11 @@ def make_settings(base: Path, chain: Chain, kubo: Kubo, **overrides: object) -> 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
             stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `datadao` as a user would, in a subprocess (`stdin` piped in when given)."""
+    """Run `datadao` as a user would, in a subprocess (`stdin` piped in when given; else
+    none, as in a script: `pytest -s` at a terminal must not make it ask)."""
     return subprocess.run(
         [sys.executable, "-m", "dapp.cli.main", *args],
-        input=stdin,
+        **({"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}),
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},

@@ -4,11 +4,20 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dapp.devstack.process import REPO_ROOT
 from dapp.metadata import AssetMetadata
 from tests.dapp.conftest import Chain, Kubo
 from tests.dapp.helpers.publishing import (
@@ -21,6 +30,14 @@ from tests.dapp.helpers.publishing import (
 )
 
 DDT = 10**18
+
+
+def _iso(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat()
+
+
+def _now(market: Market) -> int:
+    return int(market.web3.eth.get_block("latest")["timestamp"])
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +135,17 @@ def test_stake_buy_claim_and_withdraw_payouts(market: Market, asset: dict[str, A
     registry, token = market.registry(), market.token()
 
     staked = market.cli_json("stake", str(asset_id), "100", DAPP_ACCOUNT="curator")
-    assert staked["staked"]["amount"] == "100"
+    assert staked["staked"]["amount"] == "100" and staked["warming_stake"] == "100"
+    assert staked["active_stake"] == "0"  # a new stake warms up before it earns
+    (warming, active_at) = registry.functions.warmingStake(asset_id, CURATOR.address).call()
+    assert warming == 100 * DDT and staked["active_at"] == _iso(active_at)
+    early = market.cli("stake", str(asset_id), "--activate", "--json", DAPP_ACCOUNT="curator")
+    assert early.returncode == 0  # nothing warmed up yet: nothing changes
+    assert registry.functions.stakeOf(asset_id, CURATOR.address).call()[0] == 0
+    market.web3.provider.make_request("evm_increaseTime", [active_at - _now(market) + 1])
+    market.web3.provider.make_request("evm_mine", [])
+    activated = market.cli_json("stake", str(asset_id), "--activate", DAPP_ACCOUNT="curator")
+    assert (activated["active_stake"], activated["warming_stake"]) == ("100", "0")
     assert registry.functions.stakeOf(asset_id, CURATOR.address).call()[0] == 100 * DDT
 
     buyer_before = token.functions.balanceOf(BUYER.address).call()
@@ -130,6 +157,7 @@ def test_stake_buy_claim_and_withdraw_payouts(market: Market, asset: dict[str, A
                             DAPP_ACCOUNT="buyer")
     assert again["expires_at"] > bought["expires_at"]  # extends the running license
     assert token.functions.balanceOf(BUYER.address).call() == buyer_before - 20 * DDT
+    assert bought["duration"] == 30 * 24 * 3600
 
     owed = registry.functions.payoutBalance(PUBLISHER.address, token.address).call()
     assert owed > 0
@@ -150,6 +178,17 @@ def test_stake_buy_claim_and_withdraw_payouts(market: Market, asset: dict[str, A
                                    "amount_base_units": earned,
                                    "amount": claimed["claimed"][0]["amount"]}]
 
+    market.cli_json("license", "buy", str(asset_id), "1", DAPP_ACCOUNT="buyer")
+    earned = registry.functions.earned(asset_id, CURATOR.address, token.address).call()
+    elsewhere = BUYER.address  # one token's rewards, paid to another address
+    before = token.functions.balanceOf(elsewhere).call()
+    one = market.cli_json("claim", str(asset_id), "--token", "DDT", "--to", elsewhere,
+                          DAPP_ACCOUNT="curator")
+    assert one["to"] == elsewhere and one["claimed"][0]["amount_base_units"] == earned
+    assert token.functions.balanceOf(elsewhere).call() == before + earned
+    assert market.cli_json("claim", str(asset_id), "--to", elsewhere,
+                           DAPP_ACCOUNT="curator")["claimed"] == []  # nothing left
+
     unstaking = market.cli_json("unstake", str(asset_id), "40", DAPP_ACCOUNT="curator")
     assert unstaking["unstaking"]["amount"] == "40"
     assert tuple(registry.functions.stakeOf(asset_id, CURATOR.address).call())[:2] == (
@@ -157,3 +196,75 @@ def test_stake_buy_claim_and_withdraw_payouts(market: Market, asset: dict[str, A
     early = market.cli("unstake", str(asset_id), "--withdraw", "--json",
                        DAPP_ACCOUNT="curator")
     assert early.returncode == 12 and "StillUnbonding" in early.stderr
+
+
+def _read_until(stream: int, marker: str, timeout: float = 60) -> str:
+    """What the process wrote to `stream` up to and including `marker`."""
+    seen, deadline = b"", time.monotonic() + timeout
+    while marker.encode() not in seen:
+        assert time.monotonic() < deadline, seen.decode(errors="replace")
+        ready, _, _ = select.select([stream], [], [], 1)
+        if ready:
+            chunk = os.read(stream, 4096)
+            assert chunk, seen.decode(errors="replace")  # the process ended before asking
+            seen += chunk
+    return seen.decode()
+
+
+def at_a_terminal(market: Market, args: list[str], answer: bytes,
+                  meanwhile: Callable[[str], None] = lambda asked: None) -> tuple[int, str]:
+    """Run `datadao ARGS` as the buyer with a terminal for stdin, so it asks before buying;
+    `meanwhile(what it showed)` runs before the buyer types `answer`. (exit code, stderr)."""
+    terminal, buyer_side = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dapp.cli.main", *args], stdin=buyer_side,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO_ROOT,
+        env={**os.environ, **market.env(DAPP_ACCOUNT="buyer")})
+    os.close(buyer_side)
+    try:
+        assert process.stderr is not None
+        asked = _read_until(process.stderr.fileno(), "buy on these terms?")
+        meanwhile(asked)
+        os.write(terminal, answer)
+        _, rest = process.communicate(timeout=120)
+    finally:
+        os.close(terminal)
+        if process.poll() is None:
+            process.kill()
+    return process.returncode, asked + rest.decode()
+
+
+def test_buy_refuses_an_offer_the_owner_changed_after_it_was_shown(
+        market: Market, asset: dict[str, Any]) -> None:
+    """The owner front-runs a buyer who is looking at the terms: same price, duration cut from
+    30 days to one second. The buyer said yes to 30 days, so nothing is bought or paid."""
+    asset_id = str(asset["asset_id"])
+    registry, token = market.registry(), market.token()
+    offer_id = market.cli_json("offer", "set", asset_id, "--price", "3", "--duration", "30d",
+                               "--scope", "compute")["offer_id"]
+    balance = token.functions.balanceOf(BUYER.address).call()
+    expiry = registry.functions.licenseExpiry(asset["asset_id"], BUYER.address, 1).call()
+
+    def front_run(shown: str) -> None:
+        assert f"offer {offer_id} of asset {asset_id}: compute license for 30d, 3 DDT" in shown
+        market.cli_json("offer", "set", asset_id, str(offer_id), "--price", "3",
+                        "--duration", "1s", "--scope", "compute")
+
+    code, stderr = at_a_terminal(market, ["license", "buy", asset_id, str(offer_id)], b"y\n",
+                                 front_run)
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert code == 12, stderr
+    assert len(errors) == 1 and "Traceback" not in stderr
+    assert f"OfferTermsChanged(assetId={asset_id}, offerId={offer_id})" in errors[0]
+    assert "nothing was paid" in errors[0]
+    assert token.functions.balanceOf(BUYER.address).call() == balance
+    assert registry.functions.licenseExpiry(asset["asset_id"], BUYER.address, 1).call() == \
+        expiry
+
+
+def test_buy_at_a_terminal_asks_first_and_buys_nothing_on_no(market: Market,
+                                                            asset: dict[str, Any]) -> None:
+    balance = market.token().functions.balanceOf(BUYER.address).call()
+    code, stderr = at_a_terminal(market, ["license", "buy", str(asset["asset_id"]), "1"], b"n\n")
+    assert code == 1 and "nothing bought" in stderr
+    assert market.token().functions.balanceOf(BUYER.address).call() == balance

@@ -27,6 +27,7 @@ from dapp.ipfs.client import IpfsClient
 from dapp.metadata import CIPHER_DDX1, AssetMetadata, ContentInfo, FileEntry, SealedKey
 from dapp.packing import ArchiveRefused, unpack_archive
 from tests.dapp.conftest import fund_account
+from tests.dapp.helpers.buying import buy_call
 from tests.dapp.helpers.compute import (
     BUYER,
     COMPUTE,
@@ -83,7 +84,7 @@ def publish_packed(stack: Stack, packed: bytes, files: list[FileEntry], size: in
                                                          DATA_FEE), PUBLISHER.address)
     transact(stack, stack.token.functions.approve(stack.registry.address, LICENSE_PRICE),
              BUYER.address)
-    transact(stack, stack.registry.functions.buy(asset_id, 1, BUYER.address, LICENSE_PRICE),
+    transact(stack, buy_call(stack.registry, asset_id, 1, BUYER.address),
              BUYER.address)
     return asset_id
 

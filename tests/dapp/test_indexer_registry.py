@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, delete
+from web3.logs import DISCARD
 
 from dapp.chain.contracts import load_abi
 from dapp.indexer.handlers import default_handlers
@@ -80,10 +81,18 @@ def assert_matches_chain(ex: Exchange, engine: Engine, asset_ids: list[int],
             assert (offer.token, offer.price, offer.duration, offer.scope, offer.active) == (
                 token, price, duration, ["download", "compute"][scope], active)
         assert summary.total_staked == registry.totalStaked(asset_id).call()
+        warming_total = 0
         for stake in rows(engine, Stake, asset_id=asset_id):
             active, unbonding, available_at = registry.stakeOf(asset_id, stake.curator).call()
             assert (stake.amount, stake.unbonding, stake.unbonding_available_at or 0) == (
                 active, unbonding, available_at)
+            assert (stake.warming, stake.warming_active_at or 0) == tuple(
+                registry.warmingStake(asset_id, stake.curator).call())
+            warming_total += stake.warming
+        assert summary.warming_staked == warming_total
+        share, pending = summary.curator_share_at(ex.now())
+        assert share == info[2]
+        assert (pending or (share, 0)) == tuple(registry.pendingCuratorShare(asset_id).call())
         for licence in rows(engine, License, asset_id=asset_id):
             scope = ["download", "compute"].index(licence.scope)
             expiry = registry.licenseExpiry(asset_id, licence.licensee, scope).call()
@@ -146,6 +155,10 @@ def flow(exchange: Exchange, kubo: Kubo) -> Iterator[Flow]:
     ex.send(registry.setOffer(dataset, 3, (ex.token.address, 3 * DDT, DAY, COMPUTE)), publisher)
     ex.send(registry.setOfferActive(dataset, 2, False), publisher)
     ex.send(registry.stake(dataset, 100 * DDT), curator)
+    ex.rpc("evm_increaseTime", 3 * DAY + 1)  # the warm-up: only then does the stake earn
+    ex.rpc("evm_mine")
+    ex.send(registry.activateStake(dataset, curator), buyer)  # anyone may
+    ex.send(registry.stake(dataset, 30 * DDT), new_owner)  # warms up, never activated here
     ex.buy(dataset, 1, buyer)
     ex.buy(dataset, 1, buyer)  # extends the running license
     ex.buy(dataset, 3, buyer, licensee=grantee)
@@ -155,7 +168,9 @@ def flow(exchange: Exchange, kubo: Kubo) -> Iterator[Flow]:
     ex.send(registry.revokeGrant(dataset, buyer, DOWNLOAD), publisher)  # the purchase stays
     ex.send(registry.requestUnstake(dataset, 40 * DDT), curator)
     ex.send(registry.claim(dataset), curator)
-    ex.send(registry.setCuratorShare(dataset, 2000), publisher)
+    ex.send(registry.setCuratorShare(dataset, 2000), publisher)  # a raise: at once
+    ex.send(registry.setCuratorShare(dataset, 1500), publisher)  # a cut: one delay later
+    ex.send(registry.requestUnstake(dataset, 10 * DDT), new_owner)  # from the warming stake
     ex.send(ex.registry.functions.transferFrom(publisher, new_owner, model), publisher)
     ex.buy(model, 1, buyer)  # paid to the new owner
     ex.send(registry.retire(retired), publisher)
@@ -191,10 +206,15 @@ def test_the_catalog_follows_a_full_registry_flow(chain: Chain, deployments_file
         (1, 12 * DDT, "download", True), (2, 25 * DDT, "compute", False),
         (3, 3 * DDT, "compute", True)]
     assert (summary.sales, summary.stakers, summary.total_staked) == (3, 1, 60 * DDT)
+    assert summary.warming_staked == 20 * DDT
+    assert (summary.curator_share_bps, summary.pending_curator_share_bps) == (2000, 1500)
     assert dataset.stats.revenue == {ex.token.address: 27 * DDT}
     assert (dataset.stats.stakers, dataset.stats.total_staked) == (1, 60 * DDT)
     stake = rows(engine, Stake, asset_id=f.dataset, curator=f.curator)[0]
     assert (stake.amount, stake.unbonding, stake.unbonding_available_at) == (60 * DDT, 0, None)
+    assert (stake.warming, stake.warming_active_at) == (0, None)
+    warming = rows(engine, Stake, asset_id=f.dataset, curator=f.new_owner)[0]
+    assert (warming.amount, warming.warming, warming.unbonding) == (0, 20 * DDT, 10 * DDT)
     claims = rows(engine, RewardClaim, asset_id=f.dataset, curator=f.curator)
     assert len(claims) == 1 and claims[0].amount > 0
 
@@ -224,6 +244,48 @@ def test_the_catalog_follows_a_full_registry_flow(chain: Chain, deployments_file
     queued = {r.cid: r.kind for r in rows(engine, Pin)}
     assert {queued[f.cids[k]] for k in ("content1", "content2", "content3")} == {"content"}
     assert {queued[f.cids[k]] for k in ("meta1", "meta2", "meta3", "meta4")} == {"metadata"}
+
+
+def test_a_new_stake_warms_up_and_earns_once_activated(chain: Chain, deployments_file: Path,
+                                                       exchange: Exchange, tmp_path: Path
+                                                       ) -> None:
+    """What a curator sees in the catalog: a stake that does not earn yet and from when it
+    will, then the same stake earning once someone activated it; and a cut of the curators'
+    share announced one delay ahead."""
+    ex = exchange
+    publisher, curator, other = ex.accounts[1], ex.accounts[6], ex.accounts[7]
+    registry = ex.registry.functions
+    asset = ex.publish(publisher, DATASET, fake_cid("warm-c"), fake_cid("warm-m"), 1000,
+                       [(4 * DDT, 0, DOWNLOAD)])
+    receipt = ex.send(registry.stake(asset, 50 * DDT), curator)
+    (event,) = ex.registry.events.Staked().process_receipt(receipt, errors=DISCARD)
+    active_at = event["args"]["activeAt"]
+    ex.send(registry.setCuratorShare(asset, 400), publisher)  # a cut: scheduled
+    indexer = make_indexer(chain, deployments_file, tmp_path)
+    indexer.run_once()
+    stake = rows(indexer.db, Stake, asset_id=asset, curator=curator)[0]
+    assert (stake.amount, stake.warming, stake.warming_active_at) == (0, 50 * DDT, active_at)
+    summary = Catalog(indexer.db).get_asset(asset).summary  # type: ignore[union-attr]
+    assert (summary.total_staked, summary.warming_staked, summary.stakers) == (0, 50 * DDT, 0)
+    share, pending = summary.curator_share_at(ex.now())
+    assert share == 1000 and pending == tuple(registry.pendingCuratorShare(asset).call())
+    assert pending[0] == 400
+
+    ex.rpc("evm_increaseTime", active_at - ex.now() + 60)  # the warm-up and the cut's notice
+    ex.rpc("evm_mine")
+    ex.send(registry.activateStake(asset, curator), other)  # anyone may
+    indexer.run_once()
+    stake = rows(indexer.db, Stake, asset_id=asset, curator=curator)[0]
+    assert (stake.amount, stake.warming, stake.warming_active_at) == (50 * DDT, 0, None)
+    summary = Catalog(indexer.db).get_asset(asset).summary  # type: ignore[union-attr]
+    assert (summary.total_staked, summary.warming_staked, summary.stakers) == (50 * DDT, 0, 1)
+    assert summary.curator_share_at(ex.now()) == (400, None)  # the cut is due: in force
+    assert registry.assetInfo(asset).call()[2] == 400
+    ex.send(registry.setCuratorShare(asset, 300), publisher)  # cut again: from 400, not 1000
+    indexer.run_once()
+    summary = Catalog(indexer.db).get_asset(asset).summary  # type: ignore[union-attr]
+    assert summary.curator_share_at(ex.now())[0] == 400
+    assert_matches_chain(ex, indexer.db, [asset], [])
 
 
 def test_indexing_again_or_in_other_ranges_changes_nothing(chain: Chain, deployments_file: Path,
@@ -301,6 +363,7 @@ def test_a_reorg_moves_the_catalog_to_the_new_branch(chain: Chain, deployments_f
     assert dataset is not None and model is not None
     assert (model.summary.owner, dataset.summary.version_count) == (f.new_owner, 2)
     assert (dataset.summary.sales, dataset.summary.total_staked) == (3, 60 * DDT)
+    assert dataset.summary.warming_staked == 20 * DDT
     assert dataset.summary.offers[2].price == 4 * DDT
     ours = (f.dataset, f.model)  # other suites buy licenses for the same dev accounts
     assert [lic.source for lic in catalog.licenses_of(f.new_owner) if lic.asset_id in ours] == [

@@ -47,6 +47,7 @@ from dapp.market.reader import market_error_decoder
 from dapp.market.vouchers import sign_voucher
 from dapp.store.db import make_engine
 from tests.dapp.conftest import CHAIN_ID, Chain, dev_web3, fund_account
+from tests.dapp.helpers.buying import buy_call
 
 DDT = 10**18
 PASSWORD = "provider-sends-password"
@@ -125,7 +126,7 @@ def test_job_result_and_voucher_redemption_from_one_provider_account_are_both_mi
 
     dataset = publish(AssetKind.DATASET, "provider-sends-data")
     algorithm = publish(AssetKind.ALGORITHM, "provider-sends-algo")
-    send(registry.functions.buy(dataset, 1, buyer.address, 0))
+    send(buy_call(registry, dataset, 1, buyer.address))
     send(token.functions.approve(market.address, MAX_UINT256))
     now = int(buyer_web3.eth.get_block("latest")["timestamp"])
     receipt = send(market.functions.createJob(dataset, algorithm, provider.address, now + 3600,

@@ -3,6 +3,7 @@ the signed-in account's licenses."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -32,6 +33,11 @@ class OfferOut(BaseModel):
                    duration=offer.duration, scope=offer.scope, active=offer.active)
 
 
+class CuratorShareCutOut(BaseModel):
+    curator_share_bps: int
+    effective_at: str = Field(description="ISO 8601 UTC")
+
+
 class AssetSummaryOut(BaseModel):
     asset_id: int
     kind: str
@@ -46,11 +52,17 @@ class AssetSummaryOut(BaseModel):
     published_block: int
     offers: list[OfferOut]
     sales: int
-    stakers: int
-    total_staked: str
+    stakers: int = Field(description="curators whose stake earns")
+    total_staked: str = Field(description="earning stake, in base units of the staking token")
+    warming_staked: str = Field(description="stake warming up: it earns only after one "
+                                            "unbonding delay")
+    curator_share_bps: int = Field(description="the curators' share of each sale in force now")
+    pending_curator_share: CuratorShareCutOut | None = Field(
+        description="a cut of the curators' share scheduled one unbonding delay ahead")
 
     @classmethod
     def of(cls, summary: AssetSummary) -> AssetSummaryOut:
+        share, pending = summary.curator_share_at(int(time.time()))
         return cls(
             asset_id=summary.asset_id, kind=summary.kind, owner=summary.owner, dao=summary.dao,
             title=summary.title, description=summary.description, tags=summary.tags,
@@ -58,6 +70,10 @@ class AssetSummaryOut(BaseModel):
             published_block=summary.published_block,
             offers=[OfferOut.of(offer) for offer in summary.offers], sales=summary.sales,
             stakers=summary.stakers, total_staked=str(summary.total_staked),
+            warming_staked=str(summary.warming_staked), curator_share_bps=share,
+            pending_curator_share=None if pending is None else CuratorShareCutOut(
+                curator_share_bps=pending[0],
+                effective_at=datetime.fromtimestamp(pending[1], UTC).isoformat()),
         )
 
 

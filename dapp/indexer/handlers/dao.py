@@ -34,15 +34,17 @@ TALLY_COLUMNS = {AGAINST: "votes_against", FOR: "votes_for", ABSTAIN: "votes_abs
 
 #: Events with nothing for the catalog, per contract (the raw logs stay in `events`):
 #: initialisation markers, EIP-712 domain notices, approvals, and the revenue flow (released
-#: from the registry, distributed per share, withdrawn by members — the registry's own payout
-#: tables and the chain's `withdrawable` views cover it); a contributor's admission shows as
-#: the mint of their shares.
+#: from the registry, distributed per share, withdrawn by members, tokens listed and delisted,
+#: revenue that arrived before its token was listed kept by the DAO — the registry's own
+#: payout tables and the chain's `withdrawable`, `revenueTokens` and `isRevenueToken` views
+#: cover it); a contributor's admission shows as the mint of their shares.
 IGNORED: dict[str, frozenset[str]] = {
     FACTORY: frozenset(),
     DAO: frozenset({"Initialized", "EIP712DomainChanged", "RevenueReleased",
-                    "ContributorAdmitted"}),
+                    "ContributorAdmitted", "UnlistedRevenueKept"}),
     SHARES: frozenset({"Initialized", "EIP712DomainChanged", "Approval", "RevenueDistributed",
-                       "RevenueTokenAdded", "RevenueWithdrawn"}),
+                       "RevenueTokenAdded", "RevenueTokenRemoved", "RevenueWithdrawn",
+                       "UnlistedRevenueReturned"}),
 }
 
 HANDLERS = HandlerTable()

@@ -93,7 +93,7 @@ def asset_published(writer: StateWriter, event: DecodedEvent) -> None:
                   curator_share_bps=a["curatorShareBps"], retired=False,
                   published_block=event.origin.block_number,
                   published_tx=event.origin.tx_hash, sales_count=0, total_staked=0,
-                  staker_count=0)
+                  staker_count=0, warming_staked=0)
     writer.append(AssetVersion, asset_id=asset_id, version_index=1, content_cid=content,
                   metadata_cid=metadata)
     pin_version(writer, asset_id, a["content"], a["metadata"])
@@ -126,8 +126,35 @@ def asset_retired(writer: StateWriter, event: DecodedEvent) -> None:
 
 @on(CONTRACT, "CuratorShareSet")
 def curator_share_set(writer: StateWriter, event: DecodedEvent) -> None:
+    """A raise (or an equal share): in force at once; it replaces any scheduled cut."""
     writer.update(Asset, {"asset_id": event.args["assetId"]},
-                  curator_share_bps=event.args["curatorShareBps"])
+                  curator_share_bps=event.args["curatorShareBps"],
+                  pending_curator_share_bps=None, curator_share_effective_at=None)
+
+
+@on(CONTRACT, "CuratorShareScheduled")
+def curator_share_scheduled(writer: StateWriter, event: DecodedEvent) -> None:
+    """A cut, in force from `effectiveAt` (one unbonding delay after the block). The share in
+    force until then is the one in force at this block: an earlier cut that was already due
+    then has become the current share."""
+    a = event.args
+    asset = writer.require(Asset, asset_id=a["assetId"])
+    current = asset["curator_share_bps"]
+    earlier_at = asset["curator_share_effective_at"]
+    if earlier_at is not None and earlier_at <= _block_time(writer, event, a["effectiveAt"]):
+        current = asset["pending_curator_share_bps"]
+    writer.update(Asset, {"asset_id": a["assetId"]}, curator_share_bps=current,
+                  pending_curator_share_bps=a["curatorShareBps"],
+                  curator_share_effective_at=a["effectiveAt"])
+
+
+def _block_time(writer: StateWriter, event: DecodedEvent, effective_at: int) -> int:
+    """The time of the block of a `CuratorShareScheduled`: its `effectiveAt` less the
+    unbonding delay in force then (the registry's last `UnbondingDelaySet`, emitted by its
+    constructor too). Without it, the event's own `effectiveAt` (an earlier cut counts as due
+    only if it was due by then)."""
+    delay = writer.get(RegistryParam, contract=event.address, name="unbonding_delay")
+    return effective_at - int(delay["value"]) if delay else effective_at
 
 
 @on(CONTRACT, "OfferSet")
@@ -220,44 +247,62 @@ def withdrawn(writer: StateWriter, event: DecodedEvent) -> None:
 
 
 # -- curation stakes ---------------------------------------------------------------------------
-def _change_stake(writer: StateWriter, asset_id: int, curator: str, active_delta: int,
-                  **changes: Any) -> None:
-    """Apply a change to one stake and keep the asset's totals (active stake, stakers with an
-    active stake) in step."""
+# A stake row holds what the registry's `stakeOf` and `warmingStake` return: earning `amount`,
+# `warming` (earns from `warming_active_at`), `unbonding` (withdrawable from
+# `unbonding_available_at`). The asset keeps the totals: earning (`total_staked`, the chain's
+# `totalStaked`), warming, and the number of curators whose stake earns.
+def _change_stake(writer: StateWriter, asset_id: int, curator: str, active_delta: int = 0,
+                  warming_delta: int = 0, **changes: Any) -> None:
+    """Apply a change to one stake and keep the asset's totals in step."""
     key = {"asset_id": asset_id, "curator": curator}
     row = writer.get(Stake, **key) or {"amount": 0, "unbonding": 0,
-                                       "unbonding_available_at": None}
-    amount = row["amount"] + active_delta
+                                       "unbonding_available_at": None, "warming": 0,
+                                       "warming_active_at": None}
+    amount, warming = row["amount"] + active_delta, row["warming"] + warming_delta
     values = {"amount": amount, "unbonding": row["unbonding"],
-              "unbonding_available_at": row["unbonding_available_at"], **changes}
+              "unbonding_available_at": row["unbonding_available_at"], "warming": warming,
+              "warming_active_at": row["warming_active_at"] if warming else None, **changes}
     writer.upsert(Stake, key, **values)
-    if active_delta:
+    if active_delta or warming_delta:
         asset = writer.require(Asset, asset_id=asset_id)
         joined = int(amount > 0) - int(row["amount"] > 0)
         writer.update(Asset, {"asset_id": asset_id},
                       total_staked=asset["total_staked"] + active_delta,
+                      warming_staked=asset["warming_staked"] + warming_delta,
                       staker_count=asset["staker_count"] + joined)
 
 
 @on(CONTRACT, "Staked")
 def staked(writer: StateWriter, event: DecodedEvent) -> None:
+    """New stake warms up; the staker's whole warming amount earns from `activeAt` (a warmed-up
+    amount was activated first, `StakeActivated` earlier in the same transaction)."""
     a = event.args
-    _change_stake(writer, a["assetId"], a["staker"], a["amount"])
+    _change_stake(writer, a["assetId"], a["staker"], warming_delta=a["amount"],
+                  warming_active_at=a["activeAt"])
+
+
+@on(CONTRACT, "StakeActivated")
+def stake_activated(writer: StateWriter, event: DecodedEvent) -> None:
+    a = event.args
+    _change_stake(writer, a["assetId"], a["staker"], active_delta=a["amount"],
+                  warming_delta=-a["amount"])
 
 
 @on(CONTRACT, "UnstakeRequested")
 def unstake_requested(writer: StateWriter, event: DecodedEvent) -> None:
+    """The registry takes stake still warming up first, then earning stake."""
     a = event.args
     row = writer.require(Stake, asset_id=a["assetId"], curator=a["staker"])
-    _change_stake(writer, a["assetId"], a["staker"], -a["amount"],
-                  unbonding=row["unbonding"] + a["amount"],
+    from_warming = min(a["amount"], row["warming"])
+    _change_stake(writer, a["assetId"], a["staker"], active_delta=from_warming - a["amount"],
+                  warming_delta=-from_warming, unbonding=row["unbonding"] + a["amount"],
                   unbonding_available_at=a["availableAt"])
 
 
 @on(CONTRACT, "StakeWithdrawn")
 def stake_withdrawn(writer: StateWriter, event: DecodedEvent) -> None:
     a = event.args
-    _change_stake(writer, a["assetId"], a["staker"], 0, unbonding=0,
+    _change_stake(writer, a["assetId"], a["staker"], unbonding=0,
                   unbonding_available_at=None)
 
 

@@ -25,8 +25,13 @@ class Asset(Origin, Base):
     published_block: Mapped[int] = mapped_column(BigInteger, index=True)
     published_tx: Mapped[str] = mapped_column(String(66))
     sales_count: Mapped[int] = mapped_column(Integer, default=0)
-    total_staked: Mapped[int] = mapped_column(Uint256, default=0, index=True)
-    staker_count: Mapped[int] = mapped_column(Integer, default=0)
+    total_staked: Mapped[int] = mapped_column(Uint256, default=0, index=True)  # earning
+    staker_count: Mapped[int] = mapped_column(Integer, default=0)  # with earning stake
+    warming_staked: Mapped[int] = mapped_column(Uint256, default=0)  # not earning yet
+    # a cut of the curators' share scheduled by `CuratorShareScheduled`: the share from
+    # `curator_share_effective_at` on (`curator_share_bps` is in force until then)
+    pending_curator_share_bps: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    curator_share_effective_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class AssetVersion(AppendOnly, Base):

@@ -49,8 +49,9 @@ class Withdrawal(EventFact, Base):
 
 
 class Stake(Origin, Base):
-    """A curator's stake on an asset: active amount (earning), amount unbonding and when it
-    frees up (None: nothing unbonding)."""
+    """A curator's stake on an asset: active amount (earning), amount warming up and when it
+    starts to earn (None: nothing warming up), amount unbonding and when it frees up (None:
+    nothing unbonding)."""
 
     __tablename__ = "stakes"
 
@@ -59,6 +60,8 @@ class Stake(Origin, Base):
     amount: Mapped[int] = mapped_column(Uint256, default=0)
     unbonding: Mapped[int] = mapped_column(Uint256, default=0)
     unbonding_available_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    warming: Mapped[int] = mapped_column(Uint256, default=0)
+    warming_active_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class RewardClaim(EventFact, Base):

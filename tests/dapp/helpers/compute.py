@@ -24,6 +24,7 @@ from dapp.ipfs.client import IpfsClient
 from dapp.metadata import CIPHER_DDX1, AssetMetadata, ContentInfo, FileEntry, SealedKey
 from dapp.packing import iter_packed, plan_pack
 from tests.dapp.conftest import Chain, Gateway, Kubo, make_settings
+from tests.dapp.helpers.buying import buy_call
 from tests.dapp.helpers.gateway import dev_account
 
 PUBLISHER = dev_account(4)
@@ -129,6 +130,6 @@ def publish_dataset(stack: Stack, folder: Path) -> int:
                                                          DATA_FEE), PUBLISHER.address)
     transact(stack, stack.token.functions.approve(stack.registry.address, LICENSE_PRICE),
              BUYER.address)
-    transact(stack, stack.registry.functions.buy(asset_id, 1, BUYER.address, LICENSE_PRICE),
+    transact(stack, buy_call(stack.registry, asset_id, 1, BUYER.address),
              BUYER.address)
     return asset_id

@@ -22,6 +22,7 @@ from dapp.ipfs.client import IpfsClient
 from dapp.metadata import CIPHER_DDX1, AssetMetadata, ContentInfo, FileEntry, SealedKey
 from dapp.packing import iter_packed, plan_pack
 from tests.dapp.conftest import Gateway, Kubo
+from tests.dapp.helpers.buying import buy_call
 from tests.dapp.helpers.gateway import dev_account
 
 PUBLISHER = dev_account(4)
@@ -111,7 +112,7 @@ def flipped(chunks: Iterator[bytes], offset: int) -> Iterator[bytes]:
 
 def buy(market: Market, asset_id: int, buyer: str) -> None:
     transact(market, market.token.functions.approve(market.registry.address, PRICE), buyer)
-    transact(market, market.registry.functions.buy(asset_id, 1, buyer, PRICE), buyer)
+    transact(market, buy_call(market.registry, asset_id, 1, buyer), buyer)
 
 
 def write_random(path: Path, size: int, seed: int) -> bytes:

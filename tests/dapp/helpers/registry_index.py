@@ -19,6 +19,7 @@ from dapp.indexer import Indexer
 from dapp.ipfs.cid import cid_from_chain, cid_to_chain
 from dapp.store.db import make_engine
 from tests.dapp.conftest import CHAIN_ID, Chain, dev_web3, table_dump
+from tests.dapp.helpers.buying import buy_call
 
 DATASET, MODEL, ALGORITHM = 0, 1, 2
 DOWNLOAD, COMPUTE = 0, 1
@@ -57,8 +58,7 @@ class Exchange:
         return int(published[0]["args"]["assetId"])
 
     def buy(self, asset_id: int, offer_id: int, buyer: str, licensee: str | None = None) -> None:
-        self.send(self.registry.functions.buy(asset_id, offer_id, licensee or buyer, 2**256 - 1),
-                  buyer)
+        self.send(buy_call(self.registry, asset_id, offer_id, licensee or buyer), buyer)
 
     def now(self) -> int:
         return int(self.web3.eth.get_block("latest")["timestamp"])

@@ -92,7 +92,8 @@ def open_channels(bench: BenchStack, count: int, deposit: int) -> list[Channel]:
     expiry = bench.web3.eth.get_block("latest")["timestamp"] + 7 * 24 * 3600
     channels = []
     for _ in range(count):
-        receipt = wait(market.functions.openChannel(provider, deposit, expiry).transact(sender))
+        receipt = wait(market.functions.openChannel(provider, token.address, deposit,
+                                                       expiry).transact(sender))
         (event,) = market.events.ChannelOpened().process_receipt(receipt, errors=DISCARD)
         channels.append(Channel(int(event["args"]["channelId"])))
     return channels

@@ -132,7 +132,9 @@ def open_channel(
     confirmations: ConfirmationsOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Open a channel to the gateway's provider: it pays for calls until it expires."""
+    """Open a channel to the gateway's provider in its token: it pays for calls until it
+    expires. The token is named in the transaction: if the provider's token on chain is
+    another, nothing is deposited (PriceTokenMismatch)."""
     seconds = channel_duration(duration)
     settings = settings_of(ctx)
     terms = fetch_terms(gateway or settings.resolved_gateway_public_url)
@@ -141,7 +143,8 @@ def open_channel(
         check_same_market(terms, channels, exchange.web3.eth.chain_id)
         token = exchange.token(terms.token)
         amount = parse_amount(deposit, token.decimals, what="deposit")
-        channel_id, _ = channels.open(terms.address, amount, channels.chain_time() + seconds)
+        channel_id, _ = channels.open(terms.address, amount, channels.chain_time() + seconds,
+                                      token=token.address)
         view = channel_view(settings, exchange, channels, channel_id)
     calls = amount // terms.price if terms.price else None
     print_channel(view, as_json, price_per_call=format_amount(terms.price, token.decimals),

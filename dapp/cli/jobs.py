@@ -1,6 +1,8 @@
 """Compute jobs from the buyer's side: `job start DATASET ALGORITHM` escrows a job with a
 gateway's provider, `job show` follows it, `job result` downloads the result and checks it
-against the chain, `job finalize|dispute|expire` settle it."""
+against the chain, `job cancel` (before the provider accepted) and `job finalize|dispute|
+expire` settle it; refunds are credited in the market: `job claimable` shows them and `job
+withdraw` pulls them."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from dapp.cli.output import JsonOption, console, emit_json, errors
 from dapp.cli.session import (
     AccountOption,
     ConfirmationsOption,
+    account_entry,
     read_only,
     settings_of,
     unlock,
@@ -162,7 +165,8 @@ def finalize(ctx: typer.Context, job_id: int = typer.Argument(..., min=1),
 def dispute(ctx: typer.Context, job_id: int = typer.Argument(..., min=1),
             account: AccountOption = None, confirmations: ConfirmationsOption = None,
             as_json: JsonOption = False) -> None:
-    """Inside the challenge window: ask the arbiter to refund you and slash the provider."""
+    """Inside the challenge window: ask the arbiter to refund you and slash the provider. It
+    costs a bond (the market's disputeBondBps of the job's price), returned if you win."""
     _settle(ctx, job_id, account, confirmations, as_json, BuyerJobs.dispute)
 
 
@@ -170,5 +174,69 @@ def dispute(ctx: typer.Context, job_id: int = typer.Argument(..., min=1),
 def expire(ctx: typer.Context, job_id: int = typer.Argument(..., min=1),
            account: AccountOption = None, confirmations: ConfirmationsOption = None,
            as_json: JsonOption = False) -> None:
-    """After a missed deadline: your escrow back, the provider's collateral slashed to you."""
+    """After a missed deadline: your escrow credited back, and the provider's collateral if it
+    had accepted the job (`datadao job withdraw` pays them out)."""
     _settle(ctx, job_id, account, confirmations, as_json, BuyerJobs.expire)
+
+
+@app.command("cancel")
+def cancel(ctx: typer.Context, job_id: int = typer.Argument(..., min=1),
+           account: AccountOption = None, confirmations: ConfirmationsOption = None,
+           as_json: JsonOption = False) -> None:
+    """Before the provider accepted the job: call it off; the escrow is credited back to you
+    (`datadao job withdraw` pays it out)."""
+    _settle(ctx, job_id, account, confirmations, as_json, BuyerJobs.cancel)
+
+
+def _amounts(exchange: Exchange, amounts: dict[str, int]) -> list[dict[str, str]]:
+    out = []
+    for address, amount in amounts.items():
+        token = exchange.token(address)
+        out.append({"token": token.symbol, "address": address,
+                    "amount": format_amount(amount, token.decimals), "base_units": str(amount)})
+    return out
+
+
+@app.command("claimable")
+def claimable(ctx: typer.Context, account: AccountOption = None,
+              as_json: JsonOption = False) -> None:
+    """What the market credited you and you may withdraw: refunds of cancelled, declined or
+    expired jobs, slashed collateral, dispute bonds (and, for a provider, its fees)."""
+    exchange = read_only(ctx)
+    me = account_entry(ctx, account).address
+    jobs = BuyerJobs(exchange.web3, exchange.deployment)
+    rows = _amounts(exchange, jobs.claimable(me, jobs.credit_tokens(me)))
+    if as_json:
+        emit_json({"account": me, "claimable": rows})
+    elif not rows:
+        console.print(f"nothing to withdraw for {me}", highlight=False)
+    for row in [] if as_json else rows:
+        console.print(f"{row['amount']} {row['token']}  ({row['address']})", highlight=False)
+
+
+@app.command("withdraw")
+def withdraw(
+    ctx: typer.Context,
+    token: str = typer.Option(None, "--token", help="only this token (default: every token "
+                                                     "with a credited balance)"),
+    to: str = typer.Option(None, "--to", help="pay to this address instead of your own"),
+    account: AccountOption = None,
+    confirmations: ConfirmationsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Withdraw what the market credited you (see `datadao job claimable`)."""
+    with market_account(ctx, BuyerJobs, account, confirmations, as_json) as (exchange, jobs):
+        me = jobs.account_address
+        tokens = [token] if token else jobs.credit_tokens(me)
+        paid = {}
+        for address, amount in jobs.claimable(me, tokens).items():
+            paid[address] = jobs.withdraw(address, to)[0] or amount
+    if not paid:
+        raise DappError(f"the market has credited nothing to {me}",
+                        hint="`datadao job claimable` shows what is credited")
+    rows = _amounts(exchange, paid)
+    if as_json:
+        emit_json({"account": me, "to": to or me, "withdrawn": rows})
+        return
+    for row in rows:
+        console.print(f"withdrew {row['amount']} {row['token']} to {to or me}", highlight=False)

@@ -1,6 +1,9 @@
 """A buyer's compute jobs in the ComputeMarket: escrow one with a provider (the caller holds a
-COMPUTE license on the dataset), read its state, and settle it — `finalize` after the
-challenge window, `dispute` inside it, `expire` once the deadline passed without a result."""
+COMPUTE license on the dataset; the buyer names the token it pays in and the most it pays),
+read its state, and settle it — `cancel` before the provider accepted it, `finalize` after the
+challenge window, `dispute` inside it (approving the market for the bond first), `expire` once
+the deadline passed without a result. Settlements credit the buyer's balance in the market
+(`claimable`); `withdraw` pulls it."""
 
 from __future__ import annotations
 
@@ -14,7 +17,6 @@ from dapp.chain.transactions import SentTransaction
 from dapp.client.market import MarketAccount
 from dapp.errors import NotFound
 
-#: IComputeMarket.JobStatus, in order
 ZERO_HASH = b"\x00" * 32
 
 
@@ -32,6 +34,11 @@ class JobState:
     deadline: int
     challenge_end: int  # 0 until a result is posted
     result_hash: str | None  # sha2-256 of the plain result, "0x…"; None until posted
+    params_id: int  # the market params the job runs under (challenge window, bond)
+
+    @property
+    def price(self) -> int:
+        return self.provider_fee + self.data_fee
 
 
 @dataclass(frozen=True)
@@ -47,8 +54,9 @@ class JobPrice:
 
 class BuyerJobs(MarketAccount):
     def job(self, job_id: int) -> JobState:
-        (buyer, deadline, status, provider, provider_fee, token, data_fee, collateral,
-         challenge_end, dataset_id, result_hash) = self.market.functions.getJob(job_id).call()
+        (buyer, deadline, status, params_id, provider, provider_fee, token, data_fee,
+         collateral, challenge_end, dataset_id, result_hash) = \
+            self.market.functions.getJob(job_id).call()
         if int(status) == 0:
             raise NotFound(f"job {job_id} does not exist on market {self.address}")
         return JobState(job_id, str(buyer), str(provider), int(dataset_id),
@@ -56,7 +64,7 @@ class BuyerJobs(MarketAccount):
                         str(token), int(provider_fee), int(data_fee), int(collateral),
                         int(deadline), int(challenge_end),
                         None if bytes(result_hash) == ZERO_HASH else
-                        "0x" + bytes(result_hash).hex())
+                        "0x" + bytes(result_hash).hex(), int(params_id))
 
     def price(self, dataset_id: int, provider: str) -> JobPrice:
         """What a job costs now: the provider's fee and the dataset's data fee."""
@@ -72,7 +80,8 @@ class BuyerJobs(MarketAccount):
         price = self.price(dataset_id, provider)
         self._ensure_allowance(price.token, price.total)
         sent = self._send(self.market.functions.createJob(
-            dataset_id, algorithm_id, Web3.to_checksum_address(provider), deadline, price.total),
+            dataset_id, algorithm_id, Web3.to_checksum_address(provider), deadline,
+            Web3.to_checksum_address(price.token), price.total),
             f"escrowing a job on dataset {dataset_id}")
         (event,) = self.market.events.JobCreated().process_receipt(sent.receipt, errors=DISCARD)
         return int(event["args"]["jobId"]), price, sent
@@ -80,8 +89,49 @@ class BuyerJobs(MarketAccount):
     def finalize(self, job_id: int) -> SentTransaction:
         return self._send(self.market.functions.finalize(job_id), f"finalizing job {job_id}")
 
+    def dispute_bond(self, job_id: int) -> int:
+        """What disputing the job costs: its params' `disputeBondBps` of its price."""
+        state = self.job(job_id)
+        bps = int(self.market.functions.paramsAt(state.params_id).call()[6])
+        return state.price * bps // 10_000
+
     def dispute(self, job_id: int) -> SentTransaction:
+        """Approve the market for the bond (if any) and `dispute`."""
+        bond = self.dispute_bond(job_id)
+        if bond:
+            self._ensure_allowance(self.job(job_id).token, bond)
         return self._send(self.market.functions.dispute(job_id), f"disputing job {job_id}")
+
+    def cancel(self, job_id: int) -> SentTransaction:
+        """Withdraw a job the provider has not accepted: the escrow is credited back."""
+        return self._send(self.market.functions.cancelJob(job_id), f"cancelling job {job_id}")
 
     def expire(self, job_id: int) -> SentTransaction:
         return self._send(self.market.functions.expire(job_id), f"expiring job {job_id}")
+
+    # -- credited balances (refunds, slashed collateral, bonds) ---------------------------------
+    def claimable(self, account: str, tokens: list[str]) -> dict[str, int]:
+        """What `account` may withdraw from the market, per token (zeros left out)."""
+        amounts = {token: self.reader.claimable(account, token) for token in tokens}
+        return {token: amount for token, amount in amounts.items() if amount}
+
+    def credit_tokens(self, account: str) -> list[str]:
+        """The tokens the market may have credited `account`: the stake token (slashed
+        collateral, a provider's own) and the token of every job it bought (from the
+        `JobCreated` logs naming it as buyer)."""
+        created = self.market.events.JobCreated()
+        logs = created.get_logs(argument_filters={"buyer": Web3.to_checksum_address(account)},
+                                from_block=self.deployed_block)
+        tokens = [self.reader.stake_token(),
+                  *(Web3.to_checksum_address(log["args"]["token"]) for log in logs)]
+        return list(dict.fromkeys(tokens))
+
+    def withdraw(self, token: str, to: str | None = None) -> tuple[int, SentTransaction]:
+        """`withdraw(token)` (or `withdrawTo`): the whole credited balance; the amount paid."""
+        token = Web3.to_checksum_address(token)
+        function = (self.market.functions.withdraw(token) if to is None else
+                    self.market.functions.withdrawTo(token, Web3.to_checksum_address(to)))
+        sent = self._send(function, f"withdrawing {token} from the market")
+        events = self.market.events.Withdrawn().process_receipt(sent.receipt, errors=DISCARD)
+        return sum(int(e["args"]["amount"]) for e in events), sent
+

@@ -25,12 +25,18 @@ class MarketAccount:
                  sender: TransactionSender | None = None) -> None:
         self.web3 = web3
         self.market: Contract = bind(web3, deployment, MARKET)
+        self.deployed_block = deployment.contract(MARKET).block  # where its logs start
         self.reader = MarketReader(web3, self.market.address)  # every read asks fresh=True
         self.sender = sender
 
     @property
     def address(self) -> str:
         return str(self.market.address)
+
+    @property
+    def account_address(self) -> str:
+        """The address this client sends as (AccountNeeded without a sender)."""
+        return str(self._sender().address)
 
     def chain_time(self) -> int:
         return int(self.web3.eth.get_block("latest")["timestamp"])

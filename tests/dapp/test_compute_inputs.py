@@ -106,7 +106,8 @@ def run_job(stack: Stack, dataset_id: int, algorithm_id: int) -> dict:  # type: 
     transact(stack, stack.token.functions.approve(stack.market.address, price), BUYER.address)
     now = int(stack.web3.eth.get_block("latest")["timestamp"])
     receipt = transact(stack, stack.market.functions.createJob(
-        dataset_id, algorithm_id, provider, now + 3600, price), BUYER.address)
+        dataset_id, algorithm_id, provider, now + 3600, stack.token.address, price),
+        BUYER.address)
     (event,) = stack.market.events.JobCreated().process_receipt(receipt, errors=DISCARD)
     job_id = int(event["args"]["jobId"])
     headers = session(stack.gateway, BUYER)

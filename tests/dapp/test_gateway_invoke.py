@@ -404,7 +404,8 @@ def test_contract_buyer_pays_with_erc1271_signatures(stack: Stack, model_id: int
     stack.transact(wallet.functions.execute(stack.token.address,
                                             approve._encode_transaction_data()), BUYER.address)
     expiry = stack.web3.eth.get_block("latest")["timestamp"] + 24 * 3600
-    open_channel = stack.market.functions.openChannel(PROVIDER.address, deposit, expiry)
+    open_channel = stack.market.functions.openChannel(PROVIDER.address, stack.token.address,
+                                                       deposit, expiry)
     stack.transact(wallet.functions.execute(stack.market.address,
                                             open_channel._encode_transaction_data()),
                    BUYER.address)

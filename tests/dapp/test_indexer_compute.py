@@ -1,7 +1,8 @@
 """The ComputeMarket's events into `compute_providers`, `compute_jobs` and `payment_channels`,
 on the session ganache with the market the real deploy script deployed: every job path
-(finalized, dispute paid / refunded, expired, declined), a provider's whole life, channels
-opened, topped up, extended, redeemed and reclaimed — each row checked against the market's own
+(finalized, dispute paid / refunded, expired, declined, cancelled; accepted before the result
+or by it), a provider's whole life, channels opened, topped up, extended, redeemed one by one
+and in a batch (`VouchersRedeemed`) and reclaimed — each row checked against the market's own
 views — and a reorg across a redeem that the channel follows to the new branch.
 
 Providers and buyers are fresh keys imported into ganache, so these flows share no state with
@@ -51,7 +52,8 @@ DATA_FEE = 2 * DDT
 COLLATERAL = 50 * DDT  # scripts/deploy_modules.py COMPUTE_PARAMS
 CHALLENGE_WINDOW = DAY
 EXIT_DELAY = 7 * DAY
-JOB_STATUSES = (None, "escrowed", "submitted", "disputed", "finalized", "refunded")
+JOB_STATUSES = (None, "escrowed", "accepted", "submitted", "disputed", "finalized",
+                "refunded")
 
 
 @dataclass
@@ -88,7 +90,8 @@ class Market:
     def create_job(self, dataset: int, algorithm: int, provider: str, buyer: str,
                    deadline_in: int = 2 * DAY) -> int:
         receipt = self.send(self.calls.createJob(dataset, algorithm, provider,
-                                                 self.ex.now() + deadline_in, MAX_UINT), buyer)
+                                                 self.ex.now() + deadline_in,
+                                                 self.ex.token.address, MAX_UINT), buyer)
         (created,) = self.contract.events.JobCreated().process_receipt(receipt, DISCARD)
         return int(created["args"]["jobId"])
 
@@ -98,7 +101,7 @@ class Market:
         return cid, "0x" + result_hash.hex()
 
     def open_channel(self, buyer: str, provider: str, deposit: int, expires_in: int) -> int:
-        receipt = self.send(self.calls.openChannel(provider, deposit,
+        receipt = self.send(self.calls.openChannel(provider, self.ex.token.address, deposit,
                                                    self.ex.now() + expires_in), buyer)
         (opened,) = self.contract.events.ChannelOpened().process_receipt(receipt, DISCARD)
         return int(opened["args"]["channelId"])
@@ -108,6 +111,13 @@ class Market:
         voucher = sign_voucher(buyer.key, CHAIN_ID, self.contract.address, channel_id,
                                cumulative)
         self.send(self.calls.redeem(channel_id, cumulative, voucher.signature), provider)
+
+    def redeem_many(self, vouchers: list[tuple[int, LocalAccount, int]], provider: str) -> None:
+        """One `redeemMany` of (channel, buyer, cumulative) vouchers, compact signatures."""
+        compact = [sign_voucher(buyer.key, CHAIN_ID, self.contract.address, channel_id,
+                                cumulative).compact()
+                   for channel_id, buyer, cumulative in vouchers]
+        self.send(self.calls.redeemMany(compact), provider)
 
     def wait(self, seconds: int) -> None:
         self.ex.rpc("evm_increaseTime", seconds)
@@ -162,14 +172,15 @@ def assert_provider_matches_chain(market: Market, engine: Engine, address: str) 
 def assert_job_matches_chain(market: Market, engine: Engine, job_id: int) -> Any:
     row = one(engine, ComputeJob, job_id=job_id)
     job = market.calls.getJob(job_id).call()
-    buyer, deadline, status, provider, provider_fee, token, data_fee = job[:7]
+    buyer, deadline, status, _params_id, provider, provider_fee, token, data_fee = job[:8]
     assert (row.buyer, row.provider, row.token, row.amount, row.deadline, row.dataset_id) == (
-        buyer, provider, token, provider_fee + data_fee, deadline, job[9])
-    assert (row.collateral, row.challenge_end or 0) == (job[7], job[8])
+        buyer, provider, token, provider_fee + data_fee, deadline, job[10])
+    assert (row.collateral, row.challenge_end or 0) == (job[8], job[9])
     expected = JOB_STATUSES[status]
-    assert row.status == expected or (row.status, expected) == ("declined", "refunded")
-    if job[10] != b"\x00" * 32:
-        assert row.result_hash == "0x" + job[10].hex()
+    assert row.status == expected or (expected == "refunded" and row.status in (
+        "declined", "cancelled"))
+    if job[11] != b"\x00" * 32:
+        assert row.result_hash == "0x" + job[11].hex()
     return row
 
 
@@ -196,20 +207,25 @@ def test_jobs_and_their_provider_follow_every_path(chain: Chain, deployments_fil
     ex, calls, arbiter = market.ex, market.calls, market.ex.accounts[0]
     provider = market.register(stake=300 * DDT)
     buyer = licensed_buyer(market, assets).address
+    paths = ("finalized", "paid", "lost", "expired", "declined", "cancelled", "unaccepted")
     job = {path: market.create_job(assets.dataset, assets.algorithm, provider, buyer)
-           for path in ("finalized", "paid", "lost", "expired", "declined")}
+           for path in paths}
+    for path in ("paid", "expired"):  # accepted first; the others by their result
+        market.send(calls.acceptJob(job[path]), provider)
     results = {path: market.submit(job[path], provider, f"result-{path}")
                for path in ("finalized", "paid", "lost")}
     for path in ("paid", "lost"):
         market.send(calls.dispute(job[path]), buyer)
     market.send(calls.declineJob(job["declined"]), provider)
+    market.send(calls.cancelJob(job["cancelled"]), buyer)
 
     indexer = make_indexer(chain, deployments_file, tmp_path, indexer_max_range=7)
     indexer.run_once()
     engine = indexer.db
     statuses = {path: one(engine, ComputeJob, job_id=job[path]).status for path in job}
     assert statuses == {"finalized": "submitted", "paid": "disputed", "lost": "disputed",
-                        "expired": "escrowed", "declined": "declined"}
+                        "expired": "accepted", "declined": "declined",
+                        "cancelled": "cancelled", "unaccepted": "escrowed"}
     escrowed = one(engine, ComputeJob, job_id=job["expired"])
     assert (escrowed.amount, escrowed.token, escrowed.result_cid, escrowed.result_hash) == (
         PROVIDER_FEE + DATA_FEE, ex.token.address, None, None)
@@ -218,13 +234,15 @@ def test_jobs_and_their_provider_follow_every_path(chain: Chain, deployments_fil
     market.send(calls.resolveDispute(job["lost"], False), arbiter)  # collateral slashed
     market.wait(2 * DAY + 1)
     market.send(calls.finalize(job["finalized"]), ex.accounts[6])
-    market.send(calls.expire(job["expired"]), ex.accounts[6])  # collateral slashed
+    market.send(calls.expire(job["expired"]), ex.accounts[6])  # accepted: collateral slashed
+    market.send(calls.expire(job["unaccepted"]), ex.accounts[6])  # never accepted: no slash
     indexer.run_once()
     for job_id in job.values():
         assert_job_matches_chain(market, engine, job_id)
     statuses = {path: one(engine, ComputeJob, job_id=job[path]).status for path in job}
     assert statuses == {"finalized": "finalized", "paid": "finalized", "lost": "refunded",
-                        "expired": "refunded", "declined": "declined"}
+                        "expired": "refunded", "declined": "declined",
+                        "cancelled": "cancelled", "unaccepted": "refunded"}
     for path, (cid, result_hash) in results.items():
         row = one(engine, ComputeJob, job_id=job[path])
         assert (row.result_cid, row.result_hash, row.amount) == (cid, result_hash, 7 * DDT)
@@ -273,9 +291,9 @@ def test_channels_follow_top_ups_extensions_redeems_and_reclaims(
     market.redeem(drained, buyer, provider, 4 * DDT)
     market.send(calls.topUp(drained, 5 * DDT), buyer.address)
     market.send(calls.extend(drained, market.ex.now() + 3 * DAY), buyer.address)
-    market.redeem(drained, buyer, provider, 15 * DDT)  # all of it
     partly = market.open_channel(buyer.address, provider, 8 * DDT, DAY)
-    market.redeem(partly, buyer, provider, 3 * DDT)
+    market.redeem_many([(drained, buyer, 15 * DDT), (partly, buyer, 3 * DDT)],  # all of one
+                       provider)
     untouched = market.open_channel(buyer.address, provider, 2 * DDT, 30 * DAY)
 
     indexer = make_indexer(chain, deployments_file, tmp_path, indexer_max_range=3)

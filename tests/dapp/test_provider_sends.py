@@ -130,10 +130,11 @@ def test_job_result_and_voucher_redemption_from_one_provider_account_are_both_mi
     send(token.functions.approve(market.address, MAX_UINT256))
     now = int(buyer_web3.eth.get_block("latest")["timestamp"])
     receipt = send(market.functions.createJob(dataset, algorithm, provider.address, now + 3600,
-                                              MAX_UINT256))
+                                              token.address, MAX_UINT256))
     (created,) = market.events.JobCreated().process_receipt(receipt, errors=DISCARD)
     job_id = int(created["args"]["jobId"])
-    receipt = send(market.functions.openChannel(provider.address, DEPOSIT, now + WEEK))
+    receipt = send(market.functions.openChannel(provider.address, token.address, DEPOSIT,
+                                                 now + WEEK))
     (opened,) = market.events.ChannelOpened().process_receipt(receipt, errors=DISCARD)
     channel_id = int(opened["args"]["channelId"])
     voucher = sign_voucher(buyer.key, CHAIN_ID, market.address, channel_id, VOUCHER_AMOUNT)

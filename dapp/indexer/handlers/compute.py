@@ -7,16 +7,22 @@ in `events` either way). Rows mirror the contract's own views, changed only thro
 * `compute_providers`: endpoint, price and its token (per job and per metered call), stake
   (locked collateral included, as `getProvider`), and `active` = not exiting (an exiting
   provider takes no new jobs or channels);
-* `compute_jobs`: escrowed → submitted → finalized, or → disputed → finalized / refunded, or
-  escrowed → refunded (deadline passed) / declined (the provider refused it). `amount` is the
-  escrow: provider fee + data fee, in `token`; `collateral` the provider stake the job locks;
-  `challenge_end` set with the result;
+* `compute_jobs`: escrowed → accepted (the provider locked its collateral) → submitted →
+  finalized, or → disputed → finalized / refunded; escrowed or accepted → refunded (deadline
+  passed) / declined (the provider refused it); escrowed → cancelled (by the buyer, before
+  acceptance). A result posted on an escrowed job accepts it in the same call (escrowed →
+  submitted). `amount` is the escrow: provider fee + data fee, in `token`; `collateral` the
+  provider stake the job locks once accepted; `challenge_end` set with the result;
 * `payment_channels`: `deposit` and `redeemed` as `getChannel` (a reclaim lowers the deposit to
   what was redeemed); status open, redeemed (the provider took the whole deposit) or reclaimed
-  (the buyer took the rest back); a top-up opens the channel again.
+  (the buyer took the rest back); a top-up opens the channel again. A single `redeem` emits
+  `ChannelRedeemed`; a batch (`redeemMany`) one `VouchersRedeemed` with every channel's new
+  cumulative total.
 
 Money the market moves elsewhere is not counted here: a finalized job's data fee goes through
-`AssetRegistry.payRevenue`, whose `RevenueSplit` the registry handlers credit.
+`AssetRegistry.payRevenue`, whose `RevenueSplit` the registry handlers credit. What settlements
+credit inside the market (refunds, slashes, provider fees, bonds: `Credited`, `Withdrawn`) is
+read from the market's own `claimable(account, token)` view, which the CLI and the dApp show.
 """
 
 from __future__ import annotations
@@ -30,9 +36,11 @@ from dapp.store.models import ComputeJob, ComputeProvider, PaymentChannel
 CONTRACT = "ComputeMarket"
 
 #: Events with nothing for these tables: market parameters, per-dataset data fees (the fee a
-#: job escrowed is in `JobCreated`), pause, roles, the EIP-712 domain.
-IGNORED = frozenset({"ParamsSet", "ComputeFeeSet", "Paused", "Unpaused", "RoleAdminChanged",
-                     "RoleGranted", "RoleRevoked", "EIP712DomainChanged"})
+#: job escrowed is in `JobCreated`), credited balances and their withdrawals (the market's
+#: `claimable` view is the answer), pause, roles, the EIP-712 domain.
+IGNORED = frozenset({"ParamsSet", "ComputeFeeSet", "Credited", "Withdrawn", "Paused",
+                     "Unpaused", "RoleAdminChanged", "RoleGranted", "RoleRevoked",
+                     "EIP712DomainChanged"})
 
 HANDLERS = HandlerTable()
 on = HANDLERS.on
@@ -100,6 +108,18 @@ def job_created(writer: StateWriter, event: DecodedEvent) -> None:
                   result_cid=None, result_hash=None)
 
 
+@on(CONTRACT, "JobAccepted")
+def job_accepted(writer: StateWriter, event: DecodedEvent) -> None:
+    writer.update(ComputeJob, {"job_id": event.args["jobId"]}, status="accepted",
+                  collateral=event.args["collateral"])
+
+
+@on(CONTRACT, "JobCancelled")
+def job_cancelled(writer: StateWriter, event: DecodedEvent) -> None:
+    """The buyer withdrew a job not yet accepted; its `JobRefunded` follows."""
+    _set_job_status(writer, event, "cancelled")
+
+
 @on(CONTRACT, "ResultSubmitted")
 def result_submitted(writer: StateWriter, event: DecodedEvent) -> None:
     a = event.args
@@ -132,10 +152,11 @@ def job_declined(writer: StateWriter, event: DecodedEvent) -> None:
 
 @on(CONTRACT, "JobRefunded")
 def job_refunded(writer: StateWriter, event: DecodedEvent) -> None:
-    """A refund after a missed deadline or a lost or stale dispute. `declineJob` refunds too,
-    right after its `JobDeclined`: such a job stays `declined`."""
+    """A refund after a missed deadline or a lost or stale dispute. `declineJob` and
+    `cancelJob` refund too, right after their `JobDeclined` / `JobCancelled`: such a job stays
+    `declined` / `cancelled`."""
     key = {"job_id": event.args["jobId"]}
-    if writer.require(ComputeJob, **key)["status"] != "declined":
+    if writer.require(ComputeJob, **key)["status"] not in ("declined", "cancelled"):
         writer.update(ComputeJob, key, status="refunded")
 
 
@@ -163,13 +184,24 @@ def channel_extended(writer: StateWriter, event: DecodedEvent) -> None:
     writer.update(PaymentChannel, _channel_key(event), expires_at=event.args["expiry"])
 
 
-@on(CONTRACT, "ChannelRedeemed")
-def channel_redeemed(writer: StateWriter, event: DecodedEvent) -> None:
-    key = _channel_key(event)
-    redeemed = event.args["redeemed"]
+def _set_redeemed(writer: StateWriter, channel_id: int, redeemed: int) -> None:
+    key = {"channel_id": str(channel_id)}
     deposit = writer.require(PaymentChannel, **key)["deposit"]
     writer.update(PaymentChannel, key, redeemed=redeemed,
                   status="redeemed" if redeemed >= deposit else "open")
+
+
+@on(CONTRACT, "ChannelRedeemed")
+def channel_redeemed(writer: StateWriter, event: DecodedEvent) -> None:
+    _set_redeemed(writer, event.args["channelId"], event.args["redeemed"])
+
+
+@on(CONTRACT, "VouchersRedeemed")
+def vouchers_redeemed(writer: StateWriter, event: DecodedEvent) -> None:
+    """One `redeemMany`: each channel's new cumulative total, in the batch's order."""
+    for channel_id, redeemed in zip(event.args["channelIds"], event.args["redeemed"],
+                                    strict=True):
+        _set_redeemed(writer, channel_id, redeemed)
 
 
 @on(CONTRACT, "ChannelReclaimed")

@@ -21,7 +21,8 @@ class ComputeProvider(Origin, Base):
 
 
 class ComputeJob(Origin, Base):
-    """An escrowed job; status: escrowed, submitted, finalized, disputed, refunded, declined."""
+    """An escrowed job; status: escrowed, accepted, submitted, finalized, disputed, refunded,
+    declined, cancelled."""
 
     __tablename__ = "compute_jobs"
 

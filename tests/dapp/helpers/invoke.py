@@ -70,7 +70,8 @@ class Stack:
                      provider: str = PROVIDER.address) -> int:
         self.transact(self.token.functions.approve(self.market.address, deposit), BUYER.address)
         expiry = self.web3.eth.get_block("latest")["timestamp"] + expires_in
-        receipt = self.transact(self.market.functions.openChannel(provider, deposit, expiry),
+        receipt = self.transact(self.market.functions.openChannel(provider, self.token.address,
+                                                                 deposit, expiry),
                                 BUYER.address)
         (event,) = self.market.events.ChannelOpened().process_receipt(receipt, errors=DISCARD)
         return int(event["args"]["channelId"])

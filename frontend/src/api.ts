@@ -103,7 +103,7 @@ export interface LicenseOut {
 }
 
 export type JobStatus =
-  | "queued" | "running" | "submitted" | "disputed" | "failed" | "expired" | "finalized" | "refunded";
+  | "queued" | "accepted" | "running" | "submitted" | "disputed" | "failed" | "expired" | "finalized" | "refunded";
 
 export interface ComputeJob {
   job_id: number;

@@ -26,16 +26,22 @@ describe("a new job's deadline", () => {
 
 describe("a job's status", () => {
   it("follows the provider while the escrow is open", () => {
-    expect(jobView(chainJob({}), null, NOW)).toMatchObject({ key: "open", following: true });
-    expect(jobView(chainJob({}), gatewayJob({ status: "queued" }), NOW)).toMatchObject({ key: "queued", following: true });
-    expect(jobView(chainJob({}), gatewayJob({ status: "running" }), NOW)).toMatchObject({ key: "running", text: "running at the provider…" });
-    expect(jobView(chainJob({}), gatewayJob({ status: "failed", reason: "memory limit exceeded" }), NOW).text)
-      .toBe("failed — memory limit exceeded (the provider refunds you)");
-    expect(jobView(chainJob({ deadline: NOW - 1n }), null, NOW)).toMatchObject({ key: "expired", following: false });
+    expect(jobView(chainJob({}), null, NOW)).toMatchObject({ key: "open", following: true, canCancel: true });
+    expect(jobView(chainJob({}), gatewayJob({ status: "queued" }), NOW)).toMatchObject({ key: "queued", following: true, canCancel: true });
+    expect(jobView(chainJob({ status: 2 }), gatewayJob({ status: "running" }), NOW)).toMatchObject({ key: "running", text: "running at the provider…", canCancel: false });
+    expect(jobView(chainJob({}), gatewayJob({ status: "failed", reason: "deadline too close" }), NOW).text)
+      .toBe("failed — deadline too close (the provider declines it: your escrow is credited back)");
+    expect(jobView(chainJob({ deadline: NOW - 1n }), null, NOW)).toMatchObject({ key: "expired", following: false, canCancel: false });
+  });
+
+  it("is accepted once the provider locked its collateral: no cancelling then", () => {
+    expect(jobView(chainJob({ status: 2 }), null, NOW)).toMatchObject({ key: "accepted", following: true, canCancel: false });
+    expect(jobView(chainJob({ status: 2 }), gatewayJob({ status: "accepted" }), NOW)).toMatchObject({ key: "accepted", canCancel: false });
+    expect(jobView(chainJob({ status: 2, deadline: NOW - 1n }), null, NOW).text).toMatch(/collateral are credited to you/);
   });
 
   it("has a result once posted, and can be finalized after the challenge window", () => {
-    const posted = chainJob({ status: 2, challengeEnd: NOW + 86400n, resultHash: HASH });
+    const posted = chainJob({ status: 3, challengeEnd: NOW + 86400n, resultHash: HASH });
     const gateway = gatewayJob({ status: "submitted", result_hash: HASH, result_cid: "bafy" });
     expect(jobView(posted, gateway, NOW)).toMatchObject({
       key: "submitted", hasResult: true, canFinalize: false, following: false,
@@ -43,8 +49,14 @@ describe("a job's status", () => {
     });
     expect(jobView(posted, gateway, NOW + 86400n)).toMatchObject({ canFinalize: true, text: "result posted — challenge window over, ready to finalize" });
     expect(jobView(posted, null, NOW + 86400n)).toMatchObject({ hasResult: false, canFinalize: true });
-    expect(jobView({ ...posted, status: 4 }, gateway, NOW)).toMatchObject({ key: "finalized", hasResult: true, canFinalize: false });
-    expect(jobView({ ...posted, status: 5 }, gatewayJob({ status: "failed", reason: "exited with code 1" }), NOW).text).toBe("refunded — exited with code 1");
+    expect(jobView({ ...posted, status: 5 }, gateway, NOW)).toMatchObject({ key: "finalized", hasResult: true, canFinalize: false });
+    expect(jobView({ ...posted, status: 6 }, gatewayJob({ status: "failed", reason: "deadline too close" }), NOW).text).toBe("refunded — deadline too close (credited: withdraw it below)");
+  });
+
+  it("shows a run that failed after acceptance with its reason and its report as the result", () => {
+    const posted = chainJob({ status: 3, challengeEnd: NOW + 86400n, resultHash: HASH });
+    const failed = gatewayJob({ status: "failed", reason: "exited with code 1", result_hash: HASH });
+    expect(jobView(posted, failed, NOW)).toMatchObject({ key: "failed", hasResult: true, text: "result posted — the run failed: exited with code 1 — challenge window until 2027-01-16 08:00:00 UTC" });
   });
 });
 

@@ -1,7 +1,8 @@
 """Compute jobs through the `datadao job` CLI (a subprocess): start a job with the gateway's
 provider, follow it, download the result checked against the chain's hash, finalize after the
-challenge window — on the same provider gateway and dataset as test_compute_jobs, every step
-read back from the ComputeMarket."""
+challenge window; cancel a job no provider accepted and withdraw the refund the market
+credited — on the same provider gateway and dataset as test_compute_jobs, every step read back
+from the ComputeMarket."""
 
 from __future__ import annotations
 
@@ -16,23 +17,28 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
+from web3.logs import DISCARD
 
 from dapp.chain.accounts import Keystore
 from tests.dapp.conftest import fund_account, run_cli
 from tests.dapp.helpers.compute import (
     BUYER,
+    DATA_FEE,
     EXPECTED,
     STRANGER,
     SUM_COLUMN,
     Stack,
     compute_provider_settings,
     publish_algorithm,
+    transact,
 )
 
 PASSWORD = "cli-jobs"
 CHALLENGE_WINDOW = 24 * 3600  # scripts/deploy_modules.py COMPUTE_PARAMS
 EXIT_REVERTED, EXIT_NOT_LICENSED, EXIT_RESULT_MISMATCH = 12, 6, 14
+FINALIZED = 5  # IComputeMarket.JobStatus
 
 CLI = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -88,10 +94,10 @@ def test_start_follow_download_and_finalize(cli: CLI, compute_stack: Stack,
     started = as_json(cli("job", "start", str(compute_dataset_id), str(algorithm), "--hours", "2",
                           "--json"))
     job_id = started["job_id"]
-    assert (started["status"], started["dataset_id"], started["token"]) == (
-        "open", compute_dataset_id, "DDT")
+    assert (started["dataset_id"], started["token"]) == (compute_dataset_id, "DDT")
+    assert started["status"] in ("open", "accepted")  # the provider accepts at its own pace
     on_chain = compute_stack.market.functions.getJob(job_id).call()
-    paid = on_chain[4] + on_chain[6]  # provider fee + data fee, escrowed
+    paid = on_chain[5] + on_chain[7]  # provider fee + data fee, escrowed
     assert compute_stack.token.functions.balanceOf(BUYER.address).call() == before - paid
 
     shown = wait_for_result(cli, job_id)
@@ -109,11 +115,71 @@ def test_start_follow_download_and_finalize(cli: CLI, compute_stack: Stack,
     compute_stack.web3.provider.make_request("evm_increaseTime", [CHALLENGE_WINDOW + 1])  # type: ignore[arg-type]
     compute_stack.web3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
     assert as_json(cli("job", "finalize", str(job_id), "--json"))["status"] == "finalized"
-    assert compute_stack.market.functions.getJob(job_id).call()[2] == 4  # Finalized
+    assert compute_stack.market.functions.getJob(job_id).call()[2] == FINALIZED
 
 
 def on_chain_result_hash(market: Contract, job_id: int) -> bytes:
-    return bytes(market.functions.getJob(job_id).call()[10])
+    return bytes(market.functions.getJob(job_id).call()[11])
+
+
+def send_as(stack: Stack, account: LocalAccount, call: Any) -> dict[str, Any]:
+    web3 = stack.web3
+    tx = call.build_transaction({"from": account.address, "gas": 1_000_000,
+                                 "nonce": web3.eth.get_transaction_count(account.address)})
+    receipt = web3.eth.wait_for_transaction_receipt(
+        web3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction))
+    assert receipt["status"] == 1
+    return dict(receipt)
+
+
+def test_buyer_cancels_an_unaccepted_job_and_withdraws_the_refund(
+        cli: CLI, compute_stack: Stack, compute_dataset_id: int, chain: Any,
+        deployments_file: Path, tmp_path: Path) -> None:
+    """Creating a job locks nothing of the provider's; until it accepts, the buyer may call
+    the job off. Here the provider runs no gateway at all, so nobody accepts."""
+    market, token = compute_stack.market, compute_stack.token
+    idle = Account.create()
+    fund_account(chain, deployments_file, idle.address, 1000 * 10**18)
+    stake, fee = market.functions.params().call()[5], 3 * 10**18
+    send_as(compute_stack, idle, token.functions.approve(market.address, 10 * stake))
+    send_as(compute_stack, idle, market.functions.registerProvider(
+        "http://idle.example", token.address, fee, 10 * stake))
+    algorithm = publish_algorithm(compute_stack, tmp_path, "sum_cancel", SUM_COLUMN)
+
+    def create() -> int:
+        price = fee + DATA_FEE
+        transact(compute_stack, token.functions.approve(market.address, price), BUYER.address)
+        now = int(compute_stack.web3.eth.get_block("latest")["timestamp"])
+        receipt = transact(compute_stack, market.functions.createJob(
+            compute_dataset_id, algorithm, idle.address, now + 3600, token.address, price),
+            BUYER.address)
+        (event,) = market.events.JobCreated().process_receipt(receipt, errors=DISCARD)
+        return int(event["args"]["jobId"])
+
+    def credited() -> int:
+        shown = as_json(cli("job", "claimable", "--json"))
+        assert shown["account"] == BUYER.address
+        return sum(int(row["base_units"]) for row in shown["claimable"]
+                   if row["address"] == token.address)
+
+    job_id, before = create(), credited()
+    cancelled = as_json(cli("job", "cancel", str(job_id), "--json"))
+    assert cancelled["status"] == "refunded"
+    assert credited() == before + fee + DATA_FEE
+    balance = token.functions.balanceOf(BUYER.address).call()
+    withdrawn = as_json(cli("job", "withdraw", "--json"))
+    assert [(row["token"], int(row["base_units"])) for row in withdrawn["withdrawn"]] == [
+        ("DDT", before + fee + DATA_FEE)]
+    assert token.functions.balanceOf(BUYER.address).call() == balance + before + fee + DATA_FEE
+    assert credited() == 0
+    nothing = cli("job", "withdraw")
+    assert nothing.returncode != 0 and "nothing" in nothing.stderr
+
+    accepted = create()  # once the provider accepted, its collateral is at stake: no cancel
+    send_as(compute_stack, idle, market.functions.acceptJob(accepted))
+    refused = cli("job", "cancel", str(accepted))
+    assert refused.returncode == EXIT_REVERTED and "WrongJobStatus" in refused.stderr
+    assert as_json(cli("job", "show", str(accepted), "--json"))["status"] == "accepted"
 
 
 class ForgingGateway(BaseHTTPRequestHandler):

@@ -2,10 +2,14 @@
 the gateway as a subprocess acting as provider with a dev account from its keystore.
 
 A dataset (CSV) and an algorithm are published encrypted and sealed to the gateway; the buyer
-buys a COMPUTE license and escrows a job; the gateway's worker runs it in the sandbox, posts
-the encrypted result on chain, and serves the plaintext to the buyer only. Failures (crash,
-network, memory, CPU) end as failed with their reason and the buyer refunded by declineJob; a
-gateway killed mid-queue resumes without losing or repeating a job."""
+buys a COMPUTE license and escrows a job; the gateway's worker accepts it on chain (locking its
+collateral), runs it in the sandbox, posts the encrypted result on chain, serves the plaintext
+to the buyer only, and withdraws its fee once the job is finalized. A job due too soon for the
+worker's wall-clock limit is declined (refund, no slash), never accepted. Runs that fail by the
+algorithm's doing (crash, network, memory, CPU) after acceptance end as failed with their
+reason, answered with a failure report as the result (declining an accepted job would slash
+the provider to a buyer who built the job to fail); a gateway killed mid-queue resumes without
+losing or repeating a job."""
 
 from __future__ import annotations
 
@@ -34,21 +38,22 @@ from tests.dapp.helpers.compute import (
 from tests.dapp.helpers.gateway import assert_problem, session
 
 PROTOCOL_FEE_BPS = 250
-SUBMITTED, REFUNDED = 2, 5  # IComputeMarket.JobStatus
+SUBMITTED, FINALIZED, REFUNDED = 3, 5, 6  # IComputeMarket.JobStatus
+STATUS, RESULT_HASH, PROVIDER_FEE, DATA_FEE_FIELD = 2, 11, 5, 7  # fields of getJob
 
 
 def chain_now(stack: Stack) -> int:
     return int(stack.web3.eth.get_block("latest")["timestamp"])
 
 
-def create_job(stack: Stack, dataset_id: int, algorithm_id: int) -> int:
+def create_job(stack: Stack, dataset_id: int, algorithm_id: int, due_in: int = 3600) -> int:
     provider = stack.market.functions.getProvider(PROVIDER.address).call()
     fee = stack.market.functions.computeFee(dataset_id).call()[1]
     price = provider[1] + fee
     transact(stack, stack.token.functions.approve(stack.market.address, price), BUYER.address)
     receipt = transact(stack, stack.market.functions.createJob(
-        dataset_id, algorithm_id, PROVIDER.address, chain_now(stack) + 3600, price),
-        BUYER.address)
+        dataset_id, algorithm_id, PROVIDER.address, chain_now(stack) + due_in, provider[0],
+        price), BUYER.address)
     (event,) = stack.market.events.JobCreated().process_receipt(receipt, errors=DISCARD)
     return int(event["args"]["jobId"])
 
@@ -77,6 +82,21 @@ def wait_status(stack: Stack, job_id: int, headers: dict[str, str], wanted: set[
 def result_submitted_events(stack: Stack, job_id: int) -> list:  # type: ignore[type-arg]
     logs = stack.market.events.ResultSubmitted().get_logs(from_block=0)
     return [log for log in logs if int(log["args"]["jobId"]) == job_id]
+
+
+def job_events(stack: Stack, name: str, job_id: int) -> list:  # type: ignore[type-arg]
+    logs = getattr(stack.market.events, name)().get_logs(from_block=0)
+    return [log for log in logs if int(log["args"]["jobId"]) == job_id]
+
+
+def pass_challenge_window(stack: Stack) -> None:
+    window = stack.market.functions.params().call()[2]
+    stack.web3.provider.make_request("evm_increaseTime", [window + 1])  # type: ignore[arg-type]
+    stack.web3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
+def claimable(stack: Stack, account: str) -> int:
+    return int(stack.market.functions.claimable(account, stack.token.address).call())
 
 
 def download(stack: Stack, job_id: int, headers: dict[str, str]) -> httpx.Response:
@@ -129,16 +149,20 @@ def test_job_runs_result_on_chain_buyer_downloads_and_finalize_pays(
     assert status["status"] == "submitted", status
     assert status["algorithm_id"] == algorithm_id and status["attempts"] == 1
 
+    # accepted on chain (collateral locked) before the run, the result posted after it
+    (accepted,) = job_events(compute_stack, "JobAccepted", job_id)
     (event,) = result_submitted_events(compute_stack, job_id)
+    assert accepted["blockNumber"] < event["blockNumber"]
     on_chain = compute_stack.market.functions.getJob(job_id).call()
-    assert on_chain[2] == SUBMITTED
+    assert int(accepted["args"]["collateral"]) == on_chain[8] > 0
+    assert on_chain[STATUS] == SUBMITTED
     assert "0x" + bytes(event["args"]["resultHash"]).hex() == status["result_hash"]
-    assert bytes(on_chain[10]).hex() == status["result_hash"][2:]
+    assert bytes(on_chain[RESULT_HASH]).hex() == status["result_hash"][2:]
 
     response = download(compute_stack, job_id, buyer)
     assert response.status_code == 200, response.text
     assert response.content == EXPECTED
-    assert hashlib.sha256(response.content).digest() == bytes(on_chain[10])
+    assert hashlib.sha256(response.content).digest() == bytes(on_chain[RESULT_HASH])
     assert response.headers["x-datadao-result-sha256"] == status["result_hash"]
 
     assert_problem(httpx.get(f"{compute_stack.gateway.url}/v1/jobs/{job_id}", headers=stranger,
@@ -152,15 +176,22 @@ def test_job_runs_result_on_chain_buyer_downloads_and_finalize_pays(
     assert httpx.get(f"{compute_stack.gateway.url}/v1/jobs", params={"mine": 1}, headers=stranger,
                      timeout=10).json()["jobs"] == []
 
-    provider_fee, data_fee = on_chain[4], on_chain[6]
+    provider_fee, data_fee = on_chain[PROVIDER_FEE], on_chain[DATA_FEE_FIELD]
     assert data_fee == DATA_FEE
     provider_before = compute_stack.token.functions.balanceOf(PROVIDER.address).call()
     owner_before = compute_stack.registry.functions.payoutBalance(PUBLISHER.address,
                                                           compute_stack.token.address).call()
-    window = compute_stack.market.functions.params().call()[2]
-    compute_stack.web3.provider.make_request("evm_increaseTime", [window + 1])  # type: ignore[arg-type]
-    compute_stack.web3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
-    transact(compute_stack, compute_stack.market.functions.finalize(job_id), STRANGER.address)
+    pass_challenge_window(compute_stack)
+    receipt = transact(compute_stack, compute_stack.market.functions.finalize(job_id),
+                       STRANGER.address)
+    (credited,) = [e for e in compute_stack.market.events.Credited().process_receipt(
+        receipt, errors=DISCARD) if e["args"]["account"] == PROVIDER.address]
+    assert credited["args"]["amount"] == provider_fee  # credited, not sent
+    # the provider's gateway withdraws what the market credited it
+    deadline = time.monotonic() + 60
+    while claimable(compute_stack, PROVIDER.address):
+        assert time.monotonic() < deadline, "the provider's fee was not withdrawn"
+        time.sleep(0.5)
     assert (compute_stack.token.functions.balanceOf(PROVIDER.address).call()
             == provider_before + provider_fee)
     protocol = data_fee * PROTOCOL_FEE_BPS // 10_000
@@ -180,28 +211,68 @@ FAILING = {
 }
 
 
-def test_failing_algorithms_fail_with_their_reason_and_buyer_is_refunded(
+def test_failing_algorithms_fail_with_their_reason_reported_as_the_result(
         compute_stack: Stack, compute_dataset_id: int, buyer: dict[str, str],
         tmp_path: Path) -> None:
+    """After acceptance a failed run is not declined (that would slash the provider to a
+    buyer whose algorithm was built to fail): the failure report is the result, posted on
+    chain; the buyer reads why, and may dispute inside the window."""
     algorithms = {name: publish_algorithm(compute_stack, tmp_path, name, body)
                   for name, (body, _reason) in FAILING.items()}
-    balance_before = compute_stack.token.functions.balanceOf(BUYER.address).call()
+    stake_before = compute_stack.market.functions.getProvider(PROVIDER.address).call()[2]
     jobs = {name: create_job(compute_stack, compute_dataset_id, algorithm_id)
             for name, algorithm_id in algorithms.items()}
     for name, job_id in jobs.items():
         status = wait_status(compute_stack, job_id, buyer, {"failed", "submitted"}, timeout=120)
         assert status["status"] == "failed", status
         assert status["reason"] == FAILING[name][1], (name, status)
-        deadline = time.monotonic() + 30
-        while not job_status(compute_stack, job_id, buyer)["refunded"]:
-            assert time.monotonic() < deadline, f"{name}: not refunded"
-            time.sleep(0.3)
-        assert compute_stack.market.functions.getJob(job_id).call()[2] == REFUNDED
-        assert_problem(download(compute_stack, job_id, buyer), 409, "result-not-ready")
-    # declined: every escrow came back, nobody was slashed
-    assert compute_stack.token.functions.balanceOf(BUYER.address).call() == balance_before
-    declined = compute_stack.market.events.JobDeclined().get_logs(from_block=0)
-    assert set(jobs.values()) <= {int(log["args"]["jobId"]) for log in declined}
+        assert status["chain_status"] == "submitted" and not status["refunded"]
+        assert job_events(compute_stack, "JobAccepted", job_id)
+        report = download(compute_stack, job_id, buyer)
+        assert report.status_code == 200, report.text
+        assert FAILING[name][1] in report.text and f"job {job_id} failed" in report.text
+        assert hashlib.sha256(report.content).hexdigest() == status["result_hash"][2:]
+    declined = {int(log["args"]["jobId"])
+                for log in compute_stack.market.events.JobDeclined().get_logs(from_block=0)}
+    assert not declined & set(jobs.values())
+    pass_challenge_window(compute_stack)  # unchallenged: the provider is paid for the runs
+    for job_id in jobs.values():
+        transact(compute_stack, compute_stack.market.functions.finalize(job_id),
+                 STRANGER.address)
+        assert compute_stack.market.functions.getJob(job_id).call()[STATUS] == FINALIZED
+    assert compute_stack.market.functions.getProvider(PROVIDER.address).call()[2] == \
+        stake_before  # nothing slashed
+
+
+def test_a_job_due_too_soon_is_declined_not_accepted_and_the_buyer_withdraws_the_refund(
+        compute_stack: Stack, compute_dataset_id: int, buyer: dict[str, str],
+        tmp_path: Path) -> None:
+    """The worker's wall-clock limit is 20 s, its margin 60 s: a job due in 45 s could be
+    missed, which after acceptance would slash; it is declined for free instead."""
+    algorithm_id = publish_algorithm(compute_stack, tmp_path, "sum_soon", SUM_COLUMN)
+    refunds_before = claimable(compute_stack, BUYER.address)
+    job_id = create_job(compute_stack, compute_dataset_id, algorithm_id, due_in=45)
+    status = wait_status(compute_stack, job_id, buyer, {"failed", "submitted", "accepted",
+                                                        "running"})
+    assert status["status"] == "failed", status
+    assert status["reason"].startswith("deadline too close"), status
+    deadline = time.monotonic() + 30
+    while not job_status(compute_stack, job_id, buyer)["refunded"]:
+        assert time.monotonic() < deadline, "not declined"
+        time.sleep(0.3)
+    assert job_events(compute_stack, "JobDeclined", job_id)
+    assert not job_events(compute_stack, "JobAccepted", job_id)
+    assert not [e for e in compute_stack.market.events.ProviderSlashed().get_logs(from_block=0)
+                if int(e["args"]["jobId"]) == job_id]
+    on_chain = compute_stack.market.functions.getJob(job_id).call()
+    price = on_chain[PROVIDER_FEE] + on_chain[DATA_FEE_FIELD]
+    assert claimable(compute_stack, BUYER.address) == refunds_before + price  # credited
+    balance = compute_stack.token.functions.balanceOf(BUYER.address).call()
+    transact(compute_stack, compute_stack.market.functions.withdraw(compute_stack.token.address),
+             BUYER.address)
+    assert compute_stack.token.functions.balanceOf(BUYER.address).call() == \
+        balance + refunds_before + price
+    assert claimable(compute_stack, BUYER.address) == 0
 
 
 def test_gateway_killed_mid_queue_loses_no_job_and_runs_none_twice(

@@ -1,7 +1,9 @@
-// Compute-to-data: escrow a payment for a job (dataset, algorithm, provider, deadline) on the
-// ComputeMarket, follow it at the provider (this gateway) until its result is posted, read the
-// result, and finalize it after the challenge window. Shown only when this chain has the
-// ComputeMarket and this build has its ABI; otherwise it says so.
+// Compute-to-data: escrow a payment for a job (dataset, algorithm, provider, deadline, in the
+// token the buyer saw) on the ComputeMarket, follow it at the provider (this gateway) as it is
+// accepted and run until its result is posted, read the result, and finalize it after the
+// challenge window; cancel a job the provider has not accepted; withdraw what the market
+// credited (refunds). Shown only when this chain has the ComputeMarket and this build has its
+// ABI; otherwise it says so.
 import { erc20Abi, getAddress, isAddress, type Address } from "viem";
 import type { ComputeJob } from "../api";
 import type { ChainContext } from "../contracts";
@@ -27,6 +29,7 @@ interface JobRow {
   buyer: Address;
   provider: Address;
   datasetId: bigint;
+  token: Address;
   chain: ChainJob;
 }
 
@@ -94,7 +97,7 @@ export async function renderCompute({ app, root, params, isCurrent }: PageContex
       const created = await runTransaction({
         label: "Start the compute job",
         token,
-        send: () => chain.write(found, [datasetId, BigInt(algorithm.value.trim()), providerAddress, deadline, accepted]),
+        send: () => chain.write(found, [datasetId, BigInt(algorithm.value.trim()), providerAddress, deadline, token.address, accepted]),
         wait: (hash) => client.waitForTransactionReceipt({ hash }),
         onUpdate: status.update,
       });
@@ -105,7 +108,7 @@ export async function renderCompute({ app, root, params, isCurrent }: PageContex
   };
   root.append(
     h("section", { testid: "compute-new" }, h("h2", {}, "Run an algorithm on a dataset"),
-      h("p", { class: "muted" }, "You need a compute license on the dataset. The payment waits in escrow until the provider posts the result and the challenge window passes; a missed deadline refunds you."),
+      h("p", { class: "muted" }, "You need a compute license on the dataset. The payment waits in escrow until the provider posts the result and the challenge window passes. Until the provider accepts the job you may cancel it; once accepted, a missed deadline refunds you and pays you the provider's collateral. Refunds are credited to you in the market: withdraw them below."),
       field("dataset asset id", dataset), field("algorithm asset id", algorithm),
       field(gatewayProvider ? `provider (this gateway runs jobs as ${shortAddress(gatewayProvider)})` : "provider", provider),
       field("deadline (hours from now, by the chain's clock)", hours), field("most you pay", maxPrice),
@@ -140,6 +143,41 @@ export async function renderCompute({ app, root, params, isCurrent }: PageContex
     if (result.phase === "confirmed") await loadJobs();
   };
 
+  const cancel = (id: bigint) => async () => {
+    const found = chain.findFunction([COMPUTE_CONTRACT], ["cancelJob"], "ComputeMarket.cancelJob");
+    const result = await runTransaction({
+      label: `Cancel job #${id}`,
+      send: () => chain.write(found, [id]),
+      wait: (hash) => client.waitForTransactionReceipt({ hash }),
+      onUpdate: jobStatus.update,
+    });
+    if (result.phase === "confirmed") await loadJobs();
+  };
+
+  const withdraw = (token: Address, label: string) => async () => {
+    const found = chain.findFunction([COMPUTE_CONTRACT], ["withdraw"], "ComputeMarket.withdraw");
+    const result = await runTransaction({
+      label: `Withdraw ${label}`,
+      send: () => chain.write(found, [token]),
+      wait: (hash) => client.waitForTransactionReceipt({ hash }),
+      onUpdate: jobStatus.update,
+    });
+    if (result.phase === "confirmed") await loadJobs();
+  };
+
+  /** What the market credited the account (refunds, slashed collateral, bonds), per token. */
+  async function creditsContent(account: Address, tokens: Address[]): Promise<HTMLElement | null> {
+    const amounts = await Promise.all(tokens.map(async (token) => ({ token, amount: await read<bigint>("claimable", [account, token]) })));
+    const owed = amounts.filter(({ amount }) => amount > 0n);
+    if (!owed.length) return null;
+    const lines = await Promise.all(owed.map(async ({ token, amount }) => {
+      const info = await chain.tokenInfo(token);
+      const label = formatTokenAmount(amount, info);
+      return h("li", { testid: "credit", "data-token": token }, `${label} `, button("Withdraw", withdraw(token, label), { testid: "withdraw-credit", class: "secondary" }));
+    }));
+    return h("div", { testid: "compute-credits" }, h("h3", {}, "Credited to you"), h("ul", {}, ...lines));
+  }
+
   const showResult = (id: bigint, onChainHash: string, into: HTMLElement) => async () => {
     replace(into, notice("info", `Reading the result of job #${id}…`));
     try {
@@ -166,11 +204,12 @@ export async function renderCompute({ app, root, params, isCurrent }: PageContex
     const rows: JobRow[] = (await Promise.all(ids.map(async (id) => {
       const job = await read<Record<string, unknown>>("getJob", [id]);
       return {
-        id, buyer: getAddress(String(job.buyer)), provider: getAddress(String(job.provider)), datasetId: BigInt(job.datasetId as bigint),
+        id, buyer: getAddress(String(job.buyer)), provider: getAddress(String(job.provider)), datasetId: BigInt(job.datasetId as bigint), token: getAddress(String(job.token)),
         chain: { status: Number(job.status ?? 0), deadline: BigInt(job.deadline as bigint), challengeEnd: BigInt(job.challengeEnd as bigint), resultHash: job.resultHash as `0x${string}` },
       };
     }))).filter((row) => !account || row.buyer.toLowerCase() === account);
-    if (!rows.length) return { content: [notice("empty", account ? "You have no compute jobs yet." : "No compute jobs yet.")], following: false };
+    const credits = account ? await creditsContent(getAddress(account), [...new Set([await read<Address>("stakeToken"), ...rows.map((row) => row.token)])]) : null;
+    if (!rows.length) return { content: [notice("empty", account ? "You have no compute jobs yet." : "No compute jobs yet."), ...(credits ? [credits] : [])], following: false };
     // the provider's view (queued, running, failed and why, the result): its buyer, signed in
     const signedIn = !!app.session && !!account;
     const atGateway = await Promise.all(rows.map((row) =>
@@ -187,10 +226,12 @@ export async function renderCompute({ app, root, params, isCurrent }: PageContex
         h("td", {}, h("span", { testid: "job-status" }, view.text), result),
         h("td", {}, h("div", { class: "actions" },
           view.hasResult ? button("Show result", showResult(row.id, row.chain.resultHash, result), { testid: "show-result", class: "secondary" }) : null,
-          view.canFinalize ? button("Finalize", finalize(row.id), { testid: "finalize" }) : null)));
+          view.canFinalize ? button("Finalize", finalize(row.id), { testid: "finalize" }) : null,
+          view.canCancel && account ? button("Cancel", cancel(row.id), { testid: "cancel-job", class: "secondary" }) : null)));
     });
     const content: (HTMLElement | null)[] = [
       h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "job"), h("th", {}, "inputs"), h("th", {}, "provider"), h("th", {}, "status"), h("th", {}, ""))), h("tbody", {}, body)),
+      credits,
       signedIn ? null : h("p", { class: "muted", testid: "jobs-sign-in" }, "Sign in to follow your jobs at the provider and read their results."),
       h("p", {}, button("Refresh", loadJobs, { testid: "jobs-refresh", class: "secondary" })),
     ];

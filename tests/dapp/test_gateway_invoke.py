@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from eth_account import Account
+from web3.logs import DISCARD
 
 from dapp.gateway.vouchers import VoucherLedger
 from dapp.market.vouchers import VOUCHER_HEADER
@@ -393,7 +394,8 @@ def test_parallel_calls_lose_no_value(stack: Stack, model_id: int) -> None:
 
 def test_contract_buyer_pays_with_erc1271_signatures(stack: Stack, model_id: int) -> None:
     """A smart wallet (owner: BUYER) opens the channel; its owner's signatures are accepted
-    through isValidSignature, by the gateway and by the market when redeeming."""
+    through isValidSignature, by the gateway and by the market when redeeming: a 65-byte
+    wallet signature goes in the compact redeemMany (ERC-1271 on its 65-byte expansion)."""
     artifact = json.loads((REPO_ROOT / "build/contracts/ExecutingSmartWallet.json").read_text())
     factory = stack.web3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
     receipt = stack.transact(factory.constructor(BUYER.address), BUYER.address)
@@ -416,8 +418,13 @@ def test_contract_buyer_pays_with_erc1271_signatures(stack: Stack, model_id: int
     with httpx.Client() as client:
         for n in range(1, 4):
             assert_paid_call(call(client, stack, model_id, channel_id, n), n)
-    redeem_now(stack)
+    redeemed = redeem_now(stack)
     assert stack.channel(channel_id)[5] == 3 * PRICE
+    batches = [event for tx in redeemed["tx_hashes"]
+               for event in stack.market.events.VouchersRedeemed().process_receipt(
+                   stack.web3.eth.get_transaction_receipt(tx), errors=DISCARD)]
+    assert [(list(e["args"]["channelIds"]), list(e["args"]["redeemed"])) for e in batches] == [
+        ([channel_id], [3 * PRICE])]
 
 
 def test_metrics_count_calls_402s_and_pending_vouchers(stack: Stack) -> None:

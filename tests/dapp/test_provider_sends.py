@@ -10,7 +10,10 @@ The race is made certain, not lucky: during it the provider's web3 answers
 always read the same nonce before either transaction reaches the node.
 
 The lock is per process: two gateway processes sharing one provider account are not supported
-(that would need a nonce manager in the shared database)."""
+(that would need a nonce manager in the shared database).
+
+The redeemer itself: 65-byte vouchers go in one `redeemMany` in EIP-2098 compact form; a
+signature of any other length (a contract wallet's) goes through `redeem`, one per call."""
 
 from __future__ import annotations
 
@@ -44,7 +47,7 @@ from dapp.gateway.vouchers import VoucherLedger
 from dapp.ipfs.cid import cid_from_chain, cid_to_chain
 from dapp.market.provider import ProviderAccount
 from dapp.market.reader import market_error_decoder
-from dapp.market.vouchers import sign_voucher
+from dapp.market.vouchers import compact_signature, expand_signature, sign_voucher
 from dapp.store.db import make_engine
 from tests.dapp.conftest import CHAIN_ID, Chain, dev_web3, fund_account
 from tests.dapp.helpers.buying import buy_call
@@ -191,3 +194,62 @@ def test_job_result_and_voucher_redemption_from_one_provider_account_are_both_mi
           f"{raced:.2f} s (nonces {nonces})")
     engine.dispose()
 
+
+
+def test_compact_signatures_round_trip_as_the_contract_expands_them() -> None:
+    for n in range(1, 20):
+        voucher = sign_voucher(Account.create().key, CHAIN_ID, "0x" + "11" * 20, n, n * DDT)
+        r, vs = compact_signature(voucher.signature)
+        assert expand_signature(r, vs) == voucher.signature
+        assert (int.from_bytes(vs, "big") >> 255) == voucher.signature[64] - 27
+        assert voucher.compactable and voucher.compact() == (n, n * DDT, r, vs)
+
+
+def test_65_byte_vouchers_are_redeemed_compact_in_one_batch_and_others_with_redeem(
+        chain: Chain, deployments_file: Path, tmp_path: Path) -> None:
+    provider: LocalAccount = Account.create()
+    buyers: list[LocalAccount] = [Account.create() for _ in range(3)]
+    for account in (provider, *buyers):
+        fund_account(chain, deployments_file, account.address, 1_000 * DDT)
+    Keystore(tmp_path / "keystore").import_key("provider", provider.key.hex(), PASSWORD)
+    settings = Settings(data_dir=tmp_path, chain_rpc_url=chain.rpc_url,
+                        deployments_file=deployments_file, provider_account="provider",
+                        keystore_password=PASSWORD, invoke_price=DDT)  # type: ignore[arg-type]
+    web3 = connect(settings.chain_rpc_url)
+    account = ProviderAccount.open(settings, web3)
+    account.ensure_registered(settings)
+    ledger = VoucherLedger(make_engine(settings.resolved_database_url))
+    ledger.bind(CHAIN_ID, account.market.address)
+    redeemer = Redeemer(ledger, account.market, account.sender, 100, 3600)
+    deployment = load_deployment(deployments_file, CHAIN_ID)
+    channels = []
+    for buyer in buyers:
+        buyer_web3 = dev_web3(chain.rpc_url)
+        token, market = (bind(buyer_web3, deployment, name)
+                         for name in ("TestToken", "ComputeMarket"))
+        sender = TransactionSender(buyer_web3, buyer, market_error_decoder())
+        sender.send(token.functions.approve(market.address, DEPOSIT), "approve")
+        now = int(buyer_web3.eth.get_block("latest")["timestamp"])
+        receipt = sender.send(market.functions.openChannel(provider.address, token.address,
+                                                           DEPOSIT, now + WEEK), "open").receipt
+        (opened,) = market.events.ChannelOpened().process_receipt(receipt, errors=DISCARD)
+        channels.append(int(opened["args"]["channelId"]))
+    for buyer, channel_id in zip(buyers[:2], channels[:2], strict=True):
+        voucher = sign_voucher(buyer.key, CHAIN_ID, market.address, channel_id, VOUCHER_AMOUNT)
+        assert ledger.accept(str(channel_id), VOUCHER_AMOUNT, voucher.signature_hex)
+    # a 66-byte signature (as a wallet with its own format would give): no compact form
+    odd = sign_voucher(buyers[2].key, CHAIN_ID, market.address, channels[2], VOUCHER_AMOUNT)
+    assert ledger.accept(str(channels[2]), VOUCHER_AMOUNT, odd.signature_hex + "00")
+
+    round_ = redeemer.redeem()
+    assert sorted(int(v.channel_id) for v in round_.redeemed) == channels[:2]
+    (batch,) = round_.tx_hashes
+    receipt = web3.eth.get_transaction_receipt(batch)
+    (event,) = market.events.VouchersRedeemed().process_receipt(receipt, errors=DISCARD)
+    assert (list(event["args"]["channelIds"]), list(event["args"]["redeemed"])) == (
+        channels[:2], [VOUCHER_AMOUNT] * 2)
+    # the odd one went through redeem(channel, amount, signature), which an EOA buyer's
+    # ECDSA check refuses: written off, never part of the batch
+    assert [int(v.channel_id) for v in round_.written_off] == [channels[2]]
+    assert market.functions.getChannel(channels[2]).call()[5] == 0
+    assert ledger.pending() == []

@@ -25,6 +25,12 @@ REVERT_HINTS = {
     "CuratorShareTooHigh": "the curator share is at most 50 %",
     "ERC20InsufficientBalance": "the account does not hold enough of the token",
     "ERC20InsufficientAllowance": "approve the registry first",
+    "PriceTokenMismatch": "the provider changed its price token after it was shown to you; "
+                          "nothing was paid: check `GET /v1/provider` and try again",
+    "AmountTooLarge": "a channel holds at most 2^88 - 1 base units; use a smaller deposit",
+    "WrongJobStatus": "`datadao job show ID` shows the job's status (a job can be cancelled "
+                      "only before its provider accepts it)",
+    "DeadlineNotPassed": "`datadao job show ID` shows the deadline",
 }
 
 #: by `DappError.code`; `{name}` is filled from the error's `details`

@@ -6,7 +6,8 @@
 //   node e2e/run.mjs            (from frontend/, after `npm run build`; `make test-frontend`)
 //
 // Flow: catalog → connect → switch network → rejected purchase → buy with permit → sign in →
-// download (sha256 equals the published file) → my licenses → stake → buy again with
+// download (sha256 equals the published file) → my licenses → the owner front-runs a purchase
+// (refused, nothing paid) → stake → (3 days later) start earning → buy again with
 // approve + buy → claim → request unstake → (3 days later) withdraw stake → switch to the
 // publisher's account → withdraw payout → back to the buyer, sign in again → DataDAO (made by
 // e2e/stack.py, the buyer a member): members → propose publishing a dataset as the DAO →
@@ -85,6 +86,25 @@ async function advance(url, seconds) {
 }
 
 const OWNER_OF = parseAbi(["function ownerOf(uint256 tokenId) view returns (address)"]);
+const SET_OFFER = parseAbi([
+  "struct OfferInput { address token; uint96 price; uint64 duration; uint8 scope; }",
+  "function setOffer(uint256 assetId, uint256 offerId, OfferInput input)",
+]);
+
+/** A transaction from one of the dev chain's unlocked accounts, waited for. */
+async function sendAs(url, from, to, data) {
+  const sent = await rpc(url, "eth_sendTransaction", [{ from, to, data, gas: "0x7a120" }]);
+  if (!sent.result) throw new Error(`eth_sendTransaction: ${JSON.stringify(sent.error)}`);
+  for (let i = 0; i < 50; i++) {
+    const receipt = (await rpc(url, "eth_getTransactionReceipt", [sent.result])).result;
+    if (receipt) {
+      check(receipt.status === "0x1", `transaction ${sent.result} reverted`);
+      return receipt;
+    }
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  throw new Error(`no receipt for ${sent.result}`);
+}
 
 async function ownerOf(url, registry, assetId) {
   const data = encodeFunctionData({ abi: OWNER_OF, functionName: "ownerOf", args: [BigInt(assetId)] });
@@ -234,14 +254,40 @@ async function main() {
     check((await byId("license").first().getAttribute("data-asset")) === String(asset.id), "license listed");
     await shot("licenses");
 
-    step("stake, buy again with approve + buy, claim the curator's reward");
+    step("the owner changes the offer under the open page: the purchase is refused, nothing paid");
+    await page.goto(`${env.gateway}/#/asset/${asset.id}`);
+    await offers.locator('[data-testid="buy-permit"]').first().waitFor();
+    const [shownOffer] = (await (await fetch(`${env.gateway}/v1/assets/${asset.id}`)).json()).offers;
+    const registryAddress = (await (await fetch(`${env.gateway}/v1/deployment`)).json()).contracts.AssetRegistry.address;
+    const setOffer = (duration) => sendAs(env.rpc, env.publisher, registryAddress, encodeFunctionData({
+      abi: SET_OFFER, functionName: "setOffer",
+      args: [BigInt(asset.id), BigInt(shownOffer.offer_id), { token: shownOffer.token, price: BigInt(shownOffer.price), duration: BigInt(duration), scope: 0 }],
+    }));
+    await setOffer(1); // a one-second license for the full price, in front of the buyer
+    await clearTx(offers);
+    await offers.locator('[data-testid="buy-permit"]').first().click();
+    const refused = await txDone(offers, "failed");
+    check(refused.includes("changed this offer's terms") && refused.includes("nothing was bought"), `front-run refused in words: ${refused}`);
+    await shot("purchase-offer-changed");
+    await setOffer(shownOffer.duration);
+
+    step("stake (it warms up first), start earning, buy again with approve + buy, claim the curator's reward");
     await page.goto(`${env.gateway}/#/asset/${asset.id}`);
     const curation = byId("curation");
     await byId("stake-active").waitFor();
     await byId("stake-amount").fill("5");
     await byId("stake").click();
     await txDone(curation);
+    await page.waitForFunction(() => /^5 DDT, earns from/.test(document.querySelector('[data-testid="stake-warming"]')?.textContent ?? ""));
+    check((await byId("stake-active").textContent()) === "0 DDT", "a new stake does not earn yet");
+    await advance(env.rpc, 3 * 24 * 3600 + 60); // the warm-up (one unbonding delay)
+    await byId("stake-refresh").click();
+    await byId("activate-stake").waitFor({ state: "visible" });
+    await clearTx(curation);
+    await byId("activate-stake").click();
+    await txDone(curation);
     await page.waitForFunction(() => document.querySelector('[data-testid="stake-active"]')?.textContent === "5 DDT");
+    check((await byId("stake-warming").textContent()) === "nothing", "nothing warming up once activated");
     await offers.locator('[data-testid="buy-approve"]').first().click();
     await txDone(offers);
     await byId("stake-refresh").click();

@@ -60,8 +60,16 @@ export interface AssetSummary {
   published_block: number;
   offers: Offer[];
   sales: number;
+  /** curators whose stake earns */
   stakers: number;
+  /** earning stake, base units of the staking token */
   total_staked: string;
+  /** stake warming up: it earns only after one unbonding delay */
+  warming_staked: string;
+  /** the curators' share of each sale in force now, in basis points */
+  curator_share_bps: number;
+  /** a cut of the curators' share, scheduled one unbonding delay ahead */
+  pending_curator_share: { curator_share_bps: number; effective_at: string } | null;
 }
 
 export interface AssetVersion {

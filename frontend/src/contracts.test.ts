@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { erc20Abi, type Abi, type AbiFunction } from "viem";
 import { abisFromFiles, BUILT_ABIS, bindArguments, ChainContext, chainOf, GOVERNOR_ABI, transactionTime, withErrors } from "./contracts";
 import { GatewayApi, type Deployment } from "./api";
-import { NotDeployedError } from "./errors";
+import { explainError, NotDeployedError } from "./errors";
 
 const DEPLOYMENT: Deployment = {
   chain_id: 1337,
@@ -130,6 +130,19 @@ describe("writing to a contract known by address (a DAO)", () => {
     });
     await expect(context.writeCall({ address: DAO, abi: CAST_VOTE, functionName: "castVote", args: [7n, 1] }))
       .rejects.toThrow(/GovernorAlreadyCastVote/);
+    expect(seen.some((call) => call.method === "eth_sendTransaction")).toBe(false);
+  });
+
+  it("decodes ganache's revert (code -32000, raw data) into the custom error", async () => {
+    const data = `0x71c6af49${VOTER.slice(2).toLowerCase().padStart(64, "0")}`;
+    const { seen, context } = walletWith((method) => {
+      if (method === "eth_call") {
+        throw Object.assign(new Error("VM Exception while processing transaction: revert"), { code: -32000, data });
+      }
+      throw new Error(`unexpected ${method}`);
+    });
+    const failure = await context.writeCall({ address: DAO, abi: CAST_VOTE, functionName: "castVote", args: [7n, 1] }).catch((e) => e);
+    expect(explainError(failure).message).toBe("The contract refused the transaction: governor already cast vote.");
     expect(seen.some((call) => call.method === "eth_sendTransaction")).toBe(false);
   });
 });

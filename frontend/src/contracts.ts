@@ -6,6 +6,7 @@ import {
   createPublicClient,
   createWalletClient,
   custom,
+  decodeErrorResult,
   defineChain,
   erc20Abi,
   getAddress,
@@ -20,11 +21,12 @@ import {
   type ContractFunctionParameters,
   type GetValue,
   type Hash,
+  type Hex,
   type PublicClient,
   type WalletClient,
 } from "viem";
 import type { Deployment } from "./api";
-import { NotDeployedError, WrongNetworkError } from "./errors";
+import { errorChain, NotDeployedError, WrongNetworkError } from "./errors";
 import { chainName } from "./format";
 import type { WalletConnection } from "./wallet";
 
@@ -60,6 +62,33 @@ export const ERC20_ERRORS = parseAbi([
   "error ERC2612ExpiredSignature(uint256 deadline)",
   "error ERC2612InvalidSigner(address signer, address owner)",
 ]);
+
+/**
+ * `error` with its custom error decoded when viem left it raw: ganache answers a reverted
+ * eth_call / eth_estimateGas with code -32000 and the revert data as `data` (hex) or
+ * `data.result`, which viem does not decode (it does for code 3). Without this, a front-run
+ * offer (OfferTermsChanged) read "no reason given".
+ */
+export function withDecodedRevert(error: unknown, abi: Abi): unknown {
+  const chain = errorChain(error);
+  if (chain.some((link) => typeof (link.data as { errorName?: unknown } | undefined)?.errorName === "string")) return error;
+  for (const link of chain) {
+    const data = link.data as unknown;
+    const raw = typeof data === "string" ? data : (data as { result?: unknown } | undefined)?.result;
+    if (typeof raw !== "string" || !/^0x[0-9a-fA-F]{8}/.test(raw)) continue;
+    try {
+      const decoded = decodeErrorResult({ abi: withErrors(abi), data: raw as Hex });
+      return Object.assign(new Error(`The contract reverted: ${decoded.errorName}`), {
+        name: "ContractFunctionRevertedError",
+        data: { errorName: decoded.errorName, args: decoded.args ?? [] },
+        cause: error,
+      });
+    } catch {
+      // not one of this contract's errors: keep looking, else leave it as it is
+    }
+  }
+  return error;
+}
 
 /** EIP-2612 permit, for permit+buy in one transaction. */
 export const PERMIT_ABI = parseAbi([
@@ -302,9 +331,13 @@ export class ChainContext {
   async writeCall(call: AnyWriteCall): Promise<Hash> {
     const { client, account } = this.walletClient();
     const full = { ...call, account };
-    const { request } = await this.publicClient.simulateContract(full);
-    const estimate = await this.publicClient.estimateContractGas(full);
-    return client.writeContract({ ...request, gas: withGasMargin(estimate) });
+    try {
+      const { request } = await this.publicClient.simulateContract(full);
+      const estimate = await this.publicClient.estimateContractGas(full);
+      return await client.writeContract({ ...request, gas: withGasMargin(estimate) });
+    } catch (error) {
+      throw withDecodedRevert(error, call.abi);
+    }
   }
 
   /** `transactionTime` for this chain's latest block and the browser's clock now. */

@@ -4,8 +4,9 @@ import { ERC20_ERRORS, withErrors } from "./contracts";
 import { ApiError, describeError, explainError, NotAvailableError, NotDeployedError, NotEnoughTokensError, words, WrongNetworkError } from "./errors";
 
 const REGISTRY_ERRORS = parseAbi([
-  "function buy(uint256 assetId, uint256 offerId, address licensee, uint256 maxPrice) returns (uint64)",
+  "function buy(uint256 assetId, uint256 offerId, address licensee, address token, uint256 maxPrice, uint64 duration, uint8 scope) returns (uint64)",
   "error PriceAboveMax(uint256 price, uint256 maxPrice)",
+  "error OfferTermsChanged(uint256 assetId, uint256 offerId)",
   "error OfferInactive(uint256 assetId, uint256 offerId)",
   "error StillUnbonding(uint64 availableAt)",
 ]);
@@ -18,7 +19,7 @@ function revert(errorName: string, args: readonly unknown[]) {
   return getContractError(new RawContractError({ data }), {
     abi: ABI,
     functionName: "buy",
-    args: [1n, 1n, "0x0000000000000000000000000000000000000001", 10n],
+    args: [1n, 1n, "0x0000000000000000000000000000000000000001", "0x0000000000000000000000000000000000000004", 10n, 0n, 0],
     address: "0x0000000000000000000000000000000000000002",
   });
 }
@@ -30,6 +31,12 @@ describe("contract reverts in words", () => {
     expect(explained.message).toBe(
       "The price changed since you opened this offer, so nothing was bought. It now costs 12 DDT; you agreed to at most 10 DDT.",
     );
+  });
+
+  it("offer terms changed under a pending purchase", () => {
+    const explained = explainError(revert("OfferTermsChanged", [1n, 2n]), DDT);
+    expect(explained.kind).toBe("offer-changed");
+    expect(explained.message).toContain("nothing was bought");
   });
 
   it("not enough tokens and allowance, from the token inside the registry call", () => {

@@ -90,6 +90,7 @@ export type ErrorKind =
   | "not-enough-allowance"
   | "not-enough-gas"
   | "price-changed"
+  | "offer-changed"
   | "reverted"
   | "not-available"
   | "not-deployed"
@@ -187,6 +188,13 @@ function explainRevert(revert: RevertData, token?: TokenInfo): Explained {
       kind: "not-enough-allowance",
       message: `The exchange may spend only ${amount(args[1], token)} of your tokens, and this needs ${amount(args[2], token)}.`,
       hint: "Approve the amount first (or buy with a permit signature).",
+    };
+  }
+  if (errorName === "OfferTermsChanged") {
+    return {
+      kind: "offer-changed",
+      message: "The owner changed this offer's terms (token, duration or scope) since you opened it, so nothing was bought.",
+      hint: "Reload the offer, check its new terms and buy again.",
     };
   }
   if (PRICE_ERROR.test(errorName) && PRICE_MOVED.test(errorName)) {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { privateKeyToAccount } from "viem/accounts";
-import { recoverTypedDataAddress } from "viem";
-import { permitArgument, permitTypedData } from "./market";
+import { decodeFunctionData, encodeFunctionData, recoverTypedDataAddress } from "viem";
+import { BUILT_ABIS } from "./contracts";
+import { buyArguments, permitArgument, permitTypedData } from "./market";
 import { offerPriceText, offerTermsText, rememberToken } from "./offers";
 import { formatDuration } from "./format";
 import { runTransaction, type TxUpdate } from "./tx";
@@ -22,6 +23,24 @@ describe("EIP-2612 permit", () => {
     expect([27, 28]).toContain(permit.v);
     expect(permit.r).toMatch(/^0x[0-9a-f]{64}$/);
     expect(permit).toMatchObject({ value: 10n ** 19n, deadline: 1_900_000_000n });
+  });
+});
+
+describe("buying on the terms shown", () => {
+  const shown = { offer_id: 2, token: TOKEN.toLowerCase(), price: "10000000000000000000", duration: 30 * 86400, scope: "compute" as const };
+
+  it("passes every term the buyer saw to the registry's 7-argument buy", () => {
+    const abi = BUILT_ABIS.AssetRegistry!;
+    const args = buyArguments(7n, shown, OWNER.address);
+    expect(args).toEqual([7n, 2n, OWNER.address, TOKEN, 10n ** 19n, 30n * 86400n, 1]);
+    const data = encodeFunctionData({ abi, functionName: "buy", args });
+    const decoded = decodeFunctionData({ abi, data });
+    expect(decoded.functionName).toBe("buy");
+    expect(decoded.args).toEqual(args); // the overload with token, duration and scope
+  });
+
+  it("refuses a scope it does not know rather than guess", () => {
+    expect(() => buyArguments(1n, { ...shown, scope: "stream" as never }, OWNER.address)).toThrow(/scope/);
   });
 });
 

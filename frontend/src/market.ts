@@ -3,6 +3,7 @@
 // withdraw payouts. Each action runs through `runTransaction`, so the page shows
 // pending / confirmed / failed in words.
 import { erc20Abi, getAddress, parseSignature, type Address, type Hash } from "viem";
+import type { Offer } from "./api";
 import type { ChainContext, ContractHandle, TokenMeta } from "./contracts";
 import { PERMIT_ABI } from "./contracts";
 import { NotEnoughTokensError } from "./errors";
@@ -49,6 +50,21 @@ export function permitTypedData(
 export function permitArgument(signature: `0x${string}`, value: bigint, deadline: bigint) {
   const { r, s, v, yParity } = parseSignature(signature);
   return { value, deadline, v: Number(v ?? BigInt(27 + (yParity ?? 0))), r, s };
+}
+
+/** The terms of an offer as the buyer saw them (the catalog's `Offer`). */
+export type OfferTermsShown = Pick<Offer, "offer_id" | "token" | "price" | "duration" | "scope">;
+
+const SCOPES: Record<Offer["scope"], number> = { download: 0, compute: 1 };
+
+/**
+ * The registry's 7-argument `buy(assetId, offerId, licensee, token, maxPrice, duration, scope)`
+ * from the shown terms (viem picks that overload by the argument count).
+ */
+export function buyArguments(assetId: bigint, shown: OfferTermsShown, licensee: Address) {
+  const scope = SCOPES[shown.scope];
+  if (scope === undefined) throw new Error(`unknown license scope ${String(shown.scope)}`);
+  return [assetId, BigInt(shown.offer_id), licensee, getAddress(shown.token), BigInt(shown.price), BigInt(shown.duration), scope] as const;
 }
 
 export class Market {
@@ -139,21 +155,22 @@ export class Market {
   }
 
   /**
-   * Buy `offerId` of `assetId` for the connected account at the price the buyer saw
-   * (`maxPrice`): a price raised meanwhile reverts with PriceAboveMax, shown as "price changed".
+   * Buy the offer of `assetId` that the buyer was shown, for the connected account, committed
+   * to exactly its terms (token, price as the maximum, duration, scope). The terms come from
+   * `shown`, never from a fresh read: if the owner changed the offer since, the registry
+   * refuses the sale (OfferTermsChanged, PriceAboveMax) and nothing is paid.
    */
   async buy(
     assetId: bigint,
-    offerId: number,
-    tokenAddress: string,
-    maxPrice: bigint,
+    shown: OfferTermsShown,
     method: BuyMethod,
     onUpdate: (update: TxUpdate) => void,
   ): Promise<TxUpdate> {
     const label = "Buy the license";
+    const maxPrice = BigInt(shown.price);
     let token: TokenMeta | undefined;
     try {
-      token = await this.chain.tokenInfo(tokenAddress);
+      token = await this.chain.tokenInfo(shown.token);
       const { account } = this.chain.walletClient();
       await this.ensureBalance(token, account, maxPrice);
       if (method === "approve") {
@@ -169,10 +186,11 @@ export class Market {
       token: meta,
       send: async () => {
         const { account } = this.chain.walletClient();
-        if (method === "approve") return this.send("buy", [assetId, BigInt(offerId), account, maxPrice]);
+        const terms = buyArguments(assetId, shown, account);
+        if (method === "approve") return this.send("buy", terms);
         const permit = await this.signPermit(meta, maxPrice);
         onUpdate({ phase: "wallet", label, message: `${label}: permit signed; confirm the purchase in your wallet…` });
-        return this.send("buyWithPermit", [assetId, BigInt(offerId), account, maxPrice, permit]);
+        return this.send("buyWithPermit", [...terms, permit]);
       },
       wait: this.wait,
       onUpdate,
@@ -191,6 +209,12 @@ export class Market {
   async stakeOf(assetId: bigint, account: Address): Promise<{ active: bigint; unbonding: bigint; availableAt: bigint }> {
     const [active, unbonding, availableAt] = await this.readRegistry<readonly [bigint, bigint, bigint]>("stakeOf", [assetId, account]);
     return { active, unbonding, availableAt: BigInt(availableAt) };
+  }
+
+  /** Stake that does not earn yet, and from when it will (0n: nothing warming up). */
+  async warmingStake(assetId: bigint, account: Address): Promise<{ amount: bigint; activeAt: bigint }> {
+    const [amount, activeAt] = await this.readRegistry<readonly [bigint, bigint | number]>("warmingStake", [assetId, account]);
+    return { amount, activeAt: BigInt(activeAt) };
   }
 
   async earned(assetId: bigint, account: Address, token: TokenMeta): Promise<bigint> {
@@ -222,6 +246,11 @@ export class Market {
       return failed(label, error, token, onUpdate);
     }
     return this.simple(label, "stake", [assetId, amount], onUpdate, token);
+  }
+
+  /** Let a warmed-up stake start earning (anyone may, for anyone). */
+  activateStake(assetId: bigint, staker: Address, onUpdate: (u: TxUpdate) => void): Promise<TxUpdate> {
+    return this.simple(`Activate the stake on asset ${assetId}`, "activateStake", [assetId, staker], onUpdate);
   }
 
   requestUnstake(assetId: bigint, amount: bigint, onUpdate: (u: TxUpdate) => void): Promise<TxUpdate> {

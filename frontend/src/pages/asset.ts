@@ -1,5 +1,5 @@
-// One asset: metadata, versions, offers (buy with permit or approve), sales, curation (stake,
-// unstake, withdraw stake, claim) and the licensed download with a progress bar.
+// One asset: metadata, versions, offers (buy with permit or approve, on the terms shown), sales,
+// curation (stake, start earning once warmed up, unstake, withdraw stake, claim) and the licensed download with a progress bar.
 import type { Address } from "viem";
 import type { App } from "../app";
 import type { AssetDetail, Offer } from "../api";
@@ -64,6 +64,7 @@ function header(app: App, asset: AssetDetail): HTMLElement {
       h("dt", {}, "downloads"), h("dd", {}, String(asset.stats.downloads)),
       h("dt", {}, "curators"), h("dd", { testid: "stat-stakers" }, String(asset.stakers)),
       h("dt", {}, "staked"), h("dd", { testid: "stat-staked" }, stakedText(app, asset)),
+      h("dt", {}, "curators' share"), h("dd", { testid: "stat-curator-share" }, curatorShareText(asset)),
       h("dt", {}, "revenue"), h("dd", {}, asset.stats.revenue.length
         ? asset.stats.revenue.map((r) => offerPriceText({ price: r.amount, token: r.token })).join(", ")
         : "none yet")),
@@ -71,9 +72,19 @@ function header(app: App, asset: AssetDetail): HTMLElement {
 }
 
 function stakedText(app: App, asset: AssetDetail): string {
+  const amount = (value: bigint) => (app.stakingToken ? formatTokenAmount(value, app.stakingToken) : `${value} base units`);
   const total = BigInt(asset.total_staked);
-  if (total === 0n) return "nothing";
-  return app.stakingToken ? formatTokenAmount(total, app.stakingToken) : `${total} base units`;
+  const warming = BigInt(asset.warming_staked ?? "0");
+  const earning = total === 0n ? "nothing earning" : `${amount(total)} earning`;
+  return warming === 0n ? (total === 0n ? "nothing" : amount(total)) : `${earning}, ${amount(warming)} warming up`;
+}
+
+function curatorShareText(asset: AssetDetail): string {
+  const now = `${(asset.curator_share_bps / 100).toFixed(2).replace(/\.?0+$/, "")} %`;
+  const cut = asset.pending_curator_share;
+  if (!cut) return now;
+  const next = `${(cut.curator_share_bps / 100).toFixed(2).replace(/\.?0+$/, "")} %`;
+  return `${now}, ${next} from ${formatDate(cut.effective_at)}`;
 }
 
 function offersSection(app: App, asset: AssetDetail, rerender: () => void): HTMLElement {
@@ -85,10 +96,13 @@ function offersSection(app: App, asset: AssetDetail, rerender: () => void): HTML
 
 function offerRow(app: App, asset: AssetDetail, offer: Offer, rerender: () => void): HTMLElement {
   const status = txLine();
+  const shown = Object.freeze({ offer_id: offer.offer_id, token: offer.token, price: offer.price, duration: offer.duration, scope: offer.scope });
   const buy = (method: BuyMethod) => async () => {
     try {
       const market = new Market(app.chain());
-      const result = await market.buy(BigInt(asset.asset_id), offer.offer_id, offer.token, BigInt(offer.price), method, status.update);
+      // the terms this row shows, as they were when the page read them: the purchase commits
+      // to them, so an offer changed meanwhile is refused on chain instead of bought
+      const result = await market.buy(BigInt(asset.asset_id), shown, method, status.update);
       if (result.phase === "confirmed") rerender();
     } catch (error) {
       status.element.dataset.phase = "failed";
@@ -168,7 +182,7 @@ function saveBlob(chunks: Uint8Array[], filename: string, type: string): void {
 
 function curationSection(app: App, asset: AssetDetail, isCurrent: () => boolean, rerender: () => void): HTMLElement {
   const section = h("section", { class: "curation", testid: "curation" }, h("h2", {}, "Curation"),
-    h("p", { class: "muted" }, "Curators stake on assets they vouch for and earn a share of every sale; unstaked tokens unbond before they can be withdrawn."));
+    h("p", { class: "muted" }, "Curators stake on assets they vouch for and earn a share of every sale. A new stake warms up for one unbonding delay before it earns; unstaked tokens unbond before they can be withdrawn."));
   const account = app.account as Address | null;
   if (!account) {
     section.append(notice("info", "Connect your wallet to stake on this asset."));
@@ -193,22 +207,30 @@ function curationSection(app: App, asset: AssetDetail, isCurrent: () => boolean,
       token = await market.stakingToken();
       const staking = token;
       const tokens = await market.paymentTokens();
-      const [stake, earned] = await Promise.all([
+      const [stake, warming, earned] = await Promise.all([
         market.stakeOf(assetId, account),
+        market.warmingStake(assetId, account),
         Promise.all(tokens.map(async (t) => [t, await market.earned(assetId, account, t)] as const)),
       ]);
       if (!isCurrent()) return;
-      const now = BigInt(Math.floor(Date.now() / 1000));
+      // the time the next transaction will see (a dev chain moved forward runs ahead of the
+      // browser): whether a warm-up or an unbonding has ended is the chain's answer
+      const now = await market.chain.transactionTime();
+      if (!isCurrent()) return;
       const earnedText = earned.filter(([, value]) => value > 0n).map(([t, value]) => formatTokenAmount(value, t)).join(", ") || "nothing yet";
       replace(mine,
         h("dl", { class: "stats" },
           h("dt", {}, "your stake"), h("dd", { testid: "stake-active" }, formatTokenAmount(stake.active, staking)),
+          h("dt", {}, "warming up"), h("dd", { testid: "stake-warming" }, warming.amount > 0n
+            ? `${formatTokenAmount(warming.amount, staking)}, earns ${warming.activeAt <= now ? "once activated" : `from ${formatDate(new Date(Number(warming.activeAt) * 1000).toISOString())}`}`
+            : "nothing"),
           h("dt", {}, "unbonding"), h("dd", { testid: "stake-unbonding" }, stake.unbonding > 0n
             ? `${formatTokenAmount(stake.unbonding, staking)}, withdrawable ${stake.availableAt <= now ? "now" : `from ${formatDate(new Date(Number(stake.availableAt) * 1000).toISOString())}`}`
             : "nothing"),
           h("dt", {}, "rewards"), h("dd", { testid: "stake-earned" }, earnedText)),
       );
       symbol.textContent = ` ${staking.symbol} `;
+      activate.hidden = !(warming.amount > 0n && warming.activeAt <= now);
     } catch (error) {
       if (isCurrent()) replace(mine, notice(explainError(error).kind === "not-deployed" ? "unavailable" : "error", errorText(error)));
     }
@@ -226,9 +248,12 @@ function curationSection(app: App, asset: AssetDetail, isCurrent: () => boolean,
     }
   };
   const symbol = h("span", {}, " ");
+  const activate = button("Start earning", act(() => market.activateStake(assetId, account, status.update)), { testid: "activate-stake", class: "secondary" });
+  activate.hidden = true;
   section.querySelector(".actions")!.append(
     symbol,
     button("Stake", act(() => market.stake(assetId, amountValue(), status.update)), { testid: "stake" }),
+    activate,
     button("Request unstake", act(() => market.requestUnstake(assetId, amountValue(), status.update)), { testid: "unstake", class: "secondary" }),
     button("Withdraw stake", act(() => market.withdrawStake(assetId, status.update)), { testid: "withdraw-stake", class: "secondary" }),
     button("Claim rewards", act(() => market.claim(assetId, status.update)), { testid: "claim", class: "secondary" }),

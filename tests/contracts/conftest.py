@@ -192,7 +192,9 @@ def buy(
     )
 
 
-def order(registry: Any, asset_id: int, offer_id: int, licensee: Any, terms: tuple | None = None) -> tuple:
+def order(
+    registry: Any, asset_id: int, offer_id: int, licensee: Any, terms: tuple | None = None
+) -> tuple:
     """One `buyMany` Order committing to `terms` (default: the offer's terms now)."""
     return (asset_id, offer_id, getattr(licensee, "address", licensee),
             *(terms if terms is not None else offer_terms(registry, asset_id, offer_id)))

@@ -290,9 +290,13 @@ def test_listing_needs_a_contract_and_keeps_earlier_deposits_for_the_dao(
     dao, shares, members, TestToken, admin, buyer
 ):
     with reverts("NotAContract", buyer):
-        pass_proposal(dao, [(dao, dao.addRevenueToken.encode_input(buyer))], "List an EOA", members[:2])
+        pass_proposal(
+            dao, [(dao, dao.addRevenueToken.encode_input(buyer))], "List an EOA", members[:2]
+        )
     other = TestToken.deploy("Other", "OTH", {"from": admin})
     other.mint(shares, 700, {"from": admin})  # sent straight to the share token before listing
-    _, tx = pass_proposal(dao, [(dao, dao.addRevenueToken.encode_input(other))], "List OTH", members[:2])
+    _, tx = pass_proposal(
+        dao, [(dao, dao.addRevenueToken.encode_input(other))], "List OTH", members[:2]
+    )
     assert tx.events["UnlistedRevenueReturned"]["amount"] == 700
     assert other.balanceOf(dao) == 700 and shares.withdrawable(other, members[0]) == 0

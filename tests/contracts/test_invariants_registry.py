@@ -193,7 +193,9 @@ class RegistryStateMachine:
         self.model.share[asset] = (st_bps, 0, 0)
         self.model.offers[asset] = [(o[1], o[2], o[3]) for o in offers]
 
-    def rule_buy(self, st_actor: int, st_other: int, st_asset: int, st_offer: int, st_sales: int) -> None:
+    def rule_buy(
+        self, st_actor: int, st_other: int, st_asset: int, st_offer: int, st_sales: int
+    ) -> None:
         """A burst of small sales: every one is a distribution with its own rounding."""
         asset = self._asset(st_asset)
         if asset is None:
@@ -275,7 +277,9 @@ class RegistryStateMachine:
         self.model.activate(asset, staker.address, tx.timestamp)
         warming, active_at = self.model.warming.get(key, (0, 0))
         from_warming = min(amount, warming)
-        self.model.warming[key] = (warming - from_warming, active_at if warming > from_warming else 0)
+        self.model.warming[key] = (
+            warming - from_warming, active_at if warming > from_warming else 0
+        )
         if amount > from_warming:
             self.model.settle(asset, staker.address)
             self.model.stake[key] -= amount - from_warming
@@ -337,7 +341,9 @@ class RegistryStateMachine:
     # ---- invariants: the money equations
     def invariant_registry_can_pay_everything_it_owes(self) -> None:
         """From the chain's own numbers, not the model's: held >= owed, dust bounded."""
-        owed = sum(self.registry.payoutBalance(a, self.pay) for a in [*self.accounts, self.treasury])
+        owed = sum(
+            self.registry.payoutBalance(a, self.pay) for a in [*self.accounts, self.treasury]
+        )
         owed += sum(
             self.registry.earned(asset, s, self.pay) for asset in self.assets for s in self.accounts
         )

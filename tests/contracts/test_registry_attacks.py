@@ -89,9 +89,9 @@ def test_attack_offer_frontrun_inside_buy_many(registry, token, publisher, buyer
     registry.setOffer(second, 1, offer_input(token, PRICE, 1, DOWNLOAD), {"from": publisher})
     components = registry.buyMany.abi["inputs"][0]["components"]
     if len(components) == 4:  # the code before the fix
-        orders = [(a, 1, buyer, s[1]) for a, s in zip((asset, second), seen)]
+        orders = [(a, 1, buyer, s[1]) for a, s in zip((asset, second), seen, strict=True)]
     else:
-        orders = [(a, 1, buyer, *s) for a, s in zip((asset, second), seen)]
+        orders = [(a, 1, buyer, *s) for a, s in zip((asset, second), seen, strict=True)]
     with reverts("OfferTermsChanged", second, 1):
         registry.buyMany(orders, {"from": buyer})
 

@@ -222,7 +222,9 @@ def test_buy_with_permit(registry, token, admin, asset):
     fresh = fresh_account(token, admin)
     assert token.allowance(fresh, registry) == 0
     permit = sign_permit(token, fresh, registry, PRICE, chain[-1].timestamp + 3600)
-    tx = registry.buyWithPermit(asset, 1, fresh, token, PRICE, MONTH, DOWNLOAD, permit, {"from": fresh})
+    tx = registry.buyWithPermit(
+        asset, 1, fresh, token, PRICE, MONTH, DOWNLOAD, permit, {"from": fresh}
+    )
     assert tx.return_value == tx.timestamp + MONTH
     assert token.balanceOf(fresh) == 1000 * 10**18 - PRICE
     assert token.nonces(fresh) == 1
@@ -238,7 +240,9 @@ def test_buy_with_front_run_permit_still_succeeds(registry, token, admin, strang
     # Someone copies the permit from the mempool and submits it first.
     token.permit(fresh, registry, value, deadline, v, r, s, {"from": stranger})
     assert token.allowance(fresh, registry) == 2 * PRICE
-    tx = registry.buyWithPermit(asset, 1, fresh, token, PRICE, MONTH, DOWNLOAD, permit, {"from": fresh})
+    tx = registry.buyWithPermit(
+        asset, 1, fresh, token, PRICE, MONTH, DOWNLOAD, permit, {"from": fresh}
+    )
     assert tx.events["LicensePurchased"]["licensee"] == fresh
     assert token.allowance(fresh, registry) == PRICE
 
@@ -247,7 +251,9 @@ def test_buy_with_failed_permit_and_no_allowance_reverts(registry, token, admin,
     fresh = fresh_account(token, admin)
     expired = sign_permit(token, fresh, registry, PRICE, chain[-1].timestamp - 1)
     with reverts("ERC20InsufficientAllowance", registry, 0, PRICE):
-        registry.buyWithPermit(asset, 1, fresh, token, PRICE, MONTH, DOWNLOAD, expired, {"from": fresh})
+        registry.buyWithPermit(
+            asset, 1, fresh, token, PRICE, MONTH, DOWNLOAD, expired, {"from": fresh}
+        )
     assert not registry.hasLicense(asset, fresh, DOWNLOAD)
 
 
@@ -256,7 +262,9 @@ def test_buy_with_permit_signed_by_someone_else_reverts(registry, token, admin, 
     other = fresh_account(token, admin)
     permit = sign_permit(token, other, registry, PRICE, chain[-1].timestamp + 3600)
     with reverts("ERC20InsufficientAllowance", registry, 0, PRICE):
-        registry.buyWithPermit(asset, 1, fresh, token, PRICE, MONTH, DOWNLOAD, permit, {"from": fresh})
+        registry.buyWithPermit(
+            asset, 1, fresh, token, PRICE, MONTH, DOWNLOAD, permit, {"from": fresh}
+        )
 
 
 # ---------------------------------------------------------------- buyMany
@@ -268,7 +276,10 @@ def _five_assets(registry, token, publisher):
 
 def test_buy_many_pays_once_per_token_run(registry, token, publisher, buyer, stranger):
     ids = _five_assets(registry, token, publisher)
-    orders = [(asset_id, 1, stranger if n == 2 else buyer, token, PRICE, MONTH, DOWNLOAD) for n, asset_id in enumerate(ids)]
+    orders = [
+        (asset_id, 1, stranger if n == 2 else buyer, token, PRICE, MONTH, DOWNLOAD)
+        for n, asset_id in enumerate(ids)
+    ]
     before = token.balanceOf(buyer)
     tx = registry.buyMany(orders, {"from": buyer})
     assert token_transfers_to(tx, token, registry) == [5 * PRICE]
@@ -466,4 +477,6 @@ def test_buy_with_permit_checks_the_terms(registry, token, admin, publisher, ass
     permit = sign_permit(token, fresh, registry, PRICE, chain[-1].timestamp + 3600)
     registry.setOffer(asset, 1, (token, PRICE, DAY, DOWNLOAD), {"from": publisher})
     with reverts("OfferTermsChanged", asset, 1):
-        registry.buyWithPermit(asset, 1, fresh, token, PRICE, MONTH, DOWNLOAD, permit, {"from": fresh})
+        registry.buyWithPermit(
+            asset, 1, fresh, token, PRICE, MONTH, DOWNLOAD, permit, {"from": fresh}
+        )

@@ -133,7 +133,9 @@ def test_reentrant_withdraw_stake_pays_once(hostile_registry, rtoken, hostile_as
 def test_reentrant_buy_sells_once(hostile_registry, rtoken, hostile_asset, admin):
     registry = hostile_registry
     own = rtoken.balanceOf(rtoken)
-    call = registry.buy.encode_input(hostile_asset, 1, rtoken, *offer_terms(registry, hostile_asset, 1))
+    call = registry.buy.encode_input(
+        hostile_asset, 1, rtoken, *offer_terms(registry, hostile_asset, 1)
+    )
     tx = attack(rtoken, registry, call, call, admin)
     assert len(tx.events["LicensePurchased"]) == 1
     assert registry.licenseExpiry(hostile_asset, rtoken, 0) == tx.timestamp + 30 * DAY
@@ -148,7 +150,9 @@ def test_withdraw_from_inside_a_purchase_reverts(
     own = rtoken.balanceOf(rtoken)
     attack(
         rtoken, registry,
-        registry.buy.encode_input(hostile_asset, 1, rtoken, *offer_terms(registry, hostile_asset, 1)),
+        registry.buy.encode_input(
+            hostile_asset, 1, rtoken, *offer_terms(registry, hostile_asset, 1)
+        ),
         registry.withdraw.encode_input(rtoken),
         admin,
     )

@@ -290,7 +290,7 @@ def test_warmed_up_stake_joins_at_the_stakers_next_action(registry, curator, ass
     chain.sleep(UNBONDING_DELAY + 1)
     tx = registry.stake(asset, 10**18, {"from": curator})  # activates the first, warms the second
     assert tx.events["StakeActivated"]["amount"] == STAKE
-    assert tuple(registry.stakeOf(asset, curator))[0] == STAKE
+    assert registry.stakeOf(asset, curator)[0] == STAKE
     assert registry.warmingStake(asset, curator)[0] == 10**18
 
 
@@ -339,13 +339,15 @@ def test_curator_share_raise_applies_at_once_and_a_cut_after_the_delay(
     )
     assert registry.assetInfo(asset)[2] == 2000
     assert tuple(registry.pendingCuratorShare(asset)) == (500, effective_at)
-    assert sell(registry, buyer, asset).events["RevenueSplit"]["curatorAmount"] == split(PRICE, 2000)[1]
+    curator_amount = sell(registry, buyer, asset).events["RevenueSplit"]["curatorAmount"]
+    assert curator_amount == split(PRICE, 2000)[1]
 
     chain.sleep(UNBONDING_DELAY + 1)
     chain.mine()
     assert registry.assetInfo(asset)[2] == 500
     assert tuple(registry.pendingCuratorShare(asset)) == (500, 0)
-    assert sell(registry, buyer, asset).events["RevenueSplit"]["curatorAmount"] == split(PRICE, 500)[1]
+    curator_amount = sell(registry, buyer, asset).events["RevenueSplit"]["curatorAmount"]
+    assert curator_amount == split(PRICE, 500)[1]
     # A raise cancels a pending cut.
     registry.setCuratorShare(asset, 100, {"from": publisher})
     registry.setCuratorShare(asset, 600, {"from": publisher})

@@ -108,3 +108,12 @@ class PortInUse(DappError):
 class ToolMissing(DappError):
     code = "tool-missing"
     exit_code = 10
+
+
+class ContentMismatch(DappError):
+    """Bytes a gateway served that are not what the chain (through the metadata whose CID it
+    holds) says they are; the client removed them."""
+
+    code = "content-mismatch"
+    http_status = 502
+    exit_code = 15

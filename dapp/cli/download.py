@@ -1,5 +1,7 @@
 """`datadao download ASSET`: sign in to a gateway with your account and download the content
-you hold a license for; run it again after a cut and it resumes."""
+you hold a license for; run it again after a cut and it resumes. The bytes are kept only if they
+are what the version's metadata (its CID read from the registry, its bytes from your own IPFS
+node) declares: a gateway serving anything else ends in `content-mismatch` and no file."""
 
 from __future__ import annotations
 
@@ -10,8 +12,32 @@ from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedCo
 from rich.progress import Progress as RichProgress
 
 from dapp.cli.output import JsonOption, emit_json, errors
-from dapp.cli.session import own_chain_id, settings_of, unlock
-from dapp.client.gateway import GatewayClient
+from dapp.cli.session import own_chain_id, read_only, settings_of, unlock
+from dapp.client.gateway import ExpectedContent, GatewayClient, checked_metadata
+from dapp.errors import InvalidInput
+from dapp.ipfs.cid import cid_from_chain
+from dapp.ipfs.client import IpfsClient
+from dapp.metadata import MAX_METADATA_BYTES
+
+
+def expected_content(ctx: typer.Context, asset_id: int, version: int | None) -> ExpectedContent:
+    """The version the chain names (the latest unless `version`), with its metadata document
+    fetched by CID from our own IPFS node and checked against that CID."""
+    settings = settings_of(ctx)
+    exchange = read_only(ctx)
+    asset = exchange.asset(asset_id)
+    number = asset.version_count if version is None else version
+    if not 1 <= number <= asset.version_count:
+        raise InvalidInput(f"asset {asset_id} has versions 1 to {asset.version_count}, "
+                           f"not {number}")
+    metadata_cid = asset.metadata_cid
+    if number != asset.version_count:
+        _content, metadata, _published = \
+            exchange.registry.functions.version(asset_id, number).call()
+        metadata_cid = cid_from_chain(*metadata)
+    ipfs = IpfsClient(settings.ipfs_api_url, settings.ipfs_timeout_seconds)
+    data = b"".join(ipfs.cat(metadata_cid, length=MAX_METADATA_BYTES + 1))
+    return checked_metadata(asset_id, number, metadata_cid, data, verified_by_ipfs=True)
 
 
 def download(
@@ -23,9 +49,12 @@ def download(
     account: str = typer.Option(None, "--account", help="keystore account that holds the license"),
     as_json: JsonOption = False,
 ) -> None:
-    """Download licensed content through a gateway (resumes an interrupted download)."""
+    """Download licensed content through a gateway (resumes an interrupted download) and
+    check it against the metadata the chain names; content that does not match is removed
+    (exit 15)."""
     settings = settings_of(ctx)
     destination = output or Path(f"asset-{asset_id}" + (f"-v{version}" if version else ""))
+    expected = expected_content(ctx, asset_id, version)
     chain_id = own_chain_id(ctx)
     signer = unlock(ctx, account)
     bar = RichProgress(TextColumn("download"), BarColumn(), DownloadColumn(),
@@ -34,10 +63,12 @@ def download(
                             chain_id=chain_id) as client:
         task = bar.add_task("download", total=None)
         result = client.download(
-            asset_id, destination, version=version,
+            asset_id, destination, expected=expected,
             on_progress=lambda done, total: bar.update(task, completed=done, total=total))
     summary = {"asset_id": asset_id, "path": str(result.path), "bytes": result.size,
-               "resumed_from": result.resumed_from, "etag": result.etag}
+               "resumed_from": result.resumed_from, "etag": result.etag,
+               "version": expected.version, "metadata_cid": expected.metadata_cid,
+               "verified": True}
     if as_json:
         emit_json(summary)
     else:

@@ -58,6 +58,8 @@ CODE_HINTS = {
     "price-above-maximum": "raise --max-price to pay that price, or use another provider",
     "foreign-sign-in-challenge": "a gateway that asks for a sign-in to another site is not to "
                                  "be trusted; check --gateway",
+    "content-mismatch": "the gateway served bytes other than the asset's; nothing was "
+                        "kept: download from another gateway (--gateway URL)",
     "voucher-record-unreadable": "restore it, or move it away to start the count afresh (then "
                                  "pass --resync once)",
 }

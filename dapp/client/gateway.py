@@ -4,12 +4,19 @@ local account, then licensed downloads that resume where they stopped (HTTP Rang
 Sign-in trusts nothing of the gateway's challenge but its nonce: the message names the origin
 this client connected to and the chain it is on itself. A gateway that relays another
 gateway's challenge (to trade the signature there for a session as the user) is refused before
-anything is signed."""
+anything is signed.
+
+A download is checked before it is kept: the caller hands in the metadata document of the
+version the chain names (`ExpectedContent`, its bytes checked against the on-chain metadata
+CID), and the plaintext must have the declared size and sha256s (the file's own for a single
+file, each member's for a folder's tar). Bytes that do not match are removed, `.part` and all,
+and `ContentMismatch` says so; a hostile gateway cannot hand over wrong bytes unnoticed."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+import tarfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +31,7 @@ from eth_account.signers.local import LocalAccount
 
 from dapp.errors import (
     AccountNeeded,
+    ContentMismatch,
     DappError,
     InvalidInput,
     IpfsUnavailable,
@@ -33,6 +41,8 @@ from dapp.errors import (
     PaymentRequired,
     ServiceUnavailable,
 )
+from dapp.ipfs.cid import CODEC_RAW, cid_from_chain, cid_to_chain, validate_cid
+from dapp.metadata import AssetMetadata, InvalidMetadata
 
 STATUS_ERRORS: dict[int, type[DappError]] = {
     401: NotAuthenticated, 402: PaymentRequired, 403: NotLicensed, 404: NotFound,
@@ -96,6 +106,96 @@ class JobResult:
     path: Path
     size: int
     sha256: str  # "0x…", as the chain's resultHash
+
+
+@dataclass(frozen=True)
+class ExpectedContent:
+    """What the chain says one version of an asset is: its metadata CID (from the registry's
+    `version(assetId, n)`) and that document's bytes, fetched from anywhere (`checked_metadata`
+    verifies them against the CID)."""
+
+    asset_id: int
+    version: int
+    metadata_cid: str
+    metadata: AssetMetadata
+
+
+def checked_metadata(asset_id: int, version: int, metadata_cid: str, data: bytes, *,
+                     verified_by_ipfs: bool = False) -> ExpectedContent:
+    """The metadata document of `version`, if `data` is the document the chain names. A raw
+    CID (one block: metadata up to 256 KiB) is checked here; a dag-pb one only when the bytes
+    came by CID from one's own IPFS node (`verified_by_ipfs`), which checks every block."""
+    cid = validate_cid(metadata_cid)
+    _digest, codec = cid_to_chain(cid)
+    if codec == CODEC_RAW:
+        computed = cid_from_chain(hashlib.sha256(data).digest(), CODEC_RAW)
+        if computed != cid:
+            raise ContentMismatch(
+                f"the metadata fetched for asset {asset_id} version {version} is {computed}, "
+                f"not the {cid} the chain names", details={"asset_id": asset_id})
+    elif not verified_by_ipfs:
+        raise ContentMismatch(f"the metadata {cid} of asset {asset_id} is not a single raw "
+                              "block; fetch it by CID from your own IPFS node",
+                              details={"asset_id": asset_id})
+    try:
+        metadata = AssetMetadata.from_json(data)
+    except InvalidMetadata as error:
+        raise ContentMismatch(f"the metadata {cid} of asset {asset_id} version {version} is "
+                              f"not an asset metadata document: {error.message}",
+                              details={"asset_id": asset_id}) from None
+    return ExpectedContent(asset_id, version, cid, metadata)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _archive_problem(path: Path, metadata: AssetMetadata) -> str | None:
+    """Why the tar at `path` is not the folder `metadata` lists (None: it is)."""
+    declared = {file.path: file for file in metadata.files}
+    seen: set[str] = set()
+    try:
+        with tarfile.open(path, "r:") as tar:
+            for member in tar:
+                if member.isdir():
+                    continue
+                entry = declared.get(member.name)
+                if not member.isreg() or entry is None or member.name in seen:
+                    return f"it holds {member.name!r}, which the metadata does not list"
+                seen.add(member.name)
+                if member.size != entry.size:
+                    return f"{member.name} is {member.size:,} bytes, not {entry.size:,}"
+                source = tar.extractfile(member)
+                if source is None:
+                    return f"{member.name} cannot be read"
+                digest = hashlib.sha256()
+                while chunk := source.read(CHUNK):
+                    digest.update(chunk)
+                if digest.hexdigest() != entry.sha256:
+                    return f"{member.name} hashes to {digest.hexdigest()}, not {entry.sha256}"
+    except (tarfile.TarError, OSError) as error:
+        return f"it is not the folder's archive ({error})"
+    missing = sorted(set(declared) - seen)
+    return f"{missing[0]} is missing" if missing else None
+
+
+def content_problem(path: Path, metadata: AssetMetadata) -> str | None:
+    """Why the plaintext at `path` is not the content `metadata` describes (None: it is): the
+    size, then the sha256 of a single file, or of each file in a folder's tar."""
+    size = path.stat().st_size
+    if size != metadata.content.plaintext_size:
+        return f"it is {size:,} bytes, not the {metadata.content.plaintext_size:,} declared"
+    files = metadata.files
+    if len(files) == 1 and files[0].size == metadata.size:  # one file, packed as is
+        served = _file_sha256(path)
+        if served != files[0].sha256:
+            return f"it hashes to {served}, not the declared {files[0].sha256}"
+        return None
+    return _archive_problem(path, metadata)
 
 
 def origin_of(url: str) -> tuple[str, str]:
@@ -210,9 +310,17 @@ class GatewayClient:
         return JobResult(destination, size, "0x" + digest.hexdigest())
 
     def download(self, asset_id: int, destination: Path, *, version: int | None = None,
-                 on_progress: Progress | None = None) -> DownloadResult:
+                 on_progress: Progress | None = None,
+                 expected: ExpectedContent | None = None) -> DownloadResult:
         """Download the asset's content into `destination`, resuming a partial file left by an
-        earlier attempt (`destination` + ".part") when the content has not changed."""
+        earlier attempt (`destination` + ".part") when the content has not changed. With
+        `expected` (the version the chain names), that version is asked for and the finished
+        bytes are kept only if they are its content: else they are removed, `ContentMismatch`."""
+        if expected is not None:
+            if version is not None and version != expected.version:
+                raise InvalidInput(f"asked for version {version} and checking against "
+                                   f"version {expected.version}")
+            version = expected.version
         partial = destination.with_name(destination.name + ".part")
         etag_file = destination.with_name(destination.name + ".etag")
         offset = partial.stat().st_size if partial.is_file() and etag_file.is_file() else 0
@@ -246,6 +354,17 @@ class GatewayClient:
         if done != total:
             raise IpfsUnavailable(f"download of asset {asset_id} ended early ({done}/{total})",
                                   hint="run the same command again to resume")
+        if expected is not None:
+            problem = content_problem(partial, expected.metadata)
+            if problem is not None:
+                partial.unlink(missing_ok=True)
+                etag_file.unlink(missing_ok=True)
+                raise ContentMismatch(
+                    f"the content {self.base_url} served for asset {asset_id} version "
+                    f"{expected.version} is not what its metadata {expected.metadata_cid} on "
+                    f"chain declares: {problem}; removed it",
+                    details={"asset_id": asset_id, "version": expected.version,
+                             "gateway": self.base_url})
         partial.replace(destination)
         etag_file.unlink(missing_ok=True)
         return DownloadResult(path=destination, size=total,

@@ -6,6 +6,7 @@ hostile gateway was handed and by the channel on chain."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from collections.abc import Iterator
@@ -18,6 +19,11 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from dapp.chain.accounts import Keystore
+from dapp.client.gateway import checked_metadata, content_problem
+from dapp.errors import ContentMismatch
+from dapp.ipfs.cid import CODEC_RAW, cid_from_chain
+from dapp.metadata import AssetMetadata
+from dapp.packing import PackStream, plan_pack
 from tests.dapp.conftest import Chain, Kubo, fund_account, run_cli
 from tests.dapp.helpers.gateway import fresh_challenge, sign_in, sign_text, siwe_text
 from tests.dapp.helpers.hostile_gateway import HostileGateway, running
@@ -28,6 +34,7 @@ DDT = 10**18
 PASSWORD = "hostile-gateway-buyer"
 EXIT_NOT_AUTHENTICATED = 5
 EXIT_PAYMENT_REQUIRED = 7
+EXIT_CONTENT_MISMATCH = 15
 HUGE = 5 * 10**22  # the voucher one call produced before the fix
 
 
@@ -40,12 +47,14 @@ class Buyer:
     chain_url: str
     deployments_file: Path
     hostile: HostileGateway
+    ipfs_api_url: str
 
     def cli(self, *args: str, stdin: str | None = None,
             gateway: str | None = None) -> subprocess.CompletedProcess[str]:
         env = {"DAPP_DATA_DIR": str(self.data_dir), "DAPP_CHAIN_RPC_URL": self.chain_url,
                "DAPP_DEPLOYMENTS_FILE": str(self.deployments_file),
                "DAPP_KEYSTORE_PASSWORD": PASSWORD, "DAPP_ACCOUNT": "buyer",
+               "DAPP_IPFS_API_URL": self.ipfs_api_url,
                "DAPP_GATEWAY_PUBLIC_URL": gateway or self.hostile.url}
         return run_cli(*args, env=env, stdin=stdin)
 
@@ -78,7 +87,7 @@ def buyer(chain: Chain, kubo: Kubo, deployments_file: Path,
     try:
         with running(HostileGateway(stack.gateway.url)) as hostile:
             yield Buyer(account, data_dir, stack, provider, chain.rpc_url, deployments_file,
-                        hostile)
+                        hostile, kubo.api_url)
     finally:
         stack.gateway.process.stop()
 
@@ -187,6 +196,70 @@ def test_no_voucher_is_signed_beyond_the_channel_deposit(buyer: Buyer, model: in
 
 
 # -- wrong bytes ----------------------------------------------------------------------------------
+
+def test_forged_download_is_caught_against_the_chain_and_removed(buyer: Buyer, model: int,
+                                                                 tmp_path: Path) -> None:
+    """The hostile gateway signs the buyer in with its own challenge and serves forged bytes:
+    they are not what the version's metadata (CID on chain) declares, so nothing is kept."""
+    hostile = buyer.hostile.reset(relay_sign_in=False)
+    target = tmp_path / "out"
+    result = buyer.cli("download", str(model), "-o", str(target))
+    assert_one_line_refusal(result, EXIT_CONTENT_MISMATCH, "is not what its metadata",
+                            "on chain", "another gateway")
+    assert len(hostile.sign_ins) == 1  # it was reached: the bytes, not the sign-in, failed
+    leftovers = [target, target.with_name("out.part"), target.with_name("out.etag")]
+    assert [path for path in leftovers if path.exists()] == []
+
+
+def test_a_resumed_forged_download_is_caught_too(buyer: Buyer, model: int,
+                                                 tmp_path: Path) -> None:
+    """A .part left by an earlier run is completed by the hostile gateway: the whole file
+    is checked, not only what this run fetched."""
+    buyer.hostile.reset(relay_sign_in=False)
+    target = tmp_path / "out"
+    target.with_name("out.part").write_bytes(b"x" * 10)
+    target.with_name("out.etag").write_text('"forged"')
+    result = buyer.cli("download", str(model), "-o", str(target))
+    assert_one_line_refusal(result, EXIT_CONTENT_MISMATCH, "is not what its metadata")
+    assert not target.exists() and not target.with_name("out.part").exists()
+
+
+def _packed(source: Path, into: Path) -> AssetMetadata:
+    stream = PackStream(source, plan_pack(source))
+    into.write_bytes(b"".join(stream))
+    return AssetMetadata.model_validate({
+        "schema": "datadao/asset-metadata@1", "title": "t", "kind": "dataset", "license": "l",
+        "size": into.stat().st_size, "content": {"encrypted": False,
+                                                "plaintext_size": into.stat().st_size},
+        "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in stream.files]})
+
+
+def test_content_is_checked_file_by_file_and_the_metadata_by_its_cid(tmp_path: Path) -> None:
+    """No services: a folder's tar passes only with every member as listed, a file only with
+    its own digest, the metadata only with the bytes its raw CID names."""
+    folder = tmp_path / "folder"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_bytes(b"alpha\n")
+    (folder / "sub" / "b.bin").write_bytes(bytes(range(256)) * 9)
+    metadata = _packed(folder, tmp_path / "folder.tar")
+    assert content_problem(tmp_path / "folder.tar", metadata) is None
+    (folder / "a.txt").write_bytes(b"alphA\n")  # same size, other bytes
+    _packed(folder, tmp_path / "other.tar")
+    assert "a.txt hashes to" in str(content_problem(tmp_path / "other.tar", metadata))
+
+    single = tmp_path / "one.bin"
+    single.write_bytes(b"x" * 1000)
+    metadata = _packed(single, tmp_path / "one.packed")
+    assert content_problem(tmp_path / "one.packed", metadata) is None
+    (tmp_path / "one.packed").write_bytes(b"y" * 1000)
+    assert "hashes to" in str(content_problem(tmp_path / "one.packed", metadata))
+
+    document = metadata.to_canonical_json()
+    cid = cid_from_chain(hashlib.sha256(document).digest(), CODEC_RAW)
+    assert checked_metadata(1, 1, cid, document).metadata == metadata
+    with pytest.raises(ContentMismatch, match="not the"):
+        checked_metadata(1, 1, cid, document.replace(b'"t"', b'"T"'))
+
 
 def test_the_hostile_gateway_is_reachable(buyer: Buyer) -> None:
     """The harness itself: it serves the honest terms when told no lie."""

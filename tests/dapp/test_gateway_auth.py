@@ -12,19 +12,22 @@ from pathlib import Path
 
 import httpx
 import pytest
-from eth_account import Account
-from eth_account.messages import encode_defunct, encode_typed_data
+from eth_account.messages import encode_typed_data
 from web3 import Web3
 
-from dapp.client.gateway import siwe_message
-from dapp.config import DEV_MNEMONIC
 from dapp.devstack.process import REPO_ROOT
 from dapp.gateway.auth.request_signing import SignedRequest, typed_request
 from tests.dapp.conftest import Gateway, make_settings, start_gateway
+from tests.dapp.helpers.gateway import (
+    ALICE,
+    dev_account,
+    fresh_challenge,
+    sign_in,
+    sign_text,
+    siwe_text,
+)
 
-Account.enable_unaudited_hdwallet_features()
-ALICE = Account.from_mnemonic(DEV_MNEMONIC, account_path="m/44'/60'/0'/0/1")
-MALLORY = Account.from_mnemonic(DEV_MNEMONIC, account_path="m/44'/60'/0'/0/2")
+MALLORY = dev_account(2)
 
 
 @pytest.fixture(scope="module")
@@ -37,27 +40,6 @@ def gateway(chain, kubo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[G
 
 def iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def siwe_text(address: str, domain: str, uri: str, chain_id: int, nonce: str,
-              expires_in: float = 600) -> str:
-    """The message the Python client signs (dapp.client.gateway), so tests sign what users do."""
-    return siwe_message(address, domain, uri, chain_id, nonce, lifetime_seconds=expires_in)
-
-
-def sign_text(account, text: str) -> str:  # type: ignore[no-untyped-def]
-    return "0x" + account.sign_message(encode_defunct(text=text)).signature.hex().removeprefix("0x")
-
-
-def fresh_challenge(gateway: Gateway) -> dict:  # type: ignore[type-arg]
-    response = httpx.get(f"{gateway.url}/v1/auth/nonce")
-    assert response.status_code == 200
-    return response.json()
-
-
-def sign_in(gateway: Gateway, text: str, signature: str) -> httpx.Response:
-    return httpx.post(f"{gateway.url}/v1/auth/siwe",
-                      json={"message": text, "signature": signature})
 
 
 def assert_problem(response: httpx.Response, status: int, detail_part: str) -> None:

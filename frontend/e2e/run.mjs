@@ -270,8 +270,17 @@ async function main() {
     check(refused.includes("changed this offer's terms") && refused.includes("nothing was bought"), `front-run refused in words: ${refused}`);
     await shot("purchase-offer-changed");
     await setOffer(shownOffer.duration);
+    // The page froze the offer's terms when it rendered them (maybe after the one-second change
+    // was indexed): wait until the catalog shows the restored offer, then render the page anew.
+    for (let tries = 0; ; tries++) {
+      const [now] = (await (await fetch(`${env.gateway}/v1/assets/${asset.id}`)).json()).offers;
+      if (String(now.duration) === String(shownOffer.duration)) break;
+      check(tries < 100, "the catalog shows the restored offer within 20 s");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
 
     step("stake (it warms up first), start earning, buy again with approve + buy, claim the curator's reward");
+    await page.goto(`${env.gateway}/#/licenses`); // away and back: the asset page renders anew
     await page.goto(`${env.gateway}/#/asset/${asset.id}`);
     const curation = byId("curation");
     await byId("stake-active").waitFor();

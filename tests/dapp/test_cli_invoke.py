@@ -14,13 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from dapp.chain.accounts import Keystore
-from tests.dapp.conftest import Chain, Kubo, fund_account, run_cli
+from tests.dapp.conftest import Chain, Kubo, run_cli
 from tests.dapp.helpers.gateway import session
-from tests.dapp.helpers.invoke import Stack, publish_scaler, start_provider_stack
+from tests.dapp.helpers.invoke import Stack, paid_call_setup, publish_scaler
 
 PRICE = 10**15  # 0.001 DDT per call
 DDT = 10**18
@@ -90,17 +88,11 @@ class Buyer:
 @pytest.fixture(scope="module")
 def buyer(chain: Chain, kubo: Kubo, deployments_file: Path,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Buyer]:
-    provider, account = Account.create(), Account.create()
-    fund_account(chain, deployments_file, provider.address, 1000 * DDT)
-    fund_account(chain, deployments_file, account.address, 100 * DDT)
-    stack = start_provider_stack(
-        chain, kubo, deployments_file, tmp_path_factory.mktemp("cli-invoke-provider"),
-        provider=provider, invoke_price=PRICE, rate_limit_per_minute=100_000,
-        voucher_batch_size=10_000, voucher_batch_age_seconds=3600)
-    data_dir = tmp_path_factory.mktemp("cli-invoke-buyer")
-    Keystore(data_dir / "keystore").import_key("buyer", account.key.hex(), PASSWORD)
-    yield Buyer(account, data_dir, stack, provider, chain.rpc_url, deployments_file)
-    stack.gateway.process.stop()
+    setup = paid_call_setup(chain, kubo, deployments_file, tmp_path_factory, "cli-invoke", PRICE,
+                            PASSWORD)
+    yield Buyer(setup.buyer, setup.data_dir, setup.stack, setup.provider, chain.rpc_url,
+                deployments_file)
+    setup.stack.gateway.process.stop()
 
 
 @pytest.fixture(scope="module")

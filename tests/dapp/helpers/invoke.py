@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
@@ -21,7 +23,7 @@ from dapp.ipfs.client import IpfsClient
 from dapp.market.vouchers import VOUCHER_HEADER, sign_voucher
 from dapp.metadata import CIPHER_DDX1, AssetMetadata, ContentInfo, FileEntry, SealedKey
 from dapp.packing import iter_packed, plan_pack
-from tests.dapp.conftest import Gateway, Kubo, make_settings, start_gateway
+from tests.dapp.conftest import Gateway, Kubo, fund_account, make_settings, start_gateway
 from tests.dapp.helpers.gateway import dev_account
 
 PROVIDER = dev_account(8)
@@ -169,3 +171,32 @@ def assert_paid_call(response: httpx.Response, n: int) -> None:
     assert response.status_code == 200, response.text
     assert response.json() == {"echo": {"x": n}, "scaled": 3 * n}
     assert response.headers["x-datadao-accepted-cumulative"] == str(n * PRICE)
+
+
+@dataclass
+class PaidCallSetup:
+    """A fresh provider gateway charging `price` per call and a fresh funded buyer whose key is
+    in its own keystore under `data_dir` (name "buyer")."""
+
+    provider: LocalAccount
+    buyer: LocalAccount
+    stack: Stack
+    data_dir: Path
+
+
+def paid_call_setup(chain, kubo: Kubo, deployments_file: Path,  # type: ignore[no-untyped-def]
+                    tmp_path_factory, name: str, price: int,
+                    buyer_password: str) -> PaidCallSetup:
+    """Fund a new provider (1,000 DDT) and buyer (100 DDT), start the provider's gateway with
+    vouchers kept pending (no redemption rounds) and no practical rate limit; the caller stops
+    `stack.gateway.process`."""
+    provider, buyer = Account.create(), Account.create()
+    fund_account(chain, deployments_file, provider.address, 1000 * 10**18)
+    fund_account(chain, deployments_file, buyer.address, 100 * 10**18)
+    stack = start_provider_stack(
+        chain, kubo, deployments_file, tmp_path_factory.mktemp(f"{name}-provider"),
+        provider=provider, invoke_price=price, rate_limit_per_minute=100_000,
+        voucher_batch_size=10_000, voucher_batch_age_seconds=3600)
+    data_dir = tmp_path_factory.mktemp(f"{name}-buyer")
+    Keystore(data_dir / "keystore").import_key("buyer", buyer.key.hex(), buyer_password)
+    return PaidCallSetup(provider, buyer, stack, data_dir)

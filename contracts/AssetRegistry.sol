@@ -68,6 +68,9 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
     mapping(uint256 assetId => mapping(uint256 number => VersionRecord)) private _versions;
     mapping(uint256 assetId => mapping(uint256 offerId => Offer)) private _offers;
     mapping(uint256 assetId => mapping(address account => LicenseRecord)) private _licenses;
+    mapping(uint256 datasetId => ComputePolicy) private _computePolicies;
+    /// @dev 0 = not listed, else the pinned version + 1 (1 = any version).
+    mapping(uint256 datasetId => mapping(uint256 algorithmId => uint64)) private _trustedAlgorithms;
 
     /// @param admin Holder of DEFAULT_ADMIN_ROLE and PAUSER_ROLE.
     /// @param treasury Receiver of the protocol fee.
@@ -301,6 +304,68 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
         revert UnknownScope(scope);
     }
 
+    // ------------------------------------------------------------------ compute policy
+
+    /// @inheritdoc IAssetRegistry
+    function setComputePolicy(uint256 datasetId, bool anyAlgorithm, uint64 maxResultBytes) external {
+        _requireDatasetOwner(datasetId);
+        _computePolicies[datasetId] = ComputePolicy(anyAlgorithm, maxResultBytes);
+        emit ComputePolicySet(datasetId, anyAlgorithm, maxResultBytes);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function trustAlgorithm(uint256 datasetId, uint256 algorithmId, uint32 version_) external {
+        _requireDatasetOwner(datasetId);
+        AssetRecord storage algorithm = _runnable(algorithmId);
+        if (version_ > algorithm.versionCount) revert UnknownVersion(algorithmId, version_);
+        _trustedAlgorithms[datasetId][algorithmId] = uint64(version_) + 1;
+        emit AlgorithmTrusted(datasetId, algorithmId, version_);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function untrustAlgorithm(uint256 datasetId, uint256 algorithmId) external {
+        _requireDatasetOwner(datasetId);
+        if (_trustedAlgorithms[datasetId][algorithmId] == 0) revert AlgorithmNotTrusted(datasetId, algorithmId);
+        delete _trustedAlgorithms[datasetId][algorithmId];
+        emit AlgorithmUntrusted(datasetId, algorithmId);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function computePolicy(uint256 datasetId) external view returns (ComputePolicy memory) {
+        return _computePolicies[datasetId];
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function trustedAlgorithm(uint256 datasetId, uint256 algorithmId)
+        external
+        view
+        returns (bool trusted, uint32 version_)
+    {
+        uint64 entry = _trustedAlgorithms[datasetId][algorithmId];
+        return (entry != 0, entry == 0 ? 0 : uint32(entry - 1));
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function checkJob(uint256 datasetId, uint256 algorithmId, address buyer)
+        external
+        view
+        returns (uint32 algorithmVersion)
+    {
+        _requireDataset(datasetId);
+        if (licenseExpiry(datasetId, buyer, uint8(Scope.COMPUTE)) <= block.timestamp) {
+            revert NotLicensed(datasetId, buyer);
+        }
+        AssetRecord storage algorithm = _runnable(algorithmId);
+        if (algorithm.retired) revert AssetIsRetired(algorithmId);
+        uint64 entry = _trustedAlgorithms[datasetId][algorithmId];
+        if (entry == 0 && !_computePolicies[datasetId].anyAlgorithm) revert AlgorithmNotTrusted(datasetId, algorithmId);
+        if (_ownerOf(algorithmId) != buyer && licenseExpiry(algorithmId, buyer, uint8(Scope.COMPUTE)) <= block.timestamp)
+        {
+            revert NotLicensed(algorithmId, buyer);
+        }
+        return entry > 1 ? uint32(entry - 1) : algorithm.versionCount;
+    }
+
     // ------------------------------------------------------------------ revenue
 
     /// @inheritdoc IAssetRegistry
@@ -489,6 +554,25 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
         address owner = _ownerOf(assetId);
         if (owner == address(0)) revert UnknownAsset(assetId);
         if (!_isAuthorized(owner, msg.sender, assetId)) revert NotAssetOwner(assetId, msg.sender);
+    }
+
+    /// @dev The caller owns (or may manage) `datasetId`, a DATASET.
+    function _requireDatasetOwner(uint256 datasetId) private view {
+        _requireAssetOwner(datasetId);
+        _requireDataset(datasetId);
+    }
+
+    function _requireDataset(uint256 datasetId) private view {
+        _requireExists(datasetId);
+        Kind kind = _assets[datasetId].kind;
+        if (kind != Kind.DATASET) revert WrongAssetKind(datasetId, kind);
+    }
+
+    /// @dev An existing ALGORITHM or MODEL asset.
+    function _runnable(uint256 algorithmId) private view returns (AssetRecord storage algorithm) {
+        _requireExists(algorithmId);
+        algorithm = _assets[algorithmId];
+        if (algorithm.kind == Kind.DATASET) revert WrongAssetKind(algorithmId, Kind.DATASET);
     }
 
     function _requireExists(uint256 assetId) internal view override {

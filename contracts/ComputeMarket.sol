@@ -31,7 +31,9 @@ interface IPaymentTokenAllowlist {
 ///   `exitDelay` and only when no job still locks collateral.
 /// - Job price = provider fee (the provider's `price`, fixed at creation) + optional data fee (set
 ///   per dataset by its owner with `setComputeFee`, in the provider's token). The buyer names the
-///   token and the most it pays. The buyer also needs a COMPUTE license on the dataset.
+///   token and the most it pays. `registry.checkJob` decides who may run what: the buyer needs a
+///   COMPUTE license on the dataset and on the algorithm or model (unless it owns it), and the
+///   dataset's owner must have listed the algorithm (`trustAlgorithm`) or allowed any.
 /// - Money leaves only to its owner's call: refunds, slashed collateral, provider fees and bonds are
 ///   credited (`claimable`) and pulled with `withdraw`; a recipient that cannot receive a token
 ///   (blocklist, paused token) blocks nobody else. Self-directed payouts (`redeem*`, `reclaim`,
@@ -53,7 +55,6 @@ contract ComputeMarket is IComputeMarket, AccessControl, Pausable, ReentrancyGua
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
     /// @inheritdoc IComputeMarket
     bytes32 public constant VOUCHER_TYPEHASH = keccak256("Voucher(uint256 channelId,uint256 cumulativeAmount)");
-    uint8 private constant COMPUTE = uint8(IAssetRegistry.Scope.COMPUTE);
     uint256 private constant BPS = 10_000;
     /// @notice Bounds of `setParams`: no challenge window too short to check a result, no dispute
     /// that is stale before an arbiter could look at it, nothing that holds money for ever.
@@ -546,11 +547,7 @@ contract ComputeMarket is IComputeMarket, AccessControl, Pausable, ReentrancyGua
         address token,
         uint256 maxPrice
     ) private returns (uint256 jobId) {
-        if (!registry.hasLicense(datasetId, msg.sender, COMPUTE)) revert NotLicensed(datasetId, msg.sender);
-        IAssetRegistry.Kind kind = _assetKind(datasetId);
-        if (kind != IAssetRegistry.Kind.DATASET) revert WrongAssetKind(datasetId, kind);
-        kind = _assetKind(algorithmId);
-        if (kind == IAssetRegistry.Kind.DATASET) revert WrongAssetKind(algorithmId, kind);
+        registry.checkJob(datasetId, algorithmId, msg.sender); // license, kinds, trusted list
         Job memory job = _newJob(datasetId, provider, deadline, token, maxPrice);
         jobId = ++jobCount;
         _jobs[jobId] = job;
@@ -798,10 +795,6 @@ contract ComputeMarket is IComputeMarket, AccessControl, Pausable, ReentrancyGua
 
     function _requireStatus(uint256 jobId, JobStatus status, JobStatus expected) private pure {
         if (status != expected) revert WrongJobStatus(jobId, status);
-    }
-
-    function _assetKind(uint256 assetId) private view returns (IAssetRegistry.Kind) {
-        return registry.assetInfo(assetId).kind;
     }
 
     function _requirePaymentToken(address token) private view {

@@ -57,6 +57,15 @@ interface IAssetRegistry is ILicenseOracle {
         uint64 publishedAt;
     }
 
+    /// @notice What a dataset's owner allows compute jobs to do with it. `anyAlgorithm`: every
+    /// algorithm or model may run (only by the owner's explicit choice; by default only the ones
+    /// listed with `trustAlgorithm` may). `maxResultBytes`: the largest result a provider may
+    /// return to the job's buyer (0 = the provider's own cap).
+    struct ComputePolicy {
+        bool anyAlgorithm;
+        uint64 maxResultBytes;
+    }
+
     /// @notice One purchase inside `buyMany`, with every term the buyer commits to (see `buy`).
     struct Order {
         uint256 assetId;
@@ -130,6 +139,10 @@ interface IAssetRegistry is ILicenseOracle {
     event UnstakeRequested(uint256 indexed assetId, address indexed staker, uint256 amount, uint64 availableAt);
     event StakeWithdrawn(uint256 indexed assetId, address indexed staker, uint256 amount);
     event RewardClaimed(uint256 indexed assetId, address indexed staker, address indexed token, uint256 amount);
+    event ComputePolicySet(uint256 indexed datasetId, bool anyAlgorithm, uint64 maxResultBytes);
+    /// @notice `algorithmId` may run on `datasetId`: only its `version` (0 = whichever is latest).
+    event AlgorithmTrusted(uint256 indexed datasetId, uint256 indexed algorithmId, uint32 version);
+    event AlgorithmUntrusted(uint256 indexed datasetId, uint256 indexed algorithmId);
     event ProtocolFeeSet(uint16 feeBps);
     event TreasurySet(address indexed treasury);
     event PaymentTokenAllowed(address indexed token, bool allowed);
@@ -160,6 +173,12 @@ interface IAssetRegistry is ILicenseOracle {
     /// @notice The offer's token, duration or scope is not what the buyer committed to.
     error OfferTermsChanged(uint256 assetId, uint256 offerId);
     error UnbondingDelayTooShort(uint32 delaySeconds, uint32 minSeconds);
+    error WrongAssetKind(uint256 assetId, Kind kind);
+    /// @notice `account` holds no COMPUTE license on `assetId` (a dataset, or an algorithm/model
+    /// it wants to run in a job).
+    error NotLicensed(uint256 assetId, address account);
+    /// @notice The dataset's owner has not listed `algorithmId` (or not this version of it).
+    error AlgorithmNotTrusted(uint256 datasetId, uint256 algorithmId);
 
     // ---- assets ----
     /// @notice Mint a new asset to the caller with its first version and offers, in one transaction.
@@ -252,6 +271,36 @@ interface IAssetRegistry is ILicenseOracle {
 
     /// @notice Revoke a grant. A license the licensee bought is not affected.
     function revokeGrant(uint256 assetId, address licensee, Scope scope) external;
+
+    // ---- compute-to-data policy (read by ComputeMarket and the providers' gateways) ----
+    /// @notice Set what jobs may do with `datasetId` (owner only; a DataDAO owner sets it by vote).
+    function setComputePolicy(uint256 datasetId, bool anyAlgorithm, uint64 maxResultBytes) external;
+
+    /// @notice List `algorithmId` (an ALGORITHM or MODEL asset) as allowed to run on `datasetId`,
+    /// pinned to `version` (0 = the algorithm's latest version at run time, which its owner can
+    /// change). Listing again replaces the pin. Owner of the dataset only.
+    function trustAlgorithm(uint256 datasetId, uint256 algorithmId, uint32 version) external;
+
+    /// @notice Remove `algorithmId` from `datasetId`'s list (jobs already created keep running).
+    function untrustAlgorithm(uint256 datasetId, uint256 algorithmId) external;
+
+    function computePolicy(uint256 datasetId) external view returns (ComputePolicy memory);
+
+    /// @notice Whether `algorithmId` is listed on `datasetId`, and its pinned version (0 = latest).
+    function trustedAlgorithm(uint256 datasetId, uint256 algorithmId)
+        external
+        view
+        returns (bool trusted, uint32 version);
+
+    /// @notice Revert unless `buyer` may run `algorithmId` on `datasetId` now: the dataset is a
+    /// DATASET and `buyer` holds its COMPUTE license; the algorithm is a live ALGORITHM or MODEL,
+    /// listed by the dataset's owner (or the policy allows any), and `buyer` owns it or holds its
+    /// COMPUTE license (so its owner is paid like any sale).
+    /// @return algorithmVersion the version of the algorithm to run (the pinned one, else the latest)
+    function checkJob(uint256 datasetId, uint256 algorithmId, address buyer)
+        external
+        view
+        returns (uint32 algorithmVersion);
 
     // ---- payouts ----
     /// @notice Pay `amount` of `token` as revenue of `assetId` (e.g. from a compute job); split like a sale.

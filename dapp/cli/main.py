@@ -7,7 +7,7 @@ import warnings
 
 import typer
 
-from dapp.cli import accounts, assets, channels, download, jobs, money, offers, publish
+from dapp.cli import accounts, assets, channels, compute, download, jobs, money, offers, publish
 from dapp.cli.hints import cli_message
 from dapp.cli.output import error_line, errors
 from dapp.config import load_settings
@@ -33,6 +33,7 @@ app.command("download")(download.download)
 app.add_typer(channels.app, name="channel")
 app.command("invoke")(channels.invoke)
 app.add_typer(jobs.app, name="job")
+app.add_typer(compute.app, name="compute")
 
 
 @app.callback()

@@ -1,5 +1,6 @@
-"""A job's inputs on local disk: the dataset and the algorithm, each as its latest version on
-chain says, read from IPFS and decrypted with the content key sealed to this gateway.
+"""A job's inputs on local disk: the dataset (its latest version on chain) and the algorithm
+(the version the dataset's compute policy names, `dapp.compute.permission`), read from IPFS
+and decrypted with the content key sealed to this gateway.
 
 Size before bytes: Kubo is asked what the content CID's root declares (`IpfsClient.stat`)
 before a byte is read; content over `max_content_bytes`, or not of the size its metadata
@@ -65,11 +66,12 @@ class AssetFetcher:
         self.metadata_max_bytes = metadata_max_bytes
         self.max_content_bytes = max_content_bytes
 
-    def fetch(self, asset_id: int, into: Path) -> FetchedAsset:
-        """The asset's latest version under `into` (a new folder)."""
+    def fetch(self, asset_id: int, into: Path, version: int | None = None) -> FetchedAsset:
+        """Version `version` of the asset (None: its latest) under `into` (a new folder)."""
         kind = AssetKind.label_of(int(self.registry.functions.assetInfo(asset_id).call()[0]))
-        (content, metadata_cid, _published) = self.registry.functions.latestVersion(
-            asset_id).call()
+        read = self.registry.functions.latestVersion(asset_id) if version is None else \
+            self.registry.functions.version(asset_id, version)
+        (content, metadata_cid, _published) = read.call()
         content_cid = cid_from_chain(bytes(content[0]), int(content[1]))
         metadata = AssetMetadata.from_json(
             self._read_limited(cid_from_chain(bytes(metadata_cid[0]), int(metadata_cid[1]))))

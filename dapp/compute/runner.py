@@ -30,7 +30,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dapp.chain.constants import JobStatus
@@ -40,6 +40,7 @@ from dapp.compute import jobs as states
 from dapp.compute.assets import MAX_CONTENT_BYTES, AssetFetcher, entry_point
 from dapp.compute.executor import ExecutionRequest, Executor
 from dapp.compute.jobs import JobRecord, JobStore
+from dapp.compute.permission import run_permission
 from dapp.compute.results import publish_result
 from dapp.compute.sandbox import SandboxLimits
 from dapp.crypto.sealing import GatewayKeyPair
@@ -47,7 +48,7 @@ from dapp.errors import DappError, ServiceUnavailable
 from dapp.ipfs.cid import cid_to_chain
 from dapp.ipfs.client import IpfsClient
 from dapp.market.provider import ProviderAccount
-from dapp.market.reader import ChainJob
+from dapp.market.reader import ChainJob, market_error_decoder
 
 log = logging.getLogger("dapp.compute.worker")
 
@@ -96,6 +97,7 @@ class JobWorker:
                                                  abi=load_abi("AssetRegistry"))
         self.fetcher = AssetFetcher(registry, ipfs, keypair, config.metadata_max_bytes,
                                     config.max_content_bytes)
+        self.decoder = market_error_decoder()
         self.registered = False
         self._withdrawn_at = float("-inf")
         self._stop = stop_event or threading.Event()
@@ -244,9 +246,13 @@ class JobWorker:
 
     def _prepare(self, job: JobRecord, workdir: Path, accepted: bool
                  ) -> ExecutionRequest | None:
-        """Fetch and check the inputs (before the job is accepted: failing here is free)."""
+        """Ask the dataset's compute policy, then fetch and check the inputs (before the job
+        is accepted: failing here is free)."""
+        permission = run_permission(self.fetcher.registry, self.decoder, job.dataset_id,
+                                    job.algorithm_id, job.buyer)
         dataset = self.fetcher.fetch(job.dataset_id, workdir / "input")
-        algorithm = self.fetcher.fetch(job.algorithm_id, workdir / "algorithm")
+        algorithm = self.fetcher.fetch(job.algorithm_id, workdir / "algorithm",
+                                       permission.algorithm_version)
         if algorithm.kind == "dataset":
             self._fail(job, f"asset {job.algorithm_id} is a dataset, not an algorithm",
                        accepted=accepted)
@@ -254,7 +260,8 @@ class JobWorker:
         script = entry_point(algorithm)
         request = ExecutionRequest(
             job_id=job.job_id, script=script, algorithm_dir=script.parent,
-            dataset=dataset.path, workdir=workdir / "run", limits=self.config.limits)
+            dataset=dataset.path, workdir=workdir / "run",
+            limits=capped_output(self.config.limits, permission.max_result_bytes))
         request.workdir.mkdir()
         return request
 
@@ -362,6 +369,13 @@ class JobWorker:
                 self.store.submitted(job.job_id, None)
             else:
                 self.store.closed(job.job_id, f"could not post the result: {error.message}")
+
+
+def capped_output(limits: SandboxLimits, max_result_bytes: int | None) -> SandboxLimits:
+    """The run's limits with the dataset owner's result cap, when it is below the provider's."""
+    if max_result_bytes is None or max_result_bytes >= limits.output_bytes:
+        return limits
+    return replace(limits, output_bytes=max_result_bytes)
 
 
 def remove_tree(path: Path) -> None:

@@ -332,6 +332,23 @@ class Exchange:
         return self._send(self.registry.functions.setOfferActive(asset_id, offer_id, active),
                           f"{verb} offer {offer_id} of asset {asset_id}")
 
+    # ---- compute policy (a dataset owner's) ----------------------------------------------
+    def trust_algorithm(self, dataset_id: int, algorithm_id: int, version: int
+                        ) -> SentTransaction:
+        return self._send(self.registry.functions.trustAlgorithm(dataset_id, algorithm_id,
+                                                                 version),
+                          f"listing algorithm {algorithm_id} on dataset {dataset_id}")
+
+    def untrust_algorithm(self, dataset_id: int, algorithm_id: int) -> SentTransaction:
+        return self._send(self.registry.functions.untrustAlgorithm(dataset_id, algorithm_id),
+                          f"removing algorithm {algorithm_id} from dataset {dataset_id}")
+
+    def set_compute_policy(self, dataset_id: int, any_algorithm: bool, max_result_bytes: int
+                           ) -> SentTransaction:
+        return self._send(self.registry.functions.setComputePolicy(dataset_id, any_algorithm,
+                                                                   max_result_bytes),
+                          f"setting the compute policy of dataset {dataset_id}")
+
     # ---- money ---------------------------------------------------------------------------
     def withdraw(self, token: str) -> tuple[int, SentTransaction]:
         sent = self._send(self.registry.functions.withdraw(token),

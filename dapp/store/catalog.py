@@ -30,6 +30,7 @@ from dapp.store.models import (
     Offer,
     Pin,
     SyncCursor,
+    TrustedAlgorithm,
 )
 
 SortOrder = Literal["newest", "oldest", "sales", "staked"]
@@ -111,11 +112,21 @@ class AssetStats:
 
 
 @dataclass(frozen=True)
+class ComputePolicyView:
+    """A dataset's compute policy as its owner last set it on chain."""
+
+    any_algorithm: bool
+    max_result_bytes: int | None  # None: the provider's own cap
+    trusted: list[tuple[int, int]]  # (algorithm id, pinned version; 0 = latest), by id
+
+
+@dataclass(frozen=True)
 class AssetDetail:
     summary: AssetSummary
     versions: list[VersionView]
     metadata: dict[str, Any] | None
     stats: AssetStats
+    compute: ComputePolicyView | None = None  # datasets only
 
 
 @dataclass(frozen=True)
@@ -264,7 +275,22 @@ class Catalog:
             document = connection.execute(select(CidMetadata.document).where(
                 CidMetadata.cid == summary.metadata_cid)).scalar()
             stats = self._stats(connection, summary)
-        return AssetDetail(summary=summary, versions=versions, metadata=document, stats=stats)
+            compute = self._compute_policy(connection, asset_id) \
+                if summary.kind == "dataset" else None
+        return AssetDetail(summary=summary, versions=versions, metadata=document, stats=stats,
+                           compute=compute)
+
+    @staticmethod
+    def _compute_policy(connection: Session, dataset_id: int) -> ComputePolicyView:
+        any_algorithm, max_result_bytes = connection.execute(
+            select(Asset.compute_any_algorithm, Asset.max_result_bytes)
+            .where(Asset.asset_id == dataset_id)).one()
+        trusted = connection.execute(
+            select(TrustedAlgorithm.algorithm_id, TrustedAlgorithm.version)
+            .where(TrustedAlgorithm.dataset_id == dataset_id, TrustedAlgorithm.trusted)
+            .order_by(TrustedAlgorithm.algorithm_id)).all()
+        return ComputePolicyView(bool(any_algorithm), max_result_bytes,
+                                 [(int(a), int(v)) for a, v in trusted])
 
     @staticmethod
     def _stats(connection: Session, summary: AssetSummary) -> AssetStats:

@@ -89,7 +89,8 @@ def wait_for_result(cli: CLI, job_id: int, timeout: float = 90) -> dict[str, Any
 def test_start_follow_download_and_finalize(cli: CLI, compute_stack: Stack,
                                             compute_dataset_id: int, tmp_path: Path
                                             ) -> None:
-    algorithm = publish_algorithm(compute_stack, tmp_path, "sum_cli", SUM_COLUMN)
+    algorithm = publish_algorithm(compute_stack, tmp_path, "sum_cli", SUM_COLUMN,
+                                 trusted_on=compute_dataset_id)
     before = compute_stack.token.functions.balanceOf(BUYER.address).call()
     started = as_json(cli("job", "start", str(compute_dataset_id), str(algorithm), "--hours", "2",
                           "--json"))
@@ -144,7 +145,8 @@ def test_buyer_cancels_an_unaccepted_job_and_withdraws_the_refund(
     send_as(compute_stack, idle, token.functions.approve(market.address, 10 * stake))
     send_as(compute_stack, idle, market.functions.registerProvider(
         "http://idle.example", token.address, fee, 10 * stake))
-    algorithm = publish_algorithm(compute_stack, tmp_path, "sum_cancel", SUM_COLUMN)
+    algorithm = publish_algorithm(compute_stack, tmp_path, "sum_cancel", SUM_COLUMN,
+                                 trusted_on=compute_dataset_id)
 
     def create() -> int:
         price = fee + DATA_FEE
@@ -210,7 +212,8 @@ class ForgingGateway(BaseHTTPRequestHandler):
 
 def test_results_are_the_buyers_and_must_match_the_chain(
         cli: CLI, compute_stack: Stack, compute_dataset_id: int, tmp_path: Path) -> None:
-    algorithm = publish_algorithm(compute_stack, tmp_path, "sum_cli_2", SUM_COLUMN)
+    algorithm = publish_algorithm(compute_stack, tmp_path, "sum_cli_2", SUM_COLUMN,
+                                 trusted_on=compute_dataset_id)
     job_id = as_json(cli("job", "start", str(compute_dataset_id), str(algorithm),
                          "--json"))["job_id"]
     wait_for_result(cli, job_id)

@@ -139,7 +139,8 @@ def test_job_on_a_dataset_over_the_content_cap_fails_with_its_reason(
     data = os.urandom(300 << 10)
     files = [FileEntry(path="blob.bin", size=len(data), sha256="0" * 64)]
     dataset_id = publish_packed(compute_stack, data, files, len(data))
-    algorithm_id = publish_algorithm(compute_stack, tmp_path, "count", COUNT_INPUTS)
+    algorithm_id = publish_algorithm(compute_stack, tmp_path, "count", COUNT_INPUTS,
+                                     trusted_on=dataset_id)
     status = run_job(compute_stack, dataset_id, algorithm_id)
     assert status["status"] == "failed", status
     assert f"over this provider's cap of {CAP} bytes (max_content_bytes)" in status["reason"]
@@ -155,7 +156,8 @@ def test_job_on_a_sparse_dataset_fails_with_its_reason(compute_stack: Stack,
     # archive says what it unpacks to
     files = [FileEntry(path="rows.csv", size=8, sha256="0" * 64)]
     dataset_id = publish_packed(compute_stack, packed, files, len(packed))
-    algorithm_id = publish_algorithm(compute_stack, tmp_path, "count", COUNT_INPUTS)
+    algorithm_id = publish_algorithm(compute_stack, tmp_path, "count", COUNT_INPUTS,
+                                     trusted_on=dataset_id)
     status = run_job(compute_stack, dataset_id, algorithm_id)
     assert status["status"] == "failed", status
     assert "sparse member" in status["reason"], status

@@ -141,7 +141,8 @@ def test_job_runs_result_on_chain_buyer_downloads_and_finalize_pays(
         compute_stack: Stack, compute_dataset_id: int, buyer: dict[str, str],
         stranger: dict[str, str], tmp_path: Path) -> None:
     test_gateway_registers_as_provider_with_stake_for_jobs(compute_stack)
-    algorithm_id = publish_algorithm(compute_stack, tmp_path, "sum_temp", SUM_COLUMN)
+    algorithm_id = publish_algorithm(compute_stack, tmp_path, "sum_temp", SUM_COLUMN,
+                                    trusted_on=compute_dataset_id)
     started = time.monotonic()
     job_id = create_job(compute_stack, compute_dataset_id, algorithm_id)
     status = wait_status(compute_stack, job_id, buyer, {"submitted", "failed"})
@@ -217,7 +218,8 @@ def test_failing_algorithms_fail_with_their_reason_reported_as_the_result(
     """After acceptance a failed run is not declined (that would slash the provider to a
     buyer whose algorithm was built to fail): the failure report is the result, posted on
     chain; the buyer reads why, and may dispute inside the window."""
-    algorithms = {name: publish_algorithm(compute_stack, tmp_path, name, body)
+    algorithms = {name: publish_algorithm(compute_stack, tmp_path, name, body,
+                                          trusted_on=compute_dataset_id)
                   for name, (body, _reason) in FAILING.items()}
     stake_before = compute_stack.market.functions.getProvider(PROVIDER.address).call()[2]
     jobs = {name: create_job(compute_stack, compute_dataset_id, algorithm_id)
@@ -249,7 +251,8 @@ def test_a_job_due_too_soon_is_declined_not_accepted_and_the_buyer_withdraws_the
         tmp_path: Path) -> None:
     """The worker's wall-clock limit is 20 s, its margin 60 s: a job due in 45 s could be
     missed, which after acceptance would slash; it is declined for free instead."""
-    algorithm_id = publish_algorithm(compute_stack, tmp_path, "sum_soon", SUM_COLUMN)
+    algorithm_id = publish_algorithm(compute_stack, tmp_path, "sum_soon", SUM_COLUMN,
+                                    trusted_on=compute_dataset_id)
     refunds_before = claimable(compute_stack, BUYER.address)
     job_id = create_job(compute_stack, compute_dataset_id, algorithm_id, due_in=45)
     status = wait_status(compute_stack, job_id, buyer, {"failed", "submitted", "accepted",
@@ -279,7 +282,7 @@ def test_gateway_killed_mid_queue_loses_no_job_and_runs_none_twice(
         compute_stack: Stack, compute_dataset_id: int, buyer: dict[str, str],
         tmp_path: Path) -> None:
     slow = publish_algorithm(compute_stack, tmp_path, "slow_sum", "import time; time.sleep(1.5)\n"
-                             + textwrap.dedent(SUM_COLUMN))
+                             + textwrap.dedent(SUM_COLUMN), trusted_on=compute_dataset_id)
     jobs = [create_job(compute_stack, compute_dataset_id, slow) for _ in range(4)]
     first = wait_status(compute_stack, jobs[0], buyer, {"submitted"})
     assert first["attempts"] == 1

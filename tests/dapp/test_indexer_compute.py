@@ -146,12 +146,14 @@ def assets(market: Market) -> Assets:
     algorithm = ex.publish(publisher, ALGORITHM, fake_cid("cm-algo"), fake_cid("cm-algo-m"), 0,
                            [(0, 0, COMPUTE)])
     market.send(market.calls.setComputeFee(dataset, ex.token.address, DATA_FEE), publisher)
+    ex.send(ex.registry.functions.trustAlgorithm(dataset, algorithm, 0), publisher)
     return Assets(dataset=dataset, algorithm=algorithm, publisher=publisher)
 
 
 def licensed_buyer(market: Market, assets: Assets) -> LocalAccount:
     buyer = market.fresh_account()
     market.ex.buy(assets.dataset, 1, buyer.address)
+    market.ex.buy(assets.algorithm, 1, buyer.address)  # free, but a license all the same
     return buyer
 
 

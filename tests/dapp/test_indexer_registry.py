@@ -373,3 +373,43 @@ def test_a_reorg_moves_the_catalog_to_the_new_branch(chain: Chain, deployments_f
     fresh = make_indexer(chain, deployments_file, tmp_path, "fresh.db")
     fresh.run_once()
     assert event_state(indexer.db) == event_state(fresh.db)
+
+
+def test_the_catalog_shows_each_datasets_compute_policy(chain: Chain, deployments_file: Path,
+                                                        exchange: Exchange, tmp_path: Path
+                                                        ) -> None:
+    """Who may run what on a dataset, as its owner set it on chain: listed algorithms (with
+    their pin), removed ones gone, the any-algorithm switch and the result cap; rebuilt from
+    the stored events and indexed in small ranges, the same."""
+    ex = exchange
+    publisher = ex.accounts[1]
+    registry = ex.registry.functions
+    dataset = ex.publish(publisher, DATASET, fake_cid("pol-c"), fake_cid("pol-m"), 0,
+                         [(DDT, 0, COMPUTE)])
+    algorithms = [ex.publish(publisher, ALGORITHM, fake_cid(f"pol-a{i}"),
+                             fake_cid(f"pol-am{i}"), 0, [(0, 0, COMPUTE)]) for i in range(3)]
+    indexer = make_indexer(chain, deployments_file, tmp_path)
+    indexer.run_once()
+    policy = Catalog(indexer.db).get_asset(dataset).compute  # type: ignore[union-attr]
+    assert policy is not None
+    assert (policy.any_algorithm, policy.max_result_bytes, policy.trusted) == (False, None, [])
+    assert Catalog(indexer.db).get_asset(algorithms[0]).compute is None  # datasets only
+
+    ex.send(registry.trustAlgorithm(dataset, algorithms[0], 0), publisher)
+    ex.send(registry.trustAlgorithm(dataset, algorithms[1], 1), publisher)
+    ex.send(registry.trustAlgorithm(dataset, algorithms[2], 0), publisher)
+    ex.send(registry.untrustAlgorithm(dataset, algorithms[2]), publisher)
+    ex.send(registry.setComputePolicy(dataset, True, 4096), publisher)
+    indexer.run_once()
+    policy = Catalog(indexer.db).get_asset(dataset).compute  # type: ignore[union-attr]
+    assert policy is not None
+    assert policy.trusted == [(algorithms[0], 0), (algorithms[1], 1)]
+    assert (policy.any_algorithm, policy.max_result_bytes) == (True, 4096)
+    for algorithm, version in policy.trusted:  # what the chain says
+        assert tuple(registry.trustedAlgorithm(dataset, algorithm).call()) == (True, version)
+    assert tuple(registry.trustedAlgorithm(dataset, algorithms[2]).call()) == (False, 0)
+    ex.send(registry.setComputePolicy(dataset, False, 0), publisher)
+    indexer.run_once()
+    policy = Catalog(indexer.db).get_asset(dataset).compute  # type: ignore[union-attr]
+    assert policy is not None and (policy.any_algorithm, policy.max_result_bytes) == (False, None)
+    assert_rebuild_and_other_ranges_agree(indexer, chain, deployments_file, tmp_path, 2)

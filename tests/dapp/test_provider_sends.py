@@ -129,6 +129,7 @@ def test_job_result_and_voucher_redemption_from_one_provider_account_are_both_mi
 
     dataset = publish(AssetKind.DATASET, "provider-sends-data")
     algorithm = publish(AssetKind.ALGORITHM, "provider-sends-algo")
+    send(registry.functions.trustAlgorithm(dataset, algorithm, 0))
     send(buy_call(registry, dataset, 1, buyer.address))
     send(token.functions.approve(market.address, MAX_UINT256))
     now = int(buyer_web3.eth.get_block("latest")["timestamp"])

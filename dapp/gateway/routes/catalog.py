@@ -102,10 +102,24 @@ class StatsOut(BaseModel):
     revenue: list[RevenueOut]
 
 
+class TrustedAlgorithmOut(BaseModel):
+    algorithm_id: int
+    version: int = Field(description="the pinned version; 0 = the algorithm's latest")
+
+
+class ComputePolicyOut(BaseModel):
+    any_algorithm: bool = Field(description="every algorithm may run (the owner's choice)")
+    max_result_bytes: int | None = Field(description="cap on a job's result; null = the "
+                                                     "provider's own")
+    trusted_algorithms: list[TrustedAlgorithmOut]
+
+
 class AssetDetailOut(AssetSummaryOut):
     versions: list[VersionOut]
     metadata: dict[str, Any] | None
     stats: StatsOut
+    compute_policy: ComputePolicyOut | None = Field(
+        None, description="datasets: who may run what on it, as set on chain by its owner")
 
 
 class LicenseOut(BaseModel):
@@ -156,6 +170,11 @@ def get_asset(asset_id: int, services: ServicesDep) -> AssetDetailOut:
         stats=StatsOut(sales=detail.stats.sales, downloads=detail.stats.downloads,
                        revenue=[RevenueOut(token=token, amount=str(amount))
                                 for token, amount in sorted(detail.stats.revenue.items())]),
+        compute_policy=None if detail.compute is None else ComputePolicyOut(
+            any_algorithm=detail.compute.any_algorithm,
+            max_result_bytes=detail.compute.max_result_bytes,
+            trusted_algorithms=[TrustedAlgorithmOut(algorithm_id=a, version=v)
+                                for a, v in detail.compute.trusted]),
     )
 
 

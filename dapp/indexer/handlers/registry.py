@@ -35,6 +35,7 @@ from dapp.store.models import (
     RevenueSplit,
     RewardClaim,
     Stake,
+    TrustedAlgorithm,
     Withdrawal,
 )
 
@@ -163,6 +164,29 @@ def offer_set(writer: StateWriter, event: DecodedEvent) -> None:
     writer.upsert(Offer, {"asset_id": a["assetId"], "offer_id": a["offerId"]}, token=a["token"],
                   price=a["price"], duration=a["duration"], scope=Scope.label_of(a["scope"]),
                   active=a["active"])
+
+
+# -- compute policy ----------------------------------------------------------------------------
+@on(CONTRACT, "ComputePolicySet")
+def compute_policy_set(writer: StateWriter, event: DecodedEvent) -> None:
+    a = event.args
+    writer.update(Asset, {"asset_id": a["datasetId"]}, compute_any_algorithm=a["anyAlgorithm"],
+                  max_result_bytes=a["maxResultBytes"] or None)
+
+
+@on(CONTRACT, "AlgorithmTrusted")
+def algorithm_trusted(writer: StateWriter, event: DecodedEvent) -> None:
+    a = event.args
+    writer.upsert(TrustedAlgorithm,
+                  {"dataset_id": a["datasetId"], "algorithm_id": a["algorithmId"]},
+                  version=a["version"], trusted=True)
+
+
+@on(CONTRACT, "AlgorithmUntrusted")
+def algorithm_untrusted(writer: StateWriter, event: DecodedEvent) -> None:
+    a = event.args
+    writer.update(TrustedAlgorithm, {"dataset_id": a["datasetId"],
+                                     "algorithm_id": a["algorithmId"]}, trusted=False)
 
 
 # -- licenses ----------------------------------------------------------------------------------

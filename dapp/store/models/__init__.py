@@ -10,6 +10,7 @@ from dapp.store.models.assets import (
     License,
     LicensePurchase,
     Offer,
+    TrustedAlgorithm,
 )
 from dapp.store.models.auth import AuthNonce
 from dapp.store.models.compute import ComputeJob, ComputeProvider, PaymentChannel
@@ -33,7 +34,8 @@ __all__ = [
     "ComputeProvider", "Dao", "DaoMember", "Download", "JournalEntry", "License", "LicensePurchase",
     "MetadataTag", "Offer", "PaymentChannel", "PaymentToken", "PayoutBalance", "Pin", "Proposal",
     "ProviderCursor", "ProviderJob",
-    "RawEvent", "RegistryParam", "RevenueSplit", "RewardClaim", "Stake", "SyncCursor", "Vote",
+    "RawEvent", "RegistryParam", "RevenueSplit", "RewardClaim", "Stake", "SyncCursor",
+    "TrustedAlgorithm", "Vote",
     "VoucherLedgerScope", "WatchedContract", "Withdrawal", "event_derived_models", "proposal_state",
 ]
 

@@ -32,6 +32,10 @@ class Asset(Origin, Base):
     # `curator_share_effective_at` on (`curator_share_bps` is in force until then)
     pending_curator_share_bps: Mapped[int | None] = mapped_column(Integer, nullable=True)
     curator_share_effective_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # the dataset owner's compute policy (`ComputePolicySet`): any algorithm may run, and the
+    # cap on a job's result (None: the provider's own)
+    compute_any_algorithm: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_result_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class AssetVersion(AppendOnly, Base):
@@ -58,6 +62,20 @@ class Offer(Origin, Base):
     duration: Mapped[int] = mapped_column(BigInteger)
     scope: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean)
+
+
+class TrustedAlgorithm(Origin, Base):
+    """An algorithm or model a dataset's owner listed as allowed to run on it
+    (`AlgorithmTrusted`), pinned to `version` (0 = its latest); `trusted` turns False at
+    `AlgorithmUntrusted` (the row stays, so a reorg can restore it)."""
+
+    __tablename__ = "trusted_algorithms"
+
+    dataset_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    algorithm_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False,
+                                              index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    trusted: Mapped[bool] = mapped_column(Boolean)
 
 
 PERPETUAL = 2**64 - 1  # the registry's `type(uint64).max`: a license without end

@@ -92,10 +92,24 @@ def publish(stack: Stack, path: Path, kind: int, offers: list[tuple], curator_bp
     return int(event["args"]["assetId"])
 
 
-def publish_algorithm(stack: Stack, tmp_path: Path, name: str, body: str) -> int:
+def publish_algorithm(stack: Stack, tmp_path: Path, name: str, body: str,
+                      trusted_on: int | None = None) -> int:
+    """An algorithm by PUBLISHER; BUYER holds its COMPUTE license (a perpetual grant), and the
+    dataset `trusted_on` (PUBLISHER's) lists it, so BUYER may run it there."""
     path = tmp_path / f"{name}.py"
     path.write_text(textwrap.dedent(body))
-    return publish(stack, path, ALGORITHM, [(stack.token.address, TOKEN, 0, DOWNLOAD)])
+    algorithm_id = publish(stack, path, ALGORITHM, [(stack.token.address, TOKEN, 0, COMPUTE)])
+    transact(stack, stack.registry.functions.grant(algorithm_id, BUYER.address, COMPUTE,
+                                                   2**64 - 1), PUBLISHER.address)
+    if trusted_on is not None:
+        trust_algorithm(stack, trusted_on, algorithm_id)
+    return algorithm_id
+
+
+def trust_algorithm(stack: Stack, dataset_id: int, algorithm_id: int, version: int = 0) -> None:
+    """The dataset's owner (PUBLISHER) lists the algorithm as allowed to run on it."""
+    transact(stack, stack.registry.functions.trustAlgorithm(dataset_id, algorithm_id, version),
+             PUBLISHER.address)
 
 
 def compute_provider_settings(base: Path, chain: Chain, kubo: Kubo, deployments_file: Path,

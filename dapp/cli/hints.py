@@ -13,6 +13,9 @@ REVERT_HINTS = {
     "UnknownAsset": "`datadao assets ls` lists the asset ids",
     "UnknownOffer": "`datadao assets show ID` lists the offers",
     "OfferInactive": "the owner paused this offer",
+    "AlgorithmNotTrusted": "the dataset's owner has not listed this algorithm: `datadao compute "
+                           "show DATASET` lists the ones that may run; its owner lists more "
+                           "with `datadao compute allow`",
     "OfferTermsChanged": "the owner changed the offer after it was shown to you; nothing was "
                          "paid: `datadao assets show ID` shows the new terms",
     "PriceAboveMax": "the owner raised the price after it was shown to you; nothing was "

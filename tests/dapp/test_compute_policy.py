@@ -1,0 +1,231 @@
+"""A dataset's compute policy on the real stack: the chain refuses a job with an algorithm its
+owner has not listed, and the provider gateway asks the chain again before it fetches a byte
+(declining a job the owner no longer allows), caps the result at the owner's maximum, and the
+owner manages it all with `datadao compute`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from eth_account import Account
+from web3.exceptions import ContractLogicError
+from web3.logs import DISCARD
+
+from dapp.chain.accounts import Keystore
+from dapp.chain.transactions import revert_data
+from dapp.market.reader import market_error_decoder
+from tests.dapp.conftest import fund_account, run_cli
+from tests.dapp.helpers.compute import (
+    BUYER,
+    CSV,
+    PASSWORD,
+    PUBLISHER,
+    STRANGER,
+    Stack,
+    compute_provider_settings,
+    publish_algorithm,
+    transact,
+    trust_algorithm,
+)
+from tests.dapp.helpers.gateway import session
+
+COPY_INPUT = """
+    import os, pathlib, shutil
+    shutil.copy(os.environ["INPUT"], pathlib.Path(os.environ["OUTPUT"]) / "copy.csv")
+"""
+WRITE_10_KB = """
+    import os, pathlib
+    (pathlib.Path(os.environ["OUTPUT"]) / "big.bin").write_bytes(b"x" * 10_000)
+"""
+CLI = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="module")
+def provider(chain, deployments_file):  # type: ignore[no-untyped-def]
+    account = Account.create()
+    fund_account(chain, deployments_file, account.address, 1000 * 10**18)
+    return account
+
+
+@pytest.fixture(scope="module")
+def provider_settings(chain, kubo, deployments_file, provider, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """A provider gateway of this module's own (a fresh account)."""
+    return compute_provider_settings(tmp_path_factory.mktemp("policy-provider"), chain, kubo,
+                                     deployments_file, provider)
+
+
+@pytest.fixture(scope="module")
+def buyer_headers(compute_stack: Stack) -> dict[str, str]:
+    return session(compute_stack.gateway, BUYER)
+
+
+@pytest.fixture(scope="module")
+def cli(compute_stack: Stack, deployments_file: Path,
+        tmp_path_factory: pytest.TempPathFactory) -> CLI:
+    """`datadao` with PUBLISHER ("owner") and STRANGER ("stranger") in its keystore."""
+    data_dir = tmp_path_factory.mktemp("policy-cli")
+    keystore = Keystore(data_dir / "keystore")
+    keystore.import_key("owner", PUBLISHER.key.hex(), PASSWORD)
+    keystore.import_key("stranger", STRANGER.key.hex(), PASSWORD)
+    env = {"DAPP_DATA_DIR": str(data_dir), "DAPP_DEPLOYMENTS_FILE": str(deployments_file),
+           "DAPP_CHAIN_RPC_URL": compute_stack.gateway.settings.chain_rpc_url,
+           "DAPP_KEYSTORE_PASSWORD": PASSWORD}
+
+    def run(*args: str, account: str = "owner") -> subprocess.CompletedProcess[str]:
+        return run_cli(*args, env={**env, "DAPP_ACCOUNT": account})
+    return run
+
+
+def approve_job(stack: Stack, provider: str, dataset_id: int) -> tuple[str, int]:
+    """BUYER approves one job's price; (token, price)."""
+    token, price = stack.market.functions.getProvider(provider).call()[:2]
+    total = price + stack.market.functions.computeFee(dataset_id).call()[1]
+    transact(stack, stack.token.functions.approve(stack.market.address, total), BUYER.address)
+    return token, total
+
+
+def create_job(stack: Stack, provider: str, dataset_id: int, algorithm_id: int,
+               gas_price: int | None = None, approved: bool = False) -> str:
+    """Send BUYER's `createJob` (not waiting for it); its transaction hash."""
+    if approved:
+        token, total = stack.market.functions.getProvider(provider).call()[0], 10**30
+    else:
+        token, total = approve_job(stack, provider, dataset_id)
+    now = int(stack.web3.eth.get_block("latest")["timestamp"])
+    options: dict[str, Any] = {"from": BUYER.address, "gas": 2_000_000}
+    if gas_price is not None:
+        options["gasPrice"] = gas_price
+    return stack.market.functions.createJob(dataset_id, algorithm_id, provider, now + 3600,
+                                            token, total).transact(options).hex()
+
+
+def job_id_of(stack: Stack, tx_hash: str) -> int:
+    receipt = stack.web3.eth.wait_for_transaction_receipt(tx_hash)
+    assert receipt["status"] == 1
+    (event,) = stack.market.events.JobCreated().process_receipt(receipt, errors=DISCARD)
+    return int(event["args"]["jobId"])
+
+
+def wait_status(stack: Stack, job_id: int, headers: dict[str, str], wanted: set[str],
+                timeout: float = 90) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        response = httpx.get(f"{stack.gateway.url}/v1/jobs/{job_id}", headers=headers,
+                             timeout=30)
+        if response.status_code == 200 and response.json()["status"] in wanted:
+            return dict(response.json())
+        assert time.monotonic() < deadline, f"job {job_id}: {response.text}"
+        time.sleep(0.3)
+
+
+def wait_registered(stack: Stack, provider: str) -> None:
+    deadline = time.monotonic() + 60
+    while not int(stack.market.functions.getProvider(provider).call()[0], 16):
+        assert time.monotonic() < deadline, "the provider gateway did not register"
+        time.sleep(0.3)
+
+
+def test_copy_input_algorithm_is_refused_on_chain_and_by_the_gateway_until_listed(
+        compute_stack: Stack, compute_dataset_id: int, provider: Any,
+        buyer_headers: dict[str, str], tmp_path: Path) -> None:
+    stack, dataset = compute_stack, compute_dataset_id
+    wait_registered(stack, provider.address)
+    copier = publish_algorithm(stack, tmp_path, "copy_input", COPY_INPUT)  # licensed, unlisted
+    now = int(stack.web3.eth.get_block("latest")["timestamp"])
+    token = stack.market.functions.getProvider(provider.address).call()[0]
+    with pytest.raises(ContractLogicError) as refused:
+        stack.market.functions.createJob(dataset, copier, provider.address, now + 3600, token,
+                                         10**30).call({"from": BUYER.address})
+    name, args = market_error_decoder().decode(revert_data(refused.value))
+    assert (name, args) == ("AlgorithmNotTrusted", {"datasetId": dataset, "algorithmId": copier})
+
+    # Listed when the job is created, removed in the same block before the gateway runs it:
+    # the gateway asks the chain again and declines it (the buyer is refunded).
+    trust_algorithm(stack, dataset, copier)
+    approve_job(stack, provider.address, dataset)
+    stack.web3.provider.make_request("miner_stop", [])  # type: ignore[arg-type]
+    try:
+        created = create_job(stack, provider.address, dataset, copier, gas_price=10**11,
+                             approved=True)
+        stack.registry.functions.untrustAlgorithm(dataset, copier).transact(
+            {"from": PUBLISHER.address, "gas": 200_000, "gasPrice": 10**10})
+    finally:
+        stack.web3.provider.make_request("miner_start", [])  # type: ignore[arg-type]
+    job = job_id_of(stack, created)
+    assert stack.registry.functions.trustedAlgorithm(dataset, copier).call()[0] is False
+    status = wait_status(stack, job, buyer_headers, {"declined", "failed", "submitted"})
+    assert (status["status"], status["chain_status"]) == ("failed", "refunded"), status
+    assert "has not listed algorithm" in status["reason"], status
+    assert not stack.market.events.JobAccepted().get_logs(  # declined, never accepted
+        from_block=0, argument_filters={"jobId": job})
+
+    # Listed by the owner: the data leaves through it, by the owner's choice.
+    trust_algorithm(stack, dataset, copier)
+    job = job_id_of(stack, create_job(stack, provider.address, dataset, copier))
+    status = wait_status(stack, job, buyer_headers, {"declined", "failed", "submitted"})
+    assert status["status"] == "submitted", status
+    result = httpx.get(f"{stack.gateway.url}/v1/jobs/{job}/result", headers=buyer_headers,
+                       timeout=30)
+    assert result.status_code == 200 and result.content == CSV.encode()
+
+
+def test_a_result_over_the_dataset_owners_cap_fails_the_job(
+        compute_stack: Stack, compute_dataset_id: int, provider: Any,
+        buyer_headers: dict[str, str], tmp_path: Path) -> None:
+    stack, dataset = compute_stack, compute_dataset_id
+    wait_registered(stack, provider.address)
+    writer = publish_algorithm(stack, tmp_path, "write_10_kb", WRITE_10_KB, trusted_on=dataset)
+    transact(stack, stack.registry.functions.setComputePolicy(dataset, False, 5_000),
+             PUBLISHER.address)
+    try:
+        job = job_id_of(stack, create_job(stack, provider.address, dataset, writer))
+        status = wait_status(stack, job, buyer_headers, {"declined", "failed", "submitted"})
+    finally:
+        transact(stack, stack.registry.functions.setComputePolicy(dataset, False, 0),
+                 PUBLISHER.address)
+    assert status["status"] in {"failed", "submitted"}, status  # a failure report is posted
+    assert "output size limit" in (status["reason"] or ""), status
+    report = httpx.get(f"{stack.gateway.url}/v1/jobs/{job}/result", headers=buyer_headers,
+                       timeout=30)
+    assert b"x" * 5_001 not in report.content  # the 10 KB never reached the buyer
+
+    job = job_id_of(stack, create_job(stack, provider.address, dataset, writer))  # cap lifted
+    status = wait_status(stack, job, buyer_headers, {"declined", "failed", "submitted"})
+    assert status["status"] == "submitted" and not status["reason"], status
+
+
+def test_the_owner_manages_the_policy_with_the_cli_and_nobody_else_can(
+        cli: CLI, compute_stack: Stack, compute_dataset_id: int, tmp_path: Path) -> None:
+    stack, dataset = compute_stack, compute_dataset_id
+    algorithm = publish_algorithm(stack, tmp_path, "cli_listed", COPY_INPUT)
+    refused = cli("compute", "allow", str(dataset), str(algorithm), account="stranger")
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "NotAssetOwner" in refused.stderr or "not the owner" in refused.stderr.lower()
+
+    allowed = cli("compute", "allow", str(dataset), str(algorithm), "--version", "1", "--json")
+    assert allowed.returncode == 0, allowed.stderr
+    shown = json.loads(cli("compute", "show", str(dataset), "--json").stdout)
+    assert {"algorithm_id": algorithm, "version": 1} in shown["trusted_algorithms"]
+    assert tuple(stack.registry.functions.trustedAlgorithm(dataset, algorithm).call()) == \
+        (True, 1)
+
+    policy = cli("compute", "policy", str(dataset), "--max-result-bytes", "2048", "--json")
+    assert policy.returncode == 0, policy.stderr
+    assert tuple(stack.registry.functions.computePolicy(dataset).call()) == (False, 2048)
+    assert cli("compute", "policy", str(dataset), "--json").returncode == 0  # back to defaults
+    assert tuple(stack.registry.functions.computePolicy(dataset).call()) == (False, 0)
+
+    assert cli("compute", "deny", str(dataset), str(algorithm)).returncode == 0
+    shown = json.loads(cli("compute", "show", str(dataset), "--json").stdout)
+    assert algorithm not in [entry["algorithm_id"] for entry in shown["trusted_algorithms"]]
+    again = cli("compute", "deny", str(dataset), str(algorithm))
+    assert again.returncode != 0 and "Traceback" not in again.stderr
+    missing = cli("compute", "show", "999999")
+    assert missing.returncode != 0 and "does not exist" in missing.stderr

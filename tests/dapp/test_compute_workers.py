@@ -43,7 +43,7 @@ from tests.dapp.helpers.gateway import session
 
 WALL = 8.0  # seconds: the sandbox's wall-clock limit of one run here
 #: how soon another buyer's honest job has its result on chain (measured: about 2-3 s)
-HONEST_BOUND = 6.0
+HONEST_BOUND = 7.0  # < WALL: B waits for none of A's runs
 SLEEPER = "import time; time.sleep(600)\n"  # holds its worker until the wall-clock limit
 SUBMITTED, FINALIZED = 3, 5  # IComputeMarket.JobStatus
 STATUS = 2  # field of getJob

@@ -113,6 +113,14 @@ class Settings(BaseSettings):
         "publishing, posting the result): a job due sooner than wall limit + margin is "
         "declined, not accepted"
     )
+    compute_workers: int = Field(
+        2, ge=1, description="Compute jobs that run at once (each accepted only when a worker "
+        "is free to start it)"
+    )
+    compute_jobs_per_buyer: int = Field(
+        1, ge=1, description="Compute jobs of one buyer that run at once: a buyer's slow jobs "
+        "cannot hold every worker"
+    )
     model_workers: int = Field(
         4, ge=1, description="Metered model calls that run at once, on threads of their own "
         "(never the ones sign-in, the catalog and downloads use)"

@@ -19,20 +19,22 @@ Every transition is one committed UPDATE guarded by the state it leaves, so a cr
 two steps resumes at the last committed one: a computed result is posted, never recomputed; a
 failure is declined, never retried. Only `running` repeats work, and only because the run it
 names never finished. New jobs and the scan cursor are written in one transaction, so a job
-is neither lost nor added twice.
+is neither lost nor added twice; with them the hashes of the blocks the scan read, so that a
+reorg (or a dev chain's `evm_revert`) moves the cursor back (`roll_back`, see
+`dapp.compute.scan`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import ColumnElement, Engine, delete, select, update
 from sqlalchemy.orm import Session
 
 from dapp.market.reader import NewJob
-from dapp.store.models.provider_jobs import ProviderCursor, ProviderJob
+from dapp.store.models.provider_jobs import ProviderCursor, ProviderJob, ProviderScanHash
 
 QUEUED = "queued"
 RUNNING = "running"
@@ -46,6 +48,12 @@ CLOSED = "closed"
 #: states the worker still has to act on, in the order it takes them
 UNFINISHED = (COMPUTED, FAILED, RUNNING, QUEUED)
 MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class ScanCursor:
+    next_block: int
+    block_hash: str | None  # of block next_block - 1, as the scan read it
 
 
 @dataclass(frozen=True)
@@ -84,15 +92,26 @@ class JobStore:
         self.provider = provider
 
     # -- scanning ------------------------------------------------------------------------------
-    def next_block(self, default: int) -> int:
+    def cursor(self, default: int) -> ScanCursor:
+        """The next block to scan (`default` before the first scan) and the hash the scan
+        read of the block before it (None: not known, e.g. a cursor of an older version)."""
         with Session(self.engine) as session:
             cursor = session.get(ProviderCursor, (self.market, self.provider))
-            return default if cursor is None else cursor.next_block
+            if cursor is None:
+                return ScanCursor(default, None)
+            return ScanCursor(cursor.next_block, cursor.block_hash)
 
-    def add(self, jobs: Sequence[NewJob], next_block: int) -> int:
-        """Queue the jobs not seen before and move the cursor, in one transaction."""
+    def next_block(self, default: int) -> int:
+        return self.cursor(default).next_block
+
+    def add(self, jobs: Sequence[NewJob], next_block: int,
+            hashes: Mapping[int, str] | None = None, keep_blocks: int = 128) -> int:
+        """Queue the jobs not seen before and move the cursor, in one transaction; with it the
+        `hashes` the scan read (block → hash; the one of `next_block - 1` is the cursor's),
+        of which those of the last `keep_blocks` blocks are kept."""
         added = 0
         now = time.time()
+        hashes = dict(hashes or {})
         with Session(self.engine) as session, session.begin():
             for job in jobs:
                 if session.get(ProviderJob, (self.market, job.job_id)) is not None:
@@ -106,10 +125,46 @@ class JobStore:
             cursor = session.get(ProviderCursor, (self.market, self.provider))
             if cursor is None:
                 session.add(ProviderCursor(market=self.market, provider=self.provider,
-                                           next_block=next_block))
+                                           next_block=next_block,
+                                           block_hash=hashes.get(next_block - 1)))
             else:
                 cursor.next_block = next_block
+                cursor.block_hash = hashes.get(next_block - 1)
+            for number, block_hash in hashes.items():
+                session.merge(ProviderScanHash(market=self.market, provider=self.provider,
+                                               block_number=number, block_hash=block_hash))
+            session.execute(delete(ProviderScanHash).where(*self._scan_hashes_of(),
+                            ProviderScanHash.block_number < next_block - keep_blocks))
         return added
+
+    def _scan_hashes_of(self) -> tuple[ColumnElement[bool], ...]:
+        return (ProviderScanHash.market == self.market,
+                ProviderScanHash.provider == self.provider)
+
+    def scan_hashes(self) -> list[tuple[int, str]]:
+        """The block hashes the scan kept, newest first."""
+        with Session(self.engine) as session:
+            rows = session.execute(
+                select(ProviderScanHash.block_number, ProviderScanHash.block_hash)
+                .where(*self._scan_hashes_of()).order_by(ProviderScanHash.block_number.desc()))
+            return [(int(number), str(block_hash)) for number, block_hash in rows]
+
+    def roll_back(self, ancestor: int, ancestor_hash: str | None) -> int:
+        """After a reorg: scan again from block `ancestor + 1` (its hash as the cursor's) and
+        forget every job created above `ancestor` — those blocks are gone; a job that the new
+        branch holds is queued afresh by the rescan (its id may now name another job).
+        Returns the number of jobs forgotten."""
+        with Session(self.engine) as session, session.begin():
+            forgotten = session.execute(delete(ProviderJob).where(
+                ProviderJob.market == self.market, ProviderJob.provider == self.provider,
+                ProviderJob.created_block > ancestor))
+            session.execute(delete(ProviderScanHash).where(
+                *self._scan_hashes_of(), ProviderScanHash.block_number > ancestor))
+            cursor = session.get(ProviderCursor, (self.market, self.provider))
+            if cursor is not None:
+                cursor.next_block = ancestor + 1
+                cursor.block_hash = ancestor_hash
+            return int(forgotten.rowcount or 0)
 
     # -- reading -------------------------------------------------------------------------------
     def get(self, job_id: int) -> JobRecord | None:

@@ -1,10 +1,13 @@
-"""The job worker: one background thread in the gateway process that acts as its provider.
+"""The job worker: a background thread in the gateway process that acts as its provider, and
+`workers` threads (DAPP_COMPUTE_WORKERS) that run jobs.
 
-Each round it (1) registers the provider if it is not yet, (2) scans `JobCreated` logs for
-this provider from its stored cursor (the market's deploy block at first), queueing new jobs,
-(3) advances every unfinished job one step through the state machine of `dapp.compute.jobs`,
-and (4) now and then withdraws what the market credited the provider (fees of finalized
-jobs).
+Each round the main thread (1) registers the provider if it is not yet, (2) scans `JobCreated`
+logs for this provider from its stored cursor, reorg-safe (`dapp.compute.scan`), queueing new
+jobs, (3) advances every unfinished job that no worker holds one step through the state
+machine of `dapp.compute.jobs` — posting results and declines itself, handing a job to run to a
+free worker when `dapp.compute.admission.may_run` says so — and (4) now and then withdraws what
+the market credited the provider (fees of finalized jobs). Every transaction of the provider,
+from any of these threads, goes through the account's one serialized sender.
 
 A job is taken in this order: fetch the dataset and algorithm; `acceptJob` on chain (the
 provider's collateral is locked from here on, and the buyer sees the job accepted); run it in
@@ -16,7 +19,8 @@ wall-clock limit plus `accept_margin_seconds`. Once accepted, declining would sl
 collateral to the buyer (as a missed deadline does), so a run that fails by the algorithm's own
 doing (error exit, a limit hit) is answered with a failure report as the result: the provider
 ran the buyer's code and is paid for it; the buyer may dispute. A buyer cannot harvest
-collateral with algorithms built to fail. Jobs run one at a time, oldest first.
+collateral with algorithms built to fail. Jobs run `workers` at a time, accepted ones first,
+then oldest first, at most `jobs_per_buyer` of one buyer at once (`dapp.compute.admission`).
 
 Service outages (chain, IPFS, database) leave a job where it is for the next round; anything
 the algorithm or its assets did wrong fails the job with the reason.
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import shutil
 import threading
 import time
@@ -37,17 +42,19 @@ from dapp.chain.constants import JobStatus
 from dapp.chain.contracts import load_abi
 from dapp.chain.transactions import ConfirmationTimeout, TransactionReverted
 from dapp.compute import jobs as states
+from dapp.compute.admission import Load, Policy, Verdict, may_run
 from dapp.compute.assets import MAX_CONTENT_BYTES, AssetFetcher, entry_point
 from dapp.compute.executor import ExecutionRequest, Executor
 from dapp.compute.jobs import JobRecord, JobStore
 from dapp.compute.permission import run_permission
 from dapp.compute.results import publish_result
 from dapp.compute.sandbox import SandboxLimits
+from dapp.compute.scan import JobScanner
 from dapp.crypto.sealing import GatewayKeyPair
 from dapp.errors import DappError, ServiceUnavailable
 from dapp.ipfs.cid import cid_to_chain
 from dapp.ipfs.client import IpfsClient
-from dapp.market.provider import ProviderAccount
+from dapp.market.provider import DEFAULT_CONCURRENT_JOBS, ProviderAccount
 from dapp.market.reader import ChainJob, market_error_decoder
 
 log = logging.getLogger("dapp.compute.worker")
@@ -70,11 +77,26 @@ class WorkerConfig:
     #: time a job needs beyond the wall-clock limit: inputs, publishing, posting the result
     accept_margin_seconds: float = 60.0
     withdraw_every_seconds: float = 15.0  # how often credited fees are looked for
+    workers: int = 2  # jobs that run at once
+    jobs_per_buyer: int = 1  # of them, of one buyer
+    reorg_window: int = 128  # blocks of scan hashes kept (dapp.compute.scan)
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(self.limits.wall_seconds, self.accept_margin_seconds,
+                      self.jobs_per_buyer)
 
     @property
     def seconds_needed(self) -> float:
         """The least time before its deadline a job must have to be accepted."""
-        return self.limits.wall_seconds + self.accept_margin_seconds
+        return self.policy.seconds_needed
+
+
+@dataclass
+class Round:
+    """What one round of the main thread has seen so far."""
+
+    accepted_waiting: int = 0
 
 
 class JobWorker:
@@ -98,10 +120,18 @@ class JobWorker:
         self.fetcher = AssetFetcher(registry, ipfs, keypair, config.metadata_max_bytes,
                                     config.max_content_bytes)
         self.decoder = market_error_decoder()
+        self.scanner = JobScanner(self.reader, store, self.provider,
+                                  confirmations=config.confirmations,
+                                  max_block_range=config.max_block_range,
+                                  keep_blocks=config.reorg_window)
         self.registered = False
         self._withdrawn_at = float("-inf")
         self._stop = stop_event or threading.Event()
         self._thread: threading.Thread | None = None
+        self._held: dict[int, str] = {}  # job id → buyer, of the jobs a worker holds
+        self._held_lock = threading.Lock()
+        self._tasks: queue.Queue[tuple[JobRecord, ChainJob]] = queue.Queue()
+        self._runners: list[threading.Thread] = []
 
     @property
     def provider(self) -> str:
@@ -136,15 +166,60 @@ class JobWorker:
     def run_once(self) -> None:
         if not self.registered:
             self.register()
-            stake = self.account.ensure_job_stake()
+            stake = self.account.ensure_job_stake(max(DEFAULT_CONCURRENT_JOBS,
+                                                      self.config.workers))
             self.registered = True
             log.info("provider %s takes jobs (stake %d)", self.provider, stake)
+        self._start_runners()
         self.scan()
-        for job in self.store.unfinished():
+        this_round = Round()
+        # jobs a restart cut short first (accepted ones hold collateral), then oldest first
+        for job in sorted(self.store.unfinished(),
+                          key=lambda job: (job.state != states.RUNNING, job.job_id)):
             if self._stop.is_set():
                 return
-            self.advance(job)
+            if not self._holds(job.job_id):
+                self.advance(job, this_round)
         self.withdraw_credits()
+
+    # -- the workers ---------------------------------------------------------------------------
+    def _start_runners(self) -> None:
+        while len(self._runners) < self.config.workers:
+            runner = threading.Thread(target=self._runner, daemon=True,
+                                      name=f"compute-run-{len(self._runners) + 1}")
+            self._runners.append(runner)
+            runner.start()
+
+    def _runner(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job, chain = self._tasks.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            try:
+                self._run(job, chain)
+            except ServiceUnavailable as error:
+                log.warning("job %d waits: %s", job.job_id, error)
+            except Exception:  # keep the worker alive; the next round looks at the job again
+                log.exception("running job %d failed", job.job_id)
+            finally:
+                with self._held_lock:
+                    self._held.pop(job.job_id, None)
+
+    def _holds(self, job_id: int) -> bool:
+        with self._held_lock:
+            return job_id in self._held
+
+    def load(self, buyer: str, this_round: Round) -> Load:
+        with self._held_lock:
+            busy = len(self._held)
+            of_buyer = sum(1 for held in self._held.values() if held == buyer)
+        return Load(self.config.workers, busy, of_buyer, this_round.accepted_waiting)
+
+    def _dispatch(self, job: JobRecord, chain: ChainJob) -> None:
+        with self._held_lock:
+            self._held[job.job_id] = job.buyer
+        self._tasks.put((job, chain))
 
     def withdraw_credits(self) -> None:
         """Pull what the market credited the provider (finalized jobs' fees, won bonds), at
@@ -161,21 +236,10 @@ class JobWorker:
     # -- scanning ------------------------------------------------------------------------------
     def scan(self) -> int:
         """Queue the JobCreated logs of this provider up to the confirmed head."""
-        head, _ = self.reader.head()
-        last = head - self.config.confirmations
-        start = self.store.next_block(self.reader.deployed_block)
-        added = 0
-        while start <= last:
-            end = min(last, start + self.config.max_block_range - 1)
-            found = self.reader.new_jobs(self.provider, start, end)
-            added += self.store.add(found, end + 1)
-            start = end + 1
-        if added:
-            log.info("queued %d new compute job(s)", added)
-        return added
+        return self.scanner.scan()
 
     # -- the state machine ---------------------------------------------------------------------
-    def advance(self, job: JobRecord) -> None:
+    def advance(self, job: JobRecord, this_round: Round | None = None) -> None:
         chain = self.reader.job(job.job_id)
         if chain is None or chain.provider != self.provider:
             self.store.closed(job.job_id, "no such job for this provider on chain")
@@ -195,16 +259,20 @@ class JobWorker:
             return
         if job.state == states.COMPUTED:
             self._submit(job)
-        elif chain.status == JobStatus.OPEN and chain.deadline - now < \
-                self.config.seconds_needed:
-            self._fail(job, f"deadline too close: {chain.deadline - now} s left, this provider "
-                            f"needs {self.config.seconds_needed:.0f} s (wall-clock limit "
-                            f"{self.config.limits.wall_seconds:.0f} s + margin)")
-        elif job.state == states.RUNNING and job.attempts >= states.MAX_ATTEMPTS:
+            return
+        if job.state == states.RUNNING and job.attempts >= states.MAX_ATTEMPTS:
             self._fail(job, f"interrupted {job.attempts} times (the gateway stopped mid-run)",
                        accepted=chain.status == JobStatus.ACCEPTED)
-        else:
-            self._run(job, chain)
+            return
+        this_round = this_round or Round()
+        admission = may_run(job, chain, now, self.load(job.buyer, this_round),
+                            self.config.policy)
+        if admission.verdict == Verdict.DECLINE:
+            self._fail(job, admission.reason)
+        elif admission.verdict == Verdict.RUN:
+            self._dispatch(job, chain)
+        elif chain.status == JobStatus.ACCEPTED:
+            this_round.accepted_waiting += 1
 
     def _run(self, job: JobRecord, chain: ChainJob) -> None:
         if not self.store.start(job):
@@ -241,7 +309,7 @@ class JobWorker:
         finally:
             remove_tree(workdir)
         refreshed = self.store.get(job.job_id)
-        if refreshed is not None:
+        if refreshed is not None and refreshed.state == states.COMPUTED:
             self._submit(refreshed)
 
     def _prepare(self, job: JobRecord, workdir: Path, accepted: bool
@@ -322,7 +390,7 @@ class JobWorker:
                                reason=reason):
             self.observe("failed", seconds)
             refreshed = self.store.get(job.job_id)
-            if refreshed is not None:
+            if refreshed is not None and refreshed.state == states.COMPUTED:
                 self._submit(refreshed)
 
     def _submit(self, job: JobRecord) -> None:

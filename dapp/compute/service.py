@@ -50,6 +50,9 @@ def worker_config(settings: Settings) -> WorkerConfig:
         metadata_max_bytes=settings.metadata_max_bytes,
         max_content_bytes=settings.max_content_bytes,
         accept_margin_seconds=settings.compute_accept_margin_seconds,
+        workers=settings.compute_workers,
+        jobs_per_buyer=settings.compute_jobs_per_buyer,
+        reorg_window=settings.indexer_reorg_window,
     )
 
 

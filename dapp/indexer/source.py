@@ -12,10 +12,9 @@ from web3.exceptions import BlockNotFound, Web3RPCError
 from web3.types import RPCEndpoint
 
 from dapp.chain.events import as_int, checksum_address, hex32
+from dapp.chain.reorgs import block_hash
 from dapp.chain.transactions import chain_errors
 from dapp.indexer.ranges import RangeTooLarge, is_range_too_large
-
-ZERO_HASH = "0x" + "00" * 32
 
 
 class ChainSource:
@@ -35,14 +34,7 @@ class ChainSource:
 
     def block_hash(self, number: int) -> str | None:
         """The hash of block `number` on the chain as it is now (None: no such block yet)."""
-        if number < 0:
-            return ZERO_HASH
-        with self._unavailable(f"reading block {number}"):
-            try:
-                block = self.web3.eth.get_block(number)
-            except BlockNotFound:
-                return None
-        return hex32(block["hash"])
+        return block_hash(self.web3, number)
 
     def block_hashes(self, first: int, last: int, chunk: int = 128) -> dict[int, str] | None:
         """Hashes of blocks first..last, in JSON-RPC batches (None: one of them is missing —

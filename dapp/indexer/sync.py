@@ -22,6 +22,7 @@ from web3 import Web3
 from dapp.chain.client import connect
 from dapp.chain.contracts import load_abi
 from dapp.chain.events import DecodedEvent, EventDecoder, LogOrigin, UnknownEvent, hex32
+from dapp.chain.reorgs import common_ancestor
 from dapp.config import Settings
 from dapp.indexer.contracts import ContractSpec, contracts_from_deployment, contracts_key
 from dapp.indexer.errors import ChainUnsettled, ConcurrentIndexer, ReorgTooDeep, WrongChain
@@ -483,9 +484,10 @@ class Indexer:
                 select(BlockHash.block_number, BlockHash.block_hash)
                 .where(BlockHash.chain_id == chain_id)
                 .order_by(BlockHash.block_number.desc())).all()
-        for row in stored:
-            if self.source.block_hash(row.block_number) == row.block_hash:
-                return Cursor(block_number=row.block_number, block_hash=row.block_hash)
+        found = common_ancestor(((row.block_number, row.block_hash) for row in stored),
+                                self.source.block_hash)
+        if found is not None:
+            return Cursor(block_number=found[0], block_hash=found[1])
         oldest = stored[-1].block_number if stored else "?"
         raise ReorgTooDeep(
             f"chain {chain_id} reorganised below block {oldest}, the oldest hash kept",

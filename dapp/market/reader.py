@@ -27,6 +27,8 @@ from web3.exceptions import ContractLogicError
 from dapp.chain.constants import ZERO_ADDRESS, JobStatus
 from dapp.chain.contracts import load_abi
 from dapp.chain.deployments import Deployment
+from dapp.chain.events import hex32
+from dapp.chain.reorgs import block_hash
 from dapp.chain.transactions import ErrorDecoder, chain_errors
 from dapp.errors import ChainUnavailable
 
@@ -77,6 +79,7 @@ class NewJob:
     algorithm_id: int
     deadline: int
     block_number: int
+    block_hash: str  # 0x-hex, to notice a reorg that removes the block
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,10 @@ class MarketReader:
             self._chain_time = float(self.head()[1])
             self._chain_time_read_at = now
         return self._chain_time
+
+    def block_hash(self, number: int) -> str | None:
+        """The hash of block `number` as the chain has it now (None: not mined yet)."""
+        return block_hash(self.web3, number)
 
     # -- jobs ----------------------------------------------------------------------------------
     def job(self, job_id: int) -> ChainJob | None:
@@ -315,4 +322,4 @@ def _new_job(decoded: Any) -> NewJob:
     args = decoded["args"]
     return NewJob(int(args["jobId"]), Web3.to_checksum_address(args["buyer"]),
                   int(args["datasetId"]), int(args["algorithmId"]), int(args["deadline"]),
-                  int(decoded["blockNumber"]))
+                  int(decoded["blockNumber"]), hex32(decoded["blockHash"]))

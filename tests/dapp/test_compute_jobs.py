@@ -32,8 +32,11 @@ from tests.dapp.helpers.compute import (
     SUM_COLUMN,
     Stack,
     compute_provider_settings,
+    create_job,
+    job_events,
     publish_algorithm,
     transact,
+    wait_status,
 )
 from tests.dapp.helpers.gateway import assert_problem, session
 
@@ -42,50 +45,14 @@ SUBMITTED, FINALIZED, REFUNDED = 3, 5, 6  # IComputeMarket.JobStatus
 STATUS, RESULT_HASH, PROVIDER_FEE, DATA_FEE_FIELD = 2, 11, 5, 7  # fields of getJob
 
 
-def chain_now(stack: Stack) -> int:
-    return int(stack.web3.eth.get_block("latest")["timestamp"])
-
-
-def create_job(stack: Stack, dataset_id: int, algorithm_id: int, due_in: int = 3600) -> int:
-    provider = stack.market.functions.getProvider(PROVIDER.address).call()
-    fee = stack.market.functions.computeFee(dataset_id).call()[1]
-    price = provider[1] + fee
-    transact(stack, stack.token.functions.approve(stack.market.address, price), BUYER.address)
-    receipt = transact(stack, stack.market.functions.createJob(
-        dataset_id, algorithm_id, PROVIDER.address, chain_now(stack) + due_in, provider[0],
-        price), BUYER.address)
-    (event,) = stack.market.events.JobCreated().process_receipt(receipt, errors=DISCARD)
-    return int(event["args"]["jobId"])
-
-
 def job_status(stack: Stack, job_id: int, headers: dict[str, str]) -> dict:  # type: ignore[type-arg]
     response = httpx.get(f"{stack.gateway.url}/v1/jobs/{job_id}", headers=headers, timeout=30)
     assert response.status_code == 200, response.text
     return dict(response.json())
 
 
-def wait_status(stack: Stack, job_id: int, headers: dict[str, str], wanted: set[str],
-                timeout: float = 90) -> dict:  # type: ignore[type-arg]
-    """Poll the status until it is one of `wanted` (503 while the worker boots is waited out)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        response = httpx.get(f"{stack.gateway.url}/v1/jobs/{job_id}", headers=headers,
-                             timeout=30)
-        if response.status_code != 503:
-            assert response.status_code == 200, response.text
-            if response.json()["status"] in wanted:
-                return dict(response.json())
-        assert time.monotonic() < deadline, f"job {job_id} stuck: {response.text}"
-        time.sleep(0.3)
-
-
 def result_submitted_events(stack: Stack, job_id: int) -> list:  # type: ignore[type-arg]
     logs = stack.market.events.ResultSubmitted().get_logs(from_block=0)
-    return [log for log in logs if int(log["args"]["jobId"]) == job_id]
-
-
-def job_events(stack: Stack, name: str, job_id: int) -> list:  # type: ignore[type-arg]
-    logs = getattr(stack.market.events, name)().get_logs(from_block=0)
     return [log for log in logs if int(log["args"]["jobId"]) == job_id]
 
 

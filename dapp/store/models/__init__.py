@@ -24,7 +24,7 @@ from dapp.store.models.payouts import (
     Stake,
     Withdrawal,
 )
-from dapp.store.models.provider_jobs import ProviderCursor, ProviderJob
+from dapp.store.models.provider_jobs import ProviderCursor, ProviderJob, ProviderScanHash
 from dapp.store.models.sync import BlockHash, JournalEntry, RawEvent, SyncCursor, WatchedContract
 from dapp.store.models.vouchers import ChannelVoucher, VoucherLedgerScope
 
@@ -33,7 +33,7 @@ __all__ = [
     "CidMetadata", "ComputeJob",
     "ComputeProvider", "Dao", "DaoMember", "Download", "JournalEntry", "License", "LicensePurchase",
     "MetadataTag", "Offer", "PaymentChannel", "PaymentToken", "PayoutBalance", "Pin", "Proposal",
-    "ProviderCursor", "ProviderJob",
+    "ProviderCursor", "ProviderJob", "ProviderScanHash",
     "RawEvent", "RegistryParam", "RevenueSplit", "RewardClaim", "Stake", "SyncCursor",
     "TrustedAlgorithm", "Vote",
     "VoucherLedgerScope", "WatchedContract", "Withdrawal", "event_derived_models", "proposal_state",

@@ -39,10 +39,26 @@ class ProviderJob(Base):
 
 
 class ProviderCursor(Base):
-    """The next block the worker scans for JobCreated logs, per market and provider."""
+    """The next block the worker scans for JobCreated logs, per market and provider, and the
+    hash of the block before it (as the scan read it: a reorg shows as a changed hash)."""
 
     __tablename__ = "provider_cursors"
 
     market: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
     provider: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
     next_block: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str | None] = mapped_column(HASH32, nullable=True)
+
+
+class ProviderScanHash(Base):
+    """Hashes of blocks the worker's scan read (the last of each range, and each block with a
+    job for it), a bounded window: after a reorg, the newest one the chain still has is where
+    the scan goes back to (`dapp.chain.reorgs.common_ancestor`)."""
+
+    __tablename__ = "provider_scan_hashes"
+
+    market: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
+    provider: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
+    block_number: Mapped[int] = mapped_column(BigInteger, primary_key=True,
+                                              autoincrement=False)
+    block_hash: Mapped[str] = mapped_column(HASH32)

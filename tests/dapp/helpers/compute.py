@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,14 +94,16 @@ def publish(stack: Stack, path: Path, kind: int, offers: list[tuple], curator_bp
 
 
 def publish_algorithm(stack: Stack, tmp_path: Path, name: str, body: str,
-                      trusted_on: int | None = None) -> int:
-    """An algorithm by PUBLISHER; BUYER holds its COMPUTE license (a perpetual grant), and the
-    dataset `trusted_on` (PUBLISHER's) lists it, so BUYER may run it there."""
+                      trusted_on: int | None = None,
+                      licensed_to: tuple[str, ...] = (BUYER.address,)) -> int:
+    """An algorithm by PUBLISHER; `licensed_to` (BUYER) hold its COMPUTE license (a perpetual
+    grant), and the dataset `trusted_on` (PUBLISHER's) lists it, so they may run it there."""
     path = tmp_path / f"{name}.py"
     path.write_text(textwrap.dedent(body))
     algorithm_id = publish(stack, path, ALGORITHM, [(stack.token.address, TOKEN, 0, COMPUTE)])
-    transact(stack, stack.registry.functions.grant(algorithm_id, BUYER.address, COMPUTE,
-                                                   2**64 - 1), PUBLISHER.address)
+    for licensee in licensed_to:
+        transact(stack, stack.registry.functions.grant(algorithm_id, licensee, COMPUTE,
+                                                       2**64 - 1), PUBLISHER.address)
     if trusted_on is not None:
         trust_algorithm(stack, trusted_on, algorithm_id)
     return algorithm_id
@@ -147,3 +150,40 @@ def publish_dataset(stack: Stack, folder: Path) -> int:
     transact(stack, buy_call(stack.registry, asset_id, 1, BUYER.address),
              BUYER.address)
     return asset_id
+
+
+def chain_now(stack: Stack) -> int:
+    return int(stack.web3.eth.get_block("latest")["timestamp"])
+
+
+def create_job(stack: Stack, dataset_id: int, algorithm_id: int, due_in: int = 3600,
+               buyer: str = BUYER.address, provider: str = PROVIDER.address) -> int:
+    """`createJob` for `provider` by `buyer`, escrowing the provider's price + the data fee."""
+    price_token, provider_fee = stack.market.functions.getProvider(provider).call()[:2]
+    price = provider_fee + stack.market.functions.computeFee(dataset_id).call()[1]
+    transact(stack, stack.token.functions.approve(stack.market.address, price), buyer)
+    receipt = transact(stack, stack.market.functions.createJob(
+        dataset_id, algorithm_id, provider, chain_now(stack) + due_in, price_token, price),
+        buyer)
+    (event,) = stack.market.events.JobCreated().process_receipt(receipt, errors=DISCARD)
+    return int(event["args"]["jobId"])
+
+
+def job_events(stack: Stack, name: str, job_id: int) -> list:  # type: ignore[type-arg]
+    logs = getattr(stack.market.events, name)().get_logs(from_block=0)
+    return [log for log in logs if int(log["args"]["jobId"]) == job_id]
+
+
+def wait_status(stack: Stack, job_id: int, headers: dict[str, str], wanted: set[str],
+                timeout: float = 90) -> dict:  # type: ignore[type-arg]
+    """Poll the status until it is one of `wanted` (503 while the worker boots is waited out)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = httpx.get(f"{stack.gateway.url}/v1/jobs/{job_id}", headers=headers,
+                             timeout=30)
+        if response.status_code != 503:
+            assert response.status_code == 200, response.text
+            if response.json()["status"] in wanted:
+                return dict(response.json())
+        assert time.monotonic() < deadline, f"job {job_id} stuck: {response.text}"
+        time.sleep(0.3)

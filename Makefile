@@ -119,7 +119,10 @@ $(STAMPS)/bubblewrap:
 	touch $@
 
 # The dApp: npm packages in frontend/, and Debian's Chromium for its browser tests (apt only
-# when /usr/bin/chromium is missing). `make dapp` builds frontend/dist, which the gateway serves at /.
+# when /usr/bin/chromium is missing). `make dapp` builds frontend/dist, which the gateway serves
+# at /, only when what the build reads changed: frontend/src, index.html, the vite and
+# TypeScript configs, the npm lock, or an ABI in dapp/chain/abi (export_abis.py rewrites only
+# the ABIs that changed). A sub-make checks it, so ABIs that `abi` just wrote are seen.
 .PHONY: frontend-deps dapp
 frontend-deps: $(STAMPS)/frontend $(STAMPS)/chromium
 $(STAMPS)/frontend: frontend/package.json frontend/package-lock.json
@@ -131,8 +134,14 @@ $(STAMPS)/chromium:
 	test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	touch $@
 
+FRONTEND_INPUTS = $(shell find frontend/src -type f) frontend/index.html frontend/vite.config.ts \
+                  frontend/tsconfig.json frontend/package.json frontend/package-lock.json \
+                  $(wildcard dapp/chain/abi/*.json)
 dapp: $(STAMPS)/frontend abi
+	$(MAKE) --no-print-directory frontend/dist/index.html
+frontend/dist/index.html: $(FRONTEND_INPUTS)
 	cd frontend && npm run build
+	touch $@
 
 # Vitest unit tests, then the browser e2e against a stack it starts (ganache, Kubo, gateway).
 test-frontend: frontend-deps dapp kubo

@@ -1,8 +1,18 @@
-"""The demo asset `up` publishes on a fresh chain: a small CSV dataset, encrypted and sealed
-to the local gateway, sold by the second dev account (the first one deployed the contracts)."""
+"""The demo assets `up` publishes on a fresh chain, encrypted and sealed to the local gateway,
+sold by the second dev account (the first one deployed the contracts):
+
+1. a small CSV dataset (a DOWNLOAD and a COMPUTE offer);
+2. a model that answers paid calls (`datadao invoke`; a COMPUTE offer);
+3. an algorithm that counts the dataset's rows and bytes (`datadao job start`; a cheap COMPUTE
+   offer).
+
+Their ids are written to `<data_dir>/demo/assets.json`, so the banner names them on every
+start, also when a resumed chain has nothing left to seed."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from web3 import Web3
@@ -14,10 +24,42 @@ from dapp.config import Settings
 from dapp.gateway.keys import load_or_create_gateway_keypair
 from dapp.ipfs.client import IpfsClient
 from dapp.publishing.exchange import Exchange, OfferTerms
-from dapp.publishing.pipeline import ContentRequest, PublishPipeline, PublishResult
+from dapp.publishing.pipeline import ContentRequest, PublishPipeline
 
 PUBLISHER_INDEX = 1
 DAY = 24 * 3600
+DOWNLOAD, COMPUTE = 0, 1  # IAssetRegistry.Scope
+DATASET_TITLE = "Lakeside weather, June 2026"
+
+MODEL_PY = '''\
+"""Demo model: the lakeside temperature for a day of June 2026, from a line fitted to the demo
+dataset by least squares. Request {"day": 12}; answer {"day": 12, "temperature_c": ...}."""
+import json, sys
+request = json.loads(sys.stdin.buffer.read() or b"{}")
+day = float(request.get("day", 1))
+print(json.dumps({"day": day, "temperature_c": round(18.22 + 0.0019 * day, 2)}))
+'''
+
+COUNT_ROWS_PY = r"""
+"Demo algorithm: rows (lines) and bytes of every file of the dataset, into counts.txt."
+import os, pathlib
+source = pathlib.Path(os.environ["INPUT"])
+files = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
+lines = []
+for path in files:
+    data = path.read_bytes()
+    name = path.name if path == source else path.relative_to(source).as_posix()
+    rows = data.count(b"\n")
+    lines.append(f"{name}\t{rows} rows\t{len(data)} bytes")
+(pathlib.Path(os.environ["OUTPUT"]) / "counts.txt").write_text("\n".join(lines) + "\n")
+""".lstrip()
+
+
+@dataclass(frozen=True)
+class DemoAssets:
+    dataset: int
+    model: int | None = None
+    algorithm: int | None = None
 
 
 def demo_rows() -> str:
@@ -37,8 +79,37 @@ def write_demo_dataset(folder: Path) -> Path:
     return folder
 
 
-def seed_demo_asset(settings: Settings) -> PublishResult | None:
-    """Publish the demo dataset unless the registry already holds an asset."""
+def write_demo_model(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.py").write_text(MODEL_PY)
+    return folder / "model.py"
+
+
+def write_demo_algorithm(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "count_rows.py").write_text(COUNT_ROWS_PY)
+    return folder / "count_rows.py"
+
+
+def demo_file(settings: Settings) -> Path:
+    return settings.data_dir / "demo" / "assets.json"
+
+
+def read_demo_assets(settings: Settings) -> DemoAssets | None:
+    """The ids a previous seeding recorded (None before, or for a stack seeded before models
+    and algorithms were: then only the dataset, #1, is known)."""
+    path = demo_file(settings)
+    if not path.is_file():
+        return None
+    try:
+        return DemoAssets(**json.loads(path.read_text()))
+    except (ValueError, TypeError):
+        return None
+
+
+def seed_demo_assets(settings: Settings) -> DemoAssets | None:
+    """Publish the demo dataset, model and algorithm unless the registry already holds an
+    asset (None then)."""
     web3: Web3 = connect(settings.chain_rpc_url)
     exchange = Exchange.connect(settings, web3)
     if exchange.asset_count() > 0:
@@ -47,18 +118,38 @@ def seed_demo_asset(settings: Settings) -> PublishResult | None:
     sender = TransactionSender(web3, publisher, Exchange.error_decoder())
     gateway_key = load_or_create_gateway_keypair(settings.gateway_key_file).public_key_b64
     token = exchange.default_token
-    decimals = exchange.token(token).decimals
-    offers = [
-        OfferTerms(token=token, price=5 * 10**decimals, duration=30 * DAY, scope=0),
-        OfferTerms(token=token, price=20 * 10**decimals, duration=0, scope=1),
-    ]
-    folder = write_demo_dataset(settings.data_dir / "demo" / "lakeside-weather")
+    unit = 10 ** exchange.token(token).decimals
+    folder = settings.data_dir / "demo"
+
+    def offer(price: int, duration: int, scope: int) -> OfferTerms:
+        return OfferTerms(token=token, price=price, duration=duration, scope=scope)
+
     with IpfsClient(settings.ipfs_api_url) as ipfs:
         pipeline = PublishPipeline(ipfs, exchange.with_sender(sender))
-        request = ContentRequest(
-            path=folder, title="Lakeside weather, June 2026",
-            description="Daily temperature and rain at one station (demo data).",
-            tags=("weather", "demo"), license_text="CC-BY-4.0",
-            gateway_keys=(gateway_key,),
-        )
-        return pipeline.publish(request, curator_share_bps=1000, offers=offers)
+
+        def publish(path: Path, kind: str, title: str, description: str, tags: tuple[str, ...],
+                    offers: list[OfferTerms]) -> int:
+            request = ContentRequest(path=path, kind=kind, title=title, description=description,
+                                     tags=tags, license_text="CC-BY-4.0",
+                                     gateway_keys=(gateway_key,))
+            return pipeline.publish(request, curator_share_bps=1000, offers=offers).asset_id
+
+        dataset = publish(
+            write_demo_dataset(folder / "lakeside-weather"), "dataset", DATASET_TITLE,
+            "Daily temperature and rain at one station (demo data).", ("weather", "demo"),
+            [offer(5 * unit, 30 * DAY, DOWNLOAD), offer(20 * unit, 0, COMPUTE)])
+        model = publish(
+            write_demo_model(folder / "temperature-model"), "model",
+            "Lakeside temperature model",
+            'A line fitted to the demo weather: {"day": 12} in, the temperature out.',
+            ("weather", "demo"), [offer(2 * unit, 0, COMPUTE)])
+        algorithm = publish(
+            write_demo_algorithm(folder / "count-rows"), "algorithm", "Count rows and bytes",
+            "Counts the rows and bytes of every file of a dataset (demo algorithm).",
+            ("demo",), [offer(1 * unit, 0, COMPUTE)])
+    # The dataset's owner lets the demo algorithm (any version) run on the demo dataset.
+    exchange.with_sender(sender).trust_algorithm(dataset, algorithm, 0)
+    seeded = DemoAssets(dataset=dataset, model=model, algorithm=algorithm)
+    demo_file(settings).parent.mkdir(parents=True, exist_ok=True)
+    demo_file(settings).write_text(json.dumps(asdict(seeded)) + "\n")
+    return seeded

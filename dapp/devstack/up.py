@@ -102,14 +102,14 @@ class Stack:
     def seed_demo(self) -> None:
         if not self.settings.resolved_deployments_file.is_file():
             return
-        from dapp.devstack.demo import seed_demo_asset
+        from dapp.devstack.demo import seed_demo_assets
 
-        result = seed_demo_asset(self.settings)
-        if result is None:
-            self.say("registry already has assets: no demo asset seeded")
+        seeded = seed_demo_assets(self.settings)
+        if seeded is None:
+            self.say("registry already has assets: no demo assets seeded")
         else:
-            self.say(f"seeded demo asset #{result.asset_id} "
-                     f"(content {result.content.content_cid})")
+            self.say(f"seeded demo dataset #{seeded.dataset}, model #{seeded.model}, "
+                     f"algorithm #{seeded.algorithm}")
 
     def deploy_if_needed(self) -> None:
         s = self.settings
@@ -214,6 +214,27 @@ def banner(settings: Settings) -> str:
             f"  IPFS API          {settings.ipfs_api_url}",
             f"  deployments       {settings.resolved_deployments_file}",
             f"  logs              {settings.data_dir / 'logs'}",
+            *demo_lines(settings),
             "Ctrl-C stops everything; `make up` again resumes the same chain, IPFS repo and data.",
         ]
     )
+
+
+def demo_lines(settings: Settings) -> list[str]:
+    """The demo assets' ids and a command to try each (README.md, "Try it", goes step by step:
+    accounts, tokens, licenses, a channel)."""
+    from dapp.devstack.demo import read_demo_assets
+
+    demo = read_demo_assets(settings)
+    if demo is None:
+        return []
+    lines = [f"  demo dataset      #{demo.dataset}  "
+             f"datadao download {demo.dataset} -o weather.tar"]
+    if demo.model is not None:
+        lines.append(f"  demo model        #{demo.model}  "
+                     f"echo '{{\"day\": 12}}' | datadao invoke {demo.model} --channel CHANNEL_ID")
+    if demo.algorithm is not None:
+        lines.append(f"  demo algorithm    #{demo.algorithm}  "
+                     f"datadao job start {demo.dataset} {demo.algorithm}")
+    lines.append("  CLI accounts      two funded dev keys and the steps: README.md, \"Try it\"")
+    return lines

@@ -11,13 +11,14 @@ stakes the market's minimum; every job the worker accepts locks `jobCollateral` 
 so the job worker tops the stake up to the minimum plus `concurrent_jobs` collaterals
 (`ensure_job_stake`). Settled jobs credit the provider's fee (and a lost dispute's bond) to
 `claimable`; `withdraw_credits` pulls them to the provider account. For the local stack a dev
-account is imported into the keystore (`dev_provider_settings`).
+account is imported into a keystore of the stack's own (`dev_provider_settings`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 from pydantic import SecretStr
@@ -179,20 +180,36 @@ class ProviderAccount:
         return withdrawn
 
 
+def dev_provider_keystore(settings: Settings) -> Path:
+    """Where `make up` keeps its provider's key: a keystore of its own under the data dir, so
+    the user's keystore (`datadao account list`) holds only the accounts the user added."""
+    return settings.data_dir / "provider" / "keystore"
+
+
 def dev_provider_settings(settings: Settings) -> Settings:
-    """For `make up`: dev account #3 as the gateway's provider account, imported into the
-    keystore once (password: the configured one, else a dev password). Settings that already
-    name a provider account are returned as they are."""
+    """For `make up`: dev account #3 as the gateway's provider account, imported once into the
+    stack's own keystore (`dev_provider_keystore`, with a dev password: the dev chain's keys
+    are public). A `dev-provider` that an older `make up` put into the user's keystore is moved
+    out of it. Settings that already name a provider account are returned as they are."""
     if settings.provider_account is not None:
         return settings
-    password = (settings.keystore_password.get_secret_value() if settings.keystore_password
-                else DEV_PROVIDER_PASSWORD)
-    keystore = Keystore(settings.resolved_keystore_dir)
+    dev = dev_account(DEV_PROVIDER_INDEX)
+    _remove_old_dev_provider(Keystore(settings.resolved_keystore_dir), dev.address)
+    keystore = Keystore(dev_provider_keystore(settings))
     try:
         keystore.find(DEV_PROVIDER_NAME)
     except NotFound:
-        dev = dev_account(DEV_PROVIDER_INDEX)
-        keystore.import_key(DEV_PROVIDER_NAME, dev.key.hex(), password)
+        keystore.import_key(DEV_PROVIDER_NAME, dev.key.hex(), DEV_PROVIDER_PASSWORD)
     return settings.with_overrides(provider_account=DEV_PROVIDER_NAME,
-                                   keystore_password=SecretStr(password))
+                                   keystore_dir=keystore.directory,
+                                   keystore_password=SecretStr(DEV_PROVIDER_PASSWORD))
 
+
+def _remove_old_dev_provider(keystore: Keystore, address: str) -> None:
+    try:
+        entry = keystore.find(DEV_PROVIDER_NAME)
+    except NotFound:
+        return
+    if entry.address.lower() == address.lower():  # the file `up` wrote, not a user's own
+        entry.path.unlink()
+        log.info("moved %s out of the user keystore %s", DEV_PROVIDER_NAME, keystore.directory)

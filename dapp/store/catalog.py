@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from eth_utils import is_address, to_checksum_address
-from sqlalchemy import Engine, Select, and_, exists, func, insert, or_, select
+from sqlalchemy import Engine, Select, and_, distinct, exists, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from dapp.errors import InvalidInput
@@ -155,6 +155,7 @@ class DownloadRecord:
     range_end: int | None = None
     request_id: str | None = None
     downloaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    completed: bool = False  # streamed through the file's last byte
 
 
 def checksum(address: str, what: str) -> str:
@@ -295,8 +296,11 @@ class Catalog:
     @staticmethod
     def _stats(connection: Session, summary: AssetSummary) -> AssetStats:
         asset_id = summary.asset_id
-        downloads = connection.execute(select(func.count()).select_from(Download)
-                                       .where(Download.asset_id == asset_id)).scalar_one()
+        # Licensees who received the whole file: a cut or failed request does not count, nor
+        # does a licensee's second download; a resumed one counts when its last part ends.
+        downloads = connection.execute(
+            select(func.count(distinct(Download.account)))
+            .where(Download.asset_id == asset_id, Download.completed.is_(True))).scalar_one()
         revenue: dict[str, int] = defaultdict(int)
         for token, price in connection.execute(
                 select(LicensePurchase.token, LicensePurchase.price)
@@ -324,7 +328,8 @@ class Catalog:
                 asset_id=record.asset_id, version_index=record.version_index,
                 account=checksum(record.account, "account"), bytes_served=record.bytes_served,
                 range_start=record.range_start, range_end=record.range_end,
-                request_id=record.request_id, downloaded_at=record.downloaded_at))
+                request_id=record.request_id, downloaded_at=record.downloaded_at,
+                completed=record.completed))
 
     def pin_counts(self) -> dict[str, int]:
         """Pins by status (queued, retrying, pinned), for metrics."""

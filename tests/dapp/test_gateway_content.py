@@ -280,6 +280,30 @@ def test_downloads_are_recorded_and_counted_for_the_owner_only(
     assert "gateway_bytes_served_total" in metrics
 
 
+def test_a_download_counts_once_per_licensee_when_its_last_byte_is_served(
+        market: Market, gateway: Gateway, tmp_path: Path) -> None:
+    """A part that stops short of the end does not complete a download; the resumed last part
+    does; the same licensee downloading again adds requests, not a completed download."""
+    path = tmp_path / "counted.bin"
+    size = 20_000
+    write_random(path, size, seed=11)
+    asset_id = publish(market, path)
+    buy(market, asset_id, BUYER.address)
+    headers, owner = session(gateway, BUYER), session(gateway, PUBLISHER)
+    url = content_url(gateway, asset_id)
+    stats_url = f"{gateway.url}/v1/assets/{asset_id}/downloads"
+
+    assert httpx.get(url, headers={**headers, "Range": "bytes=0-9"}).status_code == 206
+    stats = httpx.get(stats_url, headers=owner).json()
+    assert (stats["downloads"], stats["completed"]) == (1, 0)
+    last = httpx.get(url, headers={**headers, "Range": f"bytes=10-{size - 1}"})
+    assert last.status_code == 206 and len(last.content) == size - 10
+    assert httpx.get(url, headers=headers, timeout=30).status_code == 200
+    stats = httpx.get(stats_url, headers=owner).json()
+    assert (stats["downloads"], stats["completed"], stats["accounts"]) == (3, 1, 1)
+    assert stats["versions"][0]["completed"] == 1
+
+
 def test_expired_license_is_403_within_the_cache_ttl(market: Market, gateway: Gateway,
                                                      tmp_path: Path) -> None:
     path = tmp_path / "hourly.bin"

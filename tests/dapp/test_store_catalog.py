@@ -145,7 +145,8 @@ def test_summary_carries_metadata_offers_and_dao(store: Engine) -> None:
 def test_one_asset_with_versions_metadata_and_stats(store: Engine) -> None:
     catalog = Catalog(store)
     catalog.record_download(DownloadRecord(asset_id=1, version_index=1, account=BOB.lower(),
-                                           bytes_served=4096, range_start=0, range_end=4095))
+                                           bytes_served=4096, range_start=0, range_end=4095,
+                                           completed=True))
     detail = catalog.get_asset(1)
     assert detail is not None
     assert [(v.index, v.content_cid, v.block) for v in detail.versions] == [
@@ -167,3 +168,25 @@ def test_operations_views(store: Engine) -> None:
     catalog = Catalog(store)
     assert catalog.pin_counts() == {"pinned": 1, "retrying": 1}
     assert catalog.indexed_block(1337) is None
+
+
+def test_downloads_count_licensees_who_got_the_whole_file_once(store: Engine) -> None:
+    """Cut and failed requests do not count; a licensee's repeated or resumed download counts
+    once: the public count is distinct accounts with a completed request."""
+    catalog = Catalog(store)
+    before = catalog.get_asset(2)
+    assert before is not None
+
+    def served(account: str, completed: bool) -> None:
+        catalog.record_download(DownloadRecord(asset_id=2, version_index=1, account=account,
+                                               bytes_served=10, completed=completed))
+
+    served(BOB, completed=False)  # cut
+    served(BOB, completed=False)  # failed again
+    detail = catalog.get_asset(2)
+    assert detail is not None and detail.stats.downloads == before.stats.downloads
+    served(BOB, completed=True)  # the resumed last part
+    served(BOB, completed=True)  # and once more
+    served(ALICE, completed=True)
+    detail = catalog.get_asset(2)
+    assert detail is not None and detail.stats.downloads == before.stats.downloads + 2

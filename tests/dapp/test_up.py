@@ -4,9 +4,6 @@ Nothing is lost across the restart: same chain, same IPFS repo, same database.""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,34 +11,10 @@ import httpx
 from sqlalchemy import text
 from web3 import Web3
 
-from dapp.devstack.process import REPO_ROOT
 from dapp.ipfs.client import IpfsClient
-from dapp.ports import free_port, port_is_open
+from dapp.ports import port_is_open
 from dapp.store.db import make_engine
-
-
-def start_up(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "dapp.cli.main", "up"],
-        cwd=REPO_ROOT, env={**os.environ, **env},
-        stdout=log.open("ab"), stderr=subprocess.STDOUT,
-    )
-
-
-def wait_for_banner(process: subprocess.Popen[bytes], log: Path, timeout: float = 180) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        output = log.read_text()
-        if "DataDAO Exchange is up" in output:
-            return output
-        assert process.poll() is None, output
-        time.sleep(0.2)
-    raise AssertionError(f"no banner in {timeout}s:\n{log.read_text()}")
-
-
-def stop_with_ctrl_c(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGINT)
-    assert process.wait(60) == 0
+from tests.dapp.helpers.up import start_up, stop_with_ctrl_c, up_env, up_ports, wait_for_banner
 
 
 def wait_for_indexed_asset(gateway: str, asset_id: int, timeout: float = 60) -> dict:
@@ -56,10 +29,8 @@ def wait_for_indexed_asset(gateway: str, asset_id: int, timeout: float = 60) -> 
 
 
 def test_up_serves_stops_cleanly_and_resumes_with_nothing_lost(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in
-             ("CHAIN", "IPFS_API", "IPFS_GATEWAY", "IPFS_SWARM", "GATEWAY")}
-    env = {f"DAPP_{name}_PORT": str(port) for name, port in ports.items()}
-    env["DAPP_DATA_DIR"] = str(tmp_path / "data")
+    ports = up_ports()
+    env = up_env(ports, tmp_path / "data")
     gateway = f"http://127.0.0.1:{ports['GATEWAY']}"
     rpc = f"http://127.0.0.1:{ports['CHAIN']}"
     ipfs_api = f"http://127.0.0.1:{ports['IPFS_API']}"
@@ -80,7 +51,7 @@ def test_up_serves_stops_cleanly_and_resumes_with_nothing_lost(tmp_path: Path) -
             cid = ipfs.add_bytes(b"survives a restart " + os.urandom(16)).cid
         nonce = httpx.get(f"{gateway}/v1/auth/nonce").json()["nonce"]
         peer_before = health["ipfs"]["details"]["peer_id"]
-        assert "seeded demo asset #1" in banner
+        assert "seeded demo dataset #1, model #2, algorithm #3" in banner
         demo = wait_for_indexed_asset(gateway, 1)
         assert demo["title"] == "Lakeside weather, June 2026", demo
     finally:
@@ -93,7 +64,7 @@ def test_up_serves_stops_cleanly_and_resumes_with_nothing_lost(tmp_path: Path) -
     try:
         second_banner = wait_for_banner(second, second_log)
         assert "deploying contracts" not in second_banner  # a resumed chain keeps its contracts
-        assert "no demo asset seeded" in second_banner  # seeded once, not again
+        assert "no demo assets seeded" in second_banner  # seeded once, not again
         web3 = Web3(Web3.HTTPProvider(rpc))
         assert web3.eth.block_number >= block_before
         assert web3.eth.get_transaction_receipt(tx)["status"] == 1

@@ -1,5 +1,6 @@
-"""The download log: one row per served GET (account, asset, version, range, bytes, time) in
-the store's `downloads` table, and the per-asset counts its publisher sees.
+"""The download log: one row per served GET (account, asset, version, range, bytes, time,
+whether it completed) in the store's `downloads` table, and the per-asset counts its publisher
+sees.
 
 Writing never fails a download: a database that is down costs the row, not the bytes (the
 failure is logged and counted in `gateway_downloads_unrecorded_total`)."""
@@ -26,6 +27,7 @@ class VersionDownloads:
     full_downloads: int
     bytes_served: int
     accounts: int
+    completed: int = 0
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class AssetDownloads:
     bytes_served: int
     accounts: int
     versions: list[VersionDownloads]
+    completed: int = 0  # distinct accounts that received the whole file (the public count)
 
 
 def record_download(catalog: Catalog, record: DownloadRecord) -> bool:
@@ -51,10 +54,12 @@ def record_download(catalog: Catalog, record: DownloadRecord) -> bool:
 
 def asset_downloads(engine: Engine, asset_id: int) -> AssetDownloads:
     """Requests served (a resumed download counts once per request), of which whole-file ones
-    (no Range), bytes served and distinct accounts, in total and per version."""
+    (no Range), bytes served, distinct accounts, and distinct accounts that received the
+    file's last byte in a request that completed, in total and per version."""
     full = func.sum(case((Download.range_start.is_(None), 1), else_=0))
+    completed = func.count(distinct(case((Download.completed.is_(True), Download.account))))
     columns = (func.count(), full, func.coalesce(func.sum(Download.bytes_served), 0),
-               func.count(distinct(Download.account)))
+               func.count(distinct(Download.account)), completed)
     where = Download.asset_id == asset_id
     try:
         with engine.connect() as connection:
@@ -66,8 +71,8 @@ def asset_downloads(engine: Engine, asset_id: int) -> AssetDownloads:
         raise DatabaseUnavailable("cannot read the download log") from error
     return AssetDownloads(
         asset_id=asset_id, downloads=int(total[0]), full_downloads=int(total[1] or 0),
-        bytes_served=int(total[2]), accounts=int(total[3]),
+        bytes_served=int(total[2]), accounts=int(total[3]), completed=int(total[4]),
         versions=[VersionDownloads(version=int(r[0]), downloads=int(r[1]),
                                    full_downloads=int(r[2] or 0), bytes_served=int(r[3]),
-                                   accounts=int(r[4])) for r in rows],
+                                   accounts=int(r[4]), completed=int(r[5])) for r in rows],
     )

@@ -172,18 +172,22 @@ async def _served(chunks: AsyncIterator[bytes], content: ContentGateway, plan: C
         raise DownloadAborted(str(error)) from error
     finally:
         metrics.downloads.labels(outcome).inc()
+        # complete: the stream ended and its end is the file's last byte (a whole download or
+        # the final part of a resumed one); the public count counts licensees with one.
+        completed = outcome == "complete" and (byte_range is None or
+                                               byte_range.end == plan.size - 1)
         with anyio.CancelScope(shield=True):
-            await _record(content, plan, account, byte_range, sent)
+            await _record(content, plan, account, byte_range, sent, completed)
 
 
 async def _record(content: ContentGateway, plan: ContentPlan, account: str,
-                  byte_range: ByteRange | None, sent: int) -> None:
+                  byte_range: ByteRange | None, sent: int, completed: bool) -> None:
     record = DownloadRecord(
         asset_id=plan.version.asset_id, version_index=plan.version.number, account=account,
         bytes_served=sent,
         range_start=None if byte_range is None else byte_range.start,
         range_end=None if byte_range is None else byte_range.end,
-        downloaded_at=datetime.now(UTC),
+        downloaded_at=datetime.now(UTC), completed=completed,
     )
     try:
         catalog = await anyio.to_thread.run_sync(content.services.catalog)
@@ -201,6 +205,8 @@ class VersionDownloadsOut(BaseModel):
     full_downloads: int = Field(description="requests for the whole file (no Range)")
     bytes_served: int
     accounts: int = Field(description="distinct accounts")
+    completed: int = Field(description="distinct accounts that received the whole file (a "
+                                       "request streamed to the file's last byte)")
 
 
 class AssetDownloadsOut(BaseModel):
@@ -209,6 +215,8 @@ class AssetDownloadsOut(BaseModel):
     full_downloads: int
     bytes_served: int
     accounts: int
+    completed: int = Field(description="distinct accounts that received the whole file: the "
+                                       "catalog's public downloads count")
     versions: list[VersionDownloadsOut]
 
 
@@ -228,9 +236,10 @@ def asset_download_counts(
     return AssetDownloadsOut(
         asset_id=stats.asset_id, downloads=stats.downloads,
         full_downloads=stats.full_downloads, bytes_served=stats.bytes_served,
-        accounts=stats.accounts,
+        accounts=stats.accounts, completed=stats.completed,
         versions=[VersionDownloadsOut(version=v.version, downloads=v.downloads,
                                       full_downloads=v.full_downloads,
-                                      bytes_served=v.bytes_served, accounts=v.accounts)
+                                      bytes_served=v.bytes_served, accounts=v.accounts,
+                                      completed=v.completed)
                   for v in stats.versions],
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dapp.store.base import Base
@@ -26,6 +26,8 @@ class Download(Base):
     range_end: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     downloaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: streamed to its end, and that end was the file's last byte (see `Catalog._stats`)
+    completed: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Pin(Base):

@@ -12,7 +12,10 @@
 // publisher's account → withdraw payout → back to the buyer, sign in again → DataDAO (made by
 // e2e/stack.py, the buyer a member): members → propose publishing a dataset as the DAO →
 // (voting delay later) vote For → (voting period later) queue → (execution delay later)
-// execute → the DAO owns the new dataset (catalog and ownerOf on chain) → buy its COMPUTE
+// execute → the DAO owns the new dataset (catalog and ownerOf on chain; its page shows no
+// algorithm listed) → a second proposal, passed the same way, lists the stack's algorithm on it
+// (trustAlgorithm) → its page shows the listed algorithm → buy its COMPUTE license → a job is
+// refused before the wallet (no COMPUTE license on the algorithm) → buy the algorithm's COMPUTE
 // license → start a job with the stack's algorithm at the gateway's provider → follow it until
 // the result is posted → read the result (equals what the algorithm computes; sha256 equals the
 // on-chain result hash) → (challenge window later) finalize. Time moves with ganache's
@@ -86,6 +89,7 @@ async function advance(url, seconds) {
 }
 
 const OWNER_OF = parseAbi(["function ownerOf(uint256 tokenId) view returns (address)"]);
+const TRUST_ALGORITHM = parseAbi(["function trustAlgorithm(uint256 datasetId, uint256 algorithmId, uint32 version)"]);
 const SET_OFFER = parseAbi([
   "struct OfferInput { address token; uint96 price; uint64 duration; uint8 scope; }",
   "function setOffer(uint256 assetId, uint256 offerId, OfferInput input)",
@@ -344,11 +348,52 @@ async function main() {
 
     const { dao } = env;
     const main = page.locator("main");
-    const proposal = byId("proposal");
-    const proposalIn = (state) => page.locator(`[data-testid="proposal"][data-state="${state}"]`).waitFor();
     const refreshDao = async () => {
       await clearTx(main);
       await byId("dao-refresh").click();
+    };
+    /** One call proposed on the open DAO page, voted For, queued and executed (time moved on
+     *  the dev chain past each delay). */
+    const passProposal = async (tag, what, { target, calldata, description }) => {
+      const proposal = page.locator('[data-testid="proposal"]').filter({ hasText: description });
+      const proposalIn = (state) => proposal.and(page.locator(`[data-state="${state}"]`)).waitFor();
+      step(`DataDAO (${tag}): propose ${what}`);
+      const form = byId("dao-propose");
+      await form.locator('input[name="target"]').fill(target);
+      await form.locator('textarea[name="calldata"]').fill(calldata);
+      await form.locator('input[name="description"]').fill(description);
+      await byId("propose").click();
+      await txDone(main);
+      await proposalIn("pending");
+      check((await proposal.count()) === 1, "one proposal with this description");
+      check((await proposal.locator("td").first().textContent()).startsWith(description), "the proposal's description");
+
+      step(`DataDAO (${tag}): voting opens; vote For`);
+      await advance(env.rpc, dao.votingDelay + 1);
+      await refreshDao();
+      await proposalIn("active");
+      await proposal.locator('[data-testid="vote-for"]').click();
+      await txDone(main);
+      await proposal.locator('[data-testid="you-voted"]').filter({ hasText: /^you voted For$/ }).waitFor();
+      const tally = await proposal.locator('[data-testid="proposal-votes"]').textContent();
+      check(tally.startsWith(`60 ${dao.symbol} for · 0 ${dao.symbol} against`), `votes: ${tally}`);
+      check((await proposal.locator('[data-testid="vote-for"]').count()) === 0, "no second vote offered");
+
+      step(`DataDAO (${tag}): the vote closes and passes; queue, then execute after the delay`);
+      await advance(env.rpc, dao.votingPeriod + 1);
+      await refreshDao();
+      await proposalIn("succeeded");
+      await proposal.locator('[data-testid="queue"]').click();
+      await txDone(main);
+      await proposalIn("queued");
+      check((await proposal.locator('[data-testid="execute"]').count()) === 0, "no execute before the execution delay");
+      await advance(env.rpc, dao.executionDelay + 1);
+      await refreshDao();
+      await proposal.locator('[data-testid="execute"]').click();
+      await txDone(main);
+      await proposalIn("executed");
+      check((await proposal.locator('[data-testid="proposal-state"]').textContent()) === "executed", "state shown as executed");
+      await noAlert("dao");
     };
 
     step("DataDAO: the DAO and its members");
@@ -366,43 +411,8 @@ async function main() {
     check((await page.getByText("No proposals yet.").count()) === 1, "no proposal before the e2e's");
     await noAlert("dao");
 
-    step("DataDAO: propose publishing a dataset as the DAO (the call `datadao publish --dao` printed)");
-    const form = byId("dao-propose");
-    await form.locator('input[name="target"]').fill(dao.proposal.target);
-    await form.locator('textarea[name="calldata"]').fill(dao.proposal.calldata);
-    await form.locator('input[name="description"]').fill(dao.proposal.description);
-    await byId("propose").click();
-    await txDone(main);
-    await proposalIn("pending");
-    check((await proposal.count()) === 1, "one proposal");
-    check((await proposal.locator("td").first().textContent()).startsWith(dao.proposal.description), "the proposal's description");
-
-    step("DataDAO: voting opens; vote For");
-    await advance(env.rpc, dao.votingDelay + 1);
-    await refreshDao();
-    await proposalIn("active");
-    await byId("vote-for").click();
-    await txDone(main);
-    await page.waitForFunction(() => document.querySelector('[data-testid="you-voted"]')?.textContent === "you voted For");
-    const tally = await byId("proposal-votes").textContent();
-    check(tally.startsWith(`60 ${dao.symbol} for · 0 ${dao.symbol} against`), `votes: ${tally}`);
-    check((await byId("vote-for").count()) === 0, "no second vote offered");
-
-    step("DataDAO: the vote closes and passes; queue, then execute after the delay");
-    await advance(env.rpc, dao.votingPeriod + 1);
-    await refreshDao();
-    await proposalIn("succeeded");
-    await byId("queue").click();
-    await txDone(main);
-    await proposalIn("queued");
-    check((await byId("execute").count()) === 0, "no execute before the execution delay");
-    await advance(env.rpc, dao.executionDelay + 1);
-    await refreshDao();
-    await byId("execute").click();
-    await txDone(main);
-    await proposalIn("executed");
-    check((await byId("proposal-state").textContent()) === "executed", "state shown as executed");
-    await noAlert("dao");
+    const daoPage = page.url();
+    await passProposal("publish", "publishing a dataset as the DAO (the call `datadao publish --dao` printed)", dao.proposal);
     await shot("dao");
 
     step("DataDAO: the DAO owns the dataset it voted to publish");
@@ -423,6 +433,39 @@ async function main() {
     const registry = (await (await fetch(`${env.gateway}/v1/deployment`)).json()).contracts.AssetRegistry.address;
     check((await ownerOf(env.rpc, registry, daoAssetId)) === getAddress(dao.address), "ownerOf on chain is the DAO");
     console.log(`  the DAO published asset #${daoAssetId}`);
+    const { compute } = env;
+
+    step("compute: the DAO dataset's page shows its compute policy: no algorithm listed yet");
+    const policySummary = byId("compute-policy").locator('[data-testid="policy-summary"]');
+    check((await policySummary.textContent()) === "Compute jobs: no algorithm is listed yet: no job can run on it.", `policy: ${await policySummary.textContent()}`);
+    check((await byId("policy-result-cap").textContent()) === "the provider's own cap", "no result cap set");
+    check((await byId("policy-dao").count()) === 1, "the DAO's members list algorithms by vote");
+    check((await byId("trust-algorithm").count()) === 0, "no owner controls for a member: the DAO owns the dataset");
+
+    const trust = {
+      target: registry,
+      calldata: encodeFunctionData({ abi: TRUST_ALGORITHM, functionName: "trustAlgorithm", args: [BigInt(daoAssetId), BigInt(compute.algorithm.id), 0] }),
+      description: `List algorithm #${compute.algorithm.id} (${compute.algorithm.title}) on dataset #${daoAssetId} for compute jobs`,
+    };
+    await page.goto(daoPage);
+    await byId("dao-propose").waitFor();
+    await passProposal("list the algorithm", "listing the algorithm on the DAO's dataset (trustAlgorithm)", trust);
+
+    step("compute: the dataset's page shows the algorithm the DAO listed");
+    await page.goto(`${env.gateway}/#/asset/${daoAssetId}`);
+    const listedAlgorithm = byId("trusted-algorithm").and(page.locator(`[data-algorithm="${compute.algorithm.id}"]`));
+    for (let tries = 0; !(await listedAlgorithm.count()); tries += 1) { // the indexer follows the chain
+      check(tries < 60, "the listed algorithm did not reach the dataset's page");
+      await page.waitForTimeout(500);
+      await page.evaluate(() => window.dispatchEvent(new HashChangeEvent("hashchange")));
+      await byId("compute-policy").waitFor();
+    }
+    check((await policySummary.textContent()) === "Compute jobs: only the algorithm listed below may run on it.", `policy: ${await policySummary.textContent()}`);
+    check((await listedAlgorithm.getAttribute("data-version")) === "0" && (await listedAlgorithm.textContent()).includes("latest version"), "not pinned");
+    const algorithmLink = listedAlgorithm.locator('[data-testid="trusted-algorithm-link"]');
+    check((await algorithmLink.getAttribute("href")) === `#/asset/${compute.algorithm.id}`, "links to the algorithm's page");
+    await algorithmLink.filter({ hasText: `${compute.algorithm.title} (#${compute.algorithm.id})` }).waitFor(); // its title, from the catalog
+    await shot("dao-dataset-policy");
 
     step("compute: buy the DAO dataset's COMPUTE license");
     const offerText = await offers.locator('[data-testid="offer"]').first().textContent();
@@ -431,8 +474,22 @@ async function main() {
     await offers.locator('[data-testid="buy-permit"]').first().click();
     await txDone(offers);
 
+    step("compute: without the algorithm's COMPUTE license, the job is refused before the wallet opens");
+    await page.goto(`${env.gateway}/#/compute?dataset=${daoAssetId}&algorithm=${compute.algorithm.id}`);
+    await byId("compute-start").click();
+    const noAlgorithmLicense = await txDone(byId("compute-new"), "failed");
+    check(noAlgorithmLicense === `You have no COMPUTE license on algorithm #${compute.algorithm.id}: buy one on its page (its owner is paid like any sale), then start the job.`, `refused in words: ${noAlgorithmLicense}`);
+    check((await byId("job").count()) === 0, "no job created");
+
+    step("compute: buy the algorithm's COMPUTE license");
+    await page.goto(`${env.gateway}/#/asset/${compute.algorithm.id}`);
+    const algorithmOffer = await offers.locator('[data-testid="offer"]').first().textContent();
+    check(/compute license perpetual/.test(algorithmOffer), `the algorithm's offer: ${algorithmOffer}`);
+    await clearTx(offers);
+    await offers.locator('[data-testid="buy-permit"]').first().click();
+    await txDone(offers);
+
     step("compute: start a job with the algorithm at the gateway's provider");
-    const { compute } = env;
     await page.goto(`${env.gateway}/#/compute?dataset=${daoAssetId}&algorithm=${compute.algorithm.id}`);
     await byId("compute-start").waitFor();
     check((await page.inputValue('input[name="provider"]')) === compute.provider, "the gateway's provider is filled in");
@@ -468,6 +525,22 @@ async function main() {
     await page.waitForFunction((expected) => document.querySelector('[data-testid="job-result"]')?.textContent === expected, compute.expected);
     await noAlert("compute");
     await shot("compute");
+
+    step("compute: a dataset's owner lists an algorithm on its page, then removes it");
+    await page.evaluate((account) => window.__e2eWallet.setAccount(account), env.publisher);
+    await page.goto(`${env.gateway}/#/asset/${asset.id}`);
+    const policy = byId("compute-policy");
+    await byId("trust-algorithm-id").fill(String(compute.algorithm.id));
+    await byId("trust-algorithm").click();
+    await txDoneNamed(policy, `List algorithm #${compute.algorithm.id} on dataset #${asset.id}`);
+    const ownerListed = policy.locator(`[data-testid="trusted-algorithm"][data-algorithm="${compute.algorithm.id}"]`);
+    await ownerListed.waitFor(); // the section again once the catalog has it
+    check((await policySummary.textContent()) === "Compute jobs: only the algorithm listed below may run on it.", `policy: ${await policySummary.textContent()}`);
+    await clearTx(policy);
+    await ownerListed.locator('[data-testid="untrust-algorithm"]').click();
+    await txDoneNamed(policy, `Remove algorithm #${compute.algorithm.id} from dataset #${asset.id}`);
+    await ownerListed.waitFor({ state: "detached" });
+    check((await policySummary.textContent()) === "Compute jobs: no algorithm is listed yet: no job can run on it.", `policy: ${await policySummary.textContent()}`);
 
     step("docs screenshots");
     mkdirSync(docsImg, { recursive: true });

@@ -1,8 +1,8 @@
 """The real stack for the dApp's browser tests: ganache, Kubo, the deployed contracts, the
 indexer and the gateway (serving frontend/dist, and running compute jobs as the dev provider),
 on free ports in a temporary data dir, with demo assets published by the `datadao` CLI and
-sealed to the gateway. For the DataDAO and compute steps it also publishes an algorithm,
-creates a DataDAO (the buyer and the publisher are its members) with the DataDAOFactory, and
+sealed to the gateway. For the DataDAO and compute steps it also publishes an algorithm
+(with a COMPUTE offer), creates a DataDAO (the buyer and the publisher are its members) with the DataDAOFactory, and
 uploads a CSV dataset the DAO is to publish: the `publish --dao` proposal (target, calldata,
 description) goes to the runner, which proposes it through the dApp.
 
@@ -57,8 +57,9 @@ DEMO_ASSETS = [
 ]
 
 # The algorithm the compute step runs on the DAO's dataset: a mean over one CSV column.
+# Its COMPUTE offer is what the buyer buys to run it (its owner is paid like any sale).
 ALGORITHM = {"file": "mean_temperature.py", "title": "Mean temperature", "kind": "algorithm",
-             "tags": ["csv"], "price": "1", "duration": "0",
+             "tags": ["csv"], "price": "1", "duration": "0", "scope": "compute",
              "description": "Reads $INPUT (a CSV with temp_c), writes the row count and the mean."}
 ALGORITHM_SOURCE = """\
 import csv, os, pathlib

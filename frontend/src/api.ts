@@ -79,10 +79,26 @@ export interface AssetVersion {
   block: number;
 }
 
+export interface TrustedAlgorithm {
+  algorithm_id: number;
+  /** the pinned version; 0 = the algorithm's latest */
+  version: number;
+}
+
+/** A dataset's compute policy as its owner set it on chain (the catalog's copy). */
+export interface ComputePolicy {
+  any_algorithm: boolean;
+  /** cap on a job's result in bytes; null = the provider's own */
+  max_result_bytes: number | null;
+  trusted_algorithms: TrustedAlgorithm[];
+}
+
 export interface AssetDetail extends AssetSummary {
   versions: AssetVersion[];
   metadata: Record<string, unknown> | null;
   stats: { sales: number; downloads: number; revenue: { token: string; amount: string }[] };
+  /** datasets only (null or absent otherwise) */
+  compute_policy?: ComputePolicy | null;
 }
 
 export interface CatalogPage {

@@ -143,12 +143,13 @@ function providerCode(chain: ErrorLike[]): number | undefined {
   return undefined;
 }
 
-interface RevertData {
+export interface RevertData {
   errorName: string;
   args: readonly unknown[];
 }
 
-function revertData(chain: ErrorLike[]): RevertData | undefined {
+/** The custom error (name, arguments) somewhere in a reverted call's error chain. */
+export function revertData(chain: ErrorLike[]): RevertData | undefined {
   for (const link of chain) {
     const data = link.data as { errorName?: unknown; args?: unknown } | undefined;
     if (data && typeof data === "object" && typeof data.errorName === "string") {

@@ -261,6 +261,15 @@ export class Market {
     return this.simple(`Withdraw unbonded stake of asset ${assetId}`, "withdrawStake", [assetId], onUpdate);
   }
 
+  /** List `algorithmId` on `datasetId` (owner only), pinned to `version` (0 = latest). */
+  trustAlgorithm(datasetId: bigint, algorithmId: bigint, version: number, onUpdate: (u: TxUpdate) => void): Promise<TxUpdate> {
+    return this.simple(`List algorithm #${algorithmId} on dataset #${datasetId}`, "trustAlgorithm", [datasetId, algorithmId, version], onUpdate);
+  }
+
+  untrustAlgorithm(datasetId: bigint, algorithmId: bigint, onUpdate: (u: TxUpdate) => void): Promise<TxUpdate> {
+    return this.simple(`Remove algorithm #${algorithmId} from dataset #${datasetId}`, "untrustAlgorithm", [datasetId, algorithmId], onUpdate);
+  }
+
   claim(assetId: bigint, onUpdate: (u: TxUpdate) => void): Promise<TxUpdate> {
     return this.simple(`Claim rewards of asset ${assetId}`, "claim", [assetId], onUpdate);
   }

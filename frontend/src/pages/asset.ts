@@ -8,7 +8,8 @@ import { explainError } from "../errors";
 import { formatBytes, formatDate, formatDuration, formatPercent, formatTokenAmount, parseAmount, shortAddress } from "../format";
 import { Market, type BuyMethod } from "../market";
 import { offerPriceText, offerTermsText } from "../offers";
-import { button, errorNotice, errorText, h, notice, progressBar, replace, txLine } from "../ui";
+import { pinText, policyText, resultCapText } from "../policy";
+import { button, errorNotice, errorText, field, h, notice, progressBar, replace, txLine } from "../ui";
 import type { PageContext } from "./page";
 
 export async function renderAsset(context: PageContext): Promise<void> {
@@ -42,6 +43,7 @@ export async function renderAsset(context: PageContext): Promise<void> {
     head,
     offersSection(app, asset, refreshHead),
     downloadSection(app, asset),
+    computePolicySection(app, asset, isCurrent),
     curationSection(app, asset, isCurrent, refreshHead),
     versionsSection(asset),
     metadataSection(asset),
@@ -260,6 +262,67 @@ function curationSection(app: App, asset: AssetDetail, isCurrent: () => boolean,
     button("Refresh", load, { class: "secondary", testid: "stake-refresh" }),
   );
   void load();
+  return section;
+}
+
+/** A dataset's compute policy from the catalog; its owner lists and removes algorithms here. */
+function computePolicySection(app: App, asset: AssetDetail, isCurrent: () => boolean, status = txLine()): HTMLElement | null {
+  const policy = asset.compute_policy;
+  if (asset.kind !== "dataset" || !policy) return null;
+  const datasetId = BigInt(asset.asset_id);
+  const isOwner = !!app.account && app.account.toLowerCase() === asset.owner.toLowerCase();
+  const act = (run: (market: Market) => Promise<{ phase: string }>) => async () => {
+    try {
+      if ((await run(new Market(app.chain()))).phase === "confirmed") await showChange();
+    } catch (error) {
+      status.element.dataset.phase = "failed";
+      status.element.textContent = errorText(error);
+    }
+  };
+  // the catalog follows the chain: wait (up to 30 s) for the indexer to have the change
+  const showChange = async () => {
+    const before = JSON.stringify(policy);
+    for (let tries = 0; tries < 60 && isCurrent(); tries++) {
+      await new Promise((done) => setTimeout(done, 500));
+      const fresh = await app.api.asset(datasetId).catch(() => null);
+      if (fresh && JSON.stringify(fresh.compute_policy) !== before) {
+        if (isCurrent()) section.replaceWith(computePolicySection(app, fresh, isCurrent, status) ?? "");
+        return;
+      }
+    }
+  };
+  const rows = policy.trusted_algorithms.map(({ algorithm_id: id, version }) => {
+    const link = h("a", { href: `#/asset/${id}`, testid: "trusted-algorithm-link" }, `algorithm #${id}`);
+    // its title from the catalog, when it answers
+    app.api.asset(id).then((algorithm) => { if (algorithm.title) link.textContent = `${algorithm.title} (#${id})`; }, () => undefined);
+    return h("li", { testid: "trusted-algorithm", "data-algorithm": String(id), "data-version": String(version) },
+      link, ` — ${pinText(version)} · `,
+      h("a", { href: `#/compute?dataset=${asset.asset_id}&algorithm=${id}`, testid: "run-algorithm" }, "run a job"),
+      isOwner ? h("span", {}, " ", button("Remove", act((market) => market.untrustAlgorithm(datasetId, BigInt(id), status.update)), { testid: "untrust-algorithm", class: "secondary" })) : null);
+  });
+  const section = h("section", { class: "compute-policy", testid: "compute-policy" }, h("h2", {}, "Compute policy"),
+    h("p", { testid: "policy-summary", "data-any": String(policy.any_algorithm) }, `Compute jobs: ${policyText(policy)}.`),
+    h("dl", { class: "stats" },
+      h("dt", {}, "result cap"), h("dd", { testid: "policy-result-cap" }, resultCapText(policy))),
+    rows.length ? h("ul", { testid: "trusted-algorithms" }, rows) : null,
+    asset.dao && !isOwner
+      ? h("p", { class: "muted", testid: "policy-dao" }, "This DataDAO lists algorithms by vote: a member proposes the registry's trustAlgorithm(dataset, algorithm, version) on the DAO's page.")
+      : null);
+  if (isOwner) {
+    const algorithm = h("input", { name: "trust-algorithm", inputmode: "numeric", placeholder: "asset id", "aria-label": "algorithm asset id", testid: "trust-algorithm-id" });
+    const version = h("input", { name: "trust-version", inputmode: "numeric", value: "0", size: 4, "aria-label": "version (0 = latest)", testid: "trust-algorithm-version" });
+    const list = () => {
+      if (!/^\d+$/.test(algorithm.value.trim()) || !/^\d+$/.test(version.value.trim())) {
+        status.element.dataset.phase = "failed";
+        status.element.textContent = "Enter the algorithm's asset id and a version number (0 = its latest).";
+        return Promise.resolve();
+      }
+      return act((market) => market.trustAlgorithm(datasetId, BigInt(algorithm.value.trim()), Number(version.value.trim()), status.update))();
+    };
+    section.append(h("p", { class: "actions" }, field("algorithm asset id", algorithm), field("version (0 = latest)", version),
+      button("List algorithm", list, { testid: "trust-algorithm" })));
+  }
+  section.append(status.element);
   return section;
 }
 

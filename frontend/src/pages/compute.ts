@@ -6,10 +6,11 @@
 // ABI; otherwise it says so.
 import { erc20Abi, getAddress, isAddress, type Address } from "viem";
 import type { ComputeJob } from "../api";
-import type { ChainContext } from "../contracts";
+import { withDecodedRevert, type ChainContext } from "../contracts";
 import { sha256Hex } from "../download";
 import { formatTokenAmount, parseAmount, shortAddress } from "../format";
 import { jobDeadline, jobView, resultText, type ChainJob } from "../jobs";
+import { jobRefusal } from "../policy";
 import { runTransaction } from "../tx";
 import { button, errorNotice, errorText, field, h, notice, replace, txLine } from "../ui";
 import type { PageContext } from "./page";
@@ -31,6 +32,18 @@ interface JobRow {
   datasetId: bigint;
   token: Address;
   chain: ChainJob;
+}
+
+/** Why the registry would refuse this job (one line), or null when `checkJob` passes. */
+async function checkJob(chain: ChainContext, datasetId: bigint, algorithmId: bigint, buyer: Address): Promise<string | null> {
+  const found = chain.tryFunction(["AssetRegistry"], ["checkJob"]);
+  if (!found) return null; // an older registry: createJob's own checks still apply
+  try {
+    await chain.read(found, [datasetId, algorithmId, buyer]);
+    return null;
+  } catch (error) {
+    return jobRefusal(withDecodedRevert(error, found.abi), datasetId, algorithmId);
+  }
 }
 
 export async function renderCompute({ app, root, params, isCurrent }: PageContext): Promise<void> {
@@ -72,6 +85,12 @@ export async function renderCompute({ app, root, params, isCurrent }: PageContex
     try {
       const providerAddress = getAddress(provider.value.trim());
       const datasetId = BigInt(dataset.value.trim());
+      const algorithmId = BigInt(algorithm.value.trim());
+      // the registry's own check (listed by the dataset's owner, COMPUTE licenses on the
+      // dataset and the algorithm), read before anything is approved or sent
+      const { account: buyer } = chain.walletClient();
+      const refusal = await checkJob(chain, datasetId, algorithmId, buyer);
+      if (refusal) return fail(refusal);
       const state = await read<ProviderState>("getProvider", [providerAddress]);
       if (BigInt(state.priceToken) === 0n) return fail(`${shortAddress(providerAddress)} is not a registered compute provider.`);
       const [, dataFee] = await read<readonly [Address, bigint]>("computeFee", [datasetId]);
@@ -79,7 +98,7 @@ export async function renderCompute({ app, root, params, isCurrent }: PageContex
       const token = await chain.tokenInfo(state.priceToken);
       const accepted = parseAmount(maxPrice.value, token.decimals);
       if (cost > accepted) return fail(`This job costs ${formatTokenAmount(cost, token)} (provider fee and data fee), more than the ${formatTokenAmount(accepted, token)} you accept.`);
-      const { account } = chain.walletClient();
+      const account = buyer;
       const allowance = await client.readContract({ address: token.address, abi: erc20Abi, functionName: "allowance", args: [account, market.address] });
       if (allowance < cost) {
         const approval = await runTransaction({
@@ -97,7 +116,7 @@ export async function renderCompute({ app, root, params, isCurrent }: PageContex
       const created = await runTransaction({
         label: "Start the compute job",
         token,
-        send: () => chain.write(found, [datasetId, BigInt(algorithm.value.trim()), providerAddress, deadline, token.address, accepted]),
+        send: () => chain.write(found, [datasetId, algorithmId, providerAddress, deadline, token.address, accepted]),
         wait: (hash) => client.waitForTransactionReceipt({ hash }),
         onUpdate: status.update,
       });
@@ -108,7 +127,7 @@ export async function renderCompute({ app, root, params, isCurrent }: PageContex
   };
   root.append(
     h("section", { testid: "compute-new" }, h("h2", {}, "Run an algorithm on a dataset"),
-      h("p", { class: "muted" }, "You need a compute license on the dataset. The payment waits in escrow until the provider posts the result and the challenge window passes. Until the provider accepts the job you may cancel it; once accepted, a missed deadline refunds you and pays you the provider's collateral. Refunds are credited to you in the market: withdraw them below."),
+      h("p", { class: "muted" }, "You need a COMPUTE license on the dataset and on the algorithm (unless you own it), and the dataset's owner must have listed the algorithm (see the dataset's page); this is checked before anything is sent. The payment waits in escrow until the provider posts the result and the challenge window passes. Until the provider accepts the job you may cancel it; once accepted, a missed deadline refunds you and pays you the provider's collateral. Refunds are credited to you in the market: withdraw them below."),
       field("dataset asset id", dataset), field("algorithm asset id", algorithm),
       field(gatewayProvider ? `provider (this gateway runs jobs as ${shortAddress(gatewayProvider)})` : "provider", provider),
       field("deadline (hours from now, by the chain's clock)", hours), field("most you pay", maxPrice),

@@ -6,7 +6,9 @@
 //   node e2e/run.mjs            (from frontend/, after `npm run build`; `make test-frontend`)
 //
 // Flow: catalog → connect → switch network → rejected purchase → buy with permit → sign in →
-// download (sha256 equals the published file) → my licenses → the owner front-runs a purchase
+// download (sha256 equals the published file, checked in the page against the chain) → a hostile
+// gateway (tests/dapp/helpers/hostile_gateway.py, reached with ?gateway=): its relayed sign-in
+// challenge is refused, its forged download is not saved → my licenses → the owner front-runs a purchase
 // (refused, nothing paid) → stake → (3 days later) start earning → buy again with
 // approve + buy → claim → request unstake → (3 days later) withdraw stake → switch to the
 // publisher's account → withdraw payout → back to the buyer, sign in again → DataDAO (made by
@@ -73,6 +75,19 @@ function startStack() {
   return { ready, stop };
 }
 
+/** tests/dapp/helpers/hostile_gateway.py in front of the stack's gateway, until the runner ends. */
+function startHostile(honestUrl, ...flags) {
+  const python = join(repo, ".venv", "bin", "python");
+  const child = spawn(python, ["-m", "tests.dapp.helpers.hostile_gateway", honestUrl, ...flags],
+    { cwd: repo, stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, PYTHONPATH: repo } });
+  const ready = new Promise((resolveReady, reject) => {
+    createInterface({ input: child.stdout }).on("line", (line) => line.startsWith("{") && resolveReady(JSON.parse(line).url));
+    child.on("exit", (code) => reject(new Error(`the hostile gateway exited with ${code}`)));
+  });
+  ready.catch(() => undefined);
+  return { ready, stop: () => child.kill("SIGTERM") };
+}
+
 async function rpc(url, method, params = []) {
   const response = await fetch(url, {
     method: "POST",
@@ -129,9 +144,12 @@ async function main() {
   let context;
   let page;
   const profile = mkdtempSync(join(tmpdir(), "dapp-e2e-chromium-"));
+  const hostiles = [];
   try {
     const env = await stack.ready;
     const [asset, second] = env.assets;
+    // one relays the honest sign-in challenge, one signs in itself and forges downloads
+    hostiles.push(startHostile(env.gateway), startHostile(env.gateway, "--no-relay", "--same-size"));
 
     step("launch Chromium");
     check(existsSync(CHROMIUM), `${CHROMIUM} is missing: make frontend-deps installs Debian's chromium`);
@@ -251,6 +269,40 @@ async function main() {
     const progress = await byId("progress").evaluate((bar) => [bar.value, bar.max]);
     check(progress[0] === progress[1] && progress[1] > 0, `progress bar full: ${progress}`);
     await shot("asset-downloaded");
+
+    step("a hostile gateway (?gateway=): its relayed sign-in is refused, its forged download is not saved");
+    const [relayUrl, forgerUrl] = await Promise.all(hostiles.map((hostile) => hostile.ready));
+    const tab = await context.newPage(); // a page of its own: the buyer's page stays as it is
+    tab.setDefaultTimeout(STEP_TIMEOUT);
+    let saves = 0;
+    tab.on("download", () => { saves += 1; });
+    const inTab = (id) => tab.locator(`[data-testid="${id}"]`);
+    const openThrough = async (hostileUrl) => {
+      await tab.goto(`${env.gateway}/?gateway=${encodeURIComponent(hostileUrl)}#/asset/${asset.id}`);
+      await inTab("asset-title").waitFor();
+      await tab.click('[data-testid="connect"][data-wallet="exchange.datadao.e2e"]');
+      await inTab("switch-network").click();
+      await inTab("wrong-network").waitFor({ state: "detached" });
+    };
+    await openThrough(relayUrl);
+    await inTab("sign-in").click();
+    const relayed = (await inTab("wallet-error").textContent()).trim();
+    check(relayed.startsWith(`The gateway at ${relayUrl} asked you to sign in to ${env.gateway} (`) && relayed.includes("Nothing was signed.")
+      && !relayed.includes("\n"), `relay refused in one line: ${relayed}`);
+    const signed = await tab.evaluate(() => window.__e2eWallet.state.requests.filter((method) => method === "personal_sign").length);
+    check(signed === 0, `the wallet was asked to sign ${signed} time(s) for the relayed challenge`);
+    await tab.screenshot({ path: join(output, "hostile-sign-in.png"), fullPage: true });
+    await openThrough(forgerUrl);
+    await inTab("sign-in").click(); // its own challenge, for its own origin: that one is fine
+    await inTab("signed-in").waitFor();
+    await inTab("download-button").click();
+    await tab.locator('[data-testid="download-result"][role="alert"]').waitFor();
+    const forged = (await inTab("download-result").textContent()).trim();
+    check(new RegExp(`^The gateway sent asset ${asset.id} v1 that is not what the chain names: it hashes to [0-9a-f]{64}, not the declared ${asset.sha256}; nothing was saved\\.`).test(forged),
+      `forged download refused: ${forged}`);
+    check(saves === 0 && (await inTab("download-sha256").count()) === 0, `the forged file was handed over (${saves} downloads)`);
+    await tab.screenshot({ path: join(output, "hostile-download.png"), fullPage: true });
+    await tab.close();
 
     step("my licenses");
     await page.goto(`${env.gateway}/#/licenses`);
@@ -561,6 +613,7 @@ async function main() {
     throw error;
   } finally {
     await context?.close().catch(() => undefined);
+    hostiles.forEach((hostile) => hostile.stop());
     await stack.stop();
     rmSync(profile, { recursive: true, force: true });
   }

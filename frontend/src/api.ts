@@ -284,6 +284,18 @@ export class GatewayApi {
     return this.url(`/v1/assets/${assetId}/content${query}`);
   }
 
+  /** The raw bytes of a version's metadata document (the caller checks them against the chain). */
+  async versionMetadata(assetId: number | bigint, version: number): Promise<Uint8Array> {
+    let response: Response;
+    try {
+      response = await this.fetcher(this.url(`/v1/assets/${assetId}/versions/${version}/metadata`));
+    } catch {
+      throw new ApiError(0, `Could not reach the gateway at ${this.baseUrl}.`, "network", "Check that it is running.");
+    }
+    if (!response.ok) throw await problemFrom(response);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
   gatewayInfo(): Promise<GatewayInfo> {
     return this.request<GatewayInfo>("/v1/gateway");
   }

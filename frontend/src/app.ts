@@ -5,7 +5,7 @@ import { ChainContext, type TokenMeta } from "./contracts";
 import { NotDeployedError } from "./errors";
 import { chainName } from "./format";
 import { rememberToken } from "./offers";
-import { SessionStore, signInWithEthereum, type Session, type StorageLike } from "./siwe";
+import { SessionStore, sessionKey, signInWithEthereum, type Session, type StorageLike } from "./siwe";
 import { WalletConnection, watchWallets, type ChainTarget, type WalletOption, type WalletWindow } from "./wallet";
 
 export type Listener = (app: App) => void;
@@ -28,7 +28,7 @@ export class App {
   private listeners = new Set<Listener>();
 
   constructor(baseUrl: string, storage: StorageLike | null) {
-    this.sessions = new SessionStore(storage);
+    this.sessions = new SessionStore(storage, undefined, sessionKey(baseUrl));
     this.api = new GatewayApi(baseUrl, () => this.sessions.forAccount(this.wallet?.account ?? null)?.token ?? null);
     this.sessions.onChange(() => this.notify());
   }

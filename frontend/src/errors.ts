@@ -1,6 +1,7 @@
 // Wallet, contract and gateway errors in words a person understands. Every place that shows an
 // error goes through `explainError`, so wording stays consistent across pages.
 import { formatAmount, formatTokenAmount } from "./format";
+import { ContentMismatchError } from "./verify";
 
 /** A problem+json answer from the gateway (RFC 9457), with its `detail` and `hint`. */
 export class ApiError extends Error {
@@ -78,6 +79,7 @@ export class NotEnoughTokensError extends Error {
 
 export type ErrorKind =
   | "rejected"
+  | "content-mismatch"
   | "request-pending"
   | "unauthorized"
   | "unsupported"
@@ -245,6 +247,9 @@ export function explainError(error: unknown, token?: TokenInfo): Explained {
   }
   if (error instanceof NotEnoughTokensError) {
     return { kind: "not-enough-tokens", message: error.message, hint: `Get more ${error.token.symbol}, or pick a cheaper offer.` };
+  }
+  if (error instanceof ContentMismatchError) {
+    return { kind: "content-mismatch", message: sentence(error.message), hint: "Do not trust this gateway's downloads." };
   }
   if (error instanceof ForeignSignInError) {
     return { kind: "foreign-sign-in", message: error.message, hint: "Do not trust this gateway; open the exchange from its own address." };

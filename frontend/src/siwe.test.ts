@@ -3,7 +3,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { hashMessage, recoverAddress, hexToString } from "viem";
 import { GatewayApi } from "./api";
 import { ForeignSignInError, WrongNetworkError } from "./errors";
-import { buildSiweMessage, SessionStore, signInWithEthereum, type StorageLike } from "./siwe";
+import { buildSiweMessage, SessionStore, sessionKey, signInWithEthereum, type StorageLike } from "./siwe";
 
 const ACCOUNT = privateKeyToAccount("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d");
 
@@ -145,5 +145,14 @@ describe("session store", () => {
     now += 3600_000;
     expect(store.get()).toBeNull();
     expect(storage.data.size).toBe(0);
+  });
+
+  it("keeps one gateway's token from another gateway (a ?gateway= page of the same origin)", () => {
+    const storage = memory();
+    const honest = new SessionStore(storage, undefined, sessionKey("http://127.0.0.1:8000/"));
+    honest.set({ token: "honest-token", account: ACCOUNT.address, expiresAt: "2999-01-01T00:00:00Z" });
+    const hostile = new SessionStore(storage, undefined, sessionKey("http://127.0.0.1:9000"));
+    expect(hostile.token()).toBeNull();
+    expect(new SessionStore(storage, undefined, sessionKey("http://127.0.0.1:8000")).token()).toBe("honest-token");
   });
 });

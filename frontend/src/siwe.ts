@@ -71,6 +71,12 @@ export interface StorageLike {
 
 const STORAGE_KEY = "datadao.session";
 
+/** The sessionStorage key of a gateway's session: one per gateway, so a token one gateway issued
+ *  is never sent to another (a `?gateway=` page of the same origin). */
+export function sessionKey(gatewayBaseUrl: string): string {
+  return `${STORAGE_KEY}:${new URL(gatewayBaseUrl).origin}`;
+}
+
 /** The session token: in memory, mirrored to sessionStorage so a reload keeps it. */
 export class SessionStore {
   private current: Session | null = null;
@@ -79,9 +85,10 @@ export class SessionStore {
   constructor(
     private readonly storage: StorageLike | null,
     private readonly now: () => number = () => Date.now(),
+    private readonly key: string = STORAGE_KEY,
   ) {
     try {
-      const saved = storage?.getItem(STORAGE_KEY);
+      const saved = storage?.getItem(this.key);
       if (saved) this.current = JSON.parse(saved) as Session;
     } catch {
       this.current = null;
@@ -106,14 +113,14 @@ export class SessionStore {
 
   set(session: Session): void {
     this.current = session;
-    this.storage?.setItem(STORAGE_KEY, JSON.stringify(session));
+    this.storage?.setItem(this.key, JSON.stringify(session));
     this.emit();
   }
 
   clear(): void {
     const had = this.current !== null;
     this.current = null;
-    this.storage?.removeItem(STORAGE_KEY);
+    this.storage?.removeItem(this.key);
     if (had) this.emit();
   }
 

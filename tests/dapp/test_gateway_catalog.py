@@ -33,6 +33,18 @@ def test_unknown_asset_is_404_problem(gateway: Gateway) -> None:
     assert "424242" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("path", ["/v1/assets/424242/versions/1/metadata",
+                                  "/v1/assets/0/versions/1/metadata",
+                                  "/v1/assets/1/versions/0/metadata"])
+def test_metadata_of_a_version_the_catalog_lacks_is_404_not_an_ipfs_read(gateway: Gateway,
+                                                                          path: str) -> None:
+    """The raw-metadata route reads only CIDs the catalog holds: nothing else reaches IPFS."""
+    response = httpx.get(f"{gateway.url}{path}")
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "has no version" in response.json()["detail"]
+
+
 @pytest.mark.parametrize(
     ("params", "status", "detail"),
     [

@@ -1,5 +1,6 @@
 """The catalog from the indexer's store: list with filters, paging and sorting; one asset;
-the signed-in account's licenses."""
+the raw bytes of a version's metadata document (for clients that check them against the
+chain); the signed-in account's licenses."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from dapp.errors import NotFound
 from dapp.gateway.deps import AccountDep, ServicesDep
+from dapp.metadata import MAX_METADATA_BYTES
 from dapp.store.catalog import MAX_PAGE_SIZE, AssetSummary, CatalogQuery, OfferView
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
@@ -176,6 +179,26 @@ def get_asset(asset_id: int, services: ServicesDep) -> AssetDetailOut:
             trusted_algorithms=[TrustedAlgorithmOut(algorithm_id=a, version=v)
                                 for a, v in detail.compute.trusted]),
     )
+
+
+@router.get("/assets/{asset_id}/versions/{number}/metadata", response_class=Response,
+            responses={200: {"content": {"application/json": {}},
+                             "description": "the document's bytes as stored in IPFS"}})
+def version_metadata(asset_id: int, number: int, services: ServicesDep) -> Response:
+    """The metadata document of one version, byte for byte as IPFS holds it under the CID the
+    registry stores, so a client can hash it and compare with the chain instead of trusting
+    this gateway. Only CIDs of the catalog's versions are read (no open IPFS proxy)."""
+    if not (0 < asset_id < 2**63 and 0 < number < 2**32):
+        raise NotFound(f"asset {asset_id} has no version {number}")
+    detail = services.catalog().get_asset(asset_id)
+    found = [v for v in detail.versions if v.index == number] if detail else []
+    if not found:
+        raise NotFound(f"asset {asset_id} has no version {number} in the catalog",
+                       hint="new versions appear once the indexer has seen them")
+    cid = found[0].metadata_cid
+    data = b"".join(services.ipfs.cat(cid, length=MAX_METADATA_BYTES + 1))
+    return Response(data[:MAX_METADATA_BYTES + 1], media_type="application/json",
+                    headers={"X-DataDAO-Metadata-Cid": cid})
 
 
 @router.get("/me/licenses", response_model=list[LicenseOut])

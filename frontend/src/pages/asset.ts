@@ -3,13 +3,14 @@
 import type { Address } from "viem";
 import type { App } from "../app";
 import type { AssetDetail, Offer } from "../api";
-import { downloadWithResume, sha256Hex } from "../download";
+import { downloadWithResume } from "../download";
 import { explainError } from "../errors";
 import { formatBytes, formatDate, formatDuration, formatPercent, formatTokenAmount, parseAmount, shortAddress } from "../format";
 import { Market, type BuyMethod } from "../market";
 import { offerPriceText, offerTermsText } from "../offers";
 import { pinText, policyText, resultCapText } from "../policy";
 import { button, errorNotice, errorText, field, h, notice, progressBar, replace, txLine } from "../ui";
+import { checkedMetadata, ContentMismatchError, contentProblem, sha256Of, type DeclaredContent } from "../verify";
 import type { PageContext } from "./page";
 
 export async function renderAsset(context: PageContext): Promise<void> {
@@ -140,23 +141,32 @@ function downloadSection(app: App, asset: AssetDetail): HTMLElement {
   const result = h("p", { class: "result", testid: "download-result" });
   const start = async () => {
     result.textContent = "";
-    bar.set(0, null, "starting…");
+    result.removeAttribute("role");
+    bar.set(0, null, "checking the chain…");
     try {
       const started = performance.now();
+      const expected = await expectedContent(app, asset.asset_id);
       const download = await downloadWithResume({
-        url: app.api.contentUrl(asset.asset_id),
+        url: app.api.contentUrl(asset.asset_id, expected.version),
         fetch: (input, init) => fetch(input, init),
         headers: app.api.authHeaders(),
         onProgress: ({ received, total }) =>
           bar.set(received, total, `${formatBytes(received)}${total ? ` of ${formatBytes(total)} (${formatPercent(received, total)})` : ""}`),
       });
-      const digest = await sha256Hex(download.chunks);
+      const blob = new Blob(download.chunks as BlobPart[], { type: download.contentType ?? "application/octet-stream" });
+      download.chunks = [];
+      const problem = await contentProblem(blob, expected.declared);
+      if (problem) {
+        throw new ContentMismatchError(`the gateway sent asset ${asset.asset_id} v${expected.version} that is not what the chain names: ${problem}; nothing was saved`);
+      }
+      const [only] = expected.declared.files;
+      const digest = expected.declared.files.length === 1 && only!.size === blob.size ? only!.sha256 : await sha256Of(await blob.arrayBuffer());
       const seconds = (performance.now() - started) / 1000;
       const name = download.filename ?? `asset-${asset.asset_id}.bin`;
-      saveBlob(download.chunks, name, download.contentType ?? "application/octet-stream");
+      saveBlob(blob, name);
       replace(result,
-        `Saved ${name}: ${formatBytes(download.bytes)} in ${seconds.toFixed(1)} s. SHA-256 `,
-        h("code", { testid: "download-sha256" }, digest.slice(2)));
+        `Saved ${name}: ${formatBytes(download.bytes)} in ${seconds.toFixed(1)} s, checked against the chain (v${expected.version}). SHA-256 `,
+        h("code", { testid: "download-sha256" }, digest));
     } catch (error) {
       bar.set(0, null, "");
       result.textContent = errorText(error);
@@ -172,8 +182,22 @@ function downloadSection(app: App, asset: AssetDetail): HTMLElement {
   return section;
 }
 
-function saveBlob(chunks: Uint8Array[], filename: string, type: string): void {
-  const blob = new Blob(chunks as BlobPart[], { type });
+/** The latest version the registry names and what its metadata (checked against the CID the
+ *  registry stores, the bytes from the gateway) declares the content to be. */
+async function expectedContent(app: App, assetId: number): Promise<{ version: number; declared: DeclaredContent }> {
+  const chain = app.chain();
+  const registry = chain.contract("AssetRegistry");
+  const read = (functionName: string, args: readonly unknown[]) =>
+    chain.publicClient.readContract({ address: registry.address, abi: registry.abi, functionName, args } as never) as Promise<unknown>;
+  const info = (await read("assetInfo", [BigInt(assetId)])) as { versionCount: number | bigint };
+  const version = Number(info.versionCount);
+  const record = (await read("version", [BigInt(assetId), BigInt(version)])) as { metadata: { digest: string; codec: number | bigint } };
+  const data = await app.api.versionMetadata(assetId, version);
+  const declared = await checkedMetadata(data, { digest: record.metadata.digest, codec: Number(record.metadata.codec) }, `asset ${assetId} v${version}`);
+  return { version, declared };
+}
+
+function saveBlob(blob: Blob, filename: string): void {
   const url = URL.createObjectURL(blob);
   const link = h("a", { href: url, download: filename, style: "display:none" });
   document.body.append(link);

@@ -109,13 +109,25 @@ def measure_compute(registry: Any, token: Any) -> list[Row]:
                                [offer(token, PRICE, 0, COMPUTE)], {"from": publisher}).return_value
     algorithm = registry.publish(2, cid("ca"), cid("cam"), 0, [offer(token, 0, 0, COMPUTE)],
                                  {"from": publisher}).return_value
+    tx = registry.trustAlgorithm(dataset, algorithm, 0, {"from": publisher})
+    rows.append(Row("trustAlgorithm", "list an algorithm on a dataset (any version)", gas(tx)))
+    pinned = registry.publish(2, cid("cp"), cid("cpm"), 0, [offer(token, 0, 0, COMPUTE)],
+                              {"from": publisher}).return_value
+    tx = registry.trustAlgorithm(dataset, pinned, 1, {"from": publisher})
+    rows.append(Row("trustAlgorithm", "pinned to version 1", gas(tx)))
+    tx = registry.untrustAlgorithm(dataset, pinned, {"from": publisher})
+    rows.append(Row("untrustAlgorithm", "", gas(tx)))
+    tx = registry.setComputePolicy(dataset, False, 10**8, {"from": publisher})
+    rows.append(Row("setComputePolicy", "result cap, listed algorithms only", gas(tx)))
+    registry.buy(algorithm, 1, buyer, *terms(registry, algorithm, 1), {"from": buyer})
     registry.buy(dataset, 1, buyer, *terms(registry, dataset, 1), {"from": buyer})
     market.setComputeFee(dataset, token, 2 * 10**18, {"from": publisher})
     deadline = chain.time() + DAY
     first = market.createJob(dataset, algorithm, provider, deadline, token, 10**20,
                              {"from": buyer}).return_value
     tx = market.createJob(dataset, algorithm, provider, deadline, token, 10**20, {"from": buyer})
-    rows.append(Row("createJob", "second job (escrow provider + data fee)", gas(tx)))
+    rows.append(Row("createJob", "second job (escrow provider + data fee; registry.checkJob)",
+                    gas(tx)))
     job = tx.return_value
     market.acceptJob(first, {"from": provider})
     tx = market.acceptJob(job, {"from": provider})

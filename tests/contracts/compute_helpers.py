@@ -120,8 +120,10 @@ def registered(market: Any, token: Any, provider: Any) -> Any:
 
 
 @pytest.fixture
-def algorithm(registry: Any, token: Any, publisher: Any, asset: int) -> int:
-    """Asset 2: an ALGORITHM by `publisher` (open: its offer is free)."""
+def algorithm(registry: Any, token: Any, publisher: Any, asset: int, buyer: Any) -> int:
+    """Asset 2: an ALGORITHM by `publisher` (open: its offer 1 is a free perpetual COMPUTE
+    license), listed by `asset`'s owner as allowed to run on it (any version); `buyer` bought its
+    COMPUTE license, as `createJob` requires of the job's buyer."""
     tx = registry.publish(
         ALGORITHM,
         cid("algo-1"),
@@ -130,7 +132,16 @@ def algorithm(registry: Any, token: Any, publisher: Any, asset: int) -> int:
         [offer_input(token, 0, 0, COMPUTE)],
         {"from": publisher},
     )
-    return tx.return_value
+    algorithm_id = tx.return_value
+    registry.trustAlgorithm(asset, algorithm_id, 0, {"from": publisher})
+    license_algorithm(registry, algorithm_id, buyer)
+    return algorithm_id
+
+
+def license_algorithm(registry: Any, algorithm_id: int, account: Any) -> Any:
+    """`account` buys offer 1 of `algorithm_id` (the fixture algorithm's free COMPUTE offer)."""
+    terms = offer_terms(registry, algorithm_id, 1)
+    return registry.buy(algorithm_id, 1, account, *terms, {"from": account})
 
 
 def offer_terms(registry: Any, asset: int, offer_id: int) -> tuple:

@@ -27,6 +27,7 @@ from compute_helpers import (
     SUBMITTED,
     TOKEN,
     err,
+    license_algorithm,
     offer_terms,
 )
 from conftest import PROTOCOL_FEE_BPS, cid
@@ -345,6 +346,7 @@ def test_create_job_with_license_buys_compute_license_for_caller(
     market, registry, token, asset, algorithm, registered, stranger, publisher, data_fee
 ):
     assert not registry.hasLicense(asset, stranger, 1)
+    license_algorithm(registry, algorithm, stranger)  # free; the job's algorithm needs its own
     before = token.balanceOf(stranger)
     owner_before = registry.payoutBalance(publisher, token)
     deadline = chain[-1].timestamp + DAY

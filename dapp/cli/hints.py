@@ -40,6 +40,7 @@ CODE_HINTS = {
                             "transactions, so use --confirmations 0 there",
     "account-needed": "pass --account NAME",
     "unknown-account": "`datadao account list` shows them; `datadao account new` makes one",
+    "duplicate-account": "use --account {name}",
     "owner-account-needed": "use --account with the owner's account",
     "unknown-asset": "`datadao assets ls` lists the assets",
     "unknown-offer": "`datadao assets show {asset_id}` lists its offers",

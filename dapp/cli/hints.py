@@ -43,6 +43,8 @@ CODE_HINTS = {
     "duplicate-account": "use --account {name}",
     "owner-account-needed": "use --account with the owner's account",
     "unknown-asset": "`datadao assets ls` lists the assets",
+    "compute-license-needed": "`datadao assets show {asset_id}` lists its offers; `datadao "
+                              "license buy {asset_id} OFFER_ID` buys a compute one",
     "unknown-offer": "`datadao assets show {asset_id}` lists its offers",
     "gateway-unreachable": "start it (`make up`) or pass --seal-to KEY",
     "no-gateway-key": "is this a DataDAO gateway? or pass --seal-to KEY",

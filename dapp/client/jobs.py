@@ -12,12 +12,24 @@ from dataclasses import dataclass
 from web3 import Web3
 from web3.logs import DISCARD
 
-from dapp.chain.constants import JobStatus
+from dapp.chain.constants import AssetKind, JobStatus, Scope
+from dapp.chain.contracts import load_abi
 from dapp.chain.transactions import SentTransaction
 from dapp.client.market import MarketAccount
-from dapp.errors import NotFound
+from dapp.errors import InvalidInput, NotFound, NotLicensed
+from dapp.publishing.exchange import UnknownAsset
 
 ZERO_HASH = b"\x00" * 32
+
+
+class ComputeLicenseNeeded(NotLicensed):
+    """A job on a dataset the buyer holds no COMPUTE license for."""
+
+    code = "compute-license-needed"
+
+
+class WrongAssetKind(InvalidInput):
+    code = "wrong-asset-kind"
 
 
 @dataclass(frozen=True)
@@ -74,9 +86,41 @@ class BuyerJobs(MarketAccount):
         _token, data_fee = self.market.functions.computeFee(dataset_id).call()
         return JobPrice(state.price_token, state.price, int(data_fee))
 
+    def check_job(self, dataset_id: int, algorithm_id: int, buyer: str) -> None:
+        """What `createJob` would refuse, found with reads before anything is sent (an
+        `approve` included): both assets exist, the dataset is a dataset and the algorithm is
+        not, `buyer` holds a COMPUTE license on the dataset. The one place to add a check."""
+        registry = self.web3.eth.contract(address=self.market.functions.registry().call(),
+                                          abi=load_abi("AssetRegistry"))
+        count = int(registry.functions.assetCount().call())
+        kinds = {}
+        for role, asset_id in (("dataset", dataset_id), ("algorithm", algorithm_id)):
+            if not 1 <= asset_id <= count:
+                raise UnknownAsset(f"asset {asset_id} (the {role}) does not exist",
+                                   hint="list the assets to find its id",
+                                   details={"asset_id": asset_id})
+            kinds[role] = AssetKind(int(registry.functions.assetInfo(asset_id).call()[0]))
+        if kinds["dataset"] != AssetKind.DATASET:
+            label = kinds["dataset"].label
+            article = "an" if label[0] in "aeiou" else "a"
+            raise WrongAssetKind(f"asset {dataset_id} is {article} {label}, not a "
+                                 "dataset: a job runs an algorithm or model on a dataset",
+                                 hint="give the dataset first, then the algorithm")
+        if kinds["algorithm"] == AssetKind.DATASET:
+            raise WrongAssetKind(f"asset {algorithm_id} is a dataset, not an algorithm or "
+                                 "model", hint="give the dataset first, then the algorithm")
+        if not registry.functions.hasLicense(dataset_id, Web3.to_checksum_address(buyer),
+                                             Scope.COMPUTE).call():
+            raise ComputeLicenseNeeded(
+                f"{buyer} holds no compute license on dataset {dataset_id}: nothing was sent",
+                hint="buy a compute offer of the dataset first",
+                details={"asset_id": dataset_id})
+
     def create(self, dataset_id: int, algorithm_id: int, provider: str, deadline: int
                ) -> tuple[int, JobPrice, SentTransaction]:
-        """Approve the escrow if needed and `createJob`, paying at most today's price."""
+        """Check the job (`check_job`), approve the escrow if needed and `createJob`, paying
+        at most today's price."""
+        self.check_job(dataset_id, algorithm_id, self.account_address)
         price = self.price(dataset_id, provider)
         self._ensure_allowance(price.token, price.total)
         sent = self._send(self.market.functions.createJob(

@@ -31,6 +31,13 @@ class UnknownAccount(NotFound):
     code = "unknown-account"
 
 
+class DuplicateAccount(InvalidInput):
+    """The key is already in the keystore under another name: two files for one address would
+    leave `--account` unlocking whichever is found first."""
+
+    code = "duplicate-account"
+
+
 @dataclass(frozen=True)
 class KeystoreEntry:
     name: str
@@ -68,6 +75,12 @@ class Keystore:
             account = Account.from_key(private_key.strip())
         except (ValueError, TypeError):
             raise InvalidInput("that is not a valid private key (64 hex digits)") from None
+        for entry in self.list():
+            if entry.address == account.address:
+                raise DuplicateAccount(
+                    f"the key of {account.address} is already in the keystore as account "
+                    f"{entry.name!r}", hint=f"use account {entry.name!r}",
+                    details={"name": entry.name, "address": entry.address})
         return self._save(name, account, password)
 
     def list(self) -> list[KeystoreEntry]:

@@ -1,7 +1,10 @@
-"""`datadao assets ls|show`: from the chain, or from a gateway's catalog with --gateway."""
+"""`datadao assets ls|show`: from the chain, or from a gateway's catalog with --gateway. From
+the chain, each asset's title is read from its metadata document on our own IPFS node (by the
+CID the chain names); an asset whose metadata cannot be read there shows no title."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,14 +12,41 @@ import httpx
 import typer
 
 from dapp.cli.output import JsonOption, console, emit_json, table
-from dapp.cli.session import read_only
-from dapp.errors import NotFound, ServiceUnavailable
+from dapp.cli.session import read_only, settings_of
+from dapp.client.gateway import checked_metadata
+from dapp.errors import DappError, NotFound, ServiceUnavailable
+from dapp.ipfs.client import IpfsClient
+from dapp.metadata import MAX_METADATA_BYTES
 from dapp.publishing.exchange import AssetView, Exchange, OfferView
 from dapp.publishing.units import format_amount, format_duration
 
 app = typer.Typer(help="List and inspect published assets.", no_args_is_help=True)
 
-GATEWAY_HELP = "read the gateway's catalog (indexed, with titles) instead of the chain"
+GATEWAY_HELP = "read the gateway's catalog (indexed) instead of the chain"
+TITLE_TIMEOUT_SECONDS = 3.0  # per metadata document not held nearby
+TITLES_BUDGET_SECONDS = 15.0  # for all: a listing does not wait on many lost documents
+
+
+class Titles:
+    """Asset titles from their metadata documents on our own IPFS node (checked against the
+    CID the chain names); None for one that cannot be read in time or is no metadata
+    document, and for all once the time budget is spent."""
+
+    def __init__(self, ctx: typer.Context) -> None:
+        self.settings = settings_of(ctx)
+        self.deadline = time.monotonic() + TITLES_BUDGET_SECONDS
+
+    def of(self, asset: AssetView) -> str | None:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            return None
+        ipfs = IpfsClient(self.settings.ipfs_api_url, min(TITLE_TIMEOUT_SECONDS, left))
+        try:
+            data = b"".join(ipfs.cat(asset.metadata_cid, length=MAX_METADATA_BYTES + 1))
+            return checked_metadata(asset.asset_id, asset.version_count, asset.metadata_cid,
+                                    data, verified_by_ipfs=True).metadata.title
+        except DappError:  # no node, not in time, or no metadata document
+            return None
 
 
 def offer_json(exchange: Exchange, offer: OfferView) -> dict[str, Any]:
@@ -27,10 +57,11 @@ def offer_json(exchange: Exchange, offer: OfferView) -> dict[str, Any]:
             "scope": offer.scope, "active": offer.active}
 
 
-def asset_json(exchange: Exchange, asset: AssetView) -> dict[str, Any]:
+def asset_json(exchange: Exchange, asset: AssetView, titles: Titles) -> dict[str, Any]:
     staking = exchange.token(exchange.staking_token())
     return {
-        "asset_id": asset.asset_id, "owner": asset.owner, "kind": asset.kind,
+        "asset_id": asset.asset_id, "title": titles.of(asset), "owner": asset.owner,
+        "kind": asset.kind,
         "retired": asset.retired, "curator_share_bps": asset.curator_share_bps,
         "version_count": asset.version_count, "content_cid": asset.content_cid,
         "metadata_cid": asset.metadata_cid,
@@ -67,7 +98,7 @@ def list_assets(
     gateway: str | None = typer.Option(None, "--gateway", help=GATEWAY_HELP),
     as_json: JsonOption = False,
 ) -> None:
-    """List every asset: id, kind, owner, versions, offers."""
+    """List every asset: id, kind, title, owner, versions, offers."""
     if gateway is not None:
         page = _gateway_get(gateway, "/v1/assets", {"page_size": 100})
         if as_json:
@@ -78,15 +109,16 @@ def list_assets(
                    for a in page["items"]])
         return
     exchange = read_only(ctx)
-    assets = [asset_json(exchange, exchange.asset(asset_id))
+    titles = Titles(ctx)
+    assets = [asset_json(exchange, exchange.asset(asset_id), titles)
               for asset_id in range(1, exchange.asset_count() + 1)]
     if as_json:
         emit_json(assets)
     elif not assets:
         console.print("no assets yet: `datadao publish PATH` publishes one")
     else:
-        table("assets", ["id", "kind", "owner", "versions", "offers", "retired"],
-              [[a["asset_id"], a["kind"], a["owner"], a["version_count"],
+        table("assets", ["id", "kind", "title", "owner", "versions", "offers", "retired"],
+              [[a["asset_id"], a["kind"], a["title"] or "-", a["owner"], a["version_count"],
                 "; ".join(_offer_text(o) for o in a["offers"]), a["retired"]] for a in assets])
 
 
@@ -102,7 +134,7 @@ def show_asset(
         detail = _gateway_get(gateway, f"/v1/assets/{asset_id}")
     else:
         exchange = read_only(ctx)
-        detail = asset_json(exchange, exchange.asset(asset_id))
+        detail = asset_json(exchange, exchange.asset(asset_id), Titles(ctx))
     if as_json:
         emit_json(detail)
         return

@@ -16,7 +16,14 @@ import typer
 
 from dapp.cli.market import GatewayOption, check_same_market, market_account
 from dapp.cli.output import JsonOption, console, emit_json, errors, table
-from dapp.cli.session import AccountOption, ConfirmationsOption, read_only, settings_of, unlock
+from dapp.cli.session import (
+    AccountOption,
+    ConfirmationsOption,
+    account_entry,
+    read_only,
+    settings_of,
+    unlock,
+)
 from dapp.client.channels import BuyerChannels
 from dapp.client.gateway import GatewayClient
 from dapp.client.metered import MeteredClient, SignedVouchers, fetch_terms
@@ -68,6 +75,7 @@ def channel_duration(text: str) -> int:
 @dataclass
 class ChannelView:
     channel_id: int
+    buyer: str
     provider: str
     symbol: str
     deposit: str
@@ -80,7 +88,7 @@ class ChannelView:
         return datetime.fromtimestamp(self.expiry, UTC).isoformat()
 
     def as_json(self) -> dict[str, Any]:
-        return {"channel_id": self.channel_id, "provider": self.provider,
+        return {"channel_id": self.channel_id, "buyer": self.buyer, "provider": self.provider,
                 "token": self.symbol, "deposit": self.deposit, "redeemed": self.redeemed,
                 "signed_here": self.signed_here, "expiry": self.expiry,
                 "expires": self.expires}
@@ -92,7 +100,7 @@ def channel_view(settings: Settings, exchange: Exchange, channels: BuyerChannels
     token = exchange.token(state.token)
     record = signed_vouchers(settings).get(SignedVouchers.key(
         exchange.web3.eth.chain_id, channels.address, channel_id))
-    return ChannelView(channel_id, state.provider, token.symbol,
+    return ChannelView(channel_id, state.buyer, state.provider, token.symbol,
                        format_amount(state.deposit, token.decimals),
                        format_amount(state.redeemed, token.decimals),
                        format_amount(record.signed, token.decimals), state.expiry)
@@ -155,12 +163,20 @@ def open_channel(
 def show_channel(
     ctx: typer.Context,
     channel_id: int = typer.Argument(..., min=1),
+    account: AccountOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """A channel's deposit, what its provider redeemed, what this machine signed."""
+    """A channel's deposit, what its provider redeemed, what this machine signed. With
+    --account (or DAPP_ACCOUNT), also whether that account is the channel's buyer; nothing
+    is unlocked."""
     exchange = read_only(ctx)
     channels = BuyerChannels(exchange.web3, exchange.deployment)
-    print_channel(channel_view(settings_of(ctx), exchange, channels, channel_id), as_json)
+    view = channel_view(settings_of(ctx), exchange, channels, channel_id)
+    extra = {}
+    if account or settings_of(ctx).account:
+        entry = account_entry(ctx, account)
+        extra["yours"] = entry.address.lower() == view.buyer.lower()
+    print_channel(view, as_json, **extra)
 
 
 @app.command("top-up")

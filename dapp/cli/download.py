@@ -11,9 +11,11 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedColumn
 from rich.progress import Progress as RichProgress
 
+from dapp.cli.destination import into_folder, planned_output, published_name
 from dapp.cli.output import JsonOption, emit_json, errors
 from dapp.cli.session import own_chain_id, read_only, settings_of, unlock
 from dapp.client.gateway import ExpectedContent, GatewayClient, checked_metadata
+from dapp.compute.assets import is_archive
 from dapp.errors import InvalidInput
 from dapp.ipfs.cid import cid_from_chain
 from dapp.ipfs.client import IpfsClient
@@ -43,7 +45,9 @@ def expected_content(ctx: typer.Context, asset_id: int, version: int | None) -> 
 def download(
     ctx: typer.Context,
     asset_id: int = typer.Argument(..., help="the asset id"),
-    output: Path = typer.Option(None, "--output", "-o", help="file to write (default asset-ID)"),
+    output: Path = typer.Option(None, "--output", "-o",
+                                help="file to write, or an existing folder to write into "
+                                     "under the published file name (default asset-ID)"),
     version: int = typer.Option(None, "--version", help="a version other than the latest"),
     gateway: str = typer.Option(None, "--gateway", help="gateway URL (default: settings)"),
     account: str = typer.Option(None, "--account", help="keystore account that holds the license"),
@@ -53,8 +57,12 @@ def download(
     check it against the metadata the chain names; content that does not match is removed
     (exit 15)."""
     settings = settings_of(ctx)
-    destination = output or Path(f"asset-{asset_id}" + (f"-v{version}" if version else ""))
+    default = f"asset-{asset_id}" + (f"-v{version}" if version else "")
+    planned = planned_output(output, default)  # before the chain, IPFS and the gateway
     expected = expected_content(ctx, asset_id, version)
+    metadata = expected.metadata
+    destination = into_folder(planned, published_name([f.path for f in metadata.files],
+                                                      is_archive(metadata), default))
     chain_id = own_chain_id(ctx)
     signer = unlock(ctx, account)
     bar = RichProgress(TextColumn("download"), BarColumn(), DownloadColumn(),

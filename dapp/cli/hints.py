@@ -4,14 +4,26 @@ custom error, or an error code), so no command line reaches an HTTP client."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from dapp.chain.transactions import TransactionReverted
 from dapp.errors import DappError
 
-#: by the contract's custom error in a revert
+#: by the contract's custom error in a revert (the registry's, the market's, the token's): what
+#: happened in words and what to do. `{name}` is filled from the error's arguments, a moment
+#: (`TIME_ARGUMENTS`) as its UTC date and time; an error name both the registry and the market
+#: declare with other arguments uses none of them.
 REVERT_HINTS = {
+    # -- AssetRegistry (with Payouts and CurationStaking) --------------------------------------
     "NotAssetOwner": "only the asset's owner can do this; check --account",
-    "UnknownAsset": "`datadao assets ls` lists the asset ids",
-    "UnknownOffer": "`datadao assets show ID` lists the offers",
+    "UnknownAsset": "asset {assetId} does not exist: `datadao assets ls` lists the asset ids",
+    "UnknownOffer": "asset {assetId} has no offer {offerId}: `datadao assets show {assetId}` "
+                    "lists the offers",
+    "UnknownVersion": "asset {assetId} has no version {version}: `datadao assets show "
+                      "{assetId}` shows how many it has",
+    "AssetIsRetired": "asset {assetId} is retired: it takes no new versions, offers, "
+                      "licenses or stake",
     "OfferInactive": "the owner paused this offer",
     "AlgorithmNotTrusted": "the dataset's owner has not listed this algorithm: `datadao compute "
                            "show DATASET` lists the ones that may run; its owner lists more "
@@ -21,20 +33,85 @@ REVERT_HINTS = {
     "PriceAboveMax": "the owner raised the price after it was shown to you; nothing was "
                      "paid: `datadao assets show ID` shows the new price",
     "TokenNotAllowed": "the registry accepts only its payment tokens (default: the DDT token)",
-    "NothingToWithdraw": "`datadao payouts show` shows the balances",
-    "InsufficientStake": "`datadao assets show ID` shows the stake",
-    "StillUnbonding": "wait until the unbonding delay has passed",
+    "TooManyPaymentTokens": "the registry already allows as many payment tokens as it can",
+    "NothingToWithdraw": "there is nothing to withdraw or claim for this account yet: "
+                         "`datadao payouts show` shows the payouts, `datadao job claimable` "
+                         "what the market credited; curation rewards come from sales after "
+                         "your stake started earning",
+    "InsufficientStake": "that is more than the stake there is: `datadao assets show ID` "
+                         "shows the stake",
+    "StillUnbonding": "the stake is still unbonding: it can be withdrawn from {availableAt}",
     "UnbondingDelayTooShort": "the unbonding delay is at least one day",
     "CuratorShareTooHigh": "the curator share is at most 50 %",
-    "ERC20InsufficientBalance": "the account does not hold enough of the token",
-    "ERC20InsufficientAllowance": "approve the registry first",
+    "FeeTooHigh": "the protocol fee is at most {maxBps} basis points",
+    "InvalidCid": "a CID the registry stores must be a non-empty sha2-256 CID",
+    "NoOffers": "an asset is published with at least one offer: pass --price",
+    "EmptyOrder": "the order names no asset to buy",
+    "GrantExpired": "that grant would have ended at {expiresAt}, which has passed",
+    "UnknownScope": "a license is for download or compute (--scope)",
+    "ZeroAddress": "an address in the call is the zero address: check --to / --licensee",
+    "ZeroAmount": "the amount is zero: give a positive amount",
+    # -- ComputeMarket --------------------------------------------------------------------------
+    "NotLicensed": "{buyer} holds no compute license on dataset {datasetId}: `datadao "
+                   "assets show {datasetId}` lists its offers",
+    "WrongAssetKind": "asset {assetId} is not of the kind this needs: a job runs an "
+                      "algorithm or model on a dataset",
+    "FeeTokenMismatch": "dataset {datasetId} charges its data fee in {feeToken}, the "
+                        "provider in {jobToken}: a job pays both in one token; use a "
+                        "provider that prices in the dataset's token",
+    "InvalidDeadline": "the deadline {deadline} is in the past or beyond the market's "
+                       "longest job: choose another --hours",
+    "WrongJobStatus": "`datadao job show ID` shows the job's status (a job can be cancelled "
+                      "only before its provider accepts it)",
+    "NotJobBuyer": "job {jobId} was bought by another account: check --account",
+    "NotJobProvider": "only job {jobId}'s provider can do this",
+    "DeadlinePassed": "job {jobId}'s deadline passed at {deadline}: `datadao job expire "
+                      "{jobId}` refunds it",
+    "DeadlineNotPassed": "job {jobId}'s deadline is {deadline}: it can be expired only after "
+                         "that (`datadao job show {jobId}`)",
+    "ChallengeWindowOpen": "job {jobId}'s result can be disputed until {challengeEnd}: it "
+                           "can be finalized only after that",
+    "ChallengeWindowClosed": "job {jobId}'s challenge window closed at {challengeEnd}: it "
+                             "can no longer be disputed (`datadao job finalize {jobId}`)",
+    "DisputeNotStale": "the arbiter may still rule on job {jobId} until {staleAt}",
+    "EmptyResult": "a result needs a CID and a hash",
+    "UnknownChannel": "channel {channelId} does not exist: `datadao channel open` opens one",
+    "NotChannelBuyer": "channel {channelId} was opened by another account: check --account",
+    "NotChannelProvider": "only channel {channelId}'s provider can do this",
+    "InvalidExpiry": "the channel would end at {expiry}, which is in the past or too far "
+                     "ahead: choose another --duration",
+    "ChannelNotExpired": "channel {channelId} is open until {expiry}: it can be reclaimed "
+                         "only after that",
+    "NothingToReclaim": "channel {channelId} holds nothing its provider did not redeem",
+    "VoucherNotNewer": "channel {channelId} has already paid {redeemed} base units; a "
+                       "voucher must be for more",
+    "VoucherExceedsDeposit": "channel {channelId} holds {deposit} base units, less than the "
+                             "voucher's {cumulativeAmount}: `datadao channel top-up "
+                             "{channelId} AMOUNT`",
+    "InvalidVoucherSignature": "the voucher for channel {channelId} is not signed by its "
+                               "buyer",
+    "AlreadyRegistered": "{provider} is already a provider",
+    "UnknownProvider": "{provider} is not a provider in this market: check --gateway",
+    "ProviderExiting": "provider {provider} is leaving the market and takes no new jobs or "
+                       "channels: use another provider",
+    "NotExiting": "provider {provider} has not asked to leave the market",
+    "CollateralLocked": "{locked} base units of the provider's stake are locked as "
+                        "collateral of open jobs",
+    "InvalidParams": "the market refused these parameters",
+    "EmptyBatch": "the batch is empty",
+    "EmptyEndpoint": "a provider needs an endpoint URL",
+    "TooManyTokens": "the market already tracks as many tokens for this account as it can",
     "PriceTokenMismatch": "the provider changed its price token after it was shown to you; "
                           "nothing was paid: check `GET /v1/provider` and try again",
     "AmountTooLarge": "a channel holds at most 2^88 - 1 base units; use a smaller deposit",
-    "WrongJobStatus": "`datadao job show ID` shows the job's status (a job can be cancelled "
-                      "only before its provider accepts it)",
-    "DeadlineNotPassed": "`datadao job show ID` shows the deadline",
+    # -- the payment token (ERC-20) -------------------------------------------------------------
+    "ERC20InsufficientBalance": "the account does not hold enough of the token",
+    "ERC20InsufficientAllowance": "approve the registry first",
 }
+
+#: error arguments that are moments (unix seconds), shown as UTC dates
+TIME_ARGUMENTS = frozenset({"availableAt", "expiresAt", "deadline", "challengeEnd", "staleAt",
+                            "expiry"})
 
 #: by `DappError.code`; `{name}` is filled from the error's `details`
 CODE_HINTS = {
@@ -43,8 +120,11 @@ CODE_HINTS = {
                             "transactions, so use --confirmations 0 there",
     "account-needed": "pass --account NAME",
     "unknown-account": "`datadao account list` shows them; `datadao account new` makes one",
+    "duplicate-account": "use --account {name}",
     "owner-account-needed": "use --account with the owner's account",
     "unknown-asset": "`datadao assets ls` lists the assets",
+    "compute-license-needed": "`datadao assets show {asset_id}` lists its offers; `datadao "
+                              "license buy {asset_id} OFFER_ID` buys a compute one",
     "unknown-offer": "`datadao assets show {asset_id}` lists its offers",
     "gateway-unreachable": "start it (`make up`) or pass --seal-to KEY",
     "no-gateway-key": "is this a DataDAO gateway? or pass --seal-to KEY",
@@ -68,16 +148,25 @@ CODE_HINTS = {
 }
 
 
+def _shown(name: str, value: Any) -> Any:
+    if name in TIME_ARGUMENTS and isinstance(value, int) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return value
+
+
+def _filled(template: str, values: dict[str, Any]) -> str | None:
+    try:
+        return template.format_map(values)
+    except (KeyError, IndexError, ValueError):  # raised without the values the words need
+        return None
+
+
 def _own_hint(error: DappError) -> str | None:
     if isinstance(error, TransactionReverted) and error.error_name in REVERT_HINTS:
-        return REVERT_HINTS[error.error_name]
+        return _filled(REVERT_HINTS[error.error_name],
+                       {name: _shown(name, value) for name, value in error.error_args.items()})
     template = CODE_HINTS.get(error.code)
-    if template is None:
-        return None
-    try:
-        return template.format_map(error.details)
-    except (KeyError, IndexError):  # raised without the details the CLI's words need
-        return None
+    return None if template is None else _filled(template, error.details)
 
 
 def cli_hint(error: DappError) -> str | None:

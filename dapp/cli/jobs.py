@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 
+from dapp.cli.destination import into_folder, planned_output
 from dapp.cli.market import GatewayOption, check_same_market, market_account
 from dapp.cli.output import JsonOption, console, emit_json, errors
 from dapp.cli.session import (
@@ -113,20 +114,22 @@ def show(
 def result(
     ctx: typer.Context,
     job_id: int = typer.Argument(..., min=1),
-    output: Path = typer.Option(None, "--output", "-o", help="file to write (default "
-                                                             "job-ID-result)"),
+    output: Path = typer.Option(None, "--output", "-o", help="file to write, or a folder to "
+                                                             "write job-ID-result into "
+                                                             "(default job-ID-result)"),
     gateway: str = GatewayOption,
     account: AccountOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Download the job's result and check it against the hash the provider posted on chain;
     a result that does not match is removed (exit 14)."""
+    default = f"job-{job_id}-result"
+    destination = into_folder(planned_output(output, default), default)
     exchange = read_only(ctx)
     state = BuyerJobs(exchange.web3, exchange.deployment).job(job_id)
     if state.result_hash is None:
         raise DappError(f"job {job_id} has no result on chain yet (status {state.status})",
                         hint=f"`datadao job show {job_id}` follows it")
-    destination = output or Path(f"job-{job_id}-result")
     url = gateway or settings_of(ctx).resolved_gateway_public_url
     with GatewayClient(url, unlock(ctx, account),
                        chain_id=int(exchange.web3.eth.chain_id)) as client:

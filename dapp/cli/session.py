@@ -55,7 +55,8 @@ def account_entry(ctx: typer.Context, account: str | None) -> KeystoreEntry:
 def unlock(ctx: typer.Context, account: str | None) -> LocalAccount:
     entry = account_entry(ctx, account)
     settings = settings_of(ctx)
-    return Keystore(settings.resolved_keystore_dir).unlock(entry.address,
+    # by name: the entry found, not another file of the same address
+    return Keystore(settings.resolved_keystore_dir).unlock(entry.name,
                                                            password_for(ctx, confirm=False))
 
 

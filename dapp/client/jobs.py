@@ -10,14 +10,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from web3 import Web3
+from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
-from dapp.chain.constants import JobStatus
-from dapp.chain.transactions import SentTransaction
+from dapp.chain.constants import AssetKind, JobStatus, Scope
+from dapp.chain.contracts import load_abi
+from dapp.chain.transactions import SentTransaction, revert_data
 from dapp.client.market import MarketAccount
-from dapp.errors import NotFound
+from dapp.errors import InvalidInput, NotFound, NotLicensed
+from dapp.market.reader import market_error_decoder
+from dapp.publishing.exchange import UnknownAsset
 
 ZERO_HASH = b"\x00" * 32
+
+
+class ComputeLicenseNeeded(NotLicensed):
+    """A job on a dataset the buyer holds no COMPUTE license for."""
+
+    code = "compute-license-needed"
+
+
+class WrongAssetKind(InvalidInput):
+    code = "wrong-asset-kind"
+
+
+class AlgorithmNotListed(NotLicensed):
+    """The dataset's owner has not listed the algorithm (its compute policy, on chain)."""
+
+    code = "algorithm-not-trusted"
 
 
 @dataclass(frozen=True)
@@ -74,9 +94,60 @@ class BuyerJobs(MarketAccount):
         _token, data_fee = self.market.functions.computeFee(dataset_id).call()
         return JobPrice(state.price_token, state.price, int(data_fee))
 
+    def check_job(self, dataset_id: int, algorithm_id: int, buyer: str) -> None:
+        """What `createJob` would refuse, found with reads before anything is sent (an
+        `approve` included): both assets exist, the dataset is a dataset and the algorithm is
+        not, `buyer` holds a COMPUTE license on the dataset. The one place to add a check."""
+        registry = self.web3.eth.contract(address=self.market.functions.registry().call(),
+                                          abi=load_abi("AssetRegistry"))
+        count = int(registry.functions.assetCount().call())
+        kinds = {}
+        for role, asset_id in (("dataset", dataset_id), ("algorithm", algorithm_id)):
+            if not 1 <= asset_id <= count:
+                raise UnknownAsset(f"asset {asset_id} (the {role}) does not exist",
+                                   hint="list the assets to find its id",
+                                   details={"asset_id": asset_id})
+            kinds[role] = AssetKind(int(registry.functions.assetInfo(asset_id).call()[0]))
+        if kinds["dataset"] != AssetKind.DATASET:
+            label = kinds["dataset"].label
+            article = "an" if label[0] in "aeiou" else "a"
+            raise WrongAssetKind(f"asset {dataset_id} is {article} {label}, not a "
+                                 "dataset: a job runs an algorithm or model on a dataset",
+                                 hint="give the dataset first, then the algorithm")
+        if kinds["algorithm"] == AssetKind.DATASET:
+            raise WrongAssetKind(f"asset {algorithm_id} is a dataset, not an algorithm or "
+                                 "model", hint="give the dataset first, then the algorithm")
+        if not registry.functions.hasLicense(dataset_id, Web3.to_checksum_address(buyer),
+                                             Scope.COMPUTE).call():
+            raise ComputeLicenseNeeded(
+                f"{buyer} holds no compute license on dataset {dataset_id}: nothing was sent",
+                hint="buy a compute offer of the dataset first",
+                details={"asset_id": dataset_id})
+        try:  # the market's own question: the owner's list, the algorithm's license
+            registry.functions.checkJob(dataset_id, algorithm_id,
+                                        Web3.to_checksum_address(buyer)).call()
+        except ContractLogicError as error:
+            name, _args = market_error_decoder().decode(revert_data(error))
+            if name == "AlgorithmNotTrusted":
+                raise AlgorithmNotListed(
+                    f"the owner of dataset {dataset_id} has not listed algorithm "
+                    f"{algorithm_id} as allowed to run on it: nothing was sent",
+                    hint=f"`datadao compute show {dataset_id}` lists the ones that may run",
+                    details={"asset_id": dataset_id, "algorithm_id": algorithm_id}) from error
+            if name == "NotLicensed":
+                raise ComputeLicenseNeeded(
+                    f"{buyer} holds no compute license on algorithm {algorithm_id}: nothing "
+                    "was sent (its owner is paid like any sale)",
+                    hint=f"buy a compute offer of asset {algorithm_id} first",
+                    details={"asset_id": algorithm_id}) from error
+            raise InvalidInput(f"the market would refuse this job ({name}): nothing was sent"
+                               ) from error
+
     def create(self, dataset_id: int, algorithm_id: int, provider: str, deadline: int
                ) -> tuple[int, JobPrice, SentTransaction]:
-        """Approve the escrow if needed and `createJob`, paying at most today's price."""
+        """Check the job (`check_job`), approve the escrow if needed and `createJob`, paying
+        at most today's price."""
+        self.check_job(dataset_id, algorithm_id, self.account_address)
         price = self.price(dataset_id, provider)
         self._ensure_allowance(price.token, price.total)
         sent = self._send(self.market.functions.createJob(

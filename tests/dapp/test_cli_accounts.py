@@ -78,3 +78,17 @@ def test_duplicate_name_and_short_password_are_refused(tmp_path: Path) -> None:
     assert again.returncode == 2 and "already exists" in again.stderr
     short = datadao(tmp_path, "account", "new", "dave", password="short")
     assert short.returncode == 2 and "at least 8 characters" in short.stderr
+
+
+def test_a_key_imported_under_a_second_name_is_refused_naming_the_first(tmp_path: Path) -> None:
+    assert datadao(tmp_path, "account", "import", "dev-provider", "--key-stdin",
+                   stdin=KEY + "\n").returncode == 0
+    again = datadao(tmp_path, "account", "import", "provider2", "--key-stdin", stdin=KEY + "\n",
+                    password="another password")
+    assert again.returncode == 2
+    assert "already in the keystore as account 'dev-provider'" in again.stderr
+    assert "--account dev-provider" in again.stderr and "Traceback" not in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "keystore" / "provider2.json").exists()
+    listed = json.loads(datadao(tmp_path, "account", "list", "--json").stdout)
+    assert [a["name"] for a in listed] == ["dev-provider"]

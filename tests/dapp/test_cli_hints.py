@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import ast
 import re
+import string
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import cast
 
 import httpx
 import pytest
+from eth_abi import encode
 from eth_account import Account
+from eth_utils import function_signature_to_4byte_selector
 
 from dapp.chain.accounts import Keystore
-from dapp.cli.hints import CODE_HINTS, cli_hint, cli_message
+from dapp.chain.contracts import load_abi
+from dapp.chain.transactions import ErrorDecoder
+from dapp.cli.hints import CODE_HINTS, REVERT_HINTS, cli_hint, cli_message
 from dapp.client.gateway import GatewayClient
 from dapp.client.metered import MeteredClient, SignedVouchers
 from dapp.errors import DappError
@@ -219,3 +224,45 @@ def test_the_guard_sees_a_flag_in_a_hint_and_in_a_message() -> None:
     assert {text for text in texts if CLI_WORDS.search(text)} == {
         "pass --account NAME", "`datadao assets ls` lists them"}
     assert all(WHITELIST.values())  # every exception says why
+
+
+#: the contracts the CLI sends to, by the interfaces that declare their custom errors
+CLI_CONTRACT_ABIS = ("IAssetRegistry", "IComputeMarket", "IPaymentTokenAllowlist",
+                     "ILicenseOracle")
+#: the token's errors a CLI user can hit (the rest are the token's own business)
+TOKEN_ERRORS = ("ERC20InsufficientBalance", "ERC20InsufficientAllowance")
+
+
+def _declared_errors() -> dict[str, list[set[str]]]:
+    """Every custom error those contracts declare: its argument names, per declaration (the
+    registry and the market declare some names with other arguments)."""
+    errors: dict[str, list[set[str]]] = {}
+    token = [e for e in load_abi("TestToken") if e.get("name") in TOKEN_ERRORS]
+    for entry in [*token, *(e for name in CLI_CONTRACT_ABIS for e in load_abi(name))]:
+        if entry["type"] == "error":
+            errors.setdefault(entry["name"], []).append({i["name"] for i in entry["inputs"]})
+    return errors
+
+
+def test_every_custom_error_the_cli_can_meet_has_a_hint_in_words_it_can_fill() -> None:
+    declared = _declared_errors()
+    assert "StillUnbonding" in declared and "NotLicensed" in declared
+    assert sorted(set(declared) - set(REVERT_HINTS)) == []
+    for name, declarations in declared.items():
+        fields = {field for _, field, _, _ in string.Formatter().parse(REVERT_HINTS[name])
+                  if field}
+        for arguments in declarations:  # filled whichever contract raised it
+            assert fields <= arguments, (name, fields - arguments)
+
+
+def test_a_revert_is_said_in_words_with_its_moments_as_dates() -> None:
+    decoder = ErrorDecoder([load_abi("AssetRegistry"), load_abi("ComputeMarket")])
+    selector = function_signature_to_4byte_selector("StillUnbonding(uint64)")
+    unbonding = decoder.reverted("withdrawing stake", selector + encode(["uint64"],
+                                                                         [1796763292]))
+    assert cli_message(unbonding) == (
+        "withdrawing stake reverted with StillUnbonding(availableAt=1796763292) (the stake is "
+        "still unbonding: it can be withdrawn from 2026-12-08 20:54:52 UTC)")
+    nothing = decoder.reverted("claiming", function_signature_to_4byte_selector(
+        "NothingToWithdraw()"))
+    assert "nothing to withdraw or claim for this account yet" in cli_message(nothing)

@@ -201,3 +201,32 @@ def test_wrong_inputs_are_one_line_errors(buyer: Buyer, model: int, tmp_path: Pa
     for result in (no_channel, missing, unknown):
         assert "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) <= 2
+
+
+def test_a_call_on_a_channel_not_yet_opened_signs_nothing_for_it(buyer: Buyer,
+                                                                 model: int) -> None:
+    """The id the next channel will get: a voucher signed for it now would be payable the
+    moment it is opened (and would raise this machine's record of what it signed)."""
+    upcoming = buyer.stack.market.functions.channelCount().call() + 1
+    early = buyer.invoke(model, upcoming, 1)
+    assert early.returncode != 0 and f"channel {upcoming} does not exist" in early.stderr
+    assert "Traceback" not in early.stderr
+    records = json.loads(buyer.vouchers_file.read_text()) if buyer.vouchers_file.exists() \
+        else {}
+    assert not [key for key in records if key.endswith(f":{upcoming}")]
+
+    assert buyer.open("0.01") == upcoming
+    shown = buyer.cli_json("channel", "show", str(upcoming), "--account", "buyer")
+    assert (shown["signed_here"], shown["buyer"], shown["yours"]) == (
+        "0", buyer.account.address, True)
+    assert buyer.paid_call(model, upcoming, 2) == PRICE  # the first voucher is the first price
+
+
+def test_channel_show_takes_account_like_the_other_channel_commands(buyer: Buyer) -> None:
+    channel = buyer.open("0.001")
+    text = buyer.cli("channel", "show", str(channel), "--account", "buyer")
+    assert text.returncode == 0, text.stderr
+    assert "yours: True" in text.stdout
+    unknown = buyer.cli("channel", "show", str(channel), "--account", "nobody")
+    assert unknown.returncode == 4 and "no account 'nobody'" in unknown.stderr
+    assert len(unknown.stderr.strip().splitlines()) <= 2

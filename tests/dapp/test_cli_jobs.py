@@ -38,6 +38,7 @@ from tests.dapp.helpers.compute import (
 PASSWORD = "cli-jobs"
 CHALLENGE_WINDOW = 24 * 3600  # scripts/deploy_modules.py COMPUTE_PARAMS
 EXIT_REVERTED, EXIT_NOT_LICENSED, EXIT_RESULT_MISMATCH = 12, 6, 14
+EXIT_INVALID, EXIT_NOT_FOUND = 2, 4
 FINALIZED = 5  # IComputeMarket.JobStatus
 
 CLI = Callable[..., subprocess.CompletedProcess[str]]
@@ -242,8 +243,34 @@ def test_results_are_the_buyers_and_must_match_the_chain(
 def test_wrong_inputs_are_one_line_errors(cli: CLI, compute_dataset_id: int) -> None:
     unknown = cli("job", "show", "999999")
     assert unknown.returncode != 0 and "does not exist" in unknown.stderr
-    no_license = cli("job", "start", str(compute_dataset_id), "1", account="stranger")
-    assert no_license.returncode == EXIT_REVERTED and "NotLicensed" in no_license.stderr
-    for result in (unknown, no_license):
+    for result in (unknown,):
         assert "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) <= 2
+
+
+def test_a_job_the_market_would_refuse_sends_no_transaction_not_even_an_approve(
+        cli: CLI, compute_stack: Stack, compute_dataset_id: int, tmp_path: Path) -> None:
+    algorithm = publish_algorithm(compute_stack, tmp_path, "sum_refused", SUM_COLUMN)
+    nonces = {who.address: compute_stack.web3.eth.get_transaction_count(who.address)
+              for who in (BUYER, STRANGER)}
+    refused = {
+        "no license": (cli("job", "start", str(compute_dataset_id), str(algorithm),
+                           account="stranger"), EXIT_NOT_LICENSED,
+                       "holds no compute license on dataset"),
+        "no such dataset": (cli("job", "start", "999999", str(algorithm), account="stranger"),
+                            EXIT_NOT_FOUND, "asset 999999 (the dataset) does not exist"),
+        "no such algorithm": (cli("job", "start", str(compute_dataset_id), "999999"),
+                              EXIT_NOT_FOUND, "asset 999999 (the algorithm) does not exist"),
+        "swapped": (cli("job", "start", str(algorithm), str(compute_dataset_id)),
+                    EXIT_INVALID, "is an algorithm, not a dataset"),
+        "two datasets": (cli("job", "start", str(compute_dataset_id),
+                             str(compute_dataset_id)), EXIT_INVALID,
+                         "is a dataset, not an algorithm"),
+    }
+    for case, (result, code, message) in refused.items():
+        assert (result.returncode, message in result.stderr) == (code, True), \
+            (case, result.stderr)
+        assert "Traceback" not in result.stderr and "reverted" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) <= 2
+    assert "license buy" in refused["no license"][0].stderr
+    assert {who: compute_stack.web3.eth.get_transaction_count(who) for who in nonces} == nonces

@@ -63,8 +63,11 @@ def test_assets_ls_and_show_read_the_chain(market: Market, asset: dict[str, Any]
     assert shown["curator_share_bps"] == 1000
     assert [(o["offer_id"], o["price"], o["symbol"], o["duration_text"], o["scope"])
             for o in shown["offers"]][:1] == [(1, "10", "DDT", "30d", "download")]
+    assert shown["title"] == "test prices.csv"  # from its metadata on our own IPFS node
     listed = market.cli_json("assets", "ls")
-    assert asset["asset_id"] in [a["asset_id"] for a in listed]
+    assert {a["asset_id"]: a["title"] for a in listed}[asset["asset_id"]] == "test prices.csv"
+    table = market.cli("assets", "ls")
+    assert table.returncode == 0 and "title" in table.stdout
 
     missing = market.cli("assets", "show", "999999")
     assert missing.returncode == 4 and "does not exist" in missing.stderr
@@ -188,6 +191,9 @@ def test_stake_buy_claim_and_withdraw_payouts(market: Market, asset: dict[str, A
     assert token.functions.balanceOf(elsewhere).call() == before + earned
     assert market.cli_json("claim", str(asset_id), "--to", elsewhere,
                            DAPP_ACCOUNT="curator")["claimed"] == []  # nothing left
+    nothing_left = market.cli("claim", str(asset_id), DAPP_ACCOUNT="curator")
+    assert nothing_left.returncode == 12
+    assert "nothing to withdraw or claim for this account yet" in nothing_left.stderr
 
     unstaking = market.cli_json("unstake", str(asset_id), "40", DAPP_ACCOUNT="curator")
     assert unstaking["unstaking"]["amount"] == "40"
@@ -196,6 +202,9 @@ def test_stake_buy_claim_and_withdraw_payouts(market: Market, asset: dict[str, A
     early = market.cli("unstake", str(asset_id), "--withdraw", "--json",
                        DAPP_ACCOUNT="curator")
     assert early.returncode == 12 and "StillUnbonding" in early.stderr
+    available = datetime.fromisoformat(unstaking["available_at"])
+    assert ("the stake is still unbonding: it can be withdrawn from "
+            f"{available:%Y-%m-%d %H:%M:%S} UTC") in early.stderr
 
 
 def _read_until(stream: int, marker: str, timeout: float = 60) -> str:

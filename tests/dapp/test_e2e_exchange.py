@@ -138,3 +138,32 @@ def test_cli_download_saves_licensed_content_resumes_a_part_file_and_refuses_wit
                          "--gateway", gateway.url, DAPP_ACCOUNT="curator")
     assert refused.returncode == 6, refused.stderr
     assert "403" in refused.stderr and not (tmp_path / "no.bin").exists()
+
+
+def test_cli_download_checks_the_output_path_before_the_first_byte(
+    chain: Chain, kubo: Kubo, deployments_file: Path, gateway: Gateway, tmp_path: Path
+) -> None:
+    market = new_market(chain, kubo, deployments_file, tmp_path / "cli")
+    source = tmp_path / "readings.csv"
+    expected = write_file(source, 200_000)
+    asset_id = publish_and_buy(market, gateway, source)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    nowhere = "http://127.0.0.1:9"  # nothing listens: a bad path must fail before asking it
+    for output, message in [(Path("/nonexistent-dir/sub/x.tar"),
+                             "the folder /nonexistent-dir does not exist"),
+                            (Path("/proc/x.tar"), "nothing can be created in /proc"),
+                            (a_file / "x.tar", f"{a_file} is a file, not a folder")]:
+        result = market.cli("download", str(asset_id), "-o", str(output), "--gateway", nowhere,
+                            DAPP_ACCOUNT="buyer")
+        assert result.returncode == 2, result.stderr
+        assert message in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) <= 2
+
+    into = tmp_path / "downloads"
+    into.mkdir()
+    saved = market.cli_json("download", str(asset_id), "-o", str(into), "--gateway",
+                            gateway.url, DAPP_ACCOUNT="buyer")
+    assert saved["path"] == str(into / "readings.csv")
+    assert hashlib.sha256((into / "readings.csv").read_bytes()).hexdigest() == expected
+    assert sorted(p.name for p in into.iterdir()) == ["readings.csv"]  # no .part, no .etag

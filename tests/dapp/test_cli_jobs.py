@@ -251,9 +251,17 @@ def test_wrong_inputs_are_one_line_errors(cli: CLI, compute_dataset_id: int) -> 
 def test_a_job_the_market_would_refuse_sends_no_transaction_not_even_an_approve(
         cli: CLI, compute_stack: Stack, compute_dataset_id: int, tmp_path: Path) -> None:
     algorithm = publish_algorithm(compute_stack, tmp_path, "sum_refused", SUM_COLUMN)
+    unlicensed = publish_algorithm(compute_stack, tmp_path, "sum_unlicensed", SUM_COLUMN,
+                                   trusted_on=compute_dataset_id, licensed_to=())
     nonces = {who.address: compute_stack.web3.eth.get_transaction_count(who.address)
               for who in (BUYER, STRANGER)}
     refused = {
+        "not listed by the owner": (cli("job", "start", str(compute_dataset_id),
+                                        str(algorithm)), EXIT_NOT_LICENSED,
+                                    f"has not listed algorithm {algorithm}"),
+        "no license on the algorithm": (cli("job", "start", str(compute_dataset_id),
+                                            str(unlicensed)), EXIT_NOT_LICENSED,
+                                        f"no compute license on algorithm {unlicensed}"),
         "no license": (cli("job", "start", str(compute_dataset_id), str(algorithm),
                            account="stranger"), EXIT_NOT_LICENSED,
                        "holds no compute license on dataset"),

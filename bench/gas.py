@@ -117,7 +117,7 @@ def measure_compute(registry: Any, token: Any) -> list[Row]:
     rows.append(Row("trustAlgorithm", "pinned to version 1", gas(tx)))
     tx = registry.untrustAlgorithm(dataset, pinned, {"from": publisher})
     rows.append(Row("untrustAlgorithm", "", gas(tx)))
-    tx = registry.setComputePolicy(dataset, False, 10**8, {"from": publisher})
+    tx = registry.setComputePolicy(dataset, False, 10**8, 0, {"from": publisher})
     rows.append(Row("setComputePolicy", "result cap, listed algorithms only", gas(tx)))
     registry.buy(algorithm, 1, buyer, *terms(registry, algorithm, 1), {"from": buyer})
     registry.buy(dataset, 1, buyer, *terms(registry, dataset, 1), {"from": buyer})

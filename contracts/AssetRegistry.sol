@@ -307,10 +307,12 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
     // ------------------------------------------------------------------ compute policy
 
     /// @inheritdoc IAssetRegistry
-    function setComputePolicy(uint256 datasetId, bool anyAlgorithm, uint64 maxResultBytes) external {
+    function setComputePolicy(uint256 datasetId, bool anyAlgorithm, uint64 maxResultBytes, uint32 logTailBytes)
+        external
+    {
         _requireDatasetOwner(datasetId);
-        _computePolicies[datasetId] = ComputePolicy(anyAlgorithm, maxResultBytes);
-        emit ComputePolicySet(datasetId, anyAlgorithm, maxResultBytes);
+        _computePolicies[datasetId] = ComputePolicy(anyAlgorithm, maxResultBytes, logTailBytes);
+        emit ComputePolicySet(datasetId, anyAlgorithm, maxResultBytes, logTailBytes);
     }
 
     /// @inheritdoc IAssetRegistry
@@ -359,8 +361,8 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
         if (algorithm.retired) revert AssetIsRetired(algorithmId);
         uint64 entry = _trustedAlgorithms[datasetId][algorithmId];
         if (entry == 0 && !_computePolicies[datasetId].anyAlgorithm) revert AlgorithmNotTrusted(datasetId, algorithmId);
-        if (_ownerOf(algorithmId) != buyer && licenseExpiry(algorithmId, buyer, uint8(Scope.COMPUTE)) <= block.timestamp)
-        {
+        bool ownsAlgorithm = _ownerOf(algorithmId) == buyer;
+        if (!ownsAlgorithm && licenseExpiry(algorithmId, buyer, uint8(Scope.COMPUTE)) <= block.timestamp) {
             revert NotLicensed(algorithmId, buyer);
         }
         return entry > 1 ? uint32(entry - 1) : algorithm.versionCount;

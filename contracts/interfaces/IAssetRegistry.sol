@@ -60,10 +60,12 @@ interface IAssetRegistry is ILicenseOracle {
     /// @notice What a dataset's owner allows compute jobs to do with it. `anyAlgorithm`: every
     /// algorithm or model may run (only by the owner's explicit choice; by default only the ones
     /// listed with `trustAlgorithm` may). `maxResultBytes`: the largest result a provider may
-    /// return to the job's buyer (0 = the provider's own cap).
+    /// return to the job's buyer (0 = the provider's own cap). `logTailBytes`: how much of the
+    /// end of a failed run's log the buyer may read (0 = nothing: a log can carry data).
     struct ComputePolicy {
         bool anyAlgorithm;
         uint64 maxResultBytes;
+        uint32 logTailBytes;
     }
 
     /// @notice One purchase inside `buyMany`, with every term the buyer commits to (see `buy`).
@@ -139,7 +141,9 @@ interface IAssetRegistry is ILicenseOracle {
     event UnstakeRequested(uint256 indexed assetId, address indexed staker, uint256 amount, uint64 availableAt);
     event StakeWithdrawn(uint256 indexed assetId, address indexed staker, uint256 amount);
     event RewardClaimed(uint256 indexed assetId, address indexed staker, address indexed token, uint256 amount);
-    event ComputePolicySet(uint256 indexed datasetId, bool anyAlgorithm, uint64 maxResultBytes);
+    event ComputePolicySet(
+        uint256 indexed datasetId, bool anyAlgorithm, uint64 maxResultBytes, uint32 logTailBytes
+    );
     /// @notice `algorithmId` may run on `datasetId`: only its `version` (0 = whichever is latest).
     event AlgorithmTrusted(uint256 indexed datasetId, uint256 indexed algorithmId, uint32 version);
     event AlgorithmUntrusted(uint256 indexed datasetId, uint256 indexed algorithmId);
@@ -274,7 +278,8 @@ interface IAssetRegistry is ILicenseOracle {
 
     // ---- compute-to-data policy (read by ComputeMarket and the providers' gateways) ----
     /// @notice Set what jobs may do with `datasetId` (owner only; a DataDAO owner sets it by vote).
-    function setComputePolicy(uint256 datasetId, bool anyAlgorithm, uint64 maxResultBytes) external;
+    function setComputePolicy(uint256 datasetId, bool anyAlgorithm, uint64 maxResultBytes, uint32 logTailBytes)
+        external;
 
     /// @notice List `algorithmId` (an ALGORITHM or MODEL asset) as allowed to run on `datasetId`,
     /// pinned to `version` (0 = the algorithm's latest version at run time, which its owner can

@@ -24,7 +24,8 @@ def policy_json(exchange: Exchange, dataset_id: int, algorithm_ids: list[int] | 
     datasets)."""
     functions = exchange.registry.functions
     with chain_errors(exchange.web3, "reading the compute policy"):
-        any_algorithm, max_result_bytes = functions.computePolicy(dataset_id).call()
+        any_algorithm, max_result_bytes, log_tail_bytes = functions.computePolicy(
+            dataset_id).call()
         if algorithm_ids is None:
             algorithm_ids = [asset_id for asset_id in range(1, exchange.asset_count() + 1)
                              if int(functions.assetInfo(asset_id).call()[0]) != 0]
@@ -34,7 +35,8 @@ def policy_json(exchange: Exchange, dataset_id: int, algorithm_ids: list[int] | 
             if listed:
                 trusted.append({"algorithm_id": algorithm_id, "version": int(version)})
     return {"dataset_id": dataset_id, "any_algorithm": bool(any_algorithm),
-            "max_result_bytes": int(max_result_bytes) or None, "trusted_algorithms": trusted}
+            "max_result_bytes": int(max_result_bytes) or None,
+            "log_tail_bytes": int(log_tail_bytes), "trusted_algorithms": trusted}
 
 
 def _print_policy(policy: dict[str, Any]) -> None:
@@ -50,6 +52,9 @@ def _print_policy(policy: dict[str, Any]) -> None:
     cap = policy["max_result_bytes"]
     console.print(f"  result cap: {cap} bytes" if cap else
                   "  result cap: the provider's own")
+    tail = policy["log_tail_bytes"]
+    console.print(f"  a failed run shows its buyer the last {tail} bytes of its log" if tail else
+                  "  a failed run shows its buyer no log")
 
 
 @app.command("allow")
@@ -108,22 +113,30 @@ def set_policy(
     max_result_bytes: int = typer.Option(0, "--max-result-bytes", min=0, max=2**64 - 1,
                                          help="largest result a job may return (0 = the "
                                               "provider's own cap)"),
+    log_tail_bytes: int = typer.Option(0, "--log-tail-bytes", min=0, max=2**32 - 1,
+                                       help="how much of the end of a failed run's log its "
+                                            "buyer may read (0 = nothing: a log can carry "
+                                            "data)"),
     account: AccountOption = None,
     confirmations: ConfirmationsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Set DATASET_ID's compute policy (both settings at once)."""
     with signing(ctx, account, confirmations, as_json) as session:
-        sent = session.exchange.set_compute_policy(dataset_id, any_algorithm, max_result_bytes)
+        sent = session.exchange.set_compute_policy(dataset_id, any_algorithm, max_result_bytes,
+                                                   log_tail_bytes)
     output = {"dataset_id": dataset_id, "any_algorithm": any_algorithm,
-              "max_result_bytes": max_result_bytes or None, "tx_hash": sent.tx_hash,
+              "max_result_bytes": max_result_bytes or None, "log_tail_bytes": log_tail_bytes,
+              "tx_hash": sent.tx_hash,
               "block": sent.block_number}
     if as_json:
         emit_json(output)
     else:
         who = "ANY algorithm or model" if any_algorithm else "only the listed algorithms"
         cap = f"{max_result_bytes} bytes" if max_result_bytes else "the provider's own"
-        console.print(f"dataset {dataset_id}: {who} may run on it; result cap: {cap}")
+        tail = f"the last {log_tail_bytes} bytes" if log_tail_bytes else "none"
+        console.print(f"dataset {dataset_id}: {who} may run on it; result cap: {cap}; log "
+                      f"shown on failure: {tail}")
 
 
 @app.command("show")

@@ -6,7 +6,8 @@ algorithm is a live ALGORITHM or MODEL the dataset's owner listed (or the policy
 the buyer owns it or holds its COMPUTE license. The owner may have changed the list since the job
 was created: the latest word on chain wins, and a job the owner no longer allows is declined
 (free for both: the buyer is refunded). The answer also names the algorithm version to run (the
-pinned one, else the latest) and the owner's cap on the result's size.
+pinned one, else the latest), the owner's cap on the result's size, and how much of a failed
+run's log the buyer may read (none unless the owner says so: a log can carry the data).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class JobNotPermitted(DappError):
 class RunPermission:
     algorithm_version: int  # the version of the algorithm to run
     max_result_bytes: int | None  # the dataset owner's cap on the result (None: the provider's)
+    log_tail_bytes: int = 0  # how much of a failed run's log end the buyer may read (0: none)
 
 
 #: what `checkJob`'s reverts mean, for the job's reason (shown to the buyer)
@@ -56,5 +58,6 @@ def run_permission(registry: Any, decoder: ErrorDecoder, dataset_id: int, algori
             reason = template.format(**args) if template else f"checkJob reverted ({name})"
             raise JobNotPermitted(f"job refused by the dataset's compute policy: {reason}") \
                 from error
-        _any, max_result_bytes = registry.functions.computePolicy(dataset_id).call()
-    return RunPermission(version, int(max_result_bytes) or None)
+        _any, max_result_bytes, log_tail_bytes = registry.functions.computePolicy(
+            dataset_id).call()
+    return RunPermission(version, int(max_result_bytes) or None, int(log_tail_bytes))

@@ -46,7 +46,7 @@ from dapp.compute.admission import Load, Policy, Verdict, may_run
 from dapp.compute.assets import MAX_CONTENT_BYTES, AssetFetcher, entry_point
 from dapp.compute.executor import ExecutionRequest, Executor
 from dapp.compute.jobs import JobRecord, JobStore
-from dapp.compute.permission import run_permission
+from dapp.compute.permission import RunPermission, run_permission
 from dapp.compute.results import publish_result
 from dapp.compute.sandbox import SandboxLimits
 from dapp.compute.scan import JobScanner
@@ -282,9 +282,10 @@ class JobWorker:
         workdir.mkdir(parents=True)
         accepted = chain.status == JobStatus.ACCEPTED
         try:
-            request = self._prepare(job, workdir, accepted)
-            if request is None:
+            prepared = self._prepare(job, workdir, accepted)
+            if prepared is None:
                 return
+            request, permission = prepared
             if not accepted:
                 if not self._accept(job):
                     return
@@ -292,7 +293,8 @@ class JobWorker:
             outcome = self.executor.run(request)
             if not outcome.succeeded:
                 log.info("job %d failed: %s\n%s", job.job_id, outcome.reason, outcome.log_tail)
-                self._fail(job, outcome.reason or "failed", outcome.seconds, accepted=True)
+                self._fail(job, outcome.reason or "failed", outcome.seconds, accepted=True,
+                           log_tail=shared_log_tail(outcome.log_tail, permission.log_tail_bytes))
                 return
             result = publish_result(outcome.output_dir, self.ipfs, self.keypair)
             self.store.computed(job.job_id, cid=result.cid, sha256=result.sha256,
@@ -313,7 +315,7 @@ class JobWorker:
             self._submit(refreshed)
 
     def _prepare(self, job: JobRecord, workdir: Path, accepted: bool
-                 ) -> ExecutionRequest | None:
+                 ) -> tuple[ExecutionRequest, RunPermission] | None:
         """Ask the dataset's compute policy, then fetch and check the inputs (before the job
         is accepted: failing here is free)."""
         permission = run_permission(self.fetcher.registry, self.decoder, job.dataset_id,
@@ -331,7 +333,7 @@ class JobWorker:
             dataset=dataset.path, workdir=workdir / "run",
             limits=capped_output(self.config.limits, permission.max_result_bytes))
         request.workdir.mkdir()
-        return request
+        return request, permission
 
     def _accept(self, job: JobRecord) -> bool:
         """`acceptJob`: lock the collateral and take the job. False (and the job settled
@@ -361,11 +363,11 @@ class JobWorker:
         return True
 
     def _fail(self, job: JobRecord, reason: str, seconds: float | None = None,
-              accepted: bool = False) -> None:
+              accepted: bool = False, log_tail: str = "") -> None:
         """Before acceptance: decline (free for both). After: report the failure as the
         result (declining would slash; the provider ran the buyer's code)."""
         if accepted:
-            self._report_failure(job, reason, seconds)
+            self._report_failure(job, reason, seconds, log_tail)
             return
         if self.store.failed(job.job_id, reason, seconds):
             self.observe("failed", seconds)
@@ -373,14 +375,17 @@ class JobWorker:
             if refreshed is not None:
                 self._decline(refreshed, JobStatus.OPEN)
 
-    def _report_failure(self, job: JobRecord, reason: str, seconds: float | None) -> None:
+    def _report_failure(self, job: JobRecord, reason: str, seconds: float | None,
+                        log_tail: str = "") -> None:
         folder = self.config.workspace / f"job-{job.job_id}-report"
         remove_tree(folder)
         folder.mkdir(parents=True)
+        shared = (f"--- the end of the run's log, as the dataset's owner allows ---\n{log_tail}"
+                  if log_tail else "")
         try:
             (folder / FAILURE_REPORT).write_text(
                 f"job {job.job_id} failed: {reason}\n"
-                f"dataset {job.dataset_id}, algorithm {job.algorithm_id}\n")
+                f"dataset {job.dataset_id}, algorithm {job.algorithm_id}\n{shared}")
             result = publish_result(folder, self.ipfs, self.keypair)
         finally:
             remove_tree(folder)
@@ -437,6 +442,14 @@ class JobWorker:
                 self.store.submitted(job.job_id, None)
             else:
                 self.store.closed(job.job_id, f"could not post the result: {error.message}")
+
+
+def shared_log_tail(log_tail: str, allowed_bytes: int) -> str:
+    """The last `allowed_bytes` of a failed run's log, what the dataset's owner lets the buyer
+    read ("" when it allows nothing, the default)."""
+    if allowed_bytes <= 0:
+        return ""
+    return log_tail.encode()[-allowed_bytes:].decode(errors="replace")
 
 
 def capped_output(limits: SandboxLimits, max_result_bytes: int | None) -> SandboxLimits:

@@ -343,10 +343,10 @@ class Exchange:
         return self._send(self.registry.functions.untrustAlgorithm(dataset_id, algorithm_id),
                           f"removing algorithm {algorithm_id} from dataset {dataset_id}")
 
-    def set_compute_policy(self, dataset_id: int, any_algorithm: bool, max_result_bytes: int
-                           ) -> SentTransaction:
-        return self._send(self.registry.functions.setComputePolicy(dataset_id, any_algorithm,
-                                                                   max_result_bytes),
+    def set_compute_policy(self, dataset_id: int, any_algorithm: bool, max_result_bytes: int,
+                           log_tail_bytes: int) -> SentTransaction:
+        return self._send(self.registry.functions.setComputePolicy(
+            dataset_id, any_algorithm, max_result_bytes, log_tail_bytes),
                           f"setting the compute policy of dataset {dataset_id}")
 
     # ---- money ---------------------------------------------------------------------------

@@ -117,6 +117,7 @@ class ComputePolicyView:
 
     any_algorithm: bool
     max_result_bytes: int | None  # None: the provider's own cap
+    log_tail_bytes: int  # of a failed run's log the buyer may read (0: none)
     trusted: list[tuple[int, int]]  # (algorithm id, pinned version; 0 = latest), by id
 
 
@@ -283,14 +284,14 @@ class Catalog:
 
     @staticmethod
     def _compute_policy(connection: Session, dataset_id: int) -> ComputePolicyView:
-        any_algorithm, max_result_bytes = connection.execute(
-            select(Asset.compute_any_algorithm, Asset.max_result_bytes)
+        any_algorithm, max_result_bytes, log_tail_bytes = connection.execute(
+            select(Asset.compute_any_algorithm, Asset.max_result_bytes, Asset.log_tail_bytes)
             .where(Asset.asset_id == dataset_id)).one()
         trusted = connection.execute(
             select(TrustedAlgorithm.algorithm_id, TrustedAlgorithm.version)
             .where(TrustedAlgorithm.dataset_id == dataset_id, TrustedAlgorithm.trusted)
             .order_by(TrustedAlgorithm.algorithm_id)).all()
-        return ComputePolicyView(bool(any_algorithm), max_result_bytes,
+        return ComputePolicyView(bool(any_algorithm), max_result_bytes, int(log_tail_bytes),
                                  [(int(a), int(v)) for a, v in trusted])
 
     @staticmethod

@@ -128,17 +128,17 @@ def test_any_algorithm_on_and_off(
 ):
     """An empty list runs nothing; `anyAlgorithm` runs every algorithm only while it is on."""
     own = publish(registry, token, licensed, ALGORITHM, "own")
-    assert registry.computePolicy(asset) == (False, 0)
-    tx = registry.setComputePolicy(asset, True, 5_000_000, {"from": publisher})
+    assert registry.computePolicy(asset) == (False, 0, 0)
+    tx = registry.setComputePolicy(asset, True, 5_000_000, 512, {"from": publisher})
     assert dict(tx.events["ComputePolicySet"][0]) == {
-        "datasetId": asset, "anyAlgorithm": True, "maxResultBytes": 5_000_000
+        "datasetId": asset, "anyAlgorithm": True, "maxResultBytes": 5_000_000, "logTailBytes": 512
     }
-    assert registry.computePolicy(asset) == (True, 5_000_000)
+    assert registry.computePolicy(asset) == (True, 5_000_000, 512)
     assert registry.trustedAlgorithm(asset, own) == (False, 0)  # allowed, not listed
     assert registry.checkJob(asset, own, licensed) == 1
     create_job(market, token, asset, own, registered, licensed)
 
-    registry.setComputePolicy(asset, False, 5_000_000, {"from": publisher})
+    registry.setComputePolicy(asset, False, 5_000_000, 0, {"from": publisher})
     with brownie.reverts(err("AlgorithmNotTrusted", asset, own)):
         create_job(market, token, asset, own, registered, licensed)
 
@@ -173,8 +173,8 @@ def test_only_dataset_owner_sets_policy(registry, token, asset, model, stranger,
         with brownie.reverts(err("NotAssetOwner", asset, intruder)):
             registry.untrustAlgorithm(asset, model, {"from": intruder})
         with brownie.reverts(err("NotAssetOwner", asset, intruder)):
-            registry.setComputePolicy(asset, True, 0, {"from": intruder})
-    assert registry.computePolicy(asset) == (False, 0)
+            registry.setComputePolicy(asset, True, 0, 0, {"from": intruder})
+    assert registry.computePolicy(asset) == (False, 0, 0)
 
 
 def test_asset_kinds_checked_both_ways(
@@ -187,7 +187,7 @@ def test_asset_kinds_checked_both_ways(
     with brownie.reverts(err("WrongAssetKind", algorithm, ALGORITHM)):
         registry.trustAlgorithm(algorithm, model, LATEST, {"from": publisher})
     with brownie.reverts(err("WrongAssetKind", algorithm, ALGORITHM)):
-        registry.setComputePolicy(algorithm, True, 0, {"from": publisher})
+        registry.setComputePolicy(algorithm, True, 0, 0, {"from": publisher})
     with brownie.reverts(err("WrongAssetKind", other_dataset, DATASET)):
         registry.checkJob(asset, other_dataset, licensed)
     registry.trustAlgorithm(asset, model, LATEST, {"from": publisher})  # a MODEL may be listed

@@ -40,6 +40,11 @@ COPY_INPUT = """
     import os, pathlib, shutil
     shutil.copy(os.environ["INPUT"], pathlib.Path(os.environ["OUTPUT"]) / "copy.csv")
 """
+FAIL_LOUDLY = """
+    import sys
+    sys.stderr.write("start\\n" + "first-part-of-the-log " * 50 + "\\nLAST-LINE-MARKER\\n")
+    sys.exit(3)
+"""
 WRITE_10_KB = """
     import os, pathlib
     (pathlib.Path(os.environ["OUTPUT"]) / "big.bin").write_bytes(b"x" * 10_000)
@@ -161,6 +166,10 @@ def test_copy_input_algorithm_is_refused_on_chain_and_by_the_gateway_until_liste
     job = job_id_of(stack, created)
     assert stack.registry.functions.trustedAlgorithm(dataset, copier).call()[0] is False
     status = wait_status(stack, job, buyer_headers, {"declined", "failed", "submitted"})
+    deadline = time.monotonic() + 60
+    while status["chain_status"] == "open" and time.monotonic() < deadline:  # decline mining
+        time.sleep(0.3)
+        status = wait_status(stack, job, buyer_headers, {status["status"]})
     assert (status["status"], status["chain_status"]) == ("failed", "refunded"), status
     assert "has not listed algorithm" in status["reason"], status
     assert not stack.market.events.JobAccepted().get_logs(  # declined, never accepted
@@ -182,13 +191,13 @@ def test_a_result_over_the_dataset_owners_cap_fails_the_job(
     stack, dataset = compute_stack, compute_dataset_id
     wait_registered(stack, provider.address)
     writer = publish_algorithm(stack, tmp_path, "write_10_kb", WRITE_10_KB, trusted_on=dataset)
-    transact(stack, stack.registry.functions.setComputePolicy(dataset, False, 5_000),
+    transact(stack, stack.registry.functions.setComputePolicy(dataset, False, 5_000, 0),
              PUBLISHER.address)
     try:
         job = job_id_of(stack, create_job(stack, provider.address, dataset, writer))
         status = wait_status(stack, job, buyer_headers, {"declined", "failed", "submitted"})
     finally:
-        transact(stack, stack.registry.functions.setComputePolicy(dataset, False, 0),
+        transact(stack, stack.registry.functions.setComputePolicy(dataset, False, 0, 0),
                  PUBLISHER.address)
     assert status["status"] in {"failed", "submitted"}, status  # a failure report is posted
     assert "output size limit" in (status["reason"] or ""), status
@@ -199,6 +208,38 @@ def test_a_result_over_the_dataset_owners_cap_fails_the_job(
     job = job_id_of(stack, create_job(stack, provider.address, dataset, writer))  # cap lifted
     status = wait_status(stack, job, buyer_headers, {"declined", "failed", "submitted"})
     assert status["status"] == "submitted" and not status["reason"], status
+
+
+def test_a_failed_runs_log_reaches_its_buyer_only_as_far_as_the_owner_allows(
+        compute_stack: Stack, compute_dataset_id: int, provider: Any,
+        buyer_headers: dict[str, str], tmp_path: Path) -> None:
+    """A log can carry the data: by default the buyer of a failed job reads the reason only;
+    with `logTailBytes` the last that many bytes of the run's log, no more."""
+    stack, dataset = compute_stack, compute_dataset_id
+    wait_registered(stack, provider.address)
+    loud = publish_algorithm(stack, tmp_path, "fail_loudly", FAIL_LOUDLY, trusted_on=dataset)
+
+    def failure_report() -> bytes:
+        job = job_id_of(stack, create_job(stack, provider.address, dataset, loud))
+        status = wait_status(stack, job, buyer_headers, {"declined", "failed", "submitted"})
+        assert "exited with code 3" in (status["reason"] or ""), status
+        report = httpx.get(f"{stack.gateway.url}/v1/jobs/{job}/result", headers=buyer_headers,
+                           timeout=30)
+        assert report.status_code == 200, report.text
+        return report.content
+
+    silent = failure_report()
+    assert b"MARKER" not in silent and b"first-part" not in silent
+    transact(stack, stack.registry.functions.setComputePolicy(dataset, False, 0, 40),
+             PUBLISHER.address)
+    try:
+        shared = failure_report()
+    finally:
+        transact(stack, stack.registry.functions.setComputePolicy(dataset, False, 0, 0),
+                 PUBLISHER.address)
+    assert b"LAST-LINE-MARKER" in shared
+    log_part = shared.split(b"as the dataset's owner allows ---\n", 1)[1]
+    assert len(log_part) <= 40 and b"start" not in log_part
 
 
 def test_the_owner_manages_the_policy_with_the_cli_and_nobody_else_can(
@@ -216,11 +257,14 @@ def test_the_owner_manages_the_policy_with_the_cli_and_nobody_else_can(
     assert tuple(stack.registry.functions.trustedAlgorithm(dataset, algorithm).call()) == \
         (True, 1)
 
-    policy = cli("compute", "policy", str(dataset), "--max-result-bytes", "2048", "--json")
+    policy = cli("compute", "policy", str(dataset), "--max-result-bytes", "2048",
+                 "--log-tail-bytes", "100", "--json")
     assert policy.returncode == 0, policy.stderr
-    assert tuple(stack.registry.functions.computePolicy(dataset).call()) == (False, 2048)
+    assert tuple(stack.registry.functions.computePolicy(dataset).call()) == (False, 2048, 100)
+    assert json.loads(cli("compute", "show", str(dataset), "--json").stdout)[
+        "log_tail_bytes"] == 100
     assert cli("compute", "policy", str(dataset), "--json").returncode == 0  # back to defaults
-    assert tuple(stack.registry.functions.computePolicy(dataset).call()) == (False, 0)
+    assert tuple(stack.registry.functions.computePolicy(dataset).call()) == (False, 0, 0)
 
     assert cli("compute", "deny", str(dataset), str(algorithm)).returncode == 0
     shown = json.loads(cli("compute", "show", str(dataset), "--json").stdout)

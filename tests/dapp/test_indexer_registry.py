@@ -392,23 +392,25 @@ def test_the_catalog_shows_each_datasets_compute_policy(chain: Chain, deployment
     indexer.run_once()
     policy = Catalog(indexer.db).get_asset(dataset).compute  # type: ignore[union-attr]
     assert policy is not None
-    assert (policy.any_algorithm, policy.max_result_bytes, policy.trusted) == (False, None, [])
+    assert (policy.any_algorithm, policy.max_result_bytes, policy.log_tail_bytes,
+            policy.trusted) == (False, None, 0, [])
     assert Catalog(indexer.db).get_asset(algorithms[0]).compute is None  # datasets only
 
     ex.send(registry.trustAlgorithm(dataset, algorithms[0], 0), publisher)
     ex.send(registry.trustAlgorithm(dataset, algorithms[1], 1), publisher)
     ex.send(registry.trustAlgorithm(dataset, algorithms[2], 0), publisher)
     ex.send(registry.untrustAlgorithm(dataset, algorithms[2]), publisher)
-    ex.send(registry.setComputePolicy(dataset, True, 4096), publisher)
+    ex.send(registry.setComputePolicy(dataset, True, 4096, 300), publisher)
     indexer.run_once()
     policy = Catalog(indexer.db).get_asset(dataset).compute  # type: ignore[union-attr]
     assert policy is not None
     assert policy.trusted == [(algorithms[0], 0), (algorithms[1], 1)]
-    assert (policy.any_algorithm, policy.max_result_bytes) == (True, 4096)
+    assert (policy.any_algorithm, policy.max_result_bytes, policy.log_tail_bytes) == \
+        (True, 4096, 300)
     for algorithm, version in policy.trusted:  # what the chain says
         assert tuple(registry.trustedAlgorithm(dataset, algorithm).call()) == (True, version)
     assert tuple(registry.trustedAlgorithm(dataset, algorithms[2]).call()) == (False, 0)
-    ex.send(registry.setComputePolicy(dataset, False, 0), publisher)
+    ex.send(registry.setComputePolicy(dataset, False, 0, 0), publisher)
     indexer.run_once()
     policy = Catalog(indexer.db).get_asset(dataset).compute  # type: ignore[union-attr]
     assert policy is not None and (policy.any_algorithm, policy.max_result_bytes) == (False, None)

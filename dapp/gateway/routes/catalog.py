@@ -114,6 +114,8 @@ class ComputePolicyOut(BaseModel):
     any_algorithm: bool = Field(description="every algorithm may run (the owner's choice)")
     max_result_bytes: int | None = Field(description="cap on a job's result; null = the "
                                                      "provider's own")
+    log_tail_bytes: int = Field(description="how much of a failed run's log end the buyer "
+                                            "reads (0 = nothing)")
     trusted_algorithms: list[TrustedAlgorithmOut]
 
 
@@ -176,6 +178,7 @@ def get_asset(asset_id: int, services: ServicesDep) -> AssetDetailOut:
         compute_policy=None if detail.compute is None else ComputePolicyOut(
             any_algorithm=detail.compute.any_algorithm,
             max_result_bytes=detail.compute.max_result_bytes,
+            log_tail_bytes=detail.compute.log_tail_bytes,
             trusted_algorithms=[TrustedAlgorithmOut(algorithm_id=a, version=v)
                                 for a, v in detail.compute.trusted]),
     )

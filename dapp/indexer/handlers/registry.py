@@ -171,7 +171,8 @@ def offer_set(writer: StateWriter, event: DecodedEvent) -> None:
 def compute_policy_set(writer: StateWriter, event: DecodedEvent) -> None:
     a = event.args
     writer.update(Asset, {"asset_id": a["datasetId"]}, compute_any_algorithm=a["anyAlgorithm"],
-                  max_result_bytes=a["maxResultBytes"] or None)
+                  max_result_bytes=a["maxResultBytes"] or None,
+                  log_tail_bytes=a["logTailBytes"])
 
 
 @on(CONTRACT, "AlgorithmTrusted")

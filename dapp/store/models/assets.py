@@ -36,6 +36,7 @@ class Asset(Origin, Base):
     # cap on a job's result (None: the provider's own)
     compute_any_algorithm: Mapped[bool] = mapped_column(Boolean, default=False)
     max_result_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    log_tail_bytes: Mapped[int] = mapped_column(BigInteger, default=0)  # of a failed run's log
 
 
 class AssetVersion(AppendOnly, Base):

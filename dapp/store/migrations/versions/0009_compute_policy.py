@@ -2,8 +2,9 @@
 
 * `trusted_algorithms`: one row per (dataset, algorithm) the owner listed (`AlgorithmTrusted`),
   pinned to `version` (0 = latest); `trusted` turns False at `AlgorithmUntrusted`.
-* `assets.compute_any_algorithm`, `assets.max_result_bytes`: `ComputePolicySet` (existing rows:
-  False / None, the registry's defaults; the server default is dropped once they are filled).
+* `assets.compute_any_algorithm`, `assets.max_result_bytes`, `assets.log_tail_bytes`:
+  `ComputePolicySet` (existing rows: False / None / 0, the registry's defaults; the server
+  defaults are dropped once they are filled).
 
 Revision ID: 0009
 Revises: 0008
@@ -42,13 +43,18 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("compute_any_algorithm", sa.Boolean(), nullable=False,
                                       server_default=sa.false()))
         batch_op.add_column(sa.Column("max_result_bytes", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("log_tail_bytes", sa.BigInteger(), nullable=False,
+                                      server_default="0"))
     with op.batch_alter_table("assets", schema=None) as batch_op:
         batch_op.alter_column("compute_any_algorithm", server_default=None,
                               existing_type=sa.Boolean(), existing_nullable=False)
+        batch_op.alter_column("log_tail_bytes", server_default=None,
+                              existing_type=sa.BigInteger(), existing_nullable=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("assets", schema=None) as batch_op:
+        batch_op.drop_column("log_tail_bytes")
         batch_op.drop_column("max_result_bytes")
         batch_op.drop_column("compute_any_algorithm")
     with op.batch_alter_table("trusted_algorithms", schema=None) as batch_op:

@@ -30,9 +30,11 @@ from tests.dapp.helpers.compute import (
     STRANGER,
     Stack,
     compute_provider_settings,
+    create_job,
     publish_algorithm,
     transact,
     trust_algorithm,
+    wait_status,
 )
 from tests.dapp.helpers.gateway import session
 
@@ -88,27 +90,15 @@ def cli(compute_stack: Stack, deployments_file: Path,
     return run
 
 
-def approve_job(stack: Stack, provider: str, dataset_id: int) -> tuple[str, int]:
-    """BUYER approves one job's price; (token, price)."""
+def send_create_job(stack: Stack, provider: str, dataset_id: int, algorithm_id: int) -> str:
+    """Send BUYER's `createJob` (approved before) without waiting for it to be mined (the
+    miner may be stopped), at a high gas price so it goes first in its block; its hash."""
     token, price = stack.market.functions.getProvider(provider).call()[:2]
     total = price + stack.market.functions.computeFee(dataset_id).call()[1]
-    transact(stack, stack.token.functions.approve(stack.market.address, total), BUYER.address)
-    return token, total
-
-
-def create_job(stack: Stack, provider: str, dataset_id: int, algorithm_id: int,
-               gas_price: int | None = None, approved: bool = False) -> str:
-    """Send BUYER's `createJob` (not waiting for it); its transaction hash."""
-    if approved:
-        token, total = stack.market.functions.getProvider(provider).call()[0], 10**30
-    else:
-        token, total = approve_job(stack, provider, dataset_id)
     now = int(stack.web3.eth.get_block("latest")["timestamp"])
-    options: dict[str, Any] = {"from": BUYER.address, "gas": 2_000_000}
-    if gas_price is not None:
-        options["gasPrice"] = gas_price
     return stack.market.functions.createJob(dataset_id, algorithm_id, provider, now + 3600,
-                                            token, total).transact(options).hex()
+                                            token, total).transact(
+        {"from": BUYER.address, "gas": 2_000_000, "gasPrice": 10**11}).hex()
 
 
 def job_id_of(stack: Stack, tx_hash: str) -> int:
@@ -116,18 +106,6 @@ def job_id_of(stack: Stack, tx_hash: str) -> int:
     assert receipt["status"] == 1
     (event,) = stack.market.events.JobCreated().process_receipt(receipt, errors=DISCARD)
     return int(event["args"]["jobId"])
-
-
-def wait_status(stack: Stack, job_id: int, headers: dict[str, str], wanted: set[str],
-                timeout: float = 90) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        response = httpx.get(f"{stack.gateway.url}/v1/jobs/{job_id}", headers=headers,
-                             timeout=30)
-        if response.status_code == 200 and response.json()["status"] in wanted:
-            return dict(response.json())
-        assert time.monotonic() < deadline, f"job {job_id}: {response.text}"
-        time.sleep(0.3)
 
 
 def wait_registered(stack: Stack, provider: str) -> None:
@@ -154,11 +132,10 @@ def test_copy_input_algorithm_is_refused_on_chain_and_by_the_gateway_until_liste
     # Listed when the job is created, removed in the same block before the gateway runs it:
     # the gateway asks the chain again and declines it (the buyer is refunded).
     trust_algorithm(stack, dataset, copier)
-    approve_job(stack, provider.address, dataset)
+    transact(stack, stack.token.functions.approve(stack.market.address, 10**24), BUYER.address)
     stack.web3.provider.make_request("miner_stop", [])  # type: ignore[arg-type]
     try:
-        created = create_job(stack, provider.address, dataset, copier, gas_price=10**11,
-                             approved=True)
+        created = send_create_job(stack, provider.address, dataset, copier)
         stack.registry.functions.untrustAlgorithm(dataset, copier).transact(
             {"from": PUBLISHER.address, "gas": 200_000, "gasPrice": 10**10})
     finally:
@@ -177,7 +154,7 @@ def test_copy_input_algorithm_is_refused_on_chain_and_by_the_gateway_until_liste
 
     # Listed by the owner: the data leaves through it, by the owner's choice.
     trust_algorithm(stack, dataset, copier)
-    job = job_id_of(stack, create_job(stack, provider.address, dataset, copier))
+    job = create_job(stack, dataset, copier, provider=provider.address)
     status = wait_status(stack, job, buyer_headers, {"declined", "failed", "submitted"})
     assert status["status"] == "submitted", status
     result = httpx.get(f"{stack.gateway.url}/v1/jobs/{job}/result", headers=buyer_headers,
@@ -194,7 +171,7 @@ def test_a_result_over_the_dataset_owners_cap_fails_the_job(
     transact(stack, stack.registry.functions.setComputePolicy(dataset, False, 5_000, 0),
              PUBLISHER.address)
     try:
-        job = job_id_of(stack, create_job(stack, provider.address, dataset, writer))
+        job = create_job(stack, dataset, writer, provider=provider.address)
         status = wait_status(stack, job, buyer_headers, {"declined", "failed", "submitted"})
     finally:
         transact(stack, stack.registry.functions.setComputePolicy(dataset, False, 0, 0),
@@ -205,7 +182,7 @@ def test_a_result_over_the_dataset_owners_cap_fails_the_job(
                        timeout=30)
     assert b"x" * 5_001 not in report.content  # the 10 KB never reached the buyer
 
-    job = job_id_of(stack, create_job(stack, provider.address, dataset, writer))  # cap lifted
+    job = create_job(stack, dataset, writer, provider=provider.address)  # cap lifted
     status = wait_status(stack, job, buyer_headers, {"declined", "failed", "submitted"})
     assert status["status"] == "submitted" and not status["reason"], status
 
@@ -220,7 +197,7 @@ def test_a_failed_runs_log_reaches_its_buyer_only_as_far_as_the_owner_allows(
     loud = publish_algorithm(stack, tmp_path, "fail_loudly", FAIL_LOUDLY, trusted_on=dataset)
 
     def failure_report() -> bytes:
-        job = job_id_of(stack, create_job(stack, provider.address, dataset, loud))
+        job = create_job(stack, dataset, loud, provider=provider.address)
         status = wait_status(stack, job, buyer_headers, {"declined", "failed", "submitted"})
         assert "exited with code 3" in (status["reason"] or ""), status
         report = httpx.get(f"{stack.gateway.url}/v1/jobs/{job}/result", headers=buyer_headers,

@@ -3,7 +3,10 @@
 Only what the chain can hold is accepted: CIDv1 with a sha2-256 multihash and the raw (0x55) or
 dag-pb (0x70) codec, written in lower-case base32 (multibase "b"). A CIDv0 ("Qm...", base58btc,
 always dag-pb) is accepted too and turned into its v1 form, so one file has one text everywhere.
-No dependency beyond the standard library.
+No dependency beyond the standard library: `multiformats` (PyPI, 0.3.1) was tried and kept out.
+It adds four packages, takes any multibase (`z...`, `B...`, even mixed case) and other codecs and
+hashes, so every check here would stay; only the decoding would go, its errors (`IndexError`
+for "b", "CIDv18 is currently not supported" for a bad CIDv0) would need rewording.
 """
 
 from __future__ import annotations

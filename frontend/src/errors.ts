@@ -56,6 +56,17 @@ export class ForeignSignInError extends Error {
   }
 }
 
+/** viem's EIP-4361 writer refused a field of the sign-in message (the gateway's host or nonce). */
+export class SignInMessageError extends Error {
+  override name = "SignInMessageError";
+  constructor(gateway: string, problem: string) {
+    super(
+      `Cannot sign in to ${gateway}: ${problem} (viem's EIP-4361 writer takes a host name with a dot, an IPv4 address ` +
+        "or localhost, and a nonce of at least 8 letters and digits). Nothing was signed.",
+    );
+  }
+}
+
 export class NoWalletError extends Error {
   override name = "NoWalletError";
   constructor() {

@@ -1,25 +1,24 @@
 import { describe, expect, it } from "vitest";
 import { privateKeyToAccount } from "viem/accounts";
 import { hashMessage, recoverAddress, hexToString } from "viem";
+import { parseSiweMessage, validateSiweMessage } from "viem/siwe";
 import { GatewayApi } from "./api";
-import { ForeignSignInError, WrongNetworkError } from "./errors";
-import { buildSiweMessage, SessionStore, sessionKey, signInWithEthereum, type StorageLike } from "./siwe";
+import { ForeignSignInError, SignInMessageError, WrongNetworkError } from "./errors";
+import { signInMessage, SessionStore, sessionKey, signInWithEthereum, type StorageLike } from "./siwe";
 
 const ACCOUNT = privateKeyToAccount("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d");
 
 describe("EIP-4361 message", () => {
-  it("has the standard's fields in the standard's order", () => {
-    const message = buildSiweMessage({
-      domain: "127.0.0.1:8000",
-      address: ACCOUNT.address.toLowerCase(),
-      statement: "Sign in to the DataDAO Exchange gateway.",
-      uri: "http://127.0.0.1:8000",
-      chainId: 1337,
-      nonce: "abcdef123456",
-      issuedAt: new Date("2025-01-02T03:04:05.000Z"),
-      expirationTime: new Date("2025-01-02T04:04:05.000Z"),
-    });
-    expect(message).toBe(
+  const fields = {
+    gateway: { domain: "127.0.0.1:8000", origin: "http://127.0.0.1:8000" },
+    account: ACCOUNT.address.toLowerCase() as `0x${string}`,
+    chainId: 1337,
+    nonce: "abcdef123456",
+    issuedAt: new Date("2025-01-02T03:04:05.000Z"),
+  };
+
+  it("has the standard's fields in the standard's order, byte for byte what the gateway parses", () => {
+    expect(signInMessage(fields)).toBe(
       [
         "127.0.0.1:8000 wants you to sign in with your Ethereum account:",
         ACCOUNT.address, // checksummed
@@ -36,12 +35,25 @@ describe("EIP-4361 message", () => {
     );
   });
 
-  it("lists resources and refuses bad nonces and multi-line statements", () => {
-    const base = { domain: "d", address: ACCOUNT.address, uri: "https://d", chainId: 1, nonce: "12345678", issuedAt: new Date(0) };
-    expect(buildSiweMessage({ ...base, resources: ["https://d/a", "ipfs://b"] })).toMatch(/Resources:\n- https:\/\/d\/a\n- ipfs:\/\/b$/);
-    expect(buildSiweMessage(base).split("\n").slice(2, 5)).toEqual(["", "", "URI: https://d"]);
-    expect(() => buildSiweMessage({ ...base, nonce: "short" })).toThrow(/nonce/);
-    expect(() => buildSiweMessage({ ...base, statement: "a\nb" })).toThrow(/one line/);
+  it("parses back to this gateway, account, nonce and chain, valid for the hour only", () => {
+    const parsed = parseSiweMessage(signInMessage(fields));
+    expect(parsed).toMatchObject({ domain: "127.0.0.1:8000", uri: "http://127.0.0.1:8000", chainId: 1337, nonce: "abcdef123456", address: ACCOUNT.address });
+    const valid = (time: string) =>
+      validateSiweMessage({ message: parsed, domain: "127.0.0.1:8000", nonce: "abcdef123456", address: ACCOUNT.address, time: new Date(time) });
+    expect(valid("2025-01-02T03:30:00Z")).toBe(true);
+    expect(valid("2025-01-02T04:04:05Z")).toBe(false);
+  });
+
+  it("refuses a gateway nonce the standard does not allow (short, or carrying more lines)", () => {
+    for (const nonce of ["short", "abcdef123456\nURI: https://evil.example"]) {
+      expect(() => signInMessage({ ...fields, nonce })).toThrow(SignInMessageError);
+      expect(() => signInMessage({ ...fields, nonce })).toThrow(/^Cannot sign in to http:\/\/127\.0\.0\.1:8000: Invalid .* field "nonce"\. .*Nothing was signed\.$/);
+    }
+  });
+
+  it("names a gateway host viem's writer does not take, in one line", () => {
+    const gateway = { domain: "gw:8000", origin: "http://gw:8000" };
+    expect(() => signInMessage({ ...fields, gateway })).toThrow(/^Cannot sign in to http:\/\/gw:8000: Invalid .* field "domain"\. [^\n]*$/);
   });
 });
 

@@ -7,53 +7,45 @@
 // challenge (to trade the signature there for a session as the user) is refused before the
 // wallet is asked, and so is one whose chain is not the wallet's.
 import { getAddress, stringToHex, type Address } from "viem";
+import { createSiweMessage, SiweInvalidMessageFieldError } from "viem/siwe";
 import type { GatewayApi, NonceOut } from "./api";
-import { ForeignSignInError, WrongNetworkError } from "./errors";
+import { ForeignSignInError, SignInMessageError, WrongNetworkError } from "./errors";
 import { parseChainId, type Eip1193Provider } from "./wallet";
 
 export const SIWE_STATEMENT = "Sign in to the DataDAO Exchange gateway.";
 /** The gateway keeps a session at most an hour; ask for no more. */
 export const SESSION_SECONDS = 3600;
 
-export interface SiweFields {
-  domain: string;
-  address: string;
-  statement?: string;
-  uri: string;
-  version?: "1";
+/** The message this dApp signs: the gateway's domain and origin, the wallet's chain, the
+ *  gateway's nonce, valid for SESSION_SECONDS. viem's `createSiweMessage` writes the EIP-4361
+ *  text and checks its fields: a nonce of fewer than 8 alphanumerics (or carrying more lines), or
+ *  a gateway host that is not a dotted name, an IPv4 address or localhost (viem refuses
+ *  `http://gw:8000` and IPv6 literals, which the gateway's parser would take), is a
+ *  SignInMessageError before the wallet is asked. */
+export function signInMessage(fields: {
+  gateway: { domain: string; origin: string };
+  account: Address;
   chainId: number;
   nonce: string;
   issuedAt: Date;
-  expirationTime?: Date;
-  notBefore?: Date;
-  requestId?: string;
-  resources?: string[];
-}
-
-/** The EIP-4361 text, field for field in the order the standard gives. */
-export function buildSiweMessage(fields: SiweFields): string {
-  if (!/^[a-zA-Z0-9]{8,}$/.test(fields.nonce)) {
-    throw new Error("an EIP-4361 nonce is at least 8 alphanumeric characters");
+}): string {
+  const { gateway, account, chainId, nonce, issuedAt } = fields;
+  try {
+    return createSiweMessage({
+      domain: gateway.domain,
+      address: account, // written with its EIP-55 checksum, as the standard requires
+      statement: SIWE_STATEMENT,
+      uri: gateway.origin,
+      version: "1",
+      chainId,
+      nonce,
+      issuedAt,
+      expirationTime: new Date(issuedAt.getTime() + SESSION_SECONDS * 1000),
+    });
+  } catch (error) {
+    if (error instanceof SiweInvalidMessageFieldError) throw new SignInMessageError(gateway.origin, error.shortMessage);
+    throw error;
   }
-  if (/\n/.test(fields.statement ?? "")) throw new Error("the statement must be one line");
-  const address = getAddress(fields.address); // EIP-55 checksum, as the standard requires
-  const lines = [`${fields.domain} wants you to sign in with your Ethereum account:`, address, ""];
-  if (fields.statement) lines.push(fields.statement, "");
-  else lines.push("");
-  lines.push(
-    `URI: ${fields.uri}`,
-    `Version: ${fields.version ?? "1"}`,
-    `Chain ID: ${fields.chainId}`,
-    `Nonce: ${fields.nonce}`,
-    `Issued At: ${fields.issuedAt.toISOString()}`,
-  );
-  if (fields.expirationTime) lines.push(`Expiration Time: ${fields.expirationTime.toISOString()}`);
-  if (fields.notBefore) lines.push(`Not Before: ${fields.notBefore.toISOString()}`);
-  if (fields.requestId !== undefined) lines.push(`Request ID: ${fields.requestId}`);
-  if (fields.resources?.length) {
-    lines.push("Resources:", ...fields.resources.map((resource) => `- ${resource}`));
-  }
-  return lines.join("\n");
 }
 
 export interface Session {
@@ -169,17 +161,7 @@ export async function signInWithEthereum({ api, provider, account, now = () => n
   const challenge = await api.nonce();
   if (chainId === null) throw new WrongNetworkError(Number(challenge.chain_id), null);
   const nonce = checkedNonce(challenge, gateway, chainId);
-  const issuedAt = now();
-  const message = buildSiweMessage({
-    domain: gateway.domain,
-    address: account,
-    statement: SIWE_STATEMENT,
-    uri: gateway.origin,
-    chainId,
-    nonce,
-    issuedAt,
-    expirationTime: new Date(issuedAt.getTime() + SESSION_SECONDS * 1000),
-  });
+  const message = signInMessage({ gateway, account, chainId, nonce, issuedAt: now() });
   const signature = (await provider.request({
     method: "personal_sign",
     params: [stringToHex(message), account],

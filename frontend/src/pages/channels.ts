@@ -58,7 +58,7 @@ export async function renderChannels({ app, root, params, isCurrent }: PageConte
         selected = p;
         void refreshInvokeDefaults();
       });
-      return h("tr", { testid: "provider", "data-provider": p.address },
+      return h("tr", { testid: "provider", "data-provider": getAddress(p.address) },
         h("td", {}, pick), h("td", {}, h("code", { title: p.address }, shortAddress(p.address)), own && p.address.toLowerCase() === own.toLowerCase() ? " (this gateway)" : ""),
         h("td", {}, formatTokenAmount(BigInt(p.price), token), " per call"), h("td", {}, formatTokenAmount(BigInt(p.stake), token), " staked"),
         h("td", {}, h("code", {}, p.endpoint)));

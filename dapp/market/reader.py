@@ -203,12 +203,16 @@ class MarketReader:
         return [_new_job(event.process_log(log)) for log in logs]
 
     # -- channels and providers ----------------------------------------------------------------
-    def channel(self, channel_id: int, fresh: bool = False) -> ChannelState:
+    def channel(self, channel_id: int, fresh: bool = False, max_age: float | None = None
+                ) -> ChannelState:
+        """The channel's state, cached for the reader's TTL (or `max_age` seconds, if shorter);
+        `fresh` reads the chain."""
         now = time.monotonic()
+        ttl = self._channel_ttl if max_age is None else min(max_age, self._channel_ttl)
         if not fresh:
             with self._lock:
                 cached = self._channels.get(channel_id)
-            if cached is not None and now - cached[0] < self._channel_ttl:
+            if cached is not None and now - cached[0] < ttl:
                 return cached[1]
         record = self._call(lambda: self.contract.functions.getChannel(channel_id).call(),
                             f"reading channel {channel_id}")

@@ -577,6 +577,7 @@ async function main() {
     await page.waitForFunction((expected) => document.querySelector('[data-testid="job-result"]')?.textContent === expected, compute.expected);
     await noAlert("compute");
     await shot("compute");
+    await (await import("./flows/channels.mjs")).channelsFlow({ page, env, byId, txDone, txDoneNamed, clearTx, check, step, shot });
 
     step("compute: a dataset's owner lists an algorithm on its page, then removes it");
     await page.evaluate((account) => window.__e2eWallet.setAccount(account), env.publisher);

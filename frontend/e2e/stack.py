@@ -38,6 +38,7 @@ from dapp.chain.contracts import bind, load_abi  # noqa: E402
 from dapp.chain.deployments import load_deployment  # noqa: E402
 from dapp.chain.transactions import ErrorDecoder, TransactionSender  # noqa: E402
 from dapp.config import Settings  # noqa: E402
+from dapp.devstack.demo import read_demo_assets  # noqa: E402
 from dapp.devstack.up import Stack, local_stack_settings, settings_env  # noqa: E402
 from dapp.market.provider import DEV_PROVIDER_INDEX  # noqa: E402
 from dapp.ports import free_port  # noqa: E402
@@ -237,6 +238,9 @@ def main() -> int:
         say(f"published {len(assets)} demo assets in {time.monotonic() - started:.1f} s total")
         extra = prepare_dao_and_compute(settings, data_dir)
         say(f"algorithm, DataDAO and its dataset ready in {time.monotonic() - started:.1f} s total")
+        demo = read_demo_assets(settings)  # `up` seeded the demo model: paid calls use it
+        if demo is not None and demo.model is not None:
+            extra["model"] = {"id": demo.model, "price": str(settings.invoke_price)}
         print(json.dumps({
             "gateway": url, "rpc": settings.chain_rpc_url, "chainId": settings.chain_id,
             "buyer": BUYER.address, "publisher": PUBLISHER.address, "assets": assets,

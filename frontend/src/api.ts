@@ -152,6 +152,17 @@ export interface GatewayInfo {
   provider: string | null;
 }
 
+/** GET /v1/providers: a compute provider as the indexer saw it register (docs/API.md). */
+export interface ProviderOut {
+  address: string;
+  endpoint: string;
+  token: string;
+  price: string;
+  stake: string;
+  active: boolean;
+  jobs: number;
+}
+
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
 export interface RequestOptions {
@@ -298,6 +309,10 @@ export class GatewayApi {
 
   gatewayInfo(): Promise<GatewayInfo> {
     return this.request<GatewayInfo>("/v1/gateway");
+  }
+
+  providers(): Promise<{ items: ProviderOut[] }> {
+    return this.request<{ items: ProviderOut[] }>("/v1/providers", { planned: "The list of compute providers" });
   }
 
   computeJob(jobId: number | bigint): Promise<ComputeJob> {

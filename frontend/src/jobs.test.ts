@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ComputeJob } from "./api";
-import { jobDeadline, jobView, resultText, type ChainJob } from "./jobs";
+import { disputeBond, jobDeadline, jobView, resultText, type ChainJob } from "./jobs";
 
 const NOW = 1_800_000_000n;
 const HASH = `0x${"ab".repeat(32)}` as const;
@@ -51,6 +51,18 @@ describe("a job's status", () => {
     expect(jobView(posted, null, NOW + 86400n)).toMatchObject({ hasResult: false, canFinalize: true });
     expect(jobView({ ...posted, status: 5 }, gateway, NOW)).toMatchObject({ key: "finalized", hasResult: true, canFinalize: false });
     expect(jobView({ ...posted, status: 6 }, gatewayJob({ status: "failed", reason: "deadline too close" }), NOW).text).toBe("refunded — deadline too close (credited: withdraw it below)");
+  });
+
+  it("may be disputed (with a bond) inside the challenge window, expired after a missed deadline", () => {
+    const posted = chainJob({ status: 3, challengeEnd: NOW + 86400n, resultHash: HASH });
+    expect(jobView(posted, null, NOW)).toMatchObject({ canDispute: true, canFinalize: false, canExpire: false });
+    expect(jobView(posted, null, NOW + 86401n)).toMatchObject({ canDispute: false, canFinalize: true });
+    expect(jobView({ ...posted, status: 4 }, null, NOW)).toMatchObject({ key: "disputed", canDispute: false, canExpire: false });
+    expect(jobView(chainJob({ deadline: NOW - 1n }), null, NOW)).toMatchObject({ canExpire: true, canDispute: false });
+    expect(jobView(chainJob({ status: 2, deadline: NOW - 1n }), null, NOW)).toMatchObject({ canExpire: true });
+    expect(jobView(chainJob({}), null, NOW)).toMatchObject({ canExpire: false });
+    expect(disputeBond(9n * 10n ** 18n, 10n ** 18n, 1000)).toBe(10n ** 18n);
+    expect(disputeBond(7n, 0n, 0)).toBe(0n);
   });
 
   it("shows a run that failed after acceptance with its reason and its report as the result", () => {

@@ -51,11 +51,15 @@ export interface JobView {
   canFinalize: boolean;
   /** the provider has not accepted yet: the buyer may call the job off (escrow credited back) */
   canCancel: boolean;
+  /** a result is posted and the challenge window is open: the buyer may dispute (with a bond) */
+  canDispute: boolean;
+  /** the deadline passed without a result: anyone may expire it (the buyer is credited) */
+  canExpire: boolean;
 }
 
 /** One job's status in words, from the chain and (when signed in) the provider's gateway. */
 export function jobView(chain: ChainJob, gateway: ComputeJob | null, now: bigint): JobView {
-  const base = { following: false, hasResult: false, canFinalize: false, canCancel: false };
+  const base = { following: false, hasResult: false, canFinalize: false, canCancel: false, canDispute: false, canExpire: false };
   const hasResult = !!gateway?.result_hash;
   // a run that failed after acceptance: its failure report is the result posted on chain
   const failedRun = gateway?.status === "failed" && hasResult ? ` — the run failed: ${gateway.reason ?? "no reason given"}` : "";
@@ -69,7 +73,7 @@ export function jobView(chain: ChainJob, gateway: ComputeJob | null, now: bigint
     case JOB_SUBMITTED:
       return now >= chain.challengeEnd
         ? { ...base, key: failedRun ? "failed" : "submitted", text: `result posted${failedRun} — challenge window over, ready to finalize`, hasResult, canFinalize: true }
-        : { ...base, key: failedRun ? "failed" : "submitted", text: `result posted${failedRun} — challenge window until ${formatTimestamp(chain.challengeEnd)}`, hasResult };
+        : { ...base, key: failedRun ? "failed" : "submitted", text: `result posted${failedRun} — challenge window until ${formatTimestamp(chain.challengeEnd)}`, hasResult, canDispute: true };
     case JOB_OPEN:
     case JOB_ACCEPTED:
       break;
@@ -78,7 +82,7 @@ export function jobView(chain: ChainJob, gateway: ComputeJob | null, now: bigint
   }
   const accepted = chain.status === JOB_ACCEPTED;
   if (now > chain.deadline) {
-    return { ...base, key: "expired", text: accepted ? "deadline passed without a result — expire it: your escrow and the provider's collateral are credited to you" : "deadline passed, never accepted — expire it: your escrow is credited back" };
+    return { ...base, key: "expired", canExpire: true, text: accepted ? "deadline passed without a result — expire it: your escrow and the provider's collateral are credited to you" : "deadline passed, never accepted — expire it: your escrow is credited back" };
   }
   const canCancel = !accepted;
   switch (gateway?.status) {
@@ -109,4 +113,10 @@ export function resultText(bytes: Uint8Array): string | null {
   } catch {
     return null;
   }
+}
+
+/** What `dispute` takes from the buyer: `disputeBondBps` of the job's price (provider fee +
+ *  data fee) under the params the job was created with (ComputeMarket._bond). */
+export function disputeBond(providerFee: bigint, dataFee: bigint, disputeBondBps: number | bigint): bigint {
+  return ((providerFee + dataFee) * BigInt(disputeBondBps)) / 10_000n;
 }

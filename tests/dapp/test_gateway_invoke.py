@@ -220,6 +220,21 @@ def test_unknown_channel_and_malformed_header_are_402(stack: Stack, model_id: in
     rejected(stack, model_id, {VOUCHER_HEADER: "1:abc:0x00"}, "malformed")
 
 
+def test_channel_opened_just_after_a_refusal_as_unknown_pays_at_once(stack: Stack,
+                                                                      model_id: int) -> None:
+    """A buyer calls before its channel is mined (402 unknown-channel), then opens it: the
+    gateway believed "missing" for its whole 3 s cache and refused the open channel as
+    unknown; it reads a missing channel again after 1 s."""
+    next_id = int(stack.market.functions.channelCount().call()) + 1
+    rejected(stack, model_id, stack.voucher(next_id, PRICE), "unknown-channel")
+    refused_at = time.monotonic()
+    assert stack.open_channel(deposit=10 * PRICE) == next_id
+    time.sleep(max(0.0, refused_at + 1.2 - time.monotonic()))
+    assert time.monotonic() - refused_at < 2.5  # still inside the old 3 s cache
+    with httpx.Client() as client:
+        assert_paid_call(call(client, stack, model_id, next_id, 1), 1)
+
+
 def test_channel_to_another_provider_is_402(stack: Stack, model_id: int) -> None:
     other = OTHER_PROVIDER.address
     stake = 100 * 10**18

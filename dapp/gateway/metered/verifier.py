@@ -27,6 +27,10 @@ from dapp.market.vouchers import (
 
 #: a channel must stay open this long after a call, so the redeemer can still cash it in
 EXPIRY_MARGIN_SECONDS = 60
+#: a channel read as missing is read again after this long (not the whole cache TTL): a channel
+#: opened just after a call saw it missing pays at once, and a flood of calls naming one
+#: missing channel costs at most one chain read per second for it
+MISSING_CHANNEL_MAX_AGE_SECONDS = 1.0
 
 REASONS = ("missing", "malformed", "unknown-channel", "wrong-provider", "wrong-token",
            "expired", "wrong-signer", "stale", "over-deposit")
@@ -85,6 +89,8 @@ class VoucherVerifier:
             raise self._refuse("malformed", str(error)) from None
         channel_id = voucher.channel_id
         channel = self.market.channel(channel_id)
+        if not channel.exists:  # opened since it was read? believe "missing" ≤ 1 s
+            channel = self.market.channel(channel_id, max_age=MISSING_CHANNEL_MAX_AGE_SECONDS)
         if not channel.exists:
             raise self._refuse("unknown-channel", f"channel {channel_id} does not exist",
                                channel_id)

@@ -9,7 +9,7 @@ import type { ComputeJob } from "../api";
 import { withDecodedRevert, type ChainContext } from "../contracts";
 import { sha256Hex } from "../download";
 import { formatTokenAmount, parseAmount, shortAddress } from "../format";
-import { jobDeadline, jobView, resultText, type ChainJob } from "../jobs";
+import { disputeBond, jobDeadline, jobView, resultText, type ChainJob } from "../jobs";
 import { jobRefusal } from "../policy";
 import { runTransaction } from "../tx";
 import { button, errorNotice, errorText, field, h, notice, replace, txLine } from "../ui";
@@ -31,6 +31,8 @@ interface JobRow {
   provider: Address;
   datasetId: bigint;
   token: Address;
+  /** what a dispute's bond is computed from (ComputeMarket._bond) */
+  price: { providerFee: bigint; dataFee: bigint; paramsId: number };
   chain: ChainJob;
 }
 
@@ -173,6 +175,53 @@ export async function renderCompute({ app, root, params, isCurrent }: PageContex
     if (result.phase === "confirmed") await loadJobs();
   };
 
+  /** Dispute a posted result (the buyer, inside the challenge window): the bond is approved
+   *  first; the arbiter then pays the provider or refunds the buyer. */
+  const dispute = (row: JobRow) => async () => {
+    try {
+      const found = chain.findFunction([COMPUTE_CONTRACT], ["dispute"], "ComputeMarket.dispute");
+      const params = await read<{ disputeBondBps: number }>("paramsAt", [row.price.paramsId]);
+      const bond = disputeBond(row.price.providerFee, row.price.dataFee, params.disputeBondBps);
+      const token = await chain.tokenInfo(row.token);
+      if (bond > 0n) {
+        const { account } = chain.walletClient();
+        const allowance = await client.readContract({ address: token.address, abi: erc20Abi, functionName: "allowance", args: [account, market.address] });
+        if (allowance < bond) {
+          const approval = await runTransaction({
+            label: `Approve the dispute bond of ${formatTokenAmount(bond, token)}`, token,
+            send: () => chain.writeCall({ address: token.address, abi: erc20Abi, functionName: "approve", args: [market.address, bond] }),
+            wait: (hash) => client.waitForTransactionReceipt({ hash }),
+            onUpdate: jobStatus.update,
+          });
+          if (approval.phase !== "confirmed") return;
+        }
+      }
+      const result = await runTransaction({
+        label: `Dispute job #${row.id} (bond ${formatTokenAmount(bond, token)})`, token,
+        send: () => chain.write(found, [row.id]),
+        wait: (hash) => client.waitForTransactionReceipt({ hash }),
+        onUpdate: jobStatus.update,
+      });
+      if (result.phase === "confirmed") await loadJobs();
+    } catch (error) {
+      jobStatus.element.dataset.phase = "failed";
+      jobStatus.element.textContent = errorText(error);
+    }
+  };
+
+  /** Expire a job whose deadline passed without a result: escrow (and, once accepted, the
+   *  provider's collateral) credited to the buyer. */
+  const expire = (id: bigint) => async () => {
+    const found = chain.findFunction([COMPUTE_CONTRACT], ["expire"], "ComputeMarket.expire");
+    const result = await runTransaction({
+      label: `Expire job #${id}`,
+      send: () => chain.write(found, [id]),
+      wait: (hash) => client.waitForTransactionReceipt({ hash }),
+      onUpdate: jobStatus.update,
+    });
+    if (result.phase === "confirmed") await loadJobs();
+  };
+
   const withdraw = (token: Address, label: string) => async () => {
     const found = chain.findFunction([COMPUTE_CONTRACT], ["withdraw"], "ComputeMarket.withdraw");
     const result = await runTransaction({
@@ -224,6 +273,7 @@ export async function renderCompute({ app, root, params, isCurrent }: PageContex
       const job = await read<Record<string, unknown>>("getJob", [id]);
       return {
         id, buyer: getAddress(String(job.buyer)), provider: getAddress(String(job.provider)), datasetId: BigInt(job.datasetId as bigint), token: getAddress(String(job.token)),
+        price: { providerFee: BigInt(job.providerFee as bigint), dataFee: BigInt(job.dataFee as bigint), paramsId: Number(job.paramsId ?? 0) },
         chain: { status: Number(job.status ?? 0), deadline: BigInt(job.deadline as bigint), challengeEnd: BigInt(job.challengeEnd as bigint), resultHash: job.resultHash as `0x${string}` },
       };
     }))).filter((row) => !account || row.buyer.toLowerCase() === account);
@@ -246,7 +296,9 @@ export async function renderCompute({ app, root, params, isCurrent }: PageContex
         h("td", {}, h("div", { class: "actions" },
           view.hasResult ? button("Show result", showResult(row.id, row.chain.resultHash, result), { testid: "show-result", class: "secondary" }) : null,
           view.canFinalize ? button("Finalize", finalize(row.id), { testid: "finalize" }) : null,
-          view.canCancel && account ? button("Cancel", cancel(row.id), { testid: "cancel-job", class: "secondary" }) : null)));
+          view.canCancel && account ? button("Cancel", cancel(row.id), { testid: "cancel-job", class: "secondary" }) : null,
+          view.canDispute && account ? button("Dispute", dispute(row), { testid: "dispute-job", class: "secondary" }) : null,
+          view.canExpire ? button("Expire", expire(row.id), { testid: "expire-job", class: "secondary" }) : null)));
     });
     const content: (HTMLElement | null)[] = [
       h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "job"), h("th", {}, "inputs"), h("th", {}, "provider"), h("th", {}, "status"), h("th", {}, ""))), h("tbody", {}, body)),

@@ -13,6 +13,8 @@ import { renderLicenses } from "./pages/licenses";
 import { renderPayouts } from "./pages/payouts";
 import { renderDao } from "./pages/dao";
 import { renderCompute } from "./pages/compute";
+import { renderCart } from "./pages/cart";
+import { renderDaoNew } from "./pages/daonew";
 import type { PageContext } from "./pages/page";
 
 const PAGES: Record<Route["name"], (context: PageContext) => void | Promise<void>> = {
@@ -22,6 +24,8 @@ const PAGES: Record<Route["name"], (context: PageContext) => void | Promise<void
   payouts: renderPayouts,
   dao: renderDao,
   compute: renderCompute,
+  cart: renderCart,
+  "dao-new": renderDaoNew,
 };
 
 const NAV: [string, string][] = [
@@ -30,6 +34,7 @@ const NAV: [string, string][] = [
   ["#/payouts", "Payouts"],
   ["#/dao", "DataDAO"],
   ["#/compute", "Compute"],
+  ["#/cart", "Cart"],
 ];
 
 const app = new App(gatewayBaseUrl(window.location), window.sessionStorage);

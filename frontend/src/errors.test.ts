@@ -9,6 +9,9 @@ const REGISTRY_ERRORS = parseAbi([
   "error OfferTermsChanged(uint256 assetId, uint256 offerId)",
   "error OfferInactive(uint256 assetId, uint256 offerId)",
   "error StillUnbonding(uint64 availableAt)",
+  "error NoOffers()",
+  "error NotAssetOwner(uint256 assetId, address caller)",
+  "error GrantExpired(uint64 expiresAt)",
 ]);
 const ABI = withErrors(REGISTRY_ERRORS);
 const DDT = { symbol: "DDT", decimals: 18 };

@@ -45,7 +45,7 @@ export async function renderCart(context: PageContext): Promise<void> {
       items.length ? itemsTable(items, (item) => { cart.remove(item.asset_id, item.offer_id); draw(); }) : notice("empty", "The cart is empty.", "Add offers from an asset's page."),
       items.length ? h("p", { testid: "cart-total" }, "Total: ", totalText(items)) : null,
       items.length ? h("p", { class: "actions" },
-        button("Buy all (permit, one transaction)", () => buyAll(app, cart, status, result), { testid: "cart-buy" }),
+        button("Buy all (permit, one transaction)", () => buyAll(app, cart, status, result, draw), { testid: "cart-buy" }),
         button("Empty the cart", () => { cart.clear(); draw(); }, { testid: "cart-clear", class: "secondary" })) : null,
       status.element, result);
   };
@@ -66,7 +66,7 @@ function totalText(items: CartItem[]): string {
   return [...cartTotals(items).entries()].map(([token, total]) => offerPriceText({ token, price: String(total) })).join(" + ");
 }
 
-async function buyAll(app: App, cart: Cart, status: ReturnType<typeof txLine>, result: HTMLElement): Promise<void> {
+async function buyAll(app: App, cart: Cart, status: ReturnType<typeof txLine>, result: HTMLElement, draw: () => void): Promise<void> {
   result.replaceChildren();
   const items = cart.items();
   const label = `Buy ${items.length} license${items.length === 1 ? "" : "s"}`;
@@ -100,6 +100,7 @@ async function buyAll(app: App, cart: Cart, status: ReturnType<typeof txLine>, r
     if (outcome.phase === "confirmed" && outcome.hash) {
       const bought = await purchasedIn(chain, outcome.hash);
       cart.clear();
+      draw();
       replace(result, h("p", { testid: "cart-bought", "data-hash": outcome.hash, "data-count": bought.length },
         `${bought.length} license${bought.length === 1 ? "" : "s"} bought in one transaction (${outcome.hash}): `,
         bought.map((id, i) => [i ? ", " : "", h("a", { href: `#/asset/${id}` }, `asset #${id}`)]).flat(), ". ",

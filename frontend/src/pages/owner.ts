@@ -107,8 +107,9 @@ function offerControls(asset: AssetDetail, offer: Offer, run: Run, tokens: Token
   const assetId = BigInt(asset.asset_id);
   const decimals = tokens().find((t) => t.address.toLowerCase() === offer.token.toLowerCase())?.decimals ?? 18;
   const inputs = offerInputs({ token: offer.token, price: formatAmount(BigInt(offer.price), decimals).replace(/,/g, ""), duration: durationText(offer.duration), scope: offer.scope }, tokens, `offer-${offer.offer_id}`);
-  const change = h("div", { class: "actions", hidden: true }, inputs.fields,
-    button("Save the offer", run(() => ownerCalls.setOffer(assetId, offer.offer_id, inputs.read())), { testid: "owner-save-offer" }));
+  const change = h("div", { testid: "owner-change-form" }, h("p", { class: "actions" }, inputs.fields,
+    button("Save the offer", run(() => ownerCalls.setOffer(assetId, offer.offer_id, inputs.read())), { testid: "owner-save-offer" })));
+  change.hidden = true;
   return h("div", { class: "offer owner-offer", testid: "owner-offer", "data-offer": offer.offer_id, "data-active": String(offer.active) },
     h("p", {},
       h("strong", {}, `#${offer.offer_id}: ${offerPriceText(offer)}`), ` — ${offerTermsText(offer, formatDuration)}`,

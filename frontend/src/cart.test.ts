@@ -39,7 +39,7 @@ describe("the cart", () => {
 
   it("ignores what it cannot read back (another version's or a tampered entry)", () => {
     const storage = memoryStorage();
-    storage.setItem("datadao.cart.v1", JSON.stringify([{ asset_id: 1 }, item(2, "5"), { ...item(3, "5"), price: "1e18" }]));
+    storage.setItem("datadao.cart.v1", JSON.stringify([{ asset_id: 1 }, item(2, "5"), { ...item(3, "5"), price: "1e18" }, { ...item(4, "5"), token: "DDT" }]));
     expect(new Cart(storage).items().map((i) => i.asset_id)).toEqual([2]);
     storage.setItem("datadao.cart.v1", "{not json");
     expect(new Cart(storage).items()).toEqual([]);

@@ -2,7 +2,7 @@
 // closes), bought together in one `buyManyWithPermit` transaction. Each item keeps the offer's
 // terms as the buyer saw them; every order commits to them (token, price as the maximum,
 // duration, scope), so an offer changed meanwhile is refused on chain and nothing is paid.
-import { getAddress, type Address } from "viem";
+import { getAddress, isAddress, type Address } from "viem";
 import type { Offer } from "./api";
 import type { StorageLike } from "./siwe";
 import { SCOPE_NUMBER } from "./owner";
@@ -38,7 +38,7 @@ export class CartError extends Error {
 
 function validItem(value: unknown): value is CartItem {
   const item = value as CartItem;
-  return !!item && Number.isInteger(item.asset_id) && Number.isInteger(item.offer_id) && typeof item.token === "string"
+  return !!item && Number.isInteger(item.asset_id) && Number.isInteger(item.offer_id) && typeof item.token === "string" && isAddress(item.token, { strict: false })
     && /^\d+$/.test(String(item.price)) && Number.isInteger(item.duration) && (item.scope === "download" || item.scope === "compute")
     && typeof item.title === "string";
 }

@@ -31,6 +31,7 @@ import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { ownerFlow } from "./flows/owner.mjs";
 import { decodeFunctionResult, encodeFunctionData, getAddress, parseAbi } from "viem";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -594,6 +595,8 @@ async function main() {
     await txDoneNamed(policy, `Remove algorithm #${compute.algorithm.id} from dataset #${asset.id}`);
     await ownerListed.waitFor({ state: "detached" });
     check((await policySummary.textContent()) === "Compute jobs: no algorithm is listed yet: no job can run on it.", `policy: ${await policySummary.textContent()}`);
+
+    await ownerFlow({ page, env, step, check, rpc, byId, txDoneNamed, clearTx, shot, output, docsImg: (mkdirSync(docsImg, { recursive: true }), docsImg) });
 
     step("docs screenshots");
     mkdirSync(docsImg, { recursive: true });

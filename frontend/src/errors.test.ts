@@ -9,6 +9,9 @@ const REGISTRY_ERRORS = parseAbi([
   "error OfferTermsChanged(uint256 assetId, uint256 offerId)",
   "error OfferInactive(uint256 assetId, uint256 offerId)",
   "error StillUnbonding(uint64 availableAt)",
+  "error NoOffers()",
+  "error NotAssetOwner(uint256 assetId, address caller)",
+  "error GrantExpired(uint64 expiresAt)",
 ]);
 const ABI = withErrors(REGISTRY_ERRORS);
 const DDT = { symbol: "DDT", decimals: 18 };
@@ -50,9 +53,19 @@ describe("contract reverts in words", () => {
   });
 
   it("any other custom error by its name", () => {
-    expect(explainError(revert("OfferInactive", [1n, 2n])).message).toBe("The contract refused the transaction: offer inactive.");
+    expect(explainError(revert("NoOffers", [])).message).toBe("The contract refused the transaction: no offers.");
     expect(words("StillUnbonding")).toBe("still unbonding");
     expect(words("ERC20InsufficientBalance")).toBe("erc20 insufficient balance");
+  });
+
+  it("the registry's refusals of an owner's call, naming the asset and offer", () => {
+    expect(explainError(revert("OfferInactive", [1n, 2n])).message).toBe("Offer #2 of asset #1 is paused: nothing is sold on it now.");
+    expect(explainError(revert("NotAssetOwner", [7n, "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"]))).toMatchObject({
+      kind: "reverted",
+      message: "Only the owner of asset #7 may do that; this account does not own it.",
+      hint: "Switch to the owner's account (a DataDAO's asset changes by a members' vote).",
+    });
+    expect(describeError(revert("GrantExpired", [5n]))).toBe("The grant's end has already passed on chain. Pick a later date.");
   });
 
   it("a balance checked before the wallet opens", () => {

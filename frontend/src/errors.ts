@@ -223,11 +223,27 @@ function explainRevert(revert: RevertData, token?: TokenInfo): Explained {
       hint: "Reload the offer, check the new price and buy again.",
     };
   }
+  const owner = OWNER_REVERTS[errorName];
+  if (owner) return { kind: "reverted", ...owner(args) };
   return {
     kind: "reverted",
     message: `The contract refused the transaction: ${words(errorName)}.`,
   };
 }
+
+/** The registry's refusals of an owner's call (offers, grants, retire), in words. */
+const OWNER_REVERTS: Record<string, (args: readonly unknown[]) => { message: string; hint?: string }> = {
+  NotAssetOwner: (args) => ({
+    message: `Only the owner of asset #${String(args[0])} may do that; this account does not own it.`,
+    hint: "Switch to the owner's account (a DataDAO's asset changes by a members' vote).",
+  }),
+  AssetIsRetired: (args) => ({ message: `Asset #${String(args[0])} is retired: its offers cannot change and nothing new is sold.` }),
+  UnknownOffer: (args) => ({ message: `Asset #${String(args[0])} has no offer #${String(args[1])}.`, hint: "Reload the page." }),
+  OfferInactive: (args) => ({ message: `Offer #${String(args[1])} of asset #${String(args[0])} is paused: nothing is sold on it now.` }),
+  GrantExpired: () => ({ message: "The grant's end has already passed on chain.", hint: "Pick a later date." }),
+  TokenNotAllowed: (args) => ({ message: `The registry does not take ${String(args[0])} as payment.`, hint: "Pick one of its payment tokens." }),
+  EmptyOrder: () => ({ message: "The order is empty: nothing to buy." }),
+};
 
 function textOf(chain: ErrorLike[]): string {
   return chain

@@ -14,6 +14,8 @@ import { renderPayouts } from "./pages/payouts";
 import { renderDao } from "./pages/dao";
 import { renderCompute } from "./pages/compute";
 import { renderChannels } from "./pages/channels";
+import { renderCart } from "./pages/cart";
+import { renderDaoNew } from "./pages/daonew";
 import type { PageContext } from "./pages/page";
 
 const PAGES: Record<Route["name"], (context: PageContext) => void | Promise<void>> = {
@@ -24,6 +26,8 @@ const PAGES: Record<Route["name"], (context: PageContext) => void | Promise<void
   dao: renderDao,
   compute: renderCompute,
   channels: renderChannels,
+  cart: renderCart,
+  "dao-new": renderDaoNew,
 };
 
 const NAV: [string, string][] = [
@@ -33,6 +37,7 @@ const NAV: [string, string][] = [
   ["#/dao", "DataDAO"],
   ["#/compute", "Compute"],
   ["#/channels", "Model calls"],
+  ["#/cart", "Cart"],
 ];
 
 const app = new App(gatewayBaseUrl(window.location), window.sessionStorage);

@@ -9,6 +9,9 @@ describe("routes", () => {
     expect(routeOf("/asset/abc").name).toBe("catalog");
     expect(routeOf("/dao?address=0x1")).toEqual({ name: "dao", params: { address: "0x1" } });
     expect(routeOf("/licenses").name).toBe("licenses");
+    expect(routeOf("/cart").name).toBe("cart");
+    expect(routeOf("/dao/new").name).toBe("dao-new");
+    expect(routeOf("/dao/other").name).toBe("catalog");
     expect(routeOf("/nowhere").name).toBe("catalog");
   });
 

@@ -11,6 +11,8 @@ import { offerPriceText, offerTermsText } from "../offers";
 import { pinText, policyText, resultCapText } from "../policy";
 import { button, errorNotice, errorText, field, h, notice, progressBar, replace, txLine } from "../ui";
 import { checkedMetadata, ContentMismatchError, contentProblem, sha256Of, type DeclaredContent } from "../verify";
+import { addToCartButton } from "./cart";
+import { ownerSection, showOwnerChange } from "./owner";
 import type { PageContext } from "./page";
 
 export async function renderAsset(context: PageContext): Promise<void> {
@@ -43,6 +45,7 @@ export async function renderAsset(context: PageContext): Promise<void> {
     root,
     head,
     offersSection(app, asset, refreshHead),
+    ownerSection(app, asset, () => showOwnerChange(context, asset, () => renderAsset(context))),
     downloadSection(app, asset),
     computePolicySection(app, asset, isCurrent),
     curationSection(app, asset, isCurrent, refreshHead),
@@ -121,7 +124,11 @@ function offerRow(app: App, asset: AssetDetail, offer: Offer, rerender: () => vo
     canBuy
       ? h("p", { class: "actions" },
           button("Buy (permit, one transaction)", buy("permit"), { testid: "buy-permit" }),
-          button("Approve + buy", buy("approve"), { testid: "buy-approve", class: "secondary" }))
+          button("Approve + buy", buy("approve"), { testid: "buy-approve", class: "secondary" }),
+          addToCartButton({ asset_id: asset.asset_id, title: asset.title, ...shown }, offer.active, asset.retired, (text, failed) => {
+            status.element.dataset.phase = failed ? "failed" : "cart";
+            status.element.textContent = text;
+          }))
       : null,
     status.element,
   );

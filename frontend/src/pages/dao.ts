@@ -52,7 +52,8 @@ export async function renderDao(context: PageContext): Promise<void> {
     event.preventDefault();
     window.location.hash = `#/dao?address=${encodeURIComponent(address.value.trim())}`;
   });
-  root.append(h("p", { class: "muted" }, "A DataDAO owns assets; members hold voting shares, vote on proposals and share its revenue."), form);
+  root.append(h("p", { class: "muted" }, "A DataDAO owns assets; members hold voting shares, vote on proposals and share its revenue. ",
+    h("a", { href: "#/dao/new", testid: "dao-new-link" }, "Create a DataDAO")), form);
   if (params.address && isAddress(params.address)) await renderOneDao(context, chain, getAddress(params.address));
   else if (params.address) root.append(notice("error", `${params.address} is not an address.`));
   else await renderDaoList(context, chain);

@@ -90,7 +90,7 @@ async def invoke_model(*,
         async with metered.pool.slot():
             if checked is not None:  # reserve: from here on the call is paid
                 accepted = await anyio.to_thread.run_sync(provider.verifier.accept, checked)
-            output = await metered.pool.run(metered.models.run, folder, body)
+            output = await metered.pool.run(metered.models.run, folder, body, caller)
     except PaymentRequired:
         metrics.metered_calls.labels("payment-required").inc()
         raise

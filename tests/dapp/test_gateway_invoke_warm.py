@@ -29,7 +29,7 @@ from tests.dapp.helpers.invoke import (
     publish_model,
     start_provider_stack,
 )
-from tests.dapp.test_sandbox_escapes import _processes_with
+from tests.dapp.helpers.sandbox import _processes_with
 
 OTHER_BUYER = dev_account(5)
 CALL_SECONDS = 2.0

@@ -9,7 +9,9 @@ A call runs `python -I model.py` in the sandbox (no network, CPU/memory/output/w
 from the `compute_*` settings) with the request body on stdin and `$MODEL_DIR` pointing at
 the model's folder, bound read-only in that call's own bubblewrap sandbox; its stdout is the
 response body. The cache stays 0700 under the (0700) data folder; a call sees only the one
-model it runs (`dapp.compute.sandbox`). An archive is unpacked only when its members add up
+model it runs (`dapp.compute.sandbox`). A model that defines `handle(body)` is served by a
+warm worker of that model and buyer instead (`warm_pool`, `dapp.compute.warm`): the same
+sandbox, loaded once, calls over a pipe. An archive is unpacked only when its members add up
 to at most MAX_MODEL_BYTES (sparse members refused), not just its packed size.
 """
 

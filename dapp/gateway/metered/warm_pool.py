@@ -87,7 +87,8 @@ class WarmPool:
             with self._lock:
                 self._live -= 1
             raise
-        self.started += 1
+        with self._lock:
+            self.started += 1
         return worker
 
     def _oldest_idle(self) -> WarmWorker | None:

@@ -240,12 +240,13 @@ class WarmWorker:
     def _read_exact(self, size: int, deadline: float) -> bytes:
         chunks: list[bytes] = []
         missing = size
+        poller = select.poll()  # not select(): a busy gateway has descriptors above 1024
+        poller.register(self._answers, select.POLLIN)
         while missing:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise self._fail("call time limit exceeded", kill=True)
-            ready, _, _ = select.select([self._answers], [], [], left)
-            if not ready:
+            if not poller.poll(left * 1000):
                 continue
             chunk = os.read(self._answers, min(missing, 1 << 20))
             if not chunk:

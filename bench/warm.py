@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -67,6 +68,7 @@ def main() -> None:
                         help="print the table only (a trial run)")
     args = parser.parse_args()
     client_counts = [int(c) for c in args.clients.split(",")]
+    load = os.getloadavg()
     runs: dict[tuple[str, int], Run] = {}
     with (running_stack(invoke_price=PRICE) as bench,
           tempfile.TemporaryDirectory(prefix="bench-warm-") as tmp):
@@ -127,7 +129,8 @@ def main() -> None:
         "session (the license is checked either way). One warm-up call per client before "
         "each timed run; gateway defaults (4 model workers). Target (issue 17): ≥ 500 paid "
         "calls/s with 8 clients, paid p50 within 3 ms of unpaid. Clients, gateway, ganache "
-        "and Kubo share the machine's 2 cores, and other work was running on it at the time.",
+        "and Kubo share the machine's 2 cores; load average (1 min) before / after the run: "
+        f"{load[0]:.1f} / {os.getloadavg()[0]:.1f}.",
     )
 
 

@@ -75,6 +75,10 @@ def cpu():
     own, children = resource.getrusage(0), resource.getrusage(-1)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 def answer(ok, payload):
+    try:
+        sys.stdout.flush()
+    except BaseException:
+        pass
     answers.write(struct.pack(">BId", ok, len(payload), cpu()) + payload)
 def exact(n):
     data = b""
@@ -274,9 +278,10 @@ class WarmWorker:
             return 0
 
     def _stderr_tail(self) -> str:
-        with contextlib.suppress(OSError, ValueError):
-            self._stderr.seek(max(0, self._stderr_bytes() - sandbox.LOG_TAIL_BYTES))
-            return self._stderr.read().decode(errors="replace")
+        with contextlib.suppress(OSError, ValueError):  # pread: the worker shares the offset
+            size = self._stderr_bytes()
+            start = max(0, size - sandbox.LOG_TAIL_BYTES)
+            return os.pread(self._stderr.fileno(), size - start, start).decode(errors="replace")
         return ""
 
     def stderr_tail(self) -> str:

@@ -157,6 +157,7 @@ bench: gas
 	$(PY) -m bench.license_check
 	$(PY) -m bench.indexer
 	$(PY) -m bench.metered
+	$(PY) -m bench.warm
 
 # Regenerate requirements.lock from the current venv (after changing dependencies).
 lock:

@@ -129,6 +129,21 @@ class Settings(BaseSettings):
         2.0, ge=0, description="How long a metered call waits for a free model worker before "
         "it is answered 503 with Retry-After"
     )
+    model_warm: bool = Field(
+        True, description="Serve models that define handle(body) from warm sandboxed workers "
+        "(loaded once, per model and buyer); False: every call starts a fresh sandbox"
+    )
+    model_warm_workers: int = Field(
+        8, ge=1, description="Warm model workers alive at once (at least model_workers); "
+        "beyond it the least recently used idle one is closed"
+    )
+    model_idle_seconds: float = Field(
+        60.0, gt=0, description="A warm model worker idle this long is closed"
+    )
+    model_call_seconds: float = Field(
+        30.0, gt=0, description="Time limit of one call to a warm model worker: a call over "
+        "it kills the worker and fails (charged)"
+    )
     invoke_price: int = Field(
         10**16, ge=0, description="Price of one metered model call, in the channel token's "
         "base units"

@@ -20,7 +20,7 @@ import pytest
 
 from dapp.compute import sandbox
 from dapp.compute.sandbox import SandboxLimits, SandboxUnavailable, run_python_in_sandbox
-from tests.dapp.helpers.sandbox import SECRETS, Gateway
+from tests.dapp.helpers.sandbox import SECRETS, Gateway, _processes_with
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="the tests switch to an ordinary user: run as root")
@@ -184,16 +184,51 @@ def test_process_left_behind_is_killed(gateway: Gateway) -> None:
     assert alive == []
 
 
-def _processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
+# -- warm model workers (issue 17) -------------------------------------------------------------
+REPLAYING_MODEL = """
+    seen = []
+
+    def handle(body):
+        seen.append(body.decode())
+        return "|".join(seen)
+"""
+
+
+def test_warm_model_replaying_inputs_never_answers_another_buyer_with_them(
+        gateway: Gateway) -> None:
+    """A model that keeps every input and returns them all: buyer A's input comes back to A
+    (the worker is warm) and never to B, served by the same pool right after."""
+    result = gateway.warm(REPLAYING_MODEL, [["0xA", "A-SECRET-1"], ["0xA", "a2"],
+                                            ["0xB", "b1"], ["0xB", "b2"]])
+    answers = result["answers"]
+    assert answers[1] == "A-SECRET-1|a2"
+    assert answers[2:] == ["b1", "b1|b2"]
+    assert result["live"] == 0
+
+
+def test_warm_worker_process_left_behind_after_eviction_is_killed(gateway: Gateway) -> None:
+    """The model starts a process of its own (new session, double fork) from `handle`; when
+    its idle worker is evicted, that process is gone too."""
+    marker = f"dapp-warm-left-{uuid.uuid4().hex}"
+    result = gateway.warm(f"""
+        import os
+
+        def handle(body):
+            if os.fork() == 0:
+                os.setsid()
+                if os.fork() == 0:
+                    os.execv("/usr/bin/python3", ["python3", "-c", "import time; time.sleep(60)",
+                                                  "{marker}"])
+                os._exit(0)
+            os.wait()
+            return "started"
+    """, [["0xA", "go"]], marker=marker)
+    assert result["answers"] == ["started"]
+    assert result["before"] == 1
+    alive = _processes_with(marker)
+    for pid in alive:
+        os.kill(pid, 9)
+    assert result["after"] == [] and alive == []
 
 
 # -- the network, forks and the disk -----------------------------------------------------------

@@ -9,7 +9,9 @@ A call runs `python -I model.py` in the sandbox (no network, CPU/memory/output/w
 from the `compute_*` settings) with the request body on stdin and `$MODEL_DIR` pointing at
 the model's folder, bound read-only in that call's own bubblewrap sandbox; its stdout is the
 response body. The cache stays 0700 under the (0700) data folder; a call sees only the one
-model it runs (`dapp.compute.sandbox`). An archive is unpacked only when its members add up
+model it runs (`dapp.compute.sandbox`). A model that defines `handle(body)` is served by a
+warm worker of that model and buyer instead (`warm_pool`, `dapp.compute.warm`): the same
+sandbox, loaded once, calls over a pipe. An archive is unpacked only when its members add up
 to at most MAX_MODEL_BYTES (sparse members refused), not just its packed size.
 """
 
@@ -38,10 +40,12 @@ from dapp.compute.sandbox import (
     require_sandbox,
     run_python_in_sandbox,
 )
+from dapp.compute.warm import WarmCallFailed
 from dapp.config import Settings
 from dapp.errors import DappError, NotFound
 from dapp.gateway.content.registry import AssetVersion
 from dapp.gateway.content.service import ContentGateway
+from dapp.gateway.metered.warm_pool import WarmPool
 from dapp.packing import ArchiveRefused, unpack_archive
 
 log = logging.getLogger("dapp.gateway.metered")
@@ -87,8 +91,9 @@ def sandbox_limits(settings: Settings) -> SandboxLimits:
 
 class ModelStore:
     def __init__(self, content: ContentGateway, root: Path, limits: SandboxLimits,
-                 data_dir: Path | None = None) -> None:
+                 data_dir: Path | None = None, warm: WarmPool | None = None) -> None:
         self.content = content
+        self.warm = warm  # None: every call runs cold
         self.root = root  # the decrypted-model cache (0700)
         self.limits = limits
         if data_dir is not None:  # the cache and the gateway key live there: closed to others
@@ -178,10 +183,25 @@ class ModelStore:
         reserved, so a gateway that cannot run models takes nobody's money."""
         require_sandbox()
 
-    def run(self, folder: Path, body: bytes) -> ModelOutput:
-        """Run the model once with `body` on stdin (blocking: call it from a worker thread).
-        `workdir` only holds what the gateway reads back (stdout, stderr); the model runs on
-        its staged copy elsewhere."""
+    def run(self, folder: Path, body: bytes, buyer: str | None = None) -> ModelOutput:
+        """The model's answer to `body` (blocking: call it from a worker thread): from a warm
+        worker of (model, `buyer`) when the model defines `handle` and warm workers are on,
+        else from a fresh sandbox (`run_cold`)."""
+        if self.warm is not None and buyer is not None and self.warm.serves(folder):
+            started = time.monotonic()
+            try:
+                output = self.warm.call(folder, buyer, body)
+            except WarmCallFailed as error:
+                reason = str(error.details.get("reason", "failed"))
+                log.warning("model %s failed warm (%s)", folder.name, reason)
+                raise _failed(reason) from None
+            return ModelOutput(output, _media_type(output), time.monotonic() - started)
+        return self.run_cold(folder, body)
+
+    def run_cold(self, folder: Path, body: bytes) -> ModelOutput:
+        """Run the model once with `body` on stdin in a sandbox of its own. `workdir` only
+        holds what the gateway reads back (stdout, stderr); the model runs on its staged
+        copy elsewhere."""
         runs = self.root / ".runs"
         runs.mkdir(parents=True, exist_ok=True, mode=0o700)
         workdir = Path(tempfile.mkdtemp(dir=runs))
@@ -191,14 +211,18 @@ class ModelStore:
             if not result.succeeded:
                 log.warning("model %s failed (%s): %s", folder.name, result.reason,
                             result.stderr_tail[-1000:])
-                raise ModelFailed(f"the model failed: {result.reason}",
-                                  hint="the call was charged: its voucher was reserved for "
-                                       "this run; the next call needs one a price higher",
-                                  details={"reason": result.reason})
+                raise _failed(result.reason or "failed")
             output = (workdir / "stdout.log").read_bytes()
             return ModelOutput(output, _media_type(output), result.wall_seconds)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _failed(reason: str) -> ModelFailed:
+    return ModelFailed(f"the model failed: {reason}",
+                       hint="the call was charged: its voucher was reserved for this run; "
+                            "the next call needs one a price higher",
+                       details={"reason": reason})
 
 
 def _extract(archive: Path, into: Path) -> None:

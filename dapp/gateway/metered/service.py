@@ -22,6 +22,7 @@ from dapp.gateway.metered.models import ModelStore, sandbox_limits
 from dapp.gateway.metered.pool import ModelPool
 from dapp.gateway.metered.redeemer import Redeemer
 from dapp.gateway.metered.verifier import VoucherVerifier
+from dapp.gateway.metered.warm_pool import WarmPool
 from dapp.gateway.metrics import GatewayMetrics
 from dapp.gateway.services import Services
 from dapp.gateway.vouchers import VoucherLedger
@@ -56,8 +57,12 @@ class MeteredCalls:
         self.metrics = metrics
         self.ledger = VoucherLedger(services.engine)
         self.content = content
-        self.models = ModelStore(content, settings.data_dir / "models",
-                                 sandbox_limits(settings), data_dir=settings.data_dir)
+        limits = sandbox_limits(settings)
+        self.warm = WarmPool(limits, max(settings.model_warm_workers, settings.model_workers),
+                             settings.model_idle_seconds, settings.model_call_seconds) \
+            if settings.model_warm else None
+        self.models = ModelStore(content, settings.data_dir / "models", limits,
+                                 data_dir=settings.data_dir, warm=self.warm)
         self.pool = ModelPool(settings.model_workers, settings.model_queue_seconds)
         self._provider: Provider | None = None
         self._waiting_for = "starting"
@@ -86,6 +91,8 @@ class MeteredCalls:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self.warm is not None:
+            await asyncio.to_thread(self.warm.close)
 
     # -- background ----------------------------------------------------------------------------
     async def _background(self) -> None:
@@ -101,6 +108,8 @@ class MeteredCalls:
         redeemer = self._provider.redeemer
         while True:
             await asyncio.sleep(TICK_SECONDS)
+            if self.warm is not None:
+                await asyncio.to_thread(self.warm.evict_idle)
             try:
                 if await asyncio.to_thread(redeemer.due):
                     await asyncio.to_thread(redeemer.redeem)

@@ -8,7 +8,9 @@ and the sandbox can run → a model worker is free (503 `models-busy` + Retry-Af
 `model_queue_seconds`) → the voucher is *reserved*: the ledger's compare-and-set stores it
 durably before the model starts, and a call that loses that race (another call carrying a
 voucher less than one price apart took the value first) is refused 402 stale without running →
-the model runs on the pool's own thread with the body on stdin → its output goes out.
+the model runs on the pool's own thread with the body on stdin (a model that defines
+`handle(body)`: sent to a warm worker of this model and this buyer, `metered/warm_pool`) →
+its output goes out.
 
 A reserved call is charged whatever the model does: a model that fails (error exit, a limit)
 answers 502 with the accepted amount, as the buyer's input ran on the provider's machine.
@@ -90,7 +92,7 @@ async def invoke_model(*,
         async with metered.pool.slot():
             if checked is not None:  # reserve: from here on the call is paid
                 accepted = await anyio.to_thread.run_sync(provider.verifier.accept, checked)
-            output = await metered.pool.run(metered.models.run, folder, body)
+            output = await metered.pool.run(metered.models.run, folder, body, caller)
     except PaymentRequired:
         metrics.metered_calls.labels("payment-required").inc()
         raise

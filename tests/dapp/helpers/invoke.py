@@ -69,12 +69,12 @@ class Stack:
         return tuple(self.market.functions.getChannel(channel_id).call())
 
     def open_channel(self, deposit: int = DEPOSIT, expires_in: int = 7 * 24 * 3600,
-                     provider: str = PROVIDER.address) -> int:
-        self.transact(self.token.functions.approve(self.market.address, deposit), BUYER.address)
+                     provider: str = PROVIDER.address, buyer: str = BUYER.address) -> int:
+        self.transact(self.token.functions.approve(self.market.address, deposit), buyer)
         expiry = self.web3.eth.get_block("latest")["timestamp"] + expires_in
         receipt = self.transact(self.market.functions.openChannel(provider, self.token.address,
                                                                  deposit, expiry),
-                                BUYER.address)
+                                buyer)
         (event,) = self.market.events.ChannelOpened().process_receipt(receipt, errors=DISCARD)
         return int(event["args"]["channelId"])
 

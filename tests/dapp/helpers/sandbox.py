@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +65,38 @@ def run_here(script: Path, workdir: Path, inputs: dict[str, str], limits: dict[s
                                    SandboxLimits(**limits),  # type: ignore[arg-type]
                                    stdin_bytes=stdin.encode() if stdin is not None else None)
     return _outcome(result, workdir)
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def warm_here(folder: Path, calls: list[list[str]], limits: dict[str, float],
+              marker: str) -> dict[str, object]:
+    """`calls` ([buyer, body] each) through a warm pool over the model in `folder`, then every
+    worker evicted: the answers, and the processes carrying `marker` before and after."""
+    from dapp.compute.sandbox import SandboxLimits
+    from dapp.gateway.metered.warm_pool import WarmPool
+
+    pool = WarmPool(SandboxLimits(**limits), max_workers=4,  # type: ignore[arg-type]
+                    idle_seconds=3600, call_seconds=10)
+    answers = [pool.call(folder, buyer, body.encode()).decode(errors="replace")
+               for buyer, body in calls]
+    deadline = time.monotonic() + 5  # the model's own process may still be starting
+    while marker and not _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    before = len(_processes_with(marker)) if marker else 0
+    pool.evict_idle(now=float("inf"))
+    return {"answers": answers, "before": before, "after": _processes_with(marker)
+            if marker else [], "live": pool.live}
 
 
 class Gateway:
@@ -133,6 +166,30 @@ class Gateway:
             raise RuntimeError(f"the gateway (as {USER}) failed:\n{completed.stderr}")
         return Outcome(**json.loads(completed.stdout.splitlines()[-1]))
 
+    def warm(self, model: str, calls: list[list[str]], marker: str = "") -> dict[str, object]:
+        """`model` (a model.py defining `handle`) served warm for `calls`, then evicted
+        (`warm_here`), by this gateway: in-process as root, under `setpriv` as the user."""
+        self.count += 1
+        folder = self.folder(f"model{self.count}")
+        (folder / "model.py").write_text(textwrap.dedent(model))
+        if self.mode == "user":
+            os.chown(folder / "model.py", self.uid, -1)
+        limits = {"cpu_seconds": 5, "memory_bytes": 512 << 20, "output_bytes": 1 << 20,
+                  "wall_seconds": 15}
+        if self.mode == "root":
+            return warm_here(folder, calls, limits, marker)
+        request = json.dumps({"warm": str(folder), "calls": calls, "limits": limits,
+                              "marker": marker})
+        completed = subprocess.run(
+            ["setpriv", f"--reuid={USER}", "--regid=nogroup", "--clear-groups",
+             "/usr/bin/python3", "-I", __file__],
+            input=request, capture_output=True, text=True, timeout=120, cwd="/",
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT)},
+        )
+        if completed.returncode != 0:
+            raise RuntimeError(f"the gateway (as {USER}) failed:\n{completed.stderr}")
+        return dict(json.loads(completed.stdout.splitlines()[-1]))
+
     def secrets_intact(self) -> bool:
         return all((self.data_dir / name).read_text() == secret
                    for name, secret in SECRETS.items())
@@ -143,6 +200,10 @@ class Gateway:
 
 def _serve() -> None:  # as the ordinary user: one run, answered on stdout
     request = json.loads(sys.stdin.read())
+    if "warm" in request:
+        print(json.dumps(warm_here(Path(request["warm"]), request["calls"], request["limits"],
+                                   request["marker"])))
+        return
     outcome = run_here(Path(request["script"]), Path(request["workdir"]), request["inputs"],
                        request["limits"], request["stdin"])
     print(json.dumps(outcome.__dict__))

@@ -1,0 +1,144 @@
+"""Warm model workers, pooled per model *and per buyer*, with idle eviction.
+
+A model that defines `handle(body)` is loaded once into a sandboxed worker
+(`dapp.compute.warm`) and answers calls over its pipe. A worker belongs to one (model, buyer)
+pair for its whole life: it is never handed to another buyer, so whatever a model keeps
+between calls (the last input, a cache) is seen only by the buyer who sent it. A call takes an
+idle worker of its pair or starts one; a worker that failed a call is closed, not put back.
+
+At most `max_workers` live at once (never fewer than the call slots, `model_workers`): a new
+worker beyond that closes the least recently used idle one. Idle workers older than
+`idle_seconds` are closed by `evict_idle` (the metered background loop, every tick, and each
+acquire). Closing ends the worker's PID namespace: no process of it is left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from dapp.compute.sandbox import SandboxLimits
+from dapp.compute.warm import WarmWorker, declares_handler
+
+log = logging.getLogger("dapp.gateway.metered")
+
+Key = tuple[str, str]  # (model folder, buyer address, lower case)
+
+
+class WarmPool:
+    def __init__(self, limits: SandboxLimits, max_workers: int, idle_seconds: float,
+                 call_seconds: float) -> None:
+        self.limits = limits
+        self.max_workers = max_workers
+        self.idle_seconds = idle_seconds
+        self.call_seconds = call_seconds
+        self._idle: dict[Key, list[WarmWorker]] = {}
+        self._live = 0
+        self._lock = threading.Lock()
+        self._handlers: dict[str, bool] = {}
+        self.started = 0  # workers started, ever (for tests and metrics)
+
+    def serves(self, folder: Path) -> bool:
+        """Whether the model in `folder` declares `handle` (parsed once per folder)."""
+        key = str(folder)
+        if key not in self._handlers:
+            self._handlers[key] = declares_handler(folder / "model.py")
+        return self._handlers[key]
+
+    @property
+    def live(self) -> int:
+        with self._lock:
+            return self._live
+
+    def call(self, folder: Path, buyer: str, body: bytes) -> bytes:
+        """`body` through a worker of (`folder`, `buyer`); WarmCallFailed when the call failed
+        (or the worker would not start). Blocking: call it from a model thread."""
+        key = (str(folder), buyer.lower())
+        worker = self._acquire(key, folder)
+        try:
+            answer = worker.call(body, self.call_seconds)
+        except BaseException:
+            self._discard(worker)
+            raise
+        self._release(key, worker)
+        return answer
+
+    def _acquire(self, key: Key, folder: Path) -> WarmWorker:
+        self.evict_idle()
+        victim: WarmWorker | None = None
+        with self._lock:
+            idle = self._idle.get(key)
+            while idle:
+                worker = idle.pop()
+                if worker.alive:
+                    return worker
+                self._live -= 1
+            if self._live >= self.max_workers:
+                victim = self._oldest_idle()
+            self._live += 1
+        if victim is not None:
+            victim.close()
+        try:
+            worker = WarmWorker(folder / "model.py", folder, self.limits,
+                                self.limits.wall_seconds)
+        except BaseException:
+            with self._lock:
+                self._live -= 1
+            raise
+        with self._lock:
+            self.started += 1
+        return worker
+
+    def _oldest_idle(self) -> WarmWorker | None:
+        """Take the least recently used idle worker out of the pool (lock held)."""
+        oldest: tuple[Key, WarmWorker] | None = None
+        for key, workers in self._idle.items():
+            for worker in workers:
+                if oldest is None or worker.last_used < oldest[1].last_used:
+                    oldest = (key, worker)
+        if oldest is None:
+            return None
+        self._idle[oldest[0]].remove(oldest[1])
+        self._live -= 1
+        return oldest[1]
+
+    def _release(self, key: Key, worker: WarmWorker) -> None:
+        if not worker.alive:
+            self._discard(worker)
+            return
+        with self._lock:
+            self._idle.setdefault(key, []).append(worker)
+
+    def _discard(self, worker: WarmWorker) -> None:
+        worker.close()
+        with self._lock:
+            self._live -= 1
+
+    def evict_idle(self, now: float | None = None) -> int:
+        """Close the workers idle for `idle_seconds` or more: how many."""
+        now = time.monotonic() if now is None else now
+        expired: list[WarmWorker] = []
+        with self._lock:
+            for key in list(self._idle):
+                keep = []
+                for worker in self._idle[key]:
+                    if now - worker.last_used >= self.idle_seconds or not worker.alive:
+                        expired.append(worker)
+                    else:
+                        keep.append(worker)
+                if keep:
+                    self._idle[key] = keep
+                else:
+                    del self._idle[key]
+            self._live -= len(expired)
+        for worker in expired:
+            worker.close()
+        if expired:
+            log.info("closed %d idle model worker(s)", len(expired))
+        return len(expired)
+
+    def close(self) -> None:
+        """Close every idle worker (at shutdown; busy ones close when their call ends)."""
+        self.evict_idle(now=float("inf"))

@@ -184,8 +184,6 @@ interface IComputeMarket {
     error CollateralLocked(uint96 locked);
     error InsufficientStake(address provider, uint256 free, uint256 needed);
     error NotAssetOwner(uint256 assetId, address account);
-    error WrongAssetKind(uint256 assetId, IAssetRegistry.Kind kind);
-    error NotLicensed(uint256 datasetId, address buyer);
     error FeeTokenMismatch(uint256 datasetId, address feeToken, address jobToken);
     error PriceAboveMax(uint256 price, uint256 maxPrice);
     error InvalidDeadline(uint64 deadline);

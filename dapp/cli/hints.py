@@ -52,8 +52,9 @@ REVERT_HINTS = {
     "ZeroAddress": "an address in the call is the zero address: check --to / --licensee",
     "ZeroAmount": "the amount is zero: give a positive amount",
     # -- ComputeMarket --------------------------------------------------------------------------
-    "NotLicensed": "{buyer} holds no compute license on dataset {datasetId}: `datadao "
-                   "assets show {datasetId}` lists its offers",
+    "NotLicensed": "{account} holds no compute license on asset {assetId} (a job needs one on "
+                   "the dataset and on the algorithm or model): `datadao assets show {assetId}` "
+                   "lists its offers",
     "WrongAssetKind": "asset {assetId} is not of the kind this needs: a job runs an "
                       "algorithm or model on a dataset",
     "FeeTokenMismatch": "dataset {datasetId} charges its data fee in {feeToken}, the "
@@ -125,6 +126,8 @@ CODE_HINTS = {
     "unknown-asset": "`datadao assets ls` lists the assets",
     "compute-license-needed": "`datadao assets show {asset_id}` lists its offers; `datadao "
                               "license buy {asset_id} OFFER_ID` buys a compute one",
+    "algorithm-not-trusted": "`datadao compute show {asset_id}` lists the ones that may run; "
+                             "its owner lists more with `datadao compute allow`",
     "unknown-offer": "`datadao assets show {asset_id}` lists its offers",
     "gateway-unreachable": "start it (`make up`) or pass --seal-to KEY",
     "no-gateway-key": "is this a DataDAO gateway? or pass --seal-to KEY",

@@ -132,7 +132,7 @@ class BuyerJobs(MarketAccount):
                 raise AlgorithmNotListed(
                     f"the owner of dataset {dataset_id} has not listed algorithm "
                     f"{algorithm_id} as allowed to run on it: nothing was sent",
-                    hint=f"`datadao compute show {dataset_id}` lists the ones that may run",
+                    hint="the dataset's owner lists the algorithms that may run on it",
                     details={"asset_id": dataset_id, "algorithm_id": algorithm_id}) from error
             if name == "NotLicensed":
                 raise ComputeLicenseNeeded(

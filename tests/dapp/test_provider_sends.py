@@ -9,8 +9,8 @@ The race is made certain, not lucky: during it the provider's web3 answers
 `eth_getTransactionCount` only after NONCE_ANSWER_DELAY, so two sends that are not serialized
 always read the same nonce before either transaction reaches the node.
 
-The lock is per process: two gateway processes sharing one provider account are not supported
-(that would need a nonce manager in the shared database).
+Several gateway processes sharing one provider account coordinate through their PostgreSQL
+database (an advisory lock around each send): tested in test_gateways_shared.
 
 The redeemer itself: 65-byte vouchers go in one `redeemMany` in EIP-2098 compact form; a
 signature of any other length (a contract wallet's) goes through `redeem`, one per call."""
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -29,8 +28,6 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 from web3.logs import DISCARD
-from web3.middleware import Web3Middleware
-from web3.types import RPCEndpoint, RPCResponse
 
 from dapp.chain.accounts import Keystore
 from dapp.chain.client import connect
@@ -51,37 +48,18 @@ from dapp.market.vouchers import compact_signature, expand_signature, sign_vouch
 from dapp.store.db import make_engine
 from tests.dapp.conftest import CHAIN_ID, Chain, dev_web3, fund_account
 from tests.dapp.helpers.buying import buy_call
+from tests.dapp.helpers.provider_sends import slow_nonce_answers
 
 DDT = 10**18
 PASSWORD = "provider-sends-password"
 DEPOSIT = 5 * DDT
 VOUCHER_AMOUNT = 2 * DDT
-NONCE_ANSWER_DELAY = 0.3  # seconds the node "takes" to answer eth_getTransactionCount
 WEEK = 7 * 24 * 3600
 
 
 def fake_cid(label: str) -> str:
     """A well-formed CID of bytes nobody stored (the worker never fetches them here)."""
     return cid_from_chain(Web3.keccak(text=label), 0x55)
-
-
-def slow_nonce_answers(answers: list[int]) -> type[Web3Middleware]:
-    """A middleware that records each pending-nonce answer and returns it only after
-    NONCE_ANSWER_DELAY — long enough for a second, unserialized send to read the same one."""
-
-    class SlowNonceAnswers(Web3Middleware):
-        def wrap_make_request(self, make_request: Callable[[RPCEndpoint, Any], RPCResponse]
-                              ) -> Callable[[RPCEndpoint, Any], RPCResponse]:
-            def middleware(method: RPCEndpoint, params: Any) -> RPCResponse:
-                response = make_request(method, params)
-                if method == "eth_getTransactionCount":
-                    answers.append(int(response["result"], 16))
-                    time.sleep(NONCE_ANSWER_DELAY)
-                return response
-
-            return middleware
-
-    return SlowNonceAnswers
 
 
 def test_job_result_and_voucher_redemption_from_one_provider_account_are_both_mined(

@@ -31,6 +31,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from dapp.chain.accounts import Keystore
+from dapp.chain.constants import JobStatus
+from dapp.compute import jobs as states
 from dapp.market.vouchers import VOUCHER_HEADER
 from tests.dapp.conftest import Gateway, Postgres, fund_account, make_settings
 from tests.dapp.helpers.gateway import (
@@ -53,7 +55,12 @@ from tests.dapp.helpers.invoke import (
     start_provider_gateway,
     start_provider_stack,
 )
-from tests.dapp.helpers.provider_sends import send_from_another_process
+from tests.dapp.helpers.provider_race import PASSWORD as PROVIDER_PASSWORD
+from tests.dapp.helpers.provider_race import VOUCHER_AMOUNT, prepare_race
+from tests.dapp.helpers.provider_sends import (
+    send_from_another_process,
+    submit_result_from_another_process,
+)
 
 PUBLIC_URL = "http://gateways.datadao.test"
 RATE_LIMIT = 300  # requests per minute per client, for both gateways together
@@ -208,32 +215,41 @@ def test_rate_limit_counts_the_requests_at_both_gateways(pair: Pair) -> None:
 
 # --- the provider account's transactions ---------------------------------------------------------
 def test_two_processes_sending_for_one_provider_account_never_share_a_nonce(
-        pair: Pair, chain, deployments_file: Path) -> None:
-    """Two processes on the shared database and the one provider account: one runs a
-    redemption round (redeemMany) while both send approvals, all starting at one moment, with
-    the node's pending-nonce answers slowed so that unserialized sends would read the same
-    nonce. Every transaction is mined, each with a nonce of its own (none replaced)."""
-    channel_id = pair.a.open_channel(provider=pair.provider.address)
-    with httpx.Client() as client:
-        assert_paid_call(call(client, pair.b, pair.model, channel_id, 1), 1)
-    start_at = time.time() + 10  # the spawned processes import web3 and the dapp first
+        chain, deployments_file: Path, postgres: Postgres, tmp_path: Path) -> None:
+    """Two processes on one PostgreSQL and one provider account, as two gateways run them: one
+    redeems vouchers (a `redeemMany` round over the shared ledger), the other's job worker
+    posts a job's result (`submitResult`), both then send approvals; all start at one moment,
+    with the node's pending-nonce answers slowed so that unserialized sends would read the
+    same nonce. Every transaction is mined, each with a nonce of its own (none replaced)."""
+    race = prepare_race(chain, deployments_file, tmp_path,
+                        postgres.create_database("provider_race"))
+    settings = race.settings
+    fields = dict(data_dir=settings.data_dir, chain_rpc_url=settings.chain_rpc_url,
+                  deployments_file=settings.deployments_file, provider_account="provider",
+                  keystore_password=PROVIDER_PASSWORD, database_url=settings.database_url)
+    start_at = time.time() + 12  # the spawned processes import web3 and the dapp first
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(2, mp_context=context) as pool:
-        futures = [pool.submit(send_from_another_process, chain.rpc_url, str(deployments_file),
-                               pair.database_url, pair.provider.key.hex(), start_at,
-                               approvals, redeem)
-                   for approvals, redeem in ((2, True), (3, False))]
-        results = [future.result(timeout=180) for future in futures]
-    assert str(channel_id) in results[0]["redeemed"], results
-    hashes = [tx for result in results for tx in result["hashes"]]
-    assert len(hashes) >= 6, results  # the redemption and five approvals
-    web3 = pair.a.web3
+        redeeming = pool.submit(send_from_another_process, chain.rpc_url,
+                                str(deployments_file), settings.resolved_database_url,
+                                race.account.account.key.hex(), start_at, 2, True)
+        submitting = pool.submit(submit_result_from_another_process, fields, race.job_id,
+                                 start_at, 2)
+        redeemed, submitted = redeeming.result(timeout=180), submitting.result(timeout=180)
+    assert redeemed["redeemed"] == [str(race.channel_id)], redeemed
+    assert submitted["state"] == states.SUBMITTED, submitted
+    hashes = redeemed["hashes"] + submitted["hashes"]
+    assert len(hashes) == 6, (redeemed, submitted)  # redeemMany, submitResult, 4 approvals
+    web3 = race.web3
     receipts = [web3.eth.wait_for_transaction_receipt(tx, timeout=60) for tx in hashes]
     assert all(receipt["status"] == 1 for receipt in receipts)
     nonces = sorted(int(web3.eth.get_transaction(tx)["nonce"]) for tx in hashes)
-    assert len(set(nonces)) == len(nonces), nonces
-    assert pair.a.channel(channel_id)[5] == PRICE
-    print(f"\n{len(hashes)} provider transactions from two processes, nonces {nonces}")
+    assert nonces == list(range(nonces[0], nonces[0] + len(hashes))), nonces
+    assert JobStatus(race.market.functions.getJob(race.job_id).call()[2]) == JobStatus.SUBMITTED
+    assert race.market.functions.getChannel(race.channel_id).call()[5] == VOUCHER_AMOUNT
+    race.worker.ipfs.close()
+    race.engine.dispose()
+    print(f"\nredeemMany, submitResult and 4 approvals from two processes: nonces {nonces}")
 
 
 def test_a_voucher_header_at_both_gateways_at_once_is_accepted_once(pair: Pair) -> None:

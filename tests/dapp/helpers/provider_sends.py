@@ -74,3 +74,42 @@ def send_from_another_process(rpc_url: str, deployments_file: str, database_url:
         hashes.append(sent.tx_hash)
     engine.dispose()
     return {"hashes": hashes, "nonces": nonces, "redeemed": redeemed}
+
+
+def submit_result_from_another_process(settings_fields: dict[str, Any], job_id: int,
+                                       start_at: float, approvals: int) -> dict[str, Any]:
+    """Another gateway process's job worker (booted as the gateway boots it, on the shared
+    database, with its send lock) posting the computed result of `job_id` at `start_at`
+    (`submitResult`), then `approvals` token approvals. Returns the hashes."""
+    from dapp.chain.client import connect
+    from dapp.chain.contracts import bind
+    from dapp.chain.deployments import load_deployment
+    from dapp.compute.service import ComputeService
+    from dapp.config import Settings
+    from dapp.crypto.sealing import GatewayKeyPair
+    from dapp.market.provider import ProviderAccount
+    from dapp.store.db import make_engine
+
+    settings = Settings(**settings_fields)
+    web3 = connect(settings.chain_rpc_url)
+    engine = make_engine(settings.resolved_database_url)
+    account = ProviderAccount.open(settings, web3, send_lock_engine=engine)
+    worker = ComputeService(settings, engine, GatewayKeyPair.generate(), lambda: account)._boot()
+    computed = worker.store.get(job_id)
+    assert computed is not None
+    deployment = load_deployment(settings.resolved_deployments_file, web3.eth.chain_id)
+    token = bind(web3, deployment, "TestToken")
+    nonces: list[int] = []
+    web3.middleware_onion.add(slow_nonce_answers(nonces), name="slow-nonce-answers")
+    time.sleep(max(0.0, start_at - time.time()))
+    worker.advance(computed)  # an open job in state computed: submitResult
+    submitted = worker.store.get(job_id)
+    hashes = [submitted.tx_hash] if submitted is not None and submitted.tx_hash else []
+    for n in range(approvals):
+        sent = account.sender.send(token.functions.approve(account.market.address, n + 1),
+                                   f"approve {n + 1}")
+        hashes.append(sent.tx_hash)
+    worker.ipfs.close()
+    engine.dispose()
+    return {"hashes": hashes, "nonces": nonces,
+            "state": submitted.state if submitted is not None else None}

@@ -156,8 +156,13 @@ class AccessMiddleware(BaseHTTPMiddleware):
         started = time.perf_counter()
         request_id = uuid.uuid4().hex[:16]
         peer = self.peers.peer(request)
-        # both may ask the database: in a worker thread
-        key, (allowed, retry_after) = await anyio.to_thread.run_sync(self._count, request, peer)
+        # a session token's account, and a shared limiter, are asked of the database: in a
+        # worker thread; an address counted in memory is not worth the hop
+        if isinstance(self.limiter, RateLimiter) and "authorization" not in request.headers:
+            key, (allowed, retry_after) = self._count(request, peer)
+        else:
+            key, (allowed, retry_after) = await anyio.to_thread.run_sync(
+                self._count, request, peer)
         # operators' probes are never refused; anyone else's /healthz counts like any request
         probe = peer.operator and request.url.path in ("/healthz", "/metrics")
         if not allowed and not probe:

@@ -30,9 +30,10 @@ from dapp.gateway.deps import GatewayParts, PeerDep
 from dapp.gateway.license_feed import LicenseFeed
 from dapp.gateway.metered.service import MeteredCalls
 from dapp.gateway.metrics import GatewayMetrics
-from dapp.gateway.middleware import AccessMiddleware, BodySizeLimit, RateLimiter
+from dapp.gateway.middleware import AccessMiddleware, BodySizeLimit, Limiter, RateLimiter
 from dapp.gateway.peers import OperatorsOnly, PeerPolicy
 from dapp.gateway.problems import install_problem_handlers, problem_responses
+from dapp.gateway.rate_buckets import SharedRateLimiter
 from dapp.gateway.routes import (
     auth,
     catalog,
@@ -96,7 +97,12 @@ def create_app(settings: Settings, services: Services | None = None,
     app.state.parts = parts  # read only by dapp.gateway.deps
     metrics = parts.metrics
     install_problem_handlers(app)
-    app.add_middleware(AccessMiddleware, limiter=RateLimiter(settings.rate_limit_per_minute),
+    services = parts.services
+    # gateways sharing PostgreSQL count requests together; one process on SQLite in memory
+    limiter: Limiter = (
+        SharedRateLimiter(services.engine, settings.rate_limit_per_minute)
+        if services.shared_database else RateLimiter(settings.rate_limit_per_minute))
+    app.add_middleware(AccessMiddleware, limiter=limiter,
                        metrics=metrics, sessions=parts.services.sessions, peers=parts.peers)
     if settings.cors_origins:
         app.add_middleware(

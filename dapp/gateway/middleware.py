@@ -9,18 +9,26 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
+import anyio
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dapp.gateway.auth.sessions import SessionSigner
+from dapp.gateway.auth.sessions import SessionStore
 from dapp.gateway.metrics import GatewayMetrics
 from dapp.gateway.peers import Peer, PeerPolicy
 from dapp.gateway.problems import problem
 
 log = logging.getLogger("dapp.gateway.access")
+
+
+class Limiter(Protocol):
+    capacity: float
+
+    def allow(self, key: str, now: float | None = None) -> tuple[bool, float]: ...
 
 
 @dataclass
@@ -30,7 +38,9 @@ class TokenBucket:
 
 
 class RateLimiter:
-    """A token bucket per key (verified account, or client address); thread-safe."""
+    """A token bucket per key (verified account, or client address), in this process's memory;
+    thread-safe. Gateways sharing PostgreSQL count in the database instead
+    (`dapp.gateway.rate_buckets.SharedRateLimiter`)."""
 
     def __init__(self, per_minute: int, max_keys: int = 100_000) -> None:
         self.capacity = float(per_minute)
@@ -57,9 +67,9 @@ class RateLimiter:
             return False, (1 - bucket.tokens) / self.refill_per_second
 
 
-def rate_limit_key(request: Request, sessions: SessionSigner, peer: Peer) -> str:
-    """Who to count a request against: the account of a valid session token (an HMAC, cheap
-    to check), otherwise the client's address. Never a header the client merely asserts: an
+def rate_limit_key(request: Request, sessions: SessionStore, peer: Peer) -> str:
+    """Who to count a request against: the account of a valid session token (one indexed
+    lookup), otherwise the client's address. Never a header the client merely asserts: an
     `X-DataDAO-Account` is not verified here, so it neither lifts the limit (by rotating it)
     nor spends another account's budget (by spraying it)."""
     authorization = request.headers.get("authorization", "")
@@ -129,21 +139,30 @@ class BodyTooLarge(Exception):
 class AccessMiddleware(BaseHTTPMiddleware):
     """Rate limit, then count and log every request (one JSON line, no headers, no secrets)."""
 
-    def __init__(self, app: ASGIApp, limiter: RateLimiter, metrics: GatewayMetrics,
-                 sessions: SessionSigner, peers: PeerPolicy) -> None:
+    def __init__(self, app: ASGIApp, limiter: Limiter, metrics: GatewayMetrics,
+                 sessions: SessionStore, peers: PeerPolicy) -> None:
         super().__init__(app)
         self.limiter = limiter
         self.metrics = metrics
         self.sessions = sessions
         self.peers = peers
 
+    def _count(self, request: Request, peer: Peer) -> tuple[str, tuple[bool, float]]:
+        key = rate_limit_key(request, self.sessions, peer)
+        return key, self.limiter.allow(key)
+
     async def dispatch(self, request: Request,
                        call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
         request_id = uuid.uuid4().hex[:16]
         peer = self.peers.peer(request)
-        key = rate_limit_key(request, self.sessions, peer)
-        allowed, retry_after = self.limiter.allow(key)
+        # a session token's account, and a shared limiter, are asked of the database: in a
+        # worker thread; an address counted in memory is not worth the hop
+        if isinstance(self.limiter, RateLimiter) and "authorization" not in request.headers:
+            key, (allowed, retry_after) = self._count(request, peer)
+        else:
+            key, (allowed, retry_after) = await anyio.to_thread.run_sync(
+                self._count, request, peer)
         # operators' probes are never refused; anyone else's /healthz counts like any request
         probe = peer.operator and request.url.path in ("/healthz", "/metrics")
         if not allowed and not probe:

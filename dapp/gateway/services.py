@@ -12,7 +12,7 @@ from web3 import Web3
 from dapp.chain.client import chain_status, connect
 from dapp.config import Settings
 from dapp.gateway.auth.nonces import NonceStore
-from dapp.gateway.auth.sessions import SessionSigner, load_or_create_secret
+from dapp.gateway.auth.sessions import SessionStore
 from dapp.gateway.auth.siwe_login import SiwePolicy
 from dapp.ipfs.client import IpfsClient
 from dapp.market.provider import ProviderAccount
@@ -28,7 +28,7 @@ class Services:
     ipfs: IpfsClient
     engine: Engine
     nonces: NonceStore
-    sessions: SessionSigner
+    sessions: SessionStore
     _chain_id: int | None = field(default=None, init=False)
     _catalog: Catalog | None = field(default=None, init=False)
     _provider: ProviderAccount | None = field(default=None, init=False)
@@ -37,7 +37,6 @@ class Services:
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         engine = make_engine(settings.resolved_database_url)
-        secret = load_or_create_secret(settings.data_dir / "keys" / "session.key")
         return cls(
             settings=settings,
             web3=connect(settings.chain_rpc_url),
@@ -46,7 +45,7 @@ class Services:
             nonces=NonceStore(engine, lifetime_seconds=settings.nonce_lifetime_seconds,
                               max_per_client=settings.nonce_max_per_client,
                               max_outstanding=settings.nonce_max_outstanding),
-            sessions=SessionSigner(secret),
+            sessions=SessionStore(engine),
         )
 
     @property
@@ -70,8 +69,16 @@ class Services:
         or deployment errors until they are there, retried by the callers)."""
         with self._provider_lock:
             if self._provider is None:
-                self._provider = ProviderAccount.open(self.settings, self.web3)
+                self._provider = ProviderAccount.open(
+                    self.settings, self.web3,
+                    send_lock_engine=self.engine if self.shared_database else None)
             return self._provider
+
+    @property
+    def shared_database(self) -> bool:
+        """Whether several gateway processes may share this database (PostgreSQL): then the
+        rate limit and the provider account's sends are coordinated through it."""
+        return self.engine.dialect.name == "postgresql"
 
     @property
     def gateway_origin(self) -> str:

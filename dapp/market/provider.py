@@ -4,7 +4,9 @@ serialized sender (`ProviderAccount.sender`) that every provider transaction goe
 the job worker's acceptances, results and declines, the redeemer's `redeemMany`,
 registration, stake and withdrawals. Each send takes its nonce from the node's pending count,
 so two sends of one account at once would collide: `SerializedSender` holds a per-account lock
-for the whole send.
+for the whole send. Several gateway processes sharing one PostgreSQL database and one provider
+account elect one sender at a time: the lock is then also a PostgreSQL advisory lock on the
+account (`send_lock`), held while a transaction is signed, sent and mined.
 
 Registration (approve + `registerProvider` with the gateway's public URL and `invoke_price`)
 stakes the market's minimum; every job the worker accepts locks `jobCollateral` of the stake,
@@ -18,10 +20,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 from pydantic import SecretStr
+from sqlalchemy import Engine, text
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 
@@ -29,7 +34,7 @@ from dapp.chain.accounts import Keystore, dev_account
 from dapp.chain.constants import MAX_UINT96
 from dapp.chain.contracts import load_abi
 from dapp.chain.deployments import load_deployment
-from dapp.chain.transactions import SentTransaction, TransactionSender
+from dapp.chain.transactions import ErrorDecoder, SentTransaction, TransactionSender
 from dapp.config import Settings
 from dapp.errors import DappError, NotFound
 from dapp.market.reader import MarketReader, ProviderState, market_error_decoder
@@ -70,12 +75,47 @@ def account_lock(address: str) -> threading.RLock:
         return _account_locks.setdefault(address.lower(), threading.RLock())
 
 
+_held = threading.local()  # the accounts whose database lock this thread holds
+
+
+def advisory_key(address: str) -> int:
+    """The PostgreSQL advisory lock key of an account's sends (a signed 64-bit integer)."""
+    digest = Web3.keccak(text=f"datadao-provider-send:{address.lower()}")
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextmanager
+def send_lock(address: str, engine: Engine | None = None) -> Iterator[None]:
+    """One sender of `address` at a time: in this process (a lock), and, with `engine` (the
+    PostgreSQL database the gateways share), across every process on it (an advisory lock
+    held by a transaction, so a process that dies releases it). Reentrant in a thread."""
+    with account_lock(address):
+        held: set[str] = _held.__dict__.setdefault("accounts", set())
+        if engine is None or address.lower() in held:
+            yield
+            return
+        with engine.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                               {"key": advisory_key(address)})
+            held.add(address.lower())
+            try:
+                yield
+            finally:
+                held.discard(address.lower())
+
+
 class SerializedSender(TransactionSender):
-    """A TransactionSender whose sends, per account and process, go one at a time: each takes
-    its nonce from the node's pending count, so two at once would collide."""
+    """A TransactionSender whose sends go one at a time per account: in this process, and with
+    `lock_engine` across the processes sharing that PostgreSQL database. Each send takes its
+    nonce from the node's pending count, so two at once would collide."""
+
+    def __init__(self, web3: Web3, account: LocalAccount, decoder: ErrorDecoder,
+                 lock_engine: Engine | None = None) -> None:
+        super().__init__(web3, account, decoder)
+        self.lock_engine = lock_engine
 
     def send(self, function: ContractFunction, what: str) -> SentTransaction:
-        with account_lock(self.address):
+        with send_lock(self.address, self.lock_engine):
             return super().send(function, what)
 
 
@@ -88,18 +128,23 @@ def market_reader(settings: Settings, web3: Web3) -> MarketReader:
 class ProviderAccount:
     """The provider account on one market: its address, its one sender, its registration."""
 
-    def __init__(self, account: LocalAccount, market: MarketReader) -> None:
+    def __init__(self, account: LocalAccount, market: MarketReader,
+                 send_lock_engine: Engine | None = None) -> None:
         self.account = account
         self.market = market
-        self.sender: TransactionSender = SerializedSender(market.web3, account,
-                                                          market_error_decoder())
+        self.send_lock_engine = send_lock_engine
+        self.sender: TransactionSender = SerializedSender(
+            market.web3, account, market_error_decoder(), lock_engine=send_lock_engine)
 
     @classmethod
-    def open(cls, settings: Settings, web3: Web3) -> ProviderAccount:
+    def open(cls, settings: Settings, web3: Web3,
+             send_lock_engine: Engine | None = None) -> ProviderAccount:
         """Unlock the configured provider account (NotAProvider without one) on the market
-        deployed on `web3`'s chain. A process opens it once and shares it."""
+        deployed on `web3`'s chain. A process opens it once and shares it. With
+        `send_lock_engine` (the PostgreSQL database several gateways share) its sends are
+        serialized across those processes too."""
         account = unlock_provider(settings)
-        return cls(account, market_reader(settings, web3))
+        return cls(account, market_reader(settings, web3), send_lock_engine)
 
     @property
     def address(self) -> str:
@@ -111,7 +156,8 @@ class ProviderAccount:
         update endpoint and price when they changed. Idempotent."""
         if settings.invoke_price > MAX_UINT96:
             raise DappError(f"invoke_price {settings.invoke_price} does not fit a uint96")
-        with account_lock(self.address):  # the check and the registration at once
+        # the check and the registration at once, in every process sharing the account
+        with send_lock(self.address, self.send_lock_engine):
             return self._register(settings)
 
     def _register(self, settings: Settings) -> ProviderState:

@@ -92,7 +92,9 @@ def start_test_kubo(base: Path) -> Kubo:
     return Kubo(process=process, repo=repo, ports=ports)
 
 
-def start_gateway(settings: Settings, log_file: Path) -> Gateway:
+def start_gateway(settings: Settings, log_file: Path, url: str | None = None) -> Gateway:
+    """The gateway as a subprocess, reached at `url` (default: its public URL; several
+    gateways behind one public address are each reached at their own port)."""
     env = {**os.environ, **settings_env(settings)}
     process = ManagedProcess(
         name="gateway",
@@ -101,7 +103,7 @@ def start_gateway(settings: Settings, log_file: Path) -> Gateway:
         env=env,
         cwd=REPO_ROOT,
     ).start()
-    url = settings.resolved_gateway_public_url
+    url = url or settings.resolved_gateway_public_url
     process.wait_until(lambda: httpx.get(f"{url}/healthz", timeout=2).status_code in (200, 503))
     return Gateway(process=process, url=url, settings=settings)
 

@@ -8,20 +8,23 @@ import secrets
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
 from eth_account.messages import encode_typed_data
+from sqlalchemy import text
 from web3 import Web3
 
 from dapp.devstack.process import REPO_ROOT
 from dapp.gateway.auth.request_signing import SignedRequest, typed_request
+from dapp.gateway.auth.sessions import token_hash
+from dapp.store.db import make_engine
 from tests.dapp.conftest import Gateway, make_settings, start_gateway
 from tests.dapp.helpers.gateway import (
     ALICE,
     dev_account,
     fresh_challenge,
+    session,
     sign_in,
     sign_text,
     siwe_text,
@@ -178,6 +181,16 @@ def test_contract_wallet_signs_in_through_eip1271(gateway: Gateway, chain) -> No
     assert_problem(sign_in(gateway, text, sign_text(MALLORY, text)), 401, "does not match")
 
 
-def test_session_key_file_is_private(gateway: Gateway) -> None:
-    key_file = Path(gateway.settings.data_dir) / "keys" / "session.key"
-    assert key_file.stat().st_mode & 0o777 == 0o600
+def test_database_reader_finds_no_usable_session_token(gateway: Gateway) -> None:
+    """Sessions live in the database (every gateway on it honours them): what is stored is the
+    token's SHA-256, so someone who reads the database cannot present a stored value."""
+    token = session(gateway, ALICE)["Authorization"].split(" ", 1)[1]
+    engine = make_engine(gateway.settings.resolved_database_url)
+    with engine.connect() as connection:
+        stored = [row[0] for row in connection.execute(
+            text("SELECT token_hash FROM auth_sessions"))]
+    engine.dispose()
+    assert token_hash(token) in stored and token not in stored
+    for value in stored:
+        assert httpx.get(f"{gateway.url}/v1/auth/me",
+                         headers={"Authorization": f"Bearer {value}"}).status_code == 401

@@ -9,8 +9,8 @@ The race is made certain, not lucky: during it the provider's web3 answers
 `eth_getTransactionCount` only after NONCE_ANSWER_DELAY, so two sends that are not serialized
 always read the same nonce before either transaction reaches the node.
 
-The lock is per process: two gateway processes sharing one provider account are not supported
-(that would need a nonce manager in the shared database).
+Several gateway processes sharing one provider account coordinate through their PostgreSQL
+database (an advisory lock around each send): tested in test_gateways_shared.
 
 The redeemer itself: 65-byte vouchers go in one `redeemMany` in EIP-2098 compact form; a
 signature of any other length (a contract wallet's) goes through `redeem`, one per call."""
@@ -19,140 +19,53 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from web3 import Web3
-from web3.contract.contract import ContractFunction
 from web3.logs import DISCARD
-from web3.middleware import Web3Middleware
-from web3.types import RPCEndpoint, RPCResponse
 
 from dapp.chain.accounts import Keystore
 from dapp.chain.client import connect
-from dapp.chain.constants import MAX_UINT256, AssetKind, JobStatus, Scope
+from dapp.chain.constants import JobStatus
 from dapp.chain.contracts import bind
 from dapp.chain.deployments import load_deployment
 from dapp.chain.transactions import TransactionSender
 from dapp.compute import jobs as states
-from dapp.compute.service import ComputeService
 from dapp.config import Settings
-from dapp.crypto.sealing import GatewayKeyPair
 from dapp.gateway.metered.redeemer import Redeemer
 from dapp.gateway.vouchers import VoucherLedger
-from dapp.ipfs.cid import cid_from_chain, cid_to_chain
 from dapp.market.provider import ProviderAccount
 from dapp.market.reader import market_error_decoder
 from dapp.market.vouchers import compact_signature, expand_signature, sign_voucher
 from dapp.store.db import make_engine
 from tests.dapp.conftest import CHAIN_ID, Chain, dev_web3, fund_account
-from tests.dapp.helpers.buying import buy_call
-
-DDT = 10**18
-PASSWORD = "provider-sends-password"
-DEPOSIT = 5 * DDT
-VOUCHER_AMOUNT = 2 * DDT
-NONCE_ANSWER_DELAY = 0.3  # seconds the node "takes" to answer eth_getTransactionCount
-WEEK = 7 * 24 * 3600
-
-
-def fake_cid(label: str) -> str:
-    """A well-formed CID of bytes nobody stored (the worker never fetches them here)."""
-    return cid_from_chain(Web3.keccak(text=label), 0x55)
-
-
-def slow_nonce_answers(answers: list[int]) -> type[Web3Middleware]:
-    """A middleware that records each pending-nonce answer and returns it only after
-    NONCE_ANSWER_DELAY — long enough for a second, unserialized send to read the same one."""
-
-    class SlowNonceAnswers(Web3Middleware):
-        def wrap_make_request(self, make_request: Callable[[RPCEndpoint, Any], RPCResponse]
-                              ) -> Callable[[RPCEndpoint, Any], RPCResponse]:
-            def middleware(method: RPCEndpoint, params: Any) -> RPCResponse:
-                response = make_request(method, params)
-                if method == "eth_getTransactionCount":
-                    answers.append(int(response["result"], 16))
-                    time.sleep(NONCE_ANSWER_DELAY)
-                return response
-
-            return middleware
-
-    return SlowNonceAnswers
+from tests.dapp.helpers.provider_race import (
+    DDT,
+    DEPOSIT,
+    PASSWORD,
+    VOUCHER_AMOUNT,
+    WEEK,
+    prepare_race,
+)
+from tests.dapp.helpers.provider_sends import slow_nonce_answers
 
 
 def test_job_result_and_voucher_redemption_from_one_provider_account_are_both_mined(
         chain: Chain, deployments_file: Path, tmp_path: Path) -> None:
-    provider: LocalAccount = Account.create()
-    buyer: LocalAccount = Account.create()
-    for account in (provider, buyer):
-        fund_account(chain, deployments_file, account.address, 10_000 * DDT)
-
     # the gateway's side: its provider account opened once, the job worker built from it the
-    # way the gateway boots it, the redeemer on the same account's sender
-    Keystore(tmp_path / "keystore").import_key("provider", provider.key.hex(), PASSWORD)
-    settings = Settings(data_dir=tmp_path, chain_rpc_url=chain.rpc_url,
-                        deployments_file=deployments_file, provider_account="provider",
-                        keystore_password=PASSWORD)  # type: ignore[arg-type]
-    web3 = connect(settings.chain_rpc_url)
-    engine = make_engine(settings.resolved_database_url)
-    account = ProviderAccount.open(settings, web3)
-    worker = ComputeService(settings, engine, GatewayKeyPair.generate(),
-                            lambda: account)._boot()
-    worker.run_once()  # the first round: registers the provider and stakes for jobs
-    ledger = VoucherLedger(engine)
-    ledger.bind(CHAIN_ID, account.market.address)
-    redeemer = Redeemer(ledger, account.market, account.sender,
-                        settings.voucher_batch_size, settings.voucher_batch_age_seconds)
-
-    # the buyer's side: a licensed dataset, an algorithm, an open job for this provider and a
-    # channel with a signed voucher the gateway has accepted
-    buyer_web3 = dev_web3(chain.rpc_url)
-    deployment = load_deployment(deployments_file, CHAIN_ID)
-    registry, token, market = (bind(buyer_web3, deployment, name)
-                               for name in ("AssetRegistry", "TestToken", "ComputeMarket"))
-    buyer_sender = TransactionSender(buyer_web3, buyer, market_error_decoder())
-
-    def send(call: ContractFunction) -> Any:
-        return buyer_sender.send(call, call.fn_name).receipt
-
-    def publish(kind: AssetKind, label: str) -> int:
-        receipt = send(registry.functions.publish(
-            kind, cid_to_chain(fake_cid(f"{label}-content")),
-            cid_to_chain(fake_cid(f"{label}-metadata")), 0,
-            [(token.address, 0, 0, Scope.COMPUTE)]))
-        (event,) = registry.events.AssetPublished().process_receipt(receipt, errors=DISCARD)
-        return int(event["args"]["assetId"])
-
-    dataset = publish(AssetKind.DATASET, "provider-sends-data")
-    algorithm = publish(AssetKind.ALGORITHM, "provider-sends-algo")
-    send(registry.functions.trustAlgorithm(dataset, algorithm, 0))
-    send(buy_call(registry, dataset, 1, buyer.address))
-    send(token.functions.approve(market.address, MAX_UINT256))
-    now = int(buyer_web3.eth.get_block("latest")["timestamp"])
-    receipt = send(market.functions.createJob(dataset, algorithm, provider.address, now + 3600,
-                                              token.address, MAX_UINT256))
-    (created,) = market.events.JobCreated().process_receipt(receipt, errors=DISCARD)
-    job_id = int(created["args"]["jobId"])
-    receipt = send(market.functions.openChannel(provider.address, token.address, DEPOSIT,
-                                                 now + WEEK))
-    (opened,) = market.events.ChannelOpened().process_receipt(receipt, errors=DISCARD)
-    channel_id = int(opened["args"]["channelId"])
-    voucher = sign_voucher(buyer.key, CHAIN_ID, market.address, channel_id, VOUCHER_AMOUNT)
-    assert ledger.accept(str(channel_id), VOUCHER_AMOUNT, voucher.signature_hex)
-
-    # the worker queues the job and (as if its executor had run) holds a computed result
-    assert worker.scan() == 1
-    queued = worker.store.get(job_id)
-    assert queued is not None and worker.store.start(queued)
-    assert worker.store.computed(job_id, cid=fake_cid("provider-sends-result"),
-                                 sha256=Web3.keccak(text="result"), size=7, name="result.txt",
-                                 sealed_key="", seconds=0.1)
+    # way the gateway boots it, the redeemer on the same account's sender; an open job with a
+    # computed result and a voucher in the ledger
+    race = prepare_race(chain, deployments_file, tmp_path)
+    web3, worker, ledger, market = race.web3, race.worker, race.ledger, race.market
+    job_id, channel_id, provider = race.job_id, race.channel_id, race.account
+    redeemer = Redeemer(ledger, provider.market, provider.sender,
+                        race.settings.voucher_batch_size,
+                        race.settings.voucher_batch_age_seconds)
     computed = worker.store.get(job_id)
-    assert computed is not None and computed.state == states.COMPUTED
+    assert computed is not None
 
     # the race: both sends start together; the nonce answers are slow
     nonces: list[int] = []
@@ -193,7 +106,7 @@ def test_job_result_and_voucher_redemption_from_one_provider_account_are_both_mi
     assert sorted(int(tx["nonce"]) for tx in txs) == nonces
     print(f"\nsubmitResult and redeemMany from {provider.address}: both mined in "
           f"{raced:.2f} s (nonces {nonces})")
-    engine.dispose()
+    race.engine.dispose()
 
 
 

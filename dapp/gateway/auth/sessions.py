@@ -1,20 +1,28 @@
-"""Short-lived session tokens: HMAC-SHA256 over (account, chain id, expiry), stateless."""
+"""Session tokens, stored in the database so that every gateway sharing it honours them.
+
+A token is 32 random bytes (URL-safe base64); the store keeps only its SHA-256 with the
+account, the chain and the expiry (`dapp.store.models.shared.AuthSession`), so whoever reads
+the database learns no usable token. Signing in at one gateway and using the session at
+another works when both use one database (PostgreSQL); on SQLite it serves one process.
+Expired rows are deleted as new sessions are issued."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
-import json
-import os
 import secrets
+import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from eth_utils import to_checksum_address
+from sqlalchemy import Engine, delete, insert, select
 
 from dapp.errors import NotAuthenticated
+from dapp.store.migrate import migrate
+from dapp.store.models import AuthSession
+
+auth_sessions = AuthSession.__table__
+TOKEN_MAX_CHARS = 100  # a longer bearer token is no token of ours: refused unread
 
 
 @dataclass(frozen=True)
@@ -24,61 +32,45 @@ class Session:
     expires_at: int
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+class SessionStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._schema_ready = False
+        self._lock = threading.Lock()
 
-
-def load_or_create_secret(path: Path) -> bytes:
-    """The gateway's session key: 32 random bytes in a 0600 file, created on first use.
-
-    An existing key that group or others may read is refused, not repaired: whoever could read
-    it can mint sessions for any account, so the operator must restrict it (or, if it may have
-    been read, delete it: a new key is made and every session ends)."""
-    if path.is_file():
-        mode = path.stat().st_mode & 0o777
-        if mode & 0o077:
-            raise PermissionError(
-                f"the session key {path} is readable or writable by group/others (mode "
-                f"{mode:04o}): `chmod 600 {path}`, or delete it to make a new one (all sessions "
-                "end)")
-        return path.read_bytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_bytes(32)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as out:
-        out.write(secret)
-    return secret
-
-
-class SessionSigner:
-    def __init__(self, secret: bytes) -> None:
-        self._secret = secret
-
-    def _mac(self, payload: bytes) -> bytes:
-        return hmac.new(self._secret, payload, hashlib.sha256).digest()
+    def _ensure_schema(self) -> None:
+        # the store's migrations, on first use: a gateway starts while the database is down
+        if not self._schema_ready:
+            with self._lock:
+                if not self._schema_ready:
+                    migrate(self._engine)
+                    self._schema_ready = True
 
     def issue(self, session: Session) -> str:
-        payload = json.dumps(
-            {"a": session.account, "c": session.chain_id, "e": session.expires_at},
-            separators=(",", ":"),
-        ).encode()
-        return f"{_b64(payload)}.{_b64(self._mac(payload))}"
+        self._ensure_schema()
+        token = secrets.token_urlsafe(32)
+        now = int(time.time())
+        with self._engine.begin() as connection:
+            connection.execute(delete(auth_sessions).where(auth_sessions.c.expires_at < now))
+            connection.execute(insert(auth_sessions).values(
+                token_hash=token_hash(token), account=to_checksum_address(session.account),
+                chain_id=session.chain_id, expires_at=session.expires_at))
+        return token
 
     def verify(self, token: str, now: float | None = None) -> Session:
-        try:
-            payload_text, mac_text = token.split(".")
-            payload = _unb64(payload_text)
-            mac = _unb64(mac_text)
-        except (ValueError, UnicodeError):
-            raise NotAuthenticated("malformed session token") from None
-        if not hmac.compare_digest(mac, self._mac(payload)):
-            raise NotAuthenticated("session token signature is invalid")
-        fields = json.loads(payload)
-        session = Session(to_checksum_address(fields["a"]), int(fields["c"]), int(fields["e"]))
+        if not token or len(token) > TOKEN_MAX_CHARS:
+            raise NotAuthenticated("malformed session token")
+        self._ensure_schema()
+        with self._engine.connect() as connection:
+            row = connection.execute(select(auth_sessions).where(
+                auth_sessions.c.token_hash == token_hash(token))).first()
+        if row is None:
+            raise NotAuthenticated("unknown session token", hint="sign in again")
+        session = Session(row.account, int(row.chain_id), int(row.expires_at))
         if session.expires_at <= (time.time() if now is None else now):
             raise NotAuthenticated("session expired", hint="sign in again")
         return session

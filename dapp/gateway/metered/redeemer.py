@@ -13,6 +13,11 @@ Crash safety: vouchers are marked redeemed only after the receipt. A crash betwe
 marking leaves them pending; the next round reads each channel's `redeemed` from chain first
 and marks what is already covered instead of sending it again (the contract would refuse a
 voucher that is not newer anyway, and `redeemMany` is all-or-nothing).
+
+Several gateways on one database share the ledger and the provider account: a round runs under
+the account's send lock (`dapp.market.provider.send_lock`, a PostgreSQL advisory lock there),
+so one gateway's round reads the chain only after the other's transaction is mined, and no
+voucher is sent twice.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from hexbytes import HexBytes
 
 from dapp.chain.transactions import TransactionReverted, TransactionSender
 from dapp.gateway.vouchers import StoredVoucher, VoucherLedger
+from dapp.market.provider import send_lock
 from dapp.market.reader import ChannelState, MarketReader
 from dapp.market.vouchers import NotCompactable, compact_voucher
 
@@ -80,8 +86,10 @@ class Redeemer:
                                  for v in pending))
 
     def redeem(self) -> RedeemRound:
-        """One round (never two at once): reconcile with chain, then one redeemMany."""
-        with self._lock:
+        """One round (never two at once, in any process sharing the provider account):
+        reconcile with chain, then one redeemMany."""
+        with self._lock, send_lock(self.sender.address,
+                                   getattr(self.sender, "lock_engine", None)):
             result = RedeemRound()
             batch = self._reconcile(self.ledger.pending()[:MAX_BATCH], result)
             if batch:

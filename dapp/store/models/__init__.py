@@ -25,15 +25,16 @@ from dapp.store.models.payouts import (
     Withdrawal,
 )
 from dapp.store.models.provider_jobs import ProviderCursor, ProviderJob, ProviderScanHash
+from dapp.store.models.shared import AuthSession, RateBucket
 from dapp.store.models.sync import BlockHash, JournalEntry, RawEvent, SyncCursor, WatchedContract
 from dapp.store.models.vouchers import ChannelVoucher, VoucherLedgerScope
 
 __all__ = [
-    "PERPETUAL", "Asset", "AssetVersion", "AuthNonce", "BlockHash", "ChannelVoucher",
+    "PERPETUAL", "Asset", "AssetVersion", "AuthNonce", "AuthSession", "BlockHash", "ChannelVoucher",
     "CidMetadata", "ComputeJob",
     "ComputeProvider", "Dao", "DaoMember", "Download", "JournalEntry", "License", "LicensePurchase",
     "MetadataTag", "Offer", "PaymentChannel", "PaymentToken", "PayoutBalance", "Pin", "Proposal",
-    "ProviderCursor", "ProviderJob", "ProviderScanHash",
+    "ProviderCursor", "ProviderJob", "ProviderScanHash", "RateBucket",
     "RawEvent", "RegistryParam", "RevenueSplit", "RewardClaim", "Stake", "SyncCursor",
     "TrustedAlgorithm", "Vote",
     "VoucherLedgerScope", "WatchedContract", "Withdrawal", "event_derived_models", "proposal_state",

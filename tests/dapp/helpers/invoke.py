@@ -122,8 +122,9 @@ def publish_model(stack: Stack, path: Path, kind: int = MODEL,
     return asset_id
 
 
-def start_provider_gateway(settings, log_file: Path) -> Gateway:  # type: ignore[no-untyped-def]
-    gateway = start_gateway(settings, log_file)
+def start_provider_gateway(settings, log_file: Path,  # type: ignore[no-untyped-def]
+                           url: str | None = None) -> Gateway:
+    gateway = start_gateway(settings, log_file, url)
     gateway.process.wait_until(
         lambda: httpx.get(f"{gateway.url}/v1/provider", timeout=2).status_code == 200, 90)
     return gateway
@@ -137,7 +138,9 @@ def start_provider_stack(chain, kubo: Kubo, deployments_file: Path,  # type: ign
     settings = make_settings(base, chain, kubo, deployments_file=deployments_file,
                              provider_account="provider", keystore_password=PASSWORD,
                              **overrides)
-    gateway = start_provider_gateway(settings, base / "gateway.log")
+    # reached at its own port, also when it shares a public address with other gateways
+    gateway = start_provider_gateway(settings, base / "gateway.log",
+                                     f"http://{settings.gateway_host}:{settings.gateway_port}")
     web3 = Web3(Web3.HTTPProvider(chain.rpc_url, request_kwargs={"timeout": 30}))
     entry = json.loads(deployments_file.read_text())[str(CHAIN_ID)]
 

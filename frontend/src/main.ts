@@ -13,6 +13,7 @@ import { renderLicenses } from "./pages/licenses";
 import { renderPayouts } from "./pages/payouts";
 import { renderDao } from "./pages/dao";
 import { renderCompute } from "./pages/compute";
+import { renderPublish } from "./pages/publish";
 import type { PageContext } from "./pages/page";
 
 const PAGES: Record<Route["name"], (context: PageContext) => void | Promise<void>> = {
@@ -22,6 +23,7 @@ const PAGES: Record<Route["name"], (context: PageContext) => void | Promise<void
   payouts: renderPayouts,
   dao: renderDao,
   compute: renderCompute,
+  publish: renderPublish,
 };
 
 const NAV: [string, string][] = [
@@ -30,6 +32,7 @@ const NAV: [string, string][] = [
   ["#/payouts", "Payouts"],
   ["#/dao", "DataDAO"],
   ["#/compute", "Compute"],
+  ["#/publish", "Publish"],
 ];
 
 const app = new App(gatewayBaseUrl(window.location), window.sessionStorage);

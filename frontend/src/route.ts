@@ -1,5 +1,5 @@
-// Hash routes: `#/`, `#/asset/7`, `#/licenses`, `#/payouts`, `#/dao`, `#/compute`.
-export type RouteName = "catalog" | "asset" | "licenses" | "payouts" | "dao" | "compute";
+// Hash routes: `#/`, `#/asset/7`, `#/licenses`, `#/payouts`, `#/dao`, `#/compute`, `#/publish`.
+export type RouteName = "catalog" | "asset" | "licenses" | "payouts" | "dao" | "compute" | "publish";
 
 export interface Route {
   name: RouteName;
@@ -12,7 +12,7 @@ export function routeOf(path: string): Route {
   const params: Record<string, string> = Object.fromEntries(new URLSearchParams(search));
   const parts = pathname.split("/").filter(Boolean);
   if (parts[0] === "asset" && parts[1] && /^\d+$/.test(parts[1])) return { name: "asset", params: { ...params, id: parts[1] } };
-  if (parts.length === 1 && ["licenses", "payouts", "dao", "compute"].includes(parts[0]!)) {
+  if (parts.length === 1 && ["licenses", "payouts", "dao", "compute", "publish"].includes(parts[0]!)) {
     return { name: parts[0] as RouteName, params };
   }
   return { name: "catalog", params };

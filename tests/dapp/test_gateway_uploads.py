@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from dapp.crypto.segments import encrypt_stream, generate_content_key
+from dapp.ipfs.cid import cid_to_chain
 from dapp.ipfs.client import IpfsClient
 from dapp.metadata import AssetMetadata
 from tests.dapp.conftest import Gateway, Kubo, make_settings, start_gateway
@@ -83,6 +84,8 @@ def test_an_upload_in_chunks_ends_as_the_same_bytes_on_ipfs(gateway: Gateway, ku
     assert upload["received"] == 0 and upload["cid"] is None
     done = upload_all(gateway, auth, upload["id"], data).json()
     assert done["received"] == len(data) and done["cid"]
+    digest, codec = cid_to_chain(done["cid"])
+    assert done["chain"] == {"digest": "0x" + digest.hex(), "codec": codec}
     with IpfsClient(kubo.api_url) as ipfs:
         assert ipfs.cat_bytes(done["cid"]) == data
         assert ipfs.is_pinned(done["cid"])

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from dapp.gateway.deps import AccountDep, PartsDep
 from dapp.gateway.uploads import BadContentRange, Upload, parse_content_range
+from dapp.ipfs.cid import cid_to_chain
 from dapp.metadata import AssetMetadata
 
 router = APIRouter(prefix="/v1", tags=["publishing"])
@@ -29,21 +30,36 @@ class UploadIn(BaseModel):
     size: int = Field(ge=0, lt=1 << 63, description="bytes of the DDX1 file to upload")
 
 
+class ChainCid(BaseModel):
+    """A CID as `publish` takes it: `Cid{bytes32 digest; uint64 codec}`."""
+
+    digest: str = Field(description="0x-prefixed sha2-256 digest")
+    codec: int
+
+    @classmethod
+    def of(cls, cid: str) -> ChainCid:
+        digest, codec = cid_to_chain(cid)
+        return cls(digest="0x" + digest.hex(), codec=codec)
+
+
 class UploadOut(BaseModel):
     id: str
     size: int
     received: int = Field(description="bytes stored so far: the next chunk starts here")
     cid: str | None = Field(description="the content's CID once the last byte arrived")
+    chain: ChainCid | None = Field(None, description="the CID as `publish` takes it")
 
 
 class MetadataOut(BaseModel):
     cid: str
+    chain: ChainCid
     size: int
     sha256: str = Field(description="of the canonical bytes stored")
 
 
 def _out(upload: Upload) -> UploadOut:
-    return UploadOut(id=upload.id, size=upload.size, received=upload.received, cid=upload.cid)
+    return UploadOut(id=upload.id, size=upload.size, received=upload.received, cid=upload.cid,
+                     chain=ChainCid.of(upload.cid) if upload.cid else None)
 
 
 @router.post("/uploads", response_model=UploadOut, status_code=201)
@@ -85,5 +101,5 @@ async def upload_metadata(request: Request, account: AccountDep, parts: PartsDep
     canonical = AssetMetadata.from_json(await request.body()).to_canonical_json()
     added = await anyio.to_thread.run_sync(
         lambda: parts.services.ipfs.add_bytes(canonical, pin=True))
-    return MetadataOut(cid=added.cid, size=len(canonical),
+    return MetadataOut(cid=added.cid, chain=ChainCid.of(added.cid), size=len(canonical),
                        sha256=hashlib.sha256(canonical).hexdigest())

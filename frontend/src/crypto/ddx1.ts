@@ -109,6 +109,8 @@ export class SegmentCipher {
 export interface EncryptOptions {
   segmentSize?: number;
   salt?: Uint8Array; // random unless given (test vectors only)
+  /** Sees each plaintext segment as it is read (to hash the file on the way). */
+  onPlaintext?: (plaintext: Uint8Array) => void;
 }
 
 /** The DDX1 file of `source`, header first, then one sealed segment at a time: only one
@@ -125,6 +127,7 @@ export async function* encryptBlob(source: Blob, contentKey: Uint8Array,
     const start = index * segmentSize;
     const plain = new Uint8Array(
       await source.slice(start, Math.min(start + segmentSize, source.size)).arrayBuffer());
+    options.onPlaintext?.(plain);
     yield await cipher.seal(index, plain);
   }
 }

@@ -32,6 +32,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { decodeFunctionResult, encodeFunctionData, getAddress, parseAbi } from "viem";
+import { publishFromBrowser } from "./flows/publish.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const frontend = resolve(here, "..");
@@ -594,6 +595,7 @@ async function main() {
     await ownerListed.waitFor({ state: "detached" });
     check((await policySummary.textContent()) === "Compute jobs: no algorithm is listed yet: no job can run on it.", `policy: ${await policySummary.textContent()}`);
 
+    await publishFromBrowser({ page, env, byId, txDone, step, check, shot, output });
     step("docs screenshots");
     mkdirSync(docsImg, { recursive: true });
     copyFileSync(join(output, "catalog.png"), join(docsImg, "dapp-catalog.png"));

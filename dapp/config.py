@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     upload_max_open_bytes: int = Field(
         2 << 30, ge=1024, description="Bytes the unfinished uploads of one account may add up to"
     )
+    upload_max_bytes_per_day: int = Field(
+        8 << 30, ge=1024, description="Bytes one account may start uploading in 24 hours "
+        "(completed uploads stay pinned: this bounds how fast an account fills the node)"
+    )
     upload_idle_seconds: float = Field(
         3600.0, gt=0, description="An upload untouched this long is dropped with its bytes"
     )

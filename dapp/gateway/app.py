@@ -63,7 +63,7 @@ def make_parts(settings: Settings, services: Services) -> GatewayParts:
     metered = MeteredCalls(services, metrics, content)
     upload_store = UploadStore(settings.data_dir / "uploads", UploadLimits(
         settings.upload_max_bytes, settings.upload_max_open, settings.upload_max_open_bytes,
-        settings.upload_idle_seconds))
+        settings.upload_max_bytes_per_day, settings.upload_idle_seconds))
     return GatewayParts(services, metrics, caches, content, compute, metered,
                         PeerPolicy(settings), upload_store)
 

@@ -8,7 +8,9 @@ and its CID returned. Kubo's RPC is never reachable from outside; only these cal
 
 Limits: one upload at most `upload_max_bytes`; per account at most `upload_max_open` unfinished
 uploads holding at most `upload_max_open_bytes` together; an upload untouched for
-`upload_idle_seconds` is dropped with its bytes. Only the account that created an upload sees
+`upload_idle_seconds` is dropped with its bytes; and at most `upload_max_bytes_per_day` started
+in any 24 hours (a completed upload stays pinned, published or not: this bounds how fast one
+account fills the node). Only the account that created an upload sees
 or writes it (another one gets 404, as for an id that does not exist). State lives in memory and
 the partial files under `<data_dir>/uploads`, which a restart clears.
 """
@@ -27,6 +29,7 @@ from dapp.errors import DappError, InvalidInput, NotFound
 from dapp.ipfs.client import IpfsClient
 
 MIN_DDX1_SIZE = HEADER_SIZE + TAG_SIZE  # an empty file: a header and one empty segment
+DAY_SECONDS = 24 * 3600
 
 
 class UploadTooLarge(DappError):
@@ -82,6 +85,7 @@ class UploadLimits:
     max_bytes: int
     max_open: int
     max_open_bytes: int
+    max_bytes_per_day: int
     idle_seconds: float
 
 
@@ -109,6 +113,7 @@ class UploadStore:
         self.directory = directory
         self.limits = limits
         self._uploads: dict[str, Upload] = {}
+        self._started: dict[str, list[tuple[float, int]]] = {}  # owner → (when, size), 24 h
         self._lock = threading.Lock()
         shutil.rmtree(directory, ignore_errors=True)  # what a previous process left
         directory.mkdir(parents=True, exist_ok=True)
@@ -131,6 +136,15 @@ class UploadStore:
                 raise UploadLimitReached(
                     f"unfinished uploads of this account would exceed "
                     f"{self.limits.max_open_bytes} bytes", hint="finish the others first")
+            now = time.monotonic()
+            recent = [(when, n) for when, n in self._started.get(owner.lower(), [])
+                      if now - when < DAY_SECONDS]
+            if sum(n for _, n in recent) + size > self.limits.max_bytes_per_day:
+                raise UploadLimitReached(
+                    f"this account started uploads of {sum(n for _, n in recent)} bytes in the "
+                    f"last 24 hours; at most {self.limits.max_bytes_per_day}",
+                    hint="try again later, or publish with the CLI to your own IPFS node")
+            self._started[owner.lower()] = [*recent, (now, size)]
             upload_id = secrets.token_hex(16)
             upload = Upload(upload_id, owner.lower(), size, self.directory / upload_id,
                             touched=time.monotonic())
@@ -210,6 +224,9 @@ class UploadStore:
         upload.path.unlink(missing_ok=True)
 
     def _expire(self, now: float) -> None:
+        for owner, started in list(self._started.items()):
+            if all(now - when >= DAY_SECONDS for when, _ in started):
+                del self._started[owner]
         for upload in [u for u in self._uploads.values()
                        if now - u.touched > self.limits.idle_seconds and not u.busy]:
             del self._uploads[upload.id]

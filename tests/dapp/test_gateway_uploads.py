@@ -25,6 +25,7 @@ MAX_UPLOAD = 300_000
 CHUNK = 64 * 1024
 MAX_OPEN = 12
 MAX_OPEN_BYTES = 1_000_000
+MAX_PER_DAY = 1_500_000
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,8 @@ def gateway(chain, kubo, deployments_file, tmp_path_factory: pytest.TempPathFact
     base = tmp_path_factory.mktemp("gateway-uploads")
     settings = make_settings(base, chain, kubo, deployments_file=deployments_file,
                              rate_limit_per_minute=10_000, upload_max_bytes=MAX_UPLOAD,
-                             upload_max_open=MAX_OPEN, upload_max_open_bytes=MAX_OPEN_BYTES)
+                             upload_max_open=MAX_OPEN, upload_max_open_bytes=MAX_OPEN_BYTES,
+                             upload_max_bytes_per_day=MAX_PER_DAY)
     started = start_gateway(settings, base / "gateway.log")
     yield started
     started.process.stop()
@@ -141,6 +143,18 @@ def test_open_uploads_per_account_are_capped_in_bytes(gateway: Gateway) -> None:
         assert start(gateway, heavy, MAX_UPLOAD).status_code == 201
     body = assert_problem(start(gateway, heavy, MAX_UPLOAD), 429, "upload-limit")
     assert f"exceed {MAX_OPEN_BYTES} bytes" in body["detail"]
+
+
+def test_completed_uploads_cannot_fill_the_node_past_the_daily_cap(gateway: Gateway) -> None:
+    """Completed uploads stay pinned and no longer count as open: without a daily cap one
+    account could fill the node one capped upload after another."""
+    filler = session(gateway, dev_account(9))
+    data = ddx1(MAX_UPLOAD - 1000)
+    for _ in range(MAX_PER_DAY // len(data)):
+        upload_id = start(gateway, filler, len(data)).json()["id"]
+        assert upload_all(gateway, filler, upload_id, data).json()["cid"]
+    body = assert_problem(start(gateway, filler, len(data)), 429, "upload-limit")
+    assert "last 24 hours" in body["detail"]
 
 
 def test_another_account_cannot_write_or_read_my_upload(gateway: Gateway, auth: dict[str, str],

@@ -20,7 +20,7 @@ describe("publish form", () => {
 
   it("describes one encrypted file as dapp/metadata.py does", () => {
     const document = metadataDocument({
-      ...form, tags: ["rain"], fileName: "rain.csv", size: 5, sha256: "ab".repeat(32), gatewayPublicKey: "K",
+      ...form, tags: ["rain"], files: [{ path: "rain.csv", size: 5, sha256: "ab".repeat(32) }], size: 5, gatewayPublicKey: "K",
       sealedKey: "S", segmentSize: 65536, createdAt: new Date("2026-01-02T03:04:05.678Z"),
     });
     expect(document).toMatchObject({

@@ -1,11 +1,12 @@
-// Publish from the browser (#/publish): one file, encrypted here under a fresh content key that
+// Publish from the browser (#/publish): one file or a folder (packed as the CLI packs it), encrypted here under a fresh content key that
 // is sealed to the gateway's key, uploaded to the gateway with a progress bar for every byte,
 // its metadata stored, then `publish` sent from the wallet with one offer; the new asset's page
-// is linked once the catalog has indexed it. A folder (packed as a tar) needs the CLI.
+// is linked once the catalog has indexed it. Folders with long or non-ASCII names need the CLI.
 import { parseEventLogs, parseUnits, type Address } from "viem";
 import type { AssetKind, Scope } from "../api";
 import { formatBytes } from "../format";
-import { checkForm, KINDS, SCOPES, uploadFile, type PublishForm } from "../publish";
+import { folderFiles } from "../packing";
+import { checkForm, KINDS, SCOPES, uploadSource, type PublishForm, type Source } from "../publish";
 import { runTransaction } from "../tx";
 import { button, errorText, field, h, notice, progressBar, replace, txLine } from "../ui";
 import type { PageContext } from "./page";
@@ -15,8 +16,9 @@ const INDEX_WAIT_MS = 60_000;
 export async function renderPublish({ app, root, isCurrent }: PageContext): Promise<void> {
   replace(root, h("h1", {}, "Publish"),
     h("p", { class: "muted" },
-      "One file, encrypted in this browser before it leaves it; only the gateway can open its key. ",
-      "For a folder, use the CLI: ", h("code", {}, "datadao publish FOLDER")));
+      "A file or a folder, encrypted in this browser before it leaves it; only the gateway can open its key. ",
+      "A folder is packed as the CLI packs it (its empty folders left out); one with long or non-ASCII names needs the CLI: ",
+      h("code", {}, "datadao publish FOLDER")));
   if (!app.account) {
     root.append(notice("info", "Connect your wallet to publish."));
     return;
@@ -27,6 +29,7 @@ export async function renderPublish({ app, root, isCurrent }: PageContext): Prom
   }
   const tokens = app.paymentTokens;
   const fileInput = h("input", { type: "file", name: "file", testid: "publish-file" }) as HTMLInputElement;
+  const folderInput = h("input", { type: "file", name: "folder", testid: "publish-folder", webkitdirectory: true }) as HTMLInputElement;
   const title = h("input", { name: "title", testid: "publish-title", maxlength: 200, required: true }) as HTMLInputElement;
   const description = h("textarea", { name: "description", testid: "publish-description" }) as HTMLTextAreaElement;
   const tags = h("input", { name: "tags", testid: "publish-tags", placeholder: "weather, rain" }) as HTMLInputElement;
@@ -44,18 +47,33 @@ export async function renderPublish({ app, root, isCurrent }: PageContext): Prom
   const result = h("div", { testid: "publish-result" });
   fileInput.addEventListener("change", () => {
     const file = fileInput.files?.[0];
+    if (file) folderInput.value = "";
     if (file && !title.value) title.value = file.name;
+  });
+  folderInput.addEventListener("change", () => {
+    const first = folderInput.files?.[0] as (File & { webkitRelativePath?: string }) | undefined;
+    if (first) fileInput.value = "";
+    if (first && !title.value) title.value = first.webkitRelativePath?.split("/")[0] ?? "";
   });
 
   const publish = async (): Promise<void> => {
+    // a second publish from the same page starts clean: nothing of the last one stays shown
     message.textContent = "";
-    const file = fileInput.files?.[0] ?? null;
+    stage.textContent = "";
+    delete stage.dataset.sha256;
+    replace(result);
+    status.element.textContent = "";
+    delete status.element.dataset.phase;
+    progress.set(0, 1, "");
+    const folder = folderInput.files?.length ? folderFiles(folderInput.files) : null;
+    const file = folder ? (folder[0]!.file as File) : fileInput.files?.[0] ?? null;
+    const source: Source | null = folder ? { kind: "folder", files: folder } : file ? { kind: "file", file } : null;
     const form: PublishForm = { title: title.value, description: description.value, kind: kind.value as AssetKind,
                                 tags: tags.value, license: license.value };
     const selected = tokens.find((t) => t.address === token.value);
     let terms;
     try {
-      checkForm(form, file);
+      checkForm(form, file, !!folder);
       if (!selected) throw new Error("The registry accepts no payment token yet.");
       if (!/^\d+(\.\d+)?$/.test(price.value.trim())) throw new Error("The price is not a number.");
       if (!/^\d+(\.\d+)?$/.test(days.value.trim() || "0")) throw new Error("The duration is not a number of days.");
@@ -69,9 +87,9 @@ export async function renderPublish({ app, root, isCurrent }: PageContext): Prom
     }
     let uploaded;
     try {
-      stage.textContent = "Encrypting and uploading…";
-      uploaded = await uploadFile(app.api, file!, form, (sent, total) =>
-        progress.set(sent, total, `${formatBytes(sent)} of ${formatBytes(total)} encrypted and uploaded`));
+      uploaded = await uploadSource(app.api, source!, form, (sent, total) =>
+        progress.set(sent, total, `${formatBytes(sent)} of ${formatBytes(total)} encrypted and uploaded`),
+        (text) => { stage.textContent = text; });
     } catch (error) {
       stage.textContent = "";
       message.textContent = errorText(error);
@@ -117,7 +135,7 @@ export async function renderPublish({ app, root, isCurrent }: PageContext): Prom
   };
 
   root.append(h("form", { class: "publish", testid: "publish-form", onsubmit: (event: Event) => event.preventDefault() },
-    field("File", fileInput), field("Title", title), field("Description", description), field("Tags (comma-separated)", tags),
+    field("File", fileInput), field("or a folder", folderInput), field("Title", title), field("Description", description), field("Tags (comma-separated)", tags),
     field("Kind", kind), field("License", license),
     h("fieldset", {}, h("legend", {}, "Offer"), field("Token", token), field("Price", price),
       field("Duration in days (0 = perpetual)", days), field("License scope", scope)),

@@ -6,6 +6,8 @@ import { ApiError } from "./errors";
 
 export const UPLOAD_CHUNK = 512 * 1024; // under the gateway's max_request_bytes (1 MiB)
 const RETRIES = 3;
+const MAX_RATE_LIMIT_WAITS = 120; // a large upload outruns the gateway's requests per minute
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface ChainCid {
   digest: `0x${string}`;
@@ -36,7 +38,12 @@ async function call<T>(api: GatewayApi, path: string, init: RequestInit): Promis
   } catch {
     throw new ApiError(0, `Could not reach the gateway at ${api.baseUrl}.`, "network", "Check that it is running.");
   }
-  if (!response.ok) throw await problemFrom(response);
+  if (!response.ok) {
+    const problem = await problemFrom(response);
+    const retryAfter = Number(response.headers.get("retry-after"));
+    if (response.status === 429 && retryAfter > 0) problem.body.retry_after_seconds = retryAfter;
+    throw problem;
+  }
   return (await response.json()) as T;
 }
 
@@ -84,16 +91,23 @@ export async function* rechunk(chunks: AsyncIterable<Uint8Array>, size: number):
 /** Sends the ciphertext `chunks` (`size` bytes in all) and returns the completed upload with
  *  its CID. A chunk that fails to arrive is resumed from what the gateway received. */
 export async function uploadCiphertext(api: GatewayApi, size: number, chunks: AsyncIterable<Uint8Array>,
-                                       onProgress: (sent: number, total: number) => void): Promise<UploadOut> {
+                                       onProgress: (sent: number, total: number) => void,
+                                       options: { rateLimitScale?: number } = {}): Promise<UploadOut> {
   let upload = await startUpload(api, size);
   onProgress(0, size);
   let start = 0;
+  let waits = 0;
   for await (const piece of rechunk(chunks, UPLOAD_CHUNK)) {
     for (let attempt = 0; ; attempt++) {
       try {
         upload = await putChunk(api, upload, start, piece);
         break;
       } catch (error) {
+        if (error instanceof ApiError && error.status === 429 && waits++ < MAX_RATE_LIMIT_WAITS) {
+          await sleep(1000 * Number(error.body.retry_after_seconds ?? 1) * (options.rateLimitScale ?? 1));
+          attempt--; // waiting out the rate limit is not a failed attempt
+          continue;
+        }
         if (attempt + 1 >= RETRIES || (error instanceof ApiError && error.status >= 400 && error.status !== 409)) throw error;
         const status = await uploadStatus(api, upload.id);
         if (status.received === start + piece.length) {

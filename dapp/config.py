@@ -97,6 +97,21 @@ class Settings(BaseSettings):
     max_streams_per_account: int = Field(
         16, ge=1, description="Concurrent content downloads one account may hold open"
     )
+    upload_max_bytes: int = Field(
+        1 << 30, ge=1024, description="Largest encrypted content one upload (POST /v1/uploads, "
+        "the dApp's publish page) may have"
+    )
+    upload_max_open: int = Field(4, ge=1, description="Unfinished uploads one account may hold")
+    upload_max_open_bytes: int = Field(
+        2 << 30, ge=1024, description="Bytes the unfinished uploads of one account may add up to"
+    )
+    upload_max_bytes_per_day: int = Field(
+        8 << 30, ge=1024, description="Bytes one account may start uploading in 24 hours "
+        "(completed uploads stay pinned: this bounds how fast an account fills the node)"
+    )
+    upload_idle_seconds: float = Field(
+        3600.0, gt=0, description="An upload untouched this long is dropped with its bytes"
+    )
 
     # compute provider (the gateway's own on-chain account in the ComputeMarket)
     provider_account: str | None = Field(

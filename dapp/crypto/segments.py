@@ -188,14 +188,18 @@ class _SegmentCipher:
 
 
 def encrypt_stream(key: bytes, chunks: Iterable[bytes], plaintext_size: int,
-                   segment_size: int = DEFAULT_SEGMENT_SIZE) -> Iterator[bytes]:
+                   segment_size: int = DEFAULT_SEGMENT_SIZE, *, salt: bytes | None = None
+                   ) -> Iterator[bytes]:
     """The DDX1 file for the plaintext `chunks`, header first, one segment at a time.
 
     Holds at most one segment plus one incoming chunk; whole segments are sealed straight out
     of the incoming chunk, only a segment split across chunks is copied. Raises
     `PlaintextSizeMismatch` as soon as the chunks add up to more than `plaintext_size`, or at
-    the end if they add up to less; what was yielded before then must be thrown away."""
-    header = Header(segment_size, plaintext_size, os.urandom(SALT_SIZE))
+    the end if they add up to less; what was yielded before then must be thrown away. `salt`
+    is drawn at random unless given (only test vectors give one: docs/DDX1.md)."""
+    if salt is not None and len(salt) != SALT_SIZE:
+        raise ValueError(f"salt must be {SALT_SIZE} bytes, got {len(salt)}")
+    header = Header(segment_size, plaintext_size, os.urandom(SALT_SIZE) if salt is None else salt)
     layout = header.layout
     cipher = _SegmentCipher(key, header)
     yield header.to_bytes()

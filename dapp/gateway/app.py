@@ -44,9 +44,11 @@ from dapp.gateway.routes import (
     health,
     invoke,
     providers,
+    uploads,
 )
 from dapp.gateway.routes import jobs as compute_jobs
 from dapp.gateway.services import Services
+from dapp.gateway.uploads import UploadLimits, UploadStore
 
 # The browser dApp as `npm run build` leaves it (`make dapp`); served at `/` when present.
 DAPP_DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
@@ -60,8 +62,11 @@ def make_parts(settings: Settings, services: Services) -> GatewayParts:
     compute = ComputeService(settings, services.engine, content.keypair,
                              services.provider_account, observe=metrics.observe_compute_job)
     metered = MeteredCalls(services, metrics, content)
+    upload_store = UploadStore(settings.data_dir / "uploads", UploadLimits(
+        settings.upload_max_bytes, settings.upload_max_open, settings.upload_max_open_bytes,
+        settings.upload_max_bytes_per_day, settings.upload_idle_seconds))
     return GatewayParts(services, metrics, caches, content, compute, metered,
-                        PeerPolicy(settings))
+                        PeerPolicy(settings), upload_store)
 
 
 def create_app(settings: Settings, services: Services | None = None,
@@ -108,7 +113,7 @@ def create_app(settings: Settings, services: Services | None = None,
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+            allow_methods=["GET", "HEAD", "POST", "PUT", "OPTIONS"],
             allow_headers=["*"],
             expose_headers=["Content-Range", "Content-Length", "ETag", "X-Request-Id",
                             "Content-Disposition", "Accept-Ranges", "Last-Modified",
@@ -125,6 +130,7 @@ def create_app(settings: Settings, services: Services | None = None,
     app.include_router(content.router)
     app.include_router(compute_jobs.router)
     app.include_router(invoke.router)
+    app.include_router(uploads.router)
 
     @app.get("/metrics", tags=["operations"], response_class=Response,
              responses={200: {"content": {CONTENT_TYPE_LATEST: {}}},

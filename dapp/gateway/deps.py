@@ -22,6 +22,7 @@ from dapp.gateway.metered.service import MeteredCalls
 from dapp.gateway.metrics import GatewayMetrics
 from dapp.gateway.peers import Peer, PeerPolicy
 from dapp.gateway.services import Services
+from dapp.gateway.uploads import UploadStore
 
 ADDRESS_PATTERN = "^0x[0-9a-fA-F]{40}$"
 
@@ -37,6 +38,7 @@ class GatewayParts:
     compute: ComputeService
     metered: MeteredCalls
     peers: PeerPolicy
+    uploads: UploadStore
 
 
 def get_parts(request: Request) -> GatewayParts:

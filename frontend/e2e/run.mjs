@@ -33,6 +33,7 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { ownerFlow } from "./flows/owner.mjs";
 import { decodeFunctionResult, encodeFunctionData, getAddress, parseAbi } from "viem";
+import { publishFromBrowser } from "./flows/publish.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const frontend = resolve(here, "..");
@@ -596,6 +597,7 @@ async function main() {
     await ownerListed.waitFor({ state: "detached" });
     check((await policySummary.textContent()) === "Compute jobs: no algorithm is listed yet: no job can run on it.", `policy: ${await policySummary.textContent()}`);
 
+    await publishFromBrowser({ page, env, byId, txDone, step, check, shot, output });
     await ownerFlow({ page, env, step, check, rpc, byId, txDoneNamed, clearTx, shot, output, docsImg: (mkdirSync(docsImg, { recursive: true }), docsImg) });
 
     step("docs screenshots");

@@ -16,6 +16,7 @@ import { renderCompute } from "./pages/compute";
 import { renderChannels } from "./pages/channels";
 import { renderCart } from "./pages/cart";
 import { renderDaoNew } from "./pages/daonew";
+import { renderPublish } from "./pages/publish";
 import type { PageContext } from "./pages/page";
 
 const PAGES: Record<Route["name"], (context: PageContext) => void | Promise<void>> = {
@@ -28,6 +29,7 @@ const PAGES: Record<Route["name"], (context: PageContext) => void | Promise<void
   channels: renderChannels,
   cart: renderCart,
   "dao-new": renderDaoNew,
+  publish: renderPublish,
 };
 
 const NAV: [string, string][] = [
@@ -38,6 +40,7 @@ const NAV: [string, string][] = [
   ["#/compute", "Compute"],
   ["#/channels", "Model calls"],
   ["#/cart", "Cart"],
+  ["#/publish", "Publish"],
 ];
 
 const app = new App(gatewayBaseUrl(window.location), window.sessionStorage);

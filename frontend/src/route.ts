@@ -1,5 +1,5 @@
-// Hash routes: `#/`, `#/asset/7`, `#/licenses`, `#/payouts`, `#/dao`, `#/dao/new`, `#/compute`, `#/channels`, `#/cart`.
-export type RouteName = "catalog" | "asset" | "licenses" | "payouts" | "dao" | "dao-new" | "compute" | "channels" | "cart";
+// Hash routes: `#/`, `#/asset/7`, `#/licenses`, `#/payouts`, `#/dao`, `#/dao/new`, `#/compute`, `#/channels`, `#/cart`, `#/publish`.
+export type RouteName = "catalog" | "asset" | "licenses" | "payouts" | "dao" | "dao-new" | "compute" | "channels" | "cart" | "publish";
 
 export interface Route {
   name: RouteName;
@@ -13,7 +13,7 @@ export function routeOf(path: string): Route {
   const parts = pathname.split("/").filter(Boolean);
   if (parts[0] === "asset" && parts[1] && /^\d+$/.test(parts[1])) return { name: "asset", params: { ...params, id: parts[1] } };
   if (parts.length === 2 && parts[0] === "dao" && parts[1] === "new") return { name: "dao-new", params };
-  if (parts.length === 1 && ["licenses", "payouts", "dao", "compute", "channels", "cart"].includes(parts[0]!)) {
+  if (parts.length === 1 && ["licenses", "payouts", "dao", "compute", "channels", "cart", "publish"].includes(parts[0]!)) {
     return { name: parts[0] as RouteName, params };
   }
   return { name: "catalog", params };

@@ -100,6 +100,31 @@ export async function publishFromBrowser({ page, env, byId, txDone, step, check,
     check(fileName === "browser-rain.bin", `file name ${fileName}`);
     const [folderSaved] = await buyAndDownload(folderAsset, folderTitle);
     check(folderSaved === folderSha, `downloaded tar ${folderSaved} != the CLI's packing ${folderSha}`);
+
+    step("the publisher adds a version from the asset page (encrypted and uploaded here); the buyer downloads version 2");
+    const data2 = randomBytes(40_000);
+    await switchTo(env.publisher);
+    await page.goto(`${env.gateway}/#/asset/${fileAsset}`);
+    await byId("owner-new-version").click();
+    await signIn();
+    await byId("publish-form").waitFor();
+    check((await byId("publish-title").inputValue()) === fileTitle, "the new version's form starts from the asset's metadata");
+    await byId("publish-file").setInputFiles({ name: "browser-rain.bin", mimeType: "application/octet-stream", buffer: data2 });
+    await byId("publish-submit").click();
+    await txDone(page.locator("main"));
+    const added = byId("published-link");
+    await added.waitFor();
+    check((await added.getAttribute("data-version")) === "2", `version added: ${await added.getAttribute("data-version")}`);
+    await switchTo(env.buyer);
+    await page.goto(`${env.gateway}/#/asset/${fileAsset}`);
+    await byId("download").waitFor();  // the page reads the latest version from the chain
+    await signIn();
+    const downloadEvent = page.waitForEvent("download");
+    await byId("download-button").click();
+    const download = await downloadEvent;
+    const saved = join(output, `browser-published-${fileAsset}-v2`);
+    await download.saveAs(saved);
+    check(sha(readFileSync(saved)) === sha(data2), "the buyer's download is version 2, byte for byte");
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }

@@ -63,6 +63,8 @@ export function ownerSection(app: App, asset: AssetDetail, refresh: () => void):
       : "A DataDAO owns this asset: each action below gives the call its members vote on."),
   );
   for (const offer of asset.offers) section.append(offerControls(asset, offer, run, tokens));
+  if (isOwner) section.append(h("p", {}, h("a", { href: `#/publish?version-of=${asset.asset_id}`, testid: "owner-new-version" },
+    "Publish a new version"), " (new content, encrypted and uploaded here; every earlier version stays readable)"));
   section.append(newOfferForm(asset, run, tokens), grantForm(app, asset, run), retireControl(assetId, run), status.element, proposal);
   return section;
 }

@@ -2,6 +2,7 @@
 // is sealed to the gateway's key, uploaded to the gateway with a progress bar for every byte,
 // its metadata stored, then `publish` sent from the wallet with one offer; the new asset's page
 // is linked once the catalog has indexed it. Folders with long or non-ASCII names need the CLI.
+// `#/publish?version-of=ID`: the same pipeline adds a version to the owner's asset (`addVersion`).
 import { parseEventLogs, parseUnits, type Address } from "viem";
 import type { AssetKind, Scope } from "../api";
 import { formatBytes } from "../format";
@@ -13,8 +14,9 @@ import type { PageContext } from "./page";
 
 const INDEX_WAIT_MS = 60_000;
 
-export async function renderPublish({ app, root, isCurrent }: PageContext): Promise<void> {
-  replace(root, h("h1", {}, "Publish"),
+export async function renderPublish({ app, root, params, isCurrent }: PageContext): Promise<void> {
+  const versionOf = /^[1-9]\d{0,18}$/.test(params["version-of"] ?? "") ? BigInt(params["version-of"]!) : null;
+  replace(root, h("h1", {}, versionOf === null ? "Publish" : `A new version of asset #${versionOf}`),
     h("p", { class: "muted" },
       "A file or a folder, encrypted in this browser before it leaves it; only the gateway can open its key. ",
       "A folder is packed as the CLI packs it (its empty folders left out); one with long or non-ASCII names needs the CLI: ",
@@ -40,6 +42,24 @@ export async function renderPublish({ app, root, isCurrent }: PageContext): Prom
   const price = h("input", { name: "price", testid: "publish-price", value: "10", inputmode: "decimal" }) as HTMLInputElement;
   const days = h("input", { name: "days", testid: "publish-days", value: "0", type: "number", min: 0 }) as HTMLInputElement;
   const scope = h("select", { name: "scope", testid: "publish-scope" }, SCOPES.map((s) => h("option", { value: s }, s))) as HTMLSelectElement;
+  if (versionOf !== null) {
+    let existing;
+    try {
+      existing = await app.api.asset(versionOf);
+    } catch (error) {
+      root.append(notice("error", errorText(error)));
+      return;
+    }
+    if (existing.owner.toLowerCase() !== app.account.toLowerCase()) {
+      root.append(notice("error", `Asset #${versionOf} is not this account's: only its owner adds versions.`));
+      return;
+    }
+    title.value = existing.title;
+    description.value = existing.description;
+    tags.value = existing.tags.join(", ");
+    kind.value = existing.kind;
+    kind.disabled = true;
+  }
   const message = h("p", { class: "error", role: "alert", testid: "publish-error" });
   const progress = progressBar();
   const stage = h("p", { testid: "publish-stage", role: "status" });
@@ -71,16 +91,18 @@ export async function renderPublish({ app, root, isCurrent }: PageContext): Prom
     const form: PublishForm = { title: title.value, description: description.value, kind: kind.value as AssetKind,
                                 tags: tags.value, license: license.value };
     const selected = tokens.find((t) => t.address === token.value);
-    let terms;
+    let terms: { token: Address; price: bigint; duration: bigint; scope: number } | undefined;
     try {
       checkForm(form, file, !!folder);
-      if (!selected) throw new Error("The registry accepts no payment token yet.");
+      if (!selected && versionOf === null) throw new Error("The registry accepts no payment token yet.");
       if (!/^\d+(\.\d+)?$/.test(price.value.trim())) throw new Error("The price is not a number.");
       if (!/^\d+(\.\d+)?$/.test(days.value.trim() || "0")) throw new Error("The duration is not a number of days.");
-      const units = parseUnits(price.value.trim(), selected.decimals);
-      const duration = BigInt(Math.round(Number(days.value || "0") * 86_400));
-      if (units <= 0n) throw new Error("Give a price above 0.");
-      terms = { token: selected.address as Address, price: units, duration, scope: SCOPES.indexOf(scope.value as Scope) };
+      if (selected) {
+        const units = parseUnits(price.value.trim(), selected.decimals);
+        const duration = BigInt(Math.round(Number(days.value || "0") * 86_400));
+        if (units <= 0n) throw new Error("Give a price above 0.");
+        terms = { token: selected.address as Address, price: units, duration, scope: SCOPES.indexOf(scope.value as Scope) };
+      }
     } catch (error) {
       message.textContent = errorText(error);
       return;
@@ -98,11 +120,14 @@ export async function renderPublish({ app, root, isCurrent }: PageContext): Prom
     stage.textContent = `Uploaded: content ${uploaded.contentCid}, metadata ${uploaded.metadataCid}.`;
     stage.dataset.sha256 = uploaded.sha256;
     const chain = app.chain();
-    const found = chain.findFunction(["AssetRegistry"], ["publish"], "Publishing");
+    const found = versionOf === null ? chain.findFunction(["AssetRegistry"], ["publish"], "Publishing")
+      : chain.findFunction(["AssetRegistry"], ["addVersion"], "Adding a version");
     let logs: unknown[] = [];
     const sent = await runTransaction({
-      label: `Publish "${form.title}"`,
-      send: () => chain.write(found, [KINDS.indexOf(form.kind), uploaded.content, uploaded.metadata, 0, [terms]]),
+      label: versionOf === null ? `Publish "${form.title}"` : `Add a version to asset #${versionOf}`,
+      send: () => versionOf === null
+        ? chain.write(found, [KINDS.indexOf(form.kind), uploaded.content, uploaded.metadata, 0, [terms]])
+        : chain.write(found, [versionOf, uploaded.content, uploaded.metadata]),
       wait: async (hash) => {
         const receipt = await chain.publicClient.waitForTransactionReceipt({ hash });
         logs = receipt.logs;
@@ -111,6 +136,14 @@ export async function renderPublish({ app, root, isCurrent }: PageContext): Prom
       onUpdate: status.update,
     });
     if (sent.phase !== "confirmed") return;
+    if (versionOf !== null) {
+      const added = parseEventLogs({ abi: found.abi, logs: logs as never, eventName: "VersionAdded" }) as unknown as
+        { args: { version: number } }[];
+      replace(result, h("p", {}, `Version ${added[0]?.args.version ?? "?"} of `,
+        h("a", { href: `#/asset/${versionOf}`, testid: "published-link", "data-asset": String(versionOf),
+                 "data-version": String(added[0]?.args.version ?? "") }, `asset #${versionOf}`), " is on chain."));
+      return;
+    }
     const events = parseEventLogs({ abi: found.abi, logs: logs as never, eventName: "AssetPublished" }) as unknown as
       { args: { assetId: bigint } }[];
     const assetId = events[0]?.args.assetId;
@@ -137,8 +170,9 @@ export async function renderPublish({ app, root, isCurrent }: PageContext): Prom
   root.append(h("form", { class: "publish", testid: "publish-form", onsubmit: (event: Event) => event.preventDefault() },
     field("File", fileInput), field("or a folder", folderInput), field("Title", title), field("Description", description), field("Tags (comma-separated)", tags),
     field("Kind", kind), field("License", license),
-    h("fieldset", {}, h("legend", {}, "Offer"), field("Token", token), field("Price", price),
-      field("Duration in days (0 = perpetual)", days), field("License scope", scope)),
-    button("Encrypt, upload and publish", publish, { testid: "publish-submit" }),
+    versionOf === null ? h("fieldset", {}, h("legend", {}, "Offer"), field("Token", token), field("Price", price),
+      field("Duration in days (0 = perpetual)", days), field("License scope", scope))
+      : h("p", { class: "muted" }, "The asset's offers stay as they are (change them on its page)."),
+    button(versionOf === null ? "Encrypt, upload and publish" : "Encrypt, upload and add the version", publish, { testid: "publish-submit" }),
   ), message, progress.element, stage, status.element, result);
 }

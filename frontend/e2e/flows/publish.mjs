@@ -115,6 +115,13 @@ export async function publishFromBrowser({ page, env, byId, txDone, step, check,
     const added = byId("published-link");
     await added.waitFor();
     check((await added.getAttribute("data-version")) === "2", `version added: ${await added.getAttribute("data-version")}`);
+    // the gateway serves a version once its indexer has seen it (the page says so before)
+    for (let tries = 0; ; tries++) {
+      const detail = await (await fetch(`${env.gateway}/v1/assets/${fileAsset}`)).json();
+      if (detail.versions?.length === 2) break;
+      if (tries >= 120) throw new Error(`the catalog never showed version 2 of asset ${fileAsset}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
     await switchTo(env.buyer);
     await page.goto(`${env.gateway}/#/asset/${fileAsset}`);
     await byId("download").waitFor();  // the page reads the latest version from the chain

@@ -8,16 +8,17 @@ the deadline passed without a result. Settlements credit the buyer's balance in 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
-from dapp.chain.constants import AssetKind, JobStatus, Scope
+from dapp.chain.constants import AssetKind, JobStatus
 from dapp.chain.contracts import load_abi
 from dapp.chain.transactions import SentTransaction, revert_data
 from dapp.client.market import MarketAccount
-from dapp.errors import InvalidInput, NotFound, NotLicensed
+from dapp.errors import DappError, InvalidInput, NotFound, NotLicensed
 from dapp.market.reader import market_error_decoder
 from dapp.publishing.exchange import UnknownAsset
 
@@ -95,53 +96,19 @@ class BuyerJobs(MarketAccount):
         return JobPrice(state.price_token, state.price, int(data_fee))
 
     def check_job(self, dataset_id: int, algorithm_id: int, buyer: str) -> None:
-        """What `createJob` would refuse, found with reads before anything is sent (an
-        `approve` included): both assets exist, the dataset is a dataset and the algorithm is
-        not, `buyer` holds a COMPUTE license on the dataset. The one place to add a check."""
+        """What `createJob` would refuse, found before anything is sent (an `approve`
+        included), with the market's own question: the registry's `checkJob` view. Its first
+        refusal is said in words: an asset that does not exist, a dataset that is not one or an
+        algorithm that is, no COMPUTE license on the dataset or on the algorithm, an algorithm
+        the dataset's owner has not listed."""
         registry = self.web3.eth.contract(address=self.market.functions.registry().call(),
                                           abi=load_abi("AssetRegistry"))
-        count = int(registry.functions.assetCount().call())
-        kinds = {}
-        for role, asset_id in (("dataset", dataset_id), ("algorithm", algorithm_id)):
-            if not 1 <= asset_id <= count:
-                raise UnknownAsset(f"asset {asset_id} (the {role}) does not exist",
-                                   hint="list the assets to find its id",
-                                   details={"asset_id": asset_id})
-            kinds[role] = AssetKind(int(registry.functions.assetInfo(asset_id).call()[0]))
-        if kinds["dataset"] != AssetKind.DATASET:
-            label = kinds["dataset"].label
-            article = "an" if label[0] in "aeiou" else "a"
-            raise WrongAssetKind(f"asset {dataset_id} is {article} {label}, not a "
-                                 "dataset: a job runs an algorithm or model on a dataset",
-                                 hint="give the dataset first, then the algorithm")
-        if kinds["algorithm"] == AssetKind.DATASET:
-            raise WrongAssetKind(f"asset {algorithm_id} is a dataset, not an algorithm or "
-                                 "model", hint="give the dataset first, then the algorithm")
-        if not registry.functions.hasLicense(dataset_id, Web3.to_checksum_address(buyer),
-                                             Scope.COMPUTE).call():
-            raise ComputeLicenseNeeded(
-                f"{buyer} holds no compute license on dataset {dataset_id}: nothing was sent",
-                hint="buy a compute offer of the dataset first",
-                details={"asset_id": dataset_id})
-        try:  # the market's own question: the owner's list, the algorithm's license
+        try:
             registry.functions.checkJob(dataset_id, algorithm_id,
                                         Web3.to_checksum_address(buyer)).call()
         except ContractLogicError as error:
-            name, _args = market_error_decoder().decode(revert_data(error))
-            if name == "AlgorithmNotTrusted":
-                raise AlgorithmNotListed(
-                    f"the owner of dataset {dataset_id} has not listed algorithm "
-                    f"{algorithm_id} as allowed to run on it: nothing was sent",
-                    hint="the dataset's owner lists the algorithms that may run on it",
-                    details={"asset_id": dataset_id, "algorithm_id": algorithm_id}) from error
-            if name == "NotLicensed":
-                raise ComputeLicenseNeeded(
-                    f"{buyer} holds no compute license on algorithm {algorithm_id}: nothing "
-                    "was sent (its owner is paid like any sale)",
-                    hint=f"buy a compute offer of asset {algorithm_id} first",
-                    details={"asset_id": algorithm_id}) from error
-            raise InvalidInput(f"the market would refuse this job ({name}): nothing was sent"
-                               ) from error
+            name, args = market_error_decoder().decode(revert_data(error))
+            raise job_refusal(name, args, dataset_id, algorithm_id, buyer) from error
 
     def create(self, dataset_id: int, algorithm_id: int, provider: str, deadline: int
                ) -> tuple[int, JobPrice, SentTransaction]:
@@ -206,3 +173,40 @@ class BuyerJobs(MarketAccount):
         events = self.market.events.Withdrawn().process_receipt(sent.receipt, errors=DISCARD)
         return sum(int(e["args"]["amount"]) for e in events), sent
 
+
+def job_refusal(name: str | None, args: dict[str, Any], dataset_id: int, algorithm_id: int,
+                buyer: str) -> DappError:
+    """`checkJob`'s revert as the error the CLI says. The registry checks the dataset first
+    (exists, is a DATASET, the buyer's COMPUTE license), then the algorithm, so the asset an
+    error names tells which role it failed in."""
+    asset_id = int(args.get("assetId", 0))
+    role = "dataset" if asset_id == dataset_id else "algorithm"
+    if name == "UnknownAsset":
+        return UnknownAsset(f"asset {asset_id} (the {role}) does not exist",
+                            hint="list the assets to find its id", details={"asset_id": asset_id})
+    if name == "WrongAssetKind":
+        kind = AssetKind(int(args["kind"]))
+        if kind == AssetKind.DATASET:
+            return WrongAssetKind(f"asset {asset_id} is a dataset, not an algorithm or model",
+                                  hint="give the dataset first, then the algorithm")
+        article = "an" if kind.label[0] in "aeiou" else "a"
+        return WrongAssetKind(f"asset {asset_id} is {article} {kind.label}, not a dataset: a job "
+                              "runs an algorithm or model on a dataset",
+                              hint="give the dataset first, then the algorithm")
+    if name == "NotLicensed" and role == "dataset":
+        return ComputeLicenseNeeded(
+            f"{buyer} holds no compute license on dataset {dataset_id}: nothing was sent",
+            hint="buy a compute offer of the dataset first", details={"asset_id": dataset_id})
+    if name == "NotLicensed":
+        return ComputeLicenseNeeded(
+            f"{buyer} holds no compute license on algorithm {algorithm_id}: nothing was sent "
+            "(its owner is paid like any sale)",
+            hint=f"buy a compute offer of asset {algorithm_id} first",
+            details={"asset_id": algorithm_id})
+    if name == "AlgorithmNotTrusted":
+        return AlgorithmNotListed(
+            f"the owner of dataset {dataset_id} has not listed algorithm {algorithm_id} as "
+            "allowed to run on it: nothing was sent",
+            hint="the dataset's owner lists the algorithms that may run on it",
+            details={"asset_id": dataset_id, "algorithm_id": algorithm_id})
+    return InvalidInput(f"the market would refuse this job ({name}): nothing was sent")

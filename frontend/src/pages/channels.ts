@@ -11,7 +11,7 @@ import { formatTimestamp, formatTokenAmount, parseAmount, shortAddress } from ".
 import { invokePaid, SignedVouchers, type ChannelOnChain, type GatewayTerms, type ProviderOnChain } from "../metered";
 import { runTransaction } from "../tx";
 import { button, errorNotice, errorText, field, h, notice, replace, txLine } from "../ui";
-import type { PageContext } from "./page";
+import { pageChain, type PageContext } from "./page";
 
 const MARKET = "ComputeMarket";
 const MAX_CHANNEL_AMOUNT = 2n ** 88n - 1n;
@@ -19,13 +19,9 @@ const HOUR = 3600n;
 
 export async function renderChannels({ app, root, params, isCurrent }: PageContext): Promise<void> {
   replace(root, h("h1", {}, "Model calls"));
-  let chain: ChainContext;
-  try {
-    chain = app.chain();
-  } catch (error) {
-    root.append(errorNotice(error));
-    return;
-  }
+  const reached = pageChain(app, root);
+  if (!reached) return;
+  const chain: ChainContext = reached; // narrowed for the page's hoisted functions too
   if (!chain.has(MARKET)) {
     root.append(notice("unavailable", "The compute market is not deployed on this chain.", "Payment channels appear here once the ComputeMarket is deployed."));
     return;

@@ -13,7 +13,7 @@ import { disputeBond, jobDeadline, jobView, resultText, type ChainJob } from "..
 import { jobRefusal } from "../policy";
 import { runTransaction } from "../tx";
 import { button, errorNotice, errorText, field, h, notice, replace, txLine } from "../ui";
-import type { PageContext } from "./page";
+import { pageChain, type PageContext } from "./page";
 
 export const COMPUTE_CONTRACT = "ComputeMarket";
 /** How often the job list is read again while a job is still moving. */
@@ -50,13 +50,9 @@ async function checkJob(chain: ChainContext, datasetId: bigint, algorithmId: big
 
 export async function renderCompute({ app, root, params, isCurrent }: PageContext): Promise<void> {
   replace(root, h("h1", {}, "Compute"));
-  let chain: ChainContext;
-  try {
-    chain = app.chain();
-  } catch (error) {
-    root.append(errorNotice(error));
-    return;
-  }
+  const reached = pageChain(app, root);
+  if (!reached) return;
+  const chain: ChainContext = reached; // narrowed for the page's hoisted functions too
   if (!chain.has(COMPUTE_CONTRACT)) {
     root.append(notice("unavailable", "The compute market is not deployed on this chain.",
       `This chain (${chain.chainId}) has ${chain.deployedNames().join(", ") || "no contracts"}; compute jobs appear here once the ComputeMarket is deployed.`));

@@ -8,7 +8,7 @@ import { formatTimestamp, formatTokenAmount, shortAddress } from "../format";
 import { membersFromTransfers, proposalStateName, proposalStateText, proposalStep, shareOfSupply, SUPPORT } from "../governance";
 import { runTransaction } from "../tx";
 import { button, errorNotice, field, h, notice, replace, txLine } from "../ui";
-import type { PageContext } from "./page";
+import { pageChain, type PageContext } from "./page";
 
 export const DAO_CONTRACTS = ["DataDAOFactory", "DataDAO"] as const;
 
@@ -34,13 +34,9 @@ export function daoAvailable(chain: ChainContext): boolean {
 export async function renderDao(context: PageContext): Promise<void> {
   const { app, root, params } = context;
   replace(root, h("h1", {}, "DataDAO"));
-  let chain: ChainContext;
-  try {
-    chain = app.chain();
-  } catch (error) {
-    root.append(errorNotice(error));
-    return;
-  }
+  const reached = pageChain(app, root);
+  if (!reached) return;
+  const chain: ChainContext = reached; // narrowed for the page's hoisted functions too
   if (!daoAvailable(chain)) {
     root.append(notice("unavailable", "DataDAO is not deployed on this chain.",
       `This chain (${chain.chainId}) has ${chain.deployedNames().join(", ") || "no contracts"}; DataDAOs appear here once the DAO factory is deployed.`));

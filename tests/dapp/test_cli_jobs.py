@@ -10,7 +10,6 @@ import json
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -21,10 +20,10 @@ from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from dapp.chain.accounts import Keystore
-from tests.dapp.conftest import fund_account, run_cli
+from tests.dapp.conftest import fund_account
 from tests.dapp.helpers.compute import (
     BUYER,
+    CLI,
     DATA_FEE,
     EXPECTED,
     STRANGER,
@@ -32,6 +31,7 @@ from tests.dapp.helpers.compute import (
     Stack,
     compute_provider_settings,
     publish_algorithm,
+    stack_cli,
     transact,
 )
 
@@ -41,7 +41,6 @@ EXIT_REVERTED, EXIT_NOT_LICENSED, EXIT_RESULT_MISMATCH = 12, 6, 14
 EXIT_INVALID, EXIT_NOT_FOUND = 2, 4
 FINALIZED = 5  # IComputeMarket.JobStatus
 
-CLI = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture(scope="module")
@@ -58,18 +57,8 @@ def provider_settings(chain, kubo, deployments_file, tmp_path_factory):  # type:
 def cli(compute_stack: Stack, deployments_file: Path,
         tmp_path_factory: pytest.TempPathFactory) -> CLI:
     """`datadao` with BUYER ("buyer") and STRANGER ("stranger") in its keystore."""
-    data_dir = tmp_path_factory.mktemp("cli-jobs")
-    keystore = Keystore(data_dir / "keystore")
-    keystore.import_key("buyer", BUYER.key.hex(), PASSWORD)
-    keystore.import_key("stranger", STRANGER.key.hex(), PASSWORD)
-    env = {"DAPP_DATA_DIR": str(data_dir), "DAPP_DEPLOYMENTS_FILE": str(deployments_file),
-           "DAPP_CHAIN_RPC_URL": compute_stack.gateway.settings.chain_rpc_url,
-           "DAPP_GATEWAY_PUBLIC_URL": compute_stack.gateway.url,
-           "DAPP_KEYSTORE_PASSWORD": PASSWORD, "DAPP_ACCOUNT": "buyer"}
-
-    def run(*args: str, account: str = "buyer") -> subprocess.CompletedProcess[str]:
-        return run_cli(*args, env={**env, "DAPP_ACCOUNT": account})
-    return run
+    return stack_cli(compute_stack, deployments_file, tmp_path_factory.mktemp("cli-jobs"),
+                     {"buyer": BUYER, "stranger": STRANGER}, default="buyer")
 
 
 def as_json(result: subprocess.CompletedProcess[str]) -> Any:

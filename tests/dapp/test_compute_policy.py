@@ -6,9 +6,7 @@ owner manages it all with `datadao compute`."""
 from __future__ import annotations
 
 import json
-import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +16,20 @@ from eth_account import Account
 from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
-from dapp.chain.accounts import Keystore
 from dapp.chain.transactions import revert_data
 from dapp.market.reader import market_error_decoder
-from tests.dapp.conftest import fund_account, run_cli
+from tests.dapp.conftest import fund_account
 from tests.dapp.helpers.compute import (
     BUYER,
+    CLI,
     CSV,
-    PASSWORD,
     PUBLISHER,
     STRANGER,
     Stack,
     compute_provider_settings,
     create_job,
     publish_algorithm,
+    stack_cli,
     transact,
     trust_algorithm,
     wait_status,
@@ -51,7 +49,6 @@ WRITE_10_KB = """
     import os, pathlib
     (pathlib.Path(os.environ["OUTPUT"]) / "big.bin").write_bytes(b"x" * 10_000)
 """
-CLI = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture(scope="module")
@@ -77,17 +74,8 @@ def buyer_headers(compute_stack: Stack) -> dict[str, str]:
 def cli(compute_stack: Stack, deployments_file: Path,
         tmp_path_factory: pytest.TempPathFactory) -> CLI:
     """`datadao` with PUBLISHER ("owner") and STRANGER ("stranger") in its keystore."""
-    data_dir = tmp_path_factory.mktemp("policy-cli")
-    keystore = Keystore(data_dir / "keystore")
-    keystore.import_key("owner", PUBLISHER.key.hex(), PASSWORD)
-    keystore.import_key("stranger", STRANGER.key.hex(), PASSWORD)
-    env = {"DAPP_DATA_DIR": str(data_dir), "DAPP_DEPLOYMENTS_FILE": str(deployments_file),
-           "DAPP_CHAIN_RPC_URL": compute_stack.gateway.settings.chain_rpc_url,
-           "DAPP_KEYSTORE_PASSWORD": PASSWORD}
-
-    def run(*args: str, account: str = "owner") -> subprocess.CompletedProcess[str]:
-        return run_cli(*args, env={**env, "DAPP_ACCOUNT": account})
-    return run
+    return stack_cli(compute_stack, deployments_file, tmp_path_factory.mktemp("policy-cli"),
+                     {"owner": PUBLISHER, "stranger": STRANGER}, default="owner")
 
 
 def send_create_job(stack: Stack, provider: str, dataset_id: int, algorithm_id: int) -> str:

@@ -4,8 +4,10 @@ published encrypted and sealed to it. The shared fixtures built from these are i
 from __future__ import annotations
 
 import json
+import subprocess
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from dapp.ipfs.cid import cid_to_chain
 from dapp.ipfs.client import IpfsClient
 from dapp.metadata import CIPHER_DDX1, AssetMetadata, ContentInfo, FileEntry, SealedKey
 from dapp.packing import iter_packed, plan_pack
-from tests.dapp.conftest import Chain, Gateway, Kubo, make_settings
+from tests.dapp.conftest import Chain, Gateway, Kubo, make_settings, run_cli
 from tests.dapp.helpers.buying import buy_call
 from tests.dapp.helpers.gateway import dev_account
 
@@ -187,3 +189,22 @@ def wait_status(stack: Stack, job_id: int, headers: dict[str, str], wanted: set[
                 return dict(response.json())
         assert time.monotonic() < deadline, f"job {job_id} stuck: {response.text}"
         time.sleep(0.3)
+
+
+CLI = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def stack_cli(stack: Stack, deployments_file: Path, data_dir: Path,
+              accounts: dict[str, LocalAccount], default: str) -> CLI:
+    """`datadao` (a subprocess) on `stack`'s chain and gateway, with `accounts` in its own
+    keystore under their names; `run(*args, account=default)`."""
+    keystore = Keystore(data_dir / "keystore")
+    for name, account in accounts.items():
+        keystore.import_key(name, account.key.hex(), PASSWORD)
+    env = {"DAPP_DATA_DIR": str(data_dir), "DAPP_DEPLOYMENTS_FILE": str(deployments_file),
+           "DAPP_CHAIN_RPC_URL": stack.gateway.settings.chain_rpc_url,
+           "DAPP_GATEWAY_PUBLIC_URL": stack.gateway.url, "DAPP_KEYSTORE_PASSWORD": PASSWORD}
+
+    def run(*args: str, account: str = default) -> subprocess.CompletedProcess[str]:
+        return run_cli(*args, env={**env, "DAPP_ACCOUNT": account})
+    return run

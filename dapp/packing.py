@@ -103,7 +103,8 @@ def _refuse_special(path: Path, mode: int) -> None:
         raise PackingError(f"{path} is not a regular file or folder")
 
 
-def _file_digest(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The hex SHA-256 of the file at `path`, read in chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as file:
         while chunk := file.read(READ_CHUNK):
@@ -160,13 +161,13 @@ def plan_pack(path: Path, *, digests: bool = True) -> PackPlan:
     _refuse_special(path, status.st_mode)
     if stat.S_ISREG(status.st_mode):
         name = _relative_name((path.name,))
-        sha256 = _file_digest(path) if digests else None
+        sha256 = file_sha256(path) if digests else None
         return PackPlan([PackedFile(name, status.st_size, sha256)], [], status.st_size,
                         is_archive=False, stamps={name: FileStamp.of(status)})
     folders, found = _walk(path)
     stamps = {_relative_name(parts): stamp for parts, stamp in found}
     files = [PackedFile(name, stamp.size,
-                        _file_digest(path.joinpath(*name.split("/"))) if digests else None)
+                        file_sha256(path.joinpath(*name.split("/"))) if digests else None)
              for name, stamp in stamps.items()]
     directories = [_relative_name(parts) for parts in folders]
     plan = PackPlan(files, directories, 0, is_archive=True)

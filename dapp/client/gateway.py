@@ -43,6 +43,7 @@ from dapp.errors import (
 )
 from dapp.ipfs.cid import CODEC_RAW, cid_from_chain, cid_to_chain, validate_cid
 from dapp.metadata import AssetMetadata, InvalidMetadata
+from dapp.packing import file_sha256
 
 STATUS_ERRORS: dict[int, type[DappError]] = {
     401: NotAuthenticated, 402: PaymentRequired, 403: NotLicensed, 404: NotFound,
@@ -146,14 +147,6 @@ def checked_metadata(asset_id: int, version: int, metadata_cid: str, data: bytes
     return ExpectedContent(asset_id, version, cid, metadata)
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        while chunk := file.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _archive_problem(path: Path, metadata: AssetMetadata) -> str | None:
     """Why the tar at `path` is not the folder `metadata` lists (None: it is)."""
     declared = {file.path: file for file in metadata.files}
@@ -191,7 +184,7 @@ def content_problem(path: Path, metadata: AssetMetadata) -> str | None:
         return f"it is {size:,} bytes, not the {metadata.content.plaintext_size:,} declared"
     files = metadata.files
     if len(files) == 1 and files[0].size == metadata.size:  # one file, packed as is
-        served = _file_sha256(path)
+        served = file_sha256(path)
         if served != files[0].sha256:
             return f"it hashes to {served}, not the declared {files[0].sha256}"
         return None

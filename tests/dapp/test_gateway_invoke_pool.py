@@ -1,7 +1,7 @@
 """Slow metered calls cannot take the threads that sign-in and downloads need (issue 14).
 
 A provider gateway (price 0, so the calls need no channels: a signed-in licensee calls) serves
-a model that sleeps 2 s and a small dataset its buyer may download. While N such calls run, a
+a model that sleeps 6 s and a small dataset its buyer may download. While N such calls run, a
 sign-in and a download are timed against a bound. Before issue 14 a model run held one of
 anyio's 40 default threads for its whole run, the same threads every blocking step of
 sign-in and downloads waits for: with more slow calls than that, everything else queued
@@ -35,8 +35,10 @@ from tests.dapp.helpers.invoke import (
 
 DOWNLOAD = 0  # license scope
 STRANGER = dev_account(6)
-SLEEP_SECONDS = 2.0
-BOUND_SECONDS = 1.5
+SLEEP_SECONDS = 6.0
+# Behind the slow calls, a sign-in would wait a whole call (about SLEEP_SECONDS); the bound
+# leaves a loaded 2-core machine seconds of slack under that and still catches the queueing.
+BOUND_SECONDS = SLEEP_SECONDS - 2.0
 SLOW_MODEL_PY = f"""\
 import sys, time
 time.sleep({SLEEP_SECONDS})

@@ -579,7 +579,9 @@ async function main() {
     await page.waitForFunction((expected) => document.querySelector('[data-testid="job-result"]')?.textContent === expected, compute.expected);
     await noAlert("compute");
     await shot("compute");
+    await (await import("./flows/jobactions.mjs")).jobActionsFlow({ page, env, byId, txDoneNamed, clearTx, check, step, rpc, advance, sendAs, datasetId: daoAssetId, docsImg });
     await (await import("./flows/channels.mjs")).channelsFlow({ page, env, byId, txDone, txDoneNamed, clearTx, check, step, shot });
+    await (await import("./flows/channelsettle.mjs")).channelSettleFlow({ page, env, byId, txDoneNamed, clearTx, check, step, rpc, advance });
 
     step("compute: a dataset's owner lists an algorithm on its page, then removes it");
     await page.evaluate((account) => window.__e2eWallet.setAccount(account), env.publisher);
@@ -599,6 +601,7 @@ async function main() {
 
     await publishFromBrowser({ page, env, byId, txDone, step, check, shot, output });
     await ownerFlow({ page, env, step, check, rpc, byId, txDoneNamed, clearTx, shot, output, docsImg: (mkdirSync(docsImg, { recursive: true }), docsImg) });
+    await (await import("./flows/ownerstate.mjs")).ownerStateFlow({ page, env, byId, txDoneNamed, check, step, rpc });
 
     step("docs screenshots");
     mkdirSync(docsImg, { recursive: true });

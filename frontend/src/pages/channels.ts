@@ -191,7 +191,7 @@ export async function renderChannels({ app, root, params, isCurrent }: PageConte
       }, c);
       const reclaim = channelAction(`Reclaim channel #${c.id}`, () => chain.writeCall({ address: market.address, abi: market.abi, functionName: "reclaim", args: [c.id] }), c);
       const state = reclaimable ? "expired — reclaim what was not redeemed" : expired ? "expired, settled" : `open until ${formatTimestamp(c.expiry)}`;
-      return h("tr", { testid: "channel", "data-channel": c.id.toString(), "data-deposit": c.deposit.toString(), "data-redeemed": c.redeemed.toString() },
+      return h("tr", { testid: "channel", "data-channel": c.id.toString(), "data-deposit": c.deposit.toString(), "data-redeemed": c.redeemed.toString(), "data-expiry": c.expiry.toString() },
         h("td", {}, `#${c.id}`), h("td", {}, h("code", { title: c.provider }, shortAddress(c.provider))),
         h("td", { testid: "channel-deposit" }, formatTokenAmount(c.deposit, token)),
         h("td", {}, `${formatTokenAmount(c.redeemed, token)} redeemed · ${formatTokenAmount(record.accepted, token)} paid here (signed at most ${formatTokenAmount(record.signed, token)})`),

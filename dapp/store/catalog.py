@@ -242,10 +242,16 @@ class Catalog:
         for tag in connection.scalars(select(MetadataTag).where(MetadataTag.cid.in_(cids))
                                       .order_by(MetadataTag.tag)):
             tags[tag.cid].append(tag.tag)
+        pending = [row.Asset.asset_id for row in rows
+                   if row.title is None and row.Asset.version_count > 1]
+        earlier = self._earlier_texts(connection, pending)
+        texts = {row.Asset.asset_id: (row.title, row.description) if row.title is not None
+                 else earlier.get(row.Asset.asset_id, ("", "")) for row in rows}
         return [
             AssetSummary(
                 asset_id=row.Asset.asset_id, kind=row.Asset.kind, owner=row.Asset.owner,
-                dao=row.dao_address, title=row.title or "", description=row.description or "",
+                dao=row.dao_address, title=texts[row.Asset.asset_id][0],
+                description=texts[row.Asset.asset_id][1],
                 tags=tags[row.Asset.metadata_cid], size=row.size, retired=row.Asset.retired,
                 version_count=row.Asset.version_count,
                 published_block=row.Asset.published_block, offers=offers[row.Asset.asset_id],
@@ -258,6 +264,22 @@ class Catalog:
             )
             for row in rows
         ]
+
+    @staticmethod
+    def _earlier_texts(connection: Session, asset_ids: list[int]) -> dict[int, tuple[str, str]]:
+        """(title, description) of the newest version whose metadata the pinner has read, for
+        assets whose latest version's metadata it has not read yet: a new version keeps the
+        asset's title until its own document is read (not "Asset 7" meanwhile)."""
+        if not asset_ids:
+            return {}
+        found: dict[int, tuple[str, str]] = {}
+        for asset_id, title, description in connection.execute(
+                select(AssetVersion.asset_id, CidMetadata.title, CidMetadata.description)
+                .join(CidMetadata, CidMetadata.cid == AssetVersion.metadata_cid)
+                .where(AssetVersion.asset_id.in_(asset_ids))
+                .order_by(AssetVersion.asset_id, AssetVersion.version_index.desc())):
+            found.setdefault(asset_id, (title, description))
+        return found
 
     # -- one asset ---------------------------------------------------------------------------
     def get_asset(self, asset_id: int) -> AssetDetail | None:

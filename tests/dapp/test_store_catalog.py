@@ -142,6 +142,46 @@ def test_summary_carries_metadata_offers_and_dao(store: Engine) -> None:
     assert dao_asset.dao == DAO
 
 
+def test_a_new_version_keeps_the_title_until_the_pinner_reads_its_metadata(
+        store: Engine) -> None:
+    """Between a VersionAdded and the pinner reading the new document, the asset keeps the
+    title and description of its newest read version (the dApp showed "Asset 5" meanwhile);
+    a document read but unreadable is what the latest version says: no title."""
+    with Session(store) as session:
+        session.add_all([
+            asset(5, ALICE, "dataset", 30, version_count=3, metadata_cid="bafymeta5-3"),
+            asset(6, ALICE, "dataset", 31, version_count=2, metadata_cid="bafymeta6-2"),
+            *metadata("bafymeta5-1", "Snow depth v1", "first", ["snow"]),
+            *metadata("bafymeta5-2", "Snow depth v2", "second", ["snow"]),
+            *metadata("bafymeta6-1", "Hail v1", "first", ["hail"]),
+            CidMetadata(cid="bafymeta6-2", title="", description="", error="not JSON"),
+            *[AssetVersion(asset_id=5, version_index=n, content_cid=f"bafycontent5-{n}",
+                           metadata_cid=f"bafymeta5-{n}", **origin(30 + n)) for n in (1, 2, 3)],
+            *[AssetVersion(asset_id=6, version_index=n, content_cid=f"bafycontent6-{n}",
+                           metadata_cid=f"bafymeta6-{n}", **origin(31 + n)) for n in (1, 2)],
+        ])
+        session.commit()
+    catalog = Catalog(store)
+
+    def shown(asset_id: int) -> tuple[str, str]:
+        detail = catalog.get_asset(asset_id)
+        assert detail is not None
+        listed = next(a for a in catalog.list_assets(CatalogQuery(page_size=100)).items
+                      if a.asset_id == asset_id)
+        assert (listed.title, listed.description) == (detail.summary.title,
+                                                      detail.summary.description)
+        return detail.summary.title, detail.summary.description
+
+    assert shown(5) == ("Snow depth v2", "second")  # v3's document not read yet
+    assert catalog.get_asset(5).metadata is None  # type: ignore[union-attr]  # v3's, unread
+    assert shown(6) == ("", "")  # v2's document read: it has no title
+    assert shown(2) == ("Rain nowcasting model", "A U-Net")
+    with Session(store) as session:
+        session.add_all(metadata("bafymeta5-3", "Snow depth v3", "third", ["snow"]))
+        session.commit()
+    assert shown(5) == ("Snow depth v3", "third")
+
+
 def test_one_asset_with_versions_metadata_and_stats(store: Engine) -> None:
     catalog = Catalog(store)
     catalog.record_download(DownloadRecord(asset_id=1, version_index=1, account=BOB.lower(),

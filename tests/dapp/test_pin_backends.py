@@ -7,9 +7,11 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from pydantic import ValidationError
@@ -19,6 +21,7 @@ from dapp.config import Settings
 from dapp.errors import InvalidInput
 from dapp.indexer.__main__ import main as indexer_main
 from dapp.indexer.pins import Pinner, PinPolicy
+from dapp.indexer.runner import Runner
 from dapp.indexer.writer import StateWriter
 from dapp.ipfs.backends import pin_backend
 from dapp.ipfs.client import IpfsClient
@@ -164,6 +167,31 @@ def test_an_unreachable_cluster_is_a_clear_error_and_the_pin_is_tried_again(
                           backend=live).run_once().pinned == 1
     assert pin_row(engine, cid).status == "pinned"
     assert len(peer_rows(engine, cid)) == 2
+
+
+def test_the_indexers_pinner_thread_pins_through_the_configured_cluster(
+        cluster: LocalCluster, engine: Engine, tmp_path: Path) -> None:
+    """`DAPP_PIN_BACKEND=cluster` and the factors reach the runner's pinner thread."""
+    settings = Settings(data_dir=tmp_path, ipfs_api_url=cluster.peers[0].kubo.api_url,
+                        pin_backend="cluster", cluster_api_urls=cluster.api_urls,
+                        pin_replication_min=1, pin_replication_max=1,
+                        indexer_poll_seconds=0.2, pin_check_seconds=0.2)
+    with IpfsClient(settings.ipfs_api_url) as ipfs:
+        cid = ipfs.add_bytes(b"pinned by the runner's thread", pin=False).cid
+    queue_pin(engine, cid)
+    runner = Runner(settings)
+    thread = threading.Thread(target=runner._pin_forever, args=(SimpleNamespace(db=engine),))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while list(peer_rows(engine, cid).values()) != ["pinned"]:
+            assert time.monotonic() < deadline, peer_rows(engine, cid)
+            time.sleep(0.2)
+    finally:
+        runner.stop.set()
+        thread.join(10)
+    assert pin_row(engine, cid).backend == "cluster"
+    assert cluster.pin_info(cid)["allocations"] == list(peer_rows(engine, cid))
 
 
 def test_pinning_service_client_pins_tracks_and_replaces_a_failed_request(

@@ -20,7 +20,7 @@ up: deps abi dapp $(STAMPS)/bubblewrap
 test: deps abi lint slither test-contracts test-dapp test-frontend
 	@echo "all suites passed"
 
-deps: python-deps fuzz-deps node-deps solc kubo
+deps: python-deps fuzz-deps node-deps solc kubo ipfs-cluster
 
 python-deps: $(STAMPS)/python
 $(STAMPS)/python: requirements.lock pyproject.toml
@@ -51,6 +51,12 @@ solc: node-deps
 
 kubo:
 	tools/install-kubo.sh
+
+# ipfs-cluster-service and ipfs-cluster-ctl v1.1.6 (the pin backend `cluster`; the Cluster
+# tests start 3 peers): built from the Go module proxy only when missing.
+.PHONY: ipfs-cluster
+ipfs-cluster:
+	tools/install-ipfs-cluster.sh
 
 # Compile the contracts (Brownie only recompiles what changed) and export the ABIs dapp/ reads.
 abi: python-deps solc
@@ -90,7 +96,7 @@ fuzz: python-deps node-deps solc
 
 # dapp suites against real ganache, Kubo and SQLite/PostgreSQL started by the fixtures;
 # includes the smoke run of the contracts and the deploy script on ganache.
-test-dapp: python-deps node-deps kubo abi $(STAMPS)/postgresql $(STAMPS)/bubblewrap
+test-dapp: python-deps node-deps kubo ipfs-cluster abi $(STAMPS)/postgresql $(STAMPS)/bubblewrap
 	$(PYTEST_DAPP) tests/dapp -q
 
 # The long schemathesis run (not in `make test`, which runs 60 examples per operation on

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -184,6 +184,36 @@ class Settings(BaseSettings):
     pin_retry_max_seconds: float = Field(600.0, gt=0, description="Longest pin retry delay")
     metadata_max_bytes: int = Field(1 << 20, ge=1024, description="Largest metadata JSON read")
 
+    # where the indexer's pins go (dapp.ipfs.pinning): the local Kubo, an IPFS Cluster, or an
+    # IPFS Pinning Service API endpoint
+    pin_backend: Literal["kubo", "cluster", "pinning-service"] = Field(
+        "kubo", description="kubo: the local node (ipfs_api_url); cluster: cluster_api_urls; "
+        "pinning-service: pinning_service_url with its token"
+    )
+    cluster_api_urls: list[str] = Field(
+        default_factory=list, description="IPFS Cluster REST API URLs (peers of one Cluster, "
+        "e.g. http://127.0.0.1:9094): a request goes to the first that answers"
+    )
+    pin_replication_min: int | None = Field(
+        None, ge=1, description="Cluster peers that must hold each pin; None: the Cluster's own"
+    )
+    pin_replication_max: int | None = Field(
+        None, ge=1, description="Cluster peers that may hold each pin; None: the Cluster's own"
+    )
+    pinning_service_url: str | None = Field(
+        None, description="IPFS Pinning Service API endpoint (the URL /pins hangs off)"
+    )
+    pinning_service_token: SecretStr | None = Field(
+        None, description="Its bearer token; never logged"
+    )
+    pinning_service_token_file: Path | None = Field(
+        None, description="A file holding the token (read when the pinner starts)"
+    )
+    pin_check_seconds: float = Field(
+        30.0, gt=0, description="Pause between checks of every pin's state per peer (a lost "
+        "or failed copy is repaired)"
+    )
+
     @field_validator("chain_port", "ipfs_api_port", "ipfs_gateway_port", "ipfs_swarm_port",
                      "gateway_port")
     @classmethod
@@ -191,6 +221,22 @@ class Settings(BaseSettings):
         if not 1 <= port <= 65535:
             raise ValueError(f"port {port} is outside 1..65535")
         return port
+
+    @model_validator(mode="after")
+    def _pin_backend_configured(self) -> Settings:
+        low, high = self.pin_replication_min, self.pin_replication_max
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"pin_replication_min ({low}) is above pin_replication_max "
+                             f"({high})")
+        if self.pin_backend == "cluster" and not self.cluster_api_urls:
+            raise ValueError("pin_backend=cluster needs cluster_api_urls "
+                             "(DAPP_CLUSTER_API_URLS='[\"http://127.0.0.1:9094\"]')")
+        if self.pin_backend == "pinning-service" and not (
+                self.pinning_service_url
+                and (self.pinning_service_token or self.pinning_service_token_file)):
+            raise ValueError("pin_backend=pinning-service needs pinning_service_url and "
+                             "pinning_service_token or pinning_service_token_file")
+        return self
 
     @classmethod
     def settings_customise_sources(

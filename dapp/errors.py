@@ -46,6 +46,14 @@ class IpfsUnavailable(ServiceUnavailable):
     code = "ipfs-unavailable"
 
 
+class PinBackendUnavailable(IpfsUnavailable):
+    """The configured pin backend (an IPFS Cluster, a pinning service) did not answer, or
+    refused every request (a bad token): every pin would fail the same way, so a pin round
+    stops at it and the pins are tried again later."""
+
+    code = "pin-backend-unavailable"
+
+
 class DatabaseUnavailable(ServiceUnavailable):
     code = "database-unavailable"
 

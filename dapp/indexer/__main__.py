@@ -1,4 +1,5 @@
-"""`python -m dapp.indexer [--once] [--reset]`: follow the contracts into the store."""
+"""`python -m dapp.indexer [--once] [--reset] [--pins [ASSET]]`: follow the contracts into the
+store; `--pins` prints each pin's state per peer of the pin backend and exits."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from dapp.chain.transactions import redact_url
 from dapp.config import load_settings
 from dapp.errors import DappError
 from dapp.indexer.runner import Runner
+from dapp.store.db import make_engine
+from dapp.store.migrate import migrate
+from dapp.store.pin_report import format_reports, pin_reports
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,8 +23,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="forget the index of this chain and start again")
     parser.add_argument("--rebuild", action="store_true",
                         help="recompute the derived tables from the stored events, then go on")
+    parser.add_argument("--pins", nargs="?", const=-1, type=int, metavar="ASSET",
+                        help="print every pin (or one asset's) with its state per peer, exit")
     args = parser.parse_args(argv)
     settings = load_settings()
+    if args.pins is not None:
+        engine = make_engine(settings.resolved_database_url)
+        migrate(engine)
+        print(format_reports(pin_reports(engine, None if args.pins < 0 else args.pins)))
+        return 0
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger(__name__).info(

@@ -13,6 +13,7 @@ from dapp.config import Settings
 from dapp.errors import DappError, ServiceUnavailable
 from dapp.indexer.pins import Pinner, PinPolicy
 from dapp.indexer.sync import Indexer
+from dapp.ipfs.backends import pin_backend
 from dapp.ipfs.client import IpfsClient
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,8 @@ def pin_policy(settings: Settings) -> PinPolicy:
     return PinPolicy(base_delay=settings.pin_retry_base_seconds,
                      max_delay=settings.pin_retry_max_seconds,
                      metadata_max_bytes=settings.metadata_max_bytes,
-                     max_content_bytes=settings.max_content_bytes)
+                     max_content_bytes=settings.max_content_bytes,
+                     check_seconds=settings.pin_check_seconds)
 
 
 @dataclass
@@ -85,10 +87,15 @@ class Runner:
     def _pin_forever(self, indexer: Indexer) -> None:
         with IpfsClient(self.settings.ipfs_api_url,
                         timeout_seconds=self.settings.ipfs_timeout_seconds) as ipfs:
-            pinner = Pinner(indexer.db, ipfs, pin_policy(self.settings))
-            while not self.stop.is_set():
-                try:
-                    pinner.run_once()
-                except Exception:
-                    log.exception("pin round failed")
-                self.stop.wait(self.settings.indexer_poll_seconds)
+            backend = pin_backend(self.settings, ipfs)
+            pinner = Pinner(indexer.db, ipfs, pin_policy(self.settings), backend=backend)
+            try:
+                while not self.stop.is_set():
+                    try:
+                        pinner.run_once()
+                        pinner.check()
+                    except Exception:
+                        log.exception("pin round failed")
+                    self.stop.wait(self.settings.indexer_poll_seconds)
+            finally:
+                backend.close()

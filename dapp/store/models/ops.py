@@ -45,6 +45,28 @@ class Pin(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     next_try_at: Mapped[float] = mapped_column(Float, index=True)
     pinned_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: the pin backend that took it (`kubo`, `cluster`, `pinning-service`) and its own handle
+    backend: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    request_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: when its state per peer (`pin_peers`) is next read; repairs made so far
+    check_at: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)
+    repairs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class PinPeer(Base):
+    """A pinned CID's state on one peer of the pin backend, as last read (`checked_at`, unix
+    seconds): `pinned`, `pinning`, `pin_queued`, `pin_error`, `gone` (allocated to a peer that
+    no longer answers), ... A Cluster pin has a row per allocated peer; Kubo and a pinning
+    service have one peer."""
+
+    __tablename__ = "pin_peers"
+
+    cid: Mapped[str] = mapped_column(CID, primary_key=True)
+    peer: Mapped[str] = mapped_column(String(128), primary_key=True)
+    peer_name: Mapped[str] = mapped_column(String(128), default="")
+    status: Mapped[str] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    checked_at: Mapped[float] = mapped_column(Float)
 
 
 class CidMetadata(Base):

@@ -12,7 +12,7 @@ export BROWNIE_NOCOMPILE := 1
 PYTEST_DAPP := $(PY) -m pytest -p no:pytest-brownie -p no:cacheprovider
 
 .PHONY: up test deps python-deps fuzz-deps node-deps kubo solc abi lint test-contracts \
-        test-dapp test-frontend bench gas lock clean slither fuzz
+        test-dapp test-frontend bench gas lock clean slither fuzz scale
 
 up: deps abi dapp $(STAMPS)/bubblewrap
 	$(VENV)/bin/datadao up
@@ -20,7 +20,7 @@ up: deps abi dapp $(STAMPS)/bubblewrap
 test: deps abi lint slither test-contracts test-dapp test-frontend
 	@echo "all suites passed"
 
-deps: python-deps fuzz-deps node-deps solc kubo ipfs-cluster
+deps: python-deps fuzz-deps node-deps solc kubo
 
 python-deps: $(STAMPS)/python
 $(STAMPS)/python: requirements.lock pyproject.toml
@@ -96,8 +96,13 @@ fuzz: python-deps node-deps solc
 
 # dapp suites against real ganache, Kubo and SQLite/PostgreSQL started by the fixtures;
 # includes the smoke run of the contracts and the deploy script on ganache.
-test-dapp: python-deps node-deps kubo ipfs-cluster abi $(STAMPS)/postgresql $(STAMPS)/bubblewrap
-	$(PYTEST_DAPP) tests/dapp -q
+test-dapp: python-deps node-deps kubo abi $(STAMPS)/postgresql $(STAMPS)/bubblewrap
+	$(PYTEST_DAPP) tests/dapp -q -m 'not scale'
+
+# The multi-node suites (marked `scale`): IPFS Cluster peers started, peers and gateways killed.
+# Not in `make test`: building IPFS Cluster from the Go proxy takes minutes on a fresh machine.
+scale: python-deps node-deps kubo ipfs-cluster abi $(STAMPS)/postgresql $(STAMPS)/bubblewrap
+	$(PYTEST_DAPP) tests/dapp -q -m scale
 
 # The long schemathesis run (not in `make test`, which runs 60 examples per operation on
 # SQLite): FUZZ_API_EXAMPLES per operation against a gateway over SQLite and one over

@@ -108,6 +108,12 @@ def start_gateway(settings: Settings, log_file: Path, url: str | None = None) ->
     return Gateway(process=process, url=url, settings=settings)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "scale: needs several nodes (an IPFS Cluster, killed peers): `make scale`, "
+        "not `make test`")
+
+
 @pytest.fixture(scope="session")
 def service_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("logs")

@@ -91,6 +91,7 @@ def check_until(pinner: Pinner, engine: Engine, cid: str, done: object,
             return peers
 
 
+@pytest.mark.scale  # a 3-peer IPFS Cluster: `make scale`
 def test_cluster_pins_on_two_of_three_peers_and_repins_when_one_is_killed(
         cluster: LocalCluster, engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
     origin = cluster.peers[0]
@@ -145,6 +146,7 @@ def test_cluster_pins_on_two_of_three_peers_and_repins_when_one_is_killed(
     assert f"pin {cid} lost on peer" in caplog.text and " lost: repairing" in caplog.text
 
 
+@pytest.mark.scale  # a 3-peer IPFS Cluster: `make scale`
 def test_an_unreachable_cluster_is_a_clear_error_and_the_pin_is_tried_again(
         cluster: LocalCluster, engine: Engine) -> None:
     with IpfsClient(cluster.peers[0].kubo.api_url) as ipfs:
@@ -169,6 +171,7 @@ def test_an_unreachable_cluster_is_a_clear_error_and_the_pin_is_tried_again(
     assert len(peer_rows(engine, cid)) == 2
 
 
+@pytest.mark.scale  # a 3-peer IPFS Cluster: `make scale`
 def test_the_indexers_pinner_thread_pins_through_the_configured_cluster(
         cluster: LocalCluster, engine: Engine, tmp_path: Path) -> None:
     """`DAPP_PIN_BACKEND=cluster` and the factors reach the runner's pinner thread."""

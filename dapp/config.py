@@ -159,6 +159,18 @@ class Settings(BaseSettings):
         30.0, gt=0, description="Time limit of one call to a warm model worker: a call over "
         "it kills the worker and fails (charged)"
     )
+    model_stream_max_chunks: int = Field(
+        1000, ge=1, description="Most chunks one streamed call delivers (a buyer may ask for "
+        "fewer); the stream then ends with end=max-chunks"
+    )
+    model_stream_credit: int = Field(
+        1, ge=1, description="Chunks of a stream delivered ahead of the buyer's vouchers for "
+        "them: the most a stream can leave unpaid"
+    )
+    model_stream_pay_seconds: float = Field(
+        10.0, gt=0, description="How long a stream waits for the voucher of a delivered chunk "
+        "before it ends with end=unpaid"
+    )
     invoke_price: int = Field(
         10**16, ge=0, description="Price of one metered model call, in the channel token's "
         "base units"

@@ -14,6 +14,7 @@ from typing import Any
 
 import typer
 
+from dapp.cli.invoke_stream import print_stream
 from dapp.cli.market import GatewayOption, check_same_market, market_account
 from dapp.cli.output import JsonOption, console, emit_json, errors, table
 from dapp.cli.session import (
@@ -27,6 +28,7 @@ from dapp.cli.session import (
 from dapp.client.channels import BuyerChannels
 from dapp.client.gateway import GatewayClient
 from dapp.client.metered import MeteredClient, SignedVouchers, fetch_terms
+from dapp.client.metered_stream import invoke_stream
 from dapp.config import Settings
 from dapp.errors import InvalidInput
 from dapp.market.reader import MarketReader
@@ -246,16 +248,28 @@ def invoke(
     max_price: str = typer.Option(None, "--max-price", help="the most one call may cost, in "
                                   "the channel's token (default: the provider's price on "
                                   "chain)"),
+    stream: bool = typer.Option(False, "--stream", help="print the model's chunks as they "
+                                "come, each paid (one price) after it arrived"),
+    max_chunks: int = typer.Option(None, "--max-chunks", min=1, help="with --stream: stop "
+                                   "after this many chunks (pay for at most these)"),
     as_json: JsonOption = False,
 ) -> None:
     """Run a model once through a gateway, paid from a channel; its output on stdout. The
-    gateway's price, market and provider are checked against the chain before signing."""
+    gateway's price, market and provider are checked against the chain before signing. With
+    --stream, each chunk is printed as it comes (JSON lines with --json)."""
     try:
         body = sys.stdin.buffer.read() if input_file == "-" else Path(input_file).read_bytes()
     except OSError as error:
         raise InvalidInput(f"cannot read --input {input_file}: {error.strerror}") from None
     exchange = read_only(ctx)
     limit = max_price_of(exchange, channel, max_price)
+    if stream:
+        with metered_client(ctx, exchange, gateway, account) as client:
+            print_stream(invoke_stream(client, asset_id, body, channel_id=channel,
+                                       content_type=content_type, resync=resync,
+                                       max_price=limit, max_chunks=max_chunks),
+                         channel, as_json)
+        return
     with metered_client(ctx, exchange, gateway, account) as client:
         result = client.invoke(asset_id, body, channel_id=channel, content_type=content_type,
                                resync=resync, max_price=limit)

@@ -6,9 +6,16 @@ network, `/usr` and the model's folder read-only, tmpfs `/tmp` and `/out`, its o
 gateway is root, rlimits on CPU, address space, file size and processes). Inside, a small
 loop imports `model.py` once and calls its `handle(body: bytes)` for each request:
 
-- gateway → worker: a 4-byte big-endian length, then the body;
-- worker → gateway: 1 byte (1 answered, 0 failed), a 4-byte length, an 8-byte float (the
-  worker's CPU seconds so far), then the answer (or, failed, a short reason).
+- gateway → worker: a 4-byte big-endian length, a mode byte (0 call, 1 stream), the body;
+- worker → gateway: 1 byte (1 answered, 0 failed, 2 a chunk, 3 the stream ended), a 4-byte
+  length, an 8-byte float (the worker's CPU seconds so far), then the answer (or, failed, a
+  short reason; a chunk: a kind byte, t text, b bytes, j JSON, and its data).
+
+Streams: when `handle` returns a generator and the mode is 1, the worker sends its first
+chunk and then one more per b"\x01" the gateway writes; b"\x00" closes the generator (ENDED
+answers). So the model computes no chunk the gateway did not ask for, and a stream cut short
+leaves a worker ready for the next call. In mode 0 a generator's chunks are joined into one
+answer.
 
 Everything the worker writes is untrusted: a frame longer than `output_bytes` kills it, a
 call that takes longer than its time limit kills it, and a reason is cut and cleaned before
@@ -60,7 +67,8 @@ HANDLER = "handle"
 MAX_SOURCE_BYTES = 1 << 20  # a model.py larger than this is not parsed: it runs cold
 REASON_BYTES = 200
 _ANSWER_HEAD = struct.Struct(">BId")
-_REQUEST_HEAD = struct.Struct(">I")
+FAILED, ANSWERED, CHUNK, ENDED = 0, 1, 2, 3  # the kinds of the worker's frames
+_REQUEST_HEAD = struct.Struct(">IB")  # body length, mode (0 call, 1 stream)
 _SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warm-spawner")
 
 # Runs inside the sandbox as `python -I -S -c WORKER <model.py>`, with the model's rights: it
@@ -100,20 +108,54 @@ except BaseException as error:
     traceback.print_exc()
     answer(0, ("loading the model " + reason(error)).encode())
     sys.exit(0)
+def encoded(value):
+    if isinstance(value, str):
+        return b"t" + value.encode()
+    if isinstance(value, (bytes, bytearray)):
+        return b"b" + bytes(value)
+    return b"j" + json.dumps(value).encode()
+def whole(result):
+    if hasattr(result, "__next__"):  # a generator answering a plain call: all its chunks
+        items = list(result)
+        if all(isinstance(item, (bytes, bytearray)) for item in items):
+            return b"".join(items)
+        if all(isinstance(item, str) for item in items):
+            return "".join(items).encode()
+        return json.dumps(items).encode()
+    if isinstance(result, str):
+        return result.encode()
+    if isinstance(result, (bytes, bytearray)):
+        return bytes(result)
+    return json.dumps(result).encode()
+def streamed(result):
+    # one chunk per request of the gateway (b"\x01" next, b"\x00" stop): nothing is
+    # computed ahead of what the gateway asked for
+    while True:
+        try:
+            chunk = encoded(next(result))
+        except StopIteration:
+            answer(3, b"")
+            return
+        answer(2, chunk)
+        if exact(1) != b"\x01":
+            result.close()
+            answer(3, b"")
+            return
 answer(1, b"")
 while True:
-    body = exact(struct.unpack(">I", exact(4))[0])
+    size, mode = struct.unpack(">IB", exact(5))
+    body = exact(size)
     try:
         result = handle(body)
-        if isinstance(result, str):
-            result = result.encode()
-        elif not isinstance(result, (bytes, bytearray)):
-            result = json.dumps(result).encode()
+        if mode == 1 and hasattr(result, "__next__"):
+            streamed(result)
+            continue
+        result = whole(result)
     except BaseException as error:
         traceback.print_exc()
         answer(0, reason(error).encode())
         continue
-    answer(1, bytes(result))
+    answer(1, result)
 """
 
 
@@ -164,8 +206,8 @@ class WarmWorker:
             self._requests = self._process.stdin.fileno()
             self._answers = self._process.stdout.fileno()
             os.set_blocking(self._requests, False)
-            ok, payload = self._read_answer(time.monotonic() + start_seconds)
-            if not ok:
+            kind, payload = self._read_answer(time.monotonic() + start_seconds)
+            if kind != ANSWERED:
                 raise self._fail(_clean(payload) or "the model did not load")
         except BaseException:
             self.close()
@@ -197,24 +239,50 @@ class WarmWorker:
     # -- one call ------------------------------------------------------------------------------
     def call(self, body: bytes, seconds: float) -> bytes:
         """The model's answer to `body`; WarmCallFailed when it failed or took longer than
-        `seconds` (the worker is then killed, or at least never reused)."""
+        `seconds` (the worker is then killed, or at least never reused). A `handle` that
+        returns a generator answers with all its chunks (joined, or a JSON list)."""
+        _, payload = self._exchange(_REQUEST_HEAD.pack(len(body), 0) + body, seconds,
+                                    (ANSWERED,))
+        return payload
+
+    def start_stream(self, body: bytes, seconds: float) -> tuple[int, bytes]:
+        """Send `body` for a streamed answer: (ANSWERED, the whole answer) when `handle`
+        returned one, (CHUNK, its first chunk) when it returned a generator (then
+        `next_chunk` or `stop_stream` until ENDED), (ENDED, b"") for an empty one. A chunk is
+        one kind byte (t text, b bytes, j JSON) and the data."""
+        return self._exchange(_REQUEST_HEAD.pack(len(body), 1) + body, seconds,
+                              (ANSWERED, CHUNK, ENDED))
+
+    def next_chunk(self, seconds: float) -> tuple[int, bytes]:
+        """The stream's next chunk (CHUNK) or its end (ENDED), within `seconds`."""
+        return self._exchange(b"\x01", seconds, (CHUNK, ENDED))
+
+    def stop_stream(self, seconds: float) -> None:
+        """End the stream before the model did (its generator is closed, the worker stays
+        usable)."""
+        self._exchange(b"\x00", seconds, (ENDED,))
+
+    def _exchange(self, request: bytes, seconds: float, expected: tuple[int, ...]
+                  ) -> tuple[int, bytes]:
         deadline = time.monotonic() + seconds
         self.calls += 1
         try:
-            self._write(_REQUEST_HEAD.pack(len(body)) + body, deadline)
-            ok, payload = self._read_answer(deadline)
+            self._write(request, deadline)
+            kind, payload = self._read_answer(deadline)
+            if kind != FAILED and kind not in expected:
+                raise self._fail("the worker broke its protocol", kill=True)
         except WarmCallFailed:
             self.close()
             raise
         self.last_used = time.monotonic()
-        if not ok:
+        if kind == FAILED:
             self.healthy = False
             raise WarmCallFailed(f"the model failed: {_clean(payload)}",
                                  details={"reason": _clean(payload)})
-        if self.cpu_seconds > self.limits.cpu_seconds / 2 or self._stderr_bytes() > \
-                self.limits.output_bytes // 2:
+        if kind != CHUNK and (self.cpu_seconds > self.limits.cpu_seconds / 2 or
+                              self._stderr_bytes() > self.limits.output_bytes // 2):
             self.healthy = False  # retire it before a limit ends a call
-        return payload
+        return kind, payload
 
     def _write(self, data: bytes, deadline: float) -> None:
         view = memoryview(data)
@@ -234,12 +302,12 @@ class WarmWorker:
                 raise self._fail(None) from None
             view = view[written:]
 
-    def _read_answer(self, deadline: float) -> tuple[bool, bytes]:
-        ok, length, cpu = _ANSWER_HEAD.unpack(self._read_exact(_ANSWER_HEAD.size, deadline))
+    def _read_answer(self, deadline: float) -> tuple[int, bytes]:
+        kind, length, cpu = _ANSWER_HEAD.unpack(self._read_exact(_ANSWER_HEAD.size, deadline))
         self.cpu_seconds = cpu if cpu == cpu else self.cpu_seconds  # NaN: keep the last
         if length > self.limits.output_bytes:
             raise self._fail("output size limit exceeded", kill=True)
-        return bool(ok), self._read_exact(length, deadline)
+        return kind, self._read_exact(length, deadline)
 
     def _read_exact(self, size: int, deadline: float) -> bytes:
         chunks: list[bytes] = []

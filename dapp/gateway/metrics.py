@@ -47,7 +47,7 @@ class GatewayMetrics:
             registry=self.registry,
         )
         self.metered_calls = Counter(
-            "gateway_metered_calls_total", "Model invocations by outcome (paid, "
+            "gateway_metered_calls_total", "Model invocations by outcome (paid, streamed, "
             "payment-required, not-licensed, busy, model-failed)", ["outcome"],
             registry=self.registry,
         )

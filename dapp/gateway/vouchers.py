@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, case, func, insert, select, update
+from sqlalchemy import Engine, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dapp.errors import ServiceUnavailable
@@ -35,6 +35,21 @@ from dapp.store.types import encode_uint256
 # ValueError before anything is written.
 channel_vouchers = ChannelVoucher.__table__
 ledger_scope = VoucherLedgerScope.__table__
+# The two statements of every paid call, built once (bound per call): building them anew cost
+# about half of their CPU time.
+_LATEST = select(channel_vouchers).where(channel_vouchers.c.channel_id == bindparam("channel"))
+_RAISE = (
+    update(channel_vouchers)
+    .where(channel_vouchers.c.channel_id == bindparam("channel"))
+    .where(channel_vouchers.c.cumulative_amount <= bindparam("ceiling"))
+    .values(
+        cumulative_amount=bindparam("amount"),
+        signature=bindparam("new_signature"),
+        updated_at=bindparam("now"),
+        first_unredeemed_at=func.coalesce(channel_vouchers.c.first_unredeemed_at,
+                                          bindparam("now")),
+    )
+)
 
 
 class LedgerOfAnotherMarket(ServiceUnavailable):
@@ -90,9 +105,7 @@ class VoucherLedger:
     def latest(self, channel_id: str) -> StoredVoucher | None:
         self._ensure_schema()
         with self._engine.connect() as connection:
-            row = connection.execute(
-                select(channel_vouchers).where(channel_vouchers.c.channel_id == channel_id)
-            ).first()
+            row = connection.execute(_LATEST, {"channel": channel_id}).first()
         if row is None:
             return None
         return StoredVoucher(row.channel_id, int(row.cumulative_amount), row.signature,
@@ -117,16 +130,8 @@ class VoucherLedger:
         ceiling = encode_uint256(cumulative_amount - min_increment)
         with self._engine.begin() as connection:
             raised = connection.execute(
-                update(channel_vouchers)
-                .where(channel_vouchers.c.channel_id == channel_id)
-                .where(channel_vouchers.c.cumulative_amount <= ceiling)
-                .values(
-                    cumulative_amount=amount,
-                    signature=signature,
-                    updated_at=now,
-                    first_unredeemed_at=func.coalesce(channel_vouchers.c.first_unredeemed_at, now),
-                )
-            ).rowcount
+                _RAISE, {"channel": channel_id, "ceiling": ceiling, "amount": amount,
+                         "new_signature": signature, "now": now}).rowcount
             if raised == 1:
                 return True
         try:

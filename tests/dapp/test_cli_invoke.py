@@ -126,6 +126,26 @@ def test_plain_invoke_writes_the_model_output_to_stdout(buyer: Buyer, model: int
     assert f"channel {channel} has paid {PRICE}" in result.stderr
 
 
+def test_invoke_stream_prints_each_chunk_and_pays_one_price_a_chunk(buyer: Buyer,
+                                                                    model: int) -> None:
+    """`--stream` on a model without `handle` (run cold): its answer is one chunk, paid by the
+    call's own voucher; --json prints a line per chunk and a summary line."""
+    channel = buyer.open("0.002")
+    listed = buyer.cli("invoke", str(model), "--channel", str(channel), "--stream", "--json",
+                       stdin='{"x": 7}')
+    assert listed.returncode == 0, listed.stderr
+    chunk, summary = (json.loads(line) for line in listed.stdout.splitlines())
+    assert chunk == {"seq": 1, "json": {"echo": {"x": 7}, "scaled": 21}}
+    assert (summary["end"], summary["paid_chunks"], summary["paid_total"]) == \
+        ("done", 1, str(PRICE))
+    printed = buyer.cli("invoke", str(model), "--channel", str(channel), "--stream",
+                        stdin='{"x": 8}')
+    assert printed.returncode == 0, printed.stderr
+    assert json.loads(printed.stdout) == {"echo": {"x": 8}, "scaled": 24}
+    assert f"paid 1 chunks of {PRICE} base units; channel {channel} has paid {2 * PRICE}" \
+        in " ".join(printed.stderr.split())
+
+
 def test_a_lost_answer_is_taken_from_the_gateway_but_never_beyond_what_was_signed(
         buyer: Buyer, model: int) -> None:
     channel = buyer.open("0.01")

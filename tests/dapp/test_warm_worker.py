@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dapp.compute.sandbox import SandboxLimits
-from dapp.compute.warm import WarmCallFailed, WarmWorker, declares_handler
+from dapp.compute.warm import CHUNK, WarmCallFailed, WarmWorker, declares_handler
 
 FAST = SandboxLimits(cpu_seconds=5, memory_bytes=512 << 20, output_bytes=1 << 20,
                      wall_seconds=10)
@@ -73,3 +73,35 @@ def test_only_a_top_level_handle_is_served_warm(tmp_path: Path) -> None:
         path = tmp_path / f"model{n}.py"
         path.write_text(source)
         assert declares_handler(path) is warm, source
+
+
+def test_generator_is_advanced_only_when_the_gateway_asks_and_stops_cleanly(
+        tmp_path: Path) -> None:
+    """A streamed call: one chunk per request (the model counts how far it got), typed t/j/b;
+    stopping closes the generator (its `finally` runs) and the worker answers the next call;
+    a plain call joins a generator's chunks."""
+    warm = worker(tmp_path, """
+        progress = []
+
+        def handle(body):
+            if body == b"progress":
+                return progress
+            return chunks()
+
+        def chunks():
+            try:
+                for i in range(1000):
+                    progress.append(i)
+                    yield "t%d" % i if i % 3 == 0 else ({"i": i} if i % 3 == 1 else b"b")
+            finally:
+                progress.append("closed")
+    """)
+    try:
+        assert warm.start_stream(b"go", 5) == (CHUNK, b"tt0")
+        assert warm.next_chunk(5) == (CHUNK, b'j{"i": 1}')
+        assert warm.next_chunk(5) == (CHUNK, b"bb")
+        warm.stop_stream(5)
+        assert warm.call(b"progress", 5) == b'[0, 1, 2, "closed"]'
+        assert warm.alive
+    finally:
+        warm.close()

@@ -45,6 +45,7 @@ from dapp.config import Settings
 from dapp.errors import DappError, NotFound
 from dapp.gateway.content.registry import AssetVersion
 from dapp.gateway.content.service import ContentGateway
+from dapp.gateway.metered.chunks import ChunkSource
 from dapp.gateway.metered.warm_pool import WarmPool
 from dapp.packing import ArchiveRefused, unpack_archive
 
@@ -194,9 +195,21 @@ class ModelStore:
             except WarmCallFailed as error:
                 reason = str(error.details.get("reason", "failed"))
                 log.warning("model %s failed warm (%s)", folder.name, reason)
-                raise _failed(reason) from None
+                raise failed(reason) from None
             return ModelOutput(output, _media_type(output), time.monotonic() - started)
         return self.run_cold(folder, body)
+
+    def open_chunks(self, folder: Path, body: bytes, buyer: str) -> ChunkSource:
+        """The model's answer to `body` as chunks (a streamed call; blocking): a warm model's
+        generator chunk by chunk, any other answer as one chunk. ModelFailed as `run`."""
+        if self.warm is not None and self.warm.serves(folder):
+            try:
+                return ChunkSource(pooled=self.warm.open_stream(folder, buyer, body))
+            except WarmCallFailed as error:
+                reason = str(error.details.get("reason", "failed"))
+                log.warning("model %s failed warm (%s)", folder.name, reason)
+                raise failed(reason) from None
+        return ChunkSource(whole=self.run_cold(folder, body).body)
 
     def run_cold(self, folder: Path, body: bytes) -> ModelOutput:
         """Run the model once with `body` on stdin in a sandbox of its own. `workdir` only
@@ -211,14 +224,14 @@ class ModelStore:
             if not result.succeeded:
                 log.warning("model %s failed (%s): %s", folder.name, result.reason,
                             result.stderr_tail[-1000:])
-                raise _failed(result.reason or "failed")
+                raise failed(result.reason or "failed")
             output = (workdir / "stdout.log").read_bytes()
             return ModelOutput(output, _media_type(output), result.wall_seconds)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _failed(reason: str) -> ModelFailed:
+def failed(reason: str) -> ModelFailed:
     return ModelFailed(f"the model failed: {reason}",
                        hint="the call was charged: its voucher was reserved for this run; "
                             "the next call needs one a price higher",

@@ -64,14 +64,37 @@ class ModelPool:
             await slots.acquire()  # a cancelled wait takes no token (anyio releases it)
             acquired = True
         if not acquired:
-            retry_after = max(1, math.ceil(self.queue_seconds))
-            raise ModelsBusy(
-                f"all {self.workers} model workers are busy", hint="try again shortly",
-                details={"workers": self.workers}, headers={"Retry-After": str(retry_after)})
+            raise self._busy()
         try:
             yield
         finally:
             slots.release()
+
+    async def hold(self) -> Callable[[], None]:
+        """Take a slot as `slot()` does, for a response that outlives the route (a stream):
+        the returned function gives it back (idempotent), from any task."""
+        slots, _ = self._limiters()
+        holder = object()
+        acquired = False
+        with anyio.move_on_after(self.queue_seconds):
+            await slots.acquire_on_behalf_of(holder)
+            acquired = True
+        if not acquired:
+            raise self._busy()
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                slots.release_on_behalf_of(holder)
+        return release
+
+    def _busy(self) -> ModelsBusy:
+        retry_after = max(1, math.ceil(self.queue_seconds))
+        return ModelsBusy(
+            f"all {self.workers} model workers are busy", hint="try again shortly",
+            details={"workers": self.workers}, headers={"Retry-After": str(retry_after)})
 
     async def run(self, function: Callable[..., T], *args: object) -> T:
         """`function(*args)` on a model thread (call it while holding a slot)."""

@@ -21,6 +21,7 @@ from dapp.gateway.content.service import ContentGateway
 from dapp.gateway.metered.models import ModelStore, sandbox_limits
 from dapp.gateway.metered.pool import ModelPool
 from dapp.gateway.metered.redeemer import Redeemer
+from dapp.gateway.metered.streams import StreamRegistry
 from dapp.gateway.metered.verifier import VoucherVerifier
 from dapp.gateway.metered.warm_pool import WarmPool
 from dapp.gateway.metrics import GatewayMetrics
@@ -64,6 +65,9 @@ class MeteredCalls:
         self.models = ModelStore(content, settings.data_dir / "models", limits,
                                  data_dir=settings.data_dir, warm=self.warm)
         self.pool = ModelPool(settings.model_workers, settings.model_queue_seconds)
+        self.streams = StreamRegistry(settings.model_stream_credit,
+                                      settings.model_stream_max_chunks,
+                                      settings.model_stream_pay_seconds)
         self._provider: Provider | None = None
         self._waiting_for = "starting"
         self._task: asyncio.Task[None] | None = None

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from dapp.compute.sandbox import SandboxLimits
-from dapp.compute.warm import WarmWorker, declares_handler
+from dapp.compute.warm import CHUNK, WarmWorker, declares_handler
 
 log = logging.getLogger("dapp.gateway.metered")
 
@@ -64,6 +64,21 @@ class WarmPool:
             raise
         self._release(key, worker)
         return answer
+
+    def open_stream(self, folder: Path, buyer: str, body: bytes) -> PooledStream:
+        """`body` through a worker of (`folder`, `buyer`) for a streamed answer; the worker is
+        the stream's until `PooledStream.finish`. WarmCallFailed as `call`."""
+        key = (str(folder), buyer.lower())
+        worker = self._acquire(key, folder)
+        try:
+            first = worker.start_stream(body, self.call_seconds)
+        except BaseException:
+            self._discard(worker)
+            raise
+        stream = PooledStream(self, key, worker, first)
+        if first[0] != CHUNK:
+            stream.finish()
+        return stream
 
     def _acquire(self, key: Key, folder: Path) -> WarmWorker:
         self.evict_idle()
@@ -142,3 +157,54 @@ class WarmPool:
     def close(self) -> None:
         """Close every idle worker (at shutdown; busy ones close when their call ends)."""
         self.evict_idle(now=float("inf"))
+
+
+class PooledStream:
+    """A streamed answer holding its worker: `first` is the worker's first frame (ANSWERED
+    with a whole answer, CHUNK, or ENDED); `next` asks for one more chunk; `finish` (always
+    called, idempotent) stops the model's generator if it is still going and gives the worker
+    back, or closes it when the stream failed. Blocking: call from a model thread."""
+
+    def __init__(self, pool: WarmPool, key: Key, worker: WarmWorker,
+                 first: tuple[int, bytes]) -> None:
+        self.first = first
+        self._pool = pool
+        self._key = key
+        self._worker: WarmWorker | None = worker
+        self._going = first[0] == CHUNK
+        self._lock = threading.Lock()  # one exchange with the worker at a time
+
+    def next(self) -> tuple[int, bytes]:
+        with self._lock:
+            if self._worker is None or not self._going:
+                raise RuntimeError("the stream has ended")
+            try:
+                frame = self._worker.next_chunk(self._pool.call_seconds)
+            except BaseException:
+                self._end(failed=True)
+                raise
+            self._going = frame[0] == CHUNK
+            if not self._going:
+                self._end(failed=False)
+            return frame
+
+    def finish(self) -> None:
+        with self._lock:
+            if self._worker is None:
+                return
+            failed = False
+            if self._going:
+                try:
+                    self._worker.stop_stream(self._pool.call_seconds)
+                except Exception:  # WarmCallFailed: the worker is closed already
+                    failed = True
+            self._end(failed)
+
+    def _end(self, failed: bool) -> None:
+        worker, self._worker, self._going = self._worker, None, False
+        if worker is None:
+            return
+        if failed:
+            self._pool._discard(worker)
+        else:
+            self._pool._release(self._key, worker)

@@ -18,20 +18,34 @@ Everything refused before the reservation takes nothing. So N concurrent calls c
 voucher run the model once, and no failing call runs for free. A provider whose price is 0
 asks no voucher; the caller then signs in (401 otherwise) and the license is checked on that
 account.
+
+A streamed call (`?stream=true` or `Accept: application/x-ndjson`) is checked and reserved the
+same way, then answers JSON lines as the model yields chunks; the buyer pays each further
+chunk after receiving it with `POST /v1/streams/{id}/pay` (`metered/streams` has the pricing).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import anyio
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from dapp.errors import DappError, NotLicensed, PaymentRequired
 from dapp.gateway.deps import AccountDep, MeteredDep, current_account
 from dapp.gateway.licenses import Scope
+from dapp.gateway.metered.chunks import ChunkSource
 from dapp.gateway.metered.models import ModelFailed
 from dapp.gateway.metered.pool import ModelsBusy
+from dapp.gateway.metered.service import MeteredCalls
+from dapp.gateway.metered.streams import (
+    STREAM_HEADER,
+    STREAM_MEDIA_TYPE,
+    StreamResponse,
+    stream_lines,
+)
 from dapp.gateway.metrics import GatewayMetrics
 from dapp.market.vouchers import ACCEPTED_HEADER, PRICE_HEADER, VOUCHER_HEADER
 
@@ -44,8 +58,13 @@ class NotTheProvider(DappError):
 
 
 _INVOKE_RESPONSES: dict[int | str, dict[str, object]] = {
-    200: {"description": "the model's stdout (application/json when it is JSON)",
-          "content": {"application/json": {}, "application/octet-stream": {}}},
+    200: {"description": "the model's stdout (application/json when it is JSON); streamed "
+                         "(?stream=true or Accept: application/x-ndjson): JSON lines, a head "
+                         "{stream, price, credit, max_chunks, accepted_cumulative}, one "
+                         "{seq, text|json|base64} per chunk, an end line {end, chunks, "
+                         "paid_chunks, accepted_cumulative}",
+          "content": {"application/json": {}, "application/octet-stream": {},
+                      "application/x-ndjson": {}}},
     401: {"description": "the provider's price is 0 and the caller is not signed in"},
     402: {"description": "no voucher, or one that does not pay for this call: problem+json "
                          "with reason, price, token, provider, market, chain_id, channel, "
@@ -67,6 +86,11 @@ _INVOKE_RESPONSES: dict[int | str, dict[str, object]] = {
 async def invoke_model(*,
     request: Request,
     asset_id: int = Path(ge=1, le=2**256 - 1),
+    stream: bool = Query(False, description="answer as JSON lines, chunk by chunk (as "
+                         "`Accept: application/x-ndjson` does); each chunk after the first "
+                         "is paid through /v1/streams/{id}/pay"),
+    max_chunks: int | None = Query(None, ge=1, description="a stream ends after this many "
+                                   "chunks (at most the gateway's own limit)"),
     metered: MeteredDep,
 ) -> Response:
     """Run the model once on the request body (stdin) and answer with its stdout. Pay with
@@ -74,6 +98,7 @@ async def invoke_model(*,
     buyer holds a COMPUTE license on the model."""
     metrics: GatewayMetrics = metered.metrics
     provider = metered.provider()
+    streaming = stream or STREAM_MEDIA_TYPE in request.headers.get("accept", "")
     await anyio.to_thread.run_sync(metered.models.check_is_model, asset_id)
     price = provider.verifier.price
     accepted = 0
@@ -89,6 +114,20 @@ async def invoke_model(*,
         folder = await metered.models.files(asset_id)
         body = await request.body()
         await anyio.to_thread.run_sync(metered.models.check_runnable)
+        if streaming:
+            release = await metered.pool.hold()
+            try:
+                if checked is not None:  # reserve: the call, and its first chunk, is paid
+                    accepted = await anyio.to_thread.run_sync(provider.verifier.accept,
+                                                              checked)
+                source = await metered.pool.run(metered.models.open_chunks, folder, body,
+                                                caller)
+            except BaseException:
+                release()
+                raise
+            metrics.metered_calls.labels("streamed").inc()
+            return _streamed(metered, source, release, price, accepted,
+                             checked.voucher.channel_id if checked else None, max_chunks)
         async with metered.pool.slot():
             if checked is not None:  # reserve: from here on the call is paid
                 accepted = await anyio.to_thread.run_sync(provider.verifier.accept, checked)
@@ -112,6 +151,53 @@ async def invoke_model(*,
     headers = {PRICE_HEADER: str(price), ACCEPTED_HEADER: str(accepted),
                "Cache-Control": "no-store"}
     return Response(output.body, media_type=output.media_type, headers=headers)
+
+
+def _streamed(metered: MeteredCalls, source: ChunkSource, release: Callable[[], None],
+              price: int, accepted: int, channel_id: int | None,
+              max_chunks: int | None) -> StreamResponse:
+    streams = metered.streams
+    opened = streams.open(channel_id, price, accepted, max_chunks)
+
+    async def cleanup() -> None:
+        try:
+            await anyio.to_thread.run_sync(source.close)
+        finally:
+            streams.close(opened)
+            release()
+
+    headers = {PRICE_HEADER: str(price), ACCEPTED_HEADER: str(accepted),
+               STREAM_HEADER: opened.id, "Cache-Control": "no-store"}
+    return StreamResponse(stream_lines(opened, source, metered.pool, streams.pay_seconds),
+                          cleanup, headers)
+
+
+class StreamPaidOut(BaseModel):
+    stream: str
+    paid_chunks: int = Field(description="chunks of the stream paid so far")
+    delivered_chunks: int
+    accepted_cumulative: str = Field(description="what the channel has paid after this")
+
+
+@router.post("/streams/{stream_id}/pay", response_model=StreamPaidOut,
+             responses={402: {"description": "the voucher does not pay one more price"},
+                        403: {"description": "a voucher from another channel than the "
+                                             "stream's (not-this-streams-channel)"},
+                        404: {"description": "no such stream going on"},
+                        409: {"description": "every delivered chunk is paid already "
+                                             "(nothing-to-pay)"},
+                        503: {"description": "this gateway is not a provider, or not ready "
+                                             "yet"}})
+async def pay_stream(*, request: Request, stream_id: str = Path(max_length=64),
+                     metered: MeteredDep) -> StreamPaidOut:
+    """Pay for the next chunk a stream delivered: `X-DataDAO-Voucher` one price above the
+    channel's accepted amount, from the channel that opened the stream."""
+    provider = metered.provider()
+    paid = await metered.streams.pay(stream_id, request.headers.get(VOUCHER_HEADER),
+                                     provider.verifier)
+    return StreamPaidOut(stream=paid.id, paid_chunks=paid.paid,
+                         delivered_chunks=paid.delivered,
+                         accepted_cumulative=str(paid.accepted))
 
 
 class ProviderOut(BaseModel):

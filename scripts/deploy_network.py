@@ -56,15 +56,23 @@ def connect_brownie(config: NetworkConfig) -> Any:
 
 
 def check_chain(config: NetworkConfig) -> None:
-    from brownie import chain, web3
+    """Before Brownie loads and anything is sent: the RPC serves the file's chain, and each
+    token named has code there."""
+    from web3 import Web3
 
-    if chain.id != config.chain_id:
-        raise NetworkFileError(f"{config.rpc_url} serves chain {chain.id}, the network file "
+    web3 = Web3(Web3.HTTPProvider(config.rpc_url, request_kwargs={"timeout": 30}))
+    try:
+        chain_id = int(web3.eth.chain_id)
+    except OSError as exc:
+        raise NetworkFileError(f"no answer from {config.rpc_url}: {type(exc).__name__}",
+                               hint="check rpc_url") from None
+    if chain_id != config.chain_id:
+        raise NetworkFileError(f"{config.rpc_url} serves chain {chain_id}, the network file "
                                f"says {config.chain_id}", hint="fix rpc_url or chain_id")
     for key, address in [("staking_token", config.staking_token),
                          *(("payment_tokens", token) for token in config.payment_tokens)]:
         if web3.eth.get_code(address) == b"":
-            raise NetworkFileError(f"`{key}` {address} has no contract on chain {chain.id}",
+            raise NetworkFileError(f"`{key}` {address} has no contract on chain {chain_id}",
                                    hint="name tokens deployed on this network")
 
 
@@ -98,7 +106,6 @@ def deploy(config: NetworkConfig, key: str, manifest: Path) -> dict[str, Any]:
 
     from scripts.deploy import deploy_modules
 
-    check_chain(config)
     deployer = accounts.add(key)
     timelock = deploy_timelock(config, deployer)
     deployed = deploy_core(config, deployer)
@@ -136,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         manifest = args.manifest or ROOT / "deployments" / f"{config.name}.json"
         if args.compile_all:
             subprocess.run(["brownie", "compile", "--all"], cwd=ROOT, check=True)
+        check_chain(config)
         connect_brownie(config)
         entries = deploy(config, key, manifest)
     except DappError as exc:

@@ -90,6 +90,33 @@ def test_deploy_without_a_deployer_key_is_refused_in_one_line(tmp_path: Path) ->
         "the network file)"]
 
 
+@pytest.mark.parametrize(("chain_id", "token", "says"), [
+    (31338, None, "serves chain 1337, the network file says 31338"),
+    (CHAIN_ID, A, f"`payment_tokens` {Web3.to_checksum_address(A)} has no contract on chain"),
+])
+def test_deploy_to_the_wrong_chain_or_absent_tokens_sends_nothing(
+        chain: Chain, deployments_file: Path, tmp_path: Path, chain_id: int, token: str | None,
+        says: str) -> None:
+    """Checked before Brownie loads: a network file pointing at another chain (or naming
+    tokens that are not on it) fails in one line and the deployer's nonce stays put."""
+    web3 = Web3(Web3.HTTPProvider(chain.rpc_url))
+    deployer = web3.eth.account.create()
+    dev_token = load_deployment(deployments_file, CHAIN_ID).contract("TestToken").address
+    text = (TOML.replace("11155111", str(chain_id)).replace("https://rpc.example", chain.rpc_url)
+            .replace(f'["{A}"]', f'["{token or dev_token}"]')
+            .replace(f'staking_token = "{A}"', f'staking_token = "{dev_token}"'))
+    (tmp_path / "n.toml").write_text(text)
+    result = subprocess.run([sys.executable, "-m", "scripts.deploy_network",
+                             str(tmp_path / "n.toml")], cwd=REPO_ROOT, capture_output=True,
+                            text=True, timeout=60,
+                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT),
+                                 "DEPLOYER_PRIVATE_KEY": deployer.key.hex()})
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: ") and says in line
+    assert web3.eth.get_transaction_count(deployer.address) == 0
+
+
 def manifest_entries(deployments_file: Path, names: list[str]) -> dict[str, Any]:
     deployment = load_deployment(deployments_file, CHAIN_ID)
     return {name: {"address": deployment.contract(name).address, "abi": load_abi(name),

@@ -22,16 +22,18 @@ import argparse
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from dapp.errors import DappError, InvalidInput
-from scripts.handover import hand_over, verify_handover
+from scripts.handover import HandoverIncomplete, hand_over, verify_handover
 from scripts.manifest import manifest_entry, write_manifest
 from scripts.network_config import NetworkConfig, NetworkFileError, load_network
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY_VARIABLE = "DEPLOYER_PRIVATE_KEY"
+RPC_VARIABLE = "DEPLOY_RPC_URL"  # overrides the file's rpc_url: a keyed URL stays out of files
 
 
 def connect_brownie(config: NetworkConfig) -> Any:
@@ -113,13 +115,20 @@ def deploy(config: NetworkConfig, key: str, manifest: Path) -> dict[str, Any]:
     moved = hand_over(deployed, deployer, timelock.address, config.roles)
     entries: dict[str, Any] = {name: entry_of(c) for name, c in deployed.items()}
     entries["TimelockController"] = entry_of(timelock)
-    held = verify_handover(web3, entries, deployer.address, timelock.address, config.roles)
     entries["network"] = {
-        "name": config.name, "chainId": config.chain_id, "rpcUrl": config.rpc_url,
+        "name": config.name, "chainId": config.chain_id,
+        "publicRpcUrl": config.public_rpc_url,
         "deployer": deployer.address, "timelock": timelock.address,
         "proposers": list(config.timelock.proposers), "minDelay": config.timelock.min_delay,
-        "roles": config.roles, "handedOver": moved, "held": held,
+        "roles": config.roles, "handedOver": moved,
     }
+    try:
+        entries["network"]["held"] = verify_handover(web3, entries, deployer.address,
+                                                     timelock.address, config.roles)
+    except HandoverIncomplete as exc:  # the addresses still go on record, with the failure
+        entries["network"]["handoverIncomplete"] = exc.message
+        write_manifest(manifest, config.chain_id, entries)
+        raise
     write_manifest(manifest, config.chain_id, entries)
     return entries
 
@@ -136,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = load_network(args.network_file)
+        if os.environ.get(RPC_VARIABLE):
+            config = replace(config, rpc_url=os.environ[RPC_VARIABLE])
         key = os.environ.get(KEY_VARIABLE, "")
         if not key:
             raise InvalidInput(f"{KEY_VARIABLE} is not set",

@@ -37,7 +37,8 @@ class TimelockConfig:
 class NetworkConfig:
     name: str
     chain_id: int
-    rpc_url: str
+    rpc_url: str  # may carry an API key: never written to the manifest
+    public_rpc_url: str  # what the manifest records for others ("" when none)
     payment_tokens: tuple[str, ...]
     staking_token: str
     fee_receiver: str
@@ -122,6 +123,7 @@ def load_network(path: Path) -> NetworkConfig:
         name=str(data.get("name", path.stem)),
         chain_id=_int(data, "chain_id", where, minimum=1),
         rpc_url=rpc_url,
+        public_rpc_url=str(data.get("public_rpc_url", "")),
         payment_tokens=_addresses(_required(data, "payment_tokens", where), "payment_tokens",
                                   where),
         staking_token=_address(_required(data, "staking_token", where), "staking_token", where),

@@ -5,7 +5,7 @@
 Compiles each contract's standard-JSON input with the repository's solc (tools/solc.js) and
 compares the runtime code with the code at its address: `full` (byte for byte, immutables
 masked), `partial` (only the metadata hash differs: deploy with --compile-all for a full
-match) or `mismatch` (exit 1). The RPC URL defaults to the manifest's.
+match) or `mismatch` (exit 1). The RPC URL defaults to the manifest's `publicRpcUrl`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rpc-url")
     args = parser.parse_args(argv)
     ((chain_id, entries),) = json.loads(args.manifest.read_text()).items()
-    web3 = Web3(Web3.HTTPProvider(args.rpc_url or entries["network"]["rpcUrl"]))
+    rpc_url = args.rpc_url or entries["network"].get("publicRpcUrl")
+    if not rpc_url:
+        print("error: the manifest names no public RPC URL (give --rpc-url)", file=sys.stderr)
+        return 2
+    web3 = Web3(Web3.HTTPProvider(rpc_url))
     if web3.eth.chain_id != int(chain_id):
         print(f"error: the RPC serves chain {web3.eth.chain_id}, the manifest {chain_id}",
               file=sys.stderr)

@@ -104,6 +104,13 @@ test-dapp: python-deps node-deps kubo abi $(STAMPS)/postgresql $(STAMPS)/bubblew
 scale: python-deps node-deps kubo ipfs-cluster abi $(STAMPS)/postgresql $(STAMPS)/bubblewrap
 	$(PYTEST_DAPP) tests/dapp -q -m scale
 
+# The rehearsal of a network deploy (docs/DEPLOY.md): anvil as chain 31338, the deploy with its
+# role handover to a timelock, a timelocked fee change, gateway/indexer/CLI from the manifest and
+# the manifest's compiler inputs against the deployed code. Minutes long: not in `make test`.
+.PHONY: rehearse
+rehearse: python-deps node-deps kubo abi
+	DAPP_REHEARSE=1 $(PYTEST_DAPP) tests/dapp/test_network_rehearsal.py -q -s
+
 # The long schemathesis run (not in `make test`, which runs 60 examples per operation on
 # SQLite): FUZZ_API_EXAMPLES per operation against a gateway over SQLite and one over
 # PostgreSQL, >= 10,000 generated requests in all; docs/TOOLCHAIN.md records a run.

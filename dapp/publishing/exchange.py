@@ -150,7 +150,15 @@ class Exchange:
     # ---- tokens --------------------------------------------------------------------------
     @property
     def default_token(self) -> str:
-        return str(self.deployment.contract(DEFAULT_TOKEN).address)
+        """The dev chain's TestToken; on a network deployment (no test token, docs/DEPLOY.md)
+        the registry's first payment token."""
+        if DEFAULT_TOKEN in self.deployment.contracts:
+            return str(self.deployment.contract(DEFAULT_TOKEN).address)
+        tokens = self.payment_tokens()
+        if not tokens:
+            raise InvalidInput("the registry allows no payment token",
+                               hint="its admin (the timelock) must allow one")
+        return tokens[0]
 
     def token_contract(self, address: str) -> Contract:
         return self.web3.eth.contract(address=Web3.to_checksum_address(address),

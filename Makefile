@@ -97,7 +97,7 @@ fuzz: python-deps node-deps solc
 # dapp suites against real ganache, Kubo and SQLite/PostgreSQL started by the fixtures;
 # includes the smoke run of the contracts and the deploy script on ganache.
 test-dapp: python-deps node-deps kubo abi $(STAMPS)/postgresql $(STAMPS)/bubblewrap
-	$(PYTEST_DAPP) tests/dapp -q -m 'not scale'
+	$(PYTEST_DAPP) tests/dapp -q -m 'not scale and not rehearsal'
 
 # The multi-node suites (marked `scale`): IPFS Cluster peers started, peers and gateways killed.
 # Not in `make test`: building IPFS Cluster from the Go proxy takes minutes on a fresh machine.
@@ -109,7 +109,7 @@ scale: python-deps node-deps kubo ipfs-cluster abi $(STAMPS)/postgresql $(STAMPS
 # the manifest's compiler inputs against the deployed code. Minutes long: not in `make test`.
 .PHONY: rehearse
 rehearse: python-deps node-deps kubo abi
-	DAPP_REHEARSE=1 $(PYTEST_DAPP) tests/dapp/test_network_rehearsal.py -q -s
+	$(PYTEST_DAPP) tests/dapp/test_network_rehearsal.py -q -s -m rehearsal
 
 # The long schemathesis run (not in `make test`, which runs 60 examples per operation on
 # SQLite): FUZZ_API_EXAMPLES per operation against a gateway over SQLite and one over

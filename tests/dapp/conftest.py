@@ -112,6 +112,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "scale: needs several nodes (an IPFS Cluster, killed peers): `make scale`, "
         "not `make test`")
+    config.addinivalue_line(
+        "markers", "rehearsal: a network deploy rehearsal (docs/DEPLOY.md): `make rehearse`, not "
+        "`make test`")
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,8 @@ from a network file and hands every role away; the timelock then changes the pro
 after its delay; the indexer, gateway and CLI run from the manifest alone; the manifest's
 standard-JSON inputs reproduce the code on chain.
 
-Not in `make test` (a Brownie deploy and six solc compiles take minutes): DAPP_REHEARSE=1."""
+Not in `make test` (a Brownie deploy and six solc compiles take minutes): marked `rehearsal`,
+run by `make rehearse`."""
 
 from __future__ import annotations
 
@@ -39,8 +40,7 @@ from scripts.handover import verify_handover
 from tests.dapp.conftest import Chain, Kubo, make_settings, start_gateway
 from tests.dapp.helpers.publishing import PASSWORD, PUBLISHER, Market
 
-pytestmark = pytest.mark.skipif(not os.environ.get("DAPP_REHEARSE"),
-                                reason="the network rehearsal runs in `make rehearse`")
+pytestmark = pytest.mark.rehearsal  # `make rehearse`, not `make test`
 
 NETWORK_CHAIN_ID = 31338
 MIN_DELAY = 3600

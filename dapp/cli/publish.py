@@ -11,6 +11,7 @@ from web3 import Web3
 
 from dapp.chain.constants import MAX_UINT96
 from dapp.cli.output import JsonOption, console, emit_json
+from dapp.cli.recovery import recovery_recipient
 from dapp.cli.session import (
     AccountOption,
     ConfirmationsOption,
@@ -30,6 +31,7 @@ from dapp.publishing.units import (
     scope_index,
 )
 
+NO_RECOVERY_HELP = "do not also seal the content key to your recovery key"
 version_app = typer.Typer(help="Versions of an asset.", no_args_is_help=True)
 
 
@@ -77,13 +79,14 @@ def _license_text(license_text: str | None, license_file: Path | None) -> str:
     return license_text
 
 
-def _keys(ctx: typer.Context, seal_to: list[str], gateway: list[str], open_asset: bool
-          ) -> tuple[str, ...]:
+def _keys(ctx: typer.Context, seal_to: list[str], gateway: list[str], open_asset: bool,
+          no_recovery: bool) -> tuple[str, ...]:
     if open_asset:
         return ()
     if not seal_to and not gateway:  # the configured gateway, e.g. the one `make up` runs
         gateway = [settings_of(ctx).resolved_gateway_public_url]
-    return tuple(gateway_keys(seal_to, gateway))
+    keys = gateway_keys(seal_to, gateway)
+    return tuple(dict.fromkeys([*keys, *recovery_recipient(ctx, no_recovery)]))
 
 
 def publish(
@@ -108,6 +111,7 @@ def publish(
     gateway: list[str] = typer.Option([], "--gateway",
                                       help="a gateway URL to fetch its key from; repeatable"),
     open_asset: bool = typer.Option(False, "--open", help="publish unencrypted (public data)"),
+    no_recovery: bool = typer.Option(False, "--no-recovery", help=NO_RECOVERY_HELP),
     dao: str | None = typer.Option(None, "--dao", help="print a DAO proposal, send nothing"),
     account: AccountOption = None,
     confirmations: ConfirmationsOption = None,
@@ -120,7 +124,8 @@ def publish(
     request = ContentRequest(
         path=path, title=title, description=description, kind=kind.lower(), tags=tuple(tag),
         license_text=_license_text(license_text, license_file),
-        gateway_keys=_keys(ctx, seal_to, gateway, open_asset), open=open_asset)
+        gateway_keys=_keys(ctx, seal_to, gateway, open_asset, no_recovery),
+        open=open_asset)
     share = parse_share_bps(curator_share)
     with signing(ctx, account, confirmations, as_json) as session, session.ipfs() as ipfs:
         terms = offer_terms(session.exchange, price, token, duration, scope)
@@ -169,6 +174,7 @@ def add_version(
     seal_to: list[str] = typer.Option([], "--seal-to",
                                       help="gateway keys (default: the latest version's)"),
     gateway: list[str] = typer.Option([], "--gateway"),
+    no_recovery: bool = typer.Option(False, "--no-recovery", help=NO_RECOVERY_HELP),
     account: AccountOption = None,
     confirmations: ConfirmationsOption = None,
     as_json: JsonOption = False,
@@ -180,6 +186,8 @@ def add_version(
         base = pipeline.previous_request(asset_id, path)
         keys = tuple(gateway_keys(seal_to, gateway)) if seal_to or gateway \
             else base.gateway_keys
+        if not base.open:
+            keys = tuple(dict.fromkeys([*keys, *recovery_recipient(ctx, no_recovery)]))
         request = ContentRequest(
             path=path, title=title or base.title,
             description=base.description if description is None else description,

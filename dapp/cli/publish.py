@@ -11,7 +11,12 @@ from web3 import Web3
 
 from dapp.chain.constants import MAX_UINT96
 from dapp.cli.output import JsonOption, console, emit_json
-from dapp.cli.recovery import recovery_recipient
+from dapp.cli.recipients import (
+    NO_RECOVERY_HELP,
+    PROVIDER_HELP,
+    picked_gateways,
+    recovery_recipient,
+)
 from dapp.cli.session import (
     AccountOption,
     ConfirmationsOption,
@@ -31,7 +36,6 @@ from dapp.publishing.units import (
     scope_index,
 )
 
-NO_RECOVERY_HELP = "do not also seal the content key to your recovery key"
 version_app = typer.Typer(help="Versions of an asset.", no_args_is_help=True)
 
 
@@ -79,10 +83,11 @@ def _license_text(license_text: str | None, license_file: Path | None) -> str:
     return license_text
 
 
-def _keys(ctx: typer.Context, seal_to: list[str], gateway: list[str], open_asset: bool,
-          no_recovery: bool) -> tuple[str, ...]:
+def _keys(ctx: typer.Context, seal_to: list[str], gateway: list[str], provider: list[str],
+          open_asset: bool, no_recovery: bool) -> tuple[str, ...]:
     if open_asset:
         return ()
+    gateway = picked_gateways(ctx, gateway, provider)
     if not seal_to and not gateway:  # the configured gateway, e.g. the one `make up` runs
         gateway = [settings_of(ctx).resolved_gateway_public_url]
     keys = gateway_keys(seal_to, gateway)
@@ -110,6 +115,7 @@ def publish(
                                       help="a gateway's X25519 public key (base64); repeatable"),
     gateway: list[str] = typer.Option([], "--gateway",
                                       help="a gateway URL to fetch its key from; repeatable"),
+    provider: list[str] = typer.Option([], "--provider", help=PROVIDER_HELP),
     open_asset: bool = typer.Option(False, "--open", help="publish unencrypted (public data)"),
     no_recovery: bool = typer.Option(False, "--no-recovery", help=NO_RECOVERY_HELP),
     dao: str | None = typer.Option(None, "--dao", help="print a DAO proposal, send nothing"),
@@ -124,7 +130,7 @@ def publish(
     request = ContentRequest(
         path=path, title=title, description=description, kind=kind.lower(), tags=tuple(tag),
         license_text=_license_text(license_text, license_file),
-        gateway_keys=_keys(ctx, seal_to, gateway, open_asset, no_recovery),
+        gateway_keys=_keys(ctx, seal_to, gateway, provider, open_asset, no_recovery),
         open=open_asset)
     share = parse_share_bps(curator_share)
     with signing(ctx, account, confirmations, as_json) as session, session.ipfs() as ipfs:
@@ -174,6 +180,7 @@ def add_version(
     seal_to: list[str] = typer.Option([], "--seal-to",
                                       help="gateway keys (default: the latest version's)"),
     gateway: list[str] = typer.Option([], "--gateway"),
+    provider: list[str] = typer.Option([], "--provider", help=PROVIDER_HELP),
     no_recovery: bool = typer.Option(False, "--no-recovery", help=NO_RECOVERY_HELP),
     account: AccountOption = None,
     confirmations: ConfirmationsOption = None,
@@ -184,6 +191,7 @@ def add_version(
     with signing(ctx, account, confirmations, as_json) as session, session.ipfs() as ipfs:
         pipeline = PublishPipeline(ipfs, session.exchange, session.progress)
         base = pipeline.previous_request(asset_id, path)
+        gateway = picked_gateways(ctx, gateway, provider)
         keys = tuple(gateway_keys(seal_to, gateway)) if seal_to or gateway \
             else base.gateway_keys
         if not base.open:

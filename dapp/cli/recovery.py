@@ -15,6 +15,7 @@ import typer
 from dapp.cli.accounts import password_for
 from dapp.cli.destination import into_folder, planned_output, published_name
 from dapp.cli.output import JsonOption, console, emit_json, errors
+from dapp.cli.recipients import PROVIDER_HELP, picked_gateways, recovery_path
 from dapp.cli.session import AccountOption, ConfirmationsOption, read_only, settings_of, signing
 from dapp.client.gateway import checked_metadata, content_problem
 from dapp.compute.assets import is_archive
@@ -39,19 +40,6 @@ recovery_app = typer.Typer(help="The recovery key every publish also seals conte
 keys_app.add_typer(recovery_app, name="recovery")
 
 CREATE_HINT = "create it once with `datadao keys recovery create`"
-
-
-def recovery_path(ctx: typer.Context) -> Path:
-    return settings_of(ctx).resolved_keystore_dir / "recovery" / "recovery-key.json"
-
-
-def recovery_recipient(ctx: typer.Context, no_recovery: bool) -> tuple[str, ...]:
-    """The recovery key's public key for a publish to seal to: none with --no-recovery or
-    before one is created."""
-    path = recovery_path(ctx)
-    if no_recovery or not path.exists():
-        return ()
-    return (recovery_public_key(path),)
 
 
 def unlocked_recovery_key(ctx: typer.Context) -> GatewayKeyPair:
@@ -155,16 +143,17 @@ def reseal_command(
                                       help="a gateway's X25519 public key (base64); repeatable"),
     gateway: list[str] = typer.Option([], "--gateway",
                                       help="a gateway URL to fetch its key from; repeatable"),
+    provider: list[str] = typer.Option([], "--provider", help=PROVIDER_HELP),
     account: AccountOption = None,
     confirmations: ConfirmationsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Seal the latest version's content key to more gateways, with your recovery key: a new
     version over the same content CID (only a new metadata document is uploaded)."""
-    if not seal_to and not gateway:
-        raise InvalidInput("no gateway to re-seal to",
-                           hint="pass --gateway URL or --seal-to PUBLIC_KEY (repeatable)")
-    keys = gateway_keys(seal_to, gateway)
+    if not seal_to and not gateway and not provider:
+        raise InvalidInput("no gateway to re-seal to", hint="pass --gateway URL, --provider "
+                                                            "ADDRESS or --seal-to PUBLIC_KEY")
+    keys = gateway_keys(seal_to, picked_gateways(ctx, gateway, provider))
     recovery = unlocked_recovery_key(ctx)
     with signing(ctx, account, confirmations, as_json) as session, session.ipfs() as ipfs:
         session.progress.stage(f"re-sealing asset {asset_id}")

@@ -20,17 +20,36 @@ from typing import Any
 
 import httpx
 import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from eth_utils import function_signature_to_4byte_selector
 from web3.exceptions import ContractLogicError
 
 from dapp.chain.accounts import Keystore
-from dapp.crypto.recovery import WrongRecoveryPassword, unlock_recovery_key
+from dapp.chain.contracts import load_abi
+from dapp.chain.deployments import load_deployment
+from dapp.crypto.recovery import (
+    RecoveryKeyFileError,
+    WrongRecoveryPassword,
+    create_recovery_key,
+    unlock_recovery_key,
+)
 from dapp.crypto.recovery import recovery_public_key as _recovery_public_key
 from dapp.crypto.sealing import GatewayKeyPair, SealedKeyError, open_sealed_key
 from dapp.ipfs.cid import cid_to_chain
+from dapp.market.reader import MarketReader
 from dapp.metadata import AssetMetadata
+from dapp.publishing.gateways import NotAProvider, provider_gateway_urls
 from dapp.publishing.recovery import AlreadySealed, recovered_content_key, resealed_metadata
-from tests.dapp.conftest import Chain, Gateway, Kubo, make_settings, start_gateway
+from tests.dapp.conftest import (
+    CHAIN_ID,
+    Chain,
+    Gateway,
+    Kubo,
+    fund_account,
+    make_settings,
+    start_gateway,
+)
 from tests.dapp.helpers.gateway import assert_problem, session
 from tests.dapp.helpers.publishing import (
     BUYER,
@@ -93,6 +112,31 @@ def sealed(market: Market, gateway_a: Gateway,
     return Sealed(published, source, digest, hostile)
 
 
+def send(market: Market, account: LocalAccount, call: Any) -> None:
+    web3 = market.web3
+    transaction = call.build_transaction({
+        "from": account.address, "nonce": web3.eth.get_transaction_count(account.address),
+        "chainId": CHAIN_ID})
+    signed = account.sign_transaction(transaction)
+    receipt = web3.eth.wait_for_transaction_receipt(
+        web3.eth.send_raw_transaction(signed.raw_transaction))
+    assert receipt["status"] == 1
+
+
+def register_provider(market: Market, endpoint: str) -> str:
+    """A fresh account registered on the ComputeMarket with `endpoint` as its gateway: an
+    entry of the directory (`/v1/providers` indexes these registrations)."""
+    deployment = load_deployment(market.deployments_file, CHAIN_ID)
+    reader = MarketReader.from_deployment(market.web3, deployment)
+    stake, token = reader.min_provider_stake(), reader.stake_token()
+    account = Account.create()
+    fund_account(market.chain, market.deployments_file, account.address, stake)
+    erc20 = market.web3.eth.contract(address=token, abi=load_abi("TestToken"))
+    send(market, account, erc20.functions.approve(reader.address, stake))
+    send(market, account, reader.contract.functions.registerProvider(endpoint, token, 1, stake))
+    return str(account.address)
+
+
 def recovery_public_key(market: Market) -> str:
     return _recovery_public_key(market.data_dir / RECOVERY_FILE)
 
@@ -146,7 +190,8 @@ def test_reseal_lets_a_gateway_added_afterwards_serve_the_asset_to_a_licensee(
     assert_problem(httpx.get(url_b, headers=session(gateway_b, BUYER), timeout=30), 409,
                    "not-sealed-to-gateway")
 
-    resealed = market.cli_json("reseal", str(asset_id), "--gateway", gateway_b.url)
+    provider = register_provider(market, gateway_b.url)  # B, picked from the directory
+    resealed = market.cli_json("reseal", str(asset_id), "--provider", provider)
     assert resealed["version"] == 2
     assert resealed["content_cid"] == published["content_cid"]  # nothing uploaded again
     assert resealed["added"] == [gateway_key(gateway_b)]
@@ -164,6 +209,9 @@ def test_reseal_lets_a_gateway_added_afterwards_serve_the_asset_to_a_licensee(
     assert from_a.status_code == 200  # the old gateway keeps serving it
     assert hashlib.sha256(from_a.content).hexdigest() == expected
 
+    with pytest.raises(NotAProvider):
+        provider_gateway_urls(market.web3, load_deployment(market.deployments_file, CHAIN_ID),
+                              [Account.create().address])
     metadata = metadata_of(market, resealed["metadata_cid"])
     recovery = unlock_recovery_key(market.data_dir / RECOVERY_FILE, PASSWORD)
     with pytest.raises(AlreadySealed):
@@ -226,8 +274,11 @@ def test_recovery_key_never_leaves_the_client(
 def test_recovery_key_is_created_once_and_a_missing_one_is_named(
     market: Market, tmp_path: Path
 ) -> None:
-    twice = market.cli("keys", "recovery", "create")
-    assert twice.returncode == 2 and "already exists" in twice.stderr
+    path = market.data_dir / RECOVERY_FILE
+    before = path.read_bytes()
+    with pytest.raises(RecoveryKeyFileError, match="already exists"):
+        create_recovery_key(path, PASSWORD)
+    assert path.read_bytes() == before  # the key assets are sealed to is never replaced
     missing = market.cli("decrypt", "1", "-o", str(tmp_path / "x.bin"),
                          DAPP_KEYSTORE_DIR=str(tmp_path / "empty-keystore"))
     assert missing.returncode == 2, missing.stderr

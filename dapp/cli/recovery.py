@@ -20,7 +20,6 @@ from dapp.cli.session import AccountOption, ConfirmationsOption, read_only, sett
 from dapp.client.gateway import checked_metadata, content_problem
 from dapp.compute.assets import is_archive
 from dapp.crypto.recovery import (
-    RecoveryKeyMissing,
     create_recovery_key,
     recovery_public_key,
     unlock_recovery_key,
@@ -39,16 +38,9 @@ recovery_app = typer.Typer(help="The recovery key every publish also seals conte
                            no_args_is_help=True)
 keys_app.add_typer(recovery_app, name="recovery")
 
-CREATE_HINT = "create it once with `datadao keys recovery create`"
-
-
 def unlocked_recovery_key(ctx: typer.Context) -> GatewayKeyPair:
     path = recovery_path(ctx)
-    try:
-        recovery_public_key(path)  # missing or malformed: said before the password is asked
-    except RecoveryKeyMissing as error:
-        error.hint = CREATE_HINT
-        raise
+    recovery_public_key(path)  # missing or malformed: said before the password is asked
     return unlock_recovery_key(path, password_for(ctx, confirm=False))
 
 
@@ -68,11 +60,7 @@ def create(ctx: typer.Context, as_json: JsonOption = False) -> None:
 def show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Show the recovery key's public key (no password needed)."""
     path = recovery_path(ctx)
-    try:
-        public_key = recovery_public_key(path)
-    except RecoveryKeyMissing as error:
-        error.hint = CREATE_HINT
-        raise
+    public_key = recovery_public_key(path)
     if as_json:
         emit_json({"public_key": public_key, "path": str(path)})
     else:

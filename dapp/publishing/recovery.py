@@ -23,9 +23,9 @@ from dapp.ipfs.client import IpfsClient
 from dapp.metadata import MAX_METADATA_BYTES, AssetMetadata, SealedKey
 from dapp.publishing.exchange import Exchange
 
-NOT_SEALED_HINT = ("it was published without your recovery key (the browser's publish, "
-                   "--no-recovery, or before the key existed): only a gateway it is sealed "
-                   "to can serve it")
+NOT_SEALED_HINT = ("it was published without your recovery key (from the browser, without "
+                   "it, or before the key existed): only a gateway it is sealed to can "
+                   "serve it")
 
 
 class OpenAssetHasNoKey(InvalidInput):

@@ -134,6 +134,14 @@ CODE_HINTS = {
     "gateway-keys-needed": "pass --seal-to KEY or --gateway URL, or --open to publish "
                            "unencrypted",
     "open-with-gateway-keys": "drop --seal-to/--gateway or --open",
+    "recovery-key-missing": "create it once with `datadao keys recovery create`",
+    "not-sealed-to-recovery-key": "it was published without your recovery key (in the "
+                                  "browser, with --no-recovery, or before `datadao keys "
+                                  "recovery create`): only a gateway it is sealed to can "
+                                  "serve it",
+    "already-sealed": "those gateways can serve it as it is; --gateway/--seal-to another one",
+    "not-a-provider": "`GET /v1/providers` on a gateway lists the providers; or pass "
+                      "--gateway URL",
     "channel-needed": "pass --channel ID (`datadao channel open` opens one)",
     "gateway-count-ahead": "if the channel was used from another machine, pass --resync to "
                            "continue from the gateway's count; otherwise do not trust this "

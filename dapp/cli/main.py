@@ -7,7 +7,18 @@ import warnings
 
 import typer
 
-from dapp.cli import accounts, assets, channels, compute, download, jobs, money, offers, publish
+from dapp.cli import (
+    accounts,
+    assets,
+    channels,
+    compute,
+    download,
+    jobs,
+    money,
+    offers,
+    publish,
+    recovery,
+)
 from dapp.cli.hints import cli_message
 from dapp.cli.output import error_line, errors
 from dapp.config import load_settings
@@ -30,6 +41,9 @@ app.command("stake")(money.stake)
 app.command("unstake")(money.unstake)
 app.command("claim")(money.claim)
 app.command("download")(download.download)
+app.add_typer(recovery.keys_app, name="keys")
+app.command("decrypt")(recovery.decrypt)
+app.command("reseal")(recovery.reseal_command)
 app.add_typer(channels.app, name="channel")
 app.command("invoke")(channels.invoke)
 app.add_typer(jobs.app, name="job")

@@ -11,6 +11,12 @@ from web3 import Web3
 
 from dapp.chain.constants import MAX_UINT96
 from dapp.cli.output import JsonOption, console, emit_json
+from dapp.cli.recipients import (
+    NO_RECOVERY_HELP,
+    PROVIDER_HELP,
+    picked_gateways,
+    recovery_recipient,
+)
 from dapp.cli.session import (
     AccountOption,
     ConfirmationsOption,
@@ -77,13 +83,15 @@ def _license_text(license_text: str | None, license_file: Path | None) -> str:
     return license_text
 
 
-def _keys(ctx: typer.Context, seal_to: list[str], gateway: list[str], open_asset: bool
-          ) -> tuple[str, ...]:
+def _keys(ctx: typer.Context, seal_to: list[str], gateway: list[str], provider: list[str],
+          open_asset: bool, no_recovery: bool) -> tuple[str, ...]:
     if open_asset:
         return ()
+    gateway = picked_gateways(ctx, gateway, provider)
     if not seal_to and not gateway:  # the configured gateway, e.g. the one `make up` runs
         gateway = [settings_of(ctx).resolved_gateway_public_url]
-    return tuple(gateway_keys(seal_to, gateway))
+    keys = gateway_keys(seal_to, gateway)
+    return tuple(dict.fromkeys([*keys, *recovery_recipient(ctx, no_recovery)]))
 
 
 def publish(
@@ -107,7 +115,9 @@ def publish(
                                       help="a gateway's X25519 public key (base64); repeatable"),
     gateway: list[str] = typer.Option([], "--gateway",
                                       help="a gateway URL to fetch its key from; repeatable"),
+    provider: list[str] = typer.Option([], "--provider", help=PROVIDER_HELP),
     open_asset: bool = typer.Option(False, "--open", help="publish unencrypted (public data)"),
+    no_recovery: bool = typer.Option(False, "--no-recovery", help=NO_RECOVERY_HELP),
     dao: str | None = typer.Option(None, "--dao", help="print a DAO proposal, send nothing"),
     account: AccountOption = None,
     confirmations: ConfirmationsOption = None,
@@ -120,7 +130,8 @@ def publish(
     request = ContentRequest(
         path=path, title=title, description=description, kind=kind.lower(), tags=tuple(tag),
         license_text=_license_text(license_text, license_file),
-        gateway_keys=_keys(ctx, seal_to, gateway, open_asset), open=open_asset)
+        gateway_keys=_keys(ctx, seal_to, gateway, provider, open_asset, no_recovery),
+        open=open_asset)
     share = parse_share_bps(curator_share)
     with signing(ctx, account, confirmations, as_json) as session, session.ipfs() as ipfs:
         terms = offer_terms(session.exchange, price, token, duration, scope)
@@ -169,6 +180,8 @@ def add_version(
     seal_to: list[str] = typer.Option([], "--seal-to",
                                       help="gateway keys (default: the latest version's)"),
     gateway: list[str] = typer.Option([], "--gateway"),
+    provider: list[str] = typer.Option([], "--provider", help=PROVIDER_HELP),
+    no_recovery: bool = typer.Option(False, "--no-recovery", help=NO_RECOVERY_HELP),
     account: AccountOption = None,
     confirmations: ConfirmationsOption = None,
     as_json: JsonOption = False,
@@ -178,8 +191,11 @@ def add_version(
     with signing(ctx, account, confirmations, as_json) as session, session.ipfs() as ipfs:
         pipeline = PublishPipeline(ipfs, session.exchange, session.progress)
         base = pipeline.previous_request(asset_id, path)
+        gateway = picked_gateways(ctx, gateway, provider)
         keys = tuple(gateway_keys(seal_to, gateway)) if seal_to or gateway \
             else base.gateway_keys
+        if not base.open:
+            keys = tuple(dict.fromkeys([*keys, *recovery_recipient(ctx, no_recovery)]))
         request = ContentRequest(
             path=path, title=title or base.title,
             description=base.description if description is None else description,

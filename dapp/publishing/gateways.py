@@ -1,5 +1,8 @@
 """Which gateways may serve an asset: their X25519 public keys, given as base64 or read from
-`GET {gateway}/v1/gateway` (JSON with `public_key`)."""
+`GET {gateway}/v1/gateway` (JSON with `public_key`); a gateway's URL given directly, or picked
+from the directory of providers by its provider address (the endpoint it registered on the
+ComputeMarket, read from the chain: the directory a gateway serves at `/v1/providers` is its
+index of the same registrations)."""
 
 from __future__ import annotations
 
@@ -8,8 +11,11 @@ import binascii
 from collections.abc import Iterable
 
 import httpx
+from web3 import Web3
 
+from dapp.chain.deployments import Deployment
 from dapp.errors import InvalidInput, ServiceUnavailable
+from dapp.market.reader import MarketReader
 
 PUBLIC_KEY_SIZE = 32
 GATEWAY_INFO_PATH = "/v1/gateway"
@@ -69,3 +75,31 @@ def gateway_keys(seal_to: Iterable[str], gateway_urls: Iterable[str]) -> list[st
     keys = [check_public_key(key) for key in seal_to]
     keys += [fetch_gateway_key(url) for url in gateway_urls]
     return list(dict.fromkeys(keys))
+
+
+class NotAProvider(InvalidInput):
+    """An address picked from the directory that is no registered (or a leaving) provider."""
+
+    code = "not-a-provider"
+
+
+def provider_gateway_urls(web3: Web3, deployment: Deployment, providers: Iterable[str]
+                          ) -> list[str]:
+    """The gateway URL each provider registered on the ComputeMarket (read from the chain)."""
+    wanted = list(providers)
+    if not wanted:
+        return []
+    market = MarketReader.from_deployment(web3, deployment)
+    urls = []
+    for address in wanted:
+        if not Web3.is_address(address):
+            raise InvalidInput(f"provider {address!r} is not an address")
+        state = market.provider(address, fresh=True)
+        if not state.registered:
+            raise NotAProvider(f"{state.address} is not a registered provider",
+                               hint="pick one from the gateway directory (GET /v1/providers)")
+        if state.exit_at:
+            raise NotAProvider(f"provider {state.address} is leaving the market",
+                               hint="pick another one from the gateway directory")
+        urls.append(state.endpoint)
+    return urls

@@ -7,7 +7,18 @@ import warnings
 
 import typer
 
-from dapp.cli import accounts, assets, channels, compute, download, jobs, money, offers, publish
+from dapp.cli import (
+    accounts,
+    assets,
+    channels,
+    compute,
+    download,
+    jobs,
+    money,
+    offers,
+    publish,
+    route,
+)
 from dapp.cli.hints import cli_message
 from dapp.cli.output import error_line, errors
 from dapp.config import load_settings
@@ -32,6 +43,7 @@ app.command("claim")(money.claim)
 app.command("download")(download.download)
 app.add_typer(channels.app, name="channel")
 app.command("invoke")(channels.invoke)
+app.command("route")(route.route)
 app.add_typer(jobs.app, name="job")
 app.add_typer(compute.app, name="compute")
 

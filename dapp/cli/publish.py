@@ -21,6 +21,7 @@ from dapp.errors import InvalidInput
 from dapp.publishing.exchange import Exchange, OfferTerms
 from dapp.publishing.gateways import gateway_keys
 from dapp.publishing.pipeline import ContentRequest, PublishPipeline, PublishResult
+from dapp.publishing.service import model_service
 from dapp.publishing.units import (
     format_amount,
     format_duration,
@@ -61,6 +62,7 @@ def result_json(result: PublishResult, seconds: float) -> dict[str, Any]:
         "packed_sha256": content.packed_sha256, "packed_size": content.packed_size,
         "stored_size": content.stored_size, "encrypted": content.metadata.content.encrypted,
         "sealed_to": [k.gateway_public_key for k in content.metadata.sealed_keys],
+        "tasks": content.metadata.service.tasks if content.metadata.service else [],
         "files": len(content.metadata.files), "seconds": round(seconds, 3),
     }
 
@@ -108,6 +110,12 @@ def publish(
     gateway: list[str] = typer.Option([], "--gateway",
                                       help="a gateway URL to fetch its key from; repeatable"),
     open_asset: bool = typer.Option(False, "--open", help="publish unencrypted (public data)"),
+    task: list[str] = typer.Option([], "--task", help="a model: a task it serves (a pipeline "
+                                   "tag, e.g. summarization); repeatable"),
+    input_schema: Path | None = typer.Option(None, "--input-schema",
+                                             help="a model: JSON Schema of one call's body"),
+    output_schema: Path | None = typer.Option(None, "--output-schema",
+                                              help="a model: JSON Schema of its answer"),
     dao: str | None = typer.Option(None, "--dao", help="print a DAO proposal, send nothing"),
     account: AccountOption = None,
     confirmations: ConfirmationsOption = None,
@@ -117,10 +125,12 @@ def publish(
     started = time.monotonic()
     if dao is not None and not Web3.is_address(dao):
         raise InvalidInput(f"--dao {dao!r} is not an address")
+    service = model_service(kind.lower(), task, input_schema, output_schema)
     request = ContentRequest(
         path=path, title=title, description=description, kind=kind.lower(), tags=tuple(tag),
         license_text=_license_text(license_text, license_file),
-        gateway_keys=_keys(ctx, seal_to, gateway, open_asset), open=open_asset)
+        gateway_keys=_keys(ctx, seal_to, gateway, open_asset), open=open_asset,
+        service=service)
     share = parse_share_bps(curator_share)
     with signing(ctx, account, confirmations, as_json) as session, session.ipfs() as ipfs:
         terms = offer_terms(session.exchange, price, token, duration, scope)
@@ -185,7 +195,7 @@ def add_version(
             description=base.description if description is None else description,
             kind=base.kind, tags=tuple(tag) or base.tags,
             license_text=license_text or base.license_text, gateway_keys=keys,
-            open=base.open, segment_size=base.segment_size)
+            open=base.open, segment_size=base.segment_size, service=base.service)
         result = pipeline.add_version(asset_id, request)
     output = result_json(result, time.monotonic() - started)
     if as_json:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from dapp.publishing.units import (
     scope_index,
 )
 
+MAX_SCHEMA_BYTES = 64 * 1024
 version_app = typer.Typer(help="Versions of an asset.", no_args_is_help=True)
 
 
@@ -79,6 +81,22 @@ def _license_text(license_text: str | None, license_file: Path | None) -> str:
     return license_text
 
 
+def _schema_file(path: Path | None, option: str) -> Any | None:
+    """The JSON document in a schema file (checked against the subset by `model_service`)."""
+    if path is None:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InvalidInput(f"cannot read {option} {path}: {error.strerror}") from None
+    if len(data) > MAX_SCHEMA_BYTES:
+        raise InvalidInput(f"{option} {path} is larger than {MAX_SCHEMA_BYTES} bytes")
+    try:
+        return json.loads(data)
+    except ValueError as error:
+        raise InvalidInput(f"{option} {path} is not JSON: {error}") from None
+
+
 def _keys(ctx: typer.Context, seal_to: list[str], gateway: list[str], open_asset: bool
           ) -> tuple[str, ...]:
     if open_asset:
@@ -125,7 +143,8 @@ def publish(
     started = time.monotonic()
     if dao is not None and not Web3.is_address(dao):
         raise InvalidInput(f"--dao {dao!r} is not an address")
-    service = model_service(kind.lower(), task, input_schema, output_schema)
+    service = model_service(kind.lower(), task, _schema_file(input_schema, "--input-schema"),
+                            _schema_file(output_schema, "--output-schema"))
     request = ContentRequest(
         path=path, title=title, description=description, kind=kind.lower(), tags=tuple(tag),
         license_text=_license_text(license_text, license_file),

@@ -17,10 +17,26 @@ from dapp.cli.market import GatewayOption, market_account
 from dapp.cli.output import JsonOption, emit_json, errors
 from dapp.cli.session import AccountOption, ConfirmationsOption, settings_of
 from dapp.client.channels import BuyerChannels
-from dapp.client.plans import PlanResult, read_plan, run_plan
+from dapp.client.plans import PlanResult, PlanStep, parse_plan, run_plan
 from dapp.client.routing import Router, RouteResult
 from dapp.errors import InvalidInput
 from dapp.publishing.units import parse_amount
+
+MAX_PLAN_BYTES = 256 * 1024
+
+
+def read_plan(path: Path) -> list[PlanStep]:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InvalidInput(f"cannot read --plan {path}: {error.strerror}") from None
+    if len(data) > MAX_PLAN_BYTES:
+        raise InvalidInput(f"--plan {path} is larger than {MAX_PLAN_BYTES} bytes")
+    try:
+        document = json.loads(data)
+    except ValueError as error:
+        raise InvalidInput(f"--plan {path} is not JSON: {error}") from None
+    return parse_plan(document)
 
 
 def _input(input_file: str) -> Any:

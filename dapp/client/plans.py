@@ -14,9 +14,7 @@ before it are paid, and the error names the step."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from dapp.client.routing import Router, RouteResult
@@ -24,7 +22,6 @@ from dapp.errors import DappError, InvalidInput
 from dapp.tasks import check_task
 
 MAX_STEPS = 16
-MAX_PLAN_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -46,19 +43,6 @@ class PlanResult:
         paid = sum(int(a.paid) for step in self.steps for a in step.attempts)
         return {"output": self.output, "paid": str(paid),
                 "steps": [step.as_json() for step in self.steps]}
-
-
-def read_plan(path: Path) -> list[PlanStep]:
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InvalidInput(f"cannot read --plan {path}: {error.strerror}") from None
-    if len(data) > MAX_PLAN_BYTES:
-        raise InvalidInput(f"--plan {path} is larger than {MAX_PLAN_BYTES} bytes")
-    try:
-        return parse_plan(json.loads(data))
-    except ValueError as error:
-        raise InvalidInput(f"--plan {path} is not JSON: {error}") from None
 
 
 def parse_plan(document: Any) -> list[PlanStep]:

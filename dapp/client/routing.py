@@ -172,7 +172,8 @@ class Router:
         candidates = self.candidates(task)
         if not candidates:
             raise RouteFailed(f"no model in the catalog serves {task}, or none has a provider",
-                              hint="publish one with --task, or ask another gateway's catalog")
+                              hint="publish a model declaring the task, or ask another "
+                                   "gateway's catalog")
         attempts: list[Attempt] = []
         fitting = []
         for candidate in candidates:

@@ -304,11 +304,13 @@ def test_publish_refuses_an_unknown_task_or_a_schema_outside_the_subset(
               "--kind", "model", "--output-schema", str(schema))
     outside = net.cli(*common, "--task", "summarization", "--input-schema", str(bad))
     assert outside.returncode == 2
-    assert "--input-schema: unsupported keyword 'patternProperties'" in outside.stderr
+    assert "input schema: unsupported keyword 'patternProperties'" in outside.stderr
     assert "Traceback" not in outside.stderr and len(outside.stderr.splitlines()) == 1
+    one_schema = net.cli(*common, "--task", "summarization")
+    assert one_schema.returncode == 2
+    assert ("a model that declares tasks needs both schemas (give --task and both "
+            "--input-schema FILE and --output-schema FILE)") in one_schema.stderr
     with pytest.raises(InvalidInput, match="unknown task 'mind-reading'"):
-        model_service("model", ["mind-reading"], schema, schema)
-    with pytest.raises(InvalidInput, match="needs both schemas"):
-        model_service("model", ["summarization"], None, schema)
+        model_service("model", ["mind-reading"], NUMBER_IN, NUMBER_IN)
     with pytest.raises(InvalidInput, match="only a model declares tasks"):
-        model_service("dataset", ["summarization"], schema, schema)
+        model_service("dataset", ["summarization"], NUMBER_IN, NUMBER_IN)

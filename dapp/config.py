@@ -112,6 +112,14 @@ class Settings(BaseSettings):
     upload_idle_seconds: float = Field(
         3600.0, gt=0, description="An upload untouched this long is dropped with its bytes"
     )
+    catalog_peer_timeout_seconds: float = Field(
+        2.0, gt=0, description="How long `GET /v1/models?task=` waits for another provider's "
+        "gateway to say its key (`GET /v1/gateway`); one that does not answer is listed as "
+        "unreachable"
+    )
+    catalog_peer_key_seconds: float = Field(
+        600.0, ge=0, description="How long a provider gateway's key, once read, is reused"
+    )
 
     # compute provider (the gateway's own on-chain account in the ComputeMarket)
     provider_account: str | None = Field(

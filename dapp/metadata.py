@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from dapp.errors import InvalidInput
+from dapp.tasks import check_schema, check_task
 
 SCHEMA_ID = "datadao/asset-metadata@1"
 CIPHER_DDX1 = "aes-256-gcm-ddx1"
@@ -112,6 +113,40 @@ class SealedKey(_Document):
     sealed_key: Annotated[str, Field(max_length=1024), _base64_of(None)]
 
 
+def _task(task: str) -> str:
+    try:
+        return check_task(task)
+    except InvalidInput as error:
+        raise ValueError(error.message) from None
+
+
+def _schema(schema: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return check_schema(schema)
+    except InvalidInput as error:
+        raise ValueError(error.message) from None
+
+
+Task = Annotated[str, AfterValidator(_task)]
+Schema = Annotated[dict[str, Any], AfterValidator(_schema)]
+
+
+class ModelService(_Document):
+    """What a model serves: its tasks (`dapp.tasks.TASKS`) and the JSON Schema (the subset of
+    `dapp.tasks`) of one call's input and of its answer."""
+
+    tasks: Annotated[list[Task], Field(min_length=1, max_length=8)]
+    input_schema: Schema
+    output_schema: Schema
+
+    @field_validator("tasks")
+    @classmethod
+    def _unique_tasks(cls, tasks: list[str]) -> list[str]:
+        if len(set(tasks)) != len(tasks):
+            raise ValueError("tasks must not repeat")
+        return tasks
+
+
 class AssetMetadata(_Document):
     schema_id: Literal["datadao/asset-metadata@1"] = Field(SCHEMA_ID, alias="schema")
     title: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
@@ -123,6 +158,7 @@ class AssetMetadata(_Document):
     files: Annotated[list[FileEntry], Field(min_length=1, max_length=100_000)]
     content: ContentInfo
     sealed_keys: list[SealedKey] = []
+    service: ModelService | None = None  # models only
     created_at: Annotated[AwareDatetime, AfterValidator(_utc)] | None = None
 
     @field_validator("tags")
@@ -152,6 +188,8 @@ class AssetMetadata(_Document):
         gateways = [sealed.gateway_public_key for sealed in self.sealed_keys]
         if len(set(gateways)) != len(gateways):
             raise ValueError("one sealed key per gateway")
+        if self.service is not None and self.kind != "model":
+            raise ValueError("only a model declares a service (tasks and schemas)")
         return self
 
     def to_canonical_json(self) -> bytes:

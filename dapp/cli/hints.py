@@ -120,6 +120,9 @@ CODE_HINTS = {
     "confirmation-timeout": "the transaction is on chain; a dev chain mines only when sent "
                             "transactions, so use --confirmations 0 there",
     "account-needed": "pass --account NAME",
+    "model-service-incomplete": "give --task and both --input-schema FILE and "
+                                "--output-schema FILE",
+    "model-service-not-for-kind": "publish with --kind model",
     "unknown-account": "`datadao account list` shows them; `datadao account new` makes one",
     "duplicate-account": "use --account {name}",
     "owner-account-needed": "use --account with the owner's account",

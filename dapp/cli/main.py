@@ -18,6 +18,7 @@ from dapp.cli import (
     offers,
     publish,
     recovery,
+    route,
 )
 from dapp.cli.hints import cli_message
 from dapp.cli.output import error_line, errors
@@ -46,6 +47,7 @@ app.command("decrypt")(recovery.decrypt)
 app.command("reseal")(recovery.reseal_command)
 app.add_typer(channels.app, name="channel")
 app.command("invoke")(channels.invoke)
+app.command("route")(route.route)
 app.add_typer(jobs.app, name="job")
 app.add_typer(compute.app, name="compute")
 

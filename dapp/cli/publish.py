@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from dapp.errors import InvalidInput
 from dapp.publishing.exchange import Exchange, OfferTerms
 from dapp.publishing.gateways import gateway_keys
 from dapp.publishing.pipeline import ContentRequest, PublishPipeline, PublishResult
+from dapp.publishing.service import model_service
 from dapp.publishing.units import (
     format_amount,
     format_duration,
@@ -36,6 +38,7 @@ from dapp.publishing.units import (
     scope_index,
 )
 
+MAX_SCHEMA_BYTES = 64 * 1024
 version_app = typer.Typer(help="Versions of an asset.", no_args_is_help=True)
 
 
@@ -67,6 +70,7 @@ def result_json(result: PublishResult, seconds: float) -> dict[str, Any]:
         "packed_sha256": content.packed_sha256, "packed_size": content.packed_size,
         "stored_size": content.stored_size, "encrypted": content.metadata.content.encrypted,
         "sealed_to": [k.gateway_public_key for k in content.metadata.sealed_keys],
+        "tasks": content.metadata.service.tasks if content.metadata.service else [],
         "files": len(content.metadata.files), "seconds": round(seconds, 3),
     }
 
@@ -81,6 +85,22 @@ def _license_text(license_text: str | None, license_file: Path | None) -> str:
         raise InvalidInput("an asset needs license terms",
                            hint="pass --license-text TEXT or --license-file PATH")
     return license_text
+
+
+def _schema_file(path: Path | None, option: str) -> Any | None:
+    """The JSON document in a schema file (checked against the subset by `model_service`)."""
+    if path is None:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InvalidInput(f"cannot read {option} {path}: {error.strerror}") from None
+    if len(data) > MAX_SCHEMA_BYTES:
+        raise InvalidInput(f"{option} {path} is larger than {MAX_SCHEMA_BYTES} bytes")
+    try:
+        return json.loads(data)
+    except ValueError as error:
+        raise InvalidInput(f"{option} {path} is not JSON: {error}") from None
 
 
 def _keys(ctx: typer.Context, seal_to: list[str], gateway: list[str], provider: list[str],
@@ -118,6 +138,12 @@ def publish(
     provider: list[str] = typer.Option([], "--provider", help=PROVIDER_HELP),
     open_asset: bool = typer.Option(False, "--open", help="publish unencrypted (public data)"),
     no_recovery: bool = typer.Option(False, "--no-recovery", help=NO_RECOVERY_HELP),
+    task: list[str] = typer.Option([], "--task", help="a model: a task it serves (a pipeline "
+                                   "tag, e.g. summarization); repeatable"),
+    input_schema: Path | None = typer.Option(None, "--input-schema",
+                                             help="a model: JSON Schema of one call's body"),
+    output_schema: Path | None = typer.Option(None, "--output-schema",
+                                              help="a model: JSON Schema of its answer"),
     dao: str | None = typer.Option(None, "--dao", help="print a DAO proposal, send nothing"),
     account: AccountOption = None,
     confirmations: ConfirmationsOption = None,
@@ -127,11 +153,13 @@ def publish(
     started = time.monotonic()
     if dao is not None and not Web3.is_address(dao):
         raise InvalidInput(f"--dao {dao!r} is not an address")
+    service = model_service(kind.lower(), task, _schema_file(input_schema, "--input-schema"),
+                            _schema_file(output_schema, "--output-schema"))
     request = ContentRequest(
         path=path, title=title, description=description, kind=kind.lower(), tags=tuple(tag),
         license_text=_license_text(license_text, license_file),
         gateway_keys=_keys(ctx, seal_to, gateway, provider, open_asset, no_recovery),
-        open=open_asset)
+        open=open_asset, service=service)
     share = parse_share_bps(curator_share)
     with signing(ctx, account, confirmations, as_json) as session, session.ipfs() as ipfs:
         terms = offer_terms(session.exchange, price, token, duration, scope)
@@ -201,7 +229,7 @@ def add_version(
             description=base.description if description is None else description,
             kind=base.kind, tags=tuple(tag) or base.tags,
             license_text=license_text or base.license_text, gateway_keys=keys,
-            open=base.open, segment_size=base.segment_size)
+            open=base.open, segment_size=base.segment_size, service=base.service)
         result = pipeline.add_version(asset_id, request)
     output = result_json(result, time.monotonic() - started)
     if as_json:

@@ -82,16 +82,21 @@ def siwe_message(address: str, domain: str, uri: str, chain_id: int, nonce: str,
     )
 
 
+_PROBLEM_STANDARD = ("type", "title", "status", "detail", "instance", "hint")
+
+
 def raise_for_problem(response: httpx.Response) -> None:
     """Turn a problem+json answer into the matching DappError (message from `detail`)."""
     if response.status_code < 400:
         return
     detail = response.text[:300]
+    members: dict[str, Any] = {}
     if response.headers.get("content-type", "").startswith("application/problem+json"):
         body: dict[str, Any] = response.json()
         detail = str(body.get("detail") or body.get("title") or detail)
+        members = {k: v for k, v in body.items() if k not in _PROBLEM_STANDARD}
     error = STATUS_ERRORS.get(response.status_code, DappError)
-    raise error(f"gateway answered {response.status_code}: {detail}")
+    raise error(f"gateway answered {response.status_code}: {detail}", details=members)
 
 
 @dataclass

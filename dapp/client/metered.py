@@ -115,6 +115,12 @@ class SignedVouchers:
             return ChannelRecord()
         return ChannelRecord(int(entry["accepted"]), int(entry["signed"]))
 
+    def channel_ids(self, chain_id: int, market: str) -> list[int]:
+        """The channels this machine keeps a record of on `market`, newest id first."""
+        prefix = f"{chain_id}:{market.lower()}:"
+        return sorted((int(key[len(prefix):]) for key in self._read() if key.startswith(prefix)),
+                      reverse=True)
+
     def update(self, key: str, *, accepted: int | None = None, signed: int | None = None
                ) -> ChannelRecord:
         """Raise `accepted` and/or `signed` (they never go down); the record after."""

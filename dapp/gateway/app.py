@@ -31,6 +31,7 @@ from dapp.gateway.license_feed import LicenseFeed
 from dapp.gateway.metered.service import MeteredCalls
 from dapp.gateway.metrics import GatewayMetrics
 from dapp.gateway.middleware import AccessMiddleware, BodySizeLimit, Limiter, RateLimiter
+from dapp.gateway.peer_keys import GatewayIdentity, PeerKeys
 from dapp.gateway.peers import OperatorsOnly, PeerPolicy
 from dapp.gateway.problems import install_problem_handlers, problem_responses
 from dapp.gateway.rate_buckets import SharedRateLimiter
@@ -43,6 +44,7 @@ from dapp.gateway.routes import (
     gateway_info,
     health,
     invoke,
+    models,
     providers,
     uploads,
 )
@@ -65,8 +67,12 @@ def make_parts(settings: Settings, services: Services) -> GatewayParts:
     upload_store = UploadStore(settings.data_dir / "uploads", UploadLimits(
         settings.upload_max_bytes, settings.upload_max_open, settings.upload_max_open_bytes,
         settings.upload_max_bytes_per_day, settings.upload_idle_seconds))
+    own = GatewayIdentity(content.keypair.public_key_b64,
+                          gateway_info.provider_address(settings))
+    peer_keys = PeerKeys(services.gateway_origin, own, settings.catalog_peer_timeout_seconds,
+                         settings.catalog_peer_key_seconds)
     return GatewayParts(services, metrics, caches, content, compute, metered,
-                        PeerPolicy(settings), upload_store)
+                        PeerPolicy(settings), upload_store, peer_keys)
 
 
 def create_app(settings: Settings, services: Services | None = None,
@@ -126,6 +132,7 @@ def create_app(settings: Settings, services: Services | None = None,
     app.include_router(catalog.router)
     app.include_router(daos.router)
     app.include_router(providers.router)
+    app.include_router(models.router)
     app.include_router(gateway_info.router)
     app.include_router(content.router)
     app.include_router(compute_jobs.router)

@@ -20,6 +20,7 @@ from dapp.gateway.caches import StaleCaches
 from dapp.gateway.content.service import ContentGateway
 from dapp.gateway.metered.service import MeteredCalls
 from dapp.gateway.metrics import GatewayMetrics
+from dapp.gateway.peer_keys import PeerKeys
 from dapp.gateway.peers import Peer, PeerPolicy
 from dapp.gateway.services import Services
 from dapp.gateway.uploads import UploadStore
@@ -39,6 +40,7 @@ class GatewayParts:
     metered: MeteredCalls
     peers: PeerPolicy
     uploads: UploadStore
+    peer_keys: PeerKeys  # other providers' gateway keys, for GET /v1/models?task=
 
 
 def get_parts(request: Request) -> GatewayParts:
@@ -66,6 +68,10 @@ def get_metered(parts: PartsDep) -> MeteredCalls:
     return parts.metered
 
 
+def get_peer_keys(parts: PartsDep) -> PeerKeys:
+    return parts.peer_keys
+
+
 def get_peer(request: Request, parts: PartsDep) -> Peer:
     """The client's address (trusted proxies honoured) and whether it is an operator."""
     return parts.peers.peer(request)
@@ -76,6 +82,7 @@ PeerDep = Annotated[Peer, Depends(get_peer)]
 ContentDep = Annotated[ContentGateway, Depends(get_content)]
 ComputeDep = Annotated[ComputeService, Depends(get_compute)]
 MeteredDep = Annotated[MeteredCalls, Depends(get_metered)]
+PeerKeysDep = Annotated[PeerKeys, Depends(get_peer_keys)]
 #: a 0x address in a path, checked before the route runs
 AddressPath = Annotated[str, Path(pattern=ADDRESS_PATTERN)]
 

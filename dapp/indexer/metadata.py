@@ -2,7 +2,8 @@
 addressed, so it never changes) into `cid_metadata` + `metadata_tags` for the catalog.
 
 A document is validated as `datadao/asset-metadata@1` (`AssetMetadata.from_json`); a valid
-one gives the catalog its title, description, size and tags. One that is JSON but not valid
+one gives the catalog its title, description, size and tags, and a model's the tasks it
+serves (`metadata_tasks`, for `GET /v1/models?task=`). One that is JSON but not valid
 is kept with `schema_error` saying why, and the catalog gets what it can read of those four
 fields (so an asset with a sloppy document can still be found); one that is not a JSON
 object at all is kept with `error` and nothing else. Neither stops the pinner or the indexer.
@@ -18,7 +19,7 @@ from sqlalchemy import Engine, delete, insert
 
 from dapp.ipfs.client import IpfsClient
 from dapp.metadata import AssetMetadata, InvalidMetadata
-from dapp.store.models import CidMetadata, MetadataTag
+from dapp.store.models import CidMetadata, MetadataTag, MetadataTask
 
 MAX_TAGS = 50
 
@@ -29,6 +30,7 @@ class CatalogFields:
     description: str = ""
     size: int | None = None
     tags: list[str] = field(default_factory=list)
+    tasks: list[str] = field(default_factory=list)  # a valid model document's only
 
 
 def catalog_fields(document: dict[str, Any]) -> CatalogFields:
@@ -45,8 +47,10 @@ def catalog_fields(document: dict[str, Any]) -> CatalogFields:
 
 
 def validated_fields(metadata: AssetMetadata) -> CatalogFields:
+    tasks = sorted(metadata.service.tasks) if metadata.service is not None else []
     return CatalogFields(title=metadata.title, description=metadata.description,
-                         size=metadata.size, tags=sorted(metadata.tags)[:MAX_TAGS])
+                         size=metadata.size, tags=sorted(metadata.tags)[:MAX_TAGS],
+                         tasks=tasks)
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ def store_metadata(engine: Engine, ipfs: IpfsClient, cid: str, max_bytes: int) -
     fields = read.fields if read is not None else CatalogFields()
     with engine.begin() as connection:
         connection.execute(delete(MetadataTag).where(MetadataTag.cid == cid))
+        connection.execute(delete(MetadataTask).where(MetadataTask.cid == cid))
         connection.execute(delete(CidMetadata).where(CidMetadata.cid == cid))
         connection.execute(insert(CidMetadata).values(
             cid=cid, title=fields.title, description=fields.description, size=fields.size,
@@ -93,3 +98,6 @@ def store_metadata(engine: Engine, ipfs: IpfsClient, cid: str, max_bytes: int) -
             schema_error=read.schema_error if read is not None else None))
         if fields.tags:
             connection.execute(insert(MetadataTag), [{"cid": cid, "tag": t} for t in fields.tags])
+        if fields.tasks:
+            connection.execute(insert(MetadataTask),
+                               [{"cid": cid, "task": t} for t in fields.tasks])

@@ -37,7 +37,7 @@ from dapp.crypto.segments import (
 )
 from dapp.errors import DappError, InvalidInput
 from dapp.ipfs.client import IpfsClient
-from dapp.metadata import AssetMetadata, ContentInfo, FileEntry, SealedKey
+from dapp.metadata import AssetMetadata, ContentInfo, FileEntry, ModelService, SealedKey
 from dapp.packing import PackPlan, PackStream, plan_pack
 from dapp.publishing.exchange import Exchange, OfferTerms
 from dapp.publishing.units import kind_index
@@ -94,6 +94,7 @@ class ContentRequest:
     gateway_keys: tuple[str, ...] = ()
     open: bool = False
     segment_size: int = DEFAULT_SEGMENT_SIZE
+    service: ModelService | None = None  # a model's tasks and schemas
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ def build_metadata(request: ContentRequest, plan: PackPlan,
                   for f in plan.files],
         "content": content.model_dump(exclude_none=True),
         "sealed_keys": [key.model_dump() for key in sealed_keys],
+        **({"service": request.service.model_dump()} if request.service else {}),
         "created_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
     }
     return AssetMetadata.from_json(json.dumps(document).encode("utf-8"))
@@ -275,7 +277,8 @@ class PublishPipeline:
             description=metadata.description, tags=tuple(metadata.tags),
             gateway_keys=tuple(key.gateway_public_key for key in metadata.sealed_keys),
             open=not metadata.content.encrypted,
-            segment_size=metadata.content.segment_size or DEFAULT_SEGMENT_SIZE)
+            segment_size=metadata.content.segment_size or DEFAULT_SEGMENT_SIZE,
+            service=metadata.service)
 
     def add_version(self, asset_id: int, request: ContentRequest) -> PublishResult:
         """A new version under a new content key; the asset's kind cannot change."""

@@ -15,7 +15,14 @@ from dapp.store.models.assets import (
 from dapp.store.models.auth import AuthNonce
 from dapp.store.models.compute import ComputeJob, ComputeProvider, PaymentChannel
 from dapp.store.models.dao import Dao, DaoMember, Proposal, Vote, proposal_state
-from dapp.store.models.ops import CidMetadata, Download, MetadataTag, Pin, PinPeer
+from dapp.store.models.ops import (
+    CidMetadata,
+    Download,
+    MetadataTag,
+    MetadataTask,
+    Pin,
+    PinPeer,
+)
 from dapp.store.models.params import PaymentToken, RegistryParam
 from dapp.store.models.payouts import (
     PayoutBalance,
@@ -33,8 +40,8 @@ __all__ = [
     "PERPETUAL", "Asset", "AssetVersion", "AuthNonce", "AuthSession", "BlockHash", "ChannelVoucher",
     "CidMetadata", "ComputeJob",
     "ComputeProvider", "Dao", "DaoMember", "Download", "JournalEntry", "License", "LicensePurchase",
-    "MetadataTag", "Offer", "PaymentChannel", "PaymentToken", "PayoutBalance", "Pin", "PinPeer",
-    "Proposal",
+    "MetadataTag", "MetadataTask", "Offer", "PaymentChannel", "PaymentToken", "PayoutBalance",
+    "Pin", "PinPeer", "Proposal",
     "ProviderCursor", "ProviderJob", "ProviderScanHash", "RateBucket",
     "RawEvent", "RegistryParam", "RevenueSplit", "RewardClaim", "Stake", "SyncCursor",
     "TrustedAlgorithm", "Vote",

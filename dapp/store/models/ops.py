@@ -90,3 +90,13 @@ class MetadataTag(Base):
 
     cid: Mapped[str] = mapped_column(CID, primary_key=True)
     tag: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+
+
+class MetadataTask(Base):
+    """A task a model's metadata declares (`service.tasks`, one of `dapp.tasks.TASKS`): the
+    catalog's `GET /v1/models?task=` looks models up here. Only valid documents have them."""
+
+    __tablename__ = "metadata_tasks"
+
+    cid: Mapped[str] = mapped_column(CID, primary_key=True)
+    task: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)

@@ -21,7 +21,14 @@ from dapp.crypto.segments import DEFAULT_SEGMENT_SIZE, encrypt_stream, generate_
 from dapp.ipfs.cid import cid_to_chain
 from dapp.ipfs.client import IpfsClient
 from dapp.market.vouchers import VOUCHER_HEADER, sign_voucher
-from dapp.metadata import CIPHER_DDX1, AssetMetadata, ContentInfo, FileEntry, SealedKey
+from dapp.metadata import (
+    CIPHER_DDX1,
+    AssetMetadata,
+    ContentInfo,
+    FileEntry,
+    ModelService,
+    SealedKey,
+)
 from dapp.packing import iter_packed, plan_pack
 from tests.dapp.conftest import Gateway, Kubo, fund_account, make_settings, start_gateway
 from tests.dapp.helpers.gateway import dev_account
@@ -92,10 +99,13 @@ class Stack:
 
 
 def publish_model(stack: Stack, path: Path, kind: int = MODEL,
-                  licensees: tuple[str, ...] = (BUYER.address,)) -> int:
-    """Pack, encrypt, seal to the gateway, add to Kubo, publish on chain and grant each of
-    `licensees` a COMPUTE license: the asset id."""
-    public_key = httpx.get(f"{stack.gateway.url}/v1/gateway", timeout=10).json()["public_key"]
+                  licensees: tuple[str, ...] = (BUYER.address,),
+                  gateways: tuple[str, ...] = (), service: ModelService | None = None) -> int:
+    """Pack, encrypt, seal to the gateway (and to the gateways at the URLs `gateways`), add to
+    Kubo, publish on chain (declaring `service`, a model's tasks and schemas) and grant each
+    of `licensees` a COMPUTE license: the asset id."""
+    public_keys = [httpx.get(f"{url}/v1/gateway", timeout=10).json()["public_key"]
+                   for url in (stack.gateway.url, *gateways)]
     plan = plan_pack(path)
     content_key = generate_content_key()
     stream = encrypt_stream(content_key, iter_packed(path, plan), plan.size)
@@ -108,7 +118,9 @@ def publish_model(stack: Stack, path: Path, kind: int = MODEL,
             content=ContentInfo(encrypted=True, plaintext_size=plan.size, cipher=CIPHER_DDX1,
                                 segment_size=DEFAULT_SEGMENT_SIZE),
             sealed_keys=[SealedKey(gateway_public_key=public_key,
-                                   sealed_key=seal_key(content_key, public_key))],
+                                   sealed_key=seal_key(content_key, public_key))
+                         for public_key in public_keys],
+            service=service,
         )
         metadata_cid = ipfs.add_bytes(metadata.to_canonical_json()).cid
     offer = (stack.token.address, 10**18, 0, 1)

@@ -26,7 +26,7 @@ DOWNLOAD, COMPUTE = 0, 1
 DDT = 10**18
 DAY = 24 * 3600
 BOOKKEEPING = ("state_journal", "block_hashes")
-NOT_EVENT_DERIVED = ("pins", "cid_metadata", "metadata_tags", "downloads")
+NOT_EVENT_DERIVED = ("pins", "cid_metadata", "metadata_tags", "metadata_tasks", "downloads")
 
 
 @dataclass

@@ -9,6 +9,7 @@ from dapp.store.models.assets import (
     AssetVersion,
     License,
     LicensePurchase,
+    LicenseToken,
     Offer,
     TrustedAlgorithm,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "PERPETUAL", "Asset", "AssetVersion", "AuthNonce", "AuthSession", "BlockHash", "ChannelVoucher",
     "CidMetadata", "ComputeJob",
     "ComputeProvider", "Dao", "DaoMember", "Download", "JournalEntry", "License", "LicensePurchase",
+    "LicenseToken",
     "MetadataTag", "Offer", "PaymentChannel", "PaymentToken", "PayoutBalance", "Pin", "Proposal",
     "ProviderCursor", "ProviderJob", "ProviderScanHash", "RateBucket",
     "RawEvent", "RegistryParam", "RevenueSplit", "RewardClaim", "Stake", "SyncCursor",

@@ -307,9 +307,11 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
         if (scope == uint8(Scope.DOWNLOAD)) expiresAt = _later(record.boughtDownload, record.grantedDownload);
         else if (scope == uint8(Scope.COMPUTE)) expiresAt = _later(record.boughtCompute, record.grantedCompute);
         else revert UnknownScope(scope);
-        address tokens = licenseTokens;
-        if (expiresAt <= block.timestamp && tokens != address(0)) {
-            expiresAt = _later(expiresAt, ILicenseOracle(tokens).licenseExpiry(assetId, account, scope));
+        if (expiresAt <= block.timestamp) {
+            address tokens = licenseTokens; // read only here: a running licence costs nothing more
+            if (tokens != address(0)) {
+                expiresAt = _later(expiresAt, ILicenseOracle(tokens).licenseExpiry(assetId, account, scope));
+            }
         }
     }
 

@@ -57,7 +57,7 @@ def download(gateway: Gateway, asset_id: int, headers: dict[str, str]) -> httpx.
     return httpx.get(f"{gateway.url}/v1/assets/{asset_id}/content", headers=headers, timeout=30)
 
 
-def test_transfer_refuses_the_old_holder_and_serves_the_new_one(
+def test_attack_old_holder_downloads_after_selling_the_licence_token(
         gateway: Gateway, market: Market, tokens: Contract,
         tmp_path_factory: pytest.TempPathFactory) -> None:
     path = tmp_path_factory.mktemp("token-asset") / "readings.csv"

@@ -22,6 +22,7 @@ from brownie import (
     DataDAO,
     DataDAOFactory,
     DataDAOShares,
+    LicenseTokens,
     TestToken,
     accounts,
     chain,
@@ -171,6 +172,34 @@ def measure_compute(registry: Any, token: Any) -> list[Row]:
     return rows
 
 
+def measure_license_tokens(registry: Any, token: Any) -> list[Row]:
+    """Licence tokens (issue 19): a sale through LicenseTokens and a transfer, on a registry
+    whose payout balances are already warm (sales happened before)."""
+    admin, publisher, buyer, buyer2, curator = accounts[:5]
+    tokens = LicenseTokens.deploy(registry, {"from": admin})
+    registry.setLicenseTokens(tokens, {"from": admin})
+    asset_id = registry.publish(DATASET, cid("lt"), cid("lt-meta"), 1000, [offer(token)],
+                                {"from": publisher}).return_value
+    tokens.setTokenOffer(asset_id, 1, True, True, {"from": publisher})
+    rows = []
+    tx = tokens.buy(asset_id, 1, buyer2, *terms(registry, asset_id, 1), {"from": buyer2})
+    rows.append(Row("LicenseTokens.buy", "first token sale of the asset (warm treasury)",
+                    int(tx.gas_used), 150_000))
+    tx = tokens.buy(asset_id, 1, buyer, *terms(registry, asset_id, 1), {"from": buyer})
+    rows.append(Row("LicenseTokens.buy", "new holder, warm balances", int(tx.gas_used), 150_000))
+    tx = tokens.buy(asset_id, 1, buyer, *terms(registry, asset_id, 1), {"from": buyer})
+    rows.append(Row("LicenseTokens.buy", "extends the holder's token", int(tx.gas_used),
+                    150_000))
+    token_id = tokens.licenseId(asset_id, DOWNLOAD, True)
+    tx = tokens.safeTransferFrom(buyer, curator, token_id, 1, b"", {"from": buyer})
+    rows.append(Row("LicenseTokens.safeTransferFrom", "to an account holding none of the id",
+                    int(tx.gas_used), 60_000))
+    tx = tokens.safeTransferFrom(buyer2, curator, token_id, 1, b"", {"from": buyer2})
+    rows.append(Row("LicenseTokens.safeTransferFrom", "to a holder of the id (later end kept)",
+                    int(tx.gas_used), 60_000))
+    return rows
+
+
 def measure_dao(registry: Any, token: Any) -> list[Row]:
     admin, members = accounts[0], accounts[1:4]
     factory = DataDAOFactory.deploy(registry, DataDAO.deploy({"from": admin}),
@@ -300,6 +329,7 @@ def measure() -> list[Row]:
     rows.append(Row("buyMany (5 assets)", f"per asset (single buy here: {single:,})",
                     gas(tx) // 5, 130_000))
     rows += measure_compute(registry, token)
+    rows += measure_license_tokens(registry, token)
     rows += measure_dao(registry, token)
     return rows
 

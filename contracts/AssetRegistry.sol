@@ -9,6 +9,7 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IAssetRegistry} from "./interfaces/IAssetRegistry.sol";
 import {ILicenseOracle} from "./interfaces/ILicenseOracle.sol";
+import {ILicenseTokens} from "./interfaces/ILicenseTokens.sol";
 import {CurationStaking} from "./lib/CurationStaking.sol";
 
 /// @title AssetRegistry
@@ -71,6 +72,9 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
     mapping(uint256 datasetId => ComputePolicy) private _computePolicies;
     /// @dev 0 = not listed, else the pinned version + 1 (1 = any version).
     mapping(uint256 datasetId => mapping(uint256 algorithmId => uint64)) private _trustedAlgorithms;
+    /// @notice The licence-token contract (contracts/LicenseTokens.sol), set once by the admin.
+    /// Asked by `licenseExpiry` only when an account has no running address-bound licence.
+    address public licenseTokens;
 
     /// @param admin Holder of DEFAULT_ADMIN_ROLE and PAUSER_ROLE.
     /// @param treasury Receiver of the protocol fee.
@@ -297,11 +301,43 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
     }
 
     /// @inheritdoc ILicenseOracle
-    function licenseExpiry(uint256 assetId, address account, uint8 scope) public view returns (uint64) {
+    /// @dev An address-bound licence, else (when none runs) a licence token the account holds.
+    function licenseExpiry(uint256 assetId, address account, uint8 scope) public view returns (uint64 expiresAt) {
         LicenseRecord memory record = _licenses[assetId][account];
-        if (scope == uint8(Scope.DOWNLOAD)) return _later(record.boughtDownload, record.grantedDownload);
-        if (scope == uint8(Scope.COMPUTE)) return _later(record.boughtCompute, record.grantedCompute);
-        revert UnknownScope(scope);
+        if (scope == uint8(Scope.DOWNLOAD)) expiresAt = _later(record.boughtDownload, record.grantedDownload);
+        else if (scope == uint8(Scope.COMPUTE)) expiresAt = _later(record.boughtCompute, record.grantedCompute);
+        else revert UnknownScope(scope);
+        if (expiresAt <= block.timestamp) {
+            address tokens = licenseTokens; // read only here: a running licence costs nothing more
+            if (tokens != address(0)) {
+                expiresAt = _later(expiresAt, ILicenseOracle(tokens).licenseExpiry(assetId, account, scope));
+            }
+        }
+    }
+
+    /// @notice Take payment for a licence token sold under an offer: the offer's checks of
+    /// `buy`, the split of a sale, and `payer`'s tokens pulled. Only `licenseTokens` calls it.
+    function chargeOffer(
+        address payer,
+        uint256 assetId,
+        uint256 offerId,
+        address token,
+        uint256 maxPrice,
+        uint64 duration,
+        Scope scope
+    ) external nonReentrant whenNotPaused {
+        if (msg.sender != licenseTokens) revert NotLicenseTokens(msg.sender);
+        (uint256 price, uint256 tokenIndex) = _checkOffer(assetId, offerId, token, maxPrice, duration, scope);
+        if (price != 0) {
+            _split(assetId, token, tokenIndex, price, _loadConfig());
+            IERC20(token).safeTransferFrom(payer, address(this), price);
+        }
+    }
+
+    /// @notice Name the licence-token contract; once.
+    function setLicenseTokens(address tokens) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (licenseTokens != address(0)) revert LicenseTokensSet(licenseTokens);
+        licenseTokens = tokens;
     }
 
     // ------------------------------------------------------------------ compute policy
@@ -425,6 +461,17 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
         return config.unbondingDelay;
     }
 
+    /// @notice The asset's marketplace document (ipfs://), kept by `licenseTokens`.
+    function tokenURI(uint256 assetId) public view override returns (string memory) {
+        _requireExists(assetId);
+        return ILicenseTokens(licenseTokens).assetURI(assetId);
+    }
+
+    /// @notice The collection's marketplace document (ERC-7572), kept by `licenseTokens`.
+    function contractURI() external view returns (string memory) {
+        return ILicenseTokens(licenseTokens).assetsContractURI();
+    }
+
     /// @notice ERC-165: ERC-721, AccessControl and ILicenseOracle.
     function supportsInterface(bytes4 interfaceId) public view override(ERC721, AccessControl) returns (bool) {
         return interfaceId == type(ILicenseOracle).interfaceId || ERC721.supportsInterface(interfaceId)
@@ -486,15 +533,7 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
         Scope scope
     ) private returns (uint256 price, uint256 tokenIndex, uint64 expiresAt) {
         if (licensee == address(0)) revert ZeroAddress();
-        if (_assets[assetId].retired) revert AssetIsRetired(assetId);
-        Offer memory chosen = _existingOffer(assetId, offerId);
-        if (!chosen.active) revert OfferInactive(assetId, offerId);
-        if (chosen.token != token || chosen.duration != duration || chosen.scope != scope) {
-            revert OfferTermsChanged(assetId, offerId);
-        }
-        price = chosen.price;
-        if (price > maxPrice) revert PriceAboveMax(price, maxPrice);
-        tokenIndex = _requireAllowedToken(token);
+        (price, tokenIndex) = _checkOffer(assetId, offerId, token, maxPrice, duration, scope);
         LicenseRecord storage record = _licenses[assetId][licensee];
         if (scope == Scope.DOWNLOAD) {
             expiresAt = _extend(record.boughtDownload, duration);
@@ -504,6 +543,26 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
             record.boughtCompute = expiresAt;
         }
         emit LicensePurchased(assetId, uint32(offerId), licensee, msg.sender, scope, token, price, expiresAt);
+    }
+
+    /// @dev The offer is on sale on the buyer's terms: its price and payment token's index.
+    function _checkOffer(
+        uint256 assetId,
+        uint256 offerId,
+        address token,
+        uint256 maxPrice,
+        uint64 duration,
+        Scope scope
+    ) private view returns (uint256 price, uint256 tokenIndex) {
+        if (_assets[assetId].retired) revert AssetIsRetired(assetId);
+        Offer memory chosen = _existingOffer(assetId, offerId);
+        if (!chosen.active) revert OfferInactive(assetId, offerId);
+        if (chosen.token != token || chosen.duration != duration || chosen.scope != scope) {
+            revert OfferTermsChanged(assetId, offerId);
+        }
+        price = chosen.price;
+        if (price > maxPrice) revert PriceAboveMax(price, maxPrice);
+        tokenIndex = _requireAllowedToken(token);
     }
 
     /// @dev Split `amount` into protocol fee, curators' share and owner's share, all credited.

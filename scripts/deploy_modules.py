@@ -52,9 +52,20 @@ def deploy_compute_modules(core: dict[str, Any], deployer: Any) -> dict[str, Any
     return {"ComputeMarket": market}
 
 
+def deploy_license_token_modules(core: dict[str, Any], deployer: Any) -> dict[str, Any]:
+    """LicenseTokens (licences as ERC-1155 tokens, opt-in per offer), named in the registry
+    (once) so `hasLicense` and the sales' split reach it."""
+    from brownie import LicenseTokens
+
+    tokens = LicenseTokens.deploy(core["AssetRegistry"], {"from": deployer})
+    core["AssetRegistry"].setLicenseTokens(tokens, {"from": deployer})
+    return {"LicenseTokens": tokens}
+
+
 def deploy_modules(core: dict[str, Any], deployer: Any) -> dict[str, Any]:
     """Every module, in order; later modules may use what earlier ones returned."""
     deployed: dict[str, Any] = {}
     deployed.update(deploy_dao_modules(core, deployer))
     deployed.update(deploy_compute_modules(core, deployer))
+    deployed.update(deploy_license_token_modules(core, deployer))
     return deployed

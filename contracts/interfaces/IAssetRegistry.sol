@@ -174,6 +174,8 @@ interface IAssetRegistry is ILicenseOracle {
     error StillUnbonding(uint64 availableAt);
     error GrantExpired(uint64 expiresAt);
     error UnknownScope(uint8 scope);
+    error NotLicenseTokens(address caller);
+    error LicenseTokensSet(address current);
     /// @notice The offer's token, duration or scope is not what the buyer committed to.
     error OfferTermsChanged(uint256 assetId, uint256 offerId);
     error UnbondingDelayTooShort(uint32 delaySeconds, uint32 minSeconds);

@@ -27,6 +27,7 @@ from dapp.cli.session import (
 from dapp.errors import InvalidInput
 from dapp.publishing.exchange import Exchange, OfferTerms
 from dapp.publishing.gateways import gateway_keys
+from dapp.publishing.marketplace import read_image
 from dapp.publishing.pipeline import ContentRequest, PublishPipeline, PublishResult
 from dapp.publishing.service import model_service
 from dapp.publishing.units import (
@@ -144,6 +145,8 @@ def publish(
                                              help="a model: JSON Schema of one call's body"),
     output_schema: Path | None = typer.Option(None, "--output-schema",
                                               help="a model: JSON Schema of its answer"),
+    image: Path | None = typer.Option(None, "--image",
+                                      help="PNG/JPEG/GIF/WebP/SVG marketplaces show (≤ 10 MiB)"),
     dao: str | None = typer.Option(None, "--dao", help="print a DAO proposal, send nothing"),
     account: AccountOption = None,
     confirmations: ConfirmationsOption = None,
@@ -155,6 +158,7 @@ def publish(
         raise InvalidInput(f"--dao {dao!r} is not an address")
     service = model_service(kind.lower(), task, _schema_file(input_schema, "--input-schema"),
                             _schema_file(output_schema, "--output-schema"))
+    image_bytes = None if image is None else read_image(image)
     request = ContentRequest(
         path=path, title=title, description=description, kind=kind.lower(), tags=tuple(tag),
         license_text=_license_text(license_text, license_file),
@@ -181,7 +185,11 @@ def publish(
                 console.print("  (send `propose_calldata` from --json to the DAO to propose it)")
             return
         result = pipeline.publish(request, share, [terms])
+        uris = pipeline.publish_marketplace_documents(result, request, image_bytes)
         output = result_json(result, time.monotonic() - started)
+        if uris is not None:
+            output.update(token_uri=uris.token_uri, license_token_uri=uris.license_token_uri,
+                          image_cid=uris.image_cid)
         output["offers"] = [describe_offer(session.exchange, terms)]
     if as_json:
         emit_json(output)
@@ -191,6 +199,8 @@ def publish(
     console.print(f"  content  {output['content_cid']}"
                   f"{'' if output['encrypted'] else ' (open)'}")
     console.print(f"  metadata {output['metadata_cid']}")
+    if "token_uri" in output:
+        console.print(f"  tokenURI {output['token_uri']}")
     offer = output["offers"][0]
     console.print(f"  offer 1  {offer['price']} {offer['symbol']}, {offer['duration_text']}, "
                   f"{offer['scope']}")

@@ -6,8 +6,9 @@ carries the block of the log that changed it last) and reports them to the gatew
 `StaleCaches`, which drops the matching cache entries. A purchase, grant, revocation or retire
 thus reaches the cache about one indexer round plus one feed round after its block, instead of
 up to the cache's TTL. Any change to an asset row (a new version among them) also drops the
-registry reader's cached version count. A reorg that moves rows back to older blocks is still
-covered by the TTLs (≤ 5 s).
+registry reader's cached version count. Licence-token rows (`license_tokens`, both sides of a
+transfer) drop their holders' entries the same way. A reorg that moves rows back to older
+blocks is still covered by the TTLs (≤ 5 s).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import logging
 from sqlalchemy import Engine, func, select
 
 from dapp.gateway.caches import StaleCaches
-from dapp.store.models import Asset, License
+from dapp.store.models import Asset, License, LicenseToken
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,10 @@ class LicenseFeed:
             assets = connection.execute(
                 select(Asset.asset_id, Asset.retired, Asset.block_number)
                 .where(Asset.block_number >= since)
+            ).all()
+            licenses += connection.execute(
+                select(LicenseToken.asset_id, LicenseToken.holder, LicenseToken.block_number)
+                .where(LicenseToken.block_number >= since)
             ).all()
         for asset_id, licensee, _ in licenses:
             self.caches.license_changed(int(asset_id), str(licensee))

@@ -14,6 +14,12 @@ Invalidation, for code running in the gateway's process (e.g. an in-process inde
   registered with it, when the license feed reports what the indexer changed.
 
 Without any of these, a change is seen at the latest `ttl_seconds` later.
+
+Licence tokens (contracts/LicenseTokens.sol, named by the registry's `licenseTokens()`) move
+with a transfer, which no registry event reports: a "yes" that a licence token gives (the
+token contract says yes too) is never cached, so the old holder is refused from the transfer's
+block on. A "no" for the new holder lives the negative TTL at most (the license feed drops it
+sooner when the indexer reports the transfer).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from web3 import Web3
+from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
 from dapp.chain.constants import Scope
 from dapp.chain.transactions import chain_errors
@@ -42,6 +49,11 @@ HAS_LICENSE_ABI = [
     {"name": "licenseExpiry", "type": "function", "stateMutability": "view",
      "inputs": _SCOPED_INPUTS, "outputs": [{"name": "", "type": "uint64"}]},
 ]
+LICENSE_TOKENS_ABI = [
+    {"name": "licenseTokens", "type": "function", "stateMutability": "view",
+     "inputs": [], "outputs": [{"name": "", "type": "address"}]},
+]
+ZERO_ADDRESS = "0x" + "00" * 20
 
 LICENSE_EVENTS = frozenset({"LicensePurchased", "LicenseGranted", "LicenseGrantRevoked"})
 ASSET_EVENTS = frozenset({"AssetRetired"})
@@ -78,7 +90,8 @@ class LicenseChecker:
             raise ValueError(f"license cache TTLs must satisfy 0 ≤ negative ≤ positive ≤ "
                              f"{MAX_TTL_SECONDS} s")
         self._oracle = web3.eth.contract(address=Web3.to_checksum_address(registry_address),
-                                         abi=HAS_LICENSE_ABI)
+                                         abi=HAS_LICENSE_ABI + LICENSE_TOKENS_ABI)
+        self._tokens: Any = None  # the licence-token contract, once asked (False: none)
         self._ttl = ttl_seconds
         self._negative_ttl = negative_ttl_seconds
         self._observe = observe or (lambda cached, seconds: None)
@@ -95,9 +108,10 @@ class LicenseChecker:
             self._observe(True, time.perf_counter() - started)
             return hit[0]
         answer = bool(self._call("hasLicense", asset_id, account, scope))
-        ttl = self._ttl if answer else self._negative_ttl
-        with self._lock:
-            self._cache[key] = (answer, now + ttl)
+        if not (answer and self._held_as_token(asset_id, account, scope)):
+            ttl = self._ttl if answer else self._negative_ttl
+            with self._lock:
+                self._cache[key] = (answer, now + ttl)
         self._observe(False, time.perf_counter() - started)
         return answer
 
@@ -106,10 +120,29 @@ class LicenseChecker:
         return LicenseStatus(expires_at=int(self._call("licenseExpiry", asset_id, account,
                                                        scope)))
 
-    def _call(self, function: str, asset_id: int, account: str, scope: Scope) -> Any:
+    def _call(self, function: str, asset_id: int, account: str, scope: Scope,
+              oracle: Any = None) -> Any:
         with chain_errors(self._oracle.w3, "asking for a license"):
-            return getattr(self._oracle.functions, function)(
+            return getattr((oracle or self._oracle).functions, function)(
                 asset_id, Web3.to_checksum_address(account), int(scope)).call()
+
+    def _held_as_token(self, asset_id: int, account: str, scope: Scope) -> bool:
+        """Whether `account` holds a running licence token of the asset (a transfer could end
+        the answer in any block)."""
+        tokens = self._token_oracle()
+        return tokens is not None and bool(self._call("hasLicense", asset_id, account, scope,
+                                                      oracle=tokens))
+
+    def _token_oracle(self) -> Any:
+        if self._tokens is None:
+            try:
+                with chain_errors(self._oracle.w3, "asking for the licence-token contract"):
+                    address = self._oracle.functions.licenseTokens().call()
+            except (ContractLogicError, BadFunctionCallOutput):  # a registry from before them
+                address = ZERO_ADDRESS
+            self._tokens = False if int(address, 16) == 0 else self._oracle.w3.eth.contract(
+                address=Web3.to_checksum_address(address), abi=HAS_LICENSE_ABI)
+        return self._tokens or None
 
     def invalidate(self, asset_id: int, account: str | None = None) -> None:
         wanted = None if account is None else account.lower()

@@ -34,6 +34,7 @@ from dapp.store.catalog import OfferView
 
 REGISTRY = "AssetRegistry"
 DEFAULT_TOKEN = "TestToken"
+LICENSE_TOKENS = "LicenseTokens"
 PERMIT_LIFETIME_SECONDS = 3600
 #: The registry's buy takes every term the buyer pays for; the 4-argument overload left in the
 #: ABI only reverts (`OfferTermsRequired`), so the function is chosen by its signature.
@@ -314,6 +315,23 @@ class Exchange:
                 f"asset {asset_id} belongs to {owner}, not {self.sender.address}",
                 hint="sign with the asset owner's account",
                 details={"asset_id": asset_id, "owner": owner})
+
+    @property
+    def license_tokens(self) -> Contract | None:
+        """LicenseTokens, when the deployment has it."""
+        if LICENSE_TOKENS not in self.deployment.contracts:
+            return None
+        return bind(self.web3, self.deployment, LICENSE_TOKENS)
+
+    def set_marketplace_uris(self, asset_id: int, asset_uri: str, licence_uri: str
+                             ) -> SentTransaction | None:
+        """Point the asset NFT's `tokenURI` and its licence tokens' `uri` at these documents
+        (None: this deployment has no LicenseTokens)."""
+        tokens = self.license_tokens
+        if tokens is None:
+            return None
+        return self._send(tokens.functions.setMetadata(asset_id, asset_uri, licence_uri),
+                          "setting the marketplace documents")
 
     def add_version(self, asset_id: int, content_cid: str, metadata_cid: str
                     ) -> tuple[int, SentTransaction]:

@@ -40,6 +40,7 @@ from dapp.ipfs.client import IpfsClient
 from dapp.metadata import AssetMetadata, ContentInfo, FileEntry, ModelService, SealedKey
 from dapp.packing import PackPlan, PackStream, plan_pack
 from dapp.publishing.exchange import Exchange, OfferTerms
+from dapp.publishing.marketplace import asset_document, encode_document, licence_document
 from dapp.publishing.units import kind_index
 
 GOVERNOR_PROPOSE = "propose(address[],uint256[],bytes[],string)"
@@ -116,6 +117,15 @@ class PublishResult:
     block: int
     gas_used: int
     content: UploadedContent
+
+
+@dataclass(frozen=True)
+class MarketplaceUris:
+    """What `tokenURI` (asset NFT) and `uri` (its licence tokens) now return."""
+
+    token_uri: str
+    license_token_uri: str
+    image_cid: str | None
 
 
 @dataclass(frozen=True)
@@ -249,6 +259,29 @@ class PublishPipeline:
         return PublishResult(asset_id=asset_id, version=1, owner=self.exchange.sender.address,
                              tx_hash=sent.tx_hash, block=sent.block_number,
                              gas_used=sent.gas_used, content=uploaded)
+
+    def publish_marketplace_documents(self, result: PublishResult, request: ContentRequest,
+                                      image: bytes | None = None) -> MarketplaceUris | None:
+        """Upload and pin the marketplace documents (and the image) beside the asset's
+        metadata, and point the asset's `tokenURI` and licence tokens' `uri` at them (None:
+        the deployment has no LicenseTokens)."""
+        if self.exchange.license_tokens is None:
+            return None
+        self.observer.stage("uploading the marketplace documents")
+        image_cid = None if image is None else self.ipfs.add_bytes(image, pin=True).cid
+        asset = asset_document(
+            title=request.title, description=request.description, kind=request.kind,
+            tags=list(request.tags), license_text=request.license_text,
+            metadata_cid=result.content.metadata_cid, content_cid=result.content.content_cid,
+            image_cid=image_cid)
+        asset_cid = self.ipfs.add_bytes(encode_document(asset), pin=True).cid
+        licence_cid = self.ipfs.add_bytes(encode_document(licence_document(asset, result.asset_id)),
+                                          pin=True).cid
+        uris = MarketplaceUris(f"ipfs://{asset_cid}", f"ipfs://{licence_cid}", image_cid)
+        self.observer.stage("sending the marketplace documents' transaction")
+        self.exchange.set_marketplace_uris(result.asset_id, uris.token_uri,
+                                           uris.license_token_uri)
+        return uris
 
     def propose_publish(self, request: ContentRequest, curator_share_bps: int,
                         offers: Sequence[OfferTerms], dao: str) -> Proposal:

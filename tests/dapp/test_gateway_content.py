@@ -17,7 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from web3.contract import Contract
 
+from dapp.chain.contracts import load_abi
 from dapp.crypto.segments import HEADER_SIZE, TAG_SIZE
 from dapp.packing import iter_packed, plan_pack
 from tests.dapp.conftest import (
@@ -29,18 +31,21 @@ from tests.dapp.conftest import (
 )
 from tests.dapp.helpers.content import (
     BUYER,
+    PRICE,
     PUBLISHER,
     SEGMENT,
     Market,
     buy,
     market_for,
     publish,
+    transact,
     write_random,
 )
 from tests.dapp.helpers.gateway import assert_problem, dev_account, session
 
 STRANGER = dev_account(6)
 SHORT_BUYER = dev_account(7)
+NEW_HOLDER = dev_account(8)
 ODD_SIZE = 1024 * 1024 + 12_345
 
 
@@ -405,3 +410,47 @@ def test_100_mb_download_streams_in_bounded_memory(market: Market, gateway: Gate
     assert size + 1 < stats["bytes_served"] < 2 * size + 1
     assert 'gateway_downloads_total{outcome="disconnected"} 1.0' in httpx.get(
         f"{gateway.url}/metrics").text
+
+
+# --- licence tokens (issue 19) ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tokens(market: Market, deployments_file: Path) -> Contract:
+    entry = json.loads(deployments_file.read_text())[str(market.web3.eth.chain_id)]
+    return market.web3.eth.contract(address=entry["LicenseTokens"]["address"],
+                                    abi=load_abi("LicenseTokens"))
+
+
+def download(gateway: Gateway, asset_id: int, headers: dict[str, str]) -> httpx.Response:
+    return httpx.get(content_url(gateway, asset_id), headers=headers, timeout=30)
+
+
+def test_attack_old_holder_downloads_after_selling_the_licence_token(
+        gateway: Gateway, market: Market, tokens: Contract,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    path = tmp_path_factory.mktemp("token-asset") / "readings.csv"
+    data = write_random(path, 20_000, seed=19)
+    asset_id = publish(market, path)
+    transact(market, tokens.functions.setTokenOffer(asset_id, 1, True, True), PUBLISHER.address)
+    transact(market, market.token.functions.approve(market.registry.address, PRICE),
+             BUYER.address)
+    transact(market, tokens.functions.buy(asset_id, 1, BUYER.address, market.token.address,
+                                          PRICE, 0, 0), BUYER.address)
+    old, new = session(gateway, BUYER), session(gateway, NEW_HOLDER)
+    for _ in range(2):  # a second download would be served from a cached "yes"
+        response = download(gateway, asset_id, old)
+        assert response.status_code == 200, response.text
+        assert response.content == data
+    assert_problem(download(gateway, asset_id, new), 403, "not-licensed")
+
+    token_id = tokens.functions.licenseId(asset_id, 0, True).call()
+    transact(market, tokens.functions.safeTransferFrom(
+        BUYER.address, NEW_HOLDER.address, token_id, 1, b""), BUYER.address)
+
+    body = assert_problem(download(gateway, asset_id, old), 403, "not-licensed")
+    assert body["account"] == BUYER.address
+    deadline = time.monotonic() + 3  # the new holder's cached "no" lives ≤ 1 s
+    while (response := download(gateway, asset_id, new)).status_code == 403:
+        assert time.monotonic() < deadline, response.text
+        time.sleep(0.2)
+    assert response.status_code == 200, response.text
+    assert response.content == data

@@ -9,6 +9,7 @@ __all__ = ["Handler", "HandlerTable", "default_handlers"]
 
 
 def default_handlers() -> HandlerTable:
-    from dapp.indexer.handlers import compute, dao, registry
+    from dapp.indexer.handlers import compute, dao, license_tokens, registry
 
-    return HandlerTable.merged([registry.HANDLERS, dao.HANDLERS, compute.HANDLERS])
+    return HandlerTable.merged([registry.HANDLERS, dao.HANDLERS, compute.HANDLERS,
+                                license_tokens.HANDLERS])

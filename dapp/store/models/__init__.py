@@ -9,6 +9,7 @@ from dapp.store.models.assets import (
     AssetVersion,
     License,
     LicensePurchase,
+    LicenseToken,
     Offer,
     TrustedAlgorithm,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "PERPETUAL", "Asset", "AssetVersion", "AuthNonce", "AuthSession", "BlockHash", "ChannelVoucher",
     "CidMetadata", "ComputeJob",
     "ComputeProvider", "Dao", "DaoMember", "Download", "JournalEntry", "License", "LicensePurchase",
+    "LicenseToken",
     "MetadataTag", "MetadataTask", "Offer", "PaymentChannel", "PaymentToken", "PayoutBalance",
     "Pin", "PinPeer", "Proposal",
     "ProviderCursor", "ProviderJob", "ProviderScanHash", "RateBucket",

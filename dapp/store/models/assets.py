@@ -114,3 +114,18 @@ class LicensePurchase(EventFact, Base):
     token: Mapped[str] = mapped_column(ADDRESS)
     price: Mapped[int] = mapped_column(Uint256)
     expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class LicenseToken(Origin, Base):
+    """A licence token (LicenseTokens, ERC-1155) as one holder holds it: the token id
+    (`assetId << 2 | scope << 1 | transferable`) and the licence's end in unix seconds
+    (None = perpetual, 0 = the holder no longer holds it: moved away)."""
+
+    __tablename__ = "license_tokens"
+
+    token_id: Mapped[int] = mapped_column(Uint256, primary_key=True)
+    holder: Mapped[str] = mapped_column(ADDRESS, primary_key=True, index=True)
+    asset_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    transferable: Mapped[bool] = mapped_column(Boolean)
+    expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {ILicenseOracle} from "./ILicenseOracle.sol";
+import {IAssetRegistry} from "./IAssetRegistry.sol";
+
+/// @title Licences as ERC-1155 tokens
+/// @notice Token id = assetId << 2 | scope << 1 | transferable. A holder's balance of an id is
+/// 0 or 1 and carries the licence's end; `licenseExpiry` / `hasLicense` answer for whoever holds
+/// the token now, and the registry's `hasLicense` asks here when an account has no
+/// address-bound licence. Offers opt in per offer (`setTokenOffer`).
+interface ILicenseTokens is ILicenseOracle {
+    /// @notice How an offer issues licence tokens (nothing set = it does not).
+    struct TokenOffer {
+        bool enabled;
+        bool transferable;
+    }
+
+    event TokenOfferSet(uint256 indexed assetId, uint32 indexed offerId, bool enabled, bool transferable);
+    event RoyaltySet(uint256 indexed assetId, uint16 royaltyBps);
+    /// @notice A licence token bought or extended; `expiresAt` is the holder's new end.
+    event LicenseTokenPurchased(
+        uint256 indexed id, uint32 offerId, address indexed holder, address indexed payer, uint64 expiresAt
+    );
+    event MetadataSet(uint256 indexed assetId, string assetURI, string licenseURI);
+    event ContractURIUpdated();
+
+    error NotTokenOffer(uint256 assetId, uint256 offerId);
+    error NotTransferable(uint256 id);
+    error UnknownOffer(uint256 assetId, uint256 offerId);
+    error RoyaltyTooHigh(uint16 royaltyBps, uint16 maxBps);
+    error NotAssetOwner(uint256 assetId, address caller);
+    error NotAdmin(address caller);
+    error ZeroAddress();
+    error UnknownScope(uint8 scope);
+
+    /// @notice Buy a licence token under `offerId` of `assetId` for `licensee` (the caller
+    /// pays, through the registry's split). A holder's second purchase extends its token.
+    function buy(
+        uint256 assetId,
+        uint256 offerId,
+        address licensee,
+        address token,
+        uint256 maxPrice,
+        uint64 duration,
+        IAssetRegistry.Scope scope
+    ) external returns (uint256 id, uint64 expiresAt);
+
+    /// @notice The asset owner opts an offer in (or out) and says if its licences may move.
+    function setTokenOffer(uint256 assetId, uint256 offerId, bool enabled, bool transferable) external;
+
+    /// @notice The asset owner's ERC-2981 royalty on resales of the asset's licence tokens.
+    function setRoyalty(uint256 assetId, uint16 royaltyBps) external;
+
+    /// @notice The asset owner's marketplace documents (ipfs:// URIs) for the asset NFT and its
+    /// licence tokens.
+    function setMetadata(uint256 assetId, string calldata assetURI, string calldata licenseURI) external;
+
+    /// @notice The asset NFT's metadata URI (the registry's `tokenURI` returns it).
+    function assetURI(uint256 assetId) external view returns (string memory);
+
+    /// @notice The asset collection's document (the registry's `contractURI` returns it).
+    function assetsContractURI() external view returns (string memory);
+
+    function tokenOffer(uint256 assetId, uint256 offerId) external view returns (TokenOffer memory);
+
+    function licenseId(uint256 assetId, IAssetRegistry.Scope scope, bool transferable) external pure returns (uint256);
+}

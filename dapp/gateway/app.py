@@ -43,6 +43,7 @@ from dapp.gateway.routes import (
     gateway_info,
     health,
     invoke,
+    private,
     providers,
     uploads,
 )
@@ -119,7 +120,8 @@ def create_app(settings: Settings, services: Services | None = None,
                             "Content-Disposition", "Accept-Ranges", "Last-Modified",
                             "X-DataDAO-Version"],
         )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes,
+                       larger=((private.PRIVATE_PATH, private.PRIVATE_MAX_BYTES),))
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(deployment.router)
@@ -130,6 +132,7 @@ def create_app(settings: Settings, services: Services | None = None,
     app.include_router(content.router)
     app.include_router(compute_jobs.router)
     app.include_router(invoke.router)
+    app.include_router(private.router)
     app.include_router(uploads.router)
 
     @app.get("/metrics", tags=["operations"], response_class=Response,

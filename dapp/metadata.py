@@ -112,6 +112,17 @@ class SealedKey(_Document):
     sealed_key: Annotated[str, Field(max_length=1024), _base64_of(None)]
 
 
+#: features of a private model's input (`dapp.market.private_inference`)
+PRIVATE_INPUT_MAX = 64
+
+
+class PrivateInference(_Document):
+    """A model evaluated on encrypted input: `POST /v1/models/{id}/private` (docs/API.md)."""
+
+    scheme: Literal["ckks"]
+    input_size: Annotated[int, Field(strict=True, ge=1, le=PRIVATE_INPUT_MAX)]
+
+
 class AssetMetadata(_Document):
     schema_id: Literal["datadao/asset-metadata@1"] = Field(SCHEMA_ID, alias="schema")
     title: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
@@ -124,6 +135,7 @@ class AssetMetadata(_Document):
     content: ContentInfo
     sealed_keys: list[SealedKey] = []
     created_at: Annotated[AwareDatetime, AfterValidator(_utc)] | None = None
+    private_inference: PrivateInference | None = None
 
     @field_validator("tags")
     @classmethod
@@ -152,6 +164,8 @@ class AssetMetadata(_Document):
         gateways = [sealed.gateway_public_key for sealed in self.sealed_keys]
         if len(set(gateways)) != len(gateways):
             raise ValueError("one sealed key per gateway")
+        if self.private_inference is not None and self.kind != "model":
+            raise ValueError("only a model declares private_inference")
         return self
 
     def to_canonical_json(self) -> bytes:

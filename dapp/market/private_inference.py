@@ -28,7 +28,8 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from dapp.errors import DappError
+from dapp.errors import DappError, InvalidInput
+from dapp.metadata import PRIVATE_INPUT_MAX
 
 MAGIC = b"DDCKKS1\n"
 MEDIA_TYPE = "application/x-datadao-ckks"
@@ -37,7 +38,7 @@ SCHEME = "ckks"
 KINDS = ("linear", "logistic", "polynomial")
 SIGMOID_COEFFICIENTS = (0.5, 0.197, 0.0, -0.004)
 MAX_DEGREE = 3
-MAX_INPUT_SIZE = 64  # features per row
+MAX_INPUT_SIZE = PRIVATE_INPUT_MAX  # features per row
 MAX_CONTEXT_BYTES = 4 << 20  # a public CKKS context with relinearization keys: ~1.8 MB
 MAX_CIPHERTEXT_BYTES = 512 << 10  # one fresh ciphertext at N = 8192: ~340 kB
 MAX_ROWS = 4096  # CKKS slots at N = 8192
@@ -59,7 +60,7 @@ class PrivateRequestInvalid(DappError):
     http_status = 422
 
 
-class InvalidPrivateModel(DappError):
+class InvalidPrivateModel(InvalidInput):
     code = "invalid-model"
     http_status = 422
 

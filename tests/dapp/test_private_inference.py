@@ -12,6 +12,7 @@ import http.client
 import json
 import struct
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,11 +30,15 @@ from dapp.market.private_inference import (
     MAX_CIPHERTEXT_BYTES,
     MEDIA_TYPE,
     POLY_MODULUS_DEGREE,
+    InvalidPrivateModel,
     PrivateModel,
     decode_request,
     encode_request,
     parse_model,
 )
+from dapp.metadata import AssetMetadata, PrivateInference
+from dapp.packing import plan_pack
+from dapp.publishing.pipeline import ContentRequest, build_metadata
 from dapp.store.db import make_engine
 from tests.dapp.conftest import run_cli
 from tests.dapp.helpers.gateway import assert_problem
@@ -231,3 +236,23 @@ def test_input_that_is_no_vector_is_refused_in_one_line(text: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         parse_rows(text)
     assert "\n" not in str(refused.value)
+
+
+def test_publishing_a_private_model_declares_it_in_its_metadata(tmp_path: Path) -> None:
+    folder = tmp_path / "logistic"
+    folder.mkdir()
+    (folder / "ckks-model.json").write_text(json.dumps(LOGISTIC))
+    request = ContentRequest(path=folder, title="Logistic", license_text="MIT", kind="model",
+                             open=True)
+
+    metadata = build_metadata(request, plan_pack(folder), [])
+
+    assert metadata.private_inference == PrivateInference(scheme="ckks", input_size=3)
+    assert b'"private_inference":{"input_size":3,"scheme":"ckks"}' in \
+        metadata.to_canonical_json()
+    assert AssetMetadata.from_json(metadata.to_canonical_json()) == metadata
+    dataset = build_metadata(replace(request, kind="dataset"), plan_pack(folder), [])
+    assert dataset.private_inference is None
+    (folder / "ckks-model.json").write_text('{"kind": "logistic", "weights": "many"}')
+    with pytest.raises(InvalidPrivateModel, match="weights must be a list of finite numbers"):
+        build_metadata(request, plan_pack(folder), [])

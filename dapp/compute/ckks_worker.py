@@ -85,6 +85,9 @@ def handle(body):
             raise Refused("malformed-context", "the context does not parse") from None
         if context.has_secret_key() or context.is_private():
             raise Refused("secret-key-in-context", "the context carries its secret key")
+        if len(coefficients()) > 2 and any(coefficients()[2:]) and not context.has_relin_keys():
+            raise Refused("missing-keys", "the context has no relinearization keys; this "
+                                          "model multiplies ciphertexts and needs them")
         xs = []
         for number, data in enumerate(ciphertexts, 1):
             try:

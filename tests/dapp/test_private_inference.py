@@ -179,7 +179,15 @@ def test_malformed_input_gets_a_clear_422_charged_only_once_it_reached_the_sandb
                              "malformed-ciphertext")
     assert "ciphertext 2" in problem["detail"]
     assert problem["accepted_cumulative"] == str(PRICE)
-    assert stored(stack, channel) == PRICE
+    # a context without the relinearization keys a degree-3 model needs
+    context = ts.context_from(sent.context)
+    keyless = encode_request(context.serialize(save_public_key=False, save_secret_key=False,
+                                               save_galois_keys=False, save_relin_keys=False),
+                             sent.ciphertexts)
+    problem = assert_problem(post(stack, logistic, keyless, channel, 2 * PRICE), 422,
+                             "missing-keys")
+    assert "relinearization keys" in problem["detail"]
+    assert stored(stack, channel) == 2 * PRICE
 
 
 def test_size_caps_and_an_ordinary_model_are_refused_before_payment(

@@ -31,8 +31,8 @@ LIBRARIES_INSIDE = Path("/opt/ckks")
 _LIBRARY_NAMES = ("tenseal", "numpy", "numpy.libs", "libtenseal.so")
 _LIBRARY_PREFIXES = ("_tenseal_cpp.", "_sealapi_cpp.")
 #: what the evaluator may answer as a refusal (anything else: the model failed)
-REFUSALS = {"secret-key-in-context", "malformed-context", "malformed-ciphertext",
-            "invalid-private-request", "cannot-evaluate"}
+REFUSALS = {"secret-key-in-context", "missing-keys", "malformed-context",
+            "malformed-ciphertext", "invalid-private-request", "cannot-evaluate"}
 
 
 class PrivateInferenceUnavailable(DappError):

@@ -40,7 +40,8 @@ _RESPONSES: dict[int | str, dict[str, object]] = {
     422: {"description": "before payment: invalid-private-request (not the envelope, a "
                          "context or ciphertext over its cap, not the model's input size), "
                          "not-a-private-model; charged (accepted_cumulative): "
-                         "secret-key-in-context, malformed-context, malformed-ciphertext, "
+                         "secret-key-in-context, missing-keys, malformed-context, "
+                         "malformed-ciphertext, "
                          "cannot-evaluate"},
 }
 

@@ -176,6 +176,7 @@ bench: gas
 	$(PY) -m bench.indexer
 	$(PY) -m bench.metered
 	$(PY) -m bench.warm
+	$(PY) -m bench.private
 
 # Regenerate requirements.lock from the current venv (after changing dependencies).
 lock:

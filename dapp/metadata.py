@@ -146,6 +146,16 @@ class ModelService(_Document):
             raise ValueError("tasks must not repeat")
         return tasks
 
+#: features of a private model's input (`dapp.market.private_inference`)
+PRIVATE_INPUT_MAX = 64
+
+
+class PrivateInference(_Document):
+    """A model evaluated on encrypted input: `POST /v1/models/{id}/private` (docs/API.md)."""
+
+    scheme: Literal["ckks"]
+    input_size: Annotated[int, Field(strict=True, ge=1, le=PRIVATE_INPUT_MAX)]
+
 
 class AssetMetadata(_Document):
     schema_id: Literal["datadao/asset-metadata@1"] = Field(SCHEMA_ID, alias="schema")
@@ -160,6 +170,7 @@ class AssetMetadata(_Document):
     sealed_keys: list[SealedKey] = []
     service: ModelService | None = None  # models only
     created_at: Annotated[AwareDatetime, AfterValidator(_utc)] | None = None
+    private_inference: PrivateInference | None = None
 
     @field_validator("tags")
     @classmethod
@@ -190,6 +201,8 @@ class AssetMetadata(_Document):
             raise ValueError("one sealed key per gateway")
         if self.service is not None and self.kind != "model":
             raise ValueError("only a model declares a service (tasks and schemas)")
+        if self.private_inference is not None and self.kind != "model":
+            raise ValueError("only a model declares private_inference")
         return self
 
     def to_canonical_json(self) -> bytes:

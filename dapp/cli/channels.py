@@ -29,6 +29,7 @@ from dapp.client.channels import BuyerChannels
 from dapp.client.gateway import GatewayClient
 from dapp.client.metered import MeteredClient, SignedVouchers, fetch_terms
 from dapp.client.metered_stream import invoke_stream
+from dapp.client.private import invoke_private, parse_rows
 from dapp.config import Settings
 from dapp.errors import InvalidInput
 from dapp.market.reader import MarketReader
@@ -252,6 +253,9 @@ def invoke(
                                 "come, each paid (one price) after it arrived"),
     max_chunks: int = typer.Option(None, "--max-chunks", min=1, help="with --stream: stop "
                                    "after this many chunks (pay for at most these)"),
+    private: bool = typer.Option(False, "--private", help="encrypt --input (a JSON vector or "
+                                 "list of vectors) with CKKS, keep the secret key here, and "
+                                 "print the decrypted answer (private models only)"),
     as_json: JsonOption = False,
 ) -> None:
     """Run a model once through a gateway, paid from a channel; its output on stdout. The
@@ -269,6 +273,21 @@ def invoke(
                                        content_type=content_type, resync=resync,
                                        max_price=limit, max_chunks=max_chunks),
                          channel, as_json)
+    if private:
+        rows, single = parse_rows(body)
+        with metered_client(ctx, exchange, gateway, account) as client:
+            answer = invoke_private(client, asset_id, rows, channel_id=channel,
+                                    max_price=limit, resync=resync)
+        output = answer.outputs[0] if single else answer.outputs
+        if as_json:
+            emit_json({"asset_id": asset_id, "channel_id": channel, "price": str(answer.price),
+                       "paid_total": str(answer.cumulative), "private": True,
+                       "request_bytes": answer.request_bytes, "output": output})
+        else:
+            print(json.dumps(output))
+            if answer.price:
+                errors.print(f"paid {answer.price} base units; channel {channel} has paid "
+                             f"{answer.cumulative} in all", highlight=False)
         return
     with metered_client(ctx, exchange, gateway, account) as client:
         result = client.invoke(asset_id, body, channel_id=channel, content_type=content_type,

@@ -189,12 +189,13 @@ class MeteredClient:
 
     def invoke(self, asset_id: int, body: bytes, *, channel_id: int | None,
                content_type: str = "application/json", resync: bool = False,
-               max_price: int | None = None) -> InvokeResult:
+               max_price: int | None = None, route: str = "invoke") -> InvokeResult:
         """Run model `asset_id` once on `body`, paying with channel `channel_id` at most
-        `max_price` base units (default: the provider's price on chain)."""
+        `max_price` base units (default: the provider's price on chain). `route`: "private"
+        for encrypted input (`dapp.client.private`)."""
         terms = self.terms()
         price = self.checked_price(terms, max_price)
-        url = f"/v1/models/{asset_id}/invoke"
+        url = f"/v1/models/{asset_id}/{route}"
         headers = {"Content-Type": content_type}
         if price == 0:
             response = self.gateway.request("POST", url, content=body,

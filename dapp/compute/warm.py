@@ -184,8 +184,9 @@ class WarmWorker:
     from worker threads. `close()` ends it and every process it started."""
 
     def __init__(self, script: Path, folder: Path, limits: SandboxLimits,
-                 start_seconds: float) -> None:
+                 start_seconds: float, libraries: tuple[tuple[Path, Path], ...] = ()) -> None:
         self.limits = limits
+        self.libraries = libraries  # (host path, path inside): bound read-only (TenSEAL...)
         self.calls = 0
         self.cpu_seconds = 0.0
         self.healthy = True
@@ -223,7 +224,7 @@ class WarmWorker:
         command = [*_base_arguments(),
                    "--size", str(self.limits.output_bytes), "--tmpfs", str(OUTPUT_INSIDE),
                    "--size", str(self.limits.scratch_bytes), "--tmpfs", str(SCRATCH_INSIDE)]
-        for source, inside in layout.binds:
+        for source, inside in [*layout.binds, *self.libraries]:
             command += ["--ro-bind", str(source), str(inside)]
         for name, value in env.items():
             command += ["--setenv", name, value]

@@ -45,6 +45,7 @@ from dapp.gateway.routes import (
     health,
     invoke,
     models,
+    private,
     providers,
     uploads,
 )
@@ -125,7 +126,8 @@ def create_app(settings: Settings, services: Services | None = None,
                             "Content-Disposition", "Accept-Ranges", "Last-Modified",
                             "X-DataDAO-Version"],
         )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes,
+                       larger=((private.PRIVATE_PATH, private.PRIVATE_MAX_BYTES),))
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(deployment.router)
@@ -137,6 +139,7 @@ def create_app(settings: Settings, services: Services | None = None,
     app.include_router(content.router)
     app.include_router(compute_jobs.router)
     app.include_router(invoke.router)
+    app.include_router(private.router)
     app.include_router(uploads.router)
 
     @app.get("/metrics", tags=["operations"], response_class=Response,

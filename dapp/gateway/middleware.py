@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -83,19 +84,27 @@ def rate_limit_key(request: Request, sessions: SessionStore, peer: Peer) -> str:
 
 class BodySizeLimit:
     """413 for a declared Content-Length over the limit, and for a streamed body that grows
-    past it (pure ASGI so the body is never buffered here)."""
+    past it (pure ASGI so the body is never buffered here). `larger`: (path pattern, limit)
+    for the few routes that take more (private inference: encrypted input)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int,
+                 larger: tuple[tuple[re.Pattern[str], int], ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger
+
+    def limit(self, path: str) -> int:
+        return next((limit for pattern, limit in self.larger if pattern.fullmatch(path)),
+                    self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.limit(scope.get("path", ""))
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+            await self._refuse(scope, receive, send, max_bytes)
             return
         received = 0
         overflowed = False
@@ -105,7 +114,7 @@ class BodySizeLimit:
             nonlocal received, overflowed
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_bytes:
+            if received > max_bytes:
                 overflowed = True
                 raise BodyTooLarge
             return message
@@ -117,17 +126,17 @@ class BodySizeLimit:
                 await send(message)
             elif not refused:
                 refused = True
-                await self._refuse(scope, receive, send)
+                await self._refuse(scope, receive, send, max_bytes)
 
         try:
             await self.app(scope, limited_receive, guarded_send)
         except BodyTooLarge:
             if not refused:
-                await self._refuse(scope, receive, send)
+                await self._refuse(scope, receive, send, max_bytes)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         response = problem(413, "too-large", "Request too large",
-                           f"request bodies are limited to {self.max_bytes} bytes",
+                           f"request bodies are limited to {max_bytes} bytes",
                            scope.get("path", ""))
         await response(scope, receive, send)
 

@@ -37,6 +37,8 @@ from dapp.crypto.segments import (
 )
 from dapp.errors import DappError, InvalidInput
 from dapp.ipfs.client import IpfsClient
+from dapp.market.private_inference import MODEL_FILE as PRIVATE_MODEL_FILE
+from dapp.market.private_inference import parse_model
 from dapp.metadata import AssetMetadata, ContentInfo, FileEntry, ModelService, SealedKey
 from dapp.packing import PackPlan, PackStream, plan_pack
 from dapp.publishing.exchange import Exchange, OfferTerms
@@ -164,6 +166,11 @@ def build_metadata(request: ContentRequest, plan: PackPlan,
         **({"service": request.service.model_dump()} if request.service else {}),
         "created_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
     }
+    private = request.path / PRIVATE_MODEL_FILE
+    if request.kind == "model" and request.path.is_dir() and private.is_file():
+        # a private (CKKS) model declares itself: buyers see its input size before paying
+        model = parse_model(private.read_bytes())
+        document["private_inference"] = {"scheme": "ckks", "input_size": model.input_size}
     return AssetMetadata.from_json(json.dumps(document).encode("utf-8"))
 
 

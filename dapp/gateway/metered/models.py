@@ -45,8 +45,11 @@ from dapp.config import Settings
 from dapp.errors import DappError, NotFound
 from dapp.gateway.content.registry import AssetVersion
 from dapp.gateway.content.service import ContentGateway
+from dapp.gateway.metered import private
 from dapp.gateway.metered.chunks import ChunkSource
 from dapp.gateway.metered.warm_pool import WarmPool
+from dapp.market.private_inference import MODEL_FILE as PRIVATE_MODEL_FILE
+from dapp.market.private_inference import PrivateRequestInvalid, decode_request
 from dapp.packing import ArchiveRefused, unpack_archive
 
 log = logging.getLogger("dapp.gateway.metered")
@@ -74,6 +77,13 @@ class ModelFailed(DappError):
 
     code = "model-failed"
     http_status = 502
+
+
+class PrivateInputRefused(ModelFailed):
+    """A private model's evaluator refused the encrypted input (a secret key in the context,
+    a ciphertext that does not parse): 422, charged like any call that reached the sandbox."""
+
+    http_status = 422
 
 
 @dataclass(frozen=True)
@@ -139,11 +149,11 @@ class ModelStore:
         """The folder holding the latest version's decrypted files (made on first use)."""
         version = await asyncio.to_thread(self.content.registry().resolve, asset_id, None)
         folder = self.root / version.content_cid
-        if (folder / ENTRY_POINT).is_file():
+        if _has_entry(folder):
             return folder
         lock = self._locks.setdefault(version.content_cid, asyncio.Lock())
         async with lock:
-            if not (folder / ENTRY_POINT).is_file():
+            if not _has_entry(folder):
                 await self._unpack(version.content_cid, version, folder)
         return folder
 
@@ -164,15 +174,15 @@ class ModelStore:
                 await asyncio.to_thread(_extract, packed, files)
             else:
                 packed.rename(files / ENTRY_POINT)
-            if not (files / ENTRY_POINT).is_file():
+            if not _has_entry(files):
                 raise InvalidModel(f"the model's content has no {ENTRY_POINT} at its top",
                                    hint="publish a single Python file, or a folder with "
-                                        f"{ENTRY_POINT} in it")
+                                        f"{ENTRY_POINT} (or {PRIVATE_MODEL_FILE}) in it")
             os.chmod(files, 0o700)
             try:
                 files.rename(folder)
             except OSError:  # another process put it there first
-                if not (folder / ENTRY_POINT).is_file():
+                if not _has_entry(folder):
                     raise
             log.info("model %s unpacked for asset %s", cid, version.asset_id)
         finally:
@@ -187,7 +197,10 @@ class ModelStore:
     def run(self, folder: Path, body: bytes, buyer: str | None = None) -> ModelOutput:
         """The model's answer to `body` (blocking: call it from a worker thread): from a warm
         worker of (model, `buyer`) when the model defines `handle` and warm workers are on,
-        else from a fresh sandbox (`run_cold`)."""
+        else from a fresh sandbox (`run_cold`). A private (CKKS) model is evaluated by the
+        gateway's evaluator in a warm worker (`private`)."""
+        if private.is_private(folder):
+            return self._run_private(folder, body, buyer or "")
         if self.warm is not None and buyer is not None and self.warm.serves(folder):
             started = time.monotonic()
             try:
@@ -210,6 +223,22 @@ class ModelStore:
                 log.warning("model %s failed warm (%s)", folder.name, reason)
                 raise failed(reason) from None
         return ChunkSource(whole=self.run_cold(folder, body).body)
+    def _run_private(self, folder: Path, body: bytes, buyer: str) -> ModelOutput:
+        started = time.monotonic()
+        model = private.private_model(folder)
+        try:
+            decode_request(body, model.input_size)
+        except PrivateRequestInvalid as invalid:
+            raise _refused("wrong-input-size", invalid.message, model.input_size) from None
+        try:
+            answer = private.evaluate(self.warm, folder, buyer, body)
+        except private.RefusedInput as refused:
+            raise _refused(refused.code, refused.message, model.input_size) from None
+        except WarmCallFailed as error:
+            reason = str(error.details.get("reason", "failed"))
+            log.warning("private model %s failed (%s)", folder.name, reason)
+            raise failed(reason) from None
+        return ModelOutput(answer, private.MEDIA_TYPE, time.monotonic() - started)
 
     def run_cold(self, folder: Path, body: bytes) -> ModelOutput:
         """Run the model once with `body` on stdin in a sandbox of its own. `workdir` only
@@ -236,6 +265,20 @@ def failed(reason: str) -> ModelFailed:
                        hint="the call was charged: its voucher was reserved for this run; "
                             "the next call needs one a price higher",
                        details={"reason": reason})
+
+
+def _refused(code: str, message: str, input_size: int) -> PrivateInputRefused:
+    error = PrivateInputRefused(
+        f"the encrypted input was refused: {message}",
+        hint="the call was charged (it reached the model); send a public context (no secret "
+             f"key) and {input_size} ciphertexts made with it (`datadao invoke --private`)",
+        details={"reason": code, "input_size": input_size})
+    error.code = code
+    return error
+
+
+def _has_entry(folder: Path) -> bool:
+    return (folder / ENTRY_POINT).is_file() or (folder / PRIVATE_MODEL_FILE).is_file()
 
 
 def _extract(archive: Path, into: Path) -> None:

@@ -52,11 +52,14 @@ class WarmPool:
         with self._lock:
             return self._live
 
-    def call(self, folder: Path, buyer: str, body: bytes) -> bytes:
+    def call(self, folder: Path, buyer: str, body: bytes, script: Path | None = None,
+             libraries: tuple[tuple[Path, Path], ...] = ()) -> bytes:
         """`body` through a worker of (`folder`, `buyer`); WarmCallFailed when the call failed
-        (or the worker would not start). Blocking: call it from a model thread."""
+        (or the worker would not start). Blocking: call it from a model thread. `script`: the
+        code the worker loads instead of the model's `model.py` (private models: the gateway's
+        CKKS evaluator), with `libraries` bound read-only."""
         key = (str(folder), buyer.lower())
-        worker = self._acquire(key, folder)
+        worker = self._acquire(key, folder, script or folder / "model.py", libraries)
         try:
             answer = worker.call(body, self.call_seconds)
         except BaseException:
@@ -69,7 +72,7 @@ class WarmPool:
         """`body` through a worker of (`folder`, `buyer`) for a streamed answer; the worker is
         the stream's until `PooledStream.finish`. WarmCallFailed as `call`."""
         key = (str(folder), buyer.lower())
-        worker = self._acquire(key, folder)
+        worker = self._acquire(key, folder, folder / "model.py", ())
         try:
             first = worker.start_stream(body, self.call_seconds)
         except BaseException:
@@ -80,7 +83,8 @@ class WarmPool:
             stream.finish()
         return stream
 
-    def _acquire(self, key: Key, folder: Path) -> WarmWorker:
+    def _acquire(self, key: Key, folder: Path, script: Path,
+                 libraries: tuple[tuple[Path, Path], ...]) -> WarmWorker:
         self.evict_idle()
         victim: WarmWorker | None = None
         with self._lock:
@@ -96,8 +100,8 @@ class WarmPool:
         if victim is not None:
             victim.close()
         try:
-            worker = WarmWorker(folder / "model.py", folder, self.limits,
-                                self.limits.wall_seconds)
+            worker = WarmWorker(script, folder, self.limits, self.limits.wall_seconds,
+                                libraries)
         except BaseException:
             with self._lock:
                 self._live -= 1

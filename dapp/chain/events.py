@@ -81,9 +81,19 @@ def checksum_address(address: str) -> str:
     if len(address) != 42 or address[:2] not in ("0x", "0X") or not _HEX_DIGITS.issuperset(
             digits):
         return to_checksum_address(address)
-    hashed = keccak(digits.encode("ascii")).hex()
-    return "0x" + "".join(digit.upper() if nibble >= "8" else digit
-                          for digit, nibble in zip(digits, hashed[:40], strict=True))
+    hashed = _keccak_hex(digits.encode("ascii"))
+    return "0x" + "".join([digit.upper() if nibble >= "8" else digit
+                           for digit, nibble in zip(digits, hashed[:40], strict=True)])
+
+
+try:  # safe-pysha3 (in requirements.lock): C keccak, several times eth_hash's pycryptodome
+    from sha3 import keccak_256 as _keccak_256
+
+    def _keccak_hex(data: bytes) -> str:
+        return str(_keccak_256(data).hexdigest())
+except ImportError:  # pragma: no cover
+    def _keccak_hex(data: bytes) -> str:
+        return keccak(data).hex()
 
 
 class _AddressDecoder(AddressDecoder):

@@ -83,6 +83,11 @@ def peak_rss_kib(pid: int) -> int:
     return 0
 
 
+def reset_peak_rss(pid: int) -> None:
+    """Start VmHWM again from the current RSS (clear_refs 5), to measure one phase's peak."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
 @contextmanager
 def section(title: str) -> Iterator[None]:
     print(f"\n== {title} ==", flush=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import best_of, peak_rss_kib, rss_kib, section
+from bench.common import best_of, peak_rss_kib, reset_peak_rss, rss_kib, section
 from bench.stack import BenchStack, emit, running_stack, write_random_file
 
 READ = 1 << 20
@@ -123,6 +124,10 @@ def check_plaintext(bench: BenchStack, asset: Asset, headers: dict[str, str]) ->
         raise SystemExit(f"asset {asset.asset_id}: the gateway served different bytes")
 
 
+def load_average() -> str:
+    return f"{os.getloadavg()[0]:.1f}"
+
+
 def label(size: int) -> str:
     return f"{size / 1e9:g} GB" if size >= 1_000_000_000 else f"{size / 1e6:g} MB"
 
@@ -164,40 +169,47 @@ def main() -> None:
             asset = assets[size]
             runs = 10 if size <= 10_000_000 else 3 if size <= 100_000_000 else 1
             with section(f"one client, {label(size)} (best of {runs})"):
+                reset_peak_rss(gateway_pid)
                 gw_s, gw_bytes = one_client(gateway_fetch(bench, asset.asset_id, headers), runs)
+                gw_peak = peak_rss_kib(gateway_pid)
                 cat_s, cat_bytes = one_client(cat_fetch(bench, asset.content_cid), runs)
                 disk = best_of(runs, lambda asset=asset: disk_read(asset.path))  # type: ignore[misc]
             if gw_bytes != size:
                 raise SystemExit(f"gateway served {gw_bytes} bytes of {size}")
             gw, cat, plain = rate(gw_bytes, gw_s), rate(cat_bytes, cat_s), rate(size, disk.seconds)
             single_rows.append([label(size), f"{gw:,.1f}", f"{cat:,.1f}", f"{gw / cat:.2f}",
-                                f"{plain:,.0f}", f"{gw / plain:.3f}"])
+                                f"{plain:,.0f}", f"{gw / plain:.3f}",
+                                f"{gw_peak / 1024:,.0f} MiB", load_average()])
             print(single_rows[-1], flush=True)
 
         for size in concurrent_sizes:
             asset = assets[size]
             with section(f"{args.clients} concurrent clients, {label(size)}"):
+                reset_peak_rss(gateway_pid)
                 gw_s, gw_bytes = concurrent_clients(
                     gateway_fetch(bench, asset.asset_id, headers), args.clients)
+                gw_peak = peak_rss_kib(gateway_pid)
                 cat_s, cat_bytes = concurrent_clients(
                     cat_fetch(bench, asset.content_cid), args.clients)
             if gw_bytes != size * args.clients:
                 raise SystemExit(f"gateway served {gw_bytes} bytes of {size * args.clients}")
             gw, cat = rate(gw_bytes, gw_s), rate(cat_bytes, cat_s)
             concurrent_rows.append([f"{args.clients} x {label(size)}", f"{gw:,.1f}",
-                                    f"{cat:,.1f}", f"{gw / cat:.2f}", f"{gw_s:.2f} s"])
+                                    f"{cat:,.1f}", f"{gw / cat:.2f}", f"{gw_s:.2f} s",
+                                    f"{gw_peak / 1024:,.0f} MiB", load_average()])
             print(concurrent_rows[-1], flush=True)
 
         rss_after = rss_kib(gateway_pid)
-        peak = peak_rss_kib(gateway_pid)
 
     memory = (f"Gateway RSS {rss_before / 1024:,.0f} MiB before the downloads, "
-              f"{rss_after / 1024:,.0f} MiB after; peak (VmHWM, whole run) {peak / 1024:,.0f} MiB.")
+              f"{rss_after / 1024:,.0f} MiB after; peak RSS: the gateway's VmHWM during that "
+              "row's runs (reset with clear_refs before each row). Load: `uptime`'s 1-minute "
+              "load average after the row (other work shared the machine's 2 cores).")
     emit(
         not args.no_append,
         "Downloads: licensed + decrypted through the gateway vs ipfs cat (one client)",
         ["file", "gateway MB/s", "ipfs cat MB/s", "ratio (aim ≥ 0.8)", "disk read MB/s",
-         "gateway / disk"],
+         "gateway / disk", "gateway peak RSS", "load"],
         single_rows,
         "Gateway: GET /v1/assets/{id}/content with a SIWE session and a bought license, "
         "decrypted DDX1 (AES-256-GCM, 64 KiB segments) streamed from Kubo. ipfs cat: "
@@ -211,7 +223,7 @@ def main() -> None:
             not args.no_append,
             f"Downloads: {args.clients} concurrent clients, aggregate",
             ["clients x file", "gateway MB/s", "ipfs cat MB/s", "ratio (aim ≥ 0.8)",
-             "gateway wall time"],
+             "gateway wall time", "gateway peak RSS", "load"],
             concurrent_rows,
             f"{args.clients} threads in one client process, each with its own connection, "
             "started together; aggregate = all bytes / wall time. Clients, gateway and Kubo "

@@ -31,6 +31,7 @@ from dapp.chain.constants import Scope
 from dapp.chain.transactions import TransactionSender
 from dapp.client.gateway import GatewayClient
 from dapp.config import Settings
+from dapp.devstack.chain import anvil_process, start_chain
 from dapp.devstack.process import ManagedProcess
 from dapp.devstack.up import Stack, local_stack_settings
 from dapp.gateway.keys import load_or_create_gateway_keypair
@@ -58,13 +59,25 @@ def write_random_file(path: Path, size: int) -> Path:
 
 
 class _BenchStack(Stack):
-    """`Stack` with the indexer optional (the indexer benchmark runs its own)."""
+    """`Stack` with the indexer optional (the indexer benchmark runs its own) and anvil
+    instead of ganache on request (anvil mines 100,000 transactions in minutes, not hours)."""
 
     with_indexer: bool = True
+    chain: str = "ganache"
 
     def start_indexer(self) -> None:
         if self.with_indexer:
             super().start_indexer()
+
+    def start_chain(self) -> None:
+        if self.chain != "anvil":
+            super().start_chain()
+            return
+        s = self.settings
+        self.say(f"starting anvil on :{s.chain_port}")
+        chain = anvil_process(s.chain_port, s.chain_id, self.logs / "anvil.log")
+        self.processes.append(chain)
+        start_chain(chain, s.chain_port)
 
 
 @dataclass
@@ -138,8 +151,10 @@ class BenchStack:
 
 
 @contextmanager
-def running_stack(*, indexer: bool = True, **overrides: Any) -> Iterator[BenchStack]:
-    """The whole stack in a temporary directory; stopped (and deleted) on the way out."""
+def running_stack(*, indexer: bool = True, chain: str = "ganache", **overrides: Any
+                  ) -> Iterator[BenchStack]:
+    """The whole stack in a temporary directory (on `chain`: ganache or anvil); stopped (and
+    deleted) on the way out."""
     with tempfile.TemporaryDirectory(prefix="bench-stack-") as tmp:
         settings = local_stack_settings(Settings(
             data_dir=Path(tmp), chain_port=free_port(), ipfs_api_port=free_port(),
@@ -148,6 +163,7 @@ def running_stack(*, indexer: bool = True, **overrides: Any) -> Iterator[BenchSt
         ))
         stack = _BenchStack(settings, say=lambda text: print(f"  stack: {text}", flush=True))
         stack.with_indexer = indexer
+        stack.chain = chain
         try:
             stack.start()
             yield BenchStack(stack=stack, settings=settings, web3=connect(settings.chain_rpc_url),

@@ -192,7 +192,14 @@ class Settings(BaseSettings):
     indexer_contracts: list[str] | None = Field(
         None, description="Deployed contracts to follow; default: every one that has handlers"
     )
-    indexer_poll_seconds: float = Field(1.0, gt=0, description="Pause between sync rounds")
+    indexer_poll_seconds: float = Field(
+        1.0, gt=0, description="Pause between sync rounds (the longest one while new heads "
+        "arrive by subscription)"
+    )
+    chain_ws_url: str | None = Field(
+        None, description="WebSocket endpoint the indexer subscribes to new heads at; default "
+        "chain_rpc_url as ws:// (ganache and anvil serve both on one port); `off`: poll only"
+    )
     indexer_max_range: int = Field(2000, ge=1, description="Most blocks per eth_getLogs")
     indexer_max_logs: int = Field(
         10_000, ge=1, description="More logs than this in one query: the range is halved"

@@ -81,9 +81,19 @@ def checksum_address(address: str) -> str:
     if len(address) != 42 or address[:2] not in ("0x", "0X") or not _HEX_DIGITS.issuperset(
             digits):
         return to_checksum_address(address)
-    hashed = keccak(digits.encode("ascii")).hex()
-    return "0x" + "".join(digit.upper() if nibble >= "8" else digit
-                          for digit, nibble in zip(digits, hashed[:40], strict=True))
+    hashed = _keccak_hex(digits.encode("ascii"))
+    return "0x" + "".join([digit.upper() if nibble >= "8" else digit
+                           for digit, nibble in zip(digits, hashed[:40], strict=True)])
+
+
+try:  # safe-pysha3 (in requirements.lock): C keccak, several times eth_hash's pycryptodome
+    from sha3 import keccak_256 as _keccak_256
+
+    def _keccak_hex(data: bytes) -> str:
+        return str(_keccak_256(data).hexdigest())
+except ImportError:  # pragma: no cover
+    def _keccak_hex(data: bytes) -> str:
+        return keccak(data).hex()
 
 
 class _AddressDecoder(AddressDecoder):
@@ -124,6 +134,40 @@ def _converter(abi_input: Mapping[str, Any]) -> Converter:
     return _unchanged
 
 
+#: one 32-byte ABI word → its JSON-safe value, or _MALFORMED (then eth_abi decodes the log,
+#: and says what is wrong)
+WordDecoder = Callable[[bytes], Any]
+_MALFORMED: Any = object()
+_ZERO_PAD = bytes(32)
+
+
+def _word_decoder(abi_type: str) -> WordDecoder | None:
+    """A direct decoder of one word of a static elementary type (uintN, intN, address, bool,
+    bytesN) with eth_abi's checks (padding, range); None for any other type."""
+    if abi_type == "address":
+        def address(word: bytes) -> Any:
+            if word[:12] != _ZERO_PAD[:12]:
+                return _MALFORMED
+            return checksum_address("0x" + word[12:].hex())
+        return address
+    if abi_type == "bool":
+        return lambda word: {1: True, 0: False}.get(int.from_bytes(word, "big"), _MALFORMED)
+    if abi_type.startswith("uint") and abi_type[4:].isdigit():
+        limit = 1 << int(abi_type[4:])
+        return lambda word: (value if (value := int.from_bytes(word, "big")) < limit
+                             else _MALFORMED)
+    if abi_type.startswith("int") and abi_type[3:].isdigit():
+        half = 1 << (int(abi_type[3:]) - 1)
+        return lambda word: (value if -half <= (value := int.from_bytes(word, "big",
+                                                                        signed=True)) < half
+                             else _MALFORMED)
+    if abi_type.startswith("bytes") and abi_type[5:].isdigit() and 1 <= int(abi_type[5:]) <= 32:
+        size = int(abi_type[5:])
+        return lambda word: ("0x" + word[:size].hex() if word[size:] == _ZERO_PAD[size:]
+                             else _MALFORMED)
+    return None
+
+
 def _tuple_decoder(types: Iterable[str]) -> TupleDecoder:
     """What `eth_abi.decode(types, data)` builds on every call, built once."""
     return TupleDecoder(decoders=[_ADDRESS_DECODER if t == "address"
@@ -152,6 +196,10 @@ class EventAbi:
     _data_decoder: TupleDecoder = field(repr=False, compare=False)
     _data_converters: tuple[Converter, ...] = field(repr=False, compare=False)
     _order: tuple[str, ...] = field(repr=False, compare=False)
+    #: every input a static elementary type: (name, where, decoder) in ABI order, where is
+    #: the topic index (1..3) or -1 - the data word; None: decode with eth_abi
+    _words: tuple[tuple[str, int, WordDecoder], ...] | None = field(
+        default=None, repr=False, compare=False)
 
     @classmethod
     def from_abi(cls, entry: Mapping[str, Any]) -> EventAbi:
@@ -167,12 +215,36 @@ class EventAbi:
             _data_decoder=_tuple_decoder(collapse_if_tuple(dict(i)) for i in plain),
             _data_converters=tuple(_converter(i) for i in plain),
             _order=tuple(i["name"] for i in inputs),
+            _words=_word_layout(inputs),
         )
 
     def decode(self, topics: list[bytes], data: bytes) -> dict[str, Any]:
         if len(topics) != len(self._topics) + 1:
             raise UnknownEvent(f"{self.name}: {len(topics) - 1} topics, "
                                f"{len(self._topics)} indexed inputs")
+        if self._words is not None and len(data) == 32 * len(self._data_names):
+            args = self._decode_words(topics, data)
+            if args is not None:
+                return args
+        return self._decode_abi(topics, data)
+
+    def _decode_words(self, topics: list[bytes], data: bytes) -> dict[str, Any] | None:
+        """Word by word (every input static and elementary); None when a word is malformed."""
+        assert self._words is not None
+        args: dict[str, Any] = {}
+        for name, where, decode in self._words:
+            if where >= 0:
+                word = topics[where]
+            else:
+                offset = 32 * (-1 - where)
+                word = data[offset:offset + 32]
+            value = decode(word)
+            if value is _MALFORMED or len(word) != 32:
+                return None
+            args[name] = value
+        return args
+
+    def _decode_abi(self, topics: list[bytes], data: bytes) -> dict[str, Any]:
         args: dict[str, Any] = {}
         for spec, topic in zip(self._topics, topics[1:], strict=True):
             if spec.decoder is None:
@@ -185,6 +257,23 @@ class EventAbi:
                                         strict=True):
             args[name] = convert(value)
         return {name: args[name] for name in self._order}
+
+
+def _word_layout(inputs: tuple[Mapping[str, Any], ...]
+                 ) -> tuple[tuple[str, int, WordDecoder], ...] | None:
+    layout: list[tuple[str, int, WordDecoder]] = []
+    topic, word = 1, 0
+    for abi_input in inputs:
+        decoder = _word_decoder(str(abi_input["type"]))
+        if decoder is None:
+            return None
+        if abi_input.get("indexed"):
+            layout.append((abi_input["name"], topic, decoder))
+            topic += 1
+        else:
+            layout.append((abi_input["name"], -1 - word, decoder))
+            word += 1
+    return tuple(layout)
 
 
 def _topic(abi_input: Mapping[str, Any]) -> _Topic:

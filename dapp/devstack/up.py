@@ -83,11 +83,7 @@ class Stack:
         ):
             ensure_port_free(port, what, setting)
 
-        self.say(f"starting ganache on :{s.chain_port} (chain db {s.chain_data_dir})")
-        chain = ganache_process(s.chain_port, s.chain_id, self.logs / "ganache.log",
-                                db_path=s.chain_data_dir)
-        self.processes.append(chain)
-        start_chain(chain, s.chain_port)
+        self.start_chain()
 
         self.say(f"starting Kubo on :{s.ipfs_api_port} (repo {s.ipfs_repo_dir})")
         ports = KuboPorts(s.ipfs_api_port, s.ipfs_gateway_port, s.ipfs_swarm_port)
@@ -98,6 +94,14 @@ class Stack:
         self.start_gateway()
         self.seed_demo()
         self.start_indexer()
+
+    def start_chain(self) -> None:
+        s = self.settings
+        self.say(f"starting ganache on :{s.chain_port} (chain db {s.chain_data_dir})")
+        chain = ganache_process(s.chain_port, s.chain_id, self.logs / "ganache.log",
+                                db_path=s.chain_data_dir)
+        self.processes.append(chain)
+        start_chain(chain, s.chain_port)
 
     def seed_demo(self) -> None:
         if not self.settings.resolved_deployments_file.is_file():

@@ -22,6 +22,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from dapp.chain.heads import HeadWatcher, ws_url_for
 from dapp.compute.service import ComputeService
 from dapp.config import Settings
 from dapp.gateway.caches import StaleCaches
@@ -85,6 +86,10 @@ def create_app(settings: Settings, services: Services | None = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # What the indexer learns about licenses drops the cached answers (see license_feed).
         feed = asyncio.create_task(LicenseFeed(parts.services.engine, parts.caches).run())
+        # Every new block drops the cached version counts (where the node announces heads).
+        ws_url = ws_url_for(settings.chain_rpc_url, settings.chain_ws_url)
+        heads = (HeadWatcher(ws_url, on_head=parts.caches.new_head).start()
+                 if ws_url is not None else None)
         parts.compute.start()  # a thread; only when provider_account is set
         await parts.metered.start()  # the redeemer; only when provider_account is set
         try:
@@ -92,6 +97,8 @@ def create_app(settings: Settings, services: Services | None = None,
         finally:
             await parts.metered.aclose()
             await anyio.to_thread.run_sync(parts.compute.stop)
+            if heads is not None:
+                await anyio.to_thread.run_sync(heads.stop)
             feed.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await feed

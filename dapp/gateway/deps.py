@@ -109,7 +109,11 @@ async def current_account(request: Request, services: ServicesDep) -> str:
     wallet's check is a chain call)."""
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
-        session = services.sessions.verify(authorization[7:].strip())
+        token = authorization[7:].strip()
+        # verified moments ago by the access middleware (for the rate limit), or now
+        verified = getattr(request.state, "verified_session", None)
+        session = (verified[1] if verified is not None and verified[0] == token
+                   else services.sessions.verify(token))
         if session.chain_id != services.chain_id:
             raise NotAuthenticated("session was issued for another chain")
         return session.account

@@ -98,6 +98,17 @@ class LicenseChecker:
         self._cache: dict[CacheKey, tuple[bool, float]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, asset_id: int, account: str, scope: Scope) -> bool | None:
+        """The cached answer, or None when `has_license` would ask the chain (cheap enough to
+        ask on the event loop first)."""
+        started = time.perf_counter()
+        with self._lock:
+            hit = self._cache.get((asset_id, account.lower(), int(scope)))
+        if hit is None or hit[1] <= time.monotonic():
+            return None
+        self._observe(True, time.perf_counter() - started)
+        return hit[0]
+
     def has_license(self, asset_id: int, account: str, scope: Scope) -> bool:
         started = time.perf_counter()
         key = (asset_id, account.lower(), int(scope))

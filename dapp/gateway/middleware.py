@@ -8,12 +8,10 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 import anyio
-from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -75,10 +73,14 @@ def rate_limit_key(request: Request, sessions: SessionStore, peer: Peer) -> str:
     nor spends another account's budget (by spraying it)."""
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
+        token = authorization[7:].strip()
         try:
-            return "acct:" + sessions.verify(authorization[7:].strip()).account
+            session = sessions.verify(token)
         except Exception:
-            pass
+            return peer.rate_limit_key
+        # the route's account dependency takes it from here instead of asking again
+        request.state.verified_session = (token, session)
+        return "acct:" + session.account
     return peer.rate_limit_key
 
 
@@ -145,12 +147,14 @@ class BodyTooLarge(Exception):
     pass
 
 
-class AccessMiddleware(BaseHTTPMiddleware):
-    """Rate limit, then count and log every request (one JSON line, no headers, no secrets)."""
+class AccessMiddleware:
+    """Rate limit, then count and log every request (one JSON line, no headers, no secrets),
+    when its response starts. Plain ASGI: Starlette's BaseHTTPMiddleware would add a task
+    group and a memory stream to every request and every body chunk."""
 
     def __init__(self, app: ASGIApp, limiter: Limiter, metrics: GatewayMetrics,
                  sessions: SessionStore, peers: PeerPolicy) -> None:
-        super().__init__(app)
+        self.app = app
         self.limiter = limiter
         self.metrics = metrics
         self.sessions = sessions
@@ -160,10 +164,13 @@ class AccessMiddleware(BaseHTTPMiddleware):
         key = rate_limit_key(request, self.sessions, peer)
         return key, self.limiter.allow(key)
 
-    async def dispatch(self, request: Request,
-                       call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
         request_id = uuid.uuid4().hex[:16]
+        request = Request(scope, receive)
         peer = self.peers.peer(request)
         # a session token's account, and a shared limiter, are asked of the database: in a
         # worker thread; an address counted in memory is not worth the hop
@@ -172,27 +179,41 @@ class AccessMiddleware(BaseHTTPMiddleware):
         else:
             key, (allowed, retry_after) = await anyio.to_thread.run_sync(
                 self._count, request, peer)
+        path = scope["path"]
+
+        async def logged_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self._log(scope, message, request_id, key, started)
+            await send(message)
+
         # operators' probes are never refused; anyone else's /healthz counts like any request
-        probe = peer.operator and request.url.path in ("/healthz", "/metrics")
+        probe = peer.operator and path in ("/healthz", "/metrics")
         if not allowed and not probe:
             self.metrics.rate_limited.inc()
             response: Response = problem(
                 429, "rate-limited", "Too many requests",
                 f"rate limit of {int(self.limiter.capacity)} requests per minute reached",
-                request.url.path,
+                path,
             )
             response.headers["Retry-After"] = str(max(1, round(retry_after)))
-        else:
-            response = await call_next(request)
-        route = request.scope.get("route")
+            await response(scope, receive, logged_send)
+            return
+        await self.app(scope, receive, logged_send)
+
+    def _log(self, scope: Scope, start: Message, request_id: str, key: str,
+             started: float) -> None:
+        """Count and log the response, and name it in its headers (X-Request-Id)."""
+        route = scope.get("route")
         route_name = getattr(route, "path", "unmatched")
+        status = int(start["status"])
         elapsed = time.perf_counter() - started
-        self.metrics.requests.labels(request.method, route_name, str(response.status_code)).inc()
+        method = scope["method"]
+        self.metrics.requests.labels(method, route_name, str(status)).inc()
         self.metrics.request_seconds.labels(route_name).observe(elapsed)
-        response.headers["X-Request-Id"] = request_id
+        start["headers"] = [*start.get("headers", []),
+                            (b"x-request-id", request_id.encode("ascii"))]
         log.info(json.dumps({
-            "request_id": request_id, "method": request.method, "route": route_name,
-            "status": response.status_code, "ms": round(elapsed * 1000, 2),
+            "request_id": request_id, "method": method, "route": route_name,
+            "status": status, "ms": round(elapsed * 1000, 2),
             "client": key.split(":", 1)[0] + ":" + key.split(":", 1)[1][:42],
         }))
-        return response

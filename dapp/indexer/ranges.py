@@ -1,5 +1,6 @@
-"""Adaptive `eth_getLogs` block ranges: double after a success, halve when the node says the
-range is too big (too many results, response too large, timed out), never below one block."""
+"""Adaptive `eth_getLogs` block ranges: double after a success (unless that range already held
+over half the logs a batch may take), halve when the node says the range is too big (too many
+results, response too large, timed out), never below one block."""
 
 from __future__ import annotations
 
@@ -50,8 +51,12 @@ class RangeSizer:
     def range_from(self, start: int, last_allowed: int) -> tuple[int, int]:
         return start, min(last_allowed, start + self.blocks - 1)
 
-    def succeeded(self) -> None:
-        self.blocks = min(self.max_blocks, self.blocks * 2)
+    def succeeded(self, full: bool = False) -> None:
+        """Double, unless the range was `full` (it held over half the logs a batch may take):
+        twice as many blocks would hold too many, and their logs would be fetched only to
+        be cut back to this size."""
+        if not full:
+            self.blocks = min(self.max_blocks, self.blocks * 2)
 
     def too_large(self, tried_blocks: int) -> None:
         """Halve (below the range that failed); a single block that fails cannot shrink."""

@@ -1,4 +1,5 @@
-"""The indexer as a long-running service: sync rounds every poll interval, a pinner thread
+"""The indexer as a long-running service: a sync round as soon as the node announces a new
+head (WebSocket subscription, see `heads`) and at least every poll interval, a pinner thread
 beside them, a clean stop on SIGTERM/SIGINT (the batch in flight commits or rolls back)."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from types import FrameType
 
+from dapp.chain.heads import MAX_RETRY_SECONDS, HeadWatcher, ws_url_for
 from dapp.config import Settings
 from dapp.errors import DappError, ServiceUnavailable
 from dapp.indexer.pins import Pinner, PinPolicy
@@ -33,12 +35,18 @@ class Runner:
     settings: Settings
     once: bool = False
     stop: threading.Event = field(default_factory=threading.Event)
+    #: set by a new head (or a stop): the next round starts without waiting out the pause
+    wake: threading.Event = field(default_factory=threading.Event)
     indexer: Indexer | None = None
+    heads: HeadWatcher | None = None
+    head_retry_seconds: float = 1.0  # first pause before subscribing again after a drop
+    head_max_retry_seconds: float = MAX_RETRY_SECONDS  # it doubles up to this while refused
 
     def request_stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
         if signum is not None:
             log.info("signal %d: stopping after the current batch", signum)
         self.stop.set()
+        self.wake.set()
         if self.indexer is not None:
             self.indexer.stop_requested = True
 
@@ -56,10 +64,19 @@ class Runner:
                                          name="pinner", daemon=True)
         started = False
         pause = self.settings.indexer_poll_seconds
+        ws_url = None if self.once else ws_url_for(self.settings.chain_rpc_url,
+                                                   self.settings.chain_ws_url)
+        if ws_url is not None:
+            self.heads = HeadWatcher(ws_url, on_head=self.wake.set,
+                                     retry_seconds=self.head_retry_seconds,
+                                     max_retry_seconds=self.head_max_retry_seconds).start()
         while not self.stop.is_set():
+            self.wake.clear()  # a head announced during the round wakes the next one
+            failed = True
             try:
                 report = indexer.run_once()
                 pause = self.settings.indexer_poll_seconds
+                failed = False
                 if report.batches or report.rollbacks:
                     log.info("indexed to block %d: %d events in %d batches, %d rollbacks",
                              report.last_block, report.events, report.batches, report.rollbacks)
@@ -79,8 +96,11 @@ class Runner:
                 if self.once:
                     raise
                 pause = min(MAX_ERROR_PAUSE, pause * 2)
-            self.stop.wait(pause)
+            # after a failure the pause holds whatever the heads say (no retry per block)
+            (self.stop if failed else self.wake).wait(pause)
         self.stop.set()
+        if self.heads is not None:
+            self.heads.stop()
         if started:
             pinner_thread.join(timeout=10)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -176,7 +176,7 @@ class Indexer:
             report.events += self._apply(chain_id, cursor, batch)
             report.batches += 1
             report.last_block = batch.last
-            self.sizer.succeeded()
+            self.sizer.succeeded(full=len(batch.logs) * 2 > self.settings.indexer_max_logs)
         return report
 
     def reset(self) -> None:
@@ -382,7 +382,11 @@ class Indexer:
             try:
                 with self.db.begin() as connection:
                     self._claim(connection, chain_id, cursor)
-                    count = self._handle_logs(StateWriter(connection, chain_id), batch)
+                    # _prune below drops the undo images of blocks up to the oldest hash it
+                    # keeps, which is above batch.last - window: those are not even written
+                    journal_from = batch.last - self.settings.indexer_reorg_window + 2
+                    writer = StateWriter(connection, chain_id, journal_from=journal_from)
+                    count = self._handle_logs(writer, batch)
                     self._record_hashes(connection, chain_id, batch)
                     connection.execute(
                         update(SyncCursor).where(SyncCursor.chain_id == chain_id)
@@ -412,10 +416,10 @@ class Indexer:
 
     def _handle_logs(self, writer: StateWriter, batch: Batch) -> int:
         count = 0
-        for entry in batch.logs:
-            event = self._decode(batch.watched[entry["address"]], entry)
-            if event is None:
-                continue
+        events = [event for entry in batch.logs
+                  if (event := self._decode(batch.watched[entry["address"]], entry))]
+        self._prefetch(writer, events)
+        for event in events:
             writer.origin = event.origin
             # queued like a fact (origin columns from the event), inserted in bulk by flush()
             writer.append(RawEvent, chain_id=writer.chain_id, address=event.address,
@@ -431,6 +435,17 @@ class Indexer:
                     raise NewContracts(unknown)
         writer.flush()
         return count
+
+    def _prefetch(self, writer: StateWriter, events: list[DecodedEvent]) -> None:
+        """The rows the batch's handlers will look up (as they declare), read in bulk."""
+        wanted: dict[Any, list[Mapping[str, Any]]] = {}
+        for event in events:
+            reads = self.table.reads.get((event.contract, event.name))
+            if reads is not None:
+                for model, key in reads(event.args):
+                    wanted.setdefault(model, []).append(key)
+        for model, keys in wanted.items():
+            writer.prefetch(model, keys)
 
     def _decode(self, contract: str, entry: dict[str, Any]) -> DecodedEvent | None:
         try:

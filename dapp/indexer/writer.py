@@ -17,13 +17,14 @@ everything queued, so a row never arrives before the row it points at.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Dialect,
     Insert,
     Select,
     Table,
@@ -40,6 +41,7 @@ from dapp.chain.events import LogOrigin
 from dapp.store.base import Base
 from dapp.store.models import JournalEntry, Pin, WatchedContract, append_only_models
 
+PREFETCH_CHUNK = 500  # keys per prefetch query (3 columns each: within any bind limit)
 KEY_PREFIX = "key__"  # bind parameter names of key columns (SET clauses use the column names)
 
 
@@ -111,9 +113,13 @@ _UNKNOWN: Any = object()
 
 
 class StateWriter:
-    def __init__(self, connection: Connection, chain_id: int) -> None:
+    def __init__(self, connection: Connection, chain_id: int,
+                 journal_from: int | None = None) -> None:
         self.connection = connection
         self.chain_id = chain_id
+        #: blocks below it get no undo images: the batch prunes them before it commits (they
+        #: lie below the oldest block hash it keeps, so no rollback can reach them)
+        self.journal_from = journal_from
         self.origin: LogOrigin | None = None
         self.new_watches: list[NewWatch] = []
         #: rows as the database holds them now, by (table, primary key); None: no such row
@@ -134,6 +140,27 @@ class StateWriter:
         if known is _UNKNOWN:
             known = self._known[(table, primary_key)] = self._select(table, key)
         return dict(known) if known is not None else None
+
+    def prefetch(self, model: type[Any] | Table, keys: Iterable[Mapping[str, Any]]) -> None:
+        """Read the rows of these primary keys (and note the absent ones) in a few queries,
+        so that `get` finds them without one query each. Keys already known or queued are
+        skipped; a later write of a row forgets it as usual."""
+        table = table_of(model)
+        names = _primary_key(table)
+        wanted = {tuple(key[name] for name in names) for key in keys}
+        wanted = [key for key in wanted
+                  if (table, key) not in self._known and not self._is_queued(table, key)]
+        for start in range(0, len(wanted), PREFETCH_CHUNK):
+            chunk = wanted[start:start + PREFETCH_CHUNK]
+            # one IN list per key column (a search of the primary key index, where SQLite
+            # scans the table for a row-value IN), the few extra combinations dropped below
+            where = and_(*(table.c[name].in_(sorted({key[i] for key in chunk}))
+                           for i, name in enumerate(names)))
+            rows = self.connection.execute(select(table).where(where)).all()
+            found = {tuple(row._mapping[name] for name in names): dict(row._mapping)
+                     for row in rows}
+            for key in chunk:
+                self._known[(table, key)] = found.get(key)
 
     def find(self, model: type[Any] | Table, **columns: Any) -> dict[str, Any] | None:
         """The one row whose `columns` have these values (not its primary key: a DAO by its
@@ -218,6 +245,8 @@ class StateWriter:
                  before: Mapping[str, Any] | None) -> None:
         if self.origin is None:
             return  # not indexing a block (e.g. registering static contracts): nothing to undo
+        if self.journal_from is not None and self.origin.block_number < self.journal_from:
+            return  # older than any rollback can reach once this batch commits
         self._queue(table_of(JournalEntry), {
             "chain_id": self.chain_id,
             "block_number": self.origin.block_number,
@@ -262,8 +291,58 @@ class StateWriter:
         rows, statement, start = queue.rows, _insert_statement(table), 0
         for end in range(1, len(rows) + 1):
             if end == len(rows) or rows[end].keys() != rows[start].keys():
-                self.connection.execute(statement, rows[start:end])
+                run = rows[start:end]
+                bulk = _bulk_insert(table, tuple(run[0]), self.connection.dialect)
+                if bulk is None:
+                    self.connection.execute(statement, run)
+                else:
+                    self.connection.exec_driver_sql(bulk.sql, bulk.parameters(run))
                 start = end
+
+
+@dataclass(frozen=True)
+class _BulkInsert:
+    """An INSERT compiled once per table, columns and dialect, executed on the driver's
+    cursor (`executemany`) with the parameters made as SQLAlchemy would make them (the same
+    bind processors: uint256 as padded text, JSON serialised; scalar column defaults filled
+    in) but without its per-row machinery, which costs more than the database's work."""
+
+    sql: str
+    names: tuple[str, ...]  # bind names in parameter order (positional) or the dict keys
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    defaults: dict[str, Any]
+    positional: bool
+
+    def parameters(self, rows: list[dict[str, Any]]) -> list[Any]:
+        pairs = list(zip(self.names, self.processors, strict=True))
+        made: list[Any] = []
+        for row in rows:
+            values = {**self.defaults, **row} if self.defaults else row
+            converted = [value if process is None else process(value)
+                         for name, process in pairs for value in (values[name],)]
+            made.append(tuple(converted) if self.positional else dict(zip(self.names,
+                                                                          converted,
+                                                                          strict=True)))
+        return made
+
+
+@cache
+def _bulk_insert(table: Table, columns: tuple[str, ...], dialect: Dialect) -> _BulkInsert | None:
+    """None when SQLAlchemy must run the insert itself (a default computed per row)."""
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+    defaults: dict[str, Any] = {}
+    for column in compiled.insert_prefetch:
+        default = column.default
+        if default is None or not getattr(default, "is_scalar", False):
+            return None
+        defaults[column.key] = default.arg  # type: ignore[attr-defined]
+    processors = getattr(compiled, "_bind_processors", None)
+    names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
+    if processors is None or set(names) != set(columns) | set(defaults):
+        return None
+    return _BulkInsert(sql=compiled.string, names=names,
+                       processors=tuple(processors.get(name) for name in names),
+                       defaults=defaults, positional=compiled.positional)
 
 
 def _primary_key_of(table: Table, values: Mapping[str, Any],

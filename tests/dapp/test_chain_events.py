@@ -176,3 +176,23 @@ def test_hashes_come_out_lowercase_from_bytes_or_text() -> None:
     value = bytes(range(200, 232))
     expected = "0x" + value.hex()
     assert hex32(value) == hex32(HexBytes(value)) == hex32(expected.upper()) == expected
+
+
+@pytest.mark.parametrize(("field", "word"), [
+    ("scope", (256).to_bytes(32, "big")),  # uint8 out of range
+    ("licensee", b"\x01" + bytes(11) + bytes(range(20))),  # address with dirty padding
+])
+def test_malformed_words_are_refused_as_eth_abi_refuses_them(field: str, word: bytes) -> None:
+    """The word-by-word decoder hands a malformed word to eth_abi, which says what is wrong."""
+    event = next(e for c, e in every_event()
+                 if c == "AssetRegistry" and e["name"] == "LicenseGranted")
+    decoder = EventDecoder({"AssetRegistry": load_abi("AssetRegistry")})
+    log = make_log(event, random.Random(7))
+    topics, data = list(log["topics"]), bytes(log["data"])
+    if field == "scope":  # the first data word
+        data = word + data[32:]
+    else:  # the second topic
+        topics[2] = HexBytes(word)
+    with pytest.raises(Exception, match=r"(?i)padding|bounds|range|invalid") as refused:
+        decoder.decode("AssetRegistry", {**log, "topics": topics, "data": data})
+    assert type(refused.value).__module__.startswith("eth_abi")

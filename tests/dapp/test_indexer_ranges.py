@@ -29,6 +29,15 @@ def test_ranges_grow_on_success_and_halve_on_refusal_within_bounds() -> None:
         sizer.too_large(1)
 
 
+def test_a_range_that_filled_half_the_log_budget_does_not_double() -> None:
+    """Doubling it would fetch twice the logs a batch may take, half of them thrown away."""
+    sizer = RangeSizer(max_blocks=2000, blocks=500)
+    sizer.succeeded(full=True)
+    assert sizer.blocks == 500
+    sizer.succeeded(full=False)
+    assert sizer.blocks == 1000
+
+
 def test_a_sizer_starts_at_its_maximum() -> None:
     assert RangeSizer(max_blocks=7).blocks == 7
     with pytest.raises(ValueError):

@@ -2,10 +2,11 @@
 
 The chain is the authority: a version's CIDs come from `version(assetId, n)`, never from the
 indexer's store. A published version never changes, so its record is cached for good. The
-version count (which moves on `addVersion`) is cached for `VERSION_COUNT_TTL_SECONDS` and
-dropped sooner when the indexer sees the asset change (`forget_version_count`, called through
-the gateway's `StaleCaches` by the license feed); a request for a numbered version above the
-cached count reads the chain again.
+version count (which moves on `addVersion`) is cached until the next block where the node
+announces new heads (`forget_version_counts`, through the gateway's `StaleCaches`), for
+`VERSION_COUNT_TTL_SECONDS` at most, and dropped sooner when the indexer sees the asset change
+(`forget_version_count`, through `StaleCaches` by the license feed); a request for a numbered
+version above the cached count reads the chain again.
 """
 
 from __future__ import annotations
@@ -90,6 +91,17 @@ class RegistryReader:
             self._versions[(asset_id, number)] = version
         return version
 
+    def cached(self, asset_id: int, number: int | None = None) -> AssetVersion | None:
+        """What `resolve` answers when it can without the chain (else None): cheap enough to
+        ask on the event loop before handing `resolve` to a worker thread."""
+        with self._lock:
+            if number is None:
+                hit = self._counts.get(asset_id)
+                if hit is None or hit[1] <= time.monotonic():
+                    return None
+                number = hit[0]
+            return self._versions.get((asset_id, number))
+
     def version_count(self, asset_id: int, fresh: bool = False) -> int:
         now = time.monotonic()
         if not fresh:
@@ -108,6 +120,11 @@ class RegistryReader:
     def forget_version_count(self, asset_id: int) -> None:
         with self._lock:
             self._counts.pop(asset_id, None)
+
+    def forget_version_counts(self) -> None:
+        """Every asset's (a new block may have added versions to any of them)."""
+        with self._lock:
+            self._counts.clear()
 
     def owner_of(self, asset_id: int) -> str:
         if not 1 <= asset_id <= MAX_ASSET_ID:

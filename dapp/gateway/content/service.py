@@ -180,15 +180,23 @@ class ContentGateway:
 
     async def authorize(self, asset_id: int, number: int | None, account: str) -> AssetVersion:
         """The version to serve, once the chain says `account` may download the asset."""
-        # in a worker thread: the first call also reads the deployment and the chain id
-        version = await _run(lambda: self.registry().resolve(asset_id, number))
+        # cached answers on the event loop; else in a worker thread (a chain read; the first
+        # call also reads the deployment and the chain id)
+        registry = self._registry
+        version = registry.cached(asset_id, number) if registry is not None else None
+        if version is None:
+            version = await _run(lambda: self.registry().resolve(asset_id, number))
         await self.require_license(asset_id, account, Scope.DOWNLOAD)
         return version
 
     async def require_license(self, asset_id: int, account: str, scope: Scope) -> None:
         """NotLicensed (403, saying whether it never existed or expired) unless `account`
         holds a license of `scope` on the asset now."""
-        if not await _run(lambda: self.licenses().has_license(asset_id, account, scope)):
+        checker = self._licenses
+        allowed = checker.cached(asset_id, account, scope) if checker is not None else None
+        if allowed is None:
+            allowed = await _run(lambda: self.licenses().has_license(asset_id, account, scope))
+        if not allowed:
             status = await _run(lambda: self.licenses().status(asset_id, account, scope))
             raise _not_licensed(asset_id, account, status.expires_at, scope)
 

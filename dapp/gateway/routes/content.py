@@ -190,8 +190,8 @@ async def _record(content: ContentGateway, plan: ContentPlan, account: str,
         downloaded_at=datetime.now(UTC), completed=completed,
     )
     try:
-        catalog = await anyio.to_thread.run_sync(content.services.catalog)
-        recorded = await anyio.to_thread.run_sync(record_download, catalog, record)
+        recorded = await anyio.to_thread.run_sync(
+            lambda: record_download(content.services.catalog(), record))
     except DappError as error:
         log.error("download log unavailable: %s", error)
         recorded = False

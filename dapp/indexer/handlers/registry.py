@@ -14,6 +14,7 @@ with `claim` (`RewardClaimed`, paid out directly, never through a balance).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from dapp.chain.constants import ZERO_ADDRESS, AssetKind, Scope
@@ -202,7 +203,13 @@ def _set_license(writer: StateWriter, asset_id: int, licensee: str, scope: str,
                   expires_at=expires_at, source=source)
 
 
-@on(CONTRACT, "LicensePurchased")
+def license_read(args: Mapping[str, Any]) -> list[tuple[Any, Mapping[str, Any]]]:
+    """The license row `_set_license` reads (prefetched for a whole batch)."""
+    return [(License, {"asset_id": args["assetId"], "licensee": args["licensee"],
+                       "scope": Scope.label_of(args["scope"])})]
+
+
+@on(CONTRACT, "LicensePurchased", reads=license_read)
 def license_purchased(writer: StateWriter, event: DecodedEvent) -> None:
     a = event.args
     scope, expires_at = Scope.label_of(a["scope"]), a["expiresAt"]
@@ -214,14 +221,14 @@ def license_purchased(writer: StateWriter, event: DecodedEvent) -> None:
     writer.update(Asset, {"asset_id": a["assetId"]}, sales_count=asset["sales_count"] + 1)
 
 
-@on(CONTRACT, "LicenseGranted")
+@on(CONTRACT, "LicenseGranted", reads=license_read)
 def license_granted(writer: StateWriter, event: DecodedEvent) -> None:
     a = event.args
     _set_license(writer, a["assetId"], a["licensee"], Scope.label_of(a["scope"]),
                  granted_until=a["expiresAt"])
 
 
-@on(CONTRACT, "LicenseGrantRevoked")
+@on(CONTRACT, "LicenseGrantRevoked", reads=license_read)
 def license_grant_revoked(writer: StateWriter, event: DecodedEvent) -> None:
     """Only the grant ends; a purchase stays. Revoking what was never granted changes nothing."""
     a = event.args

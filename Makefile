@@ -96,8 +96,11 @@ fuzz: python-deps node-deps solc
 
 # dapp suites against real ganache, Kubo and SQLite/PostgreSQL started by the fixtures;
 # includes the smoke run of the contracts and the deploy script on ganache.
+# Two pytest-xdist workers, one module each at a time (module-scoped stacks stay whole): the
+# suite mostly waits on chains, IPFS and subprocesses, so two fit on two cores.
+DAPP_TEST_WORKERS ?= 2
 test-dapp: python-deps node-deps kubo abi $(STAMPS)/postgresql $(STAMPS)/bubblewrap
-	$(PYTEST_DAPP) tests/dapp -q -m 'not scale and not rehearsal'
+	$(PYTEST_DAPP) tests/dapp -q -m 'not scale and not rehearsal' -n $(DAPP_TEST_WORKERS) --dist loadfile
 
 # The multi-node suites (marked `scale`): IPFS Cluster peers started, peers and gateways killed.
 # Not in `make test`: building IPFS Cluster from the Go proxy takes minutes on a fresh machine.

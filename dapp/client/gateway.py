@@ -341,8 +341,9 @@ class GatewayClient:
                         if on_progress:
                             on_progress(done, total)
         except httpx.TransportError as error:
+            cut = partial.stat().st_size if partial.is_file() else 0
             raise IpfsUnavailable(
-                f"download of asset {asset_id} was cut at {partial.stat().st_size:,} bytes: "
+                f"download of asset {asset_id} from {self.base_url} was cut at {cut:,} bytes: "
                 f"{error}", hint="run the same command again to resume") from error
         if done != total:
             raise IpfsUnavailable(f"download of asset {asset_id} ended early ({done}/{total})",

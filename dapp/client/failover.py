@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import httpx
 from eth_account.signers.local import LocalAccount
 
 from dapp.client.gateway import DownloadResult, ExpectedContent, GatewayClient, Progress
@@ -27,10 +28,13 @@ def download_from_gateways(urls: Sequence[str], account: LocalAccount, asset_id:
                            destination: Path, *, chain_id: int | None,
                            expected: ExpectedContent | None = None,
                            on_progress: Progress | None = None, rounds: int = 2,
-                           timeout: float = 60.0) -> DownloadResult:
+                           timeout: float = 60.0,
+                           transport: Callable[[], httpx.BaseTransport] | None = None
+                           ) -> DownloadResult:
     """Download from the first gateway of `urls` that completes, going round them at most
     `rounds` times; the last failure when none does. `resumed_from` of the result is where
-    the last (successful) request started."""
+    the last (successful) request started. `transport` makes each connection's httpx
+    transport (socket options); None, httpx's default."""
     if not urls:
         raise InvalidInput("no gateway to download from", hint="pass --gateway URL")
     last: Exception | None = None
@@ -39,7 +43,8 @@ def download_from_gateways(urls: Sequence[str], account: LocalAccount, asset_id:
         if attempt and attempt % len(urls) == 0:
             time.sleep(RETRY_PAUSE_SECONDS)
         try:
-            with GatewayClient(url, account, timeout, chain_id=chain_id) as client:
+            with GatewayClient(url, account, timeout, chain_id=chain_id,
+                               transport=transport() if transport else None) as client:
                 return client.download(asset_id, destination, expected=expected,
                                        on_progress=on_progress)
         except (ServiceUnavailable, IpfsUnavailable) as error:

@@ -201,13 +201,15 @@ def origin_of(url: str) -> tuple[str, str]:
 
 class GatewayClient:
     def __init__(self, base_url: str, account: LocalAccount | None,
-                 timeout: float = 60.0, *, chain_id: int | None = None) -> None:
+                 timeout: float = 60.0, *, chain_id: int | None = None,
+                 transport: httpx.BaseTransport | None = None) -> None:
         """`account` signs in; None for the public endpoints only. `chain_id` is the chain
-        the caller is on (its own RPC's answer): sign-in refuses a gateway on another."""
+        the caller is on (its own RPC's answer): sign-in refuses a gateway on another.
+        `transport`: httpx's (socket options, a proxy); None, the default."""
         self.base_url = base_url.rstrip("/")
         self.account = account
         self.chain_id = chain_id
-        self.http = httpx.Client(base_url=self.base_url, timeout=timeout)
+        self.http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
         self._token: str | None = None
 
     def close(self) -> None:

@@ -81,7 +81,7 @@ def download(
     summary = {"asset_id": asset_id, "path": str(result.path), "bytes": result.size,
                "resumed_from": result.resumed_from, "etag": result.etag,
                "version": expected.version, "metadata_cid": expected.metadata_cid,
-               "verified": True}
+               "verified": True, "gateway": result.gateway}
     if as_json:
         emit_json(summary)
     else:

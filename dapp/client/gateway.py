@@ -100,6 +100,7 @@ class DownloadResult:
     size: int
     resumed_from: int
     etag: str
+    gateway: str = ""  # the gateway URL that served the last part
 
 
 @dataclass
@@ -364,4 +365,4 @@ class GatewayClient:
         partial.replace(destination)
         etag_file.unlink(missing_ok=True)
         return DownloadResult(path=destination, size=total,
-                              resumed_from=offset, etag=etag)
+                              resumed_from=offset, etag=etag, gateway=self.base_url)

@@ -42,6 +42,7 @@ from dapp.gateway.metrics import GatewayMetrics
 from dapp.gateway.ranges import ByteRange
 from dapp.gateway.services import Services
 from dapp.ipfs.sources import FailoverIpfsReader, IpfsSource
+from dapp.ipfs.stream import ContentReader
 from dapp.metadata import AssetMetadata, InvalidMetadata
 
 log = logging.getLogger("dapp.gateway.content")
@@ -121,7 +122,7 @@ class ContentGateway:
     """One per gateway process (made by `create_app`, reached through `deps.ContentDep`)."""
 
     def __init__(self, services: Services, metrics: GatewayMetrics, keypair: GatewayKeyPair,
-                 reader: FailoverIpfsReader, caches: StaleCaches) -> None:
+                 reader: ContentReader, caches: StaleCaches) -> None:
         self.services = services
         self.caches = caches
         self.metrics = metrics

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     ipfs_gateway_port: int = 8080
     ipfs_swarm_port: int = 4001
     ipfs_timeout_seconds: float = 30.0
+    ipfs_read_sources: list[str] = Field(
+        default_factory=list, description="IPFS nodes the gateway streams content from, in "
+        "order: each a Kubo RPC URL, optionally with its HTTP gateway URL after a `|` "
+        "(`http://10.0.0.2:5001|http://10.0.0.2:8080`); a node that fails before or during a "
+        "stream is left for the next, which resumes at the byte reached. Empty: "
+        "ipfs_api_url|ipfs_gateway_url, the one node"
+    )
     max_content_bytes: int = Field(
         4 << 30, ge=1024, description="Largest content (its size as Kubo reports it, asked "
         "before any byte is read) the indexer pins and a compute job reads; larger is refused"
@@ -249,6 +256,16 @@ class Settings(BaseSettings):
             raise ValueError(f"port {port} is outside 1..65535")
         return port
 
+    @field_validator("ipfs_read_sources")
+    @classmethod
+    def _sources_are_urls(cls, sources: list[str]) -> list[str]:
+        for source in sources:
+            if not all(part.strip().startswith(("http://", "https://"))
+                       for part in source.split("|")) or source.count("|") > 1:
+                raise ValueError(f"IPFS source {source!r} is not RPC_URL or "
+                                 "RPC_URL|GATEWAY_URL (http or https URLs)")
+        return sources
+
     @model_validator(mode="after")
     def _pin_backend_configured(self) -> Settings:
         low, high = self.pin_replication_min, self.pin_replication_max
@@ -294,6 +311,11 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_gateway_public_url(self) -> str:
         return self.gateway_public_url or f"http://{self.gateway_host}:{self.gateway_port}"
+
+    @property
+    def resolved_ipfs_read_sources(self) -> list[str]:
+        """Where the gateway streams content from: the configured list, else the one node."""
+        return self.ipfs_read_sources or [f"{self.ipfs_api_url}|{self.ipfs_gateway_url}"]
 
     @property
     def resolved_keystore_dir(self) -> Path:

@@ -1,7 +1,9 @@
 """`datadao download ASSET`: sign in to a gateway with your account and download the content
-you hold a license for; run it again after a cut and it resumes. The bytes are kept only if they
-are what the version's metadata (its CID read from the registry, its bytes from your own IPFS
-node) declares: a gateway serving anything else ends in `content-mismatch` and no file."""
+you hold a license for; run it again after a cut and it resumes (with several `--gateway`s, a
+gateway that dies mid-download is followed by the next, from the byte reached). The bytes are
+kept only if they are what the version's metadata (its CID read from the registry, its bytes
+from your own IPFS node) declares: a gateway serving anything else ends in `content-mismatch`
+and no file."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from rich.progress import Progress as RichProgress
 from dapp.cli.destination import into_folder, planned_output, published_name
 from dapp.cli.output import JsonOption, emit_json, errors
 from dapp.cli.session import own_chain_id, read_only, settings_of, unlock
-from dapp.client.gateway import ExpectedContent, GatewayClient, checked_metadata
+from dapp.client.failover import download_from_gateways
+from dapp.client.gateway import ExpectedContent, checked_metadata
 from dapp.compute.assets import is_archive
 from dapp.errors import InvalidInput
 from dapp.ipfs.cid import cid_from_chain
@@ -49,7 +52,9 @@ def download(
                                 help="file to write, or an existing folder to write into "
                                      "under the published file name (default asset-ID)"),
     version: int = typer.Option(None, "--version", help="a version other than the latest"),
-    gateway: str = typer.Option(None, "--gateway", help="gateway URL (default: settings)"),
+    gateway: list[str] = typer.Option(
+        None, "--gateway", help="gateway URL (default: settings); repeat it to name gateways "
+        "serving the same asset: when one dies mid-download the next resumes where it stopped"),
     account: str = typer.Option(None, "--account", help="keystore account that holds the license"),
     as_json: JsonOption = False,
 ) -> None:
@@ -67,16 +72,16 @@ def download(
     signer = unlock(ctx, account)
     bar = RichProgress(TextColumn("download"), BarColumn(), DownloadColumn(),
                        TransferSpeedColumn(), console=errors, disable=as_json)
-    with bar, GatewayClient(gateway or settings.resolved_gateway_public_url, signer,
-                            chain_id=chain_id) as client:
+    with bar:
         task = bar.add_task("download", total=None)
-        result = client.download(
-            asset_id, destination, expected=expected,
+        result = download_from_gateways(
+            gateway or [settings.resolved_gateway_public_url], signer, asset_id, destination,
+            chain_id=chain_id, expected=expected,
             on_progress=lambda done, total: bar.update(task, completed=done, total=total))
     summary = {"asset_id": asset_id, "path": str(result.path), "bytes": result.size,
                "resumed_from": result.resumed_from, "etag": result.etag,
                "version": expected.version, "metadata_cid": expected.metadata_cid,
-               "verified": True}
+               "verified": True, "gateway": result.gateway}
     if as_json:
         emit_json(summary)
     else:

@@ -105,6 +105,7 @@ class DownloadResult:
     size: int
     resumed_from: int
     etag: str
+    gateway: str = ""  # the gateway URL that served the last part
 
 
 @dataclass
@@ -206,13 +207,15 @@ def origin_of(url: str) -> tuple[str, str]:
 
 class GatewayClient:
     def __init__(self, base_url: str, account: LocalAccount | None,
-                 timeout: float = 60.0, *, chain_id: int | None = None) -> None:
+                 timeout: float = 60.0, *, chain_id: int | None = None,
+                 transport: httpx.BaseTransport | None = None) -> None:
         """`account` signs in; None for the public endpoints only. `chain_id` is the chain
-        the caller is on (its own RPC's answer): sign-in refuses a gateway on another."""
+        the caller is on (its own RPC's answer): sign-in refuses a gateway on another.
+        `transport`: httpx's (socket options, a proxy); None, the default."""
         self.base_url = base_url.rstrip("/")
         self.account = account
         self.chain_id = chain_id
-        self.http = httpx.Client(base_url=self.base_url, timeout=timeout)
+        self.http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
         self._token: str | None = None
 
     def close(self) -> None:
@@ -346,8 +349,9 @@ class GatewayClient:
                         if on_progress:
                             on_progress(done, total)
         except httpx.TransportError as error:
+            cut = partial.stat().st_size if partial.is_file() else 0
             raise IpfsUnavailable(
-                f"download of asset {asset_id} was cut at {partial.stat().st_size:,} bytes: "
+                f"download of asset {asset_id} from {self.base_url} was cut at {cut:,} bytes: "
                 f"{error}", hint="run the same command again to resume") from error
         if done != total:
             raise IpfsUnavailable(f"download of asset {asset_id} ended early ({done}/{total})",
@@ -366,4 +370,4 @@ class GatewayClient:
         partial.replace(destination)
         etag_file.unlink(missing_ok=True)
         return DownloadResult(path=destination, size=total,
-                              resumed_from=offset, etag=etag)
+                              resumed_from=offset, etag=etag, gateway=self.base_url)

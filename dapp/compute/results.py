@@ -27,7 +27,7 @@ from dapp.crypto.segments import (
 )
 from dapp.errors import DappError
 from dapp.ipfs.client import IpfsClient
-from dapp.ipfs.stream import AsyncIpfsReader
+from dapp.ipfs.stream import ContentReader
 from dapp.packing import PackStream, plan_pack
 
 ARCHIVE_NAME = "result.tar"
@@ -65,7 +65,7 @@ def publish_result(output_dir: Path, ipfs: IpfsClient, keypair: GatewayKeyPair
     )
 
 
-async def stream_result(cid: str, sealed_key: str, reader: AsyncIpfsReader,
+async def stream_result(cid: str, sealed_key: str, reader: ContentReader,
                         keypair: GatewayKeyPair) -> AsyncIterator[bytes]:
     """The plaintext of a published result, authenticated segment by segment as it arrives."""
     key = open_sealed_key(sealed_key, keypair)

@@ -10,6 +10,7 @@ for 100 MB) — and from `/api/v0/cat?offset=&length=` otherwise.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Protocol
 
 import httpx
 
@@ -24,6 +25,18 @@ def _refusal(cid: str, status: int, body: str) -> Exception:
     if "not found" in body or "no link named" in body or "does not exist" in body:
         return NotFound(f"{cid} is not on this IPFS node")
     return IpfsUnavailable(f"IPFS node refused to read {cid} (HTTP {status}): {body[:200]}")
+
+
+class ContentReader(Protocol):
+    """What the gateway streams content through: one node (`AsyncIpfsReader`) or several
+    (`dapp.ipfs.sources.FailoverIpfsReader`)."""
+
+    async def size(self, cid: str) -> int: ...
+
+    def cat(self, cid: str, offset: int = 0, length: int | None = None
+            ) -> AsyncIterator[bytes]: ...
+
+    async def aclose(self) -> None: ...
 
 
 class AsyncIpfsReader:

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dapp.ports import free_port
 from tests.dapp.conftest import (
     Chain,
     Gateway,
@@ -138,6 +139,28 @@ def test_cli_download_saves_licensed_content_resumes_a_part_file_and_refuses_wit
                          "--gateway", gateway.url, DAPP_ACCOUNT="curator")
     assert refused.returncode == 6, refused.stderr
     assert "403" in refused.stderr and not (tmp_path / "no.bin").exists()
+
+
+def test_cli_download_moves_to_the_next_gateway_and_resumes_there_with_range(
+    chain: Chain, kubo: Kubo, deployments_file: Path, gateway: Gateway, tmp_path: Path
+) -> None:
+    """Several --gateway: a dead first one is passed over; the next is asked for the rest of
+    what an earlier run left (issue 16; gateways killed mid-stream: test_scale_failover)."""
+    market = new_market(chain, kubo, deployments_file, tmp_path / "cli")
+    source = tmp_path / "readings.bin"
+    expected = write_file(source, 2 * 1024 * 1024 + 5)
+    asset_id = publish_and_buy(market, gateway, source)
+    target = tmp_path / "downloaded.bin"
+    dead = f"http://127.0.0.1:{free_port()}"
+    target.with_name(target.name + ".part").write_bytes(source.read_bytes()[:700_000])
+    etag = httpx.head(f"{gateway.url}/v1/assets/{asset_id}/content",
+                      headers=session(gateway, BUYER), timeout=30).headers["etag"]
+    target.with_name(target.name + ".etag").write_text(etag)
+    saved = market.cli_json("download", str(asset_id), "-o", str(target), "--gateway", dead,
+                            "--gateway", gateway.url, DAPP_ACCOUNT="buyer")
+    assert saved["gateway"] == gateway.url  # the dead one was passed over
+    assert saved["resumed_from"] == 700_000 and saved["verified"] is True
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == expected
 
 
 def test_cli_download_checks_the_output_path_before_the_first_byte(

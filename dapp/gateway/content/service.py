@@ -41,7 +41,8 @@ from dapp.gateway.licenses import LicenseChecker, Scope
 from dapp.gateway.metrics import GatewayMetrics
 from dapp.gateway.ranges import ByteRange
 from dapp.gateway.services import Services
-from dapp.ipfs.stream import AsyncIpfsReader
+from dapp.ipfs.sources import FailoverIpfsReader, IpfsSource
+from dapp.ipfs.stream import ContentReader
 from dapp.metadata import AssetMetadata, InvalidMetadata
 
 log = logging.getLogger("dapp.gateway.content")
@@ -121,7 +122,7 @@ class ContentGateway:
     """One per gateway process (made by `create_app`, reached through `deps.ContentDep`)."""
 
     def __init__(self, services: Services, metrics: GatewayMetrics, keypair: GatewayKeyPair,
-                 reader: AsyncIpfsReader, caches: StaleCaches) -> None:
+                 reader: ContentReader, caches: StaleCaches) -> None:
         self.services = services
         self.caches = caches
         self.metrics = metrics
@@ -141,9 +142,9 @@ class ContentGateway:
               ) -> ContentGateway:
         settings = services.settings
         keypair = load_or_create_gateway_keypair(settings.gateway_key_file)
-        reader = AsyncIpfsReader(settings.ipfs_api_url,
-                                 timeout_seconds=settings.ipfs_timeout_seconds,
-                                 gateway_url=settings.ipfs_gateway_url)
+        reader = FailoverIpfsReader(
+            [IpfsSource.parse(source) for source in settings.resolved_ipfs_read_sources],
+            timeout_seconds=settings.ipfs_timeout_seconds)
         log.info("gateway content key %s", keypair.public_key_b64)
         # one access-log line per request is ours; httpx would add one per Kubo read
         logging.getLogger("httpx").setLevel(max(logging.WARNING, log.getEffectiveLevel()))

@@ -148,6 +148,9 @@ def _configure(peer: ClusterPeer, others: list[ClusterPeer], monitor_seconds: fl
         "enable_relay_hop": False,
     })
     config["monitor"]["pubsubmon"]["check_interval"] = interval
+    # a pin a peer missed in the pubsub broadcast (a mesh still forming) arrives with the next
+    # rebroadcast of the CRDT heads: every 2 s here, not the default minute
+    config["consensus"]["crdt"]["rebroadcast_interval"] = "2s"
     for informer in config["informer"].values():
         informer["metric_ttl"] = ttl
     config["api"] = {"restapi": {**config["api"]["restapi"],

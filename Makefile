@@ -102,7 +102,8 @@ DAPP_TEST_WORKERS ?= 2
 test-dapp: python-deps node-deps kubo abi $(STAMPS)/postgresql $(STAMPS)/bubblewrap
 	$(PYTEST_DAPP) tests/dapp -q -m 'not scale and not rehearsal' -n $(DAPP_TEST_WORKERS) --dist loadfile
 
-# The multi-node suites (marked `scale`): IPFS Cluster peers started, peers and gateways killed.
+# The multi-node suites (marked `scale`): IPFS Cluster peers started, peers and gateways killed;
+# compute jobs on a two-node Ray cluster (ray.cluster_utils) with a node killed mid-job.
 # Not in `make test`: building IPFS Cluster from the Go proxy takes minutes on a fresh machine.
 scale: python-deps node-deps kubo ipfs-cluster abi $(STAMPS)/postgresql $(STAMPS)/bubblewrap
 	$(PYTEST_DAPP) tests/dapp -q -m scale

@@ -151,6 +151,14 @@ class Settings(BaseSettings):
         1, ge=1, description="Compute jobs of one buyer that run at once: a buyer's slow jobs "
         "cannot hold every worker"
     )
+    compute_ray_address: str | None = Field(
+        None, description="Ray cluster (GCS address host:port, as `ray start --head` prints "
+        "it) to run compute jobs on, each in the sandbox on its node; None: on this machine"
+    )
+    compute_ray_retries: int = Field(
+        2, ge=0, description="Times Ray runs a job again on another node when its node is "
+        "lost mid-run (then the job is declined and the buyer refunded)"
+    )
     model_workers: int = Field(
         4, ge=1, description="Metered model calls that run at once, on threads of their own "
         "(never the ones sign-in, the catalog and downloads use)"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from dapp.compute.sandbox import SandboxLimits, protect_data_dir, run_python_in_sandbox
+from dapp.errors import DappError, ServiceUnavailable
 
 
 @dataclass(frozen=True)
@@ -39,11 +40,34 @@ class ExecutionOutcome:
     log_tail: str  # the end of stderr, for the provider's log (never shown to others)
 
 
+class ExecutorUnavailable(ServiceUnavailable):
+    """A cluster executor cannot reach its cluster: the job waits (not the job's fault)."""
+
+    code = "executor-unavailable"
+
+
+class ExecutorLost(DappError):
+    """A cluster executor lost the run (its node died more often than it retries, or the run
+    timed out there): the runner declines the job and the buyer is refunded."""
+
+    code = "executor-lost"
+
+
 class Executor(Protocol):
     def run(self, request: ExecutionRequest) -> ExecutionOutcome:
         """Run the algorithm to completion (or to a limit); never raise for the algorithm's
-        own failure, only for the executor's (then the job is retried later)."""
+        own failure, only for the executor's: `ExecutorUnavailable` (the job waits for the
+        next round), `ExecutorLost` (the job is declined, the buyer refunded); anything else
+        and the job is retried later."""
         ...
+
+
+def connect(executor: Executor) -> None:
+    """Reach the executor's cluster before the job worker starts (ExecutorUnavailable when it
+    does not answer); nothing for the local executor."""
+    connecting = getattr(executor, "connect", None)
+    if connecting is not None:
+        connecting()
 
 
 class LocalSandboxExecutor:

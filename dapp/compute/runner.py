@@ -22,8 +22,10 @@ ran the buyer's code and is paid for it; the buyer may dispute. A buyer cannot h
 collateral with algorithms built to fail. Jobs run `workers` at a time, accepted ones first,
 then oldest first, at most `jobs_per_buyer` of one buyer at once (`dapp.compute.admission`).
 
-Service outages (chain, IPFS, database) leave a job where it is for the next round; anything
-the algorithm or its assets did wrong fails the job with the reason.
+Service outages (chain, IPFS, database, an unreachable cluster) leave a job where it is for
+the next round; anything the algorithm or its assets did wrong fails the job with the reason.
+A run a cluster executor lost (`ExecutorLost`: its node died past the retries) is declined
+even when accepted: the buyer is refunded, the provider's collateral pays for the loss.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from dapp.chain.transactions import ConfirmationTimeout, TransactionReverted
 from dapp.compute import jobs as states
 from dapp.compute.admission import Load, Policy, Verdict, may_run
 from dapp.compute.assets import MAX_CONTENT_BYTES, AssetFetcher, entry_point
-from dapp.compute.executor import ExecutionRequest, Executor
+from dapp.compute.executor import ExecutionRequest, Executor, ExecutorLost
 from dapp.compute.jobs import JobRecord, JobStore
 from dapp.compute.permission import RunPermission, run_permission
 from dapp.compute.results import publish_result
@@ -305,6 +307,10 @@ class JobWorker:
         except ServiceUnavailable:
             self.store.requeue(job)  # not the job's fault: the next round starts again
             raise
+        except ExecutorLost as error:  # the provider's cluster lost the run: refund the buyer
+            log.warning("job %d: %s; declining it", job.job_id, error)
+            self._fail(job, str(error))  # declined even when accepted (the collateral pays)
+            return
         except DappError as error:
             self._fail(job, str(error), accepted=accepted)
             return

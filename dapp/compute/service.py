@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from dapp.compute.executor import Executor, LocalSandboxExecutor
+from dapp.compute.executor import Executor, LocalSandboxExecutor, connect
 from dapp.compute.jobs import JobStore
 from dapp.compute.runner import JobWorker, Observer, WorkerConfig
 from dapp.compute.sandbox import SandboxLimits
@@ -56,6 +56,15 @@ def worker_config(settings: Settings) -> WorkerConfig:
     )
 
 
+def default_executor(settings: Settings) -> Executor:
+    """The Ray cluster at DAPP_COMPUTE_RAY_ADDRESS when set, else this machine's sandbox."""
+    if settings.compute_ray_address:
+        from dapp.compute.ray_executor import RayExecutor
+
+        return RayExecutor(settings.compute_ray_address, retries=settings.compute_ray_retries)
+    return LocalSandboxExecutor()
+
+
 class ComputeService:
     def __init__(self, settings: Settings, engine: Engine, keypair: GatewayKeyPair,
                  open_provider: Callable[[], ProviderAccount],
@@ -65,7 +74,7 @@ class ComputeService:
         self.engine = engine
         self.keypair = keypair
         self.observe = observe
-        self.executor = executor or LocalSandboxExecutor()
+        self.executor = executor or default_executor(settings)
         self.worker: JobWorker | None = None
         self.boot_error: str | None = None
         self._stop = threading.Event()
@@ -111,6 +120,7 @@ class ComputeService:
 
     def _boot(self) -> JobWorker:
         settings = self.settings
+        connect(self.executor)  # a cluster that does not answer: jobs wait on chain
         provider = self.open_provider()
         migrate(self.engine)
         store = JobStore(self.engine, provider.market.address, provider.address)

@@ -24,6 +24,8 @@ from urllib.parse import urlsplit, urlunsplit
 from websockets.exceptions import InvalidURI, WebSocketException
 from websockets.sync.client import connect
 
+from dapp.chain.transactions import redact_url
+
 log = logging.getLogger(__name__)
 
 MAX_RETRY_SECONDS = 30.0
@@ -85,10 +87,11 @@ class HeadWatcher:
                 pause = self.retry_seconds  # it worked for a while: retry soon
             except (OSError, TimeoutError, WebSocketException, SubscriptionRefused,
                     ValueError) as error:
-                problem = f"{error.__class__.__name__}: {error}"
+                problem = f"{error.__class__.__name__}: {error}".replace(
+                    self.url, redact_url(self.url))  # an RPC URL's path may hold an API key
                 if problem != last_problem:  # once per kind of trouble, not every retry
                     log.warning("no new-head subscription at %s (%s); polling, retrying in "
-                                "%.0fs", self.url, problem, pause)
+                                "%.0fs", redact_url(self.url), problem, pause)
                     last_problem = problem
                 if isinstance(error, InvalidURI):
                     return
@@ -109,7 +112,7 @@ class HeadWatcher:
                 raise SubscriptionRefused(str(answer.get("error")))
             self.subscriptions += 1
             self._subscribed.set()
-            log.info("following new heads at %s", self.url)
+            log.info("following new heads at %s", redact_url(self.url))
             self.on_head()  # a block may have come between the last poll and now
             while not self._stop.is_set():
                 try:

@@ -273,6 +273,7 @@ def invoke(
                                        content_type=content_type, resync=resync,
                                        max_price=limit, max_chunks=max_chunks),
                          channel, as_json)
+        return
     if private:
         rows, single = parse_rows(body)
         with metered_client(ctx, exchange, gateway, account) as client:

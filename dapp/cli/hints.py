@@ -17,6 +17,10 @@ from dapp.errors import DappError
 REVERT_HINTS = {
     # -- AssetRegistry (with Payouts and CurationStaking) --------------------------------------
     "NotAssetOwner": "only the asset's owner can do this; check --account",
+    "NotLicenseTokens": "only the registry's licence-token contract may charge an offer this way "
+    "({caller} is not it)",
+    "LicenseTokensSet": "the registry's licence-token contract is set once and already is "
+    "({current})",
     "UnknownAsset": "asset {assetId} does not exist: `datadao assets ls` lists the asset ids",
     "UnknownOffer": "asset {assetId} has no offer {offerId}: `datadao assets show {assetId}` "
                     "lists the offers",

@@ -36,7 +36,7 @@ def download_from_gateways(urls: Sequence[str], account: LocalAccount, asset_id:
     the last (successful) request started. `transport` makes each connection's httpx
     transport (socket options); None, httpx's default."""
     if not urls:
-        raise InvalidInput("no gateway to download from", hint="pass --gateway URL")
+        raise InvalidInput("no gateway to download from", hint="name at least one gateway URL")
     last: Exception | None = None
     for attempt in range(rounds * len(urls)):
         url = urls[attempt % len(urls)]

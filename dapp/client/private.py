@@ -53,15 +53,15 @@ def parse_rows(text: str | bytes) -> tuple[list[list[float]], bool]:
     try:
         document = json.loads(text)
     except ValueError:
-        raise InvalidInput("--input is not JSON: give a vector like [1.5, 2, -0.3] or a "
+        raise InvalidInput("the input is not JSON: give a vector like [1.5, 2, -0.3] or a "
                            "list of them") from None
     single = isinstance(document, list) and all(_is_number(v) for v in document)
     rows = [document] if single else document
     if not isinstance(rows, list) or not rows or not all(
             isinstance(row, list) and row and all(_is_number(v) for v in row) for row in rows):
-        raise InvalidInput("--input must be a vector of finite numbers or a list of vectors")
+        raise InvalidInput("the input must be a vector of finite numbers or a list of vectors")
     if len({len(row) for row in rows}) != 1:
-        raise InvalidInput("every row of --input needs the same number of values")
+        raise InvalidInput("every row of the input needs the same number of values")
     if len(rows[0]) > MAX_INPUT_SIZE or len(rows) > MAX_ROWS:
         raise InvalidInput(f"at most {MAX_INPUT_SIZE} values per row and {MAX_ROWS} rows")
     return [[float(v) for v in row] for row in rows], single

@@ -84,8 +84,8 @@ def decode_request(body: bytes, input_size: int | None = None) -> PrivateRequest
     if not body.startswith(MAGIC):
         raise PrivateRequestInvalid(
             "the body is not a private-inference request (no DDCKKS1 header)",
-            hint="send it with `datadao invoke MODEL --private` or "
-                 "dapp.client.private.invoke_private")
+            hint="send it as the private-inference client does "
+                 "(dapp.client.private.invoke_private)")
     view = memoryview(body)
     offset = len(MAGIC)
 

@@ -271,7 +271,8 @@ def _refused(code: str, message: str, input_size: int) -> PrivateInputRefused:
     error = PrivateInputRefused(
         f"the encrypted input was refused: {message}",
         hint="the call was charged (it reached the model); send a public context (no secret "
-             f"key) and {input_size} ciphertexts made with it (`datadao invoke --private`)",
+             f"key) and {input_size} ciphertexts made with it, as the private-inference "
+             "client does",
         details={"reason": code, "input_size": input_size})
     error.code = code
     return error

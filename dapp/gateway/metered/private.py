@@ -53,7 +53,7 @@ def private_model(folder: Path) -> PrivateModel:
     """The model in `folder`; NotAPrivateModel when it is an ordinary one."""
     if not is_private(folder):
         raise NotAPrivateModel("this model does not take encrypted input",
-                               hint="invoke it without --private (POST .../invoke)")
+                               hint="call it unencrypted (POST .../invoke)")
     try:
         return parse_model((folder / MODEL_FILE).read_bytes())
     except InvalidPrivateModel as error:

@@ -61,4 +61,5 @@ async def invoke_private(*,
     folder = await metered.models.files(asset_id)
     model = await anyio.to_thread.run_sync(private_model, folder)
     await anyio.to_thread.run_sync(decode_request, body, model.input_size)
-    return await invoke_model(request=request, asset_id=asset_id, metered=metered)
+    return await invoke_model(request=request, asset_id=asset_id, stream=False,
+                              max_chunks=None, metered=metered)

@@ -105,8 +105,14 @@ test-dapp: python-deps node-deps kubo abi $(STAMPS)/postgresql $(STAMPS)/bubblew
 # The multi-node suites (marked `scale`): IPFS Cluster peers started, peers and gateways killed;
 # compute jobs on a two-node Ray cluster (ray.cluster_utils) with a node killed mid-job.
 # Not in `make test`: building IPFS Cluster from the Go proxy takes minutes on a fresh machine.
+# Each module in a pytest process of its own: run in one process after the Ray suite, the
+# Cluster suites' pins stalled on a peer (not investigated); each alone passes.
+SCALE_SUITES := tests/dapp/test_pin_backends.py tests/dapp/test_scale_failover.py \
+                tests/dapp/test_compute_ray.py
 scale: python-deps node-deps kubo ipfs-cluster abi $(STAMPS)/postgresql $(STAMPS)/bubblewrap
-	$(PYTEST_DAPP) tests/dapp -q -m scale
+	status=0; for suite in $(SCALE_SUITES); do \
+	    $(PYTEST_DAPP) $$suite -q -m scale || status=1; \
+	done; exit $$status
 
 # The rehearsal of a network deploy (docs/DEPLOY.md): anvil as chain 31338, the deploy with its
 # role handover to a timelock, a timelocked fee change, gateway/indexer/CLI from the manifest and

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
-import psycopg
 import pytest
 from sqlalchemy import Engine, MetaData, create_engine, select
 from web3 import Web3
@@ -29,6 +26,7 @@ from dapp.chain.deployments import load_deployment
 from dapp.config import Settings
 from dapp.devstack.chain import anvil_process, ganache_process, start_chain
 from dapp.devstack.kubo import KuboPorts, start_kubo
+from dapp.devstack.postgres import postgres_bin_dir, running_postgres
 from dapp.devstack.process import REPO_ROOT, ManagedProcess
 from dapp.devstack.up import run_brownie_script, settings_env
 from dapp.ports import free_port
@@ -176,7 +174,6 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
 # before the exchange's own contracts exist; PostgreSQL runs from Debian's binaries.
 
 TOOLCHAIN_ARTIFACT = REPO_ROOT / "build" / "contracts" / "Toolchain.json"
-POSTGRES_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 
 
 @dataclass
@@ -259,48 +256,18 @@ class Postgres:
         return self.url(name)
 
 
-def _as_postgres_user(argv: list[str]) -> list[str]:
-    """Root may not run PostgreSQL: run it as the `postgres` system user (Debian's)."""
-    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
-
-
 @pytest.fixture(scope="session")
 def postgres(service_logs: Path) -> Iterator[Postgres]:
     """A throw-away PostgreSQL cluster (Debian's `postgresql` package) on a free port."""
-    bin_dirs = sorted(Path("/").glob(POSTGRES_BIN_GLOB.lstrip("/")))
-    if not bin_dirs:
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
         # `make test` installs Debian's postgresql; only a bare pytest run outside CI may skip.
         missing = "PostgreSQL binaries missing: `make test` installs them (apt postgresql)"
         if os.environ.get("CI"):
             pytest.fail(missing)
         pytest.skip(missing)
-    bin_dir = bin_dirs[-1]
-    data_dir = Path(tempfile.mkdtemp(prefix="dapp-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(data_dir, "postgres", "postgres")
-    subprocess.run(_as_postgres_user([str(bin_dir / "initdb"), "-D", str(data_dir), "-A",
-                                      "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]),
-                   check=True, capture_output=True)
-    port = free_port()
-    process = ManagedProcess(
-        name="postgres",
-        argv=_as_postgres_user([
-            str(bin_dir / "postgres"), "-D", str(data_dir), "-p", str(port),
-            "-k", str(data_dir), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-            "-c", "full_page_writes=off", "-c", "synchronous_commit=off",
-        ]),
-        log_file=service_logs / f"postgres-{port}.log",
-    ).start()
-    server = Postgres(process=process, port=port)
-
-    def ready() -> bool:
-        with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres"):
-            return True
-
-    process.wait_until(ready, 60)
-    yield server
-    process.stop()
-    shutil.rmtree(data_dir, ignore_errors=True)
+    with running_postgres(bin_dir, service_logs, "dapp-pg") as (process, port):
+        yield Postgres(process=process, port=port)
 
 
 # --- fixtures several modules share (their plain helpers are in tests/dapp/helpers) ------------

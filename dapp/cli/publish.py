@@ -29,7 +29,7 @@ from dapp.cli.session import (
 )
 from dapp.errors import InvalidInput
 from dapp.publishing.exchange import Exchange, OfferTerms
-from dapp.publishing.gateways import gateway_keys
+from dapp.publishing.gateways import gateway_keys, sealing_recipients
 from dapp.publishing.marketplace import read_image
 from dapp.publishing.pipeline import ContentRequest, PublishPipeline, PublishResult
 from dapp.publishing.service import model_service
@@ -120,7 +120,7 @@ def _keys(ctx: typer.Context, seal_to: list[str], gateway: list[str], provider: 
     if not seal_to and not gateway and not picked:  # the configured gateway (`make up`'s)
         gateway = [settings_of(ctx).resolved_gateway_public_url]
     keys = gateway_keys(seal_to, gateway)
-    return tuple(dict.fromkeys([*keys, *picked, *recovery_recipient(ctx, no_recovery)]))
+    return sealing_recipients([*keys, *picked], recovery_recipient(ctx, no_recovery))
 
 
 def publish(

@@ -71,7 +71,12 @@ def show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         emit_json({"public_key": public_key, "path": str(path)})
     else:
-        console.print(f"{public_key} ({path})")
+        console.print(shown_recovery_key(public_key, path))
+
+
+def shown_recovery_key(public_key: str, path: Path) -> str:
+    """`keys recovery show`'s line (the browser's publish page reads the key from it)."""
+    return f"{public_key} ({path})"
 
 
 def version_cids(exchange: Exchange, asset_id: int, version: int | None

@@ -77,6 +77,13 @@ def gateway_keys(seal_to: Iterable[str], gateway_urls: Iterable[str]) -> list[st
     return list(dict.fromkeys(keys))
 
 
+def sealing_recipients(gateway_keys: Iterable[str], recovery_keys: Iterable[str]
+                       ) -> tuple[str, ...]:
+    """Whom a content key is sealed to, in `sealed_keys` order: the gateways as given, then
+    the recovery key, each once (the browser's publish page orders them the same way)."""
+    return tuple(dict.fromkeys([*gateway_keys, *recovery_keys]))
+
+
 class NotAProvider(InvalidInput):
     """An address picked from the directory that is no registered (or a leaving) provider."""
 

@@ -246,3 +246,19 @@ def test_reseal_adds_the_next_directory_gateway_then_removes_one_which_stops_ser
         resealed_metadata(latest, key, [], [recovery.public_key_b64], recovery.public_key_b64)
     with pytest.raises(NotSealedTo):
         resealed_metadata(latest, key, [], [directory.key("A")], recovery.public_key_b64)
+
+
+def test_directory_says_each_providers_checked_key_for_the_browser(
+    directory: Directory
+) -> None:
+    """`GET /v1/providers?keys=true` (what the browser's publish page ticks from): a key only
+    where the gateway at the registered endpoint names that provider."""
+    response = httpx.get(f"{directory.url}/v1/providers", params={"keys": "true"}, timeout=30)
+    assert response.status_code == 200, response.text
+    keys = {item["address"]: item["public_key"] for item in response.json()["items"]}
+    names = {address: name for name, address in directory.providers.items()}
+    ours = {names[address]: key for address, key in keys.items() if address in names}
+    assert ours == {"A": directory.key("A"), "B": directory.key("B"), "C": directory.key("C"),
+                    "DEAD": None, "BORROWED": None}
+    plain = httpx.get(f"{directory.url}/v1/providers", timeout=30).json()["items"]
+    assert all(item["public_key"] is None for item in plain)  # no endpoint asked unless asked

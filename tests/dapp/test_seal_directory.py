@@ -216,30 +216,28 @@ def test_hostile_directory_lists_a_provider_at_an_impostor_gateway_and_is_not_be
                                                    for n in "AB"]  # the chain's, not the lie
 
 
-def test_reseal_adds_the_next_directory_gateway_then_removes_one_which_stops_serving_it(
+def test_reseal_adds_the_next_directory_gateway_and_removes_one_which_stops_serving_it(
     directory: Directory, published: tuple[dict[str, Any], str]
 ) -> None:
     done, digest = published
     asset_id = str(done["asset_id"])
-    added = directory.market.cli_json("reseal", asset_id, "--seal-to-directory", "3",
-                                      "--directory", directory.url)
-    assert added["version"] == 2 and added["content_cid"] == done["content_cid"]
-    assert added["added"] == [directory.key("C")]
-    assert download_sha256(directory, "C", int(asset_id)) == digest
-
-    removed = directory.market.cli_json("reseal", asset_id, "--remove",
-                                        directory.providers["A"])
-    assert removed["version"] == 3 and removed["content_cid"] == done["content_cid"]
-    assert removed["removed"] == [directory.key("A")]
-    assert directory.key("A") not in removed["sealed_to"]
+    resealed = directory.market.cli_json("reseal", asset_id, "--seal-to-directory", "3",
+                                         "--directory", directory.url,
+                                         "--remove", directory.providers["A"])
+    assert resealed["version"] == 2 and resealed["content_cid"] == done["content_cid"]
+    assert resealed["added"] == [directory.key("C")]  # A and B were there already
+    assert resealed["removed"] == [directory.key("A")]
+    recovery_key = recovery_public_key(directory.market.data_dir / RECOVERY_FILE)
+    assert resealed["sealed_to"] == [directory.key("B"), recovery_key, directory.key("C")]
+    for name in ("B", "C"):
+        assert download_sha256(directory, name, int(asset_id)) == digest
     gateway_a = directory.stacks["A"].gateway
     assert_problem(httpx.get(f"{gateway_a.url}/v1/assets/{asset_id}/content",
                              headers=session(gateway_a, BUYER), timeout=30),
                    409, "not-sealed-to-gateway")
-    assert download_sha256(directory, "B", int(asset_id)) == digest
 
     with directory.market.ipfs() as ipfs:
-        latest = AssetMetadata.from_json(ipfs.cat_bytes(removed["metadata_cid"]))
+        latest = AssetMetadata.from_json(ipfs.cat_bytes(resealed["metadata_cid"]))
     recovery = unlock_recovery_key(directory.market.data_dir / RECOVERY_FILE, PASSWORD)
     key = recovered_content_key(latest, recovery)
     with pytest.raises(KeepsRecoveryKey):

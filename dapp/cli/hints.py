@@ -147,6 +147,14 @@ CODE_HINTS = {
                                   "recovery create`): only a gateway it is sealed to can "
                                   "serve it",
     "already-sealed": "those gateways can serve it as it is; --gateway/--seal-to another one",
+    "directory-unavailable": "pass --directory URL of a running gateway (its GET "
+                             "/v1/providers)",
+    "not-enough-gateways": "ask for fewer with --seal-to-directory N, or name gateways with "
+                           "--gateway URL / --provider ADDRESS",
+    "not-sealed-to": "`sealed_to` in `datadao reseal --json` (or the publish --json) lists "
+                     "the keys it is sealed to",
+    "keeps-recovery-key": "--remove takes gateways only: the recovery key is what re-seals "
+                          "the asset",
     "not-a-provider": "`GET /v1/providers` on a gateway lists the providers; or pass "
                       "--gateway URL",
     "channel-needed": "pass --channel ID (`datadao channel open` opens one)",

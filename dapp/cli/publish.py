@@ -13,8 +13,11 @@ from web3 import Web3
 from dapp.chain.constants import MAX_UINT96
 from dapp.cli.output import JsonOption, console, emit_json
 from dapp.cli.recipients import (
+    DIRECTORY_COUNT_HELP,
+    DIRECTORY_HELP,
     NO_RECOVERY_HELP,
     PROVIDER_HELP,
+    directory_gateway_keys,
     picked_gateways,
     recovery_recipient,
 )
@@ -26,7 +29,7 @@ from dapp.cli.session import (
 )
 from dapp.errors import InvalidInput
 from dapp.publishing.exchange import Exchange, OfferTerms
-from dapp.publishing.gateways import gateway_keys
+from dapp.publishing.gateways import gateway_keys, sealing_recipients
 from dapp.publishing.marketplace import read_image
 from dapp.publishing.pipeline import ContentRequest, PublishPipeline, PublishResult
 from dapp.publishing.service import model_service
@@ -105,14 +108,19 @@ def _schema_file(path: Path | None, option: str) -> Any | None:
 
 
 def _keys(ctx: typer.Context, seal_to: list[str], gateway: list[str], provider: list[str],
-          open_asset: bool, no_recovery: bool) -> tuple[str, ...]:
+          open_asset: bool, no_recovery: bool, directory: tuple[int | None, str | None]
+          ) -> tuple[str, ...]:
     if open_asset:
+        if directory[0] is not None:
+            raise InvalidInput("--open publishes unencrypted: there is nothing to seal to the "
+                               "directory's gateways", hint="drop --seal-to-directory or --open")
         return ()
     gateway = picked_gateways(ctx, gateway, provider)
-    if not seal_to and not gateway:  # the configured gateway, e.g. the one `make up` runs
+    picked = directory_gateway_keys(ctx, *directory)
+    if not seal_to and not gateway and not picked:  # the configured gateway (`make up`'s)
         gateway = [settings_of(ctx).resolved_gateway_public_url]
     keys = gateway_keys(seal_to, gateway)
-    return tuple(dict.fromkeys([*keys, *recovery_recipient(ctx, no_recovery)]))
+    return sealing_recipients([*keys, *picked], recovery_recipient(ctx, no_recovery))
 
 
 def publish(
@@ -137,6 +145,10 @@ def publish(
     gateway: list[str] = typer.Option([], "--gateway",
                                       help="a gateway URL to fetch its key from; repeatable"),
     provider: list[str] = typer.Option([], "--provider", help=PROVIDER_HELP),
+    seal_to_directory: int | None = typer.Option(None, "--seal-to-directory", metavar="N",
+                                                 help=DIRECTORY_COUNT_HELP),
+    directory: str | None = typer.Option(None, "--directory", metavar="URL",
+                                         help=DIRECTORY_HELP),
     open_asset: bool = typer.Option(False, "--open", help="publish unencrypted (public data)"),
     no_recovery: bool = typer.Option(False, "--no-recovery", help=NO_RECOVERY_HELP),
     task: list[str] = typer.Option([], "--task", help="a model: a task it serves (a pipeline "
@@ -162,7 +174,8 @@ def publish(
     request = ContentRequest(
         path=path, title=title, description=description, kind=kind.lower(), tags=tuple(tag),
         license_text=_license_text(license_text, license_file),
-        gateway_keys=_keys(ctx, seal_to, gateway, provider, open_asset, no_recovery),
+        gateway_keys=_keys(ctx, seal_to, gateway, provider, open_asset, no_recovery,
+                           (seal_to_directory, directory)),
         open=open_asset, service=service)
     share = parse_share_bps(curator_share)
     with signing(ctx, account, confirmations, as_json) as session, session.ipfs() as ipfs:

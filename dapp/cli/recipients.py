@@ -9,10 +9,15 @@ import typer
 
 from dapp.cli.session import read_only, settings_of
 from dapp.crypto.recovery import recovery_public_key
+from dapp.publishing.directory import pick_from_directory
 from dapp.publishing.gateways import provider_gateway_urls
 
 PROVIDER_HELP = "a provider's address from the gateway directory (GET /v1/providers): seal "\
                 "to the gateway it registered on chain; repeatable"
+DIRECTORY_COUNT_HELP = "seal to the N best gateways of the directory (registered on chain, " \
+                       "not leaving, reachable, naming their provider; most stake first)"
+DIRECTORY_HELP = "the gateway whose directory (GET /v1/providers) --seal-to-directory " \
+                 "reads (default: the configured gateway)"
 NO_RECOVERY_HELP = "do not also seal the content key to your recovery key"
 
 
@@ -35,3 +40,13 @@ def picked_gateways(ctx: typer.Context, gateway: list[str], provider: list[str])
         return gateway
     exchange = read_only(ctx)
     return [*gateway, *provider_gateway_urls(exchange.web3, exchange.deployment, provider)]
+
+
+def directory_gateway_keys(ctx: typer.Context, count: int | None, directory: str | None
+                           ) -> list[str]:
+    """The keys of the `count` best gateways of the directory (none when not asked)."""
+    if count is None:
+        return []
+    exchange = read_only(ctx)
+    url = directory or settings_of(ctx).resolved_gateway_public_url
+    return pick_from_directory(exchange.web3, exchange.deployment, url, count).keys

@@ -15,7 +15,14 @@ import typer
 from dapp.cli.accounts import password_for
 from dapp.cli.destination import into_folder, planned_output, published_name
 from dapp.cli.output import JsonOption, console, emit_json, errors
-from dapp.cli.recipients import PROVIDER_HELP, picked_gateways, recovery_path
+from dapp.cli.recipients import (
+    DIRECTORY_COUNT_HELP,
+    DIRECTORY_HELP,
+    PROVIDER_HELP,
+    directory_gateway_keys,
+    picked_gateways,
+    recovery_path,
+)
 from dapp.cli.session import AccountOption, ConfirmationsOption, read_only, settings_of, signing
 from dapp.client.gateway import checked_metadata, content_problem
 from dapp.compute.assets import is_archive
@@ -30,7 +37,7 @@ from dapp.ipfs.cid import cid_from_chain
 from dapp.ipfs.client import IpfsClient
 from dapp.metadata import MAX_METADATA_BYTES
 from dapp.publishing.exchange import Exchange
-from dapp.publishing.gateways import gateway_keys
+from dapp.publishing.gateways import gateway_keys, named_gateway_key
 from dapp.publishing.recovery import recovered_plaintext, reseal
 
 keys_app = typer.Typer(help="The publisher's own keys.", no_args_is_help=True)
@@ -64,7 +71,12 @@ def show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         emit_json({"public_key": public_key, "path": str(path)})
     else:
-        console.print(f"{public_key} ({path})")
+        console.print(shown_recovery_key(public_key, path))
+
+
+def shown_recovery_key(public_key: str, path: Path) -> str:
+    """`keys recovery show`'s line (the browser's publish page reads the key from it)."""
+    return f"{public_key} ({path})"
 
 
 def version_cids(exchange: Exchange, asset_id: int, version: int | None
@@ -132,23 +144,37 @@ def reseal_command(
     gateway: list[str] = typer.Option([], "--gateway",
                                       help="a gateway URL to fetch its key from; repeatable"),
     provider: list[str] = typer.Option([], "--provider", help=PROVIDER_HELP),
+    seal_to_directory: int | None = typer.Option(None, "--seal-to-directory", metavar="N",
+                                                 help=DIRECTORY_COUNT_HELP),
+    directory: str | None = typer.Option(None, "--directory", metavar="URL",
+                                         help=DIRECTORY_HELP),
+    remove: list[str] = typer.Option([], "--remove", metavar="GATEWAY",
+                                     help="drop a gateway from the key set: its public key, "
+                                          "URL or provider address; repeatable"),
     account: AccountOption = None,
     confirmations: ConfirmationsOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Seal the latest version's content key to more gateways, with your recovery key: a new
-    version over the same content CID (only a new metadata document is uploaded)."""
-    if not seal_to and not gateway and not provider:
+    """Seal the latest version's content key to more (or fewer) gateways, with your recovery
+    key: a new version over the same content CID (only a new metadata document is uploaded)."""
+    if not (seal_to or gateway or provider or remove) and seal_to_directory is None:
         raise InvalidInput("no gateway to re-seal to", hint="pass --gateway URL, --provider "
-                                                            "ADDRESS or --seal-to PUBLIC_KEY")
-    keys = gateway_keys(seal_to, picked_gateways(ctx, gateway, provider))
+                                                            "ADDRESS, --seal-to PUBLIC_KEY, "
+                                                            "--seal-to-directory N or --remove")
+    keys = [*gateway_keys(seal_to, picked_gateways(ctx, gateway, provider)),
+            *directory_gateway_keys(ctx, seal_to_directory, directory)]
+    if remove:
+        exchange = read_only(ctx)
+        removed = [named_gateway_key(exchange.web3, exchange.deployment, r) for r in remove]
+    else:
+        removed = []
     recovery = unlocked_recovery_key(ctx)
     with signing(ctx, account, confirmations, as_json) as session, session.ipfs() as ipfs:
         session.progress.stage(f"re-sealing asset {asset_id}")
-        result = reseal(ipfs, session.exchange, asset_id, keys, recovery)
+        result = reseal(ipfs, session.exchange, asset_id, keys, recovery, removed)
     output = {"asset_id": result.asset_id, "version": result.version,
               "content_cid": result.content_cid, "metadata_cid": result.metadata_cid,
-              "added": list(result.added),
+              "added": list(result.added), "removed": list(result.removed),
               "sealed_to": [k.gateway_public_key for k in result.metadata.sealed_keys],
               "tx_hash": result.tx_hash, "block": result.block}
     if as_json:
@@ -156,4 +182,5 @@ def reseal_command(
     else:
         console.print(f"asset {asset_id} version [bold]{result.version}[/bold] in block "
                       f"{result.block}: content {result.content_cid} now sealed to "
-                      f"{len(result.added)} more gateway(s)")
+                      f"{len(result.added)} more gateway(s)"
+                      + (f", {len(result.removed)} fewer" if result.removed else ""))

@@ -77,6 +77,13 @@ def gateway_keys(seal_to: Iterable[str], gateway_urls: Iterable[str]) -> list[st
     return list(dict.fromkeys(keys))
 
 
+def sealing_recipients(gateway_keys: Iterable[str], recovery_keys: Iterable[str]
+                       ) -> tuple[str, ...]:
+    """Whom a content key is sealed to, in `sealed_keys` order: the gateways as given, then
+    the recovery key, each once (the browser's publish page orders them the same way)."""
+    return tuple(dict.fromkeys([*gateway_keys, *recovery_keys]))
+
+
 class NotAProvider(InvalidInput):
     """An address picked from the directory that is no registered (or a leaving) provider."""
 
@@ -103,3 +110,18 @@ def provider_gateway_urls(web3: Web3, deployment: Deployment, providers: Iterabl
                                hint="pick another one from the gateway directory")
         urls.append(state.endpoint)
     return urls
+
+
+def named_gateway_key(web3: Web3, deployment: Deployment, name: str) -> str:
+    """The key `name` stands for: a base64 key as it is, a gateway URL's announced key, or the
+    key of the gateway a provider address registered (leaving or not)."""
+    if name.startswith(("http://", "https://")):
+        return fetch_gateway_key(name)
+    if not Web3.is_address(name):
+        return check_public_key(name)
+    state = MarketReader.from_deployment(web3, deployment).provider(name, fresh=True)
+    if not state.registered:
+        raise NotAProvider(f"{state.address} is not a registered provider",
+                           hint="give the gateway's public key instead (the metadata's "
+                                "sealed_keys list it)")
+    return fetch_gateway_key(state.endpoint)

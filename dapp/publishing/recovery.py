@@ -63,16 +63,38 @@ def recovered_plaintext(ipfs: IpfsClient, content_cid: str, metadata: AssetMetad
     return decrypt_stream(key, ipfs.cat(content_cid))
 
 
+class NotSealedTo(InvalidInput):
+    """A key asked to be removed that the latest version is not sealed to."""
+
+    code = "not-sealed-to"
+
+
+class KeepsRecoveryKey(InvalidInput):
+    """Removing the publisher's own recovery key: nothing could re-seal the asset after it."""
+
+    code = "keeps-recovery-key"
+
+
 def resealed_metadata(metadata: AssetMetadata, content_key: bytes,
-                      gateway_keys: Sequence[str]) -> AssetMetadata:
+                      gateway_keys: Sequence[str], removed: Sequence[str] = (),
+                      recovery_key: str | None = None) -> AssetMetadata:
     """`metadata` with the content key also sealed to each of `gateway_keys` not yet in it
-    (each in a box of its own: a fresh ephemeral key per box), dated now."""
+    (each in a box of its own: a fresh ephemeral key per box) and without the boxes of
+    `removed`, dated now."""
     present = {s.gateway_public_key for s in metadata.sealed_keys}
+    gone = list(dict.fromkeys(removed))
+    for key in gone:
+        if key == recovery_key:
+            raise KeepsRecoveryKey("that is your recovery key: the asset stays sealed to it",
+                                   hint="remove gateways only")
+        if key not in present:
+            raise NotSealedTo(f"the latest version is not sealed to {key}",
+                              hint="the version's metadata (sealed_keys) lists its keys")
     added = [key for key in dict.fromkeys(gateway_keys) if key not in present]
-    if not added:
+    if not added and not gone:
         raise AlreadySealed("the latest version is already sealed to every gateway given",
                             hint="those gateways can serve it as it is")
-    sealed = [*metadata.sealed_keys,
+    sealed = [*(s for s in metadata.sealed_keys if s.gateway_public_key not in gone),
               *(SealedKey(gateway_public_key=key, sealed_key=seal_key(content_key, key))
                 for key in added)]
     document = metadata.model_copy(update={
@@ -89,20 +111,22 @@ class Resealed:
     metadata_cid: str
     metadata: AssetMetadata
     added: tuple[str, ...]
+    removed: tuple[str, ...]
     tx_hash: str
     block: int
 
 
 def reseal(ipfs: IpfsClient, exchange: Exchange, asset_id: int, gateway_keys: Sequence[str],
-           recovery: GatewayKeyPair) -> Resealed:
+           recovery: GatewayKeyPair, removed: Sequence[str] = ()) -> Resealed:
     """A new version of `asset_id` over the latest version's content CID, its content key
-    sealed to `gateway_keys` as well as to every recipient it had."""
+    sealed to `gateway_keys` as well as to every recipient it had but `removed`."""
     exchange.check_owner(asset_id)
     asset = exchange.asset(asset_id)
     metadata = AssetMetadata.from_json(
         b"".join(ipfs.cat(asset.metadata_cid, length=MAX_METADATA_BYTES + 1)))
     content_key = recovered_content_key(metadata, recovery)
-    resealed = resealed_metadata(metadata, content_key, gateway_keys)
+    resealed = resealed_metadata(metadata, content_key, gateway_keys, removed,
+                                 recovery.public_key_b64)
     ipfs.pin(asset.content_cid)  # the new version names it too: keep it here
     added = ipfs.add_bytes(resealed.to_canonical_json(), pin=True)
     try:
@@ -115,4 +139,5 @@ def reseal(ipfs: IpfsClient, exchange: Exchange, asset_id: int, gateway_keys: Se
     return Resealed(asset_id=asset_id, version=version, content_cid=asset.content_cid,
                     metadata_cid=added.cid, metadata=resealed,
                     added=tuple(k for k in dict.fromkeys(gateway_keys) if k not in present),
+                    removed=tuple(dict.fromkeys(removed)),
                     tx_hash=sent.tx_hash, block=sent.block_number)

@@ -600,6 +600,7 @@ async function main() {
     check((await policySummary.textContent()) === "Compute jobs: no algorithm is listed yet: no job can run on it.", `policy: ${await policySummary.textContent()}`);
 
     await publishFromBrowser({ page, env, byId, txDone, step, check, shot, output });
+    await (await import("./flows/multiseal.mjs")).multisealFlow({ page, env, byId, txDone, step, check, output });
     await ownerFlow({ page, env, step, check, rpc, byId, txDoneNamed, clearTx, shot, output, docsImg: (mkdirSync(docsImg, { recursive: true }), docsImg) });
     await (await import("./flows/ownerstate.mjs")).ownerStateFlow({ page, env, byId, txDoneNamed, check, step, rpc });
 

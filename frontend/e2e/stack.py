@@ -245,6 +245,7 @@ def main() -> int:
             "gateway": url, "rpc": settings.chain_rpc_url, "chainId": settings.chain_id,
             "buyer": BUYER.address, "publisher": PUBLISHER.address, "assets": assets,
             **extra, "logs": str(data_dir / "logs"),
+            "cliEnv": {**settings_env(settings), "DAPP_KEYSTORE_PASSWORD": PASSWORD},
         }), flush=True)
         while not stopping.wait(0.5):
             for process in stack.processes:

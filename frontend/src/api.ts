@@ -161,6 +161,8 @@ export interface ProviderOut {
   stake: string;
   active: boolean;
   jobs: number;
+  /** with `providers(true)`: the key its gateway announces, null if unchecked (docs/API.md) */
+  public_key?: string | null;
 }
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -311,8 +313,9 @@ export class GatewayApi {
     return this.request<GatewayInfo>("/v1/gateway");
   }
 
-  providers(): Promise<{ items: ProviderOut[] }> {
-    return this.request<{ items: ProviderOut[] }>("/v1/providers", { planned: "The list of compute providers" });
+  providers(keys = false): Promise<{ items: ProviderOut[] }> {
+    return this.request<{ items: ProviderOut[] }>(keys ? "/v1/providers?keys=true" : "/v1/providers",
+      { planned: "The list of compute providers" });
   }
 
   computeJob(jobId: number | bigint): Promise<ComputeJob> {

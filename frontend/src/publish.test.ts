@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { checkForm, metadataDocument, parseTags, PublishInputError } from "./publish";
+import vectors from "../../docs/ddx1-vectors.json";
+import { checkForm, metadataDocument, parseRecoveryKey, parseTags, PublishInputError, sealingRecipients } from "./publish";
 import { UPLOAD_CHUNK, rechunk } from "./upload";
 
 const form = { title: "Rain", description: "", kind: "dataset" as const, tags: "", license: "CC-BY-4.0" };
@@ -20,8 +21,8 @@ describe("publish form", () => {
 
   it("describes one encrypted file as dapp/metadata.py does", () => {
     const document = metadataDocument({
-      ...form, tags: ["rain"], files: [{ path: "rain.csv", size: 5, sha256: "ab".repeat(32) }], size: 5, gatewayPublicKey: "K",
-      sealedKey: "S", segmentSize: 65536, createdAt: new Date("2026-01-02T03:04:05.678Z"),
+      ...form, tags: ["rain"], files: [{ path: "rain.csv", size: 5, sha256: "ab".repeat(32) }], size: 5,
+      sealedKeys: [{ gateway_public_key: "K", sealed_key: "S" }], segmentSize: 65536, createdAt: new Date("2026-01-02T03:04:05.678Z"),
     });
     expect(document).toMatchObject({
       schema: "datadao/asset-metadata@1", size: 5,
@@ -30,6 +31,39 @@ describe("publish form", () => {
       sealed_keys: [{ gateway_public_key: "K", sealed_key: "S" }],
       created_at: "2026-01-02T03:04:05+00:00",
     });
+  });
+});
+
+describe("several gateways and a recovery key (docs/ddx1-vectors.json publish_metadata)", () => {
+  const vector = vectors.publish_metadata;
+
+  it("writes the document `datadao publish --gateway THIS --provider P` writes with a recovery key", () => {
+    const recovery = parseRecoveryKey(vector.recovery_show);
+    const recipients = sealingRecipients(vector.chosen_gateway_keys, recovery);
+    const sealed = vector.sealed as Record<string, string>;
+    const document = metadataDocument({
+      ...vector.form, kind: "dataset", tags: parseTags(vector.form.tags),
+      files: [{ path: vector.file.name, size: vector.file.size, sha256: vector.file.sha256 }], size: vector.file.size,
+      sealedKeys: recipients.map((key) => ({ gateway_public_key: key, sealed_key: sealed[key]! })),
+      segmentSize: 65536, createdAt: new Date(vector.created_at),
+    });
+    const python = JSON.parse(vector.document) as Record<string, unknown>;
+    // the gateway stores the canonical form: the same moment, written "Z" there
+    expect(new Date(document.created_at as string).getTime()).toBe(new Date(python.created_at as string).getTime());
+    expect({ ...document, created_at: python.created_at }).toEqual(python);
+    expect(recipients.at(-1)).toBe(recovery); // the recovery key last, each key once
+    expect(recipients).toHaveLength(3);
+  });
+
+  it("reads the recovery key from what the CLI shows, and refuses anything else in one line", () => {
+    const key = vector.recovery_show.split(" ")[0]!;
+    expect(parseRecoveryKey(`  ${vector.recovery_show}\n`)).toBe(key);
+    expect(parseRecoveryKey(JSON.stringify({ public_key: key, path: "/x" }))).toBe(key);
+    expect(parseRecoveryKey(key)).toBe(key);
+    expect(parseRecoveryKey("   ")).toBeNull();
+    expect(() => parseRecoveryKey("not-a-key (/x)")).toThrow(PublishInputError);
+    expect(() => parseRecoveryKey(key.slice(4))).toThrow("32-byte");
+    expect(sealingRecipients(["A", "B"], null)).toEqual(["A", "B"]);
   });
 });
 

@@ -1,6 +1,7 @@
 // Publishing one file from the browser, as `datadao publish FILE` does (dapp/publishing):
 // a fresh content key → DDX1 encryption while uploading (and the file's sha256 on the way) →
-// the key sealed to the gateway → the metadata document → `publish` on chain (the page sends it).
+// the key sealed to each gateway chosen and to the publisher's recovery key, if pasted → the metadata
+// document → `publish` on chain (the page sends it).
 import { sha256 } from "@noble/hashes/sha256";
 import type { AssetKind, GatewayApi, Scope } from "./api";
 import { CIPHER_NAME, ciphertextSize, DEFAULT_SEGMENT_SIZE, encryptBlob, randomContentKey } from "./crypto/ddx1";
@@ -33,10 +34,48 @@ export interface MetadataFields extends Omit<PublishForm, "tags"> {
   /** what `size` bytes hold: one file, or each file of the packed folder */
   files: ListedFile[];
   size: number;
-  gatewayPublicKey: string;
-  sealedKey: string;
+  /** one entry per recipient, in `sealingRecipients` order */
+  sealedKeys: SealedKeyEntry[];
   segmentSize: number;
   createdAt: Date;
+}
+
+export interface SealedKeyEntry {
+  gateway_public_key: string;
+  sealed_key: string;
+}
+
+/** Whom the content key is sealed to, in `sealed_keys` order, as dapp/publishing/gateways.py
+ *  `sealing_recipients` orders them: the gateways as chosen, then the recovery key; each once. */
+export function sealingRecipients(gatewayKeys: string[], recoveryKey: string | null): string[] {
+  return [...new Set([...gatewayKeys, ...(recoveryKey ? [recoveryKey] : [])])];
+}
+
+function isX25519Key(text: string): boolean {
+  try {
+    return /^[A-Za-z0-9+/]+={0,2}$/.test(text) && fromBase64(text).length === 32;
+  } catch {
+    return false;
+  }
+}
+
+/** The recovery public key from what `datadao keys recovery show` prints ("KEY (path)"), its
+ *  `--json` ({"public_key": ...}) or the key alone; null for an empty field. */
+export function parseRecoveryKey(text: string): string | null {
+  const trimmed = text.trim();
+  if (!trimmed) return null;
+  let key = trimmed.split(/\s+/)[0]!;
+  if (trimmed.startsWith("{")) {
+    try {
+      key = String((JSON.parse(trimmed) as { public_key?: unknown }).public_key ?? "");
+    } catch {
+      key = "";
+    }
+  }
+  if (!isX25519Key(key)) {
+    throw new PublishInputError("The recovery key is not a 32-byte base64 key: paste what `datadao keys recovery show` prints.");
+  }
+  return key;
 }
 
 /** "Rain, weather  ,rain" → ["rain", "weather"]; a tag the metadata refuses is an error. */
@@ -72,7 +111,7 @@ export function metadataDocument(fields: MetadataFields): Record<string, unknown
     size: fields.size,
     files: fields.files,
     content: { encrypted: true, cipher: CIPHER_NAME, segment_size: fields.segmentSize, plaintext_size: fields.size },
-    sealed_keys: [{ gateway_public_key: fields.gatewayPublicKey, sealed_key: fields.sealedKey }],
+    sealed_keys: fields.sealedKeys.map((entry) => ({ gateway_public_key: entry.gateway_public_key, sealed_key: entry.sealed_key })),
     created_at: fields.createdAt.toISOString().replace(/\.\d{3}Z$/, "+00:00"),
   };
 }
@@ -103,10 +142,12 @@ async function sha256OfBlob(blob: Blob): Promise<string> {
 /** What to publish: one file as it is, or a folder packed as dapp/packing.py packs it. */
 export type Source = { kind: "file"; file: File } | { kind: "folder"; files: FolderFile[] };
 
-/** Encrypt `source` under a fresh key sealed to the gateway, upload it and its metadata. */
+/** Encrypt `source` under a fresh key sealed to each of `recipients` (default: this gateway's
+ *  key), upload it and its metadata. */
 export async function uploadSource(api: GatewayApi, source: Source, form: PublishForm,
                                    onProgress: (sent: number, total: number) => void,
-                                   onStage: (text: string) => void = () => undefined): Promise<Uploaded> {
+                                   onStage: (text: string) => void = () => undefined,
+                                   recipients?: string[]): Promise<Uploaded> {
   const tags = parseTags(form.tags);
   let blob: Blob;
   let listed: ListedFile[] | null = null;
@@ -121,9 +162,9 @@ export async function uploadSource(api: GatewayApi, source: Source, form: Publis
     for (const file of packed.files) listed.push({ path: file.path, size: file.size, sha256: await sha256OfBlob(file.file) });
     blob = packed.blob;
   }
-  const gateway = await api.gatewayInfo();
+  const keys = recipients?.length ? recipients : [(await api.gatewayInfo()).public_key];
   const contentKey = randomContentKey();
-  const sealedKey = toBase64(seal(contentKey, fromBase64(gateway.public_key)));
+  const sealedKeys = keys.map((key) => ({ gateway_public_key: key, sealed_key: toBase64(seal(contentKey, fromBase64(key))) }));
   const hash = sha256.create();
   const encrypted = encryptBlob(blob, contentKey, {
     segmentSize: DEFAULT_SEGMENT_SIZE, onPlaintext: (plain) => hash.update(plain),
@@ -135,7 +176,7 @@ export async function uploadSource(api: GatewayApi, source: Source, form: Publis
   const files = listed ?? [{ path: (source as { file: File }).file.name, size: blob.size, sha256: digest }];
   onStage("Storing the metadata…");
   const metadata = await uploadMetadata(api, metadataDocument({
-    ...form, tags, files, size: blob.size, gatewayPublicKey: gateway.public_key, sealedKey,
+    ...form, tags, files, size: blob.size, sealedKeys,
     segmentSize: DEFAULT_SEGMENT_SIZE, createdAt: new Date(),
   }));
   return { content: upload.chain!, contentCid: upload.cid!, metadata: metadata.chain, metadataCid: metadata.cid, sha256: digest };

@@ -21,12 +21,10 @@ from typing import Any
 import httpx
 import pytest
 from eth_account import Account
-from eth_account.signers.local import LocalAccount
 from eth_utils import function_signature_to_4byte_selector
 from web3.exceptions import ContractLogicError
 
 from dapp.chain.accounts import Keystore
-from dapp.chain.contracts import load_abi
 from dapp.chain.deployments import load_deployment
 from dapp.crypto.recovery import (
     RecoveryKeyFileError,
@@ -37,7 +35,6 @@ from dapp.crypto.recovery import (
 from dapp.crypto.recovery import recovery_public_key as _recovery_public_key
 from dapp.crypto.sealing import GatewayKeyPair, SealedKeyError, open_sealed_key
 from dapp.ipfs.cid import cid_to_chain
-from dapp.market.reader import MarketReader
 from dapp.metadata import AssetMetadata
 from dapp.publishing.gateways import NotAProvider, provider_gateway_urls
 from dapp.publishing.recovery import AlreadySealed, recovered_content_key, resealed_metadata
@@ -46,7 +43,6 @@ from tests.dapp.conftest import (
     Chain,
     Gateway,
     Kubo,
-    fund_account,
     make_settings,
     start_gateway,
 )
@@ -56,6 +52,7 @@ from tests.dapp.helpers.publishing import (
     PASSWORD,
     Market,
     new_market,
+    register_provider,
     write_file,
 )
 
@@ -110,31 +107,6 @@ def sealed(market: Market, gateway_a: Gateway,
     published = market.publish(source, "--gateway", gateway_a.url,
                                "--seal-to", hostile.public_key_b64)
     return Sealed(published, source, digest, hostile)
-
-
-def send(market: Market, account: LocalAccount, call: Any) -> None:
-    web3 = market.web3
-    transaction = call.build_transaction({
-        "from": account.address, "nonce": web3.eth.get_transaction_count(account.address),
-        "chainId": CHAIN_ID})
-    signed = account.sign_transaction(transaction)
-    receipt = web3.eth.wait_for_transaction_receipt(
-        web3.eth.send_raw_transaction(signed.raw_transaction))
-    assert receipt["status"] == 1
-
-
-def register_provider(market: Market, endpoint: str) -> str:
-    """A fresh account registered on the ComputeMarket with `endpoint` as its gateway: an
-    entry of the directory (`/v1/providers` indexes these registrations)."""
-    deployment = load_deployment(market.deployments_file, CHAIN_ID)
-    reader = MarketReader.from_deployment(market.web3, deployment)
-    stake, token = reader.min_provider_stake(), reader.stake_token()
-    account = Account.create()
-    fund_account(market.chain, market.deployments_file, account.address, stake)
-    erc20 = market.web3.eth.contract(address=token, abi=load_abi("TestToken"))
-    send(market, account, erc20.functions.approve(reader.address, stake))
-    send(market, account, reader.contract.functions.registerProvider(endpoint, token, 1, stake))
-    return str(account.address)
 
 
 def recovery_public_key(market: Market) -> str:

@@ -1,6 +1,8 @@
 """Compute providers from the indexer's store: every provider of the ComputeMarket with its
 endpoint, price and stake, so a buyer can pick one for a job or a payment channel (this
-gateway's own provider, if any, is `GET /v1/provider`)."""
+gateway's own provider, if any, is `GET /v1/provider`). With `keys=true` each item also has the
+content-key public key its gateway announces, when that gateway names the same provider (the
+check `GET /v1/models` makes): the browser's publish page seals to the ones a publisher picks."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from dapp.errors import NotFound
-from dapp.gateway.deps import ADDRESS_PATTERN, ServicesDep
+from dapp.gateway.deps import ADDRESS_PATTERN, PeerKeysDep, ServicesDep
 from dapp.gateway.services import Services
 from dapp.store.providers import ProviderDirectory, ProviderView
 
@@ -23,12 +25,15 @@ class ProviderListItemOut(BaseModel):
     stake: str = Field(description="staked collateral (locked part included)")
     active: bool = Field(description="false once exiting: no new jobs or channels")
     jobs: int = Field(description="jobs escrowed to it so far")
+    public_key: str | None = Field(None, description="with keys=true: the X25519 key its "
+                                   "gateway announces, null when it did not answer in time or "
+                                   "names another provider")
 
     @classmethod
-    def of(cls, view: ProviderView) -> ProviderListItemOut:
+    def of(cls, view: ProviderView, public_key: str | None = None) -> ProviderListItemOut:
         return cls(address=view.address, endpoint=view.endpoint, token=view.price_token,
                    price=str(view.price), stake=str(view.stake), active=view.active,
-                   jobs=view.jobs)
+                   jobs=view.jobs, public_key=public_key)
 
 
 class ProviderListOut(BaseModel):
@@ -42,10 +47,17 @@ def _directory(services: Services) -> ProviderDirectory:
 @router.get("/providers", response_model=ProviderListOut)
 def list_providers(*, include_exiting: bool = Query(False, description="also providers that "
                                                                     "are leaving the market"),
-                   services: ServicesDep) -> ProviderListOut:
+                   keys: bool = Query(False, description="also each gateway's content-key "
+                                                         "public key (asks each endpoint)"),
+                   services: ServicesDep, peer_keys: PeerKeysDep) -> ProviderListOut:
     """The market's compute providers, cheapest first."""
     views = _directory(services).list_providers(include_exiting)
-    return ProviderListOut(items=[ProviderListItemOut.of(view) for view in views])
+    found = peer_keys.identities([view.endpoint for view in views]) if keys else {}
+    return ProviderListOut(items=[
+        ProviderListItemOut.of(view, identity.key
+                               if (identity := found.get(view.endpoint)) is not None
+                               and identity.is_provider(view.address) else None)
+        for view in views])
 
 
 @router.get("/providers/{address}", response_model=ProviderListItemOut)

@@ -1,13 +1,16 @@
 // Publish from the browser (#/publish): one file or a folder (packed as the CLI packs it), encrypted here under a fresh content key that
-// is sealed to the gateway's key, uploaded to the gateway with a progress bar for every byte,
+// is sealed to each gateway ticked (this one preselected, others from the directory `GET /v1/providers?keys=true`)
+// and to the publisher's recovery key if pasted (the metadata is what `datadao publish --gateway THIS --provider P…`
+// writes), uploaded to the gateway with a progress bar for every byte,
 // its metadata stored, then `publish` sent from the wallet with one offer; the new asset's page
 // is linked once the catalog has indexed it. Folders with long or non-ASCII names need the CLI.
 // `#/publish?version-of=ID`: the same pipeline adds a version to the owner's asset (`addVersion`).
 import { parseEventLogs, parseUnits, type Address } from "viem";
-import type { AssetKind, Scope } from "../api";
+import type { AssetKind, GatewayApi, ProviderOut, Scope } from "../api";
 import { formatBytes } from "../format";
 import { folderFiles } from "../packing";
-import { checkForm, KINDS, SCOPES, uploadSource, type PublishForm, type Source } from "../publish";
+import { checkForm, KINDS, parseRecoveryKey, PublishInputError, SCOPES, sealingRecipients, uploadSource, type PublishForm,
+         type Source } from "../publish";
 import { runTransaction } from "../tx";
 import { button, errorText, field, h, notice, progressBar, replace, txLine } from "../ui";
 import type { PageContext } from "./page";
@@ -18,7 +21,7 @@ export async function renderPublish({ app, root, params, isCurrent }: PageContex
   const versionOf = /^[1-9]\d{0,18}$/.test(params["version-of"] ?? "") ? BigInt(params["version-of"]!) : null;
   replace(root, h("h1", {}, versionOf === null ? "Publish" : `A new version of asset #${versionOf}`),
     h("p", { class: "muted" },
-      "A file or a folder, encrypted in this browser before it leaves it; only the gateway can open its key. ",
+      "A file or a folder, encrypted in this browser before it leaves it; only the gateways you tick (and your recovery key) can open its key. ",
       "A folder is packed as the CLI packs it (its empty folders left out); one with long or non-ASCII names needs the CLI: ",
       h("code", {}, "datadao publish FOLDER")));
   if (!app.account) {
@@ -60,6 +63,9 @@ export async function renderPublish({ app, root, params, isCurrent }: PageContex
     kind.value = existing.kind;
     kind.disabled = true;
   }
+  const sealing = gatewayChoice(app.api);
+  const recoveryKey = h("input", { name: "recovery", testid: "publish-recovery", size: 60,
+                                   placeholder: "what `datadao keys recovery show` prints" }) as HTMLInputElement;
   const message = h("p", { class: "error", role: "alert", testid: "publish-error" });
   const progress = progressBar();
   const stage = h("p", { testid: "publish-stage", role: "status" });
@@ -92,8 +98,12 @@ export async function renderPublish({ app, root, params, isCurrent }: PageContex
                                 tags: tags.value, license: license.value };
     const selected = tokens.find((t) => t.address === token.value);
     let terms: { token: Address; price: bigint; duration: bigint; scope: number } | undefined;
+    let recipients: string[];
     try {
       checkForm(form, file, !!folder);
+      const chosen = await sealing.chosen();
+      if (!chosen.length) throw new PublishInputError("Tick at least one gateway to seal the content key to.");
+      recipients = sealingRecipients(chosen, parseRecoveryKey(recoveryKey.value));
       if (!selected && versionOf === null) throw new Error("The registry accepts no payment token yet.");
       if (!/^\d+(\.\d+)?$/.test(price.value.trim())) throw new Error("The price is not a number.");
       if (!/^\d+(\.\d+)?$/.test(days.value.trim() || "0")) throw new Error("The duration is not a number of days.");
@@ -111,7 +121,7 @@ export async function renderPublish({ app, root, params, isCurrent }: PageContex
     try {
       uploaded = await uploadSource(app.api, source!, form, (sent, total) =>
         progress.set(sent, total, `${formatBytes(sent)} of ${formatBytes(total)} encrypted and uploaded`),
-        (text) => { stage.textContent = text; });
+        (text) => { stage.textContent = text; }, recipients);
     } catch (error) {
       stage.textContent = "";
       message.textContent = errorText(error);
@@ -170,9 +180,53 @@ export async function renderPublish({ app, root, params, isCurrent }: PageContex
   root.append(h("form", { class: "publish", testid: "publish-form", onsubmit: (event: Event) => event.preventDefault() },
     field("File", fileInput), field("or a folder", folderInput), field("Title", title), field("Description", description), field("Tags (comma-separated)", tags),
     field("Kind", kind), field("License", license),
+    h("fieldset", { testid: "publish-sealing" }, h("legend", {}, "Gateways that may serve it"), sealing.element,
+      field("Your recovery key (optional)", recoveryKey),
+      h("p", { class: "muted" }, "Each ticked gateway gets its own sealed copy of the content key; with your recovery key ",
+        h("code", {}, "datadao decrypt"), " and ", h("code", {}, "datadao reseal"), " work without any gateway.")),
     versionOf === null ? h("fieldset", {}, h("legend", {}, "Offer"), field("Token", token), field("Price", price),
       field("Duration in days (0 = perpetual)", days), field("License scope", scope))
       : h("p", { class: "muted" }, "The asset's offers stay as they are (change them on its page)."),
     button(versionOf === null ? "Encrypt, upload and publish" : "Encrypt, upload and add the version", publish, { testid: "publish-submit" }),
   ), message, progress.element, stage, status.element, result);
+}
+
+/** Checkboxes: this gateway (ticked), then each provider of the directory whose gateway named it
+ *  with a key (in the directory's order); `chosen()` lists the ticked keys in that order. A
+ *  directory that cannot be read leaves this gateway alone. */
+function gatewayChoice(api: GatewayApi): { element: HTMLElement; chosen: () => Promise<string[]> } {
+  const element = h("div", { testid: "publish-gateways" }, h("p", { class: "muted" }, "Reading the gateway directory…"));
+  const boxes: HTMLInputElement[] = [];
+  const box = (key: string, checked: boolean, label: string, testid: string): HTMLElement => {
+    const input = h("input", { type: "checkbox", value: key, testid }) as HTMLInputElement;
+    input.checked = checked;
+    boxes.push(input);
+    return h("label", { class: "check" }, input, " ", label);
+  };
+  const loaded = (async () => {
+    try {
+      const own = await api.gatewayInfo();
+      const rows = [box(own.public_key, true, `This gateway (${own.url})`, "publish-gateway-this")];
+      let listed: ProviderOut[] = [];
+      try {
+        listed = (await api.providers(true)).items;
+      } catch {
+        listed = [];
+      }
+      for (const provider of listed) {
+        if (provider.public_key === own.public_key) continue;
+        rows.push(provider.public_key
+          ? box(provider.public_key, false, `${provider.endpoint} (provider ${provider.address}, stake ${provider.stake})`,
+                `publish-gateway-${provider.address.toLowerCase()}`)
+          : h("p", { class: "muted" }, `${provider.endpoint} (provider ${provider.address}): did not say its key`));
+      }
+      replace(element, ...rows);
+    } catch (error) {
+      replace(element, h("p", { class: "error" }, errorText(error)));
+    }
+  })();
+  return { element, chosen: async () => {
+    await loaded; // a publish clicked before the list is shown waits for it
+    return boxes.filter((input) => input.checked).map((input) => input.value);
+  } };
 }

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from dapp.chain.accounts import Keystore
@@ -20,9 +21,10 @@ from dapp.config import DEV_MNEMONIC
 from dapp.crypto.sealing import GatewayKeyPair, open_sealed_key
 from dapp.crypto.segments import decrypt_stream
 from dapp.ipfs.client import IpfsClient
+from dapp.market.reader import MarketReader
 from dapp.metadata import AssetMetadata
 from dapp.ports import free_port
-from tests.dapp.conftest import CHAIN_ID, Chain, Gateway, Kubo, run_cli
+from tests.dapp.conftest import CHAIN_ID, Chain, Gateway, Kubo, fund_account, run_cli
 
 PASSWORD = "publisher password"
 Account.enable_unaudited_hdwallet_features()
@@ -85,6 +87,42 @@ class Market:
 
     def ipfs(self) -> IpfsClient:
         return IpfsClient(self.kubo.api_url, 60)
+
+
+def send(market: Market, account: LocalAccount, call: Any) -> None:
+    web3 = market.web3
+    transaction = call.build_transaction({
+        "from": account.address, "nonce": web3.eth.get_transaction_count(account.address),
+        "chainId": CHAIN_ID})
+    signed = account.sign_transaction(transaction)
+    receipt = web3.eth.wait_for_transaction_receipt(
+        web3.eth.send_raw_transaction(signed.raw_transaction))
+    assert receipt["status"] == 1
+
+
+def stake(market: Market, account: LocalAccount, amount: int, register_at: str | None = None
+          ) -> None:
+    """`account` (funded here) stakes `amount` more; or registers with it at `register_at`."""
+    reader = MarketReader.from_deployment(market.web3,
+                                          load_deployment(market.deployments_file, CHAIN_ID))
+    token = reader.stake_token()
+    fund_account(market.chain, market.deployments_file, account.address, amount)
+    erc20 = market.web3.eth.contract(address=token, abi=load_abi("TestToken"))
+    send(market, account, erc20.functions.approve(reader.address, amount))
+    functions = reader.contract.functions
+    send(market, account, functions.addStake(amount) if register_at is None
+         else functions.registerProvider(register_at, token, 1, amount))
+
+
+def register_provider(market: Market, endpoint: str, stake_times: int = 1) -> str:
+    """A fresh account registered on the ComputeMarket with `endpoint` as its gateway and
+    `stake_times` the minimum stake: an entry of the directory (`/v1/providers` indexes these
+    registrations)."""
+    reader = MarketReader.from_deployment(market.web3,
+                                          load_deployment(market.deployments_file, CHAIN_ID))
+    account = Account.create()
+    stake(market, account, stake_times * reader.min_provider_stake(), register_at=endpoint)
+    return str(account.address)
 
 
 def new_market(chain: Chain, kubo: Kubo, deployments_file: Path, data_dir: Path) -> Market:

@@ -97,8 +97,6 @@ def test_buy_list_transfer_moves_the_download_right(stack: Stack, tmp_path: Path
     assert (moved["from"], moved["to"]) == (BUYER.address, CURATOR.address)
     assert tokens.functions.balanceOf(BUYER.address, token_id).call() == 0
     assert tokens.functions.balanceOf(CURATOR.address, token_id).call() == 1
-    assert held(market.cli_json("license", "ls", DAPP_ACCOUNT="buyer"), asset_id) == []
-    assert len(held(market.cli_json("license", "ls", DAPP_ACCOUNT="curator"), asset_id)) == 1
 
     assert content_status(gateway, CURATOR, asset_id) == 200
     assert content_status(gateway, BUYER, asset_id) == 403
@@ -106,6 +104,9 @@ def test_buy_list_transfer_moves_the_download_right(stack: Stack, tmp_path: Path
     stack.indexer.run_once()
     assert held(market.cli_json("license", "ls", "--gateway", gateway.url,
                                 "--holder", BUYER.address), asset_id) == []
+    (moved_in,) = held(market.cli_json("license", "ls", "--gateway", gateway.url,
+                                       "--holder", CURATOR.address), asset_id)
+    assert moved_in["expires_at"] == mine["expires_at"]
     again = market.cli("license", "transfer", str(asset_id), "--to", CURATOR.address,
                        DAPP_ACCOUNT="buyer")
     assert again.returncode == 2
@@ -119,8 +120,6 @@ def test_transferring_a_bound_token_is_refused_without_a_transaction(
     market.cli_json("offer", "tokens", str(asset_id), "1", "--bound")
     bought = market.cli_json("license", "buy", str(asset_id), "1", DAPP_ACCOUNT="buyer")
     assert bought["licence_token"]["transferable"] is False
-    (listed,) = held(market.cli_json("license", "ls", DAPP_ACCOUNT="buyer"), asset_id)
-    assert listed["transferable"] is False
 
     nonce = market.web3.eth.get_transaction_count(BUYER.address)
     refused = market.cli("license", "transfer", str(asset_id), "--to", CURATOR.address,
@@ -129,10 +128,6 @@ def test_transferring_a_bound_token_is_refused_without_a_transaction(
     lines = refused.stderr.strip().splitlines()
     assert len(lines) == 1, refused.stderr
     assert "does not allow transfers" in lines[0]
-    bad = market.cli("license", "transfer", str(asset_id), "--to", "0x1234",
-                     DAPP_ACCOUNT="buyer")
-    assert bad.returncode == 2
-    assert "is not an address to transfer to" in bad.stderr
     assert market.web3.eth.get_transaction_count(BUYER.address) == nonce
     assert content_status(stack.gateway, BUYER, asset_id) == 200
 

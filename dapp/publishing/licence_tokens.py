@@ -41,6 +41,10 @@ class NotTransferable(TransferRefused):
     code = "licence-not-transferable"
 
 
+class NoLicenceTokenHeld(TransferRefused):
+    code = "no-licence-token-held"
+
+
 def token_id(asset_id: int, scope: int, transferable: bool) -> int:
     return (asset_id << 2) | (scope << 1) | int(transferable)
 
@@ -73,7 +77,8 @@ def transfer_refusal(*, sender: str, to: str, transferable_end: int, bound_end: 
     `transferable_end`/`bound_end` are `expiresAt` of the two ids for the sender (0 = none)."""
     if not Web3.is_address(to) or Web3.to_checksum_address(to) == ZERO_ADDRESS:
         return TransferRefused(f"{to!r} is not an address to transfer to",
-                               hint="give the new holder's 0x… address (not the zero address)")
+                               hint="name the new holder by its 0x… address (not the zero "
+                                    "address)")
     if Web3.to_checksum_address(to) == Web3.to_checksum_address(sender):
         return TransferRefused(f"{to} is the holder itself; nothing would move")
     if transferable_end == 0 and bound_end:
@@ -81,9 +86,10 @@ def transfer_refusal(*, sender: str, to: str, transferable_end: int, bound_end: 
             f"your {scope} licence token of asset {asset_id} is bound to {sender}: its offer "
             "does not allow transfers", hint="only tokens of a transferable offer can move")
     if transferable_end == 0:
-        return TransferRefused(
+        return NoLicenceTokenHeld(
             f"{sender} holds no {scope} licence token of asset {asset_id}",
-            hint="`datadao license ls` lists the licence tokens an account holds")
+            hint="the chain's events (and a gateway's /v1/accounts/ADDRESS/licence-tokens) "
+                 "list the licence tokens an account holds")
     if transferable_end != PERPETUAL and transferable_end <= now:
         return TransferRefused(
             f"your {scope} licence token of asset {asset_id} has expired; nothing to transfer")

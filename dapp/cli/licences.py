@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from dapp.chain.constants import Scope
+from dapp.cli.download import expected_content
 from dapp.cli.output import JsonOption, console, emit_json, table
 from dapp.cli.session import (
     AccountOption,
@@ -19,7 +20,7 @@ from dapp.cli.session import (
     signing,
 )
 from dapp.client.gateway import GatewayClient, raise_for_problem
-from dapp.errors import InvalidInput
+from dapp.errors import DappError, InvalidInput
 from dapp.publishing.exchange import Exchange
 from dapp.publishing.licence_tokens import PERPETUAL, Holding, LicenceTokens, TokenOffer
 
@@ -90,9 +91,23 @@ def _from_gateway(url: str, address: str) -> list[dict[str, Any]]:
             for i in items]
 
 
-def _from_chain(exchange: Exchange, address: str) -> list[dict[str, Any]]:
+def _title(ctx: typer.Context, asset_id: int, titles: dict[int, str | None]) -> str | None:
+    """The asset's title from its latest metadata on our IPFS node (checked against the CID
+    the chain names); None when it cannot be read."""
+    if asset_id not in titles:
+        try:
+            titles[asset_id] = expected_content(ctx, asset_id, None).metadata.title
+        except DappError:
+            titles[asset_id] = None
+    return titles[asset_id]
+
+
+def _from_chain(ctx: typer.Context, exchange: Exchange, address: str) -> list[dict[str, Any]]:
+    titles: dict[int, str | None] = {}
+
     def row(h: Holding) -> dict[str, Any]:
-        return {"asset_id": h.asset_id, "title": None, "scope": h.scope,
+        return {"asset_id": h.asset_id, "title": _title(ctx, h.asset_id, titles),
+                "scope": h.scope,
                 "transferable": h.transferable, "token_id": str(h.token_id),
                 "expires_at": _ends(h.expires_at),
                 "expires_at_unix": None if h.expires_at >= PERPETUAL else h.expires_at}
@@ -110,13 +125,14 @@ def ls(
     as_json: JsonOption = False,
 ) -> None:
     """The licence tokens an account holds (expired ones too, with their end), read from the
-    chain, or from a gateway's index with --gateway."""
+    chain (titles from the assets' metadata on your IPFS node), or from a gateway's index with
+    --gateway."""
     exchange = read_only(ctx)
     if holder is not None and not exchange.web3.is_address(holder):
         raise InvalidInput(f"{holder!r} is not an address", hint="give a 0x… address")
     address = exchange.web3.to_checksum_address(holder) if holder else \
         account_entry(ctx, account).address
-    items = _from_gateway(gateway, address) if gateway else _from_chain(exchange, address)
+    items = _from_gateway(gateway, address) if gateway else _from_chain(ctx, exchange, address)
     if as_json:
         emit_json({"holder": address, "source": "gateway" if gateway else "chain",
                    "licence_tokens": items})

@@ -85,6 +85,7 @@ def test_buy_list_transfer_moves_the_download_right(stack: Stack, tmp_path: Path
     assert (mine["scope"], mine["transferable"], mine["token_id"]) == \
         ("download", True, str(token_id))
     assert mine["expires_at"] == bought["expires_at"]
+    assert mine["title"] == "test tokens.bin"  # from the metadata on IPFS
     stack.indexer.run_once()
     (indexed,) = held(market.cli_json("license", "ls", "--gateway", gateway.url,
                                       DAPP_ACCOUNT="buyer"), asset_id)

@@ -55,6 +55,19 @@ REVERT_HINTS = {
     "UnknownScope": "a license is for download or compute (--scope)",
     "ZeroAddress": "an address in the call is the zero address: check --to / --licensee",
     "ZeroAmount": "the amount is zero: give a positive amount",
+    # -- LicenseTokens (ERC-1155 licence tokens) -------------------------------------------------
+    "NotTokenOffer": "offer {offerId} of asset {assetId} sells address-bound licences, not "
+                     "tokens: its owner opts it in with `datadao offer tokens`",
+    "NotTransferable": "licence token {id} is bound to its holder: its offer does not allow "
+                       "transfers",
+    "RoyaltyTooHigh": "the resale royalty is at most {maxBps} basis points",
+    "NotAdmin": "only the registry's admin can do this ({caller} is not it)",
+    "ERC1155InsufficientBalance": "{sender} holds no licence token {tokenId}: `datadao license "
+                                  "ls` lists the ones it holds",
+    "ERC1155InvalidReceiver": "{receiver} cannot receive licence tokens (the zero address, or a "
+                              "contract that does not accept ERC-1155 tokens)",
+    "ERC1155MissingApprovalForAll": "only the holder {owner} (or an operator it approved) can "
+                                    "move its licence tokens",
     # -- ComputeMarket --------------------------------------------------------------------------
     "NotLicensed": "{account} holds no compute license on asset {assetId} (a job needs one on "
                    "the dataset and on the algorithm or model): `datadao assets show {assetId}` "
@@ -136,6 +149,7 @@ CODE_HINTS = {
     "algorithm-not-trusted": "`datadao compute show {asset_id}` lists the ones that may run; "
                              "its owner lists more with `datadao compute allow`",
     "unknown-offer": "`datadao assets show {asset_id}` lists its offers",
+    "no-licence-token-held": "`datadao license ls` lists the licence tokens an account holds",
     "gateway-unreachable": "start it (`make up`) or pass --seal-to KEY",
     "no-gateway-key": "is this a DataDAO gateway? or pass --seal-to KEY",
     "gateway-keys-needed": "pass --seal-to KEY or --gateway URL, or --open to publish "

@@ -14,6 +14,7 @@ from dapp.cli import (
     compute,
     download,
     jobs,
+    licences,
     money,
     offers,
     publish,
@@ -36,8 +37,11 @@ app.command("publish")(publish.publish)
 app.add_typer(publish.version_app, name="version")
 app.add_typer(assets.app, name="assets")
 app.add_typer(offers.app, name="offer")
+offers.app.command("tokens")(licences.offer_tokens)
 app.add_typer(money.payouts_app, name="payouts")
 app.add_typer(money.license_app, name="license")
+money.license_app.command("ls")(licences.ls)
+money.license_app.command("transfer")(licences.transfer)
 app.command("stake")(money.stake)
 app.command("unstake")(money.unstake)
 app.command("claim")(money.claim)

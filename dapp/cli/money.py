@@ -9,6 +9,7 @@ from typing import Any
 import typer
 from web3 import Web3
 
+from dapp.cli.licences import token_offer_of
 from dapp.cli.output import JsonOption, console, emit_json, errors, table
 from dapp.cli.session import (
     AccountOption,
@@ -19,12 +20,14 @@ from dapp.cli.session import (
 )
 from dapp.errors import InvalidInput
 from dapp.publishing.exchange import Exchange
+from dapp.publishing.licence_tokens import LicenceTokens
 from dapp.publishing.units import format_amount, format_duration, parse_amount
 from dapp.store.catalog import OfferView
 
 payouts_app = typer.Typer(help="What sales have credited to you, and withdrawing it.",
                           no_args_is_help=True)
-license_app = typer.Typer(help="Buy licenses.", no_args_is_help=True)
+license_app = typer.Typer(help="Buy licenses; list and transfer licence tokens.",
+                          no_args_is_help=True)
 
 PERPETUAL_EXPIRY = (1 << 64) - 1
 
@@ -254,17 +257,27 @@ def buy(
     offer in between, the registry refuses the sale and nothing is paid."""
     exchange = read_only(ctx)
     shown = exchange.quote(asset_id, offer_id)
+    as_token = token_offer_of(exchange, asset_id, offer_id)
     licensee = _address(licensee) if licensee else account_entry(ctx, account).address
-    errors.print(f"buying {_terms_text(exchange, asset_id, shown, licensee)}", highlight=False,
-                 soft_wrap=True)
+    kind = "" if as_token is None else \
+        f" as a {'transferable' if as_token.transferable else 'bound'} licence token"
+    errors.print(f"buying {_terms_text(exchange, asset_id, shown, licensee)}{kind}",
+                 highlight=False, soft_wrap=True)
     if not yes and sys.stdin.isatty() and \
             not typer.confirm("buy on these terms?", default=False, err=True):
         errors.print("nothing bought", highlight=False)
         raise typer.Exit(1)
-    with signing(ctx, account, confirmations, as_json) as session:
-        expires_at, txs = session.exchange.buy(asset_id, shown, licensee,
-                                               use_permit=not approve)
+    with signing(ctx, account, confirmations, as_json, LicenceTokens.error_decoder()) as session:
+        licence_token: dict[str, Any] | None = None
+        if as_token is None:
+            expires_at, txs = session.exchange.buy(asset_id, shown, licensee,
+                                                   use_permit=not approve)
+        else:  # LicenseTokens takes no permit: approve, then buy
+            token_id, expires_at, txs = LicenceTokens(session.exchange).buy(asset_id, shown,
+                                                                            licensee)
+            licence_token = {"token_id": str(token_id), "transferable": as_token.transferable}
         output = {"asset_id": asset_id, "offer_id": offer_id, "scope": shown.scope,
+                  "licence_token": licence_token,
                   "licensee": licensee, "duration": shown.duration,
                   "paid": _money(exchange, shown.token, shown.price),
                   "expires_at": _expiry_text(expires_at),

@@ -26,6 +26,7 @@ from dapp.store.models import (
     Download,
     License,
     LicensePurchase,
+    LicenseToken,
     MetadataTag,
     Offer,
     Pin,
@@ -144,6 +145,16 @@ class LicenseView:
     scope: str
     expires_at: int | None  # unix seconds; None = perpetual
     source: str  # which end `expires_at` is: "purchase" or "grant"
+
+
+@dataclass(frozen=True)
+class LicenceTokenView:
+    token_id: int
+    asset_id: int
+    title: str  # "" until the pinner has read the asset's metadata
+    scope: str
+    transferable: bool
+    expires_at: int | None  # unix seconds; None = perpetual
 
 
 @dataclass(frozen=True)
@@ -344,6 +355,22 @@ class Catalog:
                 .order_by(License.asset_id, License.scope))
             return [LicenseView(asset_id=r.asset_id, scope=r.scope, expires_at=r.expires_at,
                                 source=r.source) for r in rows]
+
+    def licence_tokens_of(self, account: str) -> list[LicenceTokenView]:
+        """The licence tokens the account holds as the indexer last saw them (expired ones
+        too, with their end; not those it moved away)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(LicenseToken, CidMetadata.title)
+                .join(Asset, Asset.asset_id == LicenseToken.asset_id, isouter=True)
+                .join(CidMetadata, CidMetadata.cid == Asset.metadata_cid, isouter=True)
+                .where(LicenseToken.holder == checksum(account, "account"),
+                       or_(LicenseToken.expires_at.is_(None), LicenseToken.expires_at > 0))
+                .order_by(LicenseToken.asset_id, LicenseToken.token_id))
+            return [LicenceTokenView(token_id=int(r.token_id), asset_id=r.asset_id,
+                                     title=r.title or "", scope=r.scope,
+                                     transferable=r.transferable, expires_at=r.expires_at)
+                    for r in rows]
 
     def record_download(self, record: DownloadRecord) -> None:
         with self.engine.begin() as connection:

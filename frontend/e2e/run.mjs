@@ -21,8 +21,9 @@
 // license → start a job with the stack's algorithm at the gateway's provider → follow it until
 // the result is posted → read the result (equals what the algorithm computes; sha256 equals the
 // on-chain result hash) → (challenge window later) finalize. Time moves with ganache's
-// evm_increaseTime + evm_mine. Screenshots of each page go to test-output/; the catalog and
-// asset page ones are copied to docs/img/.
+// evm_increaseTime + evm_mine. Then the flows in e2e/flows/ (job actions, channels, publish,
+// owner tools, cart, resume and retire, licence tokens: sell, buy, transfer). Screenshots of
+// each page go to test-output/; the catalog and asset page ones are copied to docs/img/.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, mkdtempSync, rmSync, existsSync } from "node:fs";
@@ -603,6 +604,7 @@ async function main() {
     await (await import("./flows/multiseal.mjs")).multisealFlow({ page, env, byId, txDone, step, check, output });
     await ownerFlow({ page, env, step, check, rpc, byId, txDoneNamed, clearTx, shot, output, docsImg: (mkdirSync(docsImg, { recursive: true }), docsImg) });
     await (await import("./flows/ownerstate.mjs")).ownerStateFlow({ page, env, byId, txDoneNamed, check, step, rpc });
+    await (await import("./flows/licencetokens.mjs")).licenceTokensFlow({ page, env, byId, txDoneNamed, check, step, rpc });
 
     step("docs screenshots");
     mkdirSync(docsImg, { recursive: true });

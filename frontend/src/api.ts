@@ -126,6 +126,17 @@ export interface LicenseOut {
   source: "purchase" | "grant";
 }
 
+/** GET /v1/accounts/{address}/licence-tokens: one licence token (LicenseTokens, ERC-1155) held. */
+export interface LicenceTokenOut {
+  token_id: string;
+  asset_id: number;
+  title: string;
+  scope: Scope;
+  transferable: boolean;
+  expires_at: string | null;
+  expires_at_unix: number | null;
+}
+
 export type JobStatus =
   | "queued" | "accepted" | "running" | "submitted" | "disputed" | "failed" | "expired" | "finalized" | "refunded";
 
@@ -290,6 +301,11 @@ export class GatewayApi {
 
   myLicenses(): Promise<LicenseOut[]> {
     return this.request<LicenseOut[]>("/v1/me/licenses", { auth: true, planned: "The list of your licenses" });
+  }
+
+  /** Public: token holdings are public on chain. */
+  licenceTokens(address: string): Promise<LicenceTokenOut[]> {
+    return this.request<LicenceTokenOut[]>(`/v1/accounts/${address}/licence-tokens`, { planned: "The list of your licence tokens" });
   }
 
   contentUrl(assetId: number | bigint, version?: number): string {

@@ -228,7 +228,10 @@ def test_the_guard_sees_a_flag_in_a_hint_and_in_a_message() -> None:
 
 #: the contracts the CLI sends to, by the interfaces that declare their custom errors
 CLI_CONTRACT_ABIS = ("IAssetRegistry", "IComputeMarket", "IPaymentTokenAllowlist",
-                     "ILicenseOracle")
+                     "ILicenseOracle", "ILicenseTokens")
+#: the ERC-1155 errors a holder can hit moving a licence token (`datadao license transfer`)
+LICENCE_TOKEN_ERRORS = ("ERC1155InsufficientBalance", "ERC1155InvalidReceiver",
+                        "ERC1155MissingApprovalForAll")
 #: the token's errors a CLI user can hit (the rest are the token's own business)
 TOKEN_ERRORS = ("ERC20InsufficientBalance", "ERC20InsufficientAllowance")
 
@@ -238,6 +241,7 @@ def _declared_errors() -> dict[str, list[set[str]]]:
     registry and the market declare some names with other arguments)."""
     errors: dict[str, list[set[str]]] = {}
     token = [e for e in load_abi("TestToken") if e.get("name") in TOKEN_ERRORS]
+    token += [e for e in load_abi("LicenseTokens") if e.get("name") in LICENCE_TOKEN_ERRORS]
     for entry in [*token, *(e for name in CLI_CONTRACT_ABIS for e in load_abi(name))]:
         if entry["type"] == "error":
             errors.setdefault(entry["name"], []).append({i["name"] for i in entry["inputs"]})

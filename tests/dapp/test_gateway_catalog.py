@@ -72,6 +72,14 @@ def test_my_licenses_needs_sign_in_and_is_empty_for_a_new_account(gateway: Gatew
     assert mine.json() == []
 
 
+def test_licence_tokens_of_an_account_are_public_and_check_the_address(gateway: Gateway) -> None:
+    url = f"{gateway.url}/v1/accounts/{ALICE.address}/licence-tokens"
+    assert httpx.get(url).json() == []  # no sign-in: holdings are public on chain
+    bad = httpx.get(f"{gateway.url}/v1/accounts/0x1234/licence-tokens")
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
+
+
 def test_dao_directory_over_http(gateway: Gateway) -> None:
     """Shapes and errors of /v1/daos on an empty store (the populated read side is tested
     with the indexer in test_indexer_dao.py)."""

@@ -1,6 +1,6 @@
 """The catalog from the indexer's store: list with filters, paging and sorting; one asset;
 the raw bytes of a version's metadata document (for clients that check them against the
-chain); the signed-in account's licenses."""
+chain); the signed-in account's licenses; any account's licence tokens."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import time
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from dapp.errors import NotFound
-from dapp.gateway.deps import AccountDep, ServicesDep
+from dapp.gateway.deps import ADDRESS_PATTERN, AccountDep, ServicesDep
 from dapp.metadata import MAX_METADATA_BYTES
 from dapp.store.catalog import MAX_PAGE_SIZE, AssetSummary, CatalogQuery, OfferView
 
@@ -213,4 +213,31 @@ def my_licenses(account: AccountDep,
                    expires_at=None if lic.expires_at is None else
                    datetime.fromtimestamp(lic.expires_at, UTC).isoformat())
         for lic in services.catalog().licenses_of(account)
+    ]
+
+
+class LicenceTokenOut(BaseModel):
+    token_id: str = Field(description="the ERC-1155 id: assetId << 2 | scope << 1 | "
+                                      "transferable, as a decimal string")
+    asset_id: int
+    title: str = Field(description="the asset's title; empty until its metadata is read")
+    scope: str
+    transferable: bool
+    expires_at: str | None = Field(description="ISO 8601 UTC; null = perpetual")
+    expires_at_unix: int | None = Field(description="the same in unix seconds")
+
+
+@router.get("/accounts/{address}/licence-tokens", response_model=list[LicenceTokenOut])
+def licence_tokens(*, address: str = Path(pattern=ADDRESS_PATTERN, description="the holder"),
+                   services: ServicesDep) -> list[LicenceTokenOut]:
+    """The licence tokens (LicenseTokens, ERC-1155) an account holds, as the indexer last saw
+    them: public, like the chain they come from. Expired ones are listed with their end;
+    tokens the account has transferred away are not."""
+    return [
+        LicenceTokenOut(token_id=str(t.token_id), asset_id=t.asset_id, title=t.title,
+                        scope=t.scope, transferable=t.transferable,
+                        expires_at=None if t.expires_at is None else
+                        datetime.fromtimestamp(t.expires_at, UTC).isoformat(),
+                        expires_at_unix=t.expires_at)
+        for t in services.catalog().licence_tokens_of(address)
     ]

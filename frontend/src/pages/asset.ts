@@ -12,6 +12,7 @@ import { pinText, policyText, resultCapText } from "../policy";
 import { button, errorNotice, errorText, field, h, notice, progressBar, replace, txLine } from "../ui";
 import { checkedMetadata, ContentMismatchError, contentProblem, sha256Of, type DeclaredContent } from "../verify";
 import { addToCartButton } from "./cart";
+import { showTokenOffer } from "./licencetokens";
 import { ownerSection, showOwnerChange } from "./owner";
 import type { PageContext } from "./page";
 
@@ -116,22 +117,25 @@ function offerRow(app: App, asset: AssetDetail, offer: Offer, rerender: () => vo
     }
   };
   const canBuy = offer.active && !asset.retired;
-  return h("div", { class: "offer", testid: "offer", "data-offer": offer.offer_id },
+  const actions = canBuy
+    ? h("p", { class: "actions" },
+        button("Buy (permit, one transaction)", buy("permit"), { testid: "buy-permit" }),
+        button("Approve + buy", buy("approve"), { testid: "buy-approve", class: "secondary" }),
+        addToCartButton({ asset_id: asset.asset_id, title: asset.title, ...shown }, offer.active, asset.retired, (text, failed) => {
+          status.element.dataset.phase = failed ? "failed" : "cart";
+          status.element.textContent = text;
+        }))
+    : null;
+  const row = h("div", { class: "offer", testid: "offer", "data-offer": offer.offer_id },
     h("p", {},
       h("strong", { testid: "offer-price" }, offerPriceText(offer)),
       ` — ${offerTermsText(offer, formatDuration)}`,
       offer.active ? "" : " (paused)"),
-    canBuy
-      ? h("p", { class: "actions" },
-          button("Buy (permit, one transaction)", buy("permit"), { testid: "buy-permit" }),
-          button("Approve + buy", buy("approve"), { testid: "buy-approve", class: "secondary" }),
-          addToCartButton({ asset_id: asset.asset_id, title: asset.title, ...shown }, offer.active, asset.retired, (text, failed) => {
-            status.element.dataset.phase = failed ? "failed" : "cart";
-            status.element.textContent = text;
-          }))
-      : null,
+    actions,
     status.element,
   );
+  void showTokenOffer(app, asset, offer, row, actions, status, rerender);
+  return row;
 }
 
 function downloadSection(app: App, asset: AssetDetail): HTMLElement {

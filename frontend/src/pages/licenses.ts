@@ -1,6 +1,8 @@
-// My licenses: GET /v1/me/licenses with the session token (sign-in required).
+// My licenses: GET /v1/me/licenses with the session token (sign-in required), and the licence
+// tokens the connected account holds (pages/licencetokens.ts; no sign-in needed).
 import { formatDate } from "../format";
 import { button, errorNotice, h, notice, replace } from "../ui";
+import { licenceTokensSection } from "./licencetokens";
 import type { PageContext } from "./page";
 
 export async function renderLicenses({ app, root, isCurrent }: PageContext): Promise<void> {
@@ -9,13 +11,16 @@ export async function renderLicenses({ app, root, isCurrent }: PageContext): Pro
     root.append(notice("info", "Connect your wallet to see your licenses."));
     return;
   }
+  // licence tokens are public on chain: listed without a sign-in
+  const tokens = h("div", {});
+  void licenceTokensSection(app, isCurrent).then((section) => isCurrent() && tokens.replaceWith(section));
   if (!app.session) {
     root.append(notice("info", "Sign in with your wallet to see your licenses.", "The gateway lists the licenses of the account that signed in."),
-      button("Sign in", () => app.signIn().then(() => undefined), { testid: "licenses-sign-in" }));
+      button("Sign in", () => app.signIn().then(() => undefined), { testid: "licenses-sign-in" }), tokens);
     return;
   }
   const list = h("section", { testid: "licenses" }, notice("info", "Loading your licenses…"));
-  root.append(list);
+  root.append(list, tokens);
   try {
     const licenses = await app.api.myLicenses();
     if (!isCurrent()) return;

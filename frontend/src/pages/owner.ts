@@ -1,5 +1,5 @@
-// The asset page's owner tools: add or change an offer, pause / resume it, grant and revoke a
-// license, retire the asset. Shown to the connected owner (sent from the wallet); for an asset a
+// The asset page's owner tools: add or change an offer, pause / resume it, sell it as licence
+// tokens (pages/licencetokens.ts), grant and revoke a license, retire the asset. Shown to the connected owner (sent from the wallet); for an asset a
 // DataDAO owns, the same calls are shown as the target and calldata a member proposes on the
 // DAO's page. Bad input is refused in one line before the wallet opens.
 import type { App } from "../app";
@@ -9,6 +9,7 @@ import { offerPriceText, offerTermsText } from "../offers";
 import { grantExpiry, nextOfferId, offerInput, ownerCalls, parseAccount, parseScope, proposalOf, type OwnerCall } from "../owner";
 import { runTransaction } from "../tx";
 import { button, errorText, field, h, txLine } from "../ui";
+import { tokenOfferControl } from "./licencetokens";
 import type { PageContext } from "./page";
 
 export function ownerSection(app: App, asset: AssetDetail, refresh: () => void): HTMLElement | null {
@@ -62,7 +63,11 @@ export function ownerSection(app: App, asset: AssetDetail, refresh: () => void):
       ? "You own this asset: change what is sold, give licenses away, or retire it."
       : "A DataDAO owns this asset: each action below gives the call its members vote on."),
   );
-  for (const offer of asset.offers) section.append(offerControls(asset, offer, run, tokens));
+  for (const offer of asset.offers) {
+    const controls = offerControls(asset, offer, run, tokens);
+    if (isOwner) controls.append(tokenOfferControl(app, asset, offer, status));
+    section.append(controls);
+  }
   if (isOwner) section.append(h("p", {}, h("a", { href: `#/publish?version-of=${asset.asset_id}`, testid: "owner-new-version" },
     "Publish a new version"), " (new content, encrypted and uploaded here; every earlier version stays readable)"));
   section.append(newOfferForm(asset, run, tokens), grantForm(app, asset, run), retireControl(assetId, run), status.element, proposal);

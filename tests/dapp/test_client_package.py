@@ -5,6 +5,7 @@ example. The @datadao/abi npm package: its generated ABIs match the build."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import zipfile
@@ -58,22 +59,32 @@ def wheel_modules(wheel: Path) -> set[str]:
 
 
 def client_closure() -> set[str]:
-    """Every dapp module dapp.client imports, directly or through another."""
-    graph = grimp.build_graph("dapp", cache_dir=None)
+    """Every module dapp.client imports, directly or through another dapp module (dapp's
+    modules with their parent packages, and the top-level names of the others)."""
+    graph = grimp.build_graph("dapp", include_external_packages=True, cache_dir=None)
     seen: set[str] = set()
     todo = [m for m in graph.modules if m.startswith("dapp.client")]
     while todo:
         module = todo.pop()
         if module not in seen:
             seen.add(module)
-            todo.extend(graph.find_modules_directly_imported_by(module))
+            if module.startswith("dapp"):
+                todo.extend(graph.find_modules_directly_imported_by(module))
     parents = {".".join(m.split(".")[:i]) for m in seen for i in range(1, m.count(".") + 1)}
     return seen | parents
 
 
+#: the distribution that provides each third-party module the client imports
+DISTRIBUTIONS = {"web3": "web3", "eth_account": "eth-account", "eth_abi": "eth-abi",
+                 "eth_hash": "eth-hash", "eth_typing": "eth-typing", "eth_utils": "eth-utils",
+                 "hexbytes": "hexbytes", "requests": "requests", "httpx": "httpx",
+                 "pydantic": "pydantic", "sha3": "safe-pysha3", "tenseal": "tenseal"}
+
+
 def test_wheel_ships_every_module_the_client_imports_and_no_server_module(wheel: Path) -> None:
     shipped = wheel_modules(wheel)
-    missing = client_closure() - shipped
+    imported = client_closure()
+    missing = {m for m in imported if m.startswith("dapp")} - shipped
     assert not missing, f"add to clients/python/pyproject.toml force-include: {sorted(missing)}"
     server = {m for m in shipped for s in SERVER_MODULES if m == s or m.startswith(f"{s}.")}
     assert not server, f"server modules in the client wheel: {sorted(server)}"
@@ -82,12 +93,14 @@ def test_wheel_ships_every_module_the_client_imports_and_no_server_module(wheel:
     assert not [n for n in names if n.endswith(".pyc") or "__pycache__" in n]
     metadata = zipfile.ZipFile(wheel).read(
         next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
-    required = [line.split(":", 1)[1].strip().lower() for line in metadata.splitlines()
-                if line.startswith("Requires-Dist:") and "extra ==" not in line]
-    assert required and not [r for r in required
-                             if r.split(">")[0].split("=")[0].split("<")[0].strip()
-                             in {"fastapi", "uvicorn", "sqlalchemy", "ipfshttpclient",
-                                 "pydantic-settings", "eth-brownie", "tenseal"}]
+    declared = {re.split(r"[<>=!; \[]", line.split(":", 1)[1].strip())[0].lower()
+                for line in metadata.splitlines() if line.startswith("Requires-Dist:")}
+    third_party = {m for m in imported if "." not in m and not m.startswith("dapp")
+                   and m not in sys.stdlib_module_names}
+    undeclared = {m for m in third_party if DISTRIBUTIONS.get(m) not in declared}
+    assert not undeclared, f"imported by the client, not declared by its wheel: {undeclared}"
+    assert not declared & {"fastapi", "uvicorn", "sqlalchemy", "ipfshttpclient",
+                           "pydantic-settings", "eth-brownie"}
 
 
 def test_installed_client_reads_the_chain_without_server_packages(

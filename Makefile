@@ -12,7 +12,7 @@ export BROWNIE_NOCOMPILE := 1
 PYTEST_DAPP := $(PY) -m pytest -p no:pytest-brownie -p no:cacheprovider
 
 .PHONY: up test deps python-deps fuzz-deps node-deps kubo solc abi lint test-contracts \
-        test-dapp test-frontend bench gas lock clean slither fuzz scale
+        test-dapp test-frontend bench gas lock clean slither fuzz scale client-package
 
 up: deps abi dapp $(STAMPS)/bubblewrap
 	$(VENV)/bin/datadao up
@@ -62,14 +62,19 @@ ipfs-cluster:
 abi: python-deps solc
 	brownie compile
 	$(PY) tools/export_abis.py
+	$(PY) tools/export_abi_ts.py
 
 # Slither over contracts/: fails on a high/medium finding not explained in docs/SLITHER.md.
 slither: python-deps node-deps solc
 	$(PY) tools/slither_check.py
 
+# clients/python in a fresh venv (dependencies from PyPI), run against a local stack (docs/CLIENT.md).
+client-package: python-deps node-deps solc kubo
+	$(PY) tools/client_package_check.py
+
 # ruff, and the layers of dapp/ (pyproject.toml [tool.importlinter]; docs/ARCHITECTURE.md).
 lint: python-deps
-	ruff check $(wildcard dapp tests tools scripts bench)
+	ruff check $(wildcard dapp tests tools scripts bench clients)
 	lint-imports --no-cache
 
 # Contract suites on anvil (Brownie 1.22's default backend) with coverage.
@@ -164,7 +169,7 @@ $(STAMPS)/chromium:
 
 FRONTEND_INPUTS = $(shell find frontend/src -type f) frontend/index.html frontend/vite.config.ts \
                   frontend/tsconfig.json frontend/package.json frontend/package-lock.json \
-                  $(wildcard dapp/chain/abi/*.json)
+                  $(wildcard dapp/chain/abi/*.json) $(shell find frontend/packages/abi/src -type f)
 dapp: $(STAMPS)/frontend abi
 	$(MAKE) --no-print-directory frontend/dist/index.html
 frontend/dist/index.html: $(FRONTEND_INPUTS)
@@ -173,6 +178,7 @@ frontend/dist/index.html: $(FRONTEND_INPUTS)
 
 # Vitest unit tests, then the browser e2e against a stack it starts (ganache, Kubo, gateway).
 test-frontend: frontend-deps dapp kubo
+	cd frontend && npx tsc -p packages/abi --noEmit
 	cd frontend && npm test
 	cd frontend && node e2e/run.mjs
 

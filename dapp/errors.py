@@ -84,6 +84,12 @@ class NotFound(DappError):
     exit_code = 4
 
 
+class UnknownAsset(NotFound):
+    """No asset has this id (the registry's `UnknownAsset` revert, or a lookup that found none)."""
+
+    code = "unknown-asset"
+
+
 class NotAuthenticated(DappError):
     code = "not-authenticated"
     http_status = 401

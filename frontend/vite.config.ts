@@ -1,11 +1,13 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
-// The ABIs live in ../dapp/chain/abi (written by `make abi`); contracts.ts globs them at build time.
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
+// The ABIs and typed helpers: the @datadao/abi package in packages/abi, from its sources.
+const abiPackage = fileURLToPath(new URL("./packages/abi/src/index.ts", import.meta.url));
 
 export default defineConfig({
   base: "./",
+  resolve: { alias: { "@datadao/abi": abiPackage } },
   build: {
     outDir: "dist",
     emptyOutDir: true,
@@ -15,7 +17,7 @@ export default defineConfig({
   },
   server: { fs: { allow: [repoRoot] } },
   test: {
-    include: ["src/**/*.test.ts"],
+    include: ["src/**/*.test.ts", "packages/*/src/**/*.test.ts"],
     environment: "node",
   },
 });

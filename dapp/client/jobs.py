@@ -18,9 +18,8 @@ from dapp.chain.constants import AssetKind, JobStatus
 from dapp.chain.contracts import load_abi
 from dapp.chain.transactions import SentTransaction, revert_data
 from dapp.client.market import MarketAccount
-from dapp.errors import DappError, InvalidInput, NotFound, NotLicensed
+from dapp.errors import DappError, InvalidInput, NotFound, NotLicensed, UnknownAsset
 from dapp.market.reader import market_error_decoder
-from dapp.publishing.exchange import UnknownAsset
 
 ZERO_HASH = b"\x00" * 32
 

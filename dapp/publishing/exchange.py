@@ -28,7 +28,7 @@ from dapp.chain.transactions import (
     revert_data,
 )
 from dapp.config import Settings
-from dapp.errors import AccountNeeded, InvalidInput, NotFound
+from dapp.errors import AccountNeeded, InvalidInput, NotFound, UnknownAsset
 from dapp.ipfs.cid import cid_from_chain, cid_to_chain
 from dapp.store.catalog import OfferView
 
@@ -41,10 +41,6 @@ PERMIT_LIFETIME_SECONDS = 3600
 BUY_SIGNATURE = "buy(uint256,uint256,address,address,uint256,uint64,uint8)"
 # A stand-in CID for dry runs (estimation) before the real ones exist: any non-zero digest.
 PLACEHOLDER_CID = (b"\x01" * 32, 0x55)
-
-
-class UnknownAsset(NotFound):
-    code = "unknown-asset"
 
 
 class UnknownOffer(NotFound):

@@ -1,7 +1,6 @@
 // viem clients and contract handles built from the gateway's GET /v1/deployment: no address is
-// written into the dApp. ABIs come from ../dapp/chain/abi/*.json (filled by `make abi`) at build
-// time through import.meta.glob, so a contract whose ABI is not there yet leaves the build
-// working and its page says "not deployed yet".
+// written into the dApp. ABIs come from the @datadao/abi package (packages/abi, generated from
+// the build by `make abi`); a deployed contract the package has no ABI for says "not deployed yet".
 import {
   createPublicClient,
   createWalletClient,
@@ -25,17 +24,13 @@ import {
   type PublicClient,
   type WalletClient,
 } from "viem";
+import { abis, erc20Errors, permitAbi, withErc20Errors } from "@datadao/abi";
 import type { Deployment } from "./api";
 import { errorChain, NotDeployedError, WrongNetworkError } from "./errors";
 import { chainName } from "./format";
 import type { WalletConnection } from "./wallet";
 
-const abiFiles = import.meta.glob("../../dapp/chain/abi/*.json", { eager: true, import: "default" }) as Record<
-  string,
-  unknown
->;
-
-/** `{AssetRegistry: [...abi]}` for every ABI file present at build time. */
+/** `{AssetRegistry: [...abi]}` from ABI files (bare ABI arrays or Brownie/Hardhat artifacts). */
 export function abisFromFiles(files: Record<string, unknown>): Record<string, Abi> {
   const result: Record<string, Abi> = {};
   for (const [path, content] of Object.entries(files)) {
@@ -47,21 +42,15 @@ export function abisFromFiles(files: Record<string, unknown>): Record<string, Ab
   return result;
 }
 
-export const BUILT_ABIS: Record<string, Abi> = abisFromFiles(abiFiles);
+/** Every contract's ABI the package publishes, by contract name. */
+export const BUILT_ABIS: Record<string, Abi> = { ...abis };
 
 /** The contracts the dApp talks to, by the names the contract engineers deploy them under. */
 export const CONTRACT_NAMES = ["AssetRegistry", "TestToken", "ComputeMarket", "DataDAO", "DataDAOFactory"] as const;
 
 /** OpenZeppelin 5 ERC-20 errors: appended to every ABI so a token's revert inside a registry
  *  call (not enough balance, allowance) decodes by name. */
-export const ERC20_ERRORS = parseAbi([
-  "error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed)",
-  "error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed)",
-  "error ERC20InvalidSender(address sender)",
-  "error ERC20InvalidReceiver(address receiver)",
-  "error ERC2612ExpiredSignature(uint256 deadline)",
-  "error ERC2612InvalidSigner(address signer, address owner)",
-]);
+export const ERC20_ERRORS = erc20Errors;
 
 /**
  * `error` with its custom error decoded when viem left it raw: ganache answers a reverted
@@ -91,13 +80,7 @@ export function withDecodedRevert(error: unknown, abi: Abi): unknown {
 }
 
 /** EIP-2612 permit, for permit+buy in one transaction. */
-export const PERMIT_ABI = parseAbi([
-  "function nonces(address owner) view returns (uint256)",
-  "function name() view returns (string)",
-  "function version() view returns (string)",
-  "function DOMAIN_SEPARATOR() view returns (bytes32)",
-  "function eip712Domain() view returns (bytes1 fields, string name, string version, uint256 chainId, address verifyingContract, bytes32 salt, uint256[] extensions)",
-]);
+export const PERMIT_ABI = permitAbi;
 
 /** OpenZeppelin 5 Governor (+ counting, votes): the DataDAO is one, so this reads any DAO even
  *  before DataDAO.json lands. */
@@ -155,10 +138,7 @@ export const PROPOSAL_STATES = [
   "executed",
 ] as const;
 
-export function withErrors(abi: Abi): Abi {
-  const known = new Set(abi.filter((item) => item.type === "error").map((item) => (item as { name: string }).name));
-  return [...abi, ...ERC20_ERRORS.filter((item) => !known.has(item.name))];
-}
+export const withErrors: (abi: Abi) => Abi = withErc20Errors;
 
 export function chainOf(deployment: Pick<Deployment, "chain_id" | "rpc_url">): Chain {
   return defineChain({

@@ -2,7 +2,8 @@
 // EIP-2612 permit + buy in one transaction), stake / unstake / withdraw stake / claim, and
 // withdraw payouts. Each action runs through `runTransaction`, so the page shows
 // pending / confirmed / failed in words.
-import { erc20Abi, getAddress, parseSignature, type Address, type Hash } from "viem";
+import { buyArguments as buyArgumentsFor, permitArgument, permitTypedData } from "@datadao/abi";
+import { erc20Abi, getAddress, type Address, type Hash } from "viem";
 import type { Offer } from "./api";
 import type { ChainContext, ContractHandle, TokenMeta } from "./contracts";
 import { PERMIT_ABI } from "./contracts";
@@ -17,54 +18,20 @@ export type BuyMethod = "permit" | "approve";
 /** How long a permit signature stays valid. */
 export const PERMIT_SECONDS = 20 * 60;
 
-export type PermitMessage = {
-  owner: Address;
-  spender: Address;
-  value: bigint;
-  nonce: bigint;
-  deadline: bigint;
-};
-
-/** EIP-712 typed data of an EIP-2612 permit (what eth_signTypedData_v4 signs). */
-export function permitTypedData(
-  domain: { name: string; version: string; chainId: number; verifyingContract: Address },
-  message: PermitMessage,
-) {
-  return {
-    domain,
-    types: {
-      Permit: [
-        { name: "owner", type: "address" },
-        { name: "spender", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    } as const,
-    primaryType: "Permit" as const,
-    message,
-  };
-}
-
-/** The registry's Permit struct from a 65-byte signature. */
-export function permitArgument(signature: `0x${string}`, value: bigint, deadline: bigint) {
-  const { r, s, v, yParity } = parseSignature(signature);
-  return { value, deadline, v: Number(v ?? BigInt(27 + (yParity ?? 0))), r, s };
-}
+export type { PermitMessage } from "@datadao/abi";
+/** EIP-712 typed data of an EIP-2612 permit, and the registry's Permit struct from a signature. */
+export { permitArgument, permitTypedData };
 
 /** The terms of an offer as the buyer saw them (the catalog's `Offer`). */
 export type OfferTermsShown = Pick<Offer, "offer_id" | "token" | "price" | "duration" | "scope">;
-
-const SCOPES: Record<Offer["scope"], number> = { download: 0, compute: 1 };
 
 /**
  * The registry's 7-argument `buy(assetId, offerId, licensee, token, maxPrice, duration, scope)`
  * from the shown terms (viem picks that overload by the argument count).
  */
 export function buyArguments(assetId: bigint, shown: OfferTermsShown, licensee: Address) {
-  const scope = SCOPES[shown.scope];
-  if (scope === undefined) throw new Error(`unknown license scope ${String(shown.scope)}`);
-  return [assetId, BigInt(shown.offer_id), licensee, getAddress(shown.token), BigInt(shown.price), BigInt(shown.duration), scope] as const;
+  const terms = { offerId: BigInt(shown.offer_id), token: shown.token as Address, price: BigInt(shown.price), duration: BigInt(shown.duration), scope: shown.scope };
+  return buyArgumentsFor(assetId, terms, licensee);
 }
 
 export class Market {

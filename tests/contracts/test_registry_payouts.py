@@ -91,6 +91,43 @@ def test_split_uses_the_current_fee_and_treasury(
     assert registry.payoutBalance(treasury, token) == 0
 
 
+def test_new_treasury_cannot_take_fees_owed_to_the_old_one(
+    registry, token, admin, publisher, buyer, stranger, treasury, asset
+):
+    """Protocol fees are kept in the payment token's slot (one warm write per sale) until the
+    treasury withdraws; a new treasury gets only fees of sales after `setTreasury`."""
+    buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
+    fee = PRICE * PROTOCOL_FEE_BPS // 10_000
+    assert registry.payoutBalance(treasury, token) == fee
+    registry.setTreasury(stranger, {"from": admin})
+    assert registry.payoutBalance(treasury, token) == fee
+    assert registry.payoutBalance(stranger, token) == 0
+    with reverts("NothingToWithdraw"):
+        registry.withdraw(token, {"from": stranger})
+    buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
+    assert registry.payoutBalance(stranger, token) == fee
+    assert registry.withdraw(token, {"from": treasury}).return_value == fee
+    assert registry.withdraw(token, {"from": stranger}).return_value == fee
+    for account in (treasury, stranger):
+        assert registry.payoutBalance(account, token) == 0
+        with reverts("NothingToWithdraw"):
+            registry.withdraw(token, {"from": account})
+
+
+def test_treasury_withdraws_fees_and_deposits_once(
+    registry, token, buyer, treasury, asset
+):
+    buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
+    registry.depositFor(treasury, token, 7, {"from": buyer})
+    fee = PRICE * PROTOCOL_FEE_BPS // 10_000
+    assert registry.payoutBalance(treasury, token) == fee + 7
+    before = token.balanceOf(treasury)
+    assert registry.withdraw(token, {"from": treasury}).return_value == fee + 7
+    assert token.balanceOf(treasury) == before + fee + 7
+    with reverts("NothingToWithdraw"):
+        registry.withdraw(token, {"from": treasury})
+
+
 def test_zero_fee(registry, token, admin, publisher, buyer, treasury, asset):
     registry.setProtocolFee(0, {"from": admin})
     tx = buy(registry, asset, 1, buyer, buyer, max_price=PRICE)

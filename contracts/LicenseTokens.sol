@@ -46,6 +46,15 @@ contract LicenseTokens is ILicenseTokens, IERC1155, IERC1155MetadataURI, IERC298
     mapping(uint256 assetId => uint16) public royaltyBps;
     mapping(uint256 id => mapping(address holder => uint64 expiresAt)) private _expiry;
     mapping(address holder => mapping(address operator => bool)) private _operators;
+    /// @dev A loan, seen from the holder (`other` = the user) and from the user (`other` = the
+    /// holder), one slot each: `hasLicense` finds either without enumerating.
+    struct Loan {
+        address other;
+        uint64 expires;
+    }
+
+    mapping(uint256 id => mapping(address holder => Loan)) private _lent;
+    mapping(uint256 id => mapping(address user => Loan)) private _borrowed;
     mapping(uint256 assetId => string) private _assetURIs;
     mapping(uint256 assetId => string) private _licenseURIs;
     string private _contractURI;
@@ -120,6 +129,40 @@ contract LicenseTokens is ILicenseTokens, IERC1155, IERC1155MetadataURI, IERC298
         emit ContractURIUpdated();
     }
 
+    // ------------------------------------------------------------------ lending (ERC-4907)
+
+    /// @inheritdoc ILicenseTokens
+    function setUser(uint256 id, address user, uint64 expires) external {
+        uint64 end = _expiry[id][msg.sender];
+        if (end == 0) revert NotHolder(id, msg.sender);
+        if (id & 1 == 0) revert NotTransferable(id);
+        if (user == msg.sender) revert InvalidUser(user);
+        if (user != address(0)) {
+            if (expires <= block.timestamp || expires > end) revert LoanBeyondLicence(expires, end);
+            Loan memory theirs = _borrowed[id][user];
+            if (theirs.expires > block.timestamp && theirs.other != msg.sender) revert UserBusy(user, theirs.other);
+        }
+        _endLoan(id, msg.sender);
+        if (user != address(0)) {
+            _lent[id][msg.sender] = Loan(user, expires);
+            _borrowed[id][user] = Loan(msg.sender, expires);
+        } else {
+            expires = 0;
+        }
+        emit UpdateUser(id, msg.sender, user, expires);
+    }
+
+    /// @inheritdoc ILicenseTokens
+    function userOf(uint256 id, address holder) external view returns (address) {
+        Loan memory loan = _lent[id][holder];
+        return loan.expires > block.timestamp ? loan.other : address(0);
+    }
+
+    /// @inheritdoc ILicenseTokens
+    function userExpires(uint256 id, address holder) external view returns (uint64) {
+        return _lent[id][holder].expires;
+    }
+
     // ------------------------------------------------------------------ licence oracle
 
     /// @inheritdoc ILicenseOracle
@@ -128,12 +171,19 @@ contract LicenseTokens is ILicenseTokens, IERC1155, IERC1155MetadataURI, IERC298
     }
 
     /// @inheritdoc ILicenseOracle
-    /// @dev The later end of the account's transferable and non-transferable token (0 = none).
+    /// @dev The latest end among the account's non-transferable token, its transferable token
+    /// (unless lent out now) and a transferable token lent to it (0 = none).
     function licenseExpiry(uint256 assetId, address account, uint8 scope) public view returns (uint64) {
         if (scope > uint8(IAssetRegistry.Scope.COMPUTE)) revert UnknownScope(scope);
         uint256 id = (assetId << 2) | (uint256(scope) << 1);
         uint64 bound = _expiry[id][account];
-        uint64 transferable = _expiry[id | 1][account];
+        id |= 1;
+        // A transferable licence counts for its holder unless lent out now, and for its user.
+        uint64 transferable = _lent[id][account].expires > block.timestamp ? 0 : _expiry[id][account];
+        Loan memory borrowed = _borrowed[id][account];
+        if (borrowed.expires > block.timestamp && _lent[id][borrowed.other].other == account) {
+            transferable = borrowed.expires > transferable ? borrowed.expires : transferable;
+        }
         return bound > transferable ? bound : transferable;
     }
 
@@ -250,9 +300,19 @@ contract LicenseTokens is ILicenseTokens, IERC1155, IERC1155MetadataURI, IERC298
         if (held == 0 || value != 1) revert ERC1155InsufficientBalance(from, held == 0 ? 0 : 1, value, id);
         if (id & 1 == 0) revert NotTransferable(id);
         if (from == to) return;
+        if (_endLoan(id, from)) emit UpdateUser(id, from, address(0), 0);
         _expiry[id][from] = 0;
         uint64 theirs = _expiry[id][to];
         if (held > theirs) _expiry[id][to] = held;
+    }
+
+    /// @dev End `holder`'s loan of `id`, if any (its user's record too, if still this loan's).
+    function _endLoan(uint256 id, address holder) private returns (bool ended) {
+        address user = _lent[id][holder].other;
+        if (user == address(0)) return false;
+        delete _lent[id][holder];
+        if (_borrowed[id][user].other == holder) delete _borrowed[id][user];
+        return true;
     }
 
     function _requireAssetOwner(uint256 assetId) private view {

@@ -40,6 +40,29 @@ def test_split_without_stakers_gives_curators_share_to_owner(
     assert registry.payoutBalance(treasury, token) == fee
 
 
+def test_rounding_dust_of_one_payment_can_be_one_wei_per_staker(
+    registry, token, publisher, buyer, curator, curator2, stranger
+):
+    """Why the stateful suite bounds dust by (1 + earning stakers) per distribution, not by 1:
+    three stakes of 1 wei share a curators' cut of 2 wei. The registry sets aside
+    ceil(floor(2e18 / 3) * 3 / 1e18) = 2 (at least what they can ever claim), each staker's
+    claim is floor(floor(2e18 / 3) / 1e18) = 0: 2 wei stay behind after one payment. Nobody is
+    owed them and the registry still holds everything it owes (the guarantee)."""
+    asset_id = publish_asset(registry, token, publisher, "dust", curator_share_bps=5000)
+    for staker in (curator, curator2, stranger):
+        registry.stake(asset_id, 1, {"from": staker})
+    activate(registry, asset_id, curator)
+    for staker in (curator2, stranger):
+        registry.activateStake(asset_id, staker, {"from": staker})
+    held = token.balanceOf(registry)
+    tx = registry.payRevenue(asset_id, token, 4, {"from": buyer})
+    event = tx.events["RevenueSplit"]
+    assert (event["ownerAmount"], event["curatorAmount"], event["protocolFee"]) == (2, 2, 0)
+    assert all(registry.earned(asset_id, s, token) == 0 for s in (curator, curator2, stranger))
+    owed_now = registry.payoutBalance(publisher, token)
+    assert token.balanceOf(registry) - held == 4 == owed_now + 2  # 2 wei of dust, none owed
+
+
 def test_split_with_stakers(registry, token, publisher, buyer, curator, treasury, asset):
     registry.stake(asset, 100 * 10**18, {"from": curator})
     activate(registry, asset, curator)

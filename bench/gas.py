@@ -197,6 +197,19 @@ def measure_license_tokens(registry: Any, token: Any) -> list[Row]:
     tx = tokens.safeTransferFrom(buyer2, curator, token_id, 1, b"", {"from": buyer2})
     rows.append(Row("LicenseTokens.safeTransferFrom", "to a holder of the id (later end kept)",
                     int(tx.gas_used), 60_000))
+    curator2 = accounts[5]
+    tx = tokens.setUser(token_id, curator2, chain[-1].timestamp + DAY, {"from": curator})
+    rows.append(Row("LicenseTokens.setUser", "lend the licence (ERC-4907 user)", int(tx.gas_used)))
+    tokens.setRoyalty(asset_id, 500, {"from": publisher})
+    for account in (curator2, buyer):
+        token.approve(tokens, 2**256 - 1, {"from": account})
+    tokens.listForResale(token_id, token, PRICE, {"from": curator})
+    tx = tokens.buyResale(token_id, curator, token, PRICE, {"from": curator2})
+    rows.append(Row("LicenseTokens.buyResale", "5 % royalty split like a sale; ends a loan; "
+                    "first resale (approves the registry)", int(tx.gas_used)))
+    tokens.listForResale(token_id, token, PRICE, {"from": curator2})
+    tx = tokens.buyResale(token_id, curator2, token, PRICE, {"from": buyer})
+    rows.append(Row("LicenseTokens.buyResale", "next resale, new seller balance", int(tx.gas_used)))
     return rows
 
 

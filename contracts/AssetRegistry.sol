@@ -280,18 +280,14 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
         _requireAssetOwner(assetId);
         if (licensee == address(0)) revert ZeroAddress();
         if (expiresAt <= block.timestamp) revert GrantExpired(expiresAt);
-        LicenseRecord storage record = _licenses[assetId][licensee];
-        if (scope == Scope.DOWNLOAD) record.grantedDownload = expiresAt;
-        else record.grantedCompute = expiresAt;
+        _setGrant(assetId, licensee, scope, expiresAt);
         emit LicenseGranted(assetId, licensee, scope, expiresAt);
     }
 
     /// @inheritdoc IAssetRegistry
     function revokeGrant(uint256 assetId, address licensee, Scope scope) external {
         _requireAssetOwner(assetId);
-        LicenseRecord storage record = _licenses[assetId][licensee];
-        if (scope == Scope.DOWNLOAD) record.grantedDownload = 0;
-        else record.grantedCompute = 0;
+        _setGrant(assetId, licensee, scope, 0);
         emit LicenseGrantRevoked(assetId, licensee, scope);
     }
 
@@ -328,10 +324,7 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
     ) external nonReentrant whenNotPaused {
         if (msg.sender != licenseTokens) revert NotLicenseTokens(msg.sender);
         (uint256 price, uint256 tokenIndex) = _checkOffer(assetId, offerId, token, maxPrice, duration, scope);
-        if (price != 0) {
-            _split(assetId, token, tokenIndex, price, _loadConfig());
-            IERC20(token).safeTransferFrom(payer, address(this), price);
-        }
+        if (price != 0) _take(assetId, token, tokenIndex, price, payer);
     }
 
     /// @notice Name the licence-token contract; once.
@@ -410,8 +403,7 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
     function payRevenue(uint256 assetId, address token, uint256 amount) external nonReentrant whenNotPaused {
         _requireExists(assetId);
         if (amount == 0) revert ZeroAmount();
-        _split(assetId, token, _requireAllowedToken(token), amount, _loadConfig());
-        IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
+        _take(assetId, token, _requireAllowedToken(token), amount, msg.sender);
     }
 
     // ------------------------------------------------------------------ admin
@@ -426,6 +418,7 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
     /// @notice Set where protocol fees are credited from now on.
     function setTreasury(address treasury) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (treasury == address(0)) revert ZeroAddress();
+        _settleFees(config.treasury);
         config.treasury = treasury;
         emit TreasurySet(treasury);
     }
@@ -456,20 +449,34 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
         _unpause();
     }
 
+    function _treasury() internal view override returns (address) {
+        return config.treasury;
+    }
+
     /// @inheritdoc CurationStaking
     function unbondingDelay() public view override returns (uint32) {
         return config.unbondingDelay;
     }
 
     /// @notice The asset's marketplace document (ipfs://), kept by `licenseTokens`.
-    function tokenURI(uint256 assetId) public view override returns (string memory) {
+    function tokenURI(uint256 assetId) public view override returns (string memory uri) {
         _requireExists(assetId);
-        return ILicenseTokens(licenseTokens).assetURI(assetId);
+        _relay(abi.encodeCall(ILicenseTokens.assetURI, (assetId)));
     }
 
     /// @notice The collection's marketplace document (ERC-7572), kept by `licenseTokens`.
-    function contractURI() external view returns (string memory) {
-        return ILicenseTokens(licenseTokens).assetsContractURI();
+    function contractURI() external view returns (string memory uri) {
+        _relay(abi.encodeCall(ILicenseTokens.assetsContractURI, ()));
+    }
+
+    /// @dev Return `licenseTokens`' answer to `data` as it is (an ABI-encoded string): no decoding
+    /// and re-encoding in the registry, whose bytecode is near the EIP-170 limit.
+    function _relay(bytes memory data) private view {
+        (bool ok, bytes memory answer) = licenseTokens.staticcall(data);
+        assembly ("memory-safe") {
+            if iszero(ok) { revert(add(answer, 32), mload(answer)) }
+            return(add(answer, 32), mload(answer))
+        }
     }
 
     /// @notice ERC-165: ERC-721, AccessControl and ILicenseOracle.
@@ -493,10 +500,13 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
         uint256 price;
         uint256 tokenIndex;
         (price, tokenIndex, expiresAt) = _license(assetId, offerId, licensee, token, maxPrice, duration, scope);
-        if (price != 0) {
-            _split(assetId, token, tokenIndex, price, _loadConfig());
-            IERC20(token).safeTransferFrom(msg.sender, address(this), price);
-        }
+        if (price != 0) _take(assetId, token, tokenIndex, price, msg.sender);
+    }
+
+    /// @dev Split `amount` as revenue of the asset and pull it from `payer`.
+    function _take(uint256 assetId, address token, uint256 tokenIndex, uint256 amount, address payer) private {
+        _split(assetId, token, tokenIndex, amount, _loadConfig());
+        IERC20(token).safeTransferFrom(payer, address(this), amount);
     }
 
     function _sellMany(Order[] calldata orders) private {
@@ -572,9 +582,15 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl, Pausable, Curat
         uint256 rest = _distribute(assetId, tokenIndex, curators);
         address owner = _ownerOf(assetId);
         uint256 ownerAmount = amount - fee - curators + rest;
-        _credit(cfg.treasury, token, fee);
+        _creditFee(token, fee);
         _credit(owner, token, ownerAmount);
         emit RevenueSplit(assetId, token, owner, ownerAmount, curators - rest, fee);
+    }
+
+    function _setGrant(uint256 assetId, address licensee, Scope scope, uint64 expiresAt) private {
+        LicenseRecord storage record = _licenses[assetId][licensee];
+        if (scope == Scope.DOWNLOAD) record.grantedDownload = expiresAt;
+        else record.grantedCompute = expiresAt;
     }
 
     function _extend(uint64 current, uint64 duration) private view returns (uint64) {

@@ -5,9 +5,12 @@ import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {IERC1155MetadataURI} from "@openzeppelin/contracts/token/ERC1155/extensions/IERC1155MetadataURI.sol";
 import {ERC1155Utils} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Utils.sol";
 import {IERC1155Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IERC2981} from "@openzeppelin/contracts/interfaces/IERC2981.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {IAssetRegistry} from "./interfaces/IAssetRegistry.sol";
 import {ILicenseOracle} from "./interfaces/ILicenseOracle.sol";
@@ -30,8 +33,12 @@ interface IChargeOffer {
 /// @notice Licences as ERC-1155 tokens ("DDL"), opt-in per offer. One storage slot per (id,
 /// holder) holds the licence's end; its balance is 1 while the slot is set. A transfer moves the
 /// whole licence (value 1); a holder who receives a second token of the same id keeps the later
-/// end. Resales pay the asset owner an ERC-2981 royalty where the marketplace honours it.
+/// end. Resales here (`listForResale`, `buyResale`) pay the asset's royalty into the registry's
+/// split like a sale; outside marketplaces read ERC-2981 (`royaltyInfo`, the owner, whole).
+/// Holders may lend a transferable licence (`setUser`, ERC-4907's user per holding).
 contract LicenseTokens is ILicenseTokens, IERC1155, IERC1155MetadataURI, IERC2981, IERC1155Errors {
+    using SafeERC20 for IERC20;
+
     uint16 public constant MAX_ROYALTY_BPS = 1000;
     uint16 private constant BPS = 10_000;
     uint64 private constant PERPETUAL = type(uint64).max;
@@ -46,6 +53,22 @@ contract LicenseTokens is ILicenseTokens, IERC1155, IERC1155MetadataURI, IERC298
     mapping(uint256 assetId => uint16) public royaltyBps;
     mapping(uint256 id => mapping(address holder => uint64 expiresAt)) private _expiry;
     mapping(address holder => mapping(address operator => bool)) private _operators;
+    /// @dev A loan, seen from the holder (`other` = the user) and from the user (`other` = the
+    /// holder), one slot each: `hasLicense` finds either without enumerating.
+    struct Loan {
+        address other;
+        uint64 expires;
+    }
+
+    mapping(uint256 id => mapping(address holder => Loan)) private _lent;
+    mapping(uint256 id => mapping(address user => Loan)) private _borrowed;
+
+    struct Listing {
+        address token;
+        uint96 price;
+    }
+
+    mapping(uint256 id => mapping(address seller => Listing)) private _listings;
     mapping(uint256 assetId => string) private _assetURIs;
     mapping(uint256 assetId => string) private _licenseURIs;
     string private _contractURI;
@@ -120,6 +143,85 @@ contract LicenseTokens is ILicenseTokens, IERC1155, IERC1155MetadataURI, IERC298
         emit ContractURIUpdated();
     }
 
+    // ------------------------------------------------------------------ resale
+
+    /// @inheritdoc ILicenseTokens
+    function listForResale(uint256 id, address token, uint256 price) external {
+        if (_expiry[id][msg.sender] == 0) revert NotHolder(id, msg.sender);
+        if (id & 1 == 0) revert NotTransferable(id);
+        if (price == 0) {
+            delete _listings[id][msg.sender];
+            token = address(0);
+        } else {
+            if (token == address(0)) revert ZeroAddress();
+            _listings[id][msg.sender] = Listing(token, SafeCast.toUint96(price));
+        }
+        emit ResaleListed(id, msg.sender, token, price);
+    }
+
+    /// @inheritdoc ILicenseTokens
+    function buyResale(uint256 id, address seller, address token, uint256 maxPrice) external {
+        Listing memory listing = _listings[id][seller];
+        uint256 price = listing.price;
+        if (price == 0) revert NotListed(id, seller);
+        if (seller == msg.sender) revert InvalidUser(msg.sender);
+        if (listing.token != token || price > maxPrice) revert ResaleTermsChanged(id, seller);
+        // Effects: the listing ends with the transfer (`_move` deletes it, ends a loan).
+        _move(seller, msg.sender, id, 1);
+        uint256 assetId = id >> 2;
+        uint256 royalty = price * royaltyBps[assetId] / BPS;
+        emit TransferSingle(msg.sender, seller, msg.sender, id, 1);
+        emit ResaleBought(id, seller, msg.sender, token, price, royalty);
+        // Interactions: the price passes through here into the registry's payout accounting.
+        IERC20(token).safeTransferFrom(msg.sender, address(this), price);
+        if (IERC20(token).allowance(address(this), registry) < price) {
+            IERC20(token).forceApprove(registry, type(uint256).max);
+        }
+        if (royalty != 0) IAssetRegistry(registry).payRevenue(assetId, token, royalty);
+        IAssetRegistry(registry).depositFor(seller, token, price - royalty);
+        ERC1155Utils.checkOnERC1155Received(msg.sender, seller, msg.sender, id, 1, "");
+    }
+
+    /// @inheritdoc ILicenseTokens
+    function resaleListing(uint256 id, address seller) external view returns (address token, uint256 price) {
+        Listing memory listing = _listings[id][seller];
+        return (listing.token, listing.price);
+    }
+
+    // ------------------------------------------------------------------ lending (ERC-4907)
+
+    /// @inheritdoc ILicenseTokens
+    function setUser(uint256 id, address user, uint64 expires) external {
+        uint64 end = _expiry[id][msg.sender];
+        if (end == 0) revert NotHolder(id, msg.sender);
+        if (id & 1 == 0) revert NotTransferable(id);
+        if (user == msg.sender) revert InvalidUser(user);
+        if (user != address(0)) {
+            if (expires <= block.timestamp || expires > end) revert LoanBeyondLicence(expires, end);
+            Loan memory theirs = _borrowed[id][user];
+            if (theirs.expires > block.timestamp && theirs.other != msg.sender) revert UserBusy(user, theirs.other);
+        }
+        _endLoan(id, msg.sender);
+        if (user != address(0)) {
+            _lent[id][msg.sender] = Loan(user, expires);
+            _borrowed[id][user] = Loan(msg.sender, expires);
+        } else {
+            expires = 0;
+        }
+        emit UpdateUser(id, msg.sender, user, expires);
+    }
+
+    /// @inheritdoc ILicenseTokens
+    function userOf(uint256 id, address holder) external view returns (address) {
+        Loan memory loan = _lent[id][holder];
+        return loan.expires > block.timestamp ? loan.other : address(0);
+    }
+
+    /// @inheritdoc ILicenseTokens
+    function userExpires(uint256 id, address holder) external view returns (uint64) {
+        return _lent[id][holder].expires;
+    }
+
     // ------------------------------------------------------------------ licence oracle
 
     /// @inheritdoc ILicenseOracle
@@ -128,12 +230,19 @@ contract LicenseTokens is ILicenseTokens, IERC1155, IERC1155MetadataURI, IERC298
     }
 
     /// @inheritdoc ILicenseOracle
-    /// @dev The later end of the account's transferable and non-transferable token (0 = none).
+    /// @dev The latest end among the account's non-transferable token, its transferable token
+    /// (unless lent out now) and a transferable token lent to it (0 = none).
     function licenseExpiry(uint256 assetId, address account, uint8 scope) public view returns (uint64) {
         if (scope > uint8(IAssetRegistry.Scope.COMPUTE)) revert UnknownScope(scope);
         uint256 id = (assetId << 2) | (uint256(scope) << 1);
         uint64 bound = _expiry[id][account];
-        uint64 transferable = _expiry[id | 1][account];
+        id |= 1;
+        // A transferable licence counts for its holder unless lent out now, and for its user.
+        uint64 transferable = _lent[id][account].expires > block.timestamp ? 0 : _expiry[id][account];
+        Loan memory borrowed = _borrowed[id][account];
+        if (borrowed.expires > block.timestamp && _lent[id][borrowed.other].other == account) {
+            transferable = borrowed.expires > transferable ? borrowed.expires : transferable;
+        }
         return bound > transferable ? bound : transferable;
     }
 
@@ -223,7 +332,9 @@ contract LicenseTokens is ILicenseTokens, IERC1155, IERC1155MetadataURI, IERC298
         return _assetsContractURI;
     }
 
-    /// @notice ERC-2981: the asset's owner receives `royaltyBps` of a resale price.
+    /// @notice ERC-2981, for outside marketplaces: the asset's owner receives `royaltyBps` of a
+    /// resale price, whole (a payment sent to an address cannot be tied to an asset or a sale).
+    /// `buyResale` splits the same royalty like a sale instead.
     function royaltyInfo(uint256 id, uint256 salePrice) external view returns (address, uint256) {
         uint256 assetId = id >> 2;
         return (IERC721(registry).ownerOf(assetId), salePrice * royaltyBps[assetId] / BPS);
@@ -250,9 +361,23 @@ contract LicenseTokens is ILicenseTokens, IERC1155, IERC1155MetadataURI, IERC298
         if (held == 0 || value != 1) revert ERC1155InsufficientBalance(from, held == 0 ? 0 : 1, value, id);
         if (id & 1 == 0) revert NotTransferable(id);
         if (from == to) return;
+        if (_endLoan(id, from)) emit UpdateUser(id, from, address(0), 0);
+        if (_listings[id][from].price != 0) {
+            delete _listings[id][from];
+            emit ResaleListed(id, from, address(0), 0);
+        }
         _expiry[id][from] = 0;
         uint64 theirs = _expiry[id][to];
         if (held > theirs) _expiry[id][to] = held;
+    }
+
+    /// @dev End `holder`'s loan of `id`, if any (its user's record too, if still this loan's).
+    function _endLoan(uint256 id, address holder) private returns (bool ended) {
+        address user = _lent[id][holder].other;
+        if (user == address(0)) return false;
+        delete _lent[id][holder];
+        if (_borrowed[id][user].other == holder) delete _borrowed[id][user];
+        return true;
     }
 
     function _requireAssetOwner(uint256 assetId) private view {

@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {IAssetRegistry} from "../interfaces/IAssetRegistry.sol";
 
@@ -13,9 +14,13 @@ abstract contract Payouts is IAssetRegistry, ReentrancyGuard {
 
     uint256 internal constant MAX_PAYMENT_TOKENS = 8;
 
+    /// @dev Read by every sale: the protocol fee is credited here (a non-zero slot the sale has
+    /// already read) rather than to the treasury's balance, which a first sale would write from
+    /// zero (20k gas more). `payoutBalance` and `withdraw` add it to the treasury's balance.
     struct TokenSlot {
         uint8 index; // 1-based position in `_paymentTokens`; 0 = never allowed
         bool allowed;
+        uint240 fees; // protocol fees owed to the current treasury
     }
 
     mapping(address account => mapping(address token => uint256)) internal _balances;
@@ -24,7 +29,7 @@ abstract contract Payouts is IAssetRegistry, ReentrancyGuard {
 
     /// @inheritdoc IAssetRegistry
     function payoutBalance(address account, address token) external view returns (uint256) {
-        return _balances[account][token];
+        return _balances[account][token] + (account == _treasury() ? _tokenSlots[token].fees : 0);
     }
 
     /// @inheritdoc IAssetRegistry
@@ -59,9 +64,11 @@ abstract contract Payouts is IAssetRegistry, ReentrancyGuard {
     }
 
     function _withdraw(address token, address to) private returns (uint256 amount) {
-        amount = _balances[msg.sender][token];
+        if (msg.sender == _treasury()) _settleFees(msg.sender);
+        mapping(address token => uint256) storage mine = _balances[msg.sender];
+        amount = mine[token];
         if (amount == 0) revert NothingToWithdraw();
-        _balances[msg.sender][token] = 0;
+        mine[token] = 0;
         emit Withdrawn(msg.sender, token, to, amount);
         IERC20(token).safeTransfer(to, amount);
     }
@@ -69,6 +76,26 @@ abstract contract Payouts is IAssetRegistry, ReentrancyGuard {
     function _credit(address account, address token, uint256 amount) internal {
         if (amount != 0) _balances[account][token] += amount;
     }
+
+    /// @dev Credit a protocol fee to the treasury (see `TokenSlot`).
+    function _creditFee(address token, uint256 fee) internal {
+        if (fee != 0) _tokenSlots[token].fees += uint240(fee);
+    }
+
+    /// @dev Before the treasury changes: the fees owed so far become the old treasury's balance.
+    function _settleFees(address treasury) internal {
+        for (uint256 i; i < _paymentTokens.length; ++i) {
+            address token = _paymentTokens[i];
+            uint256 fees = _tokenSlots[token].fees;
+            if (fees != 0) {
+                _tokenSlots[token].fees = 0;
+                _balances[treasury][token] += fees;
+            }
+        }
+    }
+
+    /// @dev Where protocol fees go now.
+    function _treasury() internal view virtual returns (address);
 
     function _setPaymentToken(address token, bool allowed) internal {
         if (token == address(0)) revert ZeroAddress();

@@ -40,6 +40,29 @@ def test_split_without_stakers_gives_curators_share_to_owner(
     assert registry.payoutBalance(treasury, token) == fee
 
 
+def test_rounding_dust_of_one_payment_can_be_one_wei_per_staker(
+    registry, token, publisher, buyer, curator, curator2, stranger
+):
+    """Why the stateful suite bounds dust by (1 + earning stakers) per distribution, not by 1:
+    three stakes of 1 wei share a curators' cut of 2 wei. The registry sets aside
+    ceil(floor(2e18 / 3) * 3 / 1e18) = 2 (at least what they can ever claim), each staker's
+    claim is floor(floor(2e18 / 3) / 1e18) = 0: 2 wei stay behind after one payment. Nobody is
+    owed them and the registry still holds everything it owes (the guarantee)."""
+    asset_id = publish_asset(registry, token, publisher, "dust", curator_share_bps=5000)
+    for staker in (curator, curator2, stranger):
+        registry.stake(asset_id, 1, {"from": staker})
+    activate(registry, asset_id, curator)
+    for staker in (curator2, stranger):
+        registry.activateStake(asset_id, staker, {"from": staker})
+    held = token.balanceOf(registry)
+    tx = registry.payRevenue(asset_id, token, 4, {"from": buyer})
+    event = tx.events["RevenueSplit"]
+    assert (event["ownerAmount"], event["curatorAmount"], event["protocolFee"]) == (2, 2, 0)
+    assert all(registry.earned(asset_id, s, token) == 0 for s in (curator, curator2, stranger))
+    owed_now = registry.payoutBalance(publisher, token)
+    assert token.balanceOf(registry) - held == 4 == owed_now + 2  # 2 wei of dust, none owed
+
+
 def test_split_with_stakers(registry, token, publisher, buyer, curator, treasury, asset):
     registry.stake(asset, 100 * 10**18, {"from": curator})
     activate(registry, asset, curator)
@@ -89,6 +112,43 @@ def test_split_uses_the_current_fee_and_treasury(
     assert tx.events["RevenueSplit"]["protocolFee"] == PRICE // 10
     assert registry.payoutBalance(stranger, token) == PRICE // 10
     assert registry.payoutBalance(treasury, token) == 0
+
+
+def test_new_treasury_cannot_take_fees_owed_to_the_old_one(
+    registry, token, admin, publisher, buyer, stranger, treasury, asset
+):
+    """Protocol fees are kept in the payment token's slot (one warm write per sale) until the
+    treasury withdraws; a new treasury gets only fees of sales after `setTreasury`."""
+    buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
+    fee = PRICE * PROTOCOL_FEE_BPS // 10_000
+    assert registry.payoutBalance(treasury, token) == fee
+    registry.setTreasury(stranger, {"from": admin})
+    assert registry.payoutBalance(treasury, token) == fee
+    assert registry.payoutBalance(stranger, token) == 0
+    with reverts("NothingToWithdraw"):
+        registry.withdraw(token, {"from": stranger})
+    buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
+    assert registry.payoutBalance(stranger, token) == fee
+    assert registry.withdraw(token, {"from": treasury}).return_value == fee
+    assert registry.withdraw(token, {"from": stranger}).return_value == fee
+    for account in (treasury, stranger):
+        assert registry.payoutBalance(account, token) == 0
+        with reverts("NothingToWithdraw"):
+            registry.withdraw(token, {"from": account})
+
+
+def test_treasury_withdraws_fees_and_deposits_once(
+    registry, token, buyer, treasury, asset
+):
+    buy(registry, asset, 1, buyer, buyer, max_price=PRICE)
+    registry.depositFor(treasury, token, 7, {"from": buyer})
+    fee = PRICE * PROTOCOL_FEE_BPS // 10_000
+    assert registry.payoutBalance(treasury, token) == fee + 7
+    before = token.balanceOf(treasury)
+    assert registry.withdraw(token, {"from": treasury}).return_value == fee + 7
+    assert token.balanceOf(treasury) == before + fee + 7
+    with reverts("NothingToWithdraw"):
+        registry.withdraw(token, {"from": treasury})
 
 
 def test_zero_fee(registry, token, admin, publisher, buyer, treasury, asset):

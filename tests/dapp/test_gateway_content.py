@@ -454,3 +454,36 @@ def test_attack_old_holder_downloads_after_selling_the_licence_token(
         time.sleep(0.2)
     assert response.status_code == 200, response.text
     assert response.content == data
+
+
+def test_attack_lender_downloads_a_lent_licence_token(
+        gateway: Gateway, market: Market, tokens: Contract,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """ERC-4907 lending: while lent, the holder is refused at once (a token's "yes" is never
+    cached) and the user is served."""
+    path = tmp_path_factory.mktemp("lent-asset") / "readings.csv"
+    data = write_random(path, 20_000, seed=23)
+    asset_id = publish(market, path)
+    transact(market, tokens.functions.setTokenOffer(asset_id, 1, True, True), PUBLISHER.address)
+    transact(market, market.token.functions.approve(market.registry.address, PRICE),
+             BUYER.address)
+    transact(market, tokens.functions.buy(asset_id, 1, BUYER.address, market.token.address,
+                                          PRICE, 0, 0), BUYER.address)
+    lender, user = session(gateway, BUYER), session(gateway, NEW_HOLDER)
+    for _ in range(2):  # a second download would be served from a cached "yes"
+        assert download(gateway, asset_id, lender).status_code == 200
+    assert_problem(download(gateway, asset_id, user), 403, "not-licensed")
+
+    token_id = tokens.functions.licenseId(asset_id, 0, True).call()
+    now = market.web3.eth.get_block("latest")["timestamp"]
+    transact(market, tokens.functions.setUser(token_id, NEW_HOLDER.address, now + 86400),
+             BUYER.address)
+
+    body = assert_problem(download(gateway, asset_id, lender), 403, "not-licensed")
+    assert body["account"] == BUYER.address
+    deadline = time.monotonic() + 3  # the user's cached "no" lives ≤ 1 s
+    while (response := download(gateway, asset_id, user)).status_code == 403:
+        assert time.monotonic() < deadline, response.text
+        time.sleep(0.2)
+    assert response.status_code == 200, response.text
+    assert response.content == data

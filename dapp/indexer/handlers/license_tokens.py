@@ -18,9 +18,13 @@ from dapp.store.models import PERPETUAL, LicenseToken
 
 CONTRACT = "LicenseTokens"
 
-#: Events with nothing for the catalog (the raw logs stay in `events`).
+#: Events with nothing for the catalog (the raw logs stay in `events`). `UpdateUser` (a loan,
+#: ERC-4907) changes no holding: the gateway never caches a "yes" that a licence token gives, so
+#: a lender loses access at once, and a borrower's cached "no" lasts at most the negative TTL.
+#: Resale listings are not indexed: a sale's move is its `TransferSingle`, its money the
+#: registry's `RevenueSplit` (royalty) and `PayoutCredited` (the seller's part).
 IGNORED = frozenset({"ApprovalForAll", "TokenOfferSet", "RoyaltySet", "MetadataSet",
-                     "ContractURIUpdated", "URI"})
+                     "ContractURIUpdated", "URI", "UpdateUser", "ResaleListed", "ResaleBought"})
 
 HANDLERS = HandlerTable()
 on = HANDLERS.on

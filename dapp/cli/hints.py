@@ -60,6 +60,15 @@ REVERT_HINTS = {
                      "tokens: its owner opts it in with `datadao offer tokens`",
     "NotTransferable": "licence token {id} is bound to its holder: its offer does not allow "
                        "transfers",
+    "NotHolder": "{caller} holds none of licence token {id}: only its holder can lend it",
+    "LoanBeyondLicence": "a loan must end after now and by the licence's own end ({licenceEnd}), "
+                         "not at {expires}",
+    "UserBusy": "{user} already borrows this licence from {lender}: one loan of an id at a time",
+    "InvalidUser": "{user} is the holder itself: a holder cannot lend to, or buy from, itself",
+    "NotListed": "{seller} does not offer licence token {id} for resale (or the listing ended)",
+    "ResaleTermsChanged": "the resale of licence token {id} by {seller} changed its token or "
+                          "went over the price you allowed: nothing was paid",
+    "ZeroPrice": "a resale needs a price above zero",
     "RoyaltyTooHigh": "the resale royalty is at most {maxBps} basis points",
     "NotAdmin": "only the registry's admin can do this ({caller} is not it)",
     "ERC1155InsufficientBalance": "{sender} holds no licence token {tokenId}: `datadao license "

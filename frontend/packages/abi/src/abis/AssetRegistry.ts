@@ -2101,7 +2101,7 @@ export const assetRegistryAbi = [
     "outputs": [
       {
         "internalType": "string",
-        "name": "",
+        "name": "uri",
         "type": "string"
       }
     ],
@@ -3184,7 +3184,7 @@ export const assetRegistryAbi = [
     "outputs": [
       {
         "internalType": "string",
-        "name": "",
+        "name": "uri",
         "type": "string"
       }
     ],

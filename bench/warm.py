@@ -3,21 +3,33 @@ a model run cold (today's path: a fresh sandboxed process per call) against the 
 served warm (it defines `handle(body)`: loaded once per worker in the sandbox, answering over
 a pipe), both paid with a voucher, and the warm model unpaid (price 0, SIWE session).
 
-    .venv/bin/python -m bench.warm [--calls 400] [--cold-calls 80] [--clients 1,8] [--no-append]
+    .venv/bin/python -m bench.warm [--calls 2000] [--cold-calls 80] [--clients 1,8] [--profile DIR]
+                                     [--no-append]
 
 Starts the whole stack (bench/stack.py) with the dev provider, publishes the two tiny models
 (the same arithmetic, `weights.json` next to them), grants the buyer a COMPUTE license and
 opens one channel per client thread (bench/metered.py). Each configuration is warmed up (one
 call per client) before it is timed; every answer is checked. The gateway runs with its
-default `model_workers` (4): calls beyond that wait for a slot.
+default `model_workers` (4): calls beyond that wait for a slot. The clients are cheap on
+purpose (bench/metered.py: raw HTTP/1.1 on keep-alive connections, vouchers signed before
+the timed window), and each run reports the gateway process's CPU time per call beside the
+calls per second: the load average of a shared machine does not distort it as much.
+`--profile DIR` samples the gateway with py-spy during the warm runs and adds a table of where
+its CPU goes (bench/spy.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
+import subprocess
+import sys
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from web3 import Web3
@@ -34,6 +46,7 @@ from bench.metered import (
     restart_gateway,
     wait_for_price,
 )
+from bench.spy import breakdown
 from bench.stack import PERPETUAL, BenchStack, emit, running_stack
 from dapp.chain.constants import Scope
 
@@ -59,11 +72,36 @@ def publish(bench: BenchStack, folder: Path, source: str, title: str) -> int:
     return asset_id
 
 
+@contextlib.contextmanager
+def profiled(bench: BenchStack, folder: Path | None, name: str, clients: int) -> Iterator[None]:
+    """py-spy samples the gateway (the thread holding the GIL, 250 Hz: where its Python CPU
+    goes; from outside, nothing changes in the gateway) while the block runs, into
+    `folder`/<name>-<clients>.txt; nothing without a folder or for the cold runs."""
+    if folder is None or name.startswith("cold"):
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{name.replace(', ', '-')}-{clients}.txt"
+    spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--gil",
+                            "-r", "250", "-f", "raw", "-o", str(out),
+                            "-p", str(bench.pid("gateway"))],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # attached
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--calls", type=int, default=400, help="warm calls per measurement")
+    parser.add_argument("--calls", type=int, default=2000, help="warm calls per measurement")
     parser.add_argument("--cold-calls", type=int, default=80, help="cold calls per measurement")
     parser.add_argument("--clients", default="1,8", help="concurrent clients to try")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="record the gateway with py-spy (raw stacks, one file per timed "
+                             "warm run) into this folder")
     parser.add_argument("--no-append", action="store_true",
                         help="print the table only (a trial run)")
     args = parser.parse_args()
@@ -87,12 +125,14 @@ def main() -> None:
                 for clients in client_counts:
                     measure(bench, model_id, channels, clients, clients, paid, chain_id,
                             market, session)  # warm-up: one call per client
-                    run = measure(bench, model_id, channels, clients, calls, paid, chain_id,
-                                  market, session)
+                    with profiled(bench, args.profile, name, clients):
+                        run = measure(bench, model_id, channels, clients, calls, paid,
+                                      chain_id, market, session)
                     runs[(name, clients)] = run
                     print(f"  {clients} client(s): {run.calls_per_second:.1f} calls/s, p50 "
-                          f"{ms(percentile(run.latencies, 0.5))}, {run.failures} failed",
-                          flush=True)
+                          f"{ms(percentile(run.latencies, 0.5))}, gateway CPU "
+                          f"{ms(run.cpu_per_call)}/call, {run.failures} failed, load "
+                          f"{os.getloadavg()[0]:.1f}", flush=True)
 
         timed("cold, paid", cold_id, args.cold_calls, True)
         timed("warm, paid", warm_id, args.calls, True)
@@ -109,7 +149,8 @@ def main() -> None:
             rows.append([
                 f"{clients} client{'s' if clients > 1 else ''}", name, run.calls,
                 f"{run.calls_per_second:.1f}", ms(p50) if run.latencies else "-",
-                ms(percentile(run.latencies, 0.99)) if run.latencies else "-", run.failures,
+                ms(percentile(run.latencies, 0.99)) if run.latencies else "-",
+                ms(run.cpu_per_call), run.failures,
                 f"{run.calls_per_second / cold.calls_per_second:.1f}",
                 f"{run.calls_per_second / unpaid.calls_per_second:.2f}",
                 f"{(p50 - percentile(unpaid.latencies, 0.5)) * 1000:+.1f} ms"
@@ -118,10 +159,14 @@ def main() -> None:
     emit(
         not args.no_append,
         "Warm model calls: a model loaded once per sandboxed worker vs a fresh sandbox per call",
-        ["clients", "path", "calls", "calls/s", "p50", "p99", "failed", "÷ cold paid",
-         "÷ warm unpaid (aim ≥ 0.95)", "p50 - warm unpaid (aim ≤ 3 ms)"],
+        ["clients", "path", "calls", "calls/s", "p50", "p99", "gateway CPU / call", "failed",
+         "÷ cold paid", "÷ warm unpaid (aim ≥ 0.95)", "p50 - warm unpaid (aim ≤ 3 ms)"],
         rows,
-        "POST /v1/models/{id}/invoke on a tiny JSON model. Cold: today's path, every call a "
+        "POST /v1/models/{id}/invoke on a tiny JSON model, sent by a raw HTTP/1.1 client "
+        "(one keep-alive connection per client thread, every request and its voucher built "
+        "before the timed window). Gateway CPU / call: the gateway process's user + system "
+        "CPU time during the run (every thread; not the sandboxed workers) / calls. Cold: "
+        "today's path, every call a "
         "fresh bubblewrap sandbox and Python process. Warm: the same model with handle(body), "
         "loaded once per worker (per model and buyer) in the same sandbox, calls over a pipe. "
         f"Paid: one channel per client, each call a voucher one price ({PRICE} base units) "
@@ -132,6 +177,18 @@ def main() -> None:
         "and Kubo share the machine's 2 cores; load average (1 min) before / after the run: "
         f"{load[0]:.1f} / {os.getloadavg()[0]:.1f}.",
     )
+    if args.profile is not None:
+        header, rows = breakdown({
+            f"{name}, {clients} client{'s' if clients > 1 else ''}": (
+                args.profile / f"{name.replace(', ', '-')}-{clients}.txt",
+                runs[(name, clients)].cpu_per_call)
+            for clients in client_counts for name in ("warm, paid", "warm, unpaid")})
+        emit(not args.no_append, "Warm model calls: where the gateway's CPU goes", header, rows,
+             "py-spy 250 Hz samples of the thread holding the GIL (`--profile`: py-spy "
+             "attached from outside, nothing added to the gateway), sorted into the parts of "
+             "a call by bench/spy.py; a part's share of the samples times the run's measured "
+             "CPU per call. C code that releases the GIL (SQLite's statements, the pipe to the "
+             "worker) is under-counted and its share shows up spread over the rest.")
 
 
 if __name__ == "__main__":

@@ -43,7 +43,9 @@ class GatewayParts:
     peer_keys: PeerKeys  # other providers' gateway keys, for GET /v1/models?task=
 
 
-def get_parts(request: Request) -> GatewayParts:
+# The dependencies below are `async def` though they never wait: FastAPI runs a plain `def`
+# dependency on a worker thread, a hop (and two thread switches) per dependency per request.
+async def get_parts(request: Request) -> GatewayParts:
     parts = request.app.state.parts
     assert isinstance(parts, GatewayParts)
     return parts
@@ -52,27 +54,27 @@ def get_parts(request: Request) -> GatewayParts:
 PartsDep = Annotated[GatewayParts, Depends(get_parts)]
 
 
-def get_services(parts: PartsDep) -> Services:
+async def get_services(parts: PartsDep) -> Services:
     return parts.services
 
 
-def get_content(parts: PartsDep) -> ContentGateway:
+async def get_content(parts: PartsDep) -> ContentGateway:
     return parts.content
 
 
-def get_compute(parts: PartsDep) -> ComputeService:
+async def get_compute(parts: PartsDep) -> ComputeService:
     return parts.compute
 
 
-def get_metered(parts: PartsDep) -> MeteredCalls:
+async def get_metered(parts: PartsDep) -> MeteredCalls:
     return parts.metered
 
 
-def get_peer_keys(parts: PartsDep) -> PeerKeys:
+async def get_peer_keys(parts: PartsDep) -> PeerKeys:
     return parts.peer_keys
 
 
-def get_peer(request: Request, parts: PartsDep) -> Peer:
+async def get_peer(request: Request, parts: PartsDep) -> Peer:
     """The client's address (trusted proxies honoured) and whether it is an operator."""
     return parts.peers.peer(request)
 

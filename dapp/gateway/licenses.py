@@ -13,7 +13,9 @@ Invalidation, for code running in the gateway's process (e.g. an in-process inde
 - the gateway's `StaleCaches` (dapp.gateway.caches) calls `invalidate` on the checkers
   registered with it, when the license feed reports what the indexer changed.
 
-Without any of these, a change is seen at the latest `ttl_seconds` later.
+Without any of these, a change is seen at the latest `ttl_seconds` later. A "yes" asked for in
+its second half is renewed in the background (`dapp.chain.refresh`), so a buyer's steady
+stream of calls does not wait on the chain every `ttl_seconds`.
 
 Licence tokens (contracts/LicenseTokens.sol, named by the registry's `licenseTokens()`) move
 with a transfer, which no registry event reports: a "yes" that a licence token gives (the
@@ -34,6 +36,7 @@ from web3 import Web3
 from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
 from dapp.chain.constants import Scope
+from dapp.chain.refresh import RefreshAhead
 from dapp.chain.transactions import chain_errors
 
 MAX_TTL_SECONDS = 5.0
@@ -97,6 +100,8 @@ class LicenseChecker:
         self._observe = observe or (lambda cached, seconds: None)
         self._cache: dict[CacheKey, tuple[bool, float]] = {}
         self._lock = threading.Lock()
+        self._generation = 0  # +1 on every invalidation: a read begun before it is not kept
+        self._refresh = RefreshAhead("licenses")
 
     def cached(self, asset_id: int, account: str, scope: Scope) -> bool | None:
         """The cached answer, or None when `has_license` would ask the chain (cheap enough to
@@ -116,15 +121,33 @@ class LicenseChecker:
         with self._lock:
             hit = self._cache.get(key)
         if hit is not None and hit[1] > now:
+            if hit[0] and hit[1] - now <= self._ttl / 2:  # a "yes" in use: renew it early
+                self._refresh.soon(key, lambda: self._read(key, asset_id, account, scope))
             self._observe(True, time.perf_counter() - started)
             return hit[0]
+        answer = self._read(key, asset_id, account, scope)
+        self._observe(False, time.perf_counter() - started)
+        return answer
+
+    def _read(self, key: CacheKey, asset_id: int, account: str, scope: Scope) -> bool:
+        now = time.monotonic()  # the TTL counts from before the read
+        with self._lock:
+            generation = self._generation
         answer = bool(self._call("hasLicense", asset_id, account, scope))
         if not (answer and self._held_as_token(asset_id, account, scope)):
             ttl = self._ttl if answer else self._negative_ttl
             with self._lock:
-                self._cache[key] = (answer, now + ttl)
-        self._observe(False, time.perf_counter() - started)
+                if self._generation == generation:  # else an event made this read stale
+                    self._cache[key] = (answer, now + ttl)
         return answer
+
+    def renewing(self) -> int:
+        """How many answers are being renewed in the background now."""
+        return self._refresh.running()
+
+    def close(self) -> None:
+        """Stop renewing answers in the background (the gateway's shutdown)."""
+        self._refresh.close()
 
     def status(self, asset_id: int, account: str, scope: Scope) -> LicenseStatus:
         """The license's end on chain (uncached; asked only to explain a refusal)."""
@@ -158,6 +181,7 @@ class LicenseChecker:
     def invalidate(self, asset_id: int, account: str | None = None) -> None:
         wanted = None if account is None else account.lower()
         with self._lock:
+            self._generation += 1
             for key in [k for k in self._cache
                         if k[0] == asset_id and (wanted is None or k[1] == wanted)]:
                 del self._cache[key]
@@ -171,4 +195,5 @@ class LicenseChecker:
 
     def clear(self) -> None:
         with self._lock:
+            self._generation += 1
             self._cache.clear()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -169,7 +169,7 @@ class AccessMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = uuid.uuid4().hex[:16]
+        request_id = secrets.token_hex(8)  # uuid4().hex[:16] costs 3x the CPU
         request = Request(scope, receive)
         peer = self.peers.peer(request)
         # a session token's account, and a shared limiter, are asked of the database: in a

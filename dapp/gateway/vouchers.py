@@ -17,7 +17,10 @@ which the ledger runs on first use.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, bindparam, case, func, insert, select, update
@@ -33,6 +36,7 @@ from dapp.store.types import encode_uint256
 # has no 256-bit numbers), and string order equals numeric order, so SQL compares them. They
 # are encoded up front (`encode_uint256`), so an amount that is no uint256 fails with
 # ValueError before anything is written.
+MAX_KNOWN_CHANNELS = 65_536
 channel_vouchers = ChannelVoucher.__table__
 ledger_scope = VoucherLedgerScope.__table__
 # The two statements of every paid call, built once (bound per call): building them anew cost
@@ -73,6 +77,13 @@ class VoucherLedger:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._schema_ready = False
+        # SQLite takes one writer at a time and makes the others sleep in its busy handler
+        # (1, 2, 5, 10... ms: with 8 concurrent paid calls, most of their time); the writers
+        # of this process queue on a lock instead. PostgreSQL locks the row itself.
+        self._writes: AbstractContextManager[object] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
+        self._known: dict[str, int] = {}  # channel → the highest amount seen stored
+        self._known_lock = threading.Lock()
 
     def _ensure_schema(self) -> None:
         # the store's migrations, on first use: a gateway starts (and answers 503) while the
@@ -108,8 +119,28 @@ class VoucherLedger:
             row = connection.execute(_LATEST, {"channel": channel_id}).first()
         if row is None:
             return None
+        self._remember(channel_id, int(row.cumulative_amount))
         return StoredVoucher(row.channel_id, int(row.cumulative_amount), row.signature,
                              int(row.redeemed_amount), row.first_unredeemed_at)
+
+    def known_amount(self, channel_id: str) -> int:
+        """The channel's stored amount as this process last stored or read it (0: none),
+        without a query when it has: a *lower bound* of the database's, which only grows
+        (another gateway sharing the database may have stored more since). A check may pass
+        on it; `accept`'s compare-and-set, against the database, stays the authority."""
+        with self._known_lock:
+            known = self._known.get(channel_id)
+        if known is not None:
+            return known
+        stored = self.latest(channel_id)
+        return stored.cumulative_amount if stored is not None else 0
+
+    def _remember(self, channel_id: str, amount: int) -> None:
+        with self._known_lock:
+            if len(self._known) >= MAX_KNOWN_CHANNELS:
+                self._known.clear()
+            if amount > self._known.get(channel_id, -1):
+                self._known[channel_id] = amount
 
     def accept(self, channel_id: str, cumulative_amount: int, signature: str,
                min_increment: int = 1) -> bool:
@@ -128,21 +159,25 @@ class VoucherLedger:
         now = int(time.time())
         amount = encode_uint256(cumulative_amount)
         ceiling = encode_uint256(cumulative_amount - min_increment)
-        with self._engine.begin() as connection:
-            raised = connection.execute(
-                _RAISE, {"channel": channel_id, "ceiling": ceiling, "amount": amount,
-                         "new_signature": signature, "now": now}).rowcount
-            if raised == 1:
-                return True
-        try:
+        with self._writes:
             with self._engine.begin() as connection:
-                connection.execute(insert(channel_vouchers).values(
-                    channel_id=channel_id, cumulative_amount=amount, signature=signature,
-                    redeemed_amount=encode_uint256(0), first_unredeemed_at=now, updated_at=now,
-                ))
+                raised = connection.execute(
+                    _RAISE, {"channel": channel_id, "ceiling": ceiling, "amount": amount,
+                             "new_signature": signature, "now": now}).rowcount
+            if raised == 1:
+                self._remember(channel_id, cumulative_amount)
+                return True
+            try:
+                with self._engine.begin() as connection:
+                    connection.execute(insert(channel_vouchers).values(
+                        channel_id=channel_id, cumulative_amount=amount, signature=signature,
+                        redeemed_amount=encode_uint256(0), first_unredeemed_at=now,
+                        updated_at=now,
+                    ))
+            except IntegrityError:
+                return False  # the channel exists with an equal or higher voucher
+            self._remember(channel_id, cumulative_amount)
             return True
-        except IntegrityError:
-            return False  # the channel exists with an equal or higher voucher
 
     def pending(self) -> list[StoredVoucher]:
         """Vouchers with value not yet redeemed on chain, oldest first."""
@@ -171,7 +206,7 @@ class VoucherLedger:
         """Record that each voucher's cumulative amount is settled on chain."""
         self._ensure_schema()
         now = int(time.time())
-        with self._engine.begin() as connection:
+        with self._writes, self._engine.begin() as connection:
             for voucher in redeemed:
                 settled = encode_uint256(voucher.cumulative_amount)
                 connection.execute(

@@ -7,7 +7,9 @@ settlements leave (`claimable`).
 A channel's buyer, token and provider never change; deposit and expiry only grow (top-up,
 extend) until the buyer reclaims after expiry; `redeemed` grows when the provider redeems. A
 cached state is therefore safe to accept against for a few seconds, and a rejection because of
-deposit or expiry is re-checked against a fresh read before it is answered. Jobs are never
+deposit or expiry is re-checked against a fresh read before it is answered. A cached channel,
+provider or chain time past half its TTL is read again in the background (`RefreshAhead`), so
+calls in a steady stream do not wait on the chain; none is served older than its TTL. Jobs are never
 cached. Every RPC failure is `ChainUnavailable` (`chain_errors`).
 """
 
@@ -28,6 +30,7 @@ from dapp.chain.constants import ZERO_ADDRESS, JobStatus
 from dapp.chain.contracts import load_abi
 from dapp.chain.deployments import Deployment
 from dapp.chain.events import hex32
+from dapp.chain.refresh import RefreshAhead
 from dapp.chain.reorgs import block_hash
 from dapp.chain.transactions import ErrorDecoder, chain_errors
 from dapp.errors import ChainUnavailable
@@ -145,6 +148,7 @@ class MarketReader:
         self._lock = threading.Lock()
         self._chain_time = 0.0
         self._chain_time_read_at = -2.0
+        self._refresh = RefreshAhead("market")
 
     @classmethod
     def from_deployment(cls, web3: Web3, deployment: Deployment,
@@ -167,10 +171,20 @@ class MarketReader:
         on chain, so expiry is judged by this — a dev chain moved forward, or a skewed local
         clock, must not let a channel look alive that the contract considers expired."""
         now = time.monotonic()
-        if now - self._chain_time_read_at > 1.0:
-            self._chain_time = float(self.head()[1])
-            self._chain_time_read_at = now
+        age = now - self._chain_time_read_at
+        if age > 1.0:
+            self._read_chain_time(now)
+        elif age > 0.5:
+            self._refresh.soon("head", self._read_chain_time)
         return self._chain_time
+
+    def _read_chain_time(self, now: float | None = None) -> None:
+        read_at = time.monotonic() if now is None else now
+        chain_time = float(self.head()[1])
+        with self._lock:
+            if read_at >= self._chain_time_read_at:  # a slower, older read never wins
+                self._chain_time = chain_time
+                self._chain_time_read_at = read_at
 
     def block_hash(self, number: int) -> str | None:
         """The hash of block `number` as the chain has it now (None: not mined yet)."""
@@ -213,6 +227,9 @@ class MarketReader:
             with self._lock:
                 cached = self._channels.get(channel_id)
             if cached is not None and now - cached[0] < ttl:
+                if now - cached[0] >= ttl / 2:
+                    self._refresh.soon(("channel", channel_id),
+                                       lambda: self.channel(channel_id, fresh=True))
                 return cached[1]
         record = self._call(lambda: self.contract.functions.getChannel(channel_id).call(),
                             f"reading channel {channel_id}")
@@ -223,8 +240,14 @@ class MarketReader:
         with self._lock:
             if len(self._channels) >= MAX_CACHED:
                 self._channels.clear()
-            self._channels[channel_id] = (now, state)
+            stored = self._channels.get(channel_id)
+            if stored is None or stored[0] <= now:  # a slower, older read never wins
+                self._channels[channel_id] = (now, state)
         return state
+
+    def close(self) -> None:
+        """Stop renewing cached reads in the background (the gateway's shutdown)."""
+        self._refresh.close()
 
     def cached_channel(self, channel_id: int) -> ChannelState | None:
         """The last state read of the channel, however old (None if never read)."""
@@ -233,8 +256,16 @@ class MarketReader:
         return None if cached is None else cached[1]
 
     def provider(self, address: str, fresh: bool = False) -> ProviderState:
-        key = Web3.to_checksum_address(address)
         now = time.monotonic()
+        if not fresh:  # cached under the address as given, too: checksumming costs ~20 µs
+            with self._lock:
+                cached = self._providers.get(address)
+            if cached is not None and now - cached[0] < PROVIDER_TTL_SECONDS:
+                if now - cached[0] >= PROVIDER_TTL_SECONDS / 2:
+                    self._refresh.soon(("provider", address),
+                                       lambda: self.provider(address, fresh=True))
+                return cached[1]
+        key = Web3.to_checksum_address(address)
         if not fresh:
             with self._lock:
                 cached = self._providers.get(key)
@@ -245,7 +276,7 @@ class MarketReader:
         state = ProviderState(key, Web3.to_checksum_address(price_token), int(price),
                               int(stake), int(exit_at), str(endpoint))
         with self._lock:
-            self._providers[key] = (now, state)
+            self._providers[key] = self._providers[address] = (now, state)
         return state
 
     # -- parameters ----------------------------------------------------------------------------

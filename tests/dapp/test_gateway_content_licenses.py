@@ -5,6 +5,7 @@ once."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +105,38 @@ def test_answers_are_cached_until_invalidated(web3: Web3, registry: Contract,
     checker.on_event(Event("Transfer", {"tokenId": asset_id}))  # not about licenses: ignored
     checker.on_event(Event("AssetRetired", {"assetId": asset_id}))  # every account
     assert checker.has_license(asset_id, other, Scope.DOWNLOAD)
+
+
+def test_a_yes_in_use_is_renewed_ahead_and_renewals_stop_with_close(
+        web3: Web3, registry: Contract, asset_id: int) -> None:
+    """A "yes" asked for past half its TTL is read again on a thread, so a steady stream of
+    calls never waits on the chain; after `close` (the gateway's shutdown) no renewal starts,
+    none is left running, and the last answer still lasts no longer than its TTL."""
+    owner, licensee = web3.eth.accounts[4], web3.eth.accounts[8]
+    seen: list[bool] = []
+    checker = LicenseChecker(web3, registry.address, ttl_seconds=2.0, negative_ttl_seconds=2.0,
+                             observe=lambda cached, seconds: seen.append(cached))
+    send(web3, registry.functions.grant(asset_id, licensee, 0, FOREVER), owner)
+    assert checker.has_license(asset_id, licensee, Scope.DOWNLOAD)
+    time.sleep(1.1)  # past half the TTL: answered from the cache, renewed behind it
+    assert checker.has_license(asset_id, licensee, Scope.DOWNLOAD)
+    deadline = time.monotonic() + 5
+    while not renewals_done(checker) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(1.0)  # past the first read's TTL, within the renewal's
+    assert checker.has_license(asset_id, licensee, Scope.DOWNLOAD)
+    assert seen == [False, True, True]  # one call read the chain; the renewal read it once more
+
+    checker.close()  # waits for a renewal the last call may have started
+    assert renewals_done(checker)
+    send(web3, registry.functions.revokeGrant(asset_id, licensee, 0), owner)
+    time.sleep(2.1)
+    assert not checker.has_license(asset_id, licensee, Scope.DOWNLOAD)  # read: TTL honoured
+
+
+def renewals_done(checker: LicenseChecker) -> bool:
+    return not any(thread.name == "licenses-refresh" and thread.is_alive()
+                   for thread in threading.enumerate()) and checker.renewing() == 0
 
 
 def test_a_cached_yes_lasts_at_most_the_ttl(web3: Web3, registry: Contract,

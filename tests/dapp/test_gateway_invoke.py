@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from eth_account import Account
+from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
 from dapp.gateway.vouchers import VoucherLedger
@@ -207,6 +208,28 @@ def test_voucher_for_another_chain_or_market_is_402(stack: Stack, model_id: int,
     rejected(stack, model_id, other_chain, "wrong-signer")
     other_market = stack.voucher(rejection_channel, 2 * PRICE, market=stack.token.address)
     rejected(stack, model_id, other_market, "wrong-signer")
+
+
+SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def test_malleated_voucher_the_contract_cannot_redeem_is_402(stack: Stack, model_id: int,
+                                                              rejection_channel: int) -> None:
+    """The buyer's own voucher rewritten as its ECDSA twin (s → n - s, v flipped) or with v
+    0/1 recovers to the buyer too, but the contract's ECDSA refuses it: a call paid with it
+    could never be redeemed. The gateway refuses it as the contract does."""
+    header = stack.voucher(rejection_channel, 2 * PRICE)[VOUCHER_HEADER]
+    channel, amount, signature = header.split(":")
+    raw = bytes.fromhex(signature[2:])
+    s = int.from_bytes(raw[32:64], "big")
+    twin = raw[:32] + (SECP256K1_ORDER - s).to_bytes(32, "big") + bytes([55 - raw[64]])
+    for forged in (twin, raw[:64] + bytes([raw[64] - 27])):
+        with pytest.raises(ContractLogicError):  # what redeeming it would meet
+            stack.market.functions.redeem(int(channel), int(amount), forged).call(
+                {"from": PROVIDER.address})
+        body = rejected(stack, model_id,
+                        {VOUCHER_HEADER: f"{channel}:{amount}:0x{forged.hex()}"}, "wrong-signer")
+        assert body["accepted_cumulative"] == str(PRICE)  # nothing reserved
 
 
 def test_channel_about_to_expire_is_402(stack: Stack, model_id: int) -> None:

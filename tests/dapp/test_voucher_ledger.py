@@ -38,6 +38,23 @@ def test_only_higher_vouchers_replace_the_stored_one(tmp_path: Path) -> None:
     assert not book.accept("ch1", BIG - 1, "0xee")
 
 
+def test_voucher_replayed_to_a_gateway_that_has_not_seen_it_stored_is_refused(
+        tmp_path: Path) -> None:
+    """Two gateways on one database: what one process knows of a channel (`known_amount`, no
+    query) is a lower bound that a replay passes, but the compare-and-set refuses it."""
+    first, second = ledger(tmp_path / "v.db"), ledger(tmp_path / "v.db")
+    assert second.known_amount("ch") == 0  # read (nothing stored yet) and not remembered
+    assert first.accept("ch", 200, "0xaa", min_increment=100)
+    assert first.known_amount("ch") == 200
+    assert not second.accept("ch", 200, "0xaa", min_increment=100)  # the replay
+    assert not second.accept("ch", 250, "0xbb", min_increment=100)  # under one price more
+    assert second.known_amount("ch") == 200  # read once when asked, remembered since
+    assert second.accept("ch", 300, "0xcc", min_increment=100)
+    assert (first.known_amount("ch"), second.known_amount("ch")) == (200, 300)
+    stored = first.latest("ch")
+    assert stored is not None and stored.cumulative_amount == 300
+
+
 def test_redeeming_settles_exactly_the_batch_and_keeps_later_vouchers_pending(
     tmp_path: Path,
 ) -> None:

@@ -22,6 +22,7 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError
 
 from dapp.chain.contracts import load_abi
+from dapp.chain.refresh import RefreshAhead
 from dapp.chain.transactions import chain_errors
 from dapp.errors import NotFound
 from dapp.ipfs.cid import cid_from_chain
@@ -52,6 +53,7 @@ class RegistryReader:
                                            abi=load_abi("AssetRegistry"))
         self._versions: dict[tuple[int, int], AssetVersion] = {}
         self._counts: dict[int, tuple[int, float]] = {}  # asset → (count, good until)
+        self._refresh = RefreshAhead("registry")
         self._count_ttl = count_ttl_seconds
         self._lock = threading.Lock()
 
@@ -108,6 +110,8 @@ class RegistryReader:
             with self._lock:
                 hit = self._counts.get(asset_id)
             if hit is not None and hit[1] > now:
+                if hit[1] - now <= self._count_ttl / 2:  # in use: renew it early
+                    self._refresh.soon(asset_id, lambda: self.version_count(asset_id, True))
                 return hit[0]
         info = self._call(lambda: self._registry.functions.assetInfo(asset_id).call(), asset_id)
         count = int(info[3])  # (kind, retired, curatorShareBps, versionCount, offerCount)
@@ -116,6 +120,10 @@ class RegistryReader:
                 self._counts.clear()
             self._counts[asset_id] = (count, now + self._count_ttl)
         return count
+
+    def close(self) -> None:
+        """Stop renewing version counts in the background (the gateway's shutdown)."""
+        self._refresh.close()
 
     def forget_version_count(self, asset_id: int) -> None:
         with self._lock:

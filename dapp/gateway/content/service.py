@@ -152,6 +152,10 @@ class ContentGateway:
 
     async def aclose(self) -> None:
         await self.reader.aclose()
+        with self._lock:
+            readers = [r for r in (self._registry, self._licenses) if r is not None]
+        for reader in readers:
+            await _run(reader.close)
 
     # -- chain -------------------------------------------------------------------------------
     def registry_address(self) -> str:
@@ -199,6 +203,14 @@ class ContentGateway:
             allowed = await _run(lambda: self.licenses().has_license(asset_id, account, scope))
         if not allowed:
             status = await _run(lambda: self.licenses().status(asset_id, account, scope))
+            raise _not_licensed(asset_id, account, status.expires_at, scope)
+
+    def require_license_blocking(self, asset_id: int, account: str, scope: Scope) -> None:
+        """`require_license` for a caller already on a worker thread (a metered call checks
+        its voucher, license and model in one hop): the cached answer, else the chain."""
+        licenses = self.licenses()
+        if not licenses.has_license(asset_id, account, scope):
+            status = licenses.status(asset_id, account, scope)
             raise _not_licensed(asset_id, account, status.expires_at, scope)
 
     # -- IPFS --------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from web3.exceptions import ContractLogicError
 
 from dapp.chain.constants import AssetKind
 from dapp.chain.contracts import load_abi
+from dapp.chain.refresh import RefreshAhead
 from dapp.chain.transactions import chain_errors
 from dapp.compute.sandbox import (
     SandboxLimits,
@@ -112,6 +113,7 @@ class ModelStore:
         self._locks: dict[str, asyncio.Lock] = {}
         self._asset_info: dict[int, tuple[float, AssetKind, bool]] = {}
         self._info_lock = threading.Lock()
+        self._refresh = RefreshAhead("models")
 
     # -- which asset ---------------------------------------------------------------------------
     def check_is_model(self, asset_id: int) -> None:
@@ -120,16 +122,22 @@ class ModelStore:
         with self._info_lock:
             cached = self._asset_info.get(asset_id)
         if cached is None or now - cached[0] >= ASSET_INFO_TTL_SECONDS:
-            kind, retired = self._read_asset_info(asset_id)
-            cached = (now, kind, retired)
-            with self._info_lock:
-                self._asset_info[asset_id] = cached
+            cached = self._store_asset_info(asset_id)
+        elif now - cached[0] >= ASSET_INFO_TTL_SECONDS / 2:  # in use: renew it early
+            self._refresh.soon(asset_id, lambda: self._store_asset_info(asset_id))
         _, kind, retired = cached
         if kind not in (AssetKind.MODEL, AssetKind.ALGORITHM):
             raise NotAModel(f"asset {asset_id} is a {kind.name.lower()}, not a model",
                             hint="only MODEL and ALGORITHM assets can be invoked")
         if retired:
             raise NotAModel(f"asset {asset_id} was retired by its owner")
+
+    def _store_asset_info(self, asset_id: int) -> tuple[float, AssetKind, bool]:
+        now = time.monotonic()
+        kind, retired = self._read_asset_info(asset_id)
+        with self._info_lock:
+            self._asset_info[asset_id] = (now, kind, retired)
+        return now, kind, retired
 
     def _read_asset_info(self, asset_id: int) -> tuple[AssetKind, bool]:
         if not 1 <= asset_id < 2**256:
@@ -145,6 +153,12 @@ class ModelStore:
         return AssetKind(int(info[0])), bool(info[1])
 
     # -- its files -----------------------------------------------------------------------------
+    def ready_files(self, asset_id: int) -> Path | None:
+        """The latest version's folder when it is unpacked already, else None (blocking: the
+        version may be read from the chain; `files` unpacks it)."""
+        folder = self.root / self.content.registry().resolve(asset_id, None).content_cid
+        return folder if _has_entry(folder) else None
+
     async def files(self, asset_id: int) -> Path:
         """The folder holding the latest version's decrypted files (made on first use)."""
         version = await asyncio.to_thread(self.content.registry().resolve, asset_id, None)
@@ -189,6 +203,10 @@ class ModelStore:
             shutil.rmtree(staging, ignore_errors=True)
 
     # -- one call ------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop renewing asset kinds in the background (the gateway's shutdown)."""
+        self._refresh.close()
+
     def check_runnable(self) -> None:
         """SandboxUnavailable (503) when no model can run here: asked before a voucher is
         reserved, so a gateway that cannot run models takes nobody's money."""

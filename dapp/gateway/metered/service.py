@@ -97,6 +97,9 @@ class MeteredCalls:
                 await self._task
         if self.warm is not None:
             await asyncio.to_thread(self.warm.close)
+        await asyncio.to_thread(self.models.close)
+        if self._provider is not None:
+            await asyncio.to_thread(self._provider.market.close)
 
     # -- background ----------------------------------------------------------------------------
     async def _background(self) -> None:

@@ -72,10 +72,15 @@ class VoucherVerifier:
         token = self.market.provider(self.provider).price_token
         return Terms(self.price, token, self.provider, self.market.address, self.chain_id)
 
-    def accepted(self, channel: ChannelState) -> int:
+    def accepted(self, channel: ChannelState, known: bool = False) -> int:
         """The highest amount already paid for on `channel`: ledger or chain, whichever is
-        higher (the chain's `redeemed` counts even if the ledger never saw it)."""
-        stored = self.ledger.latest(str(channel.channel_id))
+        higher (the chain's `redeemed` counts even if the ledger never saw it). `known`: the
+        ledger's amount as this process last saw it (no query; a lower bound, enough to pass
+        a voucher on to `accept`, whose compare-and-set has the last word)."""
+        channel_id = str(channel.channel_id)
+        if known:
+            return max(self.ledger.known_amount(channel_id), channel.redeemed)
+        stored = self.ledger.latest(channel_id)
         return max(stored.cumulative_amount if stored else 0, channel.redeemed)
 
     def check(self, header: str | None, now: float | None = None) -> CheckedVoucher:
@@ -109,7 +114,9 @@ class VoucherVerifier:
                     "expired", f"channel {channel_id} expires at {channel.expiry}; calls need "
                     f"{EXPIRY_MARGIN_SECONDS} s left to be redeemed", channel_id,
                     accepted=self.accepted(channel), expiry=channel.expiry)
-        accepted = self.accepted(channel)
+        accepted = self.accepted(channel, known=True)
+        if voucher.cumulative_amount < accepted + self.price:
+            accepted = self.accepted(channel)  # refused on what the database says
         needed = accepted + self.price
         if voucher.cumulative_amount < needed:
             raise self._refuse("stale", f"the voucher is for {voucher.cumulative_amount}; this "
@@ -121,12 +128,12 @@ class VoucherVerifier:
                 raise self._refuse(
                     "over-deposit", f"the voucher is for {voucher.cumulative_amount}, more "
                     f"than channel {channel_id}'s deposit of {channel.deposit}", channel_id,
-                    accepted=accepted, deposit=str(channel.deposit))
+                    accepted=self.accepted(channel), deposit=str(channel.deposit))
         if not self._signed_by_buyer(voucher, channel):
             raise self._refuse("wrong-signer", f"the voucher is not signed by channel "
                                f"{channel_id}'s buyer {channel.buyer} (for chain "
                                f"{self.chain_id} and market {self.market.address})",
-                               channel_id, accepted=accepted)
+                               channel_id, accepted=self.accepted(channel))
         return CheckedVoucher(voucher, channel, accepted)
 
     def accept(self, checked: CheckedVoucher) -> int:

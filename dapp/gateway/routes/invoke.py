@@ -1,16 +1,17 @@
 """Metered model calls: `POST /v1/models/{asset_id}/invoke`, paid per call with a payment-
 channel voucher, and the provider's side: `GET /v1/provider`, `POST /v1/provider/redeem`.
 
-A call: the asset must be a MODEL or ALGORITHM → the voucher is checked (402 otherwise) →
-the channel's buyer must hold a COMPUTE license on the model (403 otherwise: the model's owner
-is paid through the registry's offers, the provider per call) → the model's files are ready
-and the sandbox can run → a model worker is free (503 `models-busy` + Retry-After after
-`model_queue_seconds`) → the voucher is *reserved*: the ledger's compare-and-set stores it
-durably before the model starts, and a call that loses that race (another call carrying a
-voucher less than one price apart took the value first) is refused 402 stale without running →
-the model runs on the pool's own thread with the body on stdin (a model that defines
-`handle(body)`: sent to a warm worker of this model and this buyer, `metered/warm_pool`) →
-its output goes out.
+A call takes a model worker's slot first (503 `models-busy` + Retry-After after
+`model_queue_seconds`), then, in one hop to that worker's thread (`PaidCall`): the asset must
+be a MODEL or ALGORITHM → the voucher is checked (402 otherwise) → the channel's buyer must
+hold a COMPUTE license on the model (403 otherwise: the model's owner is paid through the
+registry's offers, the provider per call) → the model's files are ready and the sandbox can
+run → the voucher is *reserved*: the ledger's compare-and-set stores it durably before the
+model starts, and a call that loses that race (another call carrying a voucher less than one
+price apart took the value first) is refused 402 stale without running → the model runs with
+the body on stdin (a model that defines `handle(body)`: sent to a warm worker of this model
+and this buyer, `metered/warm_pool`) → its output goes out. One hop, not one per check: each
+costs the gateway's event loop and a worker thread a switch (issue 17, docs/BENCHMARKS.md).
 
 A reserved call is charged whatever the model does: a model that fails (error exit, a limit)
 answers 502 with the accepted amount, as the buyer's input ran on the provider's machine.
@@ -27,6 +28,8 @@ chunk after receiving it with `POST /v1/streams/{id}/pay` (`metered/streams` has
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path as FilePath
+from typing import TypeVar
 
 import anyio
 from fastapi import APIRouter, Path, Query, Request
@@ -46,10 +49,12 @@ from dapp.gateway.metered.streams import (
     StreamResponse,
     stream_lines,
 )
+from dapp.gateway.metered.verifier import CheckedVoucher, VoucherVerifier
 from dapp.gateway.metrics import GatewayMetrics
 from dapp.market.vouchers import ACCEPTED_HEADER, PRICE_HEADER, VOUCHER_HEADER
 
 router = APIRouter(prefix="/v1", tags=["metered calls"])
+T = TypeVar("T")
 
 
 class NotTheProvider(DappError):
@@ -99,39 +104,32 @@ async def invoke_model(*,
     metrics: GatewayMetrics = metered.metrics
     provider = metered.provider()
     streaming = stream or STREAM_MEDIA_TYPE in request.headers.get("accept", "")
-    await anyio.to_thread.run_sync(metered.models.check_is_model, asset_id)
     price = provider.verifier.price
-    accepted = 0
-    try:
-        checked = None
-        if price:
-            checked = await anyio.to_thread.run_sync(provider.verifier.check,
-                                                     request.headers.get(VOUCHER_HEADER))
-            caller = str(checked.channel.buyer)
-        else:  # a signed request from a contract wallet asks the chain (EIP-1271)
+    caller: str | None = None
+    unauthenticated: DappError | None = None
+    if not price:  # a signed request from a contract wallet asks the chain (EIP-1271)
+        try:
             caller = await current_account(request, metered.services)
-        await metered.content.require_license(asset_id, caller, Scope.COMPUTE)
-        folder = await metered.models.files(asset_id)
+        except DappError as error:  # told after "not a model", as before
+            unauthenticated = error
+    paid = PaidCall(metered, provider.verifier, asset_id, request.headers.get(VOUCHER_HEADER),
+                    caller, unauthenticated)
+    try:
         body = await request.body()
-        await anyio.to_thread.run_sync(metered.models.check_runnable)
         if streaming:
             release = await metered.pool.hold()
             try:
-                if checked is not None:  # reserve: the call, and its first chunk, is paid
-                    accepted = await anyio.to_thread.run_sync(provider.verifier.accept,
-                                                              checked)
-                source = await metered.pool.run(metered.models.open_chunks, folder, body,
-                                                caller)
+                source = await _on_model_thread(metered, paid, metered.models.open_chunks,
+                                                body)
             except BaseException:
                 release()
                 raise
             metrics.metered_calls.labels("streamed").inc()
-            return _streamed(metered, source, release, price, accepted,
-                             checked.voucher.channel_id if checked else None, max_chunks)
+            return _streamed(metered, source, release, price, paid.accepted,
+                             paid.checked.voucher.channel_id if paid.checked else None,
+                             max_chunks)
         async with metered.pool.slot():
-            if checked is not None:  # reserve: from here on the call is paid
-                accepted = await anyio.to_thread.run_sync(provider.verifier.accept, checked)
-            output = await metered.pool.run(metered.models.run, folder, body, caller)
+            output = await _on_model_thread(metered, paid, metered.models.run, body)
     except PaymentRequired:
         metrics.metered_calls.labels("payment-required").inc()
         raise
@@ -143,14 +141,71 @@ async def invoke_model(*,
         raise
     except ModelFailed as error:
         metrics.metered_calls.labels("model-failed").inc()
-        if accepted:  # charged: tell the client what the channel stands at
-            error.details["accepted_cumulative"] = str(accepted)
-            error.headers[ACCEPTED_HEADER] = str(accepted)
+        if paid.accepted:  # charged: tell the client what the channel stands at
+            error.details["accepted_cumulative"] = str(paid.accepted)
+            error.headers[ACCEPTED_HEADER] = str(paid.accepted)
         raise
     metrics.metered_calls.labels("paid").inc()
-    headers = {PRICE_HEADER: str(price), ACCEPTED_HEADER: str(accepted),
+    headers = {PRICE_HEADER: str(price), ACCEPTED_HEADER: str(paid.accepted),
                "Cache-Control": "no-store"}
     return Response(output.body, media_type=output.media_type, headers=headers)
+
+
+async def _on_model_thread(metered: MeteredCalls, paid: PaidCall,
+                           run: Callable[[FilePath, bytes, str], T], body: bytes) -> T:
+    """The call checked, reserved and run in one hop to a model thread (the slot is held);
+    the first call of a model version unpacks its files in between (async, from IPFS)."""
+    answer = await metered.pool.run(paid.admit_and_run, run, body)
+    if answer is None:
+        folder = await metered.models.files(paid.asset_id)
+        answer = await metered.pool.run(paid.reserve_and_run, run, folder, body)
+    return answer
+
+
+class PaidCall:
+    """One call's checks, reservation and run, on a model thread (blocking: a cache miss reads
+    the chain). The checks, in the order their errors are told: a model (404) → the voucher
+    (402), or the signed-in caller (401) when the price is 0 → the caller's COMPUTE license
+    (403) → the sandbox can run (503). Then the reservation: the ledger's compare-and-set
+    stores the voucher durably before the model starts; a call that loses that race (402
+    stale) does not run. `accepted` is the reserved amount (0: unpaid, or not reserved yet),
+    read after the run whether it succeeded or failed."""
+
+    def __init__(self, metered: MeteredCalls, verifier: VoucherVerifier, asset_id: int,
+                 voucher: str | None, caller: str | None,
+                 unauthenticated: DappError | None) -> None:
+        self.metered = metered
+        self.verifier = verifier
+        self.asset_id = asset_id
+        self.voucher = voucher
+        self.caller = caller
+        self.unauthenticated = unauthenticated
+        self.checked: CheckedVoucher | None = None
+        self.accepted = 0
+
+    def admit_and_run(self, run: Callable[[FilePath, bytes, str], T], body: bytes) -> T | None:
+        """Check the call, then reserve and run it; None (nothing reserved) when the model's
+        files are not unpacked yet."""
+        models = self.metered.models
+        models.check_is_model(self.asset_id)
+        if self.verifier.price:
+            self.checked = self.verifier.check(self.voucher)
+            self.caller = str(self.checked.channel.buyer)
+        elif self.unauthenticated is not None:
+            raise self.unauthenticated
+        assert self.caller is not None
+        self.metered.content.require_license_blocking(self.asset_id, self.caller,
+                                                      Scope.COMPUTE)
+        folder = models.ready_files(self.asset_id)
+        models.check_runnable()
+        return None if folder is None else self.reserve_and_run(run, folder, body)
+
+    def reserve_and_run(self, run: Callable[[FilePath, bytes, str], T], folder: FilePath,
+                        body: bytes) -> T:
+        assert self.caller is not None
+        if self.checked is not None:  # reserve: from here on the call is paid
+            self.accepted = self.verifier.accept(self.checked)
+        return run(folder, body, self.caller)
 
 
 def _streamed(metered: MeteredCalls, source: ChunkSource, release: Callable[[], None],

@@ -71,6 +71,8 @@ class Batch:
     logs: list[dict[str, Any]]
     watched: dict[str, str]  # address → contract name
     hashes: dict[int, str]  # block → hash, to remember for reorg detection
+    #: the logs decoded (None: not yet), on the reader thread when the batch is read ahead
+    events: list[DecodedEvent] | None = None
 
     def with_new_contracts(self, watches: Sequence[NewWatch],
                            logs: list[dict[str, Any]]) -> Batch:
@@ -80,7 +82,7 @@ class Batch:
                  if (int(log["blockNumber"]), int(log["logIndex"])) not in seen]
         hashes = {int(log["blockNumber"]): hex32(log["blockHash"]) for log in extra}
         return replace(self, logs=sort_logs(self.logs + extra), watched=watched,
-                       hashes=hashes | self.hashes)
+                       hashes=hashes | self.hashes, events=None)
 
 
 MAX_UNSETTLED_READS = 50
@@ -382,7 +384,10 @@ class Indexer:
         if batch is None or before is None:
             return None
         after = batch.hashes[asked] if asked in batch.hashes else self.source.block_hash(asked)
-        return batch if after == before else None
+        if after != before:
+            return None
+        batch.events = self._decode_all(batch)
+        return batch
 
     def _within_max_logs(self, first: int, last: int, logs: list[dict[str, Any]],
                          report: SyncReport | None) -> tuple[int, list[dict[str, Any]]]:
@@ -478,8 +483,7 @@ class Indexer:
 
     def _handle_logs(self, writer: StateWriter, batch: Batch) -> int:
         count = 0
-        events = [event for entry in batch.logs
-                  if (event := self._decode(batch.watched[entry["address"]], entry))]
+        events = batch.events if batch.events is not None else self._decode_all(batch)
         self._prefetch(writer, events)
         for event in events:
             writer.origin = event.origin
@@ -508,6 +512,10 @@ class Indexer:
                     wanted.setdefault(model, []).append(key)
         for model, keys in wanted.items():
             writer.prefetch(model, keys)
+
+    def _decode_all(self, batch: Batch) -> list[DecodedEvent]:
+        return [event for entry in batch.logs
+                if (event := self._decode(batch.watched[entry["address"]], entry))]
 
     def _decode(self, contract: str, entry: dict[str, Any]) -> DecodedEvent | None:
         try:

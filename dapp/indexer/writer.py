@@ -21,6 +21,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from operator import methodcaller
 from typing import Any
 
 from sqlalchemy import (
@@ -373,8 +374,26 @@ def _copy_field(value: Any) -> str:
     raise TypeError(kind)
 
 
+#: the common types' formatters, all implemented in C (no Python call per value)
+_COPY_FORMATS: dict[type, Callable[[Any], str]] = {
+    str: methodcaller("translate", _COPY_ESCAPES), int: str,
+    bool: {True: "t", False: "f"}.__getitem__, type(None): {None: "\\N"}.__getitem__,
+}
+
+
 def _copy_text(rows: list[tuple[Any, ...]]) -> str | None:
-    """The rows in COPY's text format (None: a value that is not text, int, bool or null)."""
+    """The rows in COPY's text format (None: a value that is not text, int, bool, null or
+    psycopg's JSON wrapper)."""
+    formats = _COPY_FORMATS
+    for _ in range(2):
+        try:
+            return "".join(["\t".join([formats[type(value)](value) for value in row])
+                            + "\n" for row in rows])
+        except KeyError as missing:
+            kind = missing.args[0]
+            if not (isinstance(kind, type) and kind.__name__ == "Json"):
+                break
+            formats[kind] = _copy_field  # psycopg's JSON wrapper: formatted by _copy_field
     try:
         return "".join(["\t".join([_copy_field(value) for value in row]) + "\n"
                         for row in rows])

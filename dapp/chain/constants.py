@@ -8,6 +8,7 @@ declarations in `contracts/interfaces/` so the two cannot drift apart.
 from __future__ import annotations
 
 from enum import IntEnum
+from functools import cache
 
 ZERO_ADDRESS = "0x" + "00" * 20
 MAX_UINT64 = 2**64 - 1
@@ -28,10 +29,15 @@ class _NamedEnum(IntEnum):
     @classmethod
     def label_of(cls, value: int) -> str:
         """The label of `value`, or `<enum>-<value>` for one this code does not know."""
-        try:
-            return cls(value).label
-        except ValueError:
-            return f"{_UNKNOWN_PREFIX[cls.__name__]}-{value}"
+        return _label_of(cls, value)
+
+
+@cache  # the indexer asks once per event
+def _label_of(cls: type[_NamedEnum], value: int) -> str:
+    try:
+        return cls(value).label
+    except ValueError:
+        return f"{_UNKNOWN_PREFIX[cls.__name__]}-{value}"
 
 
 class AssetKind(_NamedEnum):

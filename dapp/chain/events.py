@@ -14,6 +14,7 @@ event of every ABI in `dapp/chain/abi`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -30,6 +31,7 @@ from hexbytes import HexBytes
 _HASHED_WHEN_INDEXED = ("string", "bytes")
 
 _HEX_DIGITS = frozenset("0123456789abcdef")
+_HEX_TEXT = re.compile(r"0x(?:[0-9a-fA-F]{2})*\Z")
 
 #: JSON-safe form of one decoded ABI value
 Converter = Callable[[Any], Any]
@@ -60,6 +62,8 @@ class DecodedEvent:
 
 def hex32(value: bytes | str) -> str:
     """0x-prefixed lowercase hex of a hash (block, transaction, topic)."""
+    if isinstance(value, str) and _HEX_TEXT.match(value):
+        return value.lower()  # already hex text, as the node sends it: checked, kept
     return "0x" + as_bytes(value).hex()
 
 
@@ -82,8 +86,8 @@ def checksum_address(address: str) -> str:
             digits):
         return to_checksum_address(address)
     hashed = _keccak_hex(digits.encode("ascii"))
-    return "0x" + "".join([digit.upper() if nibble >= "8" else digit
-                           for digit, nibble in zip(digits, hashed[:40], strict=True)])
+    return "0x" + "".join([upper if nibble > "7" else digit for digit, upper, nibble
+                           in zip(digits, digits.upper(), hashed[:40], strict=True)])
 
 
 try:  # safe-pysha3 (in requirements.lock): C keccak, several times eth_hash's pycryptodome
@@ -306,20 +310,32 @@ class EventDecoder:
     def event_names(self, contract: str) -> set[str]:
         return {event.name for (name, _), event in self._events.items() if name == contract}
 
-    def decode(self, contract: str, log: Mapping[str, Any]) -> DecodedEvent:
-        """A log as web3 formats it or as the node sends it (hex strings)."""
-        topics = [as_bytes(t) for t in log["topics"]]
-        if not topics:
+    def decode(self, contract: str, log: Mapping[str, Any], canonical: bool = False
+               ) -> DecodedEvent:
+        """A log as web3 formats it or as the node sends it (hex strings); `canonical`: its
+        address, block number, log index and hashes are already in their stored form (the
+        indexer's `ChainSource.get_logs` makes them so), and are taken as they are."""
+        raw_topics = log["topics"]
+        if not raw_topics:
             raise UnknownEvent(f"{contract}: anonymous log at {as_int(log['blockNumber'])}")
-        topic0 = _bytes_hex(topics[0])
+        topics = [as_bytes(t) for t in raw_topics]
+        first = raw_topics[0]
+        topic0 = first.lower() if isinstance(first, str) and first[:2] == "0x" else (
+            _bytes_hex(topics[0]))
         event = self._events.get((contract, topic0))
         if event is None:
             raise UnknownEvent(f"{contract}: no event with topic {topic0}")
+        args = event.decode(topics, as_bytes(log["data"]))
+        if canonical:
+            return DecodedEvent(
+                contract=contract, address=log["address"], name=event.name, args=args,
+                origin=LogOrigin(block_number=log["blockNumber"], block_hash=log["blockHash"],
+                                 log_index=log["logIndex"], tx_hash=log["transactionHash"]))
         return DecodedEvent(
             contract=contract,
             address=checksum_address(log["address"]),
             name=event.name,
-            args=event.decode(topics, as_bytes(log["data"])),
+            args=args,
             origin=LogOrigin(
                 block_number=as_int(log["blockNumber"]),
                 block_hash=hex32(log["blockHash"]),

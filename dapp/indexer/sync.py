@@ -13,7 +13,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
@@ -69,6 +71,8 @@ class Batch:
     logs: list[dict[str, Any]]
     watched: dict[str, str]  # address → contract name
     hashes: dict[int, str]  # block → hash, to remember for reorg detection
+    #: the logs decoded (None: not yet), on the reader thread when the batch is read ahead
+    events: list[DecodedEvent] | None = None
 
     def with_new_contracts(self, watches: Sequence[NewWatch],
                            logs: list[dict[str, Any]]) -> Batch:
@@ -78,10 +82,30 @@ class Batch:
                  if (int(log["blockNumber"]), int(log["logIndex"])) not in seen]
         hashes = {int(log["blockNumber"]): hex32(log["blockHash"]) for log in extra}
         return replace(self, logs=sort_logs(self.logs + extra), watched=watched,
-                       hashes=hashes | self.hashes)
+                       hashes=hashes | self.hashes, events=None)
 
 
 MAX_UNSETTLED_READS = 50
+
+
+@dataclass(frozen=True)
+class _ReadAhead:
+    """The next range, being read on the reader thread: (first, last, tip, watched) asked."""
+
+    asked: tuple[int, int, int, dict[str, str]]
+    future: Future[Batch | None]
+
+    def fits(self, first: int, target: int, tip: int, watched: dict[str, str],
+             window: int) -> bool:
+        """The read is what this round would ask: the same first block, no block past the
+        target, the same contracts, and the same tip — or tips that both leave the range
+        outside the reorg window, where the tip changes nothing in the read."""
+        asked_first, asked_last, asked_tip, asked_watched = self.asked
+        return (asked_first == first and asked_last <= target and asked_watched == watched
+                and (asked_tip == tip or asked_last <= min(tip, asked_tip) - window))
+
+    def result(self) -> Batch | None:
+        return self.future.result()  # (the read's exception, if it raised)
 
 
 class NewContracts(Exception):
@@ -93,7 +117,11 @@ class NewContracts(Exception):
 
 
 def sort_logs(logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(logs, key=lambda log: (int(log["blockNumber"]), int(log["logIndex"])))
+    """In chain order (canonical logs: see ChainSource.get_logs)."""
+    return sorted(logs, key=_CHAIN_ORDER)
+
+
+_CHAIN_ORDER = itemgetter("blockNumber", "logIndex")
 
 
 @dataclass
@@ -110,6 +138,8 @@ class Indexer:
     source: ChainSource = field(init=False)
     decoder: EventDecoder = field(init=False, default_factory=EventDecoder)
     chain_id: int | None = field(init=False, default=None)
+    _reader: ThreadPoolExecutor | None = field(init=False, default=None, repr=False)
+    _ahead: _ReadAhead | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.engine = self.engine or make_engine(self.settings.resolved_database_url)
@@ -145,39 +175,72 @@ class Indexer:
         chain_id = self.prepare()
         report = SyncReport()
         unsettled = 0  # reads in a row that saw the chain change under them
-        while not self.stop_requested:
-            cursor = self.read_cursor(chain_id)
-            report.last_block = cursor.block_number
-            if self._roll_back_if_reorged(chain_id, cursor):
-                report.rollbacks += 1
-                continue
-            safe_head = self.safe_head()
-            target = min(block, safe_head)
-            if cursor.block_number >= target:
-                break
-            first, last = self.sizer.range_from(cursor.block_number + 1, target)
-            try:
-                batch = self._fetch(first, last, tip=safe_head + self.settings.confirmations,
-                                    report=report)
-            except RangeTooLarge as error:
-                log.info("blocks %d..%d: range too large (%s), halving", first, last, error)
-                self.sizer.too_large(last - first + 1)
-                report.shrinks += 1
-                continue
-            if batch is None:  # the chain moved while we read it: look again
-                unsettled += 1
-                if unsettled > MAX_UNSETTLED_READS:
-                    raise ChainUnsettled(
-                        f"blocks {first}..{last} read differently {unsettled} times in a row",
-                        hint="the RPC node serves inconsistent blocks; check it, then restart")
-                time.sleep(min(0.05 * unsettled, 1.0))
-                continue
-            unsettled = 0
-            report.events += self._apply(chain_id, cursor, batch)
-            report.batches += 1
-            report.last_block = batch.last
-            self.sizer.succeeded(full=len(batch.logs) * 2 > self.settings.indexer_max_logs)
+        try:
+            while not self.stop_requested:
+                ahead = self._settle_ahead()  # before this thread asks the chain anything
+                cursor = self.read_cursor(chain_id)
+                report.last_block = cursor.block_number
+                if self._roll_back_if_reorged(chain_id, cursor):
+                    report.rollbacks += 1
+                    continue
+                safe_head = self.safe_head()
+                target = min(block, safe_head)
+                if cursor.block_number >= target:
+                    break
+                first, last = self.sizer.range_from(cursor.block_number + 1, target)
+                tip, watched = safe_head + self.settings.confirmations, self._watched()
+                if ahead is not None and ahead.fits(first, target, tip, watched,
+                                                    self.settings.indexer_reorg_window):
+                    first, last = ahead.asked[:2]  # read while the last batch was written
+                else:
+                    ahead = None
+                try:
+                    batch = (ahead.result() if ahead is not None
+                             else self._fetch(first, last, tip, report, watched))
+                except RangeTooLarge as error:
+                    log.info("blocks %d..%d: range too large (%s), halving", first, last,
+                             error)
+                    self.sizer.too_large(last - first + 1)
+                    report.shrinks += 1
+                    continue
+                if batch is None:  # the chain moved while we read it: look again
+                    unsettled += 1
+                    if unsettled > MAX_UNSETTLED_READS:
+                        raise ChainUnsettled(
+                            f"blocks {first}..{last} read differently {unsettled} times in a "
+                            "row", hint="the RPC node serves inconsistent blocks; check it, "
+                                        "then restart")
+                    time.sleep(min(0.05 * unsettled, 1.0))
+                    continue
+                unsettled = 0
+                self.sizer.succeeded(full=len(batch.logs) * 2 > self.settings.indexer_max_logs)
+                if batch.last < target:
+                    self._read_ahead(self.sizer.range_from(batch.last + 1, target), tip,
+                                     watched, report)
+                report.events += self._apply(chain_id, cursor, batch)
+                report.batches += 1
+                report.last_block = batch.last
+        finally:
+            self._settle_ahead()
         return report
+
+    def _read_ahead(self, blocks: tuple[int, int], tip: int, watched: dict[str, str],
+                    report: SyncReport) -> None:
+        """Read the next range on a thread while this batch is written (catching up, the
+        node's answer and its decoding overlap the database's work). It is used only if the
+        next round would ask for the same blocks of the same contracts at the same tip;
+        that round checks the cursor's block against the chain after the read, as always."""
+        if self._reader is None:
+            self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexer-read")
+        future = self._reader.submit(self._fetch, blocks[0], blocks[1], tip, report, watched)
+        self._ahead = _ReadAhead(asked=(*blocks, tip, watched), future=future)
+
+    def _settle_ahead(self) -> _ReadAhead | None:
+        """Wait for the read ahead, if any (the chain is asked by one thread at a time)."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            wait([ahead.future])
+        return ahead
 
     def reset(self) -> None:
         """Forget everything indexed for this chain; the next sync starts from the contracts'
@@ -304,13 +367,13 @@ class Indexer:
         if not self.decoder.knows(name):
             self.decoder.add_contract(name, load_abi(name))
 
-    def _fetch(self, first: int, last: int, tip: int,
-               report: SyncReport | None = None) -> Batch | None:
+    def _fetch(self, first: int, last: int, tip: int, report: SyncReport | None = None,
+               watched: dict[str, str] | None = None) -> Batch | None:
         """The batch of first..last, or of fewer blocks when those hold more logs than
         DAPP_INDEXER_MAX_LOGS (see `_within_max_logs`). RangeTooLarge: the node refused the
         range, or a single block holds too many logs. None: the chain changed between the
         reads (the caller asks again)."""
-        watched = self._watched()
+        watched = self._watched() if watched is None else watched
         # The range's last block before the logs and after: a reorg in between changes it
         # (and every later block), even one that only replaced blocks without our logs.
         asked = last
@@ -321,7 +384,10 @@ class Indexer:
         if batch is None or before is None:
             return None
         after = batch.hashes[asked] if asked in batch.hashes else self.source.block_hash(asked)
-        return batch if after == before else None
+        if after != before:
+            return None
+        batch.events = self._decode_all(batch)
+        return batch
 
     def _within_max_logs(self, first: int, last: int, logs: list[dict[str, Any]],
                          report: SyncReport | None) -> tuple[int, list[dict[str, Any]]]:
@@ -348,8 +414,8 @@ class Indexer:
         tip (`tip`), read after the logs. None when the chain changed between the reads (the
         caller asks again)."""
         hashes: dict[int, str] = {}
-        for entry in logs:
-            number, block_hash = int(entry["blockNumber"]), hex32(entry["blockHash"])
+        for entry in logs:  # (canonical: see ChainSource.get_logs)
+            number, block_hash = entry["blockNumber"], entry["blockHash"]
             if hashes.setdefault(number, block_hash) != block_hash:
                 return None
         dense_from = max(first, tip - self.settings.indexer_reorg_window + 1)
@@ -394,6 +460,7 @@ class Indexer:
                     self._prune(connection, chain_id, batch.last)
                 return count
             except NewContracts as new:
+                self._settle_ahead()  # (its contracts are not these: it will not be used)
                 start = min(w.from_block for w in new.watches)
                 for watch in new.watches:
                     self._ensure_abi(watch.name)
@@ -416,8 +483,7 @@ class Indexer:
 
     def _handle_logs(self, writer: StateWriter, batch: Batch) -> int:
         count = 0
-        events = [event for entry in batch.logs
-                  if (event := self._decode(batch.watched[entry["address"]], entry))]
+        events = batch.events if batch.events is not None else self._decode_all(batch)
         self._prefetch(writer, events)
         for event in events:
             writer.origin = event.origin
@@ -447,9 +513,13 @@ class Indexer:
         for model, keys in wanted.items():
             writer.prefetch(model, keys)
 
+    def _decode_all(self, batch: Batch) -> list[DecodedEvent]:
+        return [event for entry in batch.logs
+                if (event := self._decode(batch.watched[entry["address"]], entry))]
+
     def _decode(self, contract: str, entry: dict[str, Any]) -> DecodedEvent | None:
         try:
-            return self.decoder.decode(contract, entry)
+            return self.decoder.decode(contract, entry, canonical=True)  # see source.py
         except UnknownEvent as error:
             log.warning("skipping a log of %s at block %s: %s", contract,
                         entry["blockNumber"], error)

@@ -17,9 +17,11 @@ everything queued, so a row never arrives before the row it points at.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from operator import methodcaller
 from typing import Any
 
 from sqlalchemy import (
@@ -42,6 +44,7 @@ from dapp.store.base import Base
 from dapp.store.models import JournalEntry, Pin, WatchedContract, append_only_models
 
 PREFETCH_CHUNK = 500  # keys per prefetch query (3 columns each: within any bind limit)
+COPY_FROM = 50  # rows from which PostgreSQL gets a COPY rather than an executemany
 KEY_PREFIX = "key__"  # bind parameter names of key columns (SET clauses use the column names)
 
 
@@ -150,12 +153,16 @@ class StateWriter:
         wanted = {tuple(key[name] for name in names) for key in keys}
         wanted = [key for key in wanted
                   if (table, key) not in self._known and not self._is_queued(table, key)]
+        inline = self.connection.dialect.name == "postgresql"
         for start in range(0, len(wanted), PREFETCH_CHUNK):
             chunk = wanted[start:start + PREFETCH_CHUNK]
             # one IN list per key column (a search of the primary key index, where SQLite
             # scans the table for a row-value IN), the few extra combinations dropped below
-            where = and_(*(table.c[name].in_(sorted({key[i] for key in chunk}))
-                           for i, name in enumerate(names)))
+            # (PostgreSQL gets the values inline: a list of bound parameters is searched
+            # value by value for every row the index finds, a list of constants is hashed)
+            where = and_(*(table.c[name].in_(bindparam(
+                f"{KEY_PREFIX}{name}", sorted({key[i] for key in chunk}), expanding=True,
+                literal_execute=inline)) for i, name in enumerate(names)))
             rows = self.connection.execute(select(table).where(where)).all()
             found = {tuple(row._mapping[name] for name in names): dict(row._mapping)
                      for row in rows}
@@ -295,9 +302,25 @@ class StateWriter:
                 bulk = _bulk_insert(table, tuple(run[0]), self.connection.dialect)
                 if bulk is None:
                     self.connection.execute(statement, run)
+                elif bulk.copy is not None and len(run) >= COPY_FROM:
+                    self._copy(bulk, run)
                 else:
                     self.connection.exec_driver_sql(bulk.sql, bulk.parameters(run))
                 start = end
+
+    def _copy(self, bulk: _BulkInsert, rows: list[dict[str, Any]]) -> None:
+        """PostgreSQL: the rows by `COPY ... FROM STDIN` on the batch's own connection (in
+        its transaction), several times faster than an executemany of INSERTs."""
+        assert bulk.copy is not None
+        driver = self.connection.connection.driver_connection
+        values = bulk.rows(rows)
+        text = _copy_text(values)
+        with driver.cursor() as cursor, cursor.copy(bulk.copy) as copy:  # type: ignore[union-attr]
+            if text is not None:
+                copy.write(text)
+            else:  # a value of a type _copy_text does not format: psycopg formats each row
+                for row in values:
+                    copy.write_row(row)
 
 
 @dataclass(frozen=True)
@@ -312,18 +335,70 @@ class _BulkInsert:
     processors: tuple[Callable[[Any], Any] | None, ...]
     defaults: dict[str, Any]
     positional: bool
+    #: PostgreSQL's `COPY table (names) FROM STDIN` of the same rows (None: other databases)
+    copy: str | None = None
+
+    def rows(self, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """Each row's bound values in `names` order."""
+        pairs = list(zip(self.names, self.processors, strict=True))
+        if self.defaults:
+            rows = [self.defaults | row for row in rows]
+        return [tuple([row[name] if process is None else process(row[name])
+                       for name, process in pairs])
+                for row in rows]
 
     def parameters(self, rows: list[dict[str, Any]]) -> list[Any]:
-        pairs = list(zip(self.names, self.processors, strict=True))
-        made: list[Any] = []
-        for row in rows:
-            values = {**self.defaults, **row} if self.defaults else row
-            converted = [value if process is None else process(value)
-                         for name, process in pairs for value in (values[name],)]
-            made.append(tuple(converted) if self.positional else dict(zip(self.names,
-                                                                          converted,
-                                                                          strict=True)))
-        return made
+        made = self.rows(rows)
+        if self.positional:
+            return made
+        return [dict(zip(self.names, values, strict=True)) for values in made]
+
+
+#: COPY's text format: backslash, tab, newline and carriage return escaped in a value
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    kind = type(value)
+    if kind is str:
+        return str(value).translate(_COPY_ESCAPES)
+    if kind is bool:
+        return "t" if value else "f"
+    if kind is int:
+        return str(value)
+    if kind.__name__ == "Json" and hasattr(value, "obj"):  # psycopg's wrapper of a JSON value
+        dumps = getattr(value, "dumps", None) or json.dumps
+        return str(dumps(value.obj)).translate(_COPY_ESCAPES)
+    raise TypeError(kind)
+
+
+#: the common types' formatters, all implemented in C (no Python call per value)
+_COPY_FORMATS: dict[type, Callable[[Any], str]] = {
+    str: methodcaller("translate", _COPY_ESCAPES), int: str,
+    bool: {True: "t", False: "f"}.__getitem__, type(None): {None: "\\N"}.__getitem__,
+}
+
+
+def _copy_text(rows: list[tuple[Any, ...]]) -> str | None:
+    """The rows in COPY's text format (None: a value that is not text, int, bool, null or
+    psycopg's JSON wrapper)."""
+    formats = _COPY_FORMATS
+    for _ in range(2):
+        try:
+            return "".join(["\t".join([formats[type(value)](value) for value in row])
+                            + "\n" for row in rows])
+        except KeyError as missing:
+            kind = missing.args[0]
+            if not (isinstance(kind, type) and kind.__name__ == "Json"):
+                break
+            formats[kind] = _copy_field  # psycopg's JSON wrapper: formatted by _copy_field
+    try:
+        return "".join(["\t".join([_copy_field(value) for value in row]) + "\n"
+                        for row in rows])
+    except TypeError:
+        return None
 
 
 @cache
@@ -340,9 +415,15 @@ def _bulk_insert(table: Table, columns: tuple[str, ...], dialect: Dialect) -> _B
     names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
     if processors is None or set(names) != set(columns) | set(defaults):
         return None
+    copy = None
+    if dialect.name == "postgresql" and dialect.driver == "psycopg" and all(
+            name in table.c for name in names):
+        quote = dialect.identifier_preparer.quote
+        copy = (f"COPY {dialect.identifier_preparer.format_table(table)} "
+                f"({', '.join(quote(table.c[name].name) for name in names)}) FROM STDIN")
     return _BulkInsert(sql=compiled.string, names=names,
                        processors=tuple(processors.get(name) for name in names),
-                       defaults=defaults, positional=compiled.positional)
+                       defaults=defaults, positional=compiled.positional, copy=copy)
 
 
 def _primary_key_of(table: Table, values: Mapping[str, Any],
@@ -353,7 +434,7 @@ def _primary_key_of(table: Table, values: Mapping[str, Any],
     if exact and len(values) != len(names):
         return None
     try:
-        return tuple(values[name] for name in names)
+        return tuple([values[name] for name in names])
     except KeyError:
         return None
 

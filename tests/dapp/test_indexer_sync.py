@@ -23,7 +23,9 @@ from web3 import Web3
 
 from dapp.chain.events import DecodedEvent
 from dapp.indexer.errors import ConcurrentIndexer, WrongChain
-from dapp.indexer.writer import StateWriter
+from dapp.indexer.writer import COPY_FROM, StateWriter
+from dapp.store.db import make_engine
+from dapp.store.migrate import migrate
 from dapp.store.models import RawEvent, SyncCursor, WatchedContract
 from tests.dapp.conftest import (
     Chain,
@@ -290,3 +292,27 @@ def test_a_reorg_while_the_logs_are_read_is_read_again(
     assert reorged and report.last_block == reorged[0]
     assert indexed_balances(indexer.db) == chain_balances(web3, token)
     indexer.db.dispose()
+
+
+def test_bulk_writes_keep_awkward_text_exact(store_url: str) -> None:
+    """A batch's queued rows go to PostgreSQL by COPY in its text format (and to SQLite by
+    executemany): tabs, newlines, backslashes, quotes, `\\N`, non-ASCII and nulls in the
+    values come back as they went in."""
+    engine = make_engine(store_url)
+    migrate(engine)
+    awkward = ["tab\there", "line\nbreak\r\n", "back\\slash \\N \\t", "quote ' \"", "naïve ∑",
+               "", None]
+    rows = [{"chain_id": 1, "block_number": 7, "log_index": i, "block_hash": "0x" + "ab" * 32,
+             "tx_hash": "0x" + "cd" * 32, "address": "0x" + "00" * 19 + f"{i:02x}",
+             "contract": "Token", "name": awkward[i % len(awkward)] or "-",
+             "args": {"text": awkward[i % len(awkward)], "n": 2**200 + i, "flag": i % 2 == 0}}
+            for i in range(3 * COPY_FROM)]
+    with engine.begin() as connection:
+        writer = StateWriter(connection, chain_id=1)
+        for row in rows:
+            writer.append(RawEvent, **row)
+        writer.flush()
+    with engine.connect() as connection:
+        stored = [dict(r._mapping) for r in connection.execute(
+            select(RawEvent.__table__).order_by(RawEvent.log_index))]
+    assert stored == rows

@@ -7,7 +7,7 @@ from typing import Any
 
 from brownie import ZERO_ADDRESS, chain
 from conftest import COMPUTE, DAY, DOWNLOAD, reverts
-from test_license_tokens import buy_token, token_asset, tokens  # the fixtures too
+from licence_token_helpers import buy_token, token_asset, tokens  # the fixtures too
 
 
 def lend(tokens: Any, registry: Any, asset: int, holder: Any, user: Any, days: int = 7) -> tuple:

@@ -8,7 +8,7 @@ from typing import Any
 
 from brownie import ZERO_ADDRESS, chain
 from conftest import COMPUTE, DAY, DOWNLOAD, PRICE, activate, reverts, split
-from test_license_tokens import buy_token, token_asset, tokens  # the fixtures too
+from licence_token_helpers import buy_token, token_asset, tokens  # the fixtures too
 
 ROYALTY_BPS = 500
 RESALE = 7 * 10**18 + 3  # odd on purpose: rounding of the royalty and of its split

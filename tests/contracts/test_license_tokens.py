@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from conftest import (
     COMPUTE,
     DAY,
@@ -17,36 +16,11 @@ from conftest import (
     reverts,
     split,
 )
+from licence_token_helpers import buy_token, token_asset, tokens  # the fixtures too
 
 MONTH = 30 * DAY
 ERC1155_ID = "0xd9b67a26"
 ERC2981_ID = "0x2a55205a"
-
-
-@pytest.fixture(scope="module")
-def tokens(LicenseTokens: Any, registry: Any, admin: Any, accounts: Any) -> Any:
-    deployed = LicenseTokens.deploy(registry, {"from": admin})
-    registry.setLicenseTokens(deployed, {"from": admin})
-    return deployed
-
-
-@pytest.fixture(scope="module")
-def token_asset(registry: Any, token: Any, publisher: Any, tokens: Any) -> int:
-    """A dataset with offer 1 (30-day DOWNLOAD, 10 DDT, transferable tokens), offer 2
-    (perpetual COMPUTE, non-transferable tokens) and offer 3 (address-bound only)."""
-    asset_id = publish_asset(registry, token, publisher, "tokens", offers=[
-        offer_input(token), offer_input(token, PRICE, 0, COMPUTE), offer_input(token),
-    ])
-    tokens.setTokenOffer(asset_id, 1, True, True, {"from": publisher})
-    tokens.setTokenOffer(asset_id, 2, True, False, {"from": publisher})
-    return asset_id
-
-
-def buy_token(tokens: Any, registry: Any, asset_id: int, offer_id: int, licensee: Any,
-              sender: Any) -> Any:
-    offer = registry.offer(asset_id, offer_id)
-    return tokens.buy(asset_id, offer_id, licensee, offer[0], offer[1], offer[2], offer[3],
-                      {"from": sender})
 
 
 def test_buy_token_licence_mints_and_splits_like_a_sale(

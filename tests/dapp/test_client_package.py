@@ -78,7 +78,8 @@ def client_closure() -> set[str]:
 DISTRIBUTIONS = {"web3": "web3", "eth_account": "eth-account", "eth_abi": "eth-abi",
                  "eth_hash": "eth-hash", "eth_typing": "eth-typing", "eth_utils": "eth-utils",
                  "hexbytes": "hexbytes", "requests": "requests", "httpx": "httpx",
-                 "pydantic": "pydantic", "sha3": "safe-pysha3", "tenseal": "tenseal"}
+                 "pydantic": "pydantic", "sha3": "safe-pysha3", "tenseal": "tenseal",
+                 "coincurve": "coincurve"}
 
 
 def test_wheel_ships_every_module_the_client_imports_and_no_server_module(wheel: Path) -> None:

@@ -112,6 +112,8 @@ export async function licenceTokensSection(app: App, isCurrent: () => boolean): 
         const to = h("input", { name: `transfer-${token.token_id}`, size: 44, placeholder: "0x… (the new holder)", "aria-label": "new holder", testid: "licence-transfer-to" });
         const status = txLine();
         const send = button("Transfer", async () => {
+          status.element.textContent = ""; // a retry does not show the last attempt's refusal
+          delete status.element.dataset.phase;
           const result = await new LicenceTokens(app.chain()).transfer(BigInt(token.asset_id), SCOPE_NUMBER[token.scope], token.scope, to.value, status.update);
           if (result.phase !== "confirmed") return;
           last.textContent = result.message;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import httpx
@@ -64,7 +65,10 @@ def anvil_process(port: int, chain_id: int, log_file: Path) -> ManagedProcess:
         "--gas-limit", str(BLOCK_GAS_LIMIT),
         "--silent",
     ]
-    return ManagedProcess(name="anvil", argv=argv, log_file=log_file, cwd=REPO_ROOT)
+    # anvil pages old states out to $HOME/.foundry/anvil/tmp and never removes them (tens of GB
+    # after long runs): its HOME is a folder beside its log, which goes with the run's files.
+    env = {**os.environ, "HOME": str(log_file.parent / f"{log_file.stem}-home")}
+    return ManagedProcess(name="anvil", argv=argv, log_file=log_file, env=env, cwd=REPO_ROOT)
 
 
 def start_chain(process: ManagedProcess, port: int, timeout: float = 60.0) -> ManagedProcess:

@@ -424,17 +424,37 @@ def download(gateway: Gateway, asset_id: int, headers: dict[str, str]) -> httpx.
     return httpx.get(content_url(gateway, asset_id), headers=headers, timeout=30)
 
 
-def test_attack_old_holder_downloads_after_selling_the_licence_token(
-        gateway: Gateway, market: Market, tokens: Contract,
-        tmp_path_factory: pytest.TempPathFactory) -> None:
-    path = tmp_path_factory.mktemp("token-asset") / "readings.csv"
-    data = write_random(path, 20_000, seed=19)
+def buyer_holds_a_licence_token(market: Market, tokens: Contract, folder: Path,
+                                seed: int) -> tuple[int, bytes]:
+    """A fresh asset whose offer 1 issues transferable licence tokens, one bought by BUYER:
+    (asset id, its bytes)."""
+    path = folder / "readings.csv"
+    data = write_random(path, 20_000, seed=seed)
     asset_id = publish(market, path)
     transact(market, tokens.functions.setTokenOffer(asset_id, 1, True, True), PUBLISHER.address)
     transact(market, market.token.functions.approve(market.registry.address, PRICE),
              BUYER.address)
     transact(market, tokens.functions.buy(asset_id, 1, BUYER.address, market.token.address,
                                           PRICE, 0, 0), BUYER.address)
+    return asset_id, data
+
+
+def served_within(gateway: Gateway, asset_id: int, headers: dict[str, str],
+                  seconds: float) -> httpx.Response:
+    """The download once a cached "no" has run out: 403 until then, 200 within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while (response := download(gateway, asset_id, headers)).status_code == 403:
+        assert time.monotonic() < deadline, response.text
+        time.sleep(0.2)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def test_attack_old_holder_downloads_after_selling_the_licence_token(
+        gateway: Gateway, market: Market, tokens: Contract,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    asset_id, data = buyer_holds_a_licence_token(market, tokens,
+                                                 tmp_path_factory.mktemp("token-asset"), seed=19)
     old, new = session(gateway, BUYER), session(gateway, NEW_HOLDER)
     for _ in range(2):  # a second download would be served from a cached "yes"
         response = download(gateway, asset_id, old)
@@ -448,12 +468,8 @@ def test_attack_old_holder_downloads_after_selling_the_licence_token(
 
     body = assert_problem(download(gateway, asset_id, old), 403, "not-licensed")
     assert body["account"] == BUYER.address
-    deadline = time.monotonic() + 3  # the new holder's cached "no" lives ≤ 1 s
-    while (response := download(gateway, asset_id, new)).status_code == 403:
-        assert time.monotonic() < deadline, response.text
-        time.sleep(0.2)
-    assert response.status_code == 200, response.text
-    assert response.content == data
+    # the new holder's cached "no" lives ≤ 1 s
+    assert served_within(gateway, asset_id, new, seconds=3).content == data
 
 
 def test_attack_lender_downloads_a_lent_licence_token(
@@ -461,14 +477,8 @@ def test_attack_lender_downloads_a_lent_licence_token(
         tmp_path_factory: pytest.TempPathFactory) -> None:
     """ERC-4907 lending: while lent, the holder is refused at once (a token's "yes" is never
     cached) and the user is served."""
-    path = tmp_path_factory.mktemp("lent-asset") / "readings.csv"
-    data = write_random(path, 20_000, seed=23)
-    asset_id = publish(market, path)
-    transact(market, tokens.functions.setTokenOffer(asset_id, 1, True, True), PUBLISHER.address)
-    transact(market, market.token.functions.approve(market.registry.address, PRICE),
-             BUYER.address)
-    transact(market, tokens.functions.buy(asset_id, 1, BUYER.address, market.token.address,
-                                          PRICE, 0, 0), BUYER.address)
+    asset_id, data = buyer_holds_a_licence_token(market, tokens,
+                                                 tmp_path_factory.mktemp("lent-asset"), seed=23)
     lender, user = session(gateway, BUYER), session(gateway, NEW_HOLDER)
     for _ in range(2):  # a second download would be served from a cached "yes"
         assert download(gateway, asset_id, lender).status_code == 200
@@ -481,9 +491,5 @@ def test_attack_lender_downloads_a_lent_licence_token(
 
     body = assert_problem(download(gateway, asset_id, lender), 403, "not-licensed")
     assert body["account"] == BUYER.address
-    deadline = time.monotonic() + 3  # the user's cached "no" lives ≤ 1 s
-    while (response := download(gateway, asset_id, user)).status_code == 403:
-        assert time.monotonic() < deadline, response.text
-        time.sleep(0.2)
-    assert response.status_code == 200, response.text
-    assert response.content == data
+    # the user's cached "no" lives ≤ 1 s
+    assert served_within(gateway, asset_id, user, seconds=3).content == data

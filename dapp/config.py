@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -236,6 +238,13 @@ class Settings(BaseSettings):
         default_factory=list, description="IPFS Cluster REST API URLs (peers of one Cluster, "
         "e.g. http://127.0.0.1:9094): a request goes to the first that answers"
     )
+    cluster_api_credentials: SecretStr | None = Field(
+        None, description="USER:PASSWORD for the Cluster REST API's basic authentication "
+        "(`basic_auth_credentials` in its service.json); never logged"
+    )
+    cluster_api_credentials_file: Path | None = Field(
+        None, description="A file holding USER:PASSWORD (read when the pinner starts)"
+    )
     pin_replication_min: int | None = Field(
         None, ge=1, description="Cluster peers that must hold each pin; None: the Cluster's own"
     )
@@ -283,6 +292,11 @@ class Settings(BaseSettings):
         if self.pin_backend == "cluster" and not self.cluster_api_urls:
             raise ValueError("pin_backend=cluster needs cluster_api_urls "
                              "(DAPP_CLUSTER_API_URLS='[\"http://127.0.0.1:9094\"]')")
+        if self.cluster_api_credentials is not None or self.cluster_api_credentials_file:
+            in_clear = [url for url in self.cluster_api_urls if not _private_link(url)]
+            if in_clear:
+                raise ValueError(f"cluster_api_credentials would cross the network in clear "
+                                 f"to {in_clear[0]}: use https, or a loopback address")
         if self.pin_backend == "pinning-service" and not (
                 self.pinning_service_url
                 and (self.pinning_service_token or self.pinning_service_token_file)):
@@ -349,3 +363,17 @@ class Settings(BaseSettings):
 def load_settings(**overrides: Any) -> Settings:
     """Build the settings once at a program's entry point; pass the object down from there."""
     return Settings(**overrides)
+
+
+def _private_link(url: str) -> bool:
+    """Whether a secret sent to `url` stays off the network in clear: https, or loopback."""
+    parsed = urlsplit(url)
+    if parsed.scheme == "https":
+        return True
+    host = parsed.hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False

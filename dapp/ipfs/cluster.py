@@ -10,7 +10,8 @@ valid (their peers' metrics are fresh) and adds new ones up to the factor, so th
 dead peer held are made elsewhere.
 
 Several API URLs may be given (peers of the same Cluster): a request goes to the first that
-answers.
+answers. A Cluster whose REST API has `basic_auth_credentials` is sent them (basic
+authentication; the settings refuse them over plain HTTP to anything but loopback).
 """
 
 from __future__ import annotations
@@ -27,14 +28,17 @@ class ClusterPinBackend:
     name = "cluster"
 
     def __init__(self, api_urls: list[str], replication_min: int | None = None,
-                 replication_max: int | None = None, timeout_seconds: float = 30.0) -> None:
+                 replication_max: int | None = None, timeout_seconds: float = 30.0,
+                 credentials: tuple[str, str] | None = None) -> None:
         if not api_urls:
             raise ValueError("an IPFS Cluster backend needs at least one REST API URL "
                              "(DAPP_CLUSTER_API_URLS)")
         self.api_urls = [url.rstrip("/") for url in api_urls]
         self.replication_min = replication_min
         self.replication_max = replication_max
-        self._http = httpx.Client(timeout=timeout_seconds)
+        # basic authentication when the Cluster asks for it (its basic_auth_credentials)
+        self._http = httpx.Client(timeout=timeout_seconds,
+                                  auth=httpx.BasicAuth(*credentials) if credentials else None)
 
     def close(self) -> None:
         self._http.close()
@@ -59,7 +63,8 @@ class ClusterPinBackend:
             if response.status_code in (401, 403):
                 raise PinBackendUnavailable(
                     f"IPFS Cluster at {url} refused to {what} ({response.status_code})",
-                    hint="the Cluster's REST API asks for credentials")
+                    hint="the Cluster's REST API asks for credentials: set "
+                         "DAPP_CLUSTER_API_CREDENTIALS (or _FILE) to its USER:PASSWORD")
             if response.status_code >= 400:
                 raise PinBackendUnavailable(
                     f"IPFS Cluster refused to {what}: {_message(response)}")

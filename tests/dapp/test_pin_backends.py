@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -195,6 +196,70 @@ def test_the_indexers_pinner_thread_pins_through_the_configured_cluster(
         thread.join(10)
     assert pin_row(engine, cid).backend == "cluster"
     assert cluster.pin_info(cid)["allocations"] == list(peer_rows(engine, cid))
+
+
+CLUSTER_USER, CLUSTER_PASSWORD = "indexer", "cl-pw-4b9e21"
+
+
+@pytest.mark.scale  # an IPFS Cluster peer: `make scale`
+def test_a_cluster_that_asks_for_credentials_pins_only_with_the_right_ones(
+        tmp_path: Path, engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    """A Cluster REST API with basic_auth_credentials: the pinner sends the configured
+    USER:PASSWORD; none or wrong ones are a clear error (the pin waits, nothing lost), and
+    the password is never in the log or the stored error."""
+    with running_cluster(tmp_path / "locked", size=1,
+                         credentials=(CLUSTER_USER, CLUSTER_PASSWORD)) as locked, \
+            IpfsClient(locked.peers[0].kubo.api_url) as ipfs:
+        cid = ipfs.add_bytes(b"pinned behind the Cluster's password", pin=False).cid
+        queue_pin(engine, cid)
+        clock = [time.time()]
+        base = Settings(data_dir=tmp_path, pin_backend="cluster",
+                        cluster_api_urls=locked.api_urls)
+        for credentials in (None, f"{CLUSTER_USER}:wrong-{CLUSTER_PASSWORD}"):
+            with closing(pin_backend(base.with_overrides(cluster_api_credentials=credentials),
+                                     ipfs)) as refused:
+                round_ = Pinner(engine, ipfs, POLICY, clock=lambda: clock[0],
+                                backend=refused).run_once()
+            assert (round_.pinned, round_.failed) == (0, 1)
+            row = pin_row(engine, cid)
+            assert row.status == "retrying" and row.last_error is not None
+            assert "refused to pin" in row.last_error and "(401)" in row.last_error
+            clock[0] += POLICY.max_delay
+        secret_file = tmp_path / "cluster-credentials"
+        secret_file.write_text(f"{CLUSTER_USER}:{CLUSTER_PASSWORD}\n")
+        settings = base.with_overrides(cluster_api_credentials_file=secret_file)
+        with caplog.at_level(logging.DEBUG), closing(pin_backend(settings, ipfs)) as allowed:
+            assert Pinner(engine, ipfs, POLICY, clock=lambda: clock[0],
+                          backend=allowed).run_once().pinned == 1
+        assert pin_row(engine, cid).status == "pinned"
+        assert locked.pin_info(cid)["cid"] == cid
+    assert CLUSTER_PASSWORD not in caplog.text
+    assert CLUSTER_PASSWORD not in repr(settings) + repr(base.with_overrides(
+        cluster_api_credentials=f"{CLUSTER_USER}:{CLUSTER_PASSWORD}"))
+
+
+def test_cluster_credentials_are_refused_in_clear_and_must_be_user_colon_password(
+        tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="would cross the network in clear"):
+        Settings(pin_backend="cluster", cluster_api_urls=["http://10.0.0.5:9094"],
+                 cluster_api_credentials="user:pw")
+    for url in ("https://cluster.example:9094", "http://127.0.0.1:9094",
+                "http://localhost:9094", "http://[::1]:9094"):
+        Settings(pin_backend="cluster", cluster_api_urls=[url],
+                 cluster_api_credentials="user:pw")
+    settings = Settings(pin_backend="cluster", cluster_api_urls=["http://127.0.0.1:9094"],
+                        cluster_api_credentials="no-colon")
+    with IpfsClient("http://127.0.0.1:1") as ipfs:
+        with pytest.raises(InvalidInput, match="not USER:PASSWORD"):
+            pin_backend(settings, ipfs)
+        with pytest.raises(InvalidInput, match="cannot read the Cluster API credentials file"):
+            pin_backend(settings.with_overrides(cluster_api_credentials=None,
+                                                cluster_api_credentials_file=tmp_path / "no"),
+                        ipfs)
+        made = pin_backend(settings.with_overrides(cluster_api_credentials="u:p:w"), ipfs)
+        assert isinstance(made, ClusterPinBackend)
+        assert made._http.auth is not None  # (u, "p:w"): the password may hold a colon
+        made.close()
 
 
 def test_pinning_service_client_pins_tracks_and_replaces_a_failed_request(

@@ -71,6 +71,8 @@ class LocalCluster:
     peers: list[ClusterPeer]
     secret: str
     killed: set[int] = field(default_factory=set)
+    #: the REST API's basic_auth_credentials (None: open, the default)
+    credentials: tuple[str, str] | None = None
 
     @property
     def api_urls(self) -> list[str]:
@@ -92,7 +94,8 @@ class LocalCluster:
     def pin_info(self, cid: str) -> dict[str, Any]:
         """`GET /pins/{cid}` at a live peer (the Cluster's view, for assertions)."""
         url = self.api_urls[0]
-        return httpx.get(f"{url}/pins/{cid}", params={"local": "false"}, timeout=10).json()
+        return httpx.get(f"{url}/pins/{cid}", params={"local": "false"}, timeout=10,
+                         auth=self.credentials).json()
 
     def stop(self) -> None:
         for peer in self.peers:
@@ -101,18 +104,22 @@ class LocalCluster:
             peer.kubo.process.stop()
 
 
-def _peers_seen(api_url: str) -> int:
+Auth = tuple[str, str] | None
+
+
+def _peers_seen(api_url: str, auth: Auth = None) -> int:
     """How many peers (itself included) a Cluster peer sees (`GET /peers` is JSON lines)."""
-    response = httpx.get(f"{api_url}/peers", timeout=2)
+    response = httpx.get(f"{api_url}/peers", timeout=2, auth=auth)
     seen = [json.loads(line) for line in response.text.splitlines() if line.strip()]
     return len([p for p in seen if not p.get("error")])
 
 
-def _allocatable(api_url: str, size: int) -> bool:
+def _allocatable(api_url: str, size: int, auth: Auth = None) -> bool:
     """Whether a peer holds every peer's valid metrics that allocation reads (the balanced
     allocator's `tag:group` and `freespace`): before that, a pin with a factor is refused."""
     for metric in ("tag:group", "freespace"):
-        metrics = httpx.get(f"{api_url}/monitor/metrics/{metric}", timeout=2).json() or []
+        metrics = httpx.get(f"{api_url}/monitor/metrics/{metric}", timeout=2,
+                            auth=auth).json() or []
         if len({m["peer"] for m in metrics if m.get("valid")}) < size:
             return False
     return True
@@ -130,7 +137,7 @@ def _init_peer(index: int, kubo: Kubo, base: Path, secret: str) -> ClusterPeer:
 
 
 def _configure(peer: ClusterPeer, others: list[ClusterPeer], monitor_seconds: float,
-               repinning: bool) -> None:
+               repinning: bool, credentials: Auth = None) -> None:
     path = peer.config_dir / "service.json"
     config = json.loads(path.read_text())
     interval = f"{int(monitor_seconds * 1000)}ms"
@@ -156,6 +163,8 @@ def _configure(peer: ClusterPeer, others: list[ClusterPeer], monitor_seconds: fl
     config["api"] = {"restapi": {**config["api"]["restapi"],
                                  "http_listen_multiaddress":
                                      f"/ip4/127.0.0.1/tcp/{peer.api_port}"}}
+    if credentials is not None:
+        config["api"]["restapi"]["basic_auth_credentials"] = {credentials[0]: credentials[1]}
     kubo_api = f"/ip4/127.0.0.1/tcp/{peer.kubo.ports.api}"
     config["ipfs_connector"]["ipfshttp"]["node_multiaddress"] = kubo_api
     path.write_text(json.dumps(config, indent=2))
@@ -171,13 +180,14 @@ def _connect_kubos(kubos: list[Kubo]) -> None:
 
 
 def start_cluster(base: Path, size: int = 3, monitor_seconds: float = 1.0,
-                  repinning: bool = False, timeout: float = 60.0) -> LocalCluster:
+                  repinning: bool = False, timeout: float = 60.0,
+                  credentials: Auth = None) -> LocalCluster:
     require_executable(SERVICE, INSTALL_HINT)
     base.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_hex(32)
     with ThreadPoolExecutor(size) as pool:
         kubos = list(pool.map(lambda _: start_test_kubo(base), range(size)))
-    cluster = LocalCluster(peers=[], secret=secret)
+    cluster = LocalCluster(peers=[], secret=secret, credentials=credentials)
     try:
         _connect_kubos(kubos)
         with ThreadPoolExecutor(size) as pool:
@@ -185,7 +195,7 @@ def start_cluster(base: Path, size: int = 3, monitor_seconds: float = 1.0,
                                           enumerate(kubos)))
         for peer in cluster.peers:
             _configure(peer, [p for p in cluster.peers if p is not peer], monitor_seconds,
-                       repinning)
+                       repinning, credentials)
             peer.process = ManagedProcess(
                 name=f"ipfs-cluster-service {peer.name}",
                 argv=[str(SERVICE), "--config", str(peer.config_dir), "daemon"],
@@ -194,8 +204,8 @@ def start_cluster(base: Path, size: int = 3, monitor_seconds: float = 1.0,
         deadline = time.monotonic() + timeout
         for peer in cluster.peers:
             assert peer.process is not None
-            peer.process.wait_until(lambda p=peer: _peers_seen(p.api_url) == size
-                                    and _allocatable(p.api_url, size),
+            peer.process.wait_until(lambda p=peer: _peers_seen(p.api_url, credentials) == size
+                                    and _allocatable(p.api_url, size, credentials),
                                     max(1.0, deadline - time.monotonic()))
     except BaseException:
         cluster.stop()
@@ -207,8 +217,9 @@ def start_cluster(base: Path, size: int = 3, monitor_seconds: float = 1.0,
 
 @contextmanager
 def running_cluster(base: Path, size: int = 3, monitor_seconds: float = 1.0,
-                    repinning: bool = False) -> Iterator[LocalCluster]:
-    cluster = start_cluster(base, size, monitor_seconds, repinning)
+                    repinning: bool = False,
+                    credentials: Auth = None) -> Iterator[LocalCluster]:
+    cluster = start_cluster(base, size, monitor_seconds, repinning, credentials=credentials)
     try:
         yield cluster
     finally:

@@ -174,7 +174,7 @@ def test_call_over_the_time_limit_kills_the_worker_and_is_charged(stack: Stack,
     body = assert_problem(slow, 502, "model-failed")
     assert body["reason"] == "call time limit exceeded"
     assert body["accepted_cumulative"] == str(2 * PRICE)
-    assert took < CALL_SECONDS + 3
+    assert took < CALL_SECONDS + 10  # (slack for a loaded machine) the model asked for 30 s
     assert _processes_with(marker) == []
 
 

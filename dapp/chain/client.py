@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 from web3 import HTTPProvider, Web3
 from web3.providers.rpc.utils import REQUEST_RETRY_ALLOWLIST, ExceptionRetryConfiguration
+from web3.types import RPCEndpoint, RPCResponse
 
+from dapp.chain.cache_only import refuse_if_cache_only
 from dapp.chain.transactions import chain_errors
 
 
@@ -26,10 +29,23 @@ RETRIED_ERRORS = (ConnectionError, requests.ConnectionError, requests.HTTPError,
                   requests.Timeout)
 
 
+class _Provider(HTTPProvider):
+    """web3's HTTP provider, whose requests refuse to start inside `cache_only()`."""
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        refuse_if_cache_only(str(method))
+        return super().make_request(method, params)
+
+    def make_batch_request(self, batch_requests: list[tuple[RPCEndpoint, Any]]
+                           ) -> list[RPCResponse] | RPCResponse:
+        refuse_if_cache_only("a batch")
+        return super().make_batch_request(batch_requests)
+
+
 def connect(rpc_url: str, timeout_seconds: float = 10.0) -> Web3:
     retries = ExceptionRetryConfiguration(errors=RETRIED_ERRORS, retries=3,
                                           backoff_factor=0.1, method_allowlist=RETRIED_METHODS)
-    return Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_seconds},
+    return Web3(_Provider(rpc_url, request_kwargs={"timeout": timeout_seconds},
                              exception_retry_configuration=retries))
 
 

@@ -23,10 +23,12 @@ import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, bindparam, case, func, insert, select, update
+from sqlalchemy import Engine, bindparam, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from dapp.chain.cache_only import refuse_if_cache_only
 from dapp.errors import ServiceUnavailable
+from dapp.gateway.voucher_cas import CompareAndSet
 from dapp.store.migrate import migrate
 from dapp.store.models import ChannelVoucher, VoucherLedgerScope
 from dapp.store.models.vouchers import SIGNATURE_MAX_CHARS
@@ -39,21 +41,9 @@ from dapp.store.types import encode_uint256
 MAX_KNOWN_CHANNELS = 65_536
 channel_vouchers = ChannelVoucher.__table__
 ledger_scope = VoucherLedgerScope.__table__
-# The two statements of every paid call, built once (bound per call): building them anew cost
-# about half of their CPU time.
+# The read of a call that meets a channel first, built once (bound per call); the
+# compare-and-set every paid call writes is `voucher_cas`'s, on driver connections.
 _LATEST = select(channel_vouchers).where(channel_vouchers.c.channel_id == bindparam("channel"))
-_RAISE = (
-    update(channel_vouchers)
-    .where(channel_vouchers.c.channel_id == bindparam("channel"))
-    .where(channel_vouchers.c.cumulative_amount <= bindparam("ceiling"))
-    .values(
-        cumulative_amount=bindparam("amount"),
-        signature=bindparam("new_signature"),
-        updated_at=bindparam("now"),
-        first_unredeemed_at=func.coalesce(channel_vouchers.c.first_unredeemed_at,
-                                          bindparam("now")),
-    )
-)
 
 
 class LedgerOfAnotherMarket(ServiceUnavailable):
@@ -84,6 +74,8 @@ class VoucherLedger:
             threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
         self._known: dict[str, int] = {}  # channel → the highest amount seen stored
         self._known_lock = threading.Lock()
+        # the per-call UPDATE on driver connections of its own (`voucher_cas`)
+        self._cas = CompareAndSet(engine)
 
     def _ensure_schema(self) -> None:
         # the store's migrations, on first use: a gateway starts (and answers 503) while the
@@ -114,6 +106,7 @@ class VoucherLedger:
                      "the stored vouchers stay redeemable in their own market")
 
     def latest(self, channel_id: str) -> StoredVoucher | None:
+        refuse_if_cache_only("reading the voucher ledger")
         self._ensure_schema()
         with self._engine.connect() as connection:
             row = connection.execute(_LATEST, {"channel": channel_id}).first()
@@ -160,11 +153,7 @@ class VoucherLedger:
         amount = encode_uint256(cumulative_amount)
         ceiling = encode_uint256(cumulative_amount - min_increment)
         with self._writes:
-            with self._engine.begin() as connection:
-                raised = connection.execute(
-                    _RAISE, {"channel": channel_id, "ceiling": ceiling, "amount": amount,
-                             "new_signature": signature, "now": now}).rowcount
-            if raised == 1:
+            if self._cas.raise_stored(channel_id, amount, ceiling, signature, now):
                 self._remember(channel_id, cumulative_amount)
                 return True
             try:
@@ -178,6 +167,11 @@ class VoucherLedger:
                 return False  # the channel exists with an equal or higher voucher
             self._remember(channel_id, cumulative_amount)
             return True
+
+    def close(self) -> None:
+        """Give the compare-and-set's connections back to the engine (the gateway's
+        shutdown)."""
+        self._cas.close()
 
     def pending(self) -> list[StoredVoucher]:
         """Vouchers with value not yet redeemed on chain, oldest first."""

@@ -30,6 +30,13 @@ try:
     from coincurve import PublicKey as _PublicKey
 except ImportError:  # eth-keys' pure-Python backend, through eth-account
     _PublicKey = None
+try:  # pysha3's keccak directly: ~0.7 µs a hash where eth-hash's dispatch costs ~5 µs
+    from sha3 import keccak_256 as _keccak_256
+
+    def _keccak(data: bytes) -> bytes:
+        return _keccak_256(data).digest()
+except ImportError:
+    _keccak = keccak
 
 VOUCHER_HEADER = "X-DataDAO-Voucher"
 # on a paid answer: what the channel has paid after this call, and what a call costs
@@ -135,9 +142,9 @@ def voucher_digest(chain_id: int, market: str, channel_id: int, cumulative_amoun
     takes about ten times the CPU). Pinned to eth-account's result by test_voucher_vectors."""
     if not (0 <= channel_id <= MAX_UINT256 and 0 <= cumulative_amount <= MAX_UINT256):
         raise ValueError("channel id and amount must be uint256")
-    struct_hash = keccak(_VOUCHER_TYPEHASH + channel_id.to_bytes(32, "big")
-                         + cumulative_amount.to_bytes(32, "big"))
-    return keccak(b"\x19\x01" + _domain_separator(chain_id, market.lower()) + struct_hash)
+    struct_hash = _keccak(_VOUCHER_TYPEHASH + channel_id.to_bytes(32, "big")
+                          + cumulative_amount.to_bytes(32, "big"))
+    return _keccak(b"\x19\x01" + _domain_separator(chain_id, market.lower()) + struct_hash)
 
 
 _VOUCHER_TYPEHASH = keccak(b"Voucher(uint256 channelId,uint256 cumulativeAmount)")
@@ -157,21 +164,51 @@ def recover_signer(digest: bytes, signature: bytes) -> str | None:
     malleated twin of a valid signature, which would pay a call the chain never redeems).
     With coincurve (libsecp256k1) directly: eth-account's `_recover_hash` wraps the same
     recovery in ~0.1 ms of Python per voucher."""
+    if _PublicKey is None:
+        return _recover_with_eth_account(digest, signature)
+    address = _recover_address(digest, signature)
+    return None if address is None else to_checksum_address(address)
+
+
+def signed_by(digest: bytes, signature: bytes, address: str) -> bool:
+    """Whether `signature` (65-byte ECDSA, as `recover_signer` takes it) is `address`'s over
+    `digest`: the recovered key's 20 bytes compared to the address's, without checksumming
+    (~16 µs a call)."""
+    if _PublicKey is None:
+        signer = _recover_with_eth_account(digest, signature)
+        return signer is not None and signer.lower() == address.lower()
+    recovered = _recover_address(digest, signature)
+    return recovered is not None and recovered == _address_bytes(address)
+
+
+def _recover_address(digest: bytes, signature: bytes) -> bytes | None:
     if len(signature) != 65 or signature[64] not in (27, 28) or len(digest) != 32:
         return None
     if int.from_bytes(signature[32:64], "big") > _HALF_CURVE_ORDER:
         return None
-    if _PublicKey is not None:
-        try:
-            public = _PublicKey.from_signature_and_message(
-                signature[:64] + bytes((signature[64] - 27,)), digest, hasher=None)
-        except Exception:  # r or s zero or out of range: not a signature of anyone
-            return None
-        return to_checksum_address(keccak(public.format(compressed=False)[1:])[-20:])
+    assert _PublicKey is not None
+    try:
+        public = _PublicKey.from_signature_and_message(
+            signature[:64] + bytes((signature[64] - 27,)), digest, hasher=None)
+    except Exception:  # r or s zero or out of range: not a signature of anyone
+        return None
+    return _keccak(public.format(compressed=False)[1:])[-20:]
+
+
+def _recover_with_eth_account(digest: bytes, signature: bytes) -> str | None:
+    if len(signature) != 65 or signature[64] not in (27, 28) or len(digest) != 32:
+        return None
+    if int.from_bytes(signature[32:64], "big") > _HALF_CURVE_ORDER:
+        return None
     try:
         return str(Account._recover_hash(digest, signature=signature))
     except Exception:  # malformed r/s: not a signature of anyone
         return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _address_bytes(address: str) -> bytes:
+    return bytes(HexBytes(address))
 
 
 #: secp256k1's n / 2: OpenZeppelin's ECDSA refuses any s above it (EIP-2)

@@ -317,6 +317,63 @@ def test_five_concurrent_calls_with_one_voucher_run_the_model_once(stack: Stack,
     assert stored is not None and stored.cumulative_amount == PRICE
 
 
+SLOW_SECONDS = 6.0
+SLOW_MODEL_PY = f"import sys, time\ntime.sleep({SLOW_SECONDS})\nsys.stdout.write('slept')\n"
+
+
+def test_attack_bad_vouchers_take_model_slots(stack: Stack, model_id: int,
+                                              rejection_channel: int, tmp_path: Path) -> None:
+    """Every model slot busy with paid slow runs, an attacker sends calls that pay nothing:
+    a channel that does not exist, a voucher signed by someone else, a stale one. Each is
+    answered 402 at once, and a good call still finds the slots full (503 models-busy, nothing
+    reserved). Before, a call took a slot before its voucher was checked: the bad ones waited
+    for a slot and got 503 after the queue time (never the 402 that says what is wrong), and a
+    call naming an unknown channel held a slot while the chain was asked about it."""
+    script = tmp_path / "model.py"
+    script.write_text(SLOW_MODEL_PY)
+    slow = publish_model(stack, script)
+    workers = stack.gateway.settings.model_workers
+    channels = [stack.open_channel(deposit=10 * PRICE) for _ in range(workers + 1)]
+    with httpx.Client() as client:  # unpacked once: the timed calls below only run
+        unpacked = client.post(invoke_url(stack, slow), content=b"",
+                               headers=stack.voucher(channels[-1], PRICE), timeout=60)
+    assert unpacked.status_code == 200, unpacked.text
+
+    def slow_call(channel_id: int) -> httpx.Response:
+        with httpx.Client() as client:
+            return client.post(invoke_url(stack, slow), content=b"",
+                               headers=stack.voucher(channel_id, PRICE), timeout=60)
+
+    attacks = {"unknown-channel": stack.voucher(10**9 + 7, PRICE),
+               "wrong-signer": stack.voucher(rejection_channel, 2 * PRICE, signer=STRANGER),
+               "stale": stack.voucher(rejection_channel, PRICE)}
+    with ThreadPoolExecutor(workers) as pool:
+        running = [pool.submit(slow_call, channel_id) for channel_id in channels[:workers]]
+        time.sleep(1.0)  # every slot taken, the runs have SLOW_SECONDS to go
+        answers: dict[str, tuple[httpx.Response, float]] = {}
+        for reason, headers in attacks.items():
+            started = time.monotonic()
+            response = httpx.post(invoke_url(stack, slow), content=b"", headers=headers,
+                                  timeout=30)
+            answers[reason] = response, time.monotonic() - started
+        still_running = sum(not call.done() for call in running)
+        good = httpx.post(invoke_url(stack, slow), content=b"",
+                          headers=stack.voucher(channels[-1], 2 * PRICE), timeout=30)
+        ran = [call.result() for call in running]
+    told = ", ".join(f"{reason} {response.status_code} in {seconds:.2f} s"
+                     for reason, (response, seconds) in answers.items())
+    print(f"\nevery slot busy: {told}; a good call {good.status_code}")
+    assert still_running == workers  # the attacks were answered while every slot was busy
+    for reason, (response, seconds) in answers.items():
+        assert assert_problem(response, 402, "payment-required")["reason"] == reason
+        assert seconds < stack.gateway.settings.model_queue_seconds  # not queued for a slot
+    assert_problem(good, 503, "models-busy")
+    assert all(response.status_code == 200 for response in ran), [r.text for r in ran]
+    ledger = VoucherLedger(make_engine(stack.gateway.settings.resolved_database_url))
+    stored = ledger.latest(str(channels[-1]))
+    assert stored is not None and stored.cumulative_amount == PRICE  # the 503 took nothing
+
+
 def test_buyer_without_a_compute_license_is_403_and_keeps_the_voucher(
         stack: Stack, tmp_path: Path) -> None:
     """The model's owner is paid through its offers: a channel whose buyer holds no COMPUTE

@@ -93,6 +93,15 @@ def paid(client: httpx.Client, stack: Stack, model: int, channel: int, n: int, b
                        headers=stack.voucher(channel, n * PRICE, signer=signer))
 
 
+def _appears(marker: str, seconds: float = 5.0) -> list[int]:
+    """The processes whose command line holds `marker`, waited for: the model answers as soon
+    as it started its child, which may show in /proc a moment later."""
+    deadline = time.monotonic() + seconds
+    while not (found := _processes_with(marker)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
 def stored(stack: Stack, channel: int) -> int:
     ledger = VoucherLedger(make_engine(stack.gateway.settings.resolved_database_url))
     voucher = ledger.latest(str(channel))
@@ -167,7 +176,7 @@ def test_call_over_the_time_limit_kills_the_worker_and_is_charged(stack: Stack,
     marker = f"dapp-warm-slow-{time.time_ns()}"
     with httpx.Client() as client:
         assert paid(client, stack, model_id, channel, 1, {"leave": marker}).status_code == 200
-        assert _processes_with(marker)  # the model's own process runs beside the worker
+        assert _appears(marker)  # the model's own process runs beside the worker
         started = time.monotonic()
         slow = paid(client, stack, model_id, channel, 2, {"sleep": 30})
         took = time.monotonic() - started
@@ -187,7 +196,7 @@ def test_idle_worker_is_evicted_with_every_process_it_left(stack: Stack,
     with httpx.Client() as client:
         first = paid(client, stack, model_id, channel, 1, {"leave": marker})
         assert first.status_code == 200, first.text
-        assert _processes_with(marker)
+        assert _appears(marker)
         deadline = time.monotonic() + IDLE_SECONDS + 10
         while _processes_with(marker) and time.monotonic() < deadline:
             time.sleep(0.2)

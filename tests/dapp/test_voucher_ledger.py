@@ -1,5 +1,6 @@
-"""The voucher ledger on a real SQLite file, including concurrent writers in separate
-processes and a SIGKILL in the middle of a stream of vouchers."""
+"""The voucher ledger on a real SQLite file (and PostgreSQL, for the compare-and-set every paid
+call writes), including concurrent writers in separate processes and a SIGKILL in the middle
+of a stream of vouchers."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from sqlalchemy import text
 from dapp.gateway.vouchers import LedgerOfAnotherMarket, VoucherLedger
 from dapp.store.db import make_engine
 from dapp.store.types import encode_uint256
+from tests.dapp.conftest import Postgres
 
 BIG = 2**200 + 12345  # far beyond 64-bit: must stay exact
 
@@ -150,21 +152,19 @@ def test_a_voucher_must_exceed_the_stored_one_by_the_price(tmp_path: Path) -> No
     assert stored is not None and (stored.cumulative_amount, stored.signature) == (55, "0x4")
 
 
-def _pricing_writer(path: str, worker: int, workers: int, out: str) -> None:
-    book = ledger(Path(path))
+def _pricing_writer(url: str, worker: int, workers: int, out: str) -> None:
+    book = VoucherLedger(make_engine(url))
     won = sum(book.accept("priced", amount, f"0x{amount:x}", min_increment=7)
               for amount in range(7 + worker, 2000, workers))
     Path(out).write_text(str(won))
 
 
-def test_concurrent_priced_accepts_never_spend_the_same_value_twice(tmp_path: Path) -> None:
+def race_priced_accepts(url: str, outs: list[Path]) -> None:
     """Four processes race vouchers a few units apart at price 7: however they interleave,
     n accepted calls are backed by at least n prices."""
-    path = tmp_path / "v.db"
-    ledger(path).latest("warm-up")
+    VoucherLedger(make_engine(url)).latest("warm-up")
     context = multiprocessing.get_context("spawn")
-    outs = [tmp_path / f"won-{i}" for i in range(4)]
-    workers = [context.Process(target=_pricing_writer, args=(str(path), i, 4, str(out)))
+    workers = [context.Process(target=_pricing_writer, args=(url, i, len(outs), str(out)))
                for i, out in enumerate(outs)]
     for worker in workers:
         worker.start()
@@ -172,9 +172,42 @@ def test_concurrent_priced_accepts_never_spend_the_same_value_twice(tmp_path: Pa
         worker.join(60)
         assert worker.exitcode == 0
     accepted = sum(int(out.read_text()) for out in outs)
-    stored = ledger(path).latest("priced")
+    stored = VoucherLedger(make_engine(url)).latest("priced")
     assert stored is not None and accepted >= 1
     assert accepted * 7 <= stored.cumulative_amount < 2000
+
+
+def test_concurrent_priced_accepts_never_spend_the_same_value_twice(tmp_path: Path) -> None:
+    race_priced_accepts(f"sqlite:///{tmp_path / 'v.db'}",
+                        [tmp_path / f"won-{i}" for i in range(4)])
+
+
+def test_concurrent_priced_accepts_on_postgresql_never_spend_the_same_value_twice(
+        postgres: Postgres, tmp_path: Path) -> None:
+    """The same race on PostgreSQL, the database gateways share (the compare-and-set runs on
+    driver connections of the ledger's own, `voucher_cas`)."""
+    race_priced_accepts(postgres.create_database("ledger_race"),
+                        [tmp_path / f"won-{i}" for i in range(4)])
+
+
+def test_a_restarted_database_costs_the_ledger_no_call(postgres: Postgres) -> None:
+    """The compare-and-set keeps its connections between calls: when the server closed them
+    (a restart, here every session of the database ended), the next voucher goes to a new
+    connection instead of failing, and a voucher is still taken once."""
+    url = postgres.create_database("ledger_cut")
+    book = VoucherLedger(make_engine(url))
+    assert book.accept("ch", 10, "0x1", min_increment=10)
+    admin = make_engine(postgres.url())
+    with admin.begin() as connection:
+        ended = connection.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = 'ledger_cut' AND pid <> pg_backend_pid()")).scalar_one()
+    admin.dispose()
+    assert ended >= 1
+    assert book.accept("ch", 20, "0x2", min_increment=10)
+    assert not book.accept("ch", 20, "0x2", min_increment=10)  # the replay, after it
+    stored = book.latest("ch")
+    assert stored is not None and (stored.cumulative_amount, stored.signature) == (20, "0x2")
 
 
 def test_pending_vouchers_carry_their_age_and_a_write_off_ends_them(tmp_path: Path) -> None:

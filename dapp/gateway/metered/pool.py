@@ -9,8 +9,9 @@ once); a call that cannot get one within `queue_seconds` is answered 503 `models
 `Retry-After` instead of queueing without end. A slot's run goes to a thread limiter of the
 same size, apart from the default one.
 
-The slot is taken before the voucher is reserved (`routes/invoke.py`): a call refused for a
-full pool has paid nothing.
+The slot is taken after the voucher is checked and before it is reserved
+(`routes/invoke.py`): a voucher that pays nothing is refused without waiting for a slot, and
+a call refused for a full pool has paid nothing.
 """
 
 from __future__ import annotations

@@ -100,6 +100,7 @@ class MeteredCalls:
         await asyncio.to_thread(self.models.close)
         if self._provider is not None:
             await asyncio.to_thread(self._provider.market.close)
+        self.ledger.close()
 
     # -- background ----------------------------------------------------------------------------
     async def _background(self) -> None:

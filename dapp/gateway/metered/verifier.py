@@ -21,7 +21,7 @@ from dapp.market.vouchers import (
     MalformedVoucher,
     Voucher,
     parse_voucher_header,
-    recover_signer,
+    signed_by,
     voucher_digest,
 )
 
@@ -153,7 +153,7 @@ class VoucherVerifier:
     def _signed_by_buyer(self, voucher: Voucher, channel: ChannelState) -> bool:
         digest = voucher_digest(self.chain_id, self.market.address, voucher.channel_id,
                                 voucher.cumulative_amount)
-        if recover_signer(digest, voucher.signature) == channel.buyer:
+        if signed_by(digest, voucher.signature, channel.buyer):
             return True
         if self.market.is_contract(channel.buyer):
             return self.market.erc1271_accepts(channel.buyer, digest, voucher.signature)
@@ -161,12 +161,12 @@ class VoucherVerifier:
 
     def _refuse(self, reason: str, detail: str, channel_id: int | None = None,
                 accepted: int | None = None, **extra: Any) -> PaymentRequired:
-        if self._observe is not None:
-            self._observe(reason)
         body = {"reason": reason, **self.terms().as_problem(),
                 "channel": None if channel_id is None else str(channel_id),
                 "accepted_cumulative": None if accepted is None else str(accepted)}
         body.update(extra)
+        if self._observe is not None:  # counted once the refusal is made (`cache_only` may
+            self._observe(reason)  # have stopped an attempt on the event loop before)
         return PaymentRequired(detail, hint="sign an EIP-712 Voucher for channel <id> and send "
                                f"it as {VOUCHER_HEADER}: <channelId>:<cumulativeAmount>:"
                                "<0x signature>", details=body)

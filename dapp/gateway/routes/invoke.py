@@ -1,17 +1,23 @@
 """Metered model calls: `POST /v1/models/{asset_id}/invoke`, paid per call with a payment-
 channel voucher, and the provider's side: `GET /v1/provider`, `POST /v1/provider/redeem`.
 
-A call takes a model worker's slot first (503 `models-busy` + Retry-After after
-`model_queue_seconds`), then, in one hop to that worker's thread (`PaidCall`): the asset must
-be a MODEL or ALGORITHM → the voucher is checked (402 otherwise) → the channel's buyer must
-hold a COMPUTE license on the model (403 otherwise: the model's owner is paid through the
-registry's offers, the provider per call) → the model's files are ready and the sandbox can
-run → the voucher is *reserved*: the ledger's compare-and-set stores it durably before the
-model starts, and a call that loses that race (another call carrying a voucher less than one
-price apart took the value first) is refused 402 stale without running → the model runs with
-the body on stdin (a model that defines `handle(body)`: sent to a warm worker of this model
-and this buyer, `metered/warm_pool`) → its output goes out. One hop, not one per check: each
-costs the gateway's event loop and a worker thread a switch (issue 17, docs/BENCHMARKS.md).
+A call is first *admitted*, before it takes anything: the asset must be a MODEL or ALGORITHM
+(404 otherwise) → the voucher is checked (402 otherwise), or, when the price is 0, the caller
+must be signed in (401). Admission runs on the event loop when every answer it needs is
+cached (the model's kind, the channel, the ledger's amount: no thread, no wait), else on a
+worker thread (`dapp.chain.cache_only`); either way *before* a model slot, so a call that
+pays nothing (an unknown channel, a forged or stale voucher) is answered 402 even when every
+slot is busy, and never holds one while the chain is asked about its channel. Then the call
+takes a model worker's slot (503 `models-busy` + Retry-After after `model_queue_seconds`) and,
+in one hop to that worker's thread (`PaidCall`): the channel's buyer must hold a COMPUTE
+license on the model (403 otherwise: the model's owner is paid through the registry's offers,
+the provider per call) → the model's files are ready and the sandbox can run → the voucher is
+*reserved*: the ledger's compare-and-set stores it durably before the model starts, and a call
+that loses that race (another call carrying a voucher less than one price apart took the value
+first) is refused 402 stale without running → the model runs with the body on stdin (a model
+that defines `handle(body)`: sent to a warm worker of this model and this buyer,
+`metered/warm_pool`) → its output goes out. One hop, not one per check: each costs the
+gateway's event loop and a worker thread a switch (issue 17, docs/BENCHMARKS.md).
 
 A reserved call is charged whatever the model does: a model that fails (error exit, a limit)
 answers 502 with the accepted amount, as the buyer's input ran on the provider's machine.
@@ -36,6 +42,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from dapp.chain.cache_only import WouldBlock, cache_only
 from dapp.errors import DappError, NotLicensed, PaymentRequired
 from dapp.gateway.deps import AccountDep, MeteredDep, current_account
 from dapp.gateway.licenses import Scope
@@ -116,6 +123,7 @@ async def invoke_model(*,
                     caller, unauthenticated)
     try:
         body = await request.body()
+        await paid.admit()
         if streaming:
             release = await metered.pool.hold()
             try:
@@ -153,9 +161,10 @@ async def invoke_model(*,
 
 async def _on_model_thread(metered: MeteredCalls, paid: PaidCall,
                            run: Callable[[FilePath, bytes, str], T], body: bytes) -> T:
-    """The call checked, reserved and run in one hop to a model thread (the slot is held);
-    the first call of a model version unpacks its files in between (async, from IPFS)."""
-    answer = await metered.pool.run(paid.admit_and_run, run, body)
+    """The admitted call's license checked, its voucher reserved and the model run in one hop
+    to a model thread (the slot is held); the first call of a model version unpacks its files
+    in between (async, from IPFS)."""
+    answer = await metered.pool.run(paid.license_and_run, run, body)
     if answer is None:
         folder = await metered.models.files(paid.asset_id)
         answer = await metered.pool.run(paid.reserve_and_run, run, folder, body)
@@ -163,13 +172,14 @@ async def _on_model_thread(metered: MeteredCalls, paid: PaidCall,
 
 
 class PaidCall:
-    """One call's checks, reservation and run, on a model thread (blocking: a cache miss reads
-    the chain). The checks, in the order their errors are told: a model (404) → the voucher
-    (402), or the signed-in caller (401) when the price is 0 → the caller's COMPUTE license
-    (403) → the sandbox can run (503). Then the reservation: the ledger's compare-and-set
-    stores the voucher durably before the model starts; a call that loses that race (402
-    stale) does not run. `accepted` is the reserved amount (0: unpaid, or not reserved yet),
-    read after the run whether it succeeded or failed."""
+    """One call's checks, reservation and run. The checks, in the order their errors are
+    told: a model (404) → the voucher (402), or the signed-in caller (401) when the price is 0
+    (`admit`: before a model slot) → the caller's COMPUTE license (403) → the sandbox can run
+    (503) (on the model thread, blocking: a cache miss reads the chain). Then the
+    reservation: the ledger's compare-and-set stores the voucher durably before the model
+    starts; a call that loses that race (402 stale) does not run. `accepted` is the reserved
+    amount (0: unpaid, or not reserved yet), read after the run whether it succeeded or
+    failed."""
 
     def __init__(self, metered: MeteredCalls, verifier: VoucherVerifier, asset_id: int,
                  voucher: str | None, caller: str | None,
@@ -183,16 +193,28 @@ class PaidCall:
         self.checked: CheckedVoucher | None = None
         self.accepted = 0
 
-    def admit_and_run(self, run: Callable[[FilePath, bytes, str], T], body: bytes) -> T | None:
-        """Check the call, then reserve and run it; None (nothing reserved) when the model's
-        files are not unpacked yet."""
-        models = self.metered.models
-        models.check_is_model(self.asset_id)
+    async def admit(self) -> None:
+        """The model and the voucher (or the signed-in caller) checked, taking no model slot:
+        on the event loop from the caches, on a worker thread when a read would wait."""
+        try:
+            with cache_only():
+                self._admit()
+        except WouldBlock:
+            await anyio.to_thread.run_sync(self._admit)
+
+    def _admit(self) -> None:
+        self.metered.models.check_is_model(self.asset_id)
         if self.verifier.price:
             self.checked = self.verifier.check(self.voucher)
             self.caller = str(self.checked.channel.buyer)
         elif self.unauthenticated is not None:
             raise self.unauthenticated
+
+    def license_and_run(self, run: Callable[[FilePath, bytes, str], T], body: bytes
+                        ) -> T | None:
+        """The admitted call's license checked, then reserved and run; None (nothing
+        reserved) when the model's files are not unpacked yet."""
+        models = self.metered.models
         assert self.caller is not None
         self.metered.content.require_license_blocking(self.asset_id, self.caller,
                                                       Scope.COMPUTE)

@@ -10,8 +10,10 @@ statement it replaces; the driver (psycopg) prepares it on the server after a fe
 
 Connections come from the engine's pool (its connect hooks ran: SQLite's WAL, busy timeout)
 and are kept here, one per thread using it at once (SQLite's writers take turns on the
-ledger's lock, so one there). A connection whose statement failed is thrown away; the error
-goes on as SQLAlchemy's (`OperationalError`: the gateway answers 503).
+ledger's lock, so one there), but never more than half the pool's size: the rest of the
+gateway (sessions, nonces, rate limits) always finds connections in it, however many
+vouchers arrived at once (a burst of stream payments). A connection whose statement failed is
+thrown away; the error goes on as SQLAlchemy's (`OperationalError`: the gateway answers 503).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ _RAISE_SQL = (
     "WHERE channel_id = {p} AND cumulative_amount <= {p}"
 )
 _PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s", "numeric": ":1"}
-MAX_IDLE = 16
+MAX_IDLE = 16  # at most this many kept, and at most half the engine's pool (`kept_at_most`)
 
 
 class _Disconnected(Exception):
@@ -43,6 +45,7 @@ class CompareAndSet:
             raise ValueError(f"no compare-and-set for paramstyle {engine.dialect.paramstyle}")
         self._sql = _RAISE_SQL.format(p=placeholder)
         self._idle: list[Any] = []  # pool connections (SQLAlchemy's fairies), free to take
+        self.kept_at_most = kept_at_most(engine)
         self._lock = threading.Lock()
         self._dbapi_error: type[Exception] = engine.dialect.loaded_dbapi.Error
 
@@ -79,7 +82,7 @@ class CompareAndSet:
             fairy.invalidate()
             raise
         with self._lock:
-            if len(self._idle) < MAX_IDLE:
+            if len(self._idle) < self.kept_at_most:
                 self._idle.append(fairy)
                 return changed
         fairy.close()  # back to the engine's pool
@@ -91,3 +94,12 @@ class CompareAndSet:
             idle, self._idle = self._idle, []
         for fairy in idle:
             fairy.close()
+
+
+def kept_at_most(engine: Engine) -> int:
+    """How many connections the compare-and-set may keep: half the engine's pool (at least
+    one), at most MAX_IDLE."""
+    size = getattr(engine.pool, "size", None)
+    if not callable(size):
+        return 1
+    return max(1, min(MAX_IDLE, int(size()) // 2))

@@ -10,11 +10,13 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from dapp.gateway.vouchers import LedgerOfAnotherMarket, VoucherLedger
 from dapp.store.db import make_engine
@@ -208,6 +210,33 @@ def test_a_restarted_database_costs_the_ledger_no_call(postgres: Postgres) -> No
     assert not book.accept("ch", 20, "0x2", min_increment=10)  # the replay, after it
     stored = book.latest("ch")
     assert stored is not None and (stored.cumulative_amount, stored.signature) == (20, "0x2")
+
+
+def test_attack_burst_of_vouchers_starves_the_gateways_database_pool(
+        postgres: Postgres) -> None:
+    """20 vouchers accepted at once (stream payments on many channels) take connections from
+    the engine's pool (5 + 10 overflow) for the compare-and-set: afterwards the ledger keeps
+    at most half the pool's size, so the gateway's other queries still get a connection at
+    once instead of waiting out the pool's timeout."""
+    engine = create_engine(postgres.create_database("ledger_burst"), pool_pre_ping=True,
+                           pool_size=5, max_overflow=10, pool_timeout=2)
+    book = VoucherLedger(engine)
+    for i in range(20):
+        assert book.accept(f"ch{i}", 10, "0x1", min_increment=10)
+    start = threading.Barrier(20)
+
+    def pay(i: int) -> bool:
+        start.wait()
+        return book.accept(f"ch{i}", 20, "0x2", min_increment=10)
+
+    with ThreadPoolExecutor(20) as pool:
+        assert all(pool.map(pay, range(20)))
+    assert engine.pool.checkedout() <= 2  # type: ignore[attr-defined]
+    with ThreadPoolExecutor(5) as pool:  # five other requests, each with a connection
+        list(pool.map(lambda _: book.latest("ch0"), range(5)))
+    book.close()
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    engine.dispose()
 
 
 def test_pending_vouchers_carry_their_age_and_a_write_off_ends_them(tmp_path: Path) -> None:

@@ -24,18 +24,21 @@ from eth_account import Account
 from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
+from dapp.chain.accounts import Keystore
 from dapp.gateway.vouchers import VoucherLedger
 from dapp.market.vouchers import VOUCHER_HEADER
 from dapp.store.db import make_engine
 from tests.dapp.conftest import (
     REPO_ROOT,
     fund_account,
+    make_settings,
 )
 from tests.dapp.helpers.gateway import assert_problem, dev_account, session
 from tests.dapp.helpers.invoke import (
     BUYER,
     CHAIN_ID,
     DATASET,
+    PASSWORD,
     PRICE,
     PROVIDER,
     Stack,
@@ -47,6 +50,7 @@ from tests.dapp.helpers.invoke import (
     start_provider_gateway,
     start_provider_stack,
 )
+from tests.dapp.helpers.tcp_proxy import TcpProxy
 
 STRANGER = dev_account(6)
 OTHER_PROVIDER = dev_account(7)
@@ -372,6 +376,54 @@ def test_attack_bad_vouchers_take_model_slots(stack: Stack, model_id: int,
     ledger = VoucherLedger(make_engine(stack.gateway.settings.resolved_database_url))
     stored = ledger.latest(str(channels[-1]))
     assert stored is not None and stored.cumulative_amount == PRICE  # the 503 took nothing
+
+
+def test_attack_unpaid_calls_on_a_stalled_chain_take_the_gateways_shared_threads(
+        chain, kubo, deployments_file: Path, tmp_path: Path) -> None:
+    """The chain stops answering (a hung RPC node) and an attacker sends 48 calls at once, each
+    naming a model the gateway never read, so each call's admission (before any slot) waits on
+    the chain on a worker thread. Those threads must be the metered calls' own: the catalog,
+    which reads only the database, still answers at once (calls beyond them wait at most the
+    queue time, then 503 models-busy). Before, admission ran on the default thread pool (40
+    threads) that sign-in, the catalog and downloads use: they all waited for the chain's
+    timeout (the catalog 29.5 s)."""
+    provider = Account.create()
+    fund_account(chain, deployments_file, provider.address, 1000 * 10**18)
+    proxy = TcpProxy(chain.port)
+    Keystore(tmp_path / "keystore").import_key("provider", provider.key.hex(), PASSWORD)
+    settings = make_settings(
+        tmp_path, chain, kubo, deployments_file=deployments_file, provider_account="provider",
+        keystore_password=PASSWORD, invoke_price=PRICE, rate_limit_per_minute=100_000,
+    ).model_copy(update={"chain_rpc_url": f"http://127.0.0.1:{proxy.port}"})
+    gateway = start_provider_gateway(settings, tmp_path / "gateway.log",
+                                     f"http://127.0.0.1:{settings.gateway_port}")
+    attacks = 48
+    try:
+        assert httpx.get(f"{gateway.url}/v1/assets", timeout=10).status_code == 200
+        proxy.stall()
+
+        def attack(n: int) -> httpx.Response:
+            return httpx.post(f"{gateway.url}/v1/models/{10**6 + n}/invoke", content=b"",
+                              headers={VOUCHER_HEADER: f"1:{PRICE}:0x" + "11" * 65},
+                              timeout=120)
+
+        with ThreadPoolExecutor(attacks) as pool:
+            answers = [pool.submit(attack, n) for n in range(attacks)]
+            time.sleep(1.5)  # every attack admitted or waiting for the chain
+            started = time.monotonic()
+            catalog = httpx.get(f"{gateway.url}/v1/assets", timeout=60)
+            waited = time.monotonic() - started
+            proxy.allow()  # the held reads fail and are retried on a live chain
+            statuses = sorted(answer.result().status_code for answer in answers)
+    finally:
+        proxy.allow()
+        gateway.process.stop()
+        proxy.close()
+    print(f"\nthe catalog answered {catalog.status_code} in {waited:.2f} s; attacks: "
+          f"{ {status: statuses.count(status) for status in set(statuses)} }")
+    assert catalog.status_code == 200
+    assert waited < 3.0
+    assert set(statuses) <= {404, 503}  # no model there, the chain, or models-busy: no 500
 
 
 def test_buyer_without_a_compute_license_is_403_and_keeps_the_voucher(

@@ -43,6 +43,7 @@ class ModelPool:
         # made on first use, inside the event loop that will wait on them
         self._slots: anyio.CapacityLimiter | None = None
         self._threads: anyio.CapacityLimiter | None = None
+        self._checks: tuple[anyio.CapacityLimiter, anyio.CapacityLimiter] | None = None
 
     def _limiters(self) -> tuple[anyio.CapacityLimiter, anyio.CapacityLimiter]:
         if self._slots is None or self._threads is None:
@@ -90,6 +91,26 @@ class ModelPool:
                 released = True
                 slots.release_on_behalf_of(holder)
         return release
+
+    async def check(self, function: Callable[[], None]) -> None:
+        """A call's admission `function` on a thread of `workers` of its own, for the checks
+        that wait on the chain or the database (never the default threads sign-in, the catalog
+        and downloads use: a flood of calls whose checks hang on a stalled chain holds these
+        only); ModelsBusy when none came free within `queue_seconds`."""
+        if self._checks is None:  # turns to wait (queue_seconds at most), and threads
+            self._checks = (anyio.CapacityLimiter(self.workers),
+                            anyio.CapacityLimiter(self.workers))
+        (checks, threads), holder = self._checks, object()
+        acquired = False
+        with anyio.move_on_after(self.queue_seconds):
+            await checks.acquire_on_behalf_of(holder)
+            acquired = True
+        if not acquired:
+            raise self._busy()
+        try:  # as many threads as turns: this never waits
+            await anyio.to_thread.run_sync(function, limiter=threads)
+        finally:
+            checks.release_on_behalf_of(holder)
 
     def _busy(self) -> ModelsBusy:
         retry_after = max(1, math.ceil(self.queue_seconds))

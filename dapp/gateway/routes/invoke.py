@@ -5,9 +5,12 @@ A call is first *admitted*, before it takes anything: the asset must be a MODEL 
 (404 otherwise) → the voucher is checked (402 otherwise), or, when the price is 0, the caller
 must be signed in (401). Admission runs on the event loop when every answer it needs is
 cached (the model's kind, the channel, the ledger's amount: no thread, no wait), else on a
-worker thread (`dapp.chain.cache_only`); either way *before* a model slot, so a call that
-pays nothing (an unknown channel, a forged or stale voucher) is answered 402 even when every
-slot is busy, and never holds one while the chain is asked about its channel. Then the call
+thread of admission's own (`dapp.chain.cache_only`, `ModelPool.check`: as many as model
+workers, never the default threads the rest of the gateway uses, so calls hanging on a
+stalled chain cannot hold those; 503 `models-busy` when none came free within
+`model_queue_seconds`); either way *before* a model slot, so a call that pays nothing (an
+unknown channel, a forged or stale voucher) is answered 402 even when every slot is busy, and
+never holds one while the chain is asked about its channel. Then the call
 takes a model worker's slot (503 `models-busy` + Retry-After after `model_queue_seconds`) and,
 in one hop to that worker's thread (`PaidCall`): the channel's buyer must hold a COMPUTE
 license on the model (403 otherwise: the model's owner is paid through the registry's offers,
@@ -199,8 +202,8 @@ class PaidCall:
         try:
             with cache_only():
                 self._admit()
-        except WouldBlock:
-            await anyio.to_thread.run_sync(self._admit)
+        except WouldBlock:  # on admission's own threads (503 models-busy when all wait)
+            await self.metered.pool.check(self._admit)
 
     def _admit(self) -> None:
         self.metered.models.check_is_model(self.asset_id)

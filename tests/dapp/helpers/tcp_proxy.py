@@ -1,5 +1,7 @@
 """A TCP forwarder in front of a real service that a test can cut: `drop()` closes every
-connection through it and refuses new ones (accepted, then closed at once) until `allow()`."""
+connection through it and refuses new ones (accepted, then closed at once) until `allow()`;
+`stall()` closes them too and holds new ones open without an answer (a hung service) until
+`allow()` closes those."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ class TcpProxy:
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self._refusing = False
+        self._stalling = False
+        self._held: list[socket.socket] = []
         self._closed = False
         threading.Thread(target=self._accept, name="tcp-proxy", daemon=True).start()
 
@@ -30,9 +34,17 @@ class TcpProxy:
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
 
+    def stall(self) -> None:
+        self.drop()
+        with self._lock:
+            self._refusing, self._stalling = False, True
+
     def allow(self) -> None:
         with self._lock:
-            self._refusing = False
+            self._refusing = self._stalling = False
+            held, self._held = self._held, []
+        for sock in held:
+            sock.close()
 
     def close(self) -> None:
         self._closed = True
@@ -47,6 +59,9 @@ class TcpProxy:
                 return
             with self._lock:
                 refusing = self._refusing
+                if self._stalling:
+                    self._held.append(client)
+                    continue
             if refusing:
                 client.close()
                 continue

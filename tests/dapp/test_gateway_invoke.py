@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from web3.logs import DISCARD
 
 from dapp.chain.accounts import Keystore
 from dapp.gateway.vouchers import VoucherLedger
+from dapp.market.private_inference import MAGIC
 from dapp.market.vouchers import VOUCHER_HEADER
 from dapp.store.db import make_engine
 from tests.dapp.conftest import (
@@ -378,11 +380,18 @@ def test_attack_bad_vouchers_take_model_slots(stack: Stack, model_id: int,
     assert stored is not None and stored.cumulative_amount == PRICE  # the 503 took nothing
 
 
+# a private-inference request that passes the envelope's framing check (one context byte,
+# one ciphertext byte), read before the model is looked up
+PRIVATE_ENVELOPE = MAGIC + struct.pack(">I", 1) + b"c" + struct.pack(">II", 1, 1) + b"x"
+
+
+@pytest.mark.parametrize("route", ["invoke", "private"])
 def test_attack_unpaid_calls_on_a_stalled_chain_take_the_gateways_shared_threads(
-        chain, kubo, deployments_file: Path, tmp_path: Path) -> None:
+        chain, kubo, deployments_file: Path, tmp_path: Path, route: str) -> None:
     """The chain stops answering (a hung RPC node) and an attacker sends 48 calls at once, each
     naming a model the gateway never read, so each call's admission (before any slot) waits on
-    the chain on a worker thread. Those threads must be the metered calls' own: the catalog,
+    the chain on a worker thread (on /invoke and on /private, which looks the model up before
+    it reads the envelope against it). Those threads must be the metered calls' own: the catalog,
     which reads only the database, still answers at once (calls beyond them wait at most the
     queue time, then 503 models-busy). Before, admission ran on the default thread pool (40
     threads) that sign-in, the catalog and downloads use: they all waited for the chain's
@@ -403,7 +412,8 @@ def test_attack_unpaid_calls_on_a_stalled_chain_take_the_gateways_shared_threads
         proxy.stall()
 
         def attack(n: int) -> httpx.Response:
-            return httpx.post(f"{gateway.url}/v1/models/{10**6 + n}/invoke", content=b"",
+            return httpx.post(f"{gateway.url}/v1/models/{10**6 + n}/{route}",
+                              content=PRIVATE_ENVELOPE if route == "private" else b"",
                               headers={VOUCHER_HEADER: f"1:{PRICE}:0x" + "11" * 65},
                               timeout=120)
 

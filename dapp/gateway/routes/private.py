@@ -16,6 +16,7 @@ buyer's secret key opens.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import anyio
@@ -57,7 +58,8 @@ async def invoke_private(*,
     body = await request.body()
     await anyio.to_thread.run_sync(decode_request, body)  # framing and caps: free
     metered.provider()
-    await anyio.to_thread.run_sync(metered.models.check_is_model, asset_id)
+    # on admission's threads: a model never read waits on the chain (`ModelPool.check`)
+    await metered.pool.check(functools.partial(metered.models.check_is_model, asset_id))
     folder = await metered.models.files(asset_id)
     model = await anyio.to_thread.run_sync(private_model, folder)
     await anyio.to_thread.run_sync(decode_request, body, model.input_size)

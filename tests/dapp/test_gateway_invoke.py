@@ -32,6 +32,7 @@ from dapp.market.vouchers import VOUCHER_HEADER
 from dapp.store.db import make_engine
 from tests.dapp.conftest import (
     REPO_ROOT,
+    Gateway,
     fund_account,
     make_settings,
 )
@@ -385,38 +386,48 @@ def test_attack_bad_vouchers_take_model_slots(stack: Stack, model_id: int,
 PRIVATE_ENVELOPE = MAGIC + struct.pack(">I", 1) + b"c" + struct.pack(">II", 1, 1) + b"x"
 
 
-@pytest.mark.parametrize("route", ["invoke", "private"])
-def test_attack_unpaid_calls_on_a_stalled_chain_take_the_gateways_shared_threads(
-        chain, kubo, deployments_file: Path, tmp_path: Path, route: str) -> None:
-    """The chain stops answering (a hung RPC node) and an attacker sends 48 calls at once, each
-    naming a model the gateway never read, so each call's admission (before any slot) waits on
-    the chain on a worker thread (on /invoke and on /private, which looks the model up before
-    it reads the envelope against it). Those threads must be the metered calls' own: the catalog,
-    which reads only the database, still answers at once (calls beyond them wait at most the
-    queue time, then 503 models-busy). Before, admission ran on the default thread pool (40
-    threads) that sign-in, the catalog and downloads use: they all waited for the chain's
-    timeout (the catalog 29.5 s)."""
+@pytest.fixture(scope="module")
+def stallable(chain, kubo, deployments_file: Path, tmp_path_factory: pytest.TempPathFactory
+              ) -> Iterator[tuple[Gateway, TcpProxy]]:
+    """A provider gateway (an account of its own) reaching the chain through a TcpProxy."""
+    base = tmp_path_factory.mktemp("stallable")
     provider = Account.create()
     fund_account(chain, deployments_file, provider.address, 1000 * 10**18)
     proxy = TcpProxy(chain.port)
-    Keystore(tmp_path / "keystore").import_key("provider", provider.key.hex(), PASSWORD)
+    Keystore(base / "keystore").import_key("provider", provider.key.hex(), PASSWORD)
     settings = make_settings(
-        tmp_path, chain, kubo, deployments_file=deployments_file, provider_account="provider",
+        base, chain, kubo, deployments_file=deployments_file, provider_account="provider",
         keystore_password=PASSWORD, invoke_price=PRICE, rate_limit_per_minute=100_000,
     ).model_copy(update={"chain_rpc_url": f"http://127.0.0.1:{proxy.port}"})
-    gateway = start_provider_gateway(settings, tmp_path / "gateway.log",
+    gateway = start_provider_gateway(settings, base / "gateway.log",
                                      f"http://127.0.0.1:{settings.gateway_port}")
-    attacks = 48
+    yield gateway, proxy
+    gateway.process.stop()
+    proxy.close()
+
+
+@pytest.mark.parametrize("route", ["invoke", "private"])
+def test_attack_unpaid_calls_on_a_stalled_chain_take_the_gateways_shared_threads(
+        stallable: tuple[Gateway, TcpProxy], route: str) -> None:
+    """The chain stops answering (a hung RPC node) and an attacker sends 48 calls at once, each
+    naming a model the gateway never read, so each call's admission (before any slot) waits on
+    the chain on a worker thread (on /invoke and on /private, which looks the model up before
+    it reads the envelope against it). Those threads must be the metered calls' own: the
+    catalog, which reads only the database, still answers at once (calls beyond them wait at
+    most the queue time, then 503 models-busy). Before, admission ran on the default thread
+    pool (40 threads) that sign-in, the catalog and downloads use: they all waited for the
+    chain's timeout (the catalog 29.5 s)."""
+    gateway, proxy = stallable
+    attacks, first = 48, 10**6 if route == "invoke" else 2 * 10**6  # models never read
+    assert httpx.get(f"{gateway.url}/v1/assets", timeout=10).status_code == 200
+    proxy.stall()
+
+    def attack(n: int) -> httpx.Response:
+        return httpx.post(f"{gateway.url}/v1/models/{first + n}/{route}",
+                          content=PRIVATE_ENVELOPE if route == "private" else b"",
+                          headers={VOUCHER_HEADER: f"1:{PRICE}:0x" + "11" * 65}, timeout=120)
+
     try:
-        assert httpx.get(f"{gateway.url}/v1/assets", timeout=10).status_code == 200
-        proxy.stall()
-
-        def attack(n: int) -> httpx.Response:
-            return httpx.post(f"{gateway.url}/v1/models/{10**6 + n}/{route}",
-                              content=PRIVATE_ENVELOPE if route == "private" else b"",
-                              headers={VOUCHER_HEADER: f"1:{PRICE}:0x" + "11" * 65},
-                              timeout=120)
-
         with ThreadPoolExecutor(attacks) as pool:
             answers = [pool.submit(attack, n) for n in range(attacks)]
             time.sleep(1.5)  # every attack admitted or waiting for the chain
@@ -427,8 +438,6 @@ def test_attack_unpaid_calls_on_a_stalled_chain_take_the_gateways_shared_threads
             statuses = sorted(answer.result().status_code for answer in answers)
     finally:
         proxy.allow()
-        gateway.process.stop()
-        proxy.close()
     print(f"\nthe catalog answered {catalog.status_code} in {waited:.2f} s; attacks: "
           f"{ {status: statuses.count(status) for status in set(statuses)} }")
     assert catalog.status_code == 200

@@ -65,6 +65,7 @@ class PaidStream:
     accepted: int  # the channel's amount after this stream's last voucher
     paid: int = 1  # chunks paid: the call's voucher pays the first
     delivered: int = 0
+    over: bool = False  # its end line is made: no voucher is taken into it any more
     _changed: anyio.Event = field(default_factory=anyio.Event)
     _paying: anyio.Lock = field(default_factory=anyio.Lock)
 
@@ -120,10 +121,13 @@ class StreamRegistry:
                   verifier: VoucherVerifier) -> PaidStream:
         """Take the voucher for the stream's next delivered, unpaid chunk."""
         stream = self._streams.get(stream_id)
-        if stream is None or stream.channel_id is None:
+        if stream is None or stream.channel_id is None or stream.over:
             raise NotFound(f"no stream {stream_id} is going on here",
                            hint="a stream takes vouchers only while it is open")
         async with stream._paying:
+            if stream.over:  # ended while this voucher waited for the one before
+                raise NotFound(f"stream {stream_id} has ended",
+                               hint="a stream takes vouchers only while it is open")
             checked = await anyio.to_thread.run_sync(verifier.check, header)
             if checked.voucher.channel_id != stream.channel_id:
                 raise NotThisStreamsChannel(
@@ -165,6 +169,8 @@ async def stream_lines(stream: PaidStream, source: ChunkSource, pool: ModelPool,
     await pool.run(source.close)  # the model stops here; its worker goes back to the pool
     if end != "unpaid":  # a buyer who stopped paying is not waited for twice
         await stream.all_paid(pay_seconds)
+    async with stream._paying:  # a voucher being taken now is counted in the end line
+        stream.over = True
     tail: dict[str, Any] = {"end": end, "chunks": stream.delivered,
                             "paid_chunks": stream.paid,
                             "accepted_cumulative": str(stream.accepted)}

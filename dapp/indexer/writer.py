@@ -44,6 +44,9 @@ from dapp.store.base import Base
 from dapp.store.models import JournalEntry, Pin, WatchedContract, append_only_models
 
 PREFETCH_CHUNK = 500  # keys per prefetch query (3 columns each: within any bind limit)
+#: keys per prefetch query whose values are sent inline (PostgreSQL: no bind limit; each query
+#: may scan the table when its statistics are not yet gathered, so as few as can be)
+INLINE_PREFETCH_CHUNK = 10_000
 COPY_FROM = 50  # rows from which PostgreSQL gets a COPY rather than an executemany
 KEY_PREFIX = "key__"  # bind parameter names of key columns (SET clauses use the column names)
 
@@ -171,8 +174,9 @@ class StateWriter:
         wanted = [key for key in set(keys)
                   if (table, key) not in self._known and not self._is_queued(table, key)]
         inline = self.connection.dialect.name == "postgresql"
-        for start in range(0, len(wanted), PREFETCH_CHUNK):
-            chunk = wanted[start:start + PREFETCH_CHUNK]
+        size = INLINE_PREFETCH_CHUNK if inline else PREFETCH_CHUNK
+        for start in range(0, len(wanted), size):
+            chunk = wanted[start:start + size]
             # one IN list per key column (a search of the primary key index, where SQLite
             # scans the table for a row-value IN), the few extra combinations dropped below
             # (PostgreSQL gets the values inline: a list of bound parameters is searched

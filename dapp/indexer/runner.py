@@ -99,6 +99,7 @@ class Runner:
             # after a failure the pause holds whatever the heads say (no retry per block)
             (self.stop if failed else self.wake).wait(pause)
         self.stop.set()
+        indexer.close()  # (its reader process, if a catch-up started one)
         if self.heads is not None:
             self.heads.stop()
         if started:

@@ -10,28 +10,46 @@ goes on from there.
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Dialect, Engine, delete, func, insert, select, update
 from web3 import Web3
 
 from dapp.chain.client import connect
 from dapp.chain.contracts import load_abi
-from dapp.chain.events import DecodedEvent, EventDecoder, LogOrigin, UnknownEvent, hex32
+from dapp.chain.events import (
+    DecodedEvent,
+    EventDecoder,
+    EventTuple,
+    LogOrigin,
+    UnknownEvent,
+    event_tuples,
+    events_from_tuples,
+)
 from dapp.chain.reorgs import common_ancestor
 from dapp.config import Settings
 from dapp.indexer.contracts import ContractSpec, contracts_from_deployment, contracts_key
 from dapp.indexer.errors import ChainUnsettled, ConcurrentIndexer, ReorgTooDeep, WrongChain
 from dapp.indexer.handlers import HandlerTable, default_handlers
 from dapp.indexer.ranges import RangeSizer, RangeTooLarge
+from dapp.indexer.reader import ReaderFailed, ReaderProcess, fork_available
 from dapp.indexer.source import ChainSource
-from dapp.indexer.writer import NewWatch, StateWriter, prune_journal, undo_above
+from dapp.indexer.writer import (
+    NewWatch,
+    PreparedRows,
+    StateWriter,
+    key_tuples,
+    prepare_rows,
+    prune_journal,
+    undo_above,
+)
 from dapp.store.db import make_engine, unavailable_on_failure
 from dapp.store.migrate import migrate
 from dapp.store.models import (
@@ -68,21 +86,49 @@ class Batch:
     first: int
     last: int
     last_hash: str
-    logs: list[dict[str, Any]]
+    #: the range's logs decoded, in chain order (logs of no known event are left out)
+    events: list[DecodedEvent]
+    log_count: int  # logs the node returned for the range (decoded or not)
     watched: dict[str, str]  # address → contract name
     hashes: dict[int, str]  # block → hash, to remember for reorg detection
-    #: the logs decoded (None: not yet), on the reader thread when the batch is read ahead
-    events: list[DecodedEvent] | None = None
+    #: made by the reader process: the events' rows of `events` ready to write, and the
+    #: rows the handlers will look up (None: made when the batch is handled)
+    raw_rows: PreparedRows | None = None
+    reads: dict[Any, set[tuple[Any, ...]]] | None = None
 
     def with_new_contracts(self, watches: Sequence[NewWatch],
-                           logs: list[dict[str, Any]]) -> Batch:
+                           events: list[DecodedEvent], log_count: int) -> Batch:
+        """This batch with the (decoded) logs of contracts it just started following."""
         watched = {**self.watched, **{w.address: w.name for w in watches}}
-        seen = {(int(log["blockNumber"]), int(log["logIndex"])) for log in self.logs}
-        extra = [log for log in logs
-                 if (int(log["blockNumber"]), int(log["logIndex"])) not in seen]
-        hashes = {int(log["blockNumber"]): hex32(log["blockHash"]) for log in extra}
-        return replace(self, logs=sort_logs(self.logs + extra), watched=watched,
-                       hashes=hashes | self.hashes, events=None)
+        seen = {(e.origin.block_number, e.origin.log_index) for e in self.events}
+        extra = [e for e in events if (e.origin.block_number, e.origin.log_index) not in seen]
+        hashes = {e.origin.block_number: e.origin.block_hash for e in extra}
+        return replace(self, events=sorted(self.events + extra, key=_EVENT_ORDER),
+                       log_count=self.log_count + log_count, watched=watched,
+                       hashes=hashes | self.hashes, raw_rows=None, reads=None)
+
+
+def _event_order(event: DecodedEvent) -> tuple[int, int]:
+    return event.origin.block_number, event.origin.log_index
+
+
+_EVENT_ORDER = _event_order
+
+
+def raw_event_row(chain_id: int, event: DecodedEvent) -> dict[str, Any]:
+    """The row of `events` for a decoded log (as `StateWriter.append` with the event's
+    origin would make it)."""
+    origin = event.origin
+    return {"chain_id": chain_id, "address": event.address, "contract": event.contract,
+            "name": event.name, "args": event.args, "block_number": origin.block_number,
+            "block_hash": origin.block_hash, "log_index": origin.log_index,
+            "tx_hash": origin.tx_hash}
+
+
+def raw_event_rows(chain_id: int, events: list[DecodedEvent],
+                   dialect: Dialect) -> PreparedRows | None:
+    """The batch's rows of `events`, bound for `dialect` (None: none, or written one by one)."""
+    return prepare_rows(RawEvent, [raw_event_row(chain_id, e) for e in events], dialect)
 
 
 MAX_UNSETTLED_READS = 50
@@ -90,10 +136,13 @@ MAX_UNSETTLED_READS = 50
 
 @dataclass(frozen=True)
 class _ReadAhead:
-    """The next range, being read on the reader thread: (first, last, tip, watched) asked."""
+    """The next range, being read on the reader thread or in the reader process: (first,
+    last, tip, watched) asked."""
 
     asked: tuple[int, int, int, dict[str, str]]
     future: Future[Batch | None]
+    #: a read in the reader process: takes its answer into `future` (once, when settled)
+    collect: Callable[[], None] | None = None
 
     def fits(self, first: int, target: int, tip: int, watched: dict[str, str],
              window: int) -> bool:
@@ -106,6 +155,26 @@ class _ReadAhead:
 
     def result(self) -> Batch | None:
         return self.future.result()  # (the read's exception, if it raised)
+
+    def settle(self) -> None:
+        if self.collect is not None:
+            self.collect()
+        wait([self.future])
+
+
+class _TriedSizer(RangeSizer):
+    """The reader process's copy of the range sizer: notes each range it halves, for the
+    indexer's own sizer to do the same when it takes the read."""
+
+    tried: list[int]
+
+    def too_large(self, tried_blocks: int) -> None:
+        super().too_large(tried_blocks)
+        self.tried = [*getattr(self, "tried", []), tried_blocks]
+
+
+#: the reader process's answer: the batch (its events apart, as tuples), the ranges it halved
+_ChildRead = tuple["Batch | None", list[EventTuple], list[int]]
 
 
 class NewContracts(Exception):
@@ -134,12 +203,16 @@ class Indexer:
     handlers: HandlerTable | None = None
     contracts: Sequence[ContractSpec] | None = None
     stop_requested: bool = False
+    #: a read ahead follows a batch of this many logs or more (catching up): it runs in a
+    #: forked reader process (None: always on a thread; so does an indexer given its web3)
+    process_read_from: int | None = 1000
     sizer: RangeSizer = field(init=False)
     source: ChainSource = field(init=False)
     decoder: EventDecoder = field(init=False, default_factory=EventDecoder)
     chain_id: int | None = field(init=False, default=None)
     _reader: ThreadPoolExecutor | None = field(init=False, default=None, repr=False)
     _ahead: _ReadAhead | None = field(init=False, default=None, repr=False)
+    _process: ReaderProcess | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.engine = self.engine or make_engine(self.settings.resolved_database_url)
@@ -213,10 +286,10 @@ class Indexer:
                     time.sleep(min(0.05 * unsettled, 1.0))
                     continue
                 unsettled = 0
-                self.sizer.succeeded(full=len(batch.logs) * 2 > self.settings.indexer_max_logs)
+                self.sizer.succeeded(full=batch.log_count * 2 > self.settings.indexer_max_logs)
                 if batch.last < target:
                     self._read_ahead(self.sizer.range_from(batch.last + 1, target), tip,
-                                     watched, report)
+                                     watched, report, in_process=self._reads_in_process(batch))
                 report.events += self._apply(chain_id, cursor, batch)
                 report.batches += 1
                 report.last_block = batch.last
@@ -225,22 +298,96 @@ class Indexer:
         return report
 
     def _read_ahead(self, blocks: tuple[int, int], tip: int, watched: dict[str, str],
-                    report: SyncReport) -> None:
-        """Read the next range on a thread while this batch is written (catching up, the
-        node's answer and its decoding overlap the database's work). It is used only if the
-        next round would ask for the same blocks of the same contracts at the same tip;
-        that round checks the cursor's block against the chain after the read, as always."""
+                    report: SyncReport, in_process: bool = False) -> None:
+        """Read the next range while this batch is written (catching up, the node's answer
+        and its decoding overlap the database's work): on a thread, or `in_process` in the
+        reader process (dapp/indexer/reader.py: another core). It is used only if the next
+        round would ask for the same blocks of the same contracts at the same tip; that
+        round checks the cursor's block against the chain after the read, as always."""
+        asked = (*blocks, tip, watched)
+        if in_process:
+            try:
+                if self._process is None or not self._process.alive:
+                    self._process = ReaderProcess(self._reader_in_child)
+                self._process.submit(*asked, self.sizer.blocks, self.chain_id)
+            except (ReaderFailed, OSError) as error:
+                log.warning("reading ahead on a thread: %s", error)
+            else:
+                future: Future[Batch | None] = Future()
+                self._ahead = _ReadAhead(asked=asked, future=future, collect=lambda: (
+                    self._collect(future, blocks, tip, watched, report)))
+                return
         if self._reader is None:
             self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexer-read")
         future = self._reader.submit(self._fetch, blocks[0], blocks[1], tip, report, watched)
-        self._ahead = _ReadAhead(asked=(*blocks, tip, watched), future=future)
+        self._ahead = _ReadAhead(asked=asked, future=future)
+
+    def _reads_in_process(self, batch: Batch) -> bool:
+        return (self.process_read_from is not None and batch.log_count >= self.process_read_from
+                and self.web3 is None and fork_available())
+
+    def _reader_in_child(self) -> Callable[..., _ChildRead]:
+        """In the reader process: a copy of this indexer that only reads, on a connection to
+        the node of its own, with a copy of the range sizer as it was when the read was
+        asked. Returns the read and the ranges it halved."""
+        reader = copy.copy(self)
+        reader.source = ChainSource(connect(self.settings.chain_rpc_url))
+
+        def read(first: int, last: int, tip: int, watched: dict[str, str], blocks: int,
+                 chain_id: int) -> _ChildRead:
+            sizer = reader.sizer = _TriedSizer(self.settings.indexer_max_range, blocks)
+            for name in set(watched.values()):
+                reader._ensure_abi(name)
+            batch = reader._fetch(first, last, tip, None, watched)
+            tried: list[int] = getattr(sizer, "tried", [])
+            if batch is None:
+                return None, [], tried
+            # what the writer would do first with the batch, done here
+            batch.raw_rows = raw_event_rows(chain_id, batch.events, reader.db.dialect)
+            batch.reads = reader._wanted(batch.events)
+            events, batch.events = batch.events, []
+            return batch, event_tuples(events), tried
+
+        return read
+
+    def _collect(self, future: Future[Batch | None], blocks: tuple[int, int], tip: int,
+                 watched: dict[str, str], report: SyncReport) -> None:
+        """The reader process's answer into `future`; the ranges it halved are halved here
+        too. When it failed (the node refused, or the process is gone) the range is read
+        here instead: its error is raised here as a thread's read would raise it."""
+        assert self._process is not None
+        try:
+            batch, events, tried = self._process.answer()
+        except ReaderFailed as failed:
+            log.info("blocks %d..%d: read again here (%s)", *blocks, failed)
+            try:
+                future.set_result(self._fetch(*blocks, tip, report, watched))
+            except Exception as error:
+                future.set_exception(error)
+            return
+        for size in tried:
+            self.sizer.too_large(size)
+            report.shrinks += 1
+        if batch is not None:
+            batch.events = events_from_tuples(events)
+        future.set_result(batch)
 
     def _settle_ahead(self) -> _ReadAhead | None:
-        """Wait for the read ahead, if any (the chain is asked by one thread at a time)."""
+        """Wait for the read ahead, if any (the chain is asked by one reader at a time)."""
         ahead, self._ahead = self._ahead, None
         if ahead is not None:
-            wait([ahead.future])
+            ahead.settle()
         return ahead
+
+    def close(self) -> None:
+        """End the reader thread and process (a later sync starts them again)."""
+        self._settle_ahead()
+        if self._process is not None:
+            self._process.close()
+            self._process = None
+        if self._reader is not None:
+            self._reader.shutdown()
+            self._reader = None
 
     def reset(self) -> None:
         """Forget everything indexed for this chain; the next sync starts from the contracts'
@@ -380,14 +527,15 @@ class Indexer:
         before = self.source.block_hash(asked)
         logs = sort_logs(self.source.get_logs(first, last, sorted(watched)))
         last, logs = self._within_max_logs(first, last, logs, report)
-        batch = self._checked(first, last, logs, watched, tip)
-        if batch is None or before is None:
+        hashes = self._checked(first, last, logs, tip)
+        if hashes is None or before is None:
             return None
-        after = batch.hashes[asked] if asked in batch.hashes else self.source.block_hash(asked)
+        after = hashes[asked] if asked in hashes else self.source.block_hash(asked)
         if after != before:
             return None
-        batch.events = self._decode_all(batch)
-        return batch
+        return Batch(first=first, last=last, last_hash=hashes[last],
+                     events=self._decode_all(logs, watched), log_count=len(logs),
+                     watched=watched, hashes=hashes)
 
     def _within_max_logs(self, first: int, last: int, logs: list[dict[str, Any]],
                          report: SyncReport | None) -> tuple[int, list[dict[str, Any]]]:
@@ -408,8 +556,8 @@ class Indexer:
         return last, logs
 
     def _checked(self, first: int, last: int, logs: list[dict[str, Any]],
-                 watched: dict[str, str], tip: int) -> Batch | None:
-        """The batch of first..last with the hashes to remember for it: every block with
+                 tip: int) -> dict[int, str] | None:
+        """The hashes to remember for the batch of first..last: every block with
         logs, the range's last block, and every block within the reorg window of the chain's
         tip (`tip`), read after the logs. None when the chain changed between the reads (the
         caller asks again)."""
@@ -430,8 +578,7 @@ class Indexer:
         if read is None or any(hashes.get(n, h) != h for n, h in read.items()):
             return None
         hashes.update(read)
-        return Batch(first=first, last=last, last_hash=hashes[last], logs=logs,
-                     watched=watched, hashes=hashes)
+        return hashes
 
     def _ends_of(self, logs: list[dict[str, Any]], last: int) -> dict[int, str] | None:
         """Far from the tip: the range's last block and the newest block with logs, read
@@ -464,8 +611,11 @@ class Indexer:
                 start = min(w.from_block for w in new.watches)
                 for watch in new.watches:
                     self._ensure_abi(watch.name)
-                extra = self.source.get_logs(start, batch.last, [w.address for w in new.watches])
-                batch = batch.with_new_contracts(new.watches, extra)
+                extra = sort_logs(self.source.get_logs(start, batch.last,
+                                                       [w.address for w in new.watches]))
+                watched = {w.address: w.name for w in new.watches}
+                batch = batch.with_new_contracts(new.watches,
+                                                 self._decode_all(extra, watched), len(extra))
 
     def _claim(self, connection: Connection, chain_id: int, cursor: Cursor) -> None:
         """Compare-and-set on the cursor, first thing in the transaction: it takes the write
@@ -482,16 +632,21 @@ class Indexer:
                 hint="run one indexer per database")
 
     def _handle_logs(self, writer: StateWriter, batch: Batch) -> int:
-        count = 0
-        events = batch.events if batch.events is not None else self._decode_all(batch)
-        self._prefetch(writer, events)
+        events = batch.events
+        wanted = batch.reads if batch.reads is not None else self._wanted(events)
+        for model, keys in wanted.items():
+            writer.prefetch_keys(model, keys)
+        # the raw events, queued like facts and inserted in bulk by flush()
+        raw_rows = batch.raw_rows if batch.raw_rows is not None else raw_event_rows(
+            writer.chain_id, events, writer.connection.dialect)
+        if raw_rows is not None:
+            writer.append_prepared(raw_rows)
+        handlers = self.table.handlers
         for event in events:
             writer.origin = event.origin
-            # queued like a fact (origin columns from the event), inserted in bulk by flush()
-            writer.append(RawEvent, chain_id=writer.chain_id, address=event.address,
-                          contract=event.contract, name=event.name, args=event.args)
-            count += 1
-            handler = self.table.get(event.contract, event.name)
+            if raw_rows is None:
+                writer.append(RawEvent, **raw_event_row(writer.chain_id, event))
+            handler = handlers.get((event.contract, event.name))
             if handler is None:
                 continue
             handler(writer, event)
@@ -500,22 +655,24 @@ class Indexer:
                 if unknown:
                     raise NewContracts(unknown)
         writer.flush()
-        return count
+        return len(events)
 
-    def _prefetch(self, writer: StateWriter, events: list[DecodedEvent]) -> None:
-        """The rows the batch's handlers will look up (as they declare), read in bulk."""
+    def _wanted(self, events: list[DecodedEvent]) -> dict[Any, set[tuple[Any, ...]]]:
+        """The rows the batch's handlers will look up (as they declare), to read in bulk:
+        their primary keys per model."""
         wanted: dict[Any, list[Mapping[str, Any]]] = {}
+        all_reads = self.table.reads
         for event in events:
-            reads = self.table.reads.get((event.contract, event.name))
+            reads = all_reads.get((event.contract, event.name))
             if reads is not None:
                 for model, key in reads(event.args):
                     wanted.setdefault(model, []).append(key)
-        for model, keys in wanted.items():
-            writer.prefetch(model, keys)
+        return {model: key_tuples(model, keys) for model, keys in wanted.items()}
 
-    def _decode_all(self, batch: Batch) -> list[DecodedEvent]:
-        return [event for entry in batch.logs
-                if (event := self._decode(batch.watched[entry["address"]], entry))]
+    def _decode_all(self, logs: list[dict[str, Any]], watched: dict[str, str]
+                    ) -> list[DecodedEvent]:
+        return [event for entry in logs if (event := self._decode(watched[entry["address"]],
+                                                                    entry))]
 
     def _decode(self, contract: str, entry: dict[str, Any]) -> DecodedEvent | None:
         try:

@@ -44,6 +44,9 @@ from dapp.store.base import Base
 from dapp.store.models import JournalEntry, Pin, WatchedContract, append_only_models
 
 PREFETCH_CHUNK = 500  # keys per prefetch query (3 columns each: within any bind limit)
+#: keys per prefetch query whose values are sent inline (PostgreSQL: no bind limit; each query
+#: may scan the table when its statistics are not yet gathered, so as few as can be)
+INLINE_PREFETCH_CHUNK = 10_000
 COPY_FROM = 50  # rows from which PostgreSQL gets a COPY rather than an executemany
 KEY_PREFIX = "key__"  # bind parameter names of key columns (SET clauses use the column names)
 
@@ -76,6 +79,11 @@ def _primary_key(table: Table) -> tuple[str, ...]:
     return tuple(c.name for c in table.primary_key.columns)
 
 
+@cache
+def _has_origin(table: Table) -> bool:
+    return "block_number" in table.c
+
+
 def _bound_key(table: Table, names: tuple[str, ...]) -> Any:
     missing = set(_primary_key(table)) - set(names)
     if missing:
@@ -99,6 +107,13 @@ def _insert_statement(table: Table) -> Insert:
     return insert(table)
 
 
+def key_tuples(model: type[Any] | Table, keys: Iterable[Mapping[str, Any]]
+               ) -> set[tuple[Any, ...]]:
+    """Primary keys as tuples in the key's column order."""
+    names = _primary_key(table_of(model))
+    return {tuple([key[name] for name in names]) for key in keys}
+
+
 def _key_parameters(key: Mapping[str, Any]) -> dict[str, Any]:
     return {KEY_PREFIX + name: value for name, value in key.items()}
 
@@ -108,6 +123,8 @@ class _Queue:
     """Rows of one table waiting for `flush()`, in the order written."""
 
     rows: list[dict[str, Any]] = field(default_factory=list)
+    #: rows made ready elsewhere (`prepare_rows`), written before `rows`
+    prepared: list[PreparedRows] = field(default_factory=list)
     #: their primary keys (None: some row's key is not known before the insert, e.g. an id)
     keys: set[tuple[Any, ...]] | None = field(default_factory=set)
 
@@ -148,14 +165,18 @@ class StateWriter:
         """Read the rows of these primary keys (and note the absent ones) in a few queries,
         so that `get` finds them without one query each. Keys already known or queued are
         skipped; a later write of a row forgets it as usual."""
+        self.prefetch_keys(model, key_tuples(model, keys))
+
+    def prefetch_keys(self, model: type[Any] | Table, keys: Iterable[tuple[Any, ...]]) -> None:
+        """`prefetch` of keys given as tuples in the primary key's column order."""
         table = table_of(model)
         names = _primary_key(table)
-        wanted = {tuple(key[name] for name in names) for key in keys}
-        wanted = [key for key in wanted
+        wanted = [key for key in set(keys)
                   if (table, key) not in self._known and not self._is_queued(table, key)]
         inline = self.connection.dialect.name == "postgresql"
-        for start in range(0, len(wanted), PREFETCH_CHUNK):
-            chunk = wanted[start:start + PREFETCH_CHUNK]
+        size = INLINE_PREFETCH_CHUNK if inline else PREFETCH_CHUNK
+        for start in range(0, len(wanted), size):
+            chunk = wanted[start:start + size]
             # one IN list per key column (a search of the primary key index, where SQLite
             # scans the table for a row-value IN), the few extra combinations dropped below
             # (PostgreSQL gets the values inline: a list of bound parameters is searched
@@ -190,10 +211,12 @@ class StateWriter:
     # -- journaled state ---------------------------------------------------------------------
     def insert(self, model: type[Any] | Table, **values: Any) -> None:
         table = table_of(model)
-        key = {name: values[name] for name in _primary_key(table)}
-        self._journal(table, key, None)
-        self._forget(table, key)
-        self._queue(table, self._with_origin(table, values))
+        names = _primary_key(table)
+        primary_key = tuple([values[name] for name in names])
+        if self._journaling():
+            self._journal(table, dict(zip(names, primary_key, strict=True)), None)
+        self._known.pop((table, primary_key), None)
+        self._queue(table, self._with_origin(table, values), primary_key)
 
     def update(self, model: type[Any] | Table, key: Mapping[str, Any], **changes: Any) -> None:
         table = table_of(model)
@@ -207,7 +230,7 @@ class StateWriter:
 
     def upsert(self, model: type[Any] | Table, key: Mapping[str, Any], **values: Any) -> None:
         table = table_of(model)
-        if self.get(table, **key) is None:
+        if not self._exists(table, key):
             self.insert(table, **{**values, **key})
         else:
             self.update(table, key, **values)
@@ -235,25 +258,52 @@ class StateWriter:
                     dynamic=True)
         self.new_watches.append(NewWatch(name=name, address=address, from_block=block))
 
+    def append_prepared(self, prepared: PreparedRows) -> None:
+        """Queue facts that `prepare_rows` made ready (in the indexer's reader process): the
+        same rows `append` would write, their values already bound. Only for a table without
+        foreign keys, whose rows nothing reads back during the batch (the raw events)."""
+        table = Base.metadata.tables[prepared.table]
+        if table.foreign_keys or prepared.dialect != self.connection.dialect.name:
+            raise ValueError(f"{table.name}: rows prepared for {prepared.dialect} cannot be "
+                             "queued here")
+        queue = self._queues.setdefault(table, _Queue())
+        queue.prepared.append(prepared)
+        queue.keys = None  # (not known one by one: a read of the table flushes first)
+
     def flush(self) -> None:
         """Insert every queued row. The indexer calls it before the batch's cursor moves."""
         for table in list(self._queues):
             self._flush_table(table)
 
     # -- internals ---------------------------------------------------------------------------
+    def _exists(self, table: Table, key: Mapping[str, Any]) -> bool:
+        """`get(table, **key) is not None`, without copying the row."""
+        primary_key = _primary_key_of(table, key)
+        if primary_key is None or self._is_queued(table, primary_key):
+            return self.get(table, **key) is not None
+        known = self._known.get((table, primary_key), _UNKNOWN)
+        if known is _UNKNOWN:
+            return self.get(table, **key) is not None
+        return known is not None
+
     def _with_origin(self, table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
-        if self.origin is None or "block_number" not in table.c:
+        if self.origin is None or not _has_origin(table):
             return dict(values)
         origin = self.origin
         return {**values, "block_number": origin.block_number, "block_hash": origin.block_hash,
                 "log_index": origin.log_index, "tx_hash": origin.tx_hash}
 
+    def _journaling(self) -> bool:
+        if self.origin is None:
+            return False  # not indexing a block (e.g. registering static contracts)
+        # (older than any rollback can reach once this batch commits: not journaled)
+        return self.journal_from is None or self.origin.block_number >= self.journal_from
+
     def _journal(self, table: Table, key: Mapping[str, Any],
                  before: Mapping[str, Any] | None) -> None:
-        if self.origin is None:
-            return  # not indexing a block (e.g. registering static contracts): nothing to undo
-        if self.journal_from is not None and self.origin.block_number < self.journal_from:
-            return  # older than any rollback can reach once this batch commits
+        if not self._journaling():
+            return  # nothing to undo
+        assert self.origin is not None
         self._queue(table_of(JournalEntry), {
             "chain_id": self.chain_id,
             "block_number": self.origin.block_number,
@@ -269,17 +319,21 @@ class StateWriter:
 
     def _forget(self, table: Table, key: Mapping[str, Any]) -> None:
         names = _primary_key(table)
-        self._known.pop((table, tuple(key[name] for name in names)), None)
+        self._known.pop((table, tuple([key[name] for name in names])), None)
 
-    def _queue(self, table: Table, row: dict[str, Any]) -> None:
+    def _queue(self, table: Table, row: dict[str, Any],
+               primary_key: tuple[Any, ...] | None = None) -> None:
         if table.foreign_keys:  # written at once, after the rows it may point at
             self.flush()
             self.connection.execute(_insert_statement(table), row)
             return
-        queue = self._queues.setdefault(table, _Queue())
+        queue = self._queues.get(table)
+        if queue is None:
+            queue = self._queues[table] = _Queue()
         queue.rows.append(row)
         if queue.keys is not None:
-            primary_key = _primary_key_of(table, row, exact=False)
+            if primary_key is None:
+                primary_key = _primary_key_of(table, row, exact=False)
             if primary_key is None:
                 queue.keys = None
             else:
@@ -295,6 +349,8 @@ class StateWriter:
         queue = self._queues.pop(table, None)
         if queue is None:
             return
+        for prepared in queue.prepared:
+            self._write_prepared(table, prepared)
         rows, statement, start = queue.rows, _insert_statement(table), 0
         for end in range(1, len(rows) + 1):
             if end == len(rows) or rows[end].keys() != rows[start].keys():
@@ -307,6 +363,19 @@ class StateWriter:
                 else:
                     self.connection.exec_driver_sql(bulk.sql, bulk.parameters(run))
                 start = end
+
+    def _write_prepared(self, table: Table, prepared: PreparedRows) -> None:
+        bulk = _bulk_insert(table, prepared.columns, self.connection.dialect)
+        assert bulk is not None  # (prepare_rows made them with it)
+        if prepared.copy_text is not None:
+            assert bulk.copy is not None
+            driver = self.connection.connection.driver_connection
+            with driver.cursor() as cursor, cursor.copy(bulk.copy) as copy:  # type: ignore[union-attr]
+                copy.write(prepared.copy_text)
+        elif prepared.values:
+            parameters: list[Any] = prepared.values if bulk.positional else [
+                dict(zip(bulk.names, values, strict=True)) for values in prepared.values]
+            self.connection.exec_driver_sql(bulk.sql, parameters)
 
     def _copy(self, bulk: _BulkInsert, rows: list[dict[str, Any]]) -> None:
         """PostgreSQL: the rows by `COPY ... FROM STDIN` on the batch's own connection (in
@@ -321,6 +390,42 @@ class StateWriter:
             else:  # a value of a type _copy_text does not format: psycopg formats each row
                 for row in values:
                     copy.write_row(row)
+
+
+@dataclass(frozen=True)
+class PreparedRows:
+    """Rows of one table with their values bound as `flush()` would bind them — for
+    PostgreSQL the text of their COPY, for other databases the executemany's parameters —
+    made where the database is not (the indexer's reader process) and sent over a pipe."""
+
+    table: str
+    columns: tuple[str, ...]
+    dialect: str
+    values: list[tuple[Any, ...]] | None = None
+    copy_text: str | None = None
+
+
+def prepare_rows(model: type[Any] | Table, rows: list[dict[str, Any]],
+                 dialect: Dialect) -> PreparedRows | None:
+    """`rows` (each with the same keys, in the same order) ready for `append_prepared`, or
+    None when they need SQLAlchemy's own insert (a default computed per row, a value COPY's
+    text does not format)."""
+    table = table_of(model)
+    if not rows or table.foreign_keys:
+        return None
+    columns = tuple(rows[0])
+    bulk = _bulk_insert(table, columns, dialect)
+    if bulk is None:
+        return None
+    values = bulk.rows(rows)
+    if bulk.copy is not None:
+        text = _copy_text(values)
+        if text is None:
+            return None
+        return PreparedRows(table=table.name, columns=columns, dialect=dialect.name,
+                            copy_text=text)
+    return PreparedRows(table=table.name, columns=columns, dialect=dialect.name,
+                        values=values)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 sold by the second dev account (the first one deployed the contracts):
 
 1. a small CSV dataset (a DOWNLOAD and a COMPUTE offer);
-2. a model that answers paid calls (`datadao invoke`; a COMPUTE offer);
+2. a model that answers paid calls (`datadao invoke`, or `datadao route tabular-regression`: it
+   declares that task; a COMPUTE offer), served warm;
 3. an algorithm that counts the dataset's rows and bytes (`datadao job start`; a cheap COMPUTE
    offer).
 
@@ -23,6 +24,7 @@ from dapp.chain.transactions import TransactionSender
 from dapp.config import Settings
 from dapp.gateway.keys import load_or_create_gateway_keypair
 from dapp.ipfs.client import IpfsClient
+from dapp.metadata import ModelService
 from dapp.publishing.exchange import Exchange, OfferTerms
 from dapp.publishing.pipeline import ContentRequest, PublishPipeline
 
@@ -33,12 +35,32 @@ DATASET_TITLE = "Lakeside weather, June 2026"
 
 MODEL_PY = '''\
 """Demo model: the lakeside temperature for a day of June 2026, from a line fitted to the demo
-dataset by least squares. Request {"day": 12}; answer {"day": 12, "temperature_c": ...}."""
+dataset by least squares. Request {"day": 12}; answer {"day": 12, "temperature_c": ...}.
+Served warm (`handle`: loaded once per worker); run as a script, it answers stdin."""
 import json, sys
-request = json.loads(sys.stdin.buffer.read() or b"{}")
-day = float(request.get("day", 1))
-print(json.dumps({"day": day, "temperature_c": round(18.22 + 0.0019 * day, 2)}))
+
+
+def answer(request):
+    day = float(request.get("day", 1))
+    return {"day": day, "temperature_c": round(18.22 + 0.0019 * day, 2)}
+
+
+def handle(body):  # the same bytes as the script's stdout
+    return json.dumps(answer(json.loads(body or b"{}"))) + "\\n"
+
+
+if __name__ == "__main__":
+    print(json.dumps(answer(json.loads(sys.stdin.buffer.read() or b"{}"))))
 '''
+#: what the demo model serves (`datadao route tabular-regression` finds it)
+MODEL_SERVICE = ModelService(
+    tasks=["tabular-regression"],
+    input_schema={"type": "object", "required": ["day"],
+                  "properties": {"day": {"type": "number", "minimum": 1, "maximum": 30}}},
+    output_schema={"type": "object", "required": ["day", "temperature_c"],
+                   "properties": {"day": {"type": "number"},
+                                  "temperature_c": {"type": "number"}}},
+)
 
 COUNT_ROWS_PY = r"""
 "Demo algorithm: rows (lines) and bytes of every file of the dataset, into counts.txt."
@@ -128,10 +150,10 @@ def seed_demo_assets(settings: Settings) -> DemoAssets | None:
         pipeline = PublishPipeline(ipfs, exchange.with_sender(sender))
 
         def publish(path: Path, kind: str, title: str, description: str, tags: tuple[str, ...],
-                    offers: list[OfferTerms]) -> int:
+                    offers: list[OfferTerms], service: ModelService | None = None) -> int:
             request = ContentRequest(path=path, kind=kind, title=title, description=description,
                                      tags=tags, license_text="CC-BY-4.0",
-                                     gateway_keys=(gateway_key,))
+                                     gateway_keys=(gateway_key,), service=service)
             return pipeline.publish(request, curator_share_bps=1000, offers=offers).asset_id
 
         dataset = publish(
@@ -142,7 +164,7 @@ def seed_demo_assets(settings: Settings) -> DemoAssets | None:
             write_demo_model(folder / "temperature-model"), "model",
             "Lakeside temperature model",
             'A line fitted to the demo weather: {"day": 12} in, the temperature out.',
-            ("weather", "demo"), [offer(2 * unit, 0, COMPUTE)])
+            ("weather", "demo"), [offer(2 * unit, 0, COMPUTE)], MODEL_SERVICE)
         algorithm = publish(
             write_demo_algorithm(folder / "count-rows"), "algorithm", "Count rows and bytes",
             "Counts the rows and bytes of every file of a dataset (demo algorithm).",

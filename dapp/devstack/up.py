@@ -237,6 +237,8 @@ def demo_lines(settings: Settings) -> list[str]:
     if demo.model is not None:
         lines.append(f"  demo model        #{demo.model}  "
                      f"echo '{{\"day\": 12}}' | datadao invoke {demo.model} --channel CHANNEL_ID")
+        lines.append("                        "
+                     "echo '{\"day\": 12}' | datadao route tabular-regression")
     if demo.algorithm is not None:
         lines.append(f"  demo algorithm    #{demo.algorithm}  "
                      f"datadao job start {demo.dataset} {demo.algorithm}")

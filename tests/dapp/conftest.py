@@ -271,6 +271,24 @@ def postgres(service_logs: Path) -> Iterator[Postgres]:
 
 
 # --- fixtures several modules share (their plain helpers are in tests/dapp/helpers) ------------
+@pytest.fixture
+def web3(chain: Chain) -> Web3:
+    """A web3 on the session's dev chain (test_indexer_sync, test_indexer_reader,
+    test_faults_store)."""
+    return dev_web3(chain.rpc_url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database; the tests using it run on SQLite and on PostgreSQL
+    (test_indexer_sync, test_indexer_reader)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'index.db'}"
+    else:
+        server: Postgres = request.getfixturevalue("postgres")
+        yield server.create_database(f"ix_{tmp_path.name[-20:].lower()}")
+
+
 @pytest.fixture(scope="module")
 def exchange(chain: Chain, deployments_file: Path) -> Exchange:
     """The deployed registry and token, dev accounts 0-7 approved (test_indexer_registry and

@@ -30,7 +30,6 @@ from tests.dapp.conftest import (
     Gateway,
     Kubo,
     deploy_toolchain,
-    dev_web3,
     emit_transfers,
     make_settings,
     start_gateway,
@@ -45,11 +44,6 @@ from tests.dapp.helpers.toolchain_index import (
 )
 
 BUSY_TIMEOUT = 5.0  # PRAGMA busy_timeout in dapp.store.db.make_engine
-
-
-@pytest.fixture
-def web3(chain: Chain) -> Web3:
-    return dev_web3(chain.rpc_url)
 
 
 @contextmanager

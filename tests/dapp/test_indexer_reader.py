@@ -11,10 +11,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from web3 import Web3
 
 from dapp.chain.events import DecodedEvent
@@ -22,9 +20,7 @@ from dapp.indexer import Indexer
 from dapp.indexer.writer import StateWriter
 from tests.dapp.conftest import (
     Chain,
-    Postgres,
     deploy_toolchain,
-    dev_web3,
     emit_transfers,
     table_dump,
 )
@@ -35,20 +31,6 @@ from tests.dapp.helpers.toolchain_index import (
     sqlite_url,
     token_handlers,
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'index.db'}"
-    else:
-        server: Postgres = request.getfixturevalue("postgres")
-        yield server.create_database(f"rd_{tmp_path.name[-20:].lower()}")
-
-
-@pytest.fixture
-def web3(chain: Chain) -> Web3:
-    return dev_web3(chain.rpc_url)
 
 
 def in_process(indexer: Indexer) -> Indexer:

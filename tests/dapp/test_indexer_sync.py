@@ -8,7 +8,7 @@ exactly the shape (running state + facts) of the real handlers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +30,7 @@ from dapp.store.models import RawEvent, SyncCursor, WatchedContract
 from tests.dapp.conftest import (
     Chain,
     DeployedToken,
-    Postgres,
     deploy_toolchain,
-    dev_web3,
     emit_transfers,
     table_dump,
 )
@@ -46,21 +44,6 @@ from tests.dapp.helpers.toolchain_index import (
     token_handlers,
     transfers,
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh database; the tests using it run on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'index.db'}"
-    else:
-        server: Postgres = request.getfixturevalue("postgres")
-        yield server.create_database(f"ix_{tmp_path.name[-20:].lower()}")
-
-
-@pytest.fixture
-def web3(chain: Chain) -> Web3:
-    return dev_web3(chain.rpc_url)
 
 
 def chain_balances(web3: Web3, token: DeployedToken) -> dict[str, int]:

@@ -61,28 +61,17 @@ class ModelPool:
         """Hold one of the `workers` slots; ModelsBusy (503 + Retry-After) when none came
         free within `queue_seconds`."""
         slots, _ = self._limiters()
-        acquired = False
-        with anyio.move_on_after(self.queue_seconds):
-            await slots.acquire()  # a cancelled wait takes no token (anyio releases it)
-            acquired = True
-        if not acquired:
-            raise self._busy()
+        holder = await self._take(slots)
         try:
             yield
         finally:
-            slots.release()
+            slots.release_on_behalf_of(holder)
 
     async def hold(self) -> Callable[[], None]:
         """Take a slot as `slot()` does, for a response that outlives the route (a stream):
         the returned function gives it back (idempotent), from any task."""
         slots, _ = self._limiters()
-        holder = object()
-        acquired = False
-        with anyio.move_on_after(self.queue_seconds):
-            await slots.acquire_on_behalf_of(holder)
-            acquired = True
-        if not acquired:
-            raise self._busy()
+        holder = await self._take(slots)
         released = False
 
         def release() -> None:
@@ -100,17 +89,24 @@ class ModelPool:
         if self._checks is None:  # turns to wait (queue_seconds at most), and threads
             self._checks = (anyio.CapacityLimiter(self.workers),
                             anyio.CapacityLimiter(self.workers))
-        (checks, threads), holder = self._checks, object()
-        acquired = False
-        with anyio.move_on_after(self.queue_seconds):
-            await checks.acquire_on_behalf_of(holder)
-            acquired = True
-        if not acquired:
-            raise self._busy()
+        checks, threads = self._checks
+        holder = await self._take(checks)
         try:  # as many threads as turns: this never waits
             await anyio.to_thread.run_sync(function, limiter=threads)
         finally:
             checks.release_on_behalf_of(holder)
+
+    async def _take(self, limiter: anyio.CapacityLimiter) -> object:
+        """A token of `limiter`, held by the returned object (release it with
+        `release_on_behalf_of`); ModelsBusy when none came free within `queue_seconds`."""
+        holder = object()
+        acquired = False
+        with anyio.move_on_after(self.queue_seconds):
+            await limiter.acquire_on_behalf_of(holder)  # a cancelled wait takes no token
+            acquired = True
+        if not acquired:
+            raise self._busy()
+        return holder
 
     def _busy(self) -> ModelsBusy:
         retry_after = max(1, math.ceil(self.queue_seconds))

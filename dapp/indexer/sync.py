@@ -100,19 +100,16 @@ class Batch:
                            events: list[DecodedEvent], log_count: int) -> Batch:
         """This batch with the (decoded) logs of contracts it just started following."""
         watched = {**self.watched, **{w.address: w.name for w in watches}}
-        seen = {(e.origin.block_number, e.origin.log_index) for e in self.events}
-        extra = [e for e in events if (e.origin.block_number, e.origin.log_index) not in seen]
+        seen = {_event_order(e) for e in self.events}
+        extra = [e for e in events if _event_order(e) not in seen]
         hashes = {e.origin.block_number: e.origin.block_hash for e in extra}
-        return replace(self, events=sorted(self.events + extra, key=_EVENT_ORDER),
+        return replace(self, events=sorted(self.events + extra, key=_event_order),
                        log_count=self.log_count + log_count, watched=watched,
                        hashes=hashes | self.hashes, raw_rows=None, reads=None)
 
 
 def _event_order(event: DecodedEvent) -> tuple[int, int]:
     return event.origin.block_number, event.origin.log_index
-
-
-_EVENT_ORDER = _event_order
 
 
 def raw_event_row(chain_id: int, event: DecodedEvent) -> dict[str, Any]:

@@ -22,10 +22,11 @@ from typing import Any
 
 from eth_abi.decoding import AddressDecoder, ContextFramesBytesIO, TupleDecoder
 from eth_abi.registry import registry as abi_registry
-from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 from eth_utils.abi import collapse_if_tuple, event_abi_to_log_topic
 from hexbytes import HexBytes
+
+from dapp.chain.keccak import keccak256_hex
 
 # Dynamic types are stored in a topic as their keccak hash: decode them as the raw 32 bytes.
 _HASHED_WHEN_INDEXED = ("string", "bytes")
@@ -117,20 +118,10 @@ def checksum_address(address: str) -> str:
             digits):
         return to_checksum_address(address)
     raw = digits.encode("ascii")
-    hashed = _keccak_hex(raw).encode("ascii")[:40]
+    hashed = keccak256_hex(raw).encode("ascii")[:40]
     mask = (int.from_bytes(raw.translate(_LETTER_BITS), "big")
             & int.from_bytes(hashed.translate(_HIGH_NIBBLE_BITS), "big"))
     return "0x" + (int.from_bytes(raw, "big") ^ mask).to_bytes(40, "big").decode("ascii")
-
-
-try:  # safe-pysha3 (in requirements.lock): C keccak, several times eth_hash's pycryptodome
-    from sha3 import keccak_256 as _keccak_256
-
-    def _keccak_hex(data: bytes) -> str:
-        return str(_keccak_256(data).hexdigest())
-except ImportError:  # pragma: no cover
-    def _keccak_hex(data: bytes) -> str:
-        return keccak(data).hex()
 
 
 class _AddressDecoder(AddressDecoder):

@@ -25,18 +25,12 @@ from hexbytes import HexBytes
 
 from dapp.chain.constants import MAX_UINT256
 from dapp.chain.eip712 import typed_data
+from dapp.chain.keccak import keccak256
 
 try:
     from coincurve import PublicKey as _PublicKey
 except ImportError:  # eth-keys' pure-Python backend, through eth-account
     _PublicKey = None
-try:  # pysha3's keccak directly: ~0.7 µs a hash where eth-hash's dispatch costs ~5 µs
-    from sha3 import keccak_256 as _keccak_256
-
-    def _keccak(data: bytes) -> bytes:
-        return _keccak_256(data).digest()
-except ImportError:
-    _keccak = keccak
 
 VOUCHER_HEADER = "X-DataDAO-Voucher"
 # on a paid answer: what the channel has paid after this call, and what a call costs
@@ -142,9 +136,9 @@ def voucher_digest(chain_id: int, market: str, channel_id: int, cumulative_amoun
     takes about ten times the CPU). Pinned to eth-account's result by test_voucher_vectors."""
     if not (0 <= channel_id <= MAX_UINT256 and 0 <= cumulative_amount <= MAX_UINT256):
         raise ValueError("channel id and amount must be uint256")
-    struct_hash = _keccak(_VOUCHER_TYPEHASH + channel_id.to_bytes(32, "big")
+    struct_hash = keccak256(_VOUCHER_TYPEHASH + channel_id.to_bytes(32, "big")
                           + cumulative_amount.to_bytes(32, "big"))
-    return _keccak(b"\x19\x01" + _domain_separator(chain_id, market.lower()) + struct_hash)
+    return keccak256(b"\x19\x01" + _domain_separator(chain_id, market.lower()) + struct_hash)
 
 
 _VOUCHER_TYPEHASH = keccak(b"Voucher(uint256 channelId,uint256 cumulativeAmount)")
@@ -192,7 +186,7 @@ def _recover_address(digest: bytes, signature: bytes) -> bytes | None:
             signature[:64] + bytes((signature[64] - 27,)), digest, hasher=None)
     except Exception:  # r or s zero or out of range: not a signature of anyone
         return None
-    return _keccak(public.format(compressed=False)[1:])[-20:]
+    return keccak256(public.format(compressed=False)[1:])[-20:]
 
 
 def _recover_with_eth_account(digest: bytes, signature: bytes) -> str | None:

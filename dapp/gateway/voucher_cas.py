@@ -29,7 +29,7 @@ _RAISE_SQL = (
     "first_unredeemed_at = COALESCE(first_unredeemed_at, {p}) "
     "WHERE channel_id = {p} AND cumulative_amount <= {p}"
 )
-_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s", "numeric": ":1"}
+_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}  # the shipped drivers
 MAX_IDLE = 16  # at most this many kept, and at most half the engine's pool (`kept_at_most`)
 
 
@@ -41,7 +41,7 @@ class CompareAndSet:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         placeholder = _PLACEHOLDERS.get(engine.dialect.paramstyle)
-        if placeholder is None or placeholder == ":1":  # not a driver the gateway ships with
+        if placeholder is None:  # not a driver the gateway ships with
             raise ValueError(f"no compare-and-set for paramstyle {engine.dialect.paramstyle}")
         self._sql = _RAISE_SQL.format(p=placeholder)
         self._idle: list[Any] = []  # pool connections (SQLAlchemy's fairies), free to take

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from dapp.indexer.collector import settle_forked_child
+
 ReadFunction = Callable[..., Any]
 
 
@@ -81,6 +83,7 @@ def _serve(setup: Callable[[], ReadFunction], connection: Connection,
     parent_end.close()  # (else the parent's death would not close the pipe for us)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    settle_forked_child()
     read = setup()
     while True:
         try:

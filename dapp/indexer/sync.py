@@ -35,6 +35,7 @@ from dapp.chain.events import (
 )
 from dapp.chain.reorgs import common_ancestor
 from dapp.config import Settings
+from dapp.indexer.collector import fewer_collections
 from dapp.indexer.contracts import ContractSpec, contracts_from_deployment, contracts_key
 from dapp.indexer.errors import ChainUnsettled, ConcurrentIndexer, ReorgTooDeep, WrongChain
 from dapp.indexer.handlers import HandlerTable, default_handlers
@@ -238,7 +239,7 @@ class Indexer:
         """Index up to `block` (never past the head minus the confirmations). A database that
         refuses a batch (locked, disk full) raises DatabaseUnavailable; that batch is rolled
         back whole and the cursor stays before it."""
-        with unavailable_on_failure(self.db):
+        with unavailable_on_failure(self.db), fewer_collections():
             return self._sync_to(block)
 
     def _sync_to(self, block: int) -> SyncReport:

@@ -32,21 +32,26 @@ from sqlalchemy import (
     Table,
     Update,
     and_,
+    any_,
     bindparam,
     delete,
+    func,
     insert,
+    literal_column,
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql
 
 from dapp.chain.events import LogOrigin
 from dapp.store.base import Base
 from dapp.store.models import JournalEntry, Pin, WatchedContract, append_only_models
 
 PREFETCH_CHUNK = 500  # keys per prefetch query (3 columns each: within any bind limit)
-#: keys per prefetch query whose values are sent inline (PostgreSQL: no bind limit; each query
-#: may scan the table when its statistics are not yet gathered, so as few as can be)
-INLINE_PREFETCH_CHUNK = 10_000
+#: keys per prefetch query on SQLite and PostgreSQL, whose values go as one array parameter per
+#: key column (each query may scan the table when its statistics are not yet gathered, so as
+#: few queries as can be)
+ARRAY_PREFETCH_CHUNK = 10_000
 COPY_FROM = 50  # rows from which PostgreSQL gets a COPY rather than an executemany
 KEY_PREFIX = "key__"  # bind parameter names of key columns (SET clauses use the column names)
 
@@ -105,6 +110,42 @@ def _update_statement(table: Table, names: tuple[str, ...]) -> Update:
 @cache
 def _insert_statement(table: Table) -> Insert:
     return insert(table)
+
+
+@cache
+def _prefetch_statement(table: Table, dialect: str) -> Select[Any] | None:
+    """The rows whose key columns are each in a list given as one parameter: a JSON array
+    read by `json_each` (SQLite), an array compared with `= ANY` (PostgreSQL, which hashes
+    it); None for other databases (an IN list of bound values). Rendering an IN list of
+    thousands of values costs SQLAlchemy more than the database's search."""
+    clauses = []
+    for name in _primary_key(table):
+        column = table.c[name]
+        parameter = bindparam(KEY_PREFIX + name)
+        if dialect == "sqlite":
+            clauses.append(column.in_(select(literal_column("value"))
+                                      .select_from(func.json_each(parameter))))
+        elif dialect == "postgresql":
+            parameter.type = postgresql.ARRAY(column.type)
+            clauses.append(column == any_(parameter))
+        else:
+            return None
+    return select(table).where(and_(*clauses))
+
+
+def _array_parameters(table: Table, names: tuple[str, ...], columns: list[list[Any]],
+                      dialect: Dialect) -> dict[str, Any]:
+    """The lists of `_prefetch_statement`, bound as the key columns bind their values (as
+    JSON text for SQLite's json_each)."""
+    parameters: dict[str, Any] = {}
+    for name, values in zip(names, columns, strict=True):
+        if dialect.name == "sqlite":
+            process = table.c[name].type.bind_processor(dialect)
+            parameters[KEY_PREFIX + name] = json.dumps(
+                values if process is None else [process(value) for value in values])
+        else:
+            parameters[KEY_PREFIX + name] = values
+    return parameters
 
 
 def key_tuples(model: type[Any] | Table, keys: Iterable[Mapping[str, Any]]
@@ -173,18 +214,21 @@ class StateWriter:
         names = _primary_key(table)
         wanted = [key for key in set(keys)
                   if (table, key) not in self._known and not self._is_queued(table, key)]
-        inline = self.connection.dialect.name == "postgresql"
-        size = INLINE_PREFETCH_CHUNK if inline else PREFETCH_CHUNK
+        dialect = self.connection.dialect
+        statement = _prefetch_statement(table, dialect.name)
+        size = PREFETCH_CHUNK if statement is None else ARRAY_PREFETCH_CHUNK
         for start in range(0, len(wanted), size):
             chunk = wanted[start:start + size]
-            # one IN list per key column (a search of the primary key index, where SQLite
-            # scans the table for a row-value IN), the few extra combinations dropped below
-            # (PostgreSQL gets the values inline: a list of bound parameters is searched
-            # value by value for every row the index finds, a list of constants is hashed)
-            where = and_(*(table.c[name].in_(bindparam(
-                f"{KEY_PREFIX}{name}", sorted({key[i] for key in chunk}), expanding=True,
-                literal_execute=inline)) for i, name in enumerate(names)))
-            rows = self.connection.execute(select(table).where(where)).all()
+            columns = [sorted({key[i] for key in chunk}) for i in range(len(names))]
+            if statement is None:
+                where = and_(*(table.c[name].in_(values)
+                               for name, values in zip(names, columns, strict=True)))
+                rows = self.connection.execute(select(table).where(where)).all()
+            else:
+                rows = self.connection.execute(statement, _array_parameters(
+                    table, names, columns, dialect)).all()
+            # one list per key column (a search of the primary key index), the few extra
+            # combinations dropped here
             found = {tuple(row._mapping[name] for name in names): dict(row._mapping)
                      for row in rows}
             for key in chunk:

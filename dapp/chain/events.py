@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from eth_abi.decoding import AddressDecoder, ContextFramesBytesIO, TupleDecoder
 from eth_abi.registry import registry as abi_registry
@@ -33,6 +33,9 @@ _HASHED_WHEN_INDEXED = ("string", "bytes")
 
 _HEX_DIGITS = frozenset("0123456789abcdef")
 _HEX_TEXT = re.compile(r"0x[0-9a-fA-F]*\Z")  # (and an even length: see hex32)
+#: topics then data, joined: each topic a whole word, the data whole words (a misplaced "0x"
+#: cannot match: x is not a hex digit)
+_HEX_WORDS = re.compile(r"(?:0x[0-9a-fA-F]{64})+0x(?:[0-9a-fA-F]{64})*\Z")
 #: EIP-55 by byte arithmetic: 0x20 (the case bit) where the address has a letter, and where
 #: the hash's nibble is 8 or more; the digits XOR both masks ANDed are the checksummed form
 _LETTER_BITS = bytes(0x20 if chr(i) in "abcdef" else 0 for i in range(256))
@@ -46,8 +49,7 @@ class UnknownEvent(LookupError):
     """A log whose topic0 is not an event of the contract it came from."""
 
 
-@dataclass(frozen=True)
-class LogOrigin:
+class LogOrigin(NamedTuple):
     """Where a log sits in the chain: enough to delete everything from a block up."""
 
     block_number: int
@@ -56,8 +58,10 @@ class LogOrigin:
     tx_hash: str
 
 
-@dataclass(frozen=True)
-class DecodedEvent:
+class DecodedEvent(NamedTuple):
+    """(Named tuples: the indexer makes, pickles and handles one per log; a tuple is made,
+    sent and read back several times faster than a dataclass.)"""
+
     contract: str
     address: str
     name: str
@@ -66,30 +70,25 @@ class DecodedEvent:
 
 
 #: a DecodedEvent as a flat tuple (contract, address, name, args, block number, block hash,
-#: log index, tx hash): what the indexer's reader process sends (a tuple unpickles several
-#: times faster than the two dataclasses)
+#: log index, tx hash): what the indexer's reader process sends
 EventTuple = tuple[str, str, str, dict[str, Any], int, str, int, str]
+
+_new_tuple = tuple.__new__
 
 
 def event_tuples(events: Iterable[DecodedEvent]) -> list[EventTuple]:
-    return [(e.contract, e.address, e.name, e.args, e.origin.block_number,
-             e.origin.block_hash, e.origin.log_index, e.origin.tx_hash) for e in events]
+    return [(contract, address, name, args, *origin)
+            for contract, address, name, args, origin in events]
 
 
 def events_from_tuples(rows: Iterable[EventTuple]) -> list[DecodedEvent]:
-    """The events of `event_tuples`, equal to the originals (built as unpickling builds a
-    dataclass: its __dict__ filled in, without the frozen dataclass's slow __init__)."""
-    new = object.__new__
-    events = []
-    for contract, address, name, args, block_number, block_hash, log_index, tx_hash in rows:
-        origin = new(LogOrigin)
-        origin.__dict__.update(block_number=block_number, block_hash=block_hash,
-                               log_index=log_index, tx_hash=tx_hash)
-        event = new(DecodedEvent)
-        event.__dict__.update(contract=contract, address=address, name=name, args=args,
-                              origin=origin)
-        events.append(event)
-    return events
+    """The events of `event_tuples`, equal to the originals (made as `_make` makes them,
+    without a Python call per tuple)."""
+    new = _new_tuple
+    return [new(DecodedEvent, (contract, address, name, args,
+                               new(LogOrigin, (block_number, block_hash, log_index, tx_hash))))
+            for contract, address, name, args, block_number, block_hash, log_index, tx_hash
+            in rows]
 
 
 def hex32(value: bytes | str) -> str:
@@ -165,6 +164,7 @@ def _converter(abi_input: Mapping[str, Any]) -> Converter:
 #: one 32-byte ABI word → its JSON-safe value, or _MALFORMED (then eth_abi decodes the log,
 #: and says what is wrong)
 WordDecoder = Callable[[bytes], Any]
+TextWordDecoder = Callable[[str], Any]  # the same, of the word's 64 hex digits
 _MALFORMED: Any = object()
 _ZERO_PAD = bytes(32)
 
@@ -192,6 +192,35 @@ def _word_decoder(abi_type: str) -> WordDecoder | None:
     if abi_type.startswith("bytes") and abi_type[5:].isdigit() and 1 <= int(abi_type[5:]) <= 32:
         size = int(abi_type[5:])
         return lambda word: ("0x" + word[:size].hex() if word[size:] == _ZERO_PAD[size:]
+                             else _MALFORMED)
+    return None
+
+
+_ZERO_TEXT = "0" * 64
+
+
+def _text_word_decoder(abi_type: str) -> TextWordDecoder | None:
+    """`_word_decoder` for a word given as 64 hex digits (checked as hex by the caller), as
+    the node sends it: the same values and checks without making bytes first."""
+    if abi_type == "address":
+        def address(word: str) -> Any:
+            if word[:24] != _ZERO_TEXT[:24]:
+                return _MALFORMED
+            return checksum_address("0x" + word[24:])
+        return address
+    if abi_type == "bool":
+        booleans = {_ZERO_TEXT[:63] + "1": True, _ZERO_TEXT: False}
+        return lambda word: booleans.get(word, _MALFORMED)
+    if abi_type.startswith("uint") and abi_type[4:].isdigit():
+        limit = 1 << int(abi_type[4:])
+        return lambda word: value if (value := int(word, 16)) < limit else _MALFORMED
+    if abi_type.startswith("int") and abi_type[3:].isdigit():
+        half, whole = 1 << (int(abi_type[3:]) - 1), 1 << 256
+        return lambda word: (value if -half <= (value := int(word, 16) - (
+            whole if word[0] in "89abcdefABCDEF" else 0)) < half else _MALFORMED)
+    if abi_type.startswith("bytes") and abi_type[5:].isdigit() and 1 <= int(abi_type[5:]) <= 32:
+        digits = 2 * int(abi_type[5:])
+        return lambda word: ("0x" + word[:digits].lower() if word[digits:] == _ZERO_TEXT[digits:]
                              else _MALFORMED)
     return None
 
@@ -228,6 +257,9 @@ class EventAbi:
     #: the topic index (1..3) or -1 - the data word; None: decode with eth_abi
     _words: tuple[tuple[str, int, WordDecoder], ...] | None = field(
         default=None, repr=False, compare=False)
+    #: the same layout for hex text: (name, topic index or -1, decoder, data digits slice)
+    _text_words: tuple[tuple[str, int, TextWordDecoder, slice], ...] | None = field(
+        default=None, repr=False, compare=False)
 
     @classmethod
     def from_abi(cls, entry: Mapping[str, Any]) -> EventAbi:
@@ -244,6 +276,7 @@ class EventAbi:
             _data_converters=tuple(_converter(i) for i in plain),
             _order=tuple(i["name"] for i in inputs),
             _words=_word_layout(inputs),
+            _text_words=_text_word_layout(inputs),
         )
 
     def decode(self, topics: list[bytes], data: bytes) -> dict[str, Any]:
@@ -255,6 +288,24 @@ class EventAbi:
             if args is not None:
                 return args
         return self._decode_abi(topics, data)
+
+    def decode_text(self, topics: list[str], data: str) -> dict[str, Any] | None:
+        """`decode` of topics and data as the node sends them (0x-hex text), word by word
+        without making bytes; None when that is not possible (a type that is not static and
+        elementary, text that is not whole words of hex, a malformed word): then `decode`
+        the bytes, which says what is wrong."""
+        layout = self._text_words
+        if (layout is None or len(topics) != len(self._topics) + 1
+                or len(data) != 2 + 64 * len(self._data_names)
+                or not _HEX_WORDS.match("".join(topics) + data)):
+            return None
+        args: dict[str, Any] = {}
+        for name, where, decode, digits in layout:
+            value = decode(topics[where][2:] if where >= 0 else data[digits])
+            if value is _MALFORMED:
+                return None
+            args[name] = value
+        return args
 
     def _decode_words(self, topics: list[bytes], data: bytes) -> dict[str, Any] | None:
         """Word by word (every input static and elementary); None when a word is malformed."""
@@ -304,6 +355,24 @@ def _word_layout(inputs: tuple[Mapping[str, Any], ...]
     return tuple(layout)
 
 
+def _text_word_layout(inputs: tuple[Mapping[str, Any], ...]
+                      ) -> tuple[tuple[str, int, TextWordDecoder, slice], ...] | None:
+    layout: list[tuple[str, int, TextWordDecoder, slice]] = []
+    topic, word = 1, 0
+    for abi_input in inputs:
+        decoder = _text_word_decoder(str(abi_input["type"]))
+        if decoder is None:
+            return None
+        if abi_input.get("indexed"):
+            layout.append((abi_input["name"], topic, decoder, slice(0)))
+            topic += 1
+        else:
+            layout.append((abi_input["name"], -1, decoder, slice(2 + 64 * word,
+                                                                   66 + 64 * word)))
+            word += 1
+    return tuple(layout)
+
+
 def _topic(abi_input: Mapping[str, Any]) -> _Topic:
     abi_type = collapse_if_tuple(dict(abi_input))
     if abi_type in _HASHED_WHEN_INDEXED or abi_type.endswith("]") or "(" in abi_type:
@@ -342,19 +411,20 @@ class EventDecoder:
         raw_topics = log["topics"]
         if not raw_topics:
             raise UnknownEvent(f"{contract}: anonymous log at {as_int(log['blockNumber'])}")
-        topics = [as_bytes(t) for t in raw_topics]
-        first = raw_topics[0]
-        topic0 = first.lower() if isinstance(first, str) and first[:2] == "0x" else (
-            _bytes_hex(topics[0]))
+        first, data = raw_topics[0], log["data"]
+        text = type(first) is str and first[:2] == "0x"
+        topic0 = first.lower() if text else _bytes_hex(as_bytes(first))
         event = self._events.get((contract, topic0))
         if event is None:
             raise UnknownEvent(f"{contract}: no event with topic {topic0}")
-        args = event.decode(topics, as_bytes(log["data"]))
+        args = event.decode_text(raw_topics, data) if text and type(data) is str else None
+        if args is None:
+            args = event.decode([as_bytes(t) for t in raw_topics], as_bytes(data))
         if canonical:
-            return DecodedEvent(
-                contract=contract, address=log["address"], name=event.name, args=args,
-                origin=LogOrigin(block_number=log["blockNumber"], block_hash=log["blockHash"],
-                                 log_index=log["logIndex"], tx_hash=log["transactionHash"]))
+            new = _new_tuple
+            return new(DecodedEvent, (contract, log["address"], event.name, args, new(
+                LogOrigin, (log["blockNumber"], log["blockHash"], log["logIndex"],
+                            log["transactionHash"]))))
         return DecodedEvent(
             contract=contract,
             address=checksum_address(log["address"]),

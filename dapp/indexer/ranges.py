@@ -19,6 +19,9 @@ TOO_LARGE_PATTERNS = re.compile(
 )
 
 
+FIRST_RANGE_DIVISOR = 8  # a long catch-up's first range: the most / 8 (see start_small)
+
+
 class RangeTooLarge(Exception):
     """The node refused or could not answer a log query over this many blocks."""
 
@@ -41,12 +44,22 @@ class RangeSizer:
 
     max_blocks: int
     blocks: int = field(default=0)
+    #: a query's outcome has sized the ranges (a success, or a refusal)
+    adjusted: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         if self.max_blocks < 1:
             raise ValueError("max_blocks must be at least 1")
         if not 1 <= self.blocks <= self.max_blocks:
             self.blocks = self.max_blocks
+
+    def start_small(self, span: int) -> None:
+        """Before the first query of `span` blocks, more than the most a range may cover (a
+        long catch-up): start at an eighth of the most, which doubles after each success.
+        A full first range over a dense chain is fetched whole, then mostly thrown away
+        while halving to what a batch may hold."""
+        if not self.adjusted and span > self.max_blocks:
+            self.blocks = max(1, min(self.blocks, self.max_blocks // FIRST_RANGE_DIVISOR))
 
     def range_from(self, start: int, last_allowed: int) -> tuple[int, int]:
         return start, min(last_allowed, start + self.blocks - 1)
@@ -55,6 +68,7 @@ class RangeSizer:
         """Double, unless the range was `full` (it held over half the logs a batch may take):
         twice as many blocks would hold too many, and their logs would be fetched only to
         be cut back to this size."""
+        self.adjusted = True
         if not full:
             self.blocks = min(self.max_blocks, self.blocks * 2)
 
@@ -62,4 +76,5 @@ class RangeSizer:
         """Halve (below the range that failed); a single block that fails cannot shrink."""
         if tried_blocks <= 1:
             raise RangeTooLarge("a single block's logs are too large for the node to return")
+        self.adjusted = True
         self.blocks = max(1, min(self.blocks, tried_blocks) // 2)

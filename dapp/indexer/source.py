@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -79,12 +79,12 @@ class ChainSource:
         return response["result"]
 
 
-def canonical_log(entry: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        **entry,
-        "address": checksum_address(entry["address"]),
-        "blockNumber": as_int(entry["blockNumber"]),
-        "logIndex": as_int(entry["logIndex"]),
-        "blockHash": hex32(entry["blockHash"]),
-        "transactionHash": hex32(entry["transactionHash"]),
-    }
+def canonical_log(entry: dict[str, Any]) -> dict[str, Any]:
+    """`entry` (a log just parsed from the node's answer) with the fields the indexer reads
+    made canonical, in place."""
+    entry["address"] = checksum_address(entry["address"])
+    entry["blockNumber"] = as_int(entry["blockNumber"])
+    entry["logIndex"] = as_int(entry["logIndex"])
+    entry["blockHash"] = hex32(entry["blockHash"])
+    entry["transactionHash"] = hex32(entry["transactionHash"])
+    return entry

@@ -116,17 +116,23 @@ def _event_order(event: DecodedEvent) -> tuple[int, int]:
 def raw_event_row(chain_id: int, event: DecodedEvent) -> dict[str, Any]:
     """The row of `events` for a decoded log (as `StateWriter.append` with the event's
     origin would make it)."""
-    origin = event.origin
-    return {"chain_id": chain_id, "address": event.address, "contract": event.contract,
-            "name": event.name, "args": event.args, "block_number": origin.block_number,
-            "block_hash": origin.block_hash, "log_index": origin.log_index,
-            "tx_hash": origin.tx_hash}
+    return dict(zip(RAW_EVENT_COLUMNS, _raw_event_values(chain_id, event), strict=True))
+
+
+RAW_EVENT_COLUMNS = ("chain_id", "address", "contract", "name", "args", "block_number",
+                     "block_hash", "log_index", "tx_hash")
+
+
+def _raw_event_values(chain_id: int, event: DecodedEvent) -> tuple[Any, ...]:
+    contract, address, name, args, origin = event
+    return (chain_id, address, contract, name, args, *origin)
 
 
 def raw_event_rows(chain_id: int, events: list[DecodedEvent],
                    dialect: Dialect) -> PreparedRows | None:
     """The batch's rows of `events`, bound for `dialect` (None: none, or written one by one)."""
-    return prepare_rows(RawEvent, [raw_event_row(chain_id, e) for e in events], dialect)
+    return prepare_rows(RawEvent, RAW_EVENT_COLUMNS,
+                        [_raw_event_values(chain_id, event) for event in events], dialect)
 
 
 MAX_UNSETTLED_READS = 50
@@ -258,6 +264,7 @@ class Indexer:
                 target = min(block, safe_head)
                 if cursor.block_number >= target:
                     break
+                self.sizer.start_small(target - cursor.block_number)
                 first, last = self.sizer.range_from(cursor.block_number + 1, target)
                 tip, watched = safe_head + self.settings.confirmations, self._watched()
                 if ahead is not None and ahead.fits(first, target, tip, watched,

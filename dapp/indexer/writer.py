@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from operator import methodcaller
+from operator import itemgetter, methodcaller
 from typing import Any
 
 from sqlalchemy import (
@@ -449,19 +449,18 @@ class PreparedRows:
     copy_text: str | None = None
 
 
-def prepare_rows(model: type[Any] | Table, rows: list[dict[str, Any]],
-                 dialect: Dialect) -> PreparedRows | None:
-    """`rows` (each with the same keys, in the same order) ready for `append_prepared`, or
-    None when they need SQLAlchemy's own insert (a default computed per row, a value COPY's
-    text does not format)."""
+def prepare_rows(model: type[Any] | Table, columns: tuple[str, ...],
+                 rows: list[tuple[Any, ...]], dialect: Dialect) -> PreparedRows | None:
+    """`rows`, each the values of `columns` in that order, ready for `append_prepared`; None
+    when they need SQLAlchemy's own insert (a default computed per row, a value COPY's text
+    does not format)."""
     table = table_of(model)
     if not rows or table.foreign_keys:
         return None
-    columns = tuple(rows[0])
     bulk = _bulk_insert(table, columns, dialect)
     if bulk is None:
         return None
-    values = bulk.rows(rows)
+    values = bulk.values_of(columns, rows)
     if bulk.copy is not None:
         text = _copy_text(values)
         if text is None:
@@ -495,6 +494,29 @@ class _BulkInsert:
         return [tuple([row[name] if process is None else process(row[name])
                        for name, process in pairs])
                 for row in rows]
+
+    def values_of(self, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+                  ) -> list[tuple[Any, ...]]:
+        """`rows` given as the values of `columns` (tuples): each one's bound values in
+        `names` order, as `rows` makes them from dicts."""
+        if self.defaults:
+            return self.rows([dict(zip(columns, row, strict=True)) for row in rows])
+        pick = itemgetter(*[columns.index(name) for name in self.names])
+        processed = [(k, process) for k, process in enumerate(self.processors)
+                     if process is not None]
+        if len(self.names) == 1:
+            picked: Iterable[tuple[Any, ...]] = [(pick(row),) for row in rows]
+        else:
+            picked = map(pick, rows)
+        if not processed:
+            return list(picked)
+        made: list[tuple[Any, ...]] = []
+        for row in picked:
+            values = list(row)
+            for k, process in processed:
+                values[k] = process(values[k])
+            made.append(tuple(values))  # (SQLAlchemy's executemany takes tuples)
+        return made
 
     def parameters(self, rows: list[dict[str, Any]]) -> list[Any]:
         made = self.rows(rows)

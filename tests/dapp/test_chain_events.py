@@ -104,6 +104,13 @@ def as_node_sends_it(log: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def in_capitals(log: Mapping[str, Any]) -> dict[str, Any]:
+    """The node's form with its hex digits in capitals (JSON-RPC allows either case)."""
+    node = as_node_sends_it(log)
+    return {**node, "topics": ["0x" + t[2:].upper() for t in node["topics"]],
+            "data": "0x" + node["data"][2:].upper()}
+
+
 def json_safe(value: Any) -> Any:
     """web3's decoded values in the form the store keeps."""
     if isinstance(value, bytes):
@@ -145,7 +152,7 @@ def test_decodes_like_web3_process_log(contract: str, event: dict[str, Any]) -> 
         log = make_log(event, rng)
         reference = web3_event.process_log(log)  # type: ignore[arg-type]
         expected = json_safe(dict(reference["args"]))
-        for form in (log, as_node_sends_it(log)):
+        for form in (log, as_node_sends_it(log), in_capitals(log)):
             decoded = decoder.decode(contract, form)
             assert decoded.name == reference["event"]
             assert decoded.args == expected
@@ -178,12 +185,15 @@ def test_hashes_come_out_lowercase_from_bytes_or_text() -> None:
     assert hex32(value) == hex32(HexBytes(value)) == hex32(expected.upper()) == expected
 
 
+@pytest.mark.parametrize("as_text", [False, True], ids=["bytes", "node text"])
 @pytest.mark.parametrize(("field", "word"), [
     ("scope", (256).to_bytes(32, "big")),  # uint8 out of range
     ("licensee", b"\x01" + bytes(11) + bytes(range(20))),  # address with dirty padding
 ])
-def test_malformed_words_are_refused_as_eth_abi_refuses_them(field: str, word: bytes) -> None:
-    """The word-by-word decoder hands a malformed word to eth_abi, which says what is wrong."""
+def test_malformed_words_are_refused_as_eth_abi_refuses_them(field: str, word: bytes,
+                                                             as_text: bool) -> None:
+    """The word-by-word decoders (of bytes, and of the node's hex text) hand a malformed
+    word to eth_abi, which says what is wrong."""
     event = next(e for c, e in every_event()
                  if c == "AssetRegistry" and e["name"] == "LicenseGranted")
     decoder = EventDecoder({"AssetRegistry": load_abi("AssetRegistry")})
@@ -193,6 +203,32 @@ def test_malformed_words_are_refused_as_eth_abi_refuses_them(field: str, word: b
         data = word + data[32:]
     else:  # the second topic
         topics[2] = HexBytes(word)
+    malformed = {**log, "topics": topics, "data": HexBytes(data)}
+    if as_text:
+        malformed = as_node_sends_it(malformed)
     with pytest.raises(Exception, match=r"(?i)padding|bounds|range|invalid") as refused:
-        decoder.decode("AssetRegistry", {**log, "topics": topics, "data": data})
+        decoder.decode("AssetRegistry", malformed)
     assert type(refused.value).__module__.startswith("eth_abi")
+
+
+@pytest.mark.parametrize("damage", [
+    lambda t, d: (t, d + "0"),  # half a byte more data
+    lambda t, d: (t, d[:-64]),  # a word less
+    lambda t, d: ([t[0], t[1][:-2] + "zz", *t[2:]], d),  # not hex
+    lambda t, d: ([t[0], t[1][:-2], t[2] + "00", *t[3:]], d),  # a byte moved between topics
+    lambda t, d: (t, d[:-64] + " " + d[-63:]),  # a space (int(..., 16) strips it)
+    lambda t, d: (t, d[:-64] + "+" + d[-63:]),  # a sign (int(..., 16) reads it)
+    lambda t, d: (t, d[:-32] + "_" + d[-31:]),  # an underscore (int(..., 16) skips it)
+], ids=["odd data", "short data", "not hex", "topic lengths", "space", "sign", "underscore"])
+def test_node_text_that_is_not_whole_hex_words_is_not_decoded_as_words(damage: Any) -> None:
+    """Hex text is decoded word by word only when it is whole words of hex digits; anything
+    else goes to the bytes decoders, which refuse it as before (never a value made up from
+    text that int() or bytes.fromhex would have read leniently)."""
+    event = next(e for c, e in every_event()
+                 if c == "AssetRegistry" and e["name"] == "LicenseGranted")
+    decoder = EventDecoder({"AssetRegistry": load_abi("AssetRegistry")})
+    node = as_node_sends_it(make_log(event, random.Random(8)))
+    topics, data = damage(node["topics"], node["data"])
+    with pytest.raises(Exception) as refused:
+        decoder.decode("AssetRegistry", {**node, "topics": topics, "data": data})
+    assert not isinstance(refused.value, AssertionError)

@@ -18,7 +18,7 @@ everything queued, so a row never arrives before the row it points at.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from operator import itemgetter, methodcaller
@@ -255,12 +255,7 @@ class StateWriter:
     # -- journaled state ---------------------------------------------------------------------
     def insert(self, model: type[Any] | Table, **values: Any) -> None:
         table = table_of(model)
-        names = _primary_key(table)
-        primary_key = tuple([values[name] for name in names])
-        if self._journaling():
-            self._journal(table, dict(zip(names, primary_key, strict=True)), None)
-        self._known.pop((table, primary_key), None)
-        self._queue(table, self._with_origin(table, values), primary_key)
+        self._insert(table, values, tuple([values[name] for name in _primary_key(table)]))
 
     def update(self, model: type[Any] | Table, key: Mapping[str, Any], **changes: Any) -> None:
         table = table_of(model)
@@ -275,7 +270,8 @@ class StateWriter:
     def upsert(self, model: type[Any] | Table, key: Mapping[str, Any], **values: Any) -> None:
         table = table_of(model)
         if not self._exists(table, key):
-            self.insert(table, **{**values, **key})
+            primary_key = tuple([key[name] for name in _primary_key(table)])
+            self._insert(table, {**values, **key}, primary_key)
         else:
             self.update(table, key, **values)
 
@@ -329,6 +325,14 @@ class StateWriter:
         if known is _UNKNOWN:
             return self.get(table, **key) is not None
         return known is not None
+
+    def _insert(self, table: Table, values: dict[str, Any], primary_key: tuple[Any, ...]
+                ) -> None:
+        if self._journaling():
+            self._journal(table, dict(zip(_primary_key(table), primary_key, strict=True)),
+                          None)
+        self._known.pop((table, primary_key), None)
+        self._queue(table, self._with_origin(table, values), primary_key)
 
     def _with_origin(self, table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
         if self.origin is None or not _has_origin(table):
@@ -488,12 +492,9 @@ class _BulkInsert:
 
     def rows(self, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         """Each row's bound values in `names` order."""
-        pairs = list(zip(self.names, self.processors, strict=True))
         if self.defaults:
             rows = [self.defaults | row for row in rows]
-        return [tuple([row[name] if process is None else process(row[name])
-                       for name, process in pairs])
-                for row in rows]
+        return self._bound(rows, self.names)
 
     def values_of(self, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
                   ) -> list[tuple[Any, ...]]:
@@ -501,13 +502,16 @@ class _BulkInsert:
         `names` order, as `rows` makes them from dicts."""
         if self.defaults:
             return self.rows([dict(zip(columns, row, strict=True)) for row in rows])
-        pick = itemgetter(*[columns.index(name) for name in self.names])
+        return self._bound(rows, [columns.index(name) for name in self.names])
+
+    def _bound(self, rows: list[Any], where: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """The values at `where` in each row (a dict's keys, a tuple's positions), in
+        `names` order, through their bind processors."""
+        pick = itemgetter(*where)
+        picked: Iterable[tuple[Any, ...]] = (
+            [(pick(row),) for row in rows] if len(where) == 1 else map(pick, rows))
         processed = [(k, process) for k, process in enumerate(self.processors)
                      if process is not None]
-        if len(self.names) == 1:
-            picked: Iterable[tuple[Any, ...]] = [(pick(row),) for row in rows]
-        else:
-            picked = map(pick, rows)
         if not processed:
             return list(picked)
         made: list[tuple[Any, ...]] = []

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 UINT256_DIGITS = 78  # len(str(2**256 - 1))
+_UINT256_LIMIT = 1 << 256  # (a constant: Python computes 2**256 anew at every use)
 
 
 class Uint256(TypeDecorator[int]):
@@ -26,7 +27,7 @@ class Uint256(TypeDecorator[int]):
         if value is None:
             return None
         number = int(value)
-        if not 0 <= number < 2**256:
+        if not 0 <= number < _UINT256_LIMIT:
             raise ValueError(f"{number} is not a uint256")
         return str(number).zfill(UINT256_DIGITS)
 

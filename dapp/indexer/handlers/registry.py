@@ -195,9 +195,9 @@ def algorithm_untrusted(writer: StateWriter, event: DecodedEvent) -> None:
 def _set_license(writer: StateWriter, asset_id: int, licensee: str, scope: str,
                  **ends: int) -> None:
     key = {"asset_id": asset_id, "licensee": licensee, "scope": scope}
-    current = writer.get(License, **key) or {"bought_until": 0, "granted_until": 0}
-    bought, granted = (ends.get(name, current[name]) for name in ("bought_until",
-                                                                   "granted_until"))
+    current = writer.get(License, **key)
+    bought = ends.get("bought_until", current["bought_until"] if current else 0)
+    granted = ends.get("granted_until", current["granted_until"] if current else 0)
     expires_at, source = license_end(bought, granted)
     writer.upsert(License, key, bought_until=bought, granted_until=granted,
                   expires_at=expires_at, source=source)

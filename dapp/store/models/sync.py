@@ -46,9 +46,9 @@ class RawEvent(Base):
     log_index: Mapped[int] = mapped_column(Integer, primary_key=True)
     block_hash: Mapped[str] = mapped_column(HASH32)
     tx_hash: Mapped[str] = mapped_column(HASH32)
-    address: Mapped[str] = mapped_column(ADDRESS, index=True)
+    address: Mapped[str] = mapped_column(ADDRESS)  # (no index: nothing reads by it)
     contract: Mapped[str] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(64))
     args: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 

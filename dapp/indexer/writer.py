@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from operator import itemgetter, methodcaller
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -549,26 +549,54 @@ def _copy_field(value: Any) -> str:
     raise TypeError(kind)
 
 
-#: the common types' formatters, all implemented in C (no Python call per value)
-_COPY_FORMATS: dict[type, Callable[[Any], str]] = {
-    str: methodcaller("translate", _COPY_ESCAPES), int: str,
-    bool: {True: "t", False: "f"}.__getitem__, type(None): {None: "\\N"}.__getitem__,
+def _json_text(value: Any) -> str:
+    """psycopg's wrapper of a JSON value, as its JSON text."""
+    dumps = getattr(value, "dumps", None) or json.dumps
+    return str(dumps(value.obj))
+
+
+#: the common types' text, unescaped (str is the value itself), all but JSON implemented in
+#: C (no Python call per value)
+_PLAIN_FORMATS: dict[type, Callable[[Any], str]] = {
+    str: str, int: str, bool: {True: "t", False: "f"}.__getitem__,
+    type(None): {None: "\\N"}.__getitem__,
 }
 
 
 def _copy_text(rows: list[tuple[Any, ...]]) -> str | None:
     """The rows in COPY's text format (None: a value that is not text, int, bool, null or
-    psycopg's JSON wrapper)."""
-    formats = _COPY_FORMATS
+    psycopg's JSON wrapper).
+
+    Values are written as they are, then the whole text is checked: one tab fewer than
+    columns and one newline per row, no carriage return, and a backslash only in each
+    null's `\\N`. Any other count means some value holds a character COPY escapes, and
+    the rows are written again value by value, escaped (`str.translate` reads a value
+    character by character: escaping every value cost more than everything else in a
+    batch)."""
+    if not rows:
+        return ""
+    formats = _PLAIN_FORMATS
     for _ in range(2):
         try:
-            return "".join(["\t".join([formats[type(value)](value) for value in row])
+            text = "".join(["\t".join([formats[type(value)](value) for value in row])
                             + "\n" for row in rows])
+            break
         except KeyError as missing:
             kind = missing.args[0]
             if not (isinstance(kind, type) and kind.__name__ == "Json"):
-                break
-            formats[kind] = _copy_field  # psycopg's JSON wrapper: formatted by _copy_field
+                return _escaped_copy_text(rows)
+            formats[kind] = _json_text  # psycopg's JSON wrapper
+    else:
+        return _escaped_copy_text(rows)
+    nulls = sum([row.count(None) for row in rows])
+    if (text.count("\t") == len(rows) * (len(rows[0]) - 1) and text.count("\n") == len(rows)
+            and text.count("\\") == nulls and "\r" not in text
+            and all(len(row) == len(rows[0]) for row in rows)):
+        return text
+    return _escaped_copy_text(rows)
+
+
+def _escaped_copy_text(rows: list[tuple[Any, ...]]) -> str | None:
     try:
         return "".join(["\t".join([_copy_field(value) for value in row]) + "\n"
                         for row in rows])

@@ -31,7 +31,7 @@ from dapp.chain.keccak import keccak256_hex
 # Dynamic types are stored in a topic as their keccak hash: decode them as the raw 32 bytes.
 _HASHED_WHEN_INDEXED = ("string", "bytes")
 
-_HEX_DIGITS = frozenset("0123456789abcdef")
+_FORTY_HEX_DIGITS = re.compile(r"[0-9a-f]{40}\Z")  # (lowercased)
 _HEX_TEXT = re.compile(r"0x[0-9a-fA-F]*\Z")  # (and an even length: see hex32)
 #: topics then data, joined: each topic a whole word, the data whole words (a misplaced "0x"
 #: cannot match: x is not a hex digit)
@@ -113,7 +113,7 @@ def checksum_address(address: str) -> str:
     of argument checking (a third of decoding a log), cached (a contract's logs repeat the
     same accounts). Anything but 40 hex digits goes to eth_utils, which says what is wrong."""
     digits = address[2:].lower()
-    if len(address) != 42 or address[:2] not in ("0x", "0X") or not _HEX_DIGITS.issuperset(
+    if len(address) != 42 or address[:2] not in ("0x", "0X") or not _FORTY_HEX_DIGITS.match(
             digits):
         return to_checksum_address(address)
     raw = digits.encode("ascii")

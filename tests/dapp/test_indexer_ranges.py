@@ -6,7 +6,12 @@ import pytest
 import requests
 from web3.exceptions import Web3RPCError
 
-from dapp.indexer.ranges import RangeSizer, RangeTooLarge, is_range_too_large
+from dapp.indexer.ranges import (
+    FIRST_RANGE_DIVISOR,
+    RangeSizer,
+    RangeTooLarge,
+    is_range_too_large,
+)
 
 
 def test_ranges_grow_on_success_and_halve_on_refusal_within_bounds() -> None:
@@ -42,6 +47,29 @@ def test_a_sizer_starts_at_its_maximum() -> None:
     assert RangeSizer(max_blocks=7).blocks == 7
     with pytest.raises(ValueError):
         RangeSizer(max_blocks=0)
+
+
+def test_a_long_catch_up_starts_at_an_eighth_of_the_maximum_then_doubles() -> None:
+    """Its first range tells how dense the chain is: a full one over a dense chain would be
+    fetched whole and mostly thrown away while halving."""
+    sizer = RangeSizer(max_blocks=2000)
+    sizer.start_small(span=1_000_000)
+    assert sizer.range_from(1, 10**9) == (1, 2000 // FIRST_RANGE_DIVISOR)
+    for _ in range(3):
+        sizer.succeeded()
+    assert sizer.blocks == 2000
+    sizer.start_small(span=1_000_000)  # once sized by an answer, never again
+    assert sizer.blocks == 2000
+
+
+def test_a_short_catch_up_or_a_refused_range_keeps_its_size() -> None:
+    short = RangeSizer(max_blocks=2000)
+    short.start_small(span=2000)  # one range covers it: asked whole, as before
+    assert short.blocks == 2000
+    refused = RangeSizer(max_blocks=2000)
+    refused.too_large(2000)
+    refused.start_small(span=1_000_000)
+    assert refused.blocks == 1000
 
 
 @pytest.mark.parametrize("message", [

@@ -338,12 +338,15 @@ class EventAbi:
         return {name: args[name] for name in self._order}
 
 
-def _word_layout(inputs: tuple[Mapping[str, Any], ...]
-                 ) -> tuple[tuple[str, int, WordDecoder], ...] | None:
-    layout: list[tuple[str, int, WordDecoder]] = []
+def _word_layout(inputs: tuple[Mapping[str, Any], ...],
+                 decoder_of: Callable[[str], Any] = _word_decoder
+                 ) -> tuple[tuple[str, int, Any], ...] | None:
+    """(name, where, decoder) of each input in ABI order, where is the topic index (1..3)
+    or -1 - the data word; None when an input has no `decoder_of` its type."""
+    layout: list[tuple[str, int, Any]] = []
     topic, word = 1, 0
     for abi_input in inputs:
-        decoder = _word_decoder(str(abi_input["type"]))
+        decoder = decoder_of(str(abi_input["type"]))
         if decoder is None:
             return None
         if abi_input.get("indexed"):
@@ -357,20 +360,13 @@ def _word_layout(inputs: tuple[Mapping[str, Any], ...]
 
 def _text_word_layout(inputs: tuple[Mapping[str, Any], ...]
                       ) -> tuple[tuple[str, int, TextWordDecoder, slice], ...] | None:
-    layout: list[tuple[str, int, TextWordDecoder, slice]] = []
-    topic, word = 1, 0
-    for abi_input in inputs:
-        decoder = _text_word_decoder(str(abi_input["type"]))
-        if decoder is None:
-            return None
-        if abi_input.get("indexed"):
-            layout.append((abi_input["name"], topic, decoder, slice(0)))
-            topic += 1
-        else:
-            layout.append((abi_input["name"], -1, decoder, slice(2 + 64 * word,
-                                                                   66 + 64 * word)))
-            word += 1
-    return tuple(layout)
+    """`_word_layout` for hex text: a data word's place is its digits' slice of the data."""
+    layout = _word_layout(inputs, _text_word_decoder)
+    if layout is None:
+        return None
+    return tuple((name, where, decoder, slice(0)) if where >= 0
+                 else (name, -1, decoder, slice(2 + 64 * (-1 - where), 66 + 64 * (-1 - where)))
+                 for name, where, decoder in layout)
 
 
 def _topic(abi_input: Mapping[str, Any]) -> _Topic:

@@ -277,6 +277,18 @@ def test_a_reorg_while_the_logs_are_read_is_read_again(
     indexer.db.dispose()
 
 
+def appended_and_read_back(engine: Engine, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`rows` of `events` appended by a StateWriter in one batch, then read back in order."""
+    with engine.begin() as connection:
+        writer = StateWriter(connection, chain_id=1)
+        for row in rows:
+            writer.append(RawEvent, **row)
+        writer.flush()
+    with engine.connect() as connection:
+        return [dict(r._mapping) for r in connection.execute(
+            select(RawEvent.__table__).order_by(RawEvent.log_index))]
+
+
 def test_bulk_writes_keep_awkward_text_exact(store_url: str) -> None:
     """A batch's queued rows go to PostgreSQL by COPY in its text format (and to SQLite by
     executemany): tabs, newlines, backslashes, quotes, `\\N`, non-ASCII and nulls in the
@@ -290,15 +302,7 @@ def test_bulk_writes_keep_awkward_text_exact(store_url: str) -> None:
              "contract": "Token", "name": awkward[i % len(awkward)] or "-",
              "args": {"text": awkward[i % len(awkward)], "n": 2**200 + i, "flag": i % 2 == 0}}
             for i in range(3 * COPY_FROM)]
-    with engine.begin() as connection:
-        writer = StateWriter(connection, chain_id=1)
-        for row in rows:
-            writer.append(RawEvent, **row)
-        writer.flush()
-    with engine.connect() as connection:
-        stored = [dict(r._mapping) for r in connection.execute(
-            select(RawEvent.__table__).order_by(RawEvent.log_index))]
-    assert stored == rows
+    assert appended_and_read_back(engine, rows) == rows
 
 
 @pytest.mark.parametrize("awkward", ["tab\there", "line\nbreak", "carriage\rreturn",
@@ -316,13 +320,5 @@ def test_one_awkward_value_among_plain_rows_is_escaped(store_url: str, awkward: 
              "contract": "Token", "name": awkward if i == COPY_FROM else "Transfer",
              "args": {"n": i, "none": None}}
             for i in range(3 * COPY_FROM)]
-    with engine.begin() as connection:
-        writer = StateWriter(connection, chain_id=1)
-        for row in rows:
-            writer.append(RawEvent, **row)
-        writer.flush()
-    with engine.connect() as connection:
-        stored = [dict(r._mapping) for r in connection.execute(
-            select(RawEvent.__table__).order_by(RawEvent.log_index))]
-    assert stored == rows
+    assert appended_and_read_back(engine, rows) == rows
     engine.dispose()

@@ -121,13 +121,12 @@ def _prefetch_statement(table: Table, dialect: str) -> Select[Any] | None:
     clauses = []
     for name in _primary_key(table):
         column = table.c[name]
-        parameter = bindparam(KEY_PREFIX + name)
         if dialect == "sqlite":
-            clauses.append(column.in_(select(literal_column("value"))
-                                      .select_from(func.json_each(parameter))))
+            clauses.append(column.in_(select(literal_column("value")).select_from(
+                func.json_each(bindparam(KEY_PREFIX + name)))))
         elif dialect == "postgresql":
-            parameter.type = postgresql.ARRAY(column.type)
-            clauses.append(column == any_(parameter))
+            clauses.append(column == any_(bindparam(KEY_PREFIX + name,
+                                                    type_=postgresql.ARRAY(column.type))))
         else:
             return None
     return select(table).where(and_(*clauses))

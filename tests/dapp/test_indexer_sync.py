@@ -26,7 +26,7 @@ from dapp.indexer.errors import ConcurrentIndexer, WrongChain
 from dapp.indexer.writer import COPY_FROM, StateWriter
 from dapp.store.db import make_engine
 from dapp.store.migrate import migrate
-from dapp.store.models import RawEvent, SyncCursor, WatchedContract
+from dapp.store.models import License, LicenseToken, RawEvent, SyncCursor, WatchedContract
 from tests.dapp.conftest import (
     Chain,
     DeployedToken,
@@ -321,4 +321,41 @@ def test_one_awkward_value_among_plain_rows_is_escaped(store_url: str, awkward: 
              "args": {"n": i, "none": None}}
             for i in range(3 * COPY_FROM)]
     assert appended_and_read_back(engine, rows) == rows
+    engine.dispose()
+
+
+def test_a_prefetch_finds_exactly_the_rows_of_its_keys(store_url: str) -> None:
+    """Prefetched keys (one array parameter per key column: json_each on SQLite, = ANY on
+    PostgreSQL) come back as the rows a lookup key by key finds, absent ones as absent —
+    uint256 and address keys included, and rows that only match column by column (another
+    key's asset with this key's licensee) left out."""
+    engine = make_engine(store_url)
+    migrate(engine)
+    holders = [f"0x{i:040X}" for i in range(1, 7)]
+    big = 2**255 + 7  # stored as 78-digit text
+    origin = {"block_number": 1, "block_hash": "0x" + "ab" * 32, "log_index": 0,
+              "tx_hash": "0x" + "cd" * 32}
+    with engine.begin() as connection:
+        for i, holder in enumerate(holders[:4]):
+            connection.execute(insert(License).values(
+                asset_id=i % 2 + 1, licensee=holder, scope="download", bought_until=0,
+                granted_until=big, expires_at=None, source="grant", **origin))
+            connection.execute(insert(LicenseToken).values(
+                token_id=big + i, holder=holder, asset_id=1, scope="download",
+                transferable=True, expires_at=None, **origin))
+    licence_keys = [(asset, holder, "download") for asset in (1, 2) for holder in holders]
+    token_keys = [(big + i, holder) for i in range(5) for holder in holders[:5]]
+    with engine.begin() as connection:
+        prefetched = StateWriter(connection, chain_id=1)
+        prefetched.prefetch_keys(License, licence_keys)
+        prefetched.prefetch_keys(LicenseToken, token_keys)
+        one_by_one = StateWriter(connection, chain_id=1)
+        for model, keys, names in ((License, licence_keys, ("asset_id", "licensee", "scope")),
+                                   (LicenseToken, token_keys, ("token_id", "holder"))):
+            found = 0
+            for key in keys:
+                expected = one_by_one.get(model, **dict(zip(names, key, strict=True)))
+                assert prefetched._known[(model.__table__, key)] == expected
+                found += expected is not None
+            assert found == 4
     engine.dispose()

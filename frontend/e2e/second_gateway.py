@@ -4,7 +4,8 @@ registers on the ComputeMarket at start, so the stack's indexer lists it in `GET
 The buyer (dev account 6) is also put in the stack's keystore, for the CLI to download as.
 
 Prints one JSON line `{"url", "provider"}` when it is registered, then serves until stdin
-closes (the runner died or is done).
+closes (the runner died or is done) or a SIGTERM comes (the flow's `stop`); either way its
+gateway is stopped and its data dir removed.
 
     .venv/bin/python frontend/e2e/second_gateway.py '<the stack's cliEnv JSON>'
 """
@@ -15,6 +16,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -38,6 +40,9 @@ PASSWORD = "e2e second gateway"
 
 
 def main() -> int:
+    # SIGTERM (the flow's stop) ends the process through `finally` below: Python's default
+    # would kill it at once and leave its gateway running, orphaned, after the e2e run
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     stack = json.loads(sys.argv[1])
     data_dir = Path(stack["DAPP_DATA_DIR"])
     with contextlib.suppress(InvalidInput):  # imported by an earlier run on this data dir

@@ -30,7 +30,7 @@ function startSecondGateway(cliEnv) {
     child.on("exit", (code) => reject(new Error(`the second gateway exited with ${code}`)));
   });
   ready.catch(() => undefined);
-  return { ready, stop: () => child.kill("SIGTERM") };
+  return { ready, stop: () => { child.stdin.end(); child.kill("SIGTERM"); } };
 }
 
 export async function multisealFlow({ page, env, byId, txDone, step, check, output }) {

@@ -113,14 +113,14 @@ def _event_order(event: DecodedEvent) -> tuple[int, int]:
     return event.origin.block_number, event.origin.log_index
 
 
+RAW_EVENT_COLUMNS = ("chain_id", "address", "contract", "name", "args", "block_number",
+                     "block_hash", "log_index", "tx_hash")
+
+
 def raw_event_row(chain_id: int, event: DecodedEvent) -> dict[str, Any]:
     """The row of `events` for a decoded log (as `StateWriter.append` with the event's
     origin would make it)."""
     return dict(zip(RAW_EVENT_COLUMNS, _raw_event_values(chain_id, event), strict=True))
-
-
-RAW_EVENT_COLUMNS = ("chain_id", "address", "contract", "name", "args", "block_number",
-                     "block_hash", "log_index", "tx_hash")
 
 
 def _raw_event_values(chain_id: int, event: DecodedEvent) -> tuple[Any, ...]:

@@ -543,8 +543,7 @@ def _copy_field(value: Any) -> str:
     if kind is int:
         return str(value)
     if kind.__name__ == "Json" and hasattr(value, "obj"):  # psycopg's wrapper of a JSON value
-        dumps = getattr(value, "dumps", None) or json.dumps
-        return str(dumps(value.obj)).translate(_COPY_ESCAPES)
+        return _json_text(value).translate(_COPY_ESCAPES)
     raise TypeError(kind)
 
 
@@ -574,25 +573,27 @@ def _copy_text(rows: list[tuple[Any, ...]]) -> str | None:
     batch)."""
     if not rows:
         return ""
+    width, text = len(rows[0]), _plain_copy_text(rows)
+    nothing_to_escape = (
+        text is not None and all(len(row) == width for row in rows)
+        and text.count("\t") == len(rows) * (width - 1) and text.count("\n") == len(rows)
+        and "\r" not in text and text.count("\\") == sum([row.count(None) for row in rows]))
+    return text if nothing_to_escape else _escaped_copy_text(rows)
+
+
+def _plain_copy_text(rows: list[tuple[Any, ...]]) -> str | None:
+    """The rows with every value written as it is, unescaped (None: a value that is not
+    text, int, bool, null or psycopg's JSON wrapper)."""
     formats = _PLAIN_FORMATS
-    for _ in range(2):
+    while True:
         try:
-            text = "".join(["\t".join([formats[type(value)](value) for value in row])
+            return "".join(["\t".join([formats[type(value)](value) for value in row])
                             + "\n" for row in rows])
-            break
         except KeyError as missing:
             kind = missing.args[0]
-            if not (isinstance(kind, type) and kind.__name__ == "Json"):
-                return _escaped_copy_text(rows)
-            formats[kind] = _json_text  # psycopg's JSON wrapper
-    else:
-        return _escaped_copy_text(rows)
-    nulls = sum([row.count(None) for row in rows])
-    if (text.count("\t") == len(rows) * (len(rows[0]) - 1) and text.count("\n") == len(rows)
-            and text.count("\\") == nulls and "\r" not in text
-            and all(len(row) == len(rows[0]) for row in rows)):
-        return text
-    return _escaped_copy_text(rows)
+            if not (isinstance(kind, type) and kind.__name__ == "Json") or kind in formats:
+                return None
+            formats[kind] = _json_text  # psycopg's JSON wrapper, met for the first time
 
 
 def _escaped_copy_text(rows: list[tuple[Any, ...]]) -> str | None:
